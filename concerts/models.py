@@ -1,0 +1,151 @@
+"""Concerts, their dates and the seats of each date, with every seat status change on record."""
+
+import datetime
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Concert(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    venue = models.CharField(_("venue"), max_length=200, blank=True)
+    start_time = models.DateTimeField(_("start time"))
+    end_time = models.DateTimeField(_("end time"))
+    sale_opens_at = models.DateTimeField(_("sale opens at"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("concert")
+        verbose_name_plural = _("concerts")
+        ordering = ["start_time", "title"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_time__gte=models.F("start_time")), name="concert_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["sale_opens_at"], name="concert_sale_opens_idx")]
+
+    def __str__(self):
+        return self.title
+
+    def is_on_sale(self, now=None):
+        return (now or timezone.now()) >= self.sale_opens_at
+
+
+class ConcertDate(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    concert = models.ForeignKey(Concert, on_delete=models.CASCADE, related_name="dates", verbose_name=_("concert"))
+    concert_date = models.DateField(_("date"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("concert date")
+        verbose_name_plural = _("concert dates")
+        ordering = ["concert_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["concert", "concert_date"], name="concert_date_unique_per_concert"),
+        ]
+
+    def __str__(self):
+        return f"{self.concert} · {self.concert_date:%Y-%m-%d}"
+
+    @property
+    def starts_at(self):
+        """When the show on this date begins: the date at the concert's local start time."""
+        local_start = timezone.localtime(self.concert.start_time)
+        return timezone.make_aware(
+            datetime.datetime.combine(self.concert_date, local_start.time()), timezone.get_current_timezone()
+        )
+
+
+class Seat(models.Model):
+    class Status(models.TextChoices):
+        AVAILABLE = "AVAILABLE", _("Available")
+        HELD = "HELD", _("Held")
+        RESERVED = "RESERVED", _("Reserved")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    concert_date = models.ForeignKey(
+        ConcertDate, on_delete=models.CASCADE, related_name="seats", verbose_name=_("concert date")
+    )
+    seat_number = models.PositiveSmallIntegerField(_("seat number"))
+    price = models.PositiveIntegerField(_("price (won)"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.AVAILABLE)
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="held_seats",
+        verbose_name=_("held by"),
+    )
+    hold_expire_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("seat")
+        verbose_name_plural = _("seats")
+        ordering = ["concert_date", "seat_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["concert_date", "seat_number"], name="seat_number_unique_per_date"),
+            models.CheckConstraint(
+                condition=Q(seat_number__gte=1, seat_number__lte=settings.SEATS_PER_DATE),
+                name="seat_number_in_range",
+            ),
+            models.CheckConstraint(condition=Q(price__gt=0), name="seat_price_positive"),
+            # A HELD seat has a holder and an expiry; AVAILABLE and RESERVED seats have neither
+            # (a reserved seat's owner is its CONFIRMED reservation).
+            models.CheckConstraint(
+                condition=(
+                    Q(status="HELD", held_by__isnull=False, hold_expire_at__isnull=False)
+                    | Q(status__in=["AVAILABLE", "RESERVED"], held_by__isnull=True, hold_expire_at__isnull=True)
+                ),
+                name="seat_hold_fields_match_status",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["concert_date", "status"], name="seat_date_status_idx"),
+            models.Index(fields=["hold_expire_at"], condition=Q(status="HELD"), name="seat_held_expiry_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.concert_date} #{self.seat_number}"
+
+    def is_free_at(self, now):
+        """Available, or held by a hold whose time has passed (an expired hold counts as free)."""
+        if self.status == self.Status.AVAILABLE:
+            return True
+        return self.status == self.Status.HELD and self.hold_expire_at <= now
+
+    def status_at(self, now):
+        """The status a reader should see: an expired hold reads as AVAILABLE."""
+        return self.Status.AVAILABLE if self.is_free_at(now) else self.status
+
+
+class SeatStatusHistory(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="history", verbose_name=_("seat"))
+    from_status = models.CharField(_("from"), max_length=16, choices=Seat.Status.choices, null=True, blank=True)
+    to_status = models.CharField(_("to"), max_length=16, choices=Seat.Status.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("seat status change")
+        verbose_name_plural = _("seat status history")
+        ordering = ["-changed_at"]
+        indexes = [models.Index(fields=["seat", "changed_at"], name="seat_history_seat_time_idx")]
+
+    def __str__(self):
+        return f"{self.seat}: {self.from_status} → {self.to_status}"

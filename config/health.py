@@ -1,0 +1,37 @@
+"""Liveness and readiness: /healthz/ answers 200 when the database (and Redis, when configured) answer."""
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.urls import path
+from django.views.decorators.cache import never_cache
+
+
+def _check_database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_redis():
+    import redis
+
+    redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1).ping()
+
+
+@never_cache
+def healthz(request):
+    checks = {"database": _check_database}
+    if settings.REDIS_URL:
+        checks["redis"] = _check_redis
+    results = {}
+    for name, check in checks.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception as exc:  # a readiness probe reports any failure, it does not raise
+            results[name] = f"error: {exc.__class__.__name__}"
+    healthy = all(value == "ok" for value in results.values())
+    return JsonResponse({"status": "ok" if healthy else "unavailable", **results}, status=200 if healthy else 503)
+
+
+urlpatterns = [path("healthz/", healthz, name="healthz")]

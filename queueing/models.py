@@ -1,0 +1,124 @@
+"""The waiting room's database state: one token per fan and concert, and the history of every visit.
+
+The database backend keeps the queue itself in QueueToken; the Redis backend keeps it in sorted sets
+and mirrors nothing here but QueueEntryHistory (see queueing/backends/).
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def default_max_active():
+    return settings.QUEUE_DEFAULT_MAX_ACTIVE
+
+
+class WaitingRoom(models.Model):
+    """Per-concert queue settings staff control in the admin, plus the counters the queue needs."""
+
+    concert = models.OneToOneField(
+        "concerts.Concert", on_delete=models.CASCADE, primary_key=True, related_name="waiting_room"
+    )
+    max_active = models.PositiveIntegerField(_("max admitted at once"), default=default_max_active)
+    is_paused = models.BooleanField(_("admission paused"), default=False)
+    last_admission_at = models.DateTimeField(_("last admission run"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("waiting room")
+        verbose_name_plural = _("waiting rooms")
+        constraints = [models.CheckConstraint(condition=Q(max_active__gte=1), name="waiting_room_max_active_positive")]
+
+    def __str__(self):
+        return str(self.concert)
+
+
+class QueueToken(models.Model):
+    class State(models.TextChoices):
+        WAITING = "WAITING", _("Waiting")
+        ADMITTED = "ADMITTED", _("Admitted")
+        ENDED = "ENDED", _("Ended")
+
+    LIVE_STATES = (State.WAITING, State.ADMITTED)
+
+    token = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="queue_tokens", verbose_name=_("user")
+    )
+    concert = models.ForeignKey(
+        "concerts.Concert", on_delete=models.CASCADE, related_name="queue_tokens", verbose_name=_("concert")
+    )
+    # A per-concert sequence number handed out at join: the fan's place, never renumbered.
+    queue_position = models.BigIntegerField(_("place in the queue"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.WAITING)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    admitted_at = models.DateTimeField(_("admitted at"), null=True, blank=True)
+    expired_at = models.DateTimeField(_("admission expires at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    end_reason = models.CharField(_("end reason"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("queue token")
+        verbose_name_plural = _("queue tokens")
+        ordering = ["concert", "queue_position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "concert"],
+                condition=Q(state__in=["WAITING", "ADMITTED"]),
+                name="queue_token_one_live_per_user_concert",
+            ),
+            models.UniqueConstraint(fields=["concert", "queue_position"], name="queue_token_position_unique"),
+            models.CheckConstraint(
+                condition=Q(state="ADMITTED", admitted_at__isnull=False, expired_at__isnull=False)
+                | Q(state="WAITING", admitted_at__isnull=True)
+                | Q(state="ENDED", ended_at__isnull=False),
+                name="queue_token_state_fields_match",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["concert", "state", "queue_position"], name="queue_token_concert_state_idx"),
+            models.Index(fields=["expired_at"], condition=Q(state="ADMITTED"), name="queue_token_admitted_exp_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.concert} #{self.queue_position} · {self.state}"
+
+    @property
+    def is_admitted(self):
+        return self.state == self.State.ADMITTED
+
+
+class QueueEntryHistory(models.Model):
+    """One row per visit to the waiting room: joined, maybe admitted, then exited (and why)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="queue_history", verbose_name=_("user")
+    )
+    concert = models.ForeignKey(
+        "concerts.Concert", on_delete=models.CASCADE, related_name="queue_history", verbose_name=_("concert")
+    )
+    token = models.UUIDField(_("token"), unique=True)
+    queue_position = models.BigIntegerField(_("place in the queue"))
+    entered_at = models.DateTimeField(_("joined at"))
+    admitted_at = models.DateTimeField(_("admitted at"), null=True, blank=True)
+    exited_at = models.DateTimeField(_("exited at"), null=True, blank=True)
+    exit_reason = models.CharField(_("exit reason"), max_length=32, blank=True)
+    was_admitted = models.BooleanField(_("was admitted"), default=False)
+    # Seconds waited until admission, then (once exited) seconds from joining to exit.
+    duration_seconds = models.PositiveIntegerField(_("duration (s)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("waiting-room visit")
+        verbose_name_plural = _("waiting-room history")
+        ordering = ["-entered_at"]
+        indexes = [
+            models.Index(fields=["concert", "entered_at"], name="queue_history_concert_idx"),
+            models.Index(fields=["concert", "admitted_at"], name="queue_history_admitted_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.concert} · {self.entered_at:%Y-%m-%d %H:%M}"
