@@ -1,0 +1,167 @@
+"""factory-boy factories for every model. Dates and seats go through concerts.services, like the real site."""
+
+import datetime
+import uuid
+
+import factory
+from django.utils import timezone
+
+from accounts.models import User
+from booking.models import Payment, Reservation
+from concerts.models import Concert, ConcertDate, Seat, SeatStatusHistory
+from concerts.services import create_concert_date
+from queueing.models import QueueEntryHistory, QueueToken, WaitingRoom
+from wallet.models import ChargeHistory, UsageHistory
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"fan{n}@example.com")
+    name = factory.Faker("name")
+    balance = 0
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @factory.post_generation
+    def _save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save(update_fields=["password"])
+
+
+class StaffFactory(UserFactory):
+    is_staff = True
+    is_superuser = True
+
+
+class ConcertFactory(factory.django.DjangoModelFactory):
+    """A concert on sale now whose shows are a month away."""
+
+    class Meta:
+        model = Concert
+
+    title = factory.Sequence(lambda n: f"Concert {n}")
+    description = "An evening of music."
+    venue = "Olympic Hall"
+    start_time = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=30))
+    end_time = factory.LazyAttribute(lambda o: o.start_time + datetime.timedelta(days=3))
+    sale_opens_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(hours=1))
+
+
+class ConcertDateFactory(factory.django.DjangoModelFactory):
+    """A date with all its seats, created by concerts.services.create_concert_date."""
+
+    class Meta:
+        model = ConcertDate
+
+    concert = factory.SubFactory(ConcertFactory)
+    concert_date = factory.LazyAttribute(lambda o: timezone.localdate(o.concert.start_time))
+    tiers = None
+
+    @classmethod
+    def _create(cls, model_class, concert, concert_date, tiers=None, **kwargs):
+        return create_concert_date(concert=concert, concert_date=concert_date, tiers=tiers)
+
+
+class SeatFactory(factory.django.DjangoModelFactory):
+    """A seat of a fresh date (the date creates all its seats; this returns one of them)."""
+
+    class Meta:
+        model = Seat
+
+    concert_date = factory.SubFactory(ConcertDateFactory)
+    seat_number = 1
+
+    @classmethod
+    def _create(cls, model_class, concert_date, seat_number=1, **kwargs):
+        seat = Seat.objects.get(concert_date=concert_date, seat_number=seat_number)
+        if kwargs:
+            for field, value in kwargs.items():
+                setattr(seat, field, value)
+            seat.save()
+        return seat
+
+
+class SeatStatusHistoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SeatStatusHistory
+
+    seat = factory.SubFactory(SeatFactory)
+    from_status = Seat.Status.AVAILABLE
+    to_status = Seat.Status.AVAILABLE
+    reason = "test"
+
+
+class ReservationFactory(factory.django.DjangoModelFactory):
+    """A bare reservation row (for model tests); booking flows should use booking.services."""
+
+    class Meta:
+        model = Reservation
+
+    user = factory.SubFactory(UserFactory)
+    seat = factory.SubFactory(SeatFactory)
+    status = Reservation.Status.CANCELLED
+    price = factory.LazyAttribute(lambda o: o.seat.price)
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    user = factory.SelfAttribute("reservation.user")
+    reservation = factory.SubFactory(ReservationFactory)
+    amount = factory.LazyAttribute(lambda o: o.reservation.price)
+    status = Payment.Status.FAILED
+    reason = "insufficient balance"
+    idempotency_key = factory.LazyFunction(lambda: uuid.uuid4().hex)
+
+
+class ChargeHistoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChargeHistory
+
+    user = factory.SubFactory(UserFactory)
+    amount = 10_000
+    status = ChargeHistory.Status.SUCCESS
+    reason = ""
+
+
+class UsageHistoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = UsageHistory
+
+    user = factory.SubFactory(UserFactory)
+    reservation = None
+    amount = 10_000
+    action_type = UsageHistory.ActionType.OTHER
+    status = UsageHistory.Status.SUCCESS
+
+
+class WaitingRoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WaitingRoom
+        django_get_or_create = ("concert",)
+
+    concert = factory.SubFactory(ConcertFactory)
+
+
+class QueueTokenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QueueToken
+
+    user = factory.SubFactory(UserFactory)
+    concert = factory.SubFactory(ConcertFactory)
+    queue_position = factory.Sequence(lambda n: n + 1)
+    state = QueueToken.State.WAITING
+
+
+class QueueEntryHistoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QueueEntryHistory
+
+    user = factory.SubFactory(UserFactory)
+    concert = factory.SubFactory(ConcertFactory)
+    token = factory.LazyFunction(uuid.uuid4)
+    queue_position = factory.Sequence(lambda n: n + 1)
+    entered_at = factory.LazyFunction(timezone.now)
