@@ -134,6 +134,8 @@ MAX_BALANCE = env.int("MAX_BALANCE", default=10_000_000)
 DEFAULT_SEAT_PRICE = env.int("DEFAULT_SEAT_PRICE", default=99_000)
 QUEUE_BACKEND = env("QUEUE_BACKEND", default="database")  # "database" or "redis"
 QUEUE_DEFAULT_MAX_ACTIVE = env.int("QUEUE_DEFAULT_MAX_ACTIVE", default=100)
+QUEUE_ADMIT_BATCH_SIZE = env.int("QUEUE_ADMIT_BATCH_SIZE", default=500)  # most fans admitted per concert per run
+QUEUE_REDIS_PREFIX = env("QUEUE_REDIS_PREFIX", default="frontrow:queue")  # every Redis queue key starts with it
 
 # --- Background work ------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
@@ -147,6 +149,8 @@ CELERY_BEAT_SCHEDULE = {
     "admit-queue-batches": {
         "task": "queueing.tasks.admit_queue_batches",
         "schedule": ADMIT_QUEUE_EVERY_SECONDS,
+        # A run not started within one interval is stale: the next one does the same work.
+        "options": {"expires": ADMIT_QUEUE_EVERY_SECONDS},
     },
 }
 
