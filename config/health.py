@@ -1,8 +1,11 @@
-"""Liveness and readiness: /healthz/ answers 200 when the database (and Redis, when configured) answer."""
+"""Liveness and readiness: /healthz/ answers 200 when the database (and Redis, when configured) answer.
+
+Also /hello/, the benchmark yardstick (see bench/README.md).
+"""
 
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.cache import never_cache
 
@@ -34,4 +37,17 @@ def healthz(request):
     return JsonResponse({"status": "ok" if healthy else "unavailable", **results}, status=200 if healthy else 503)
 
 
-urlpatterns = [path("healthz/", healthz, name="healthz")]
+@never_cache
+def hello(request):
+    """The benchmark yardstick: the whole middleware stack and one tiny response, no database, no Redis.
+
+    bench/rush.py measures it on the same stack as the real pages, so "the seat map serves N% of
+    hello's requests per second" means the same thing on a fast machine and a noisy one.
+    """
+    return HttpResponse(b"hello\n", content_type="text/plain; charset=utf-8")
+
+
+urlpatterns = [
+    path("healthz/", healthz, name="healthz"),
+    path("hello/", hello, name="hello"),
+]
