@@ -1,0 +1,111 @@
+"""Refusals of booking: one exception per reason a hold, payment or cancellation is refused.
+
+Each carries `message`, lazy text a fan can read in Korean or English, and `reason`, the same text in
+English for the records (Payment.reason, logs). Views show `message` with a 4xx status.
+"""
+
+from django.utils import translation
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from wallet import exceptions as wallet_exceptions
+
+
+def _seat_list(numbers):
+    return ", ".join(str(n) for n in sorted(numbers))
+
+
+class BookingError(Exception):
+    default_message = _("That booking could not be made.")
+
+    def __init__(self, message=None):
+        self.message = message if message is not None else self.default_message
+        with translation.override("en"):
+            self.reason = str(self.message)[:200]
+        super().__init__(self.reason)
+
+
+class InvalidSeatSelection(BookingError):
+    default_message = _("Choose one or more seats by their numbers.")
+
+    @classmethod
+    def out_of_range(cls, last):
+        return cls(format_lazy(_("Seat numbers run from 1 to {last}."), last=last))
+
+    @classmethod
+    def repeated(cls):
+        return cls(_("Choose each seat only once."))
+
+
+class SeatLimitReached(BookingError):
+    def __init__(self, *, limit, already):
+        self.limit, self.already = limit, already
+        super().__init__(
+            format_lazy(
+                _("You can book at most {limit} seats for one date; you already have {already}."),
+                limit=limit,
+                already=already,
+            )
+        )
+
+
+class SeatTaken(BookingError):
+    def __init__(self, *, seat_numbers):
+        self.seat_numbers = sorted(seat_numbers)
+        super().__init__(
+            format_lazy(
+                ngettext_lazy(
+                    "Seat {seats} is no longer available. Please choose other seats.",
+                    "Seats {seats} are no longer available. Please choose other seats.",
+                    len(self.seat_numbers),
+                ),
+                seats=_seat_list(seat_numbers),
+            )
+        )
+
+
+class SaleNotOpen(BookingError):
+    default_message = _("Sales for this concert have not opened yet.")
+
+
+class DateNotBookable(BookingError):
+    default_message = _("This date has already taken place and can no longer be booked.")
+
+
+class HoldExpired(BookingError):
+    def __init__(self, *, seat_numbers):
+        self.seat_numbers = sorted(seat_numbers)
+        super().__init__(
+            format_lazy(
+                ngettext_lazy(
+                    "Your hold on seat {seats} has expired. Nothing was charged; please choose your seats again.",
+                    "Your holds on seats {seats} have expired. Nothing was charged; please choose your seats again.",
+                    len(self.seat_numbers),
+                ),
+                seats=_seat_list(seat_numbers),
+            )
+        )
+
+
+class InsufficientBalance(BookingError, wallet_exceptions.InsufficientBalance):
+    """Checkout refused for lack of balance: caught by `except BookingError` and `except WalletError` alike."""
+
+    def __init__(self, *, needed, available):
+        wallet_exceptions.InsufficientBalance.__init__(self, needed=needed, available=available)
+
+
+class NothingToPay(BookingError):
+    default_message = _("You have no seats on hold for this date.")
+
+
+class InvalidPaymentRequest(BookingError):
+    default_message = _("This checkout form is not valid any more. Please reload the page and try again.")
+
+
+class CancellationClosed(BookingError):
+    default_message = _("Cancellation closed before the show; this reservation can no longer be cancelled.")
+
+
+class ReservationNotCancellable(BookingError):
+    default_message = _("This reservation cannot be cancelled.")

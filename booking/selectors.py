@@ -1,0 +1,138 @@
+"""Reads for booking: which dates can be booked, the seat map as a fan sees it now, holds and reservations.
+
+Every read treats a HELD seat whose hold has passed as AVAILABLE, whether or not the sweep has run.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from concerts.models import ConcertDate, Seat
+from concerts.selectors import dates_with_seat_counts
+
+from .models import Reservation
+
+
+def show_has_started(concert_date, *, now):
+    """A date whose show has begun (or is over) is in the past: it can no longer be booked."""
+    return concert_date.starts_at <= now
+
+
+def cancellation_deadline(concert_date):
+    """Confirmed reservations can be cancelled before this moment: CANCEL_CUTOFF_HOURS before the show."""
+    return concert_date.starts_at - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS)
+
+
+def bookable_dates(*, concert, now=None):
+    """The concert's dates whose show has not started, each annotated with `seats_left`, in one query.
+
+    seats_left counts AVAILABLE seats and seats whose hold has expired. Dates are listed even before the
+    sale opens (the concert page shows them with a countdown); hold_seats refuses them until it does.
+    """
+    now = now or timezone.now()
+    dates = dates_with_seat_counts(
+        ConcertDate.objects.filter(concert=concert, concert_date__gte=timezone.localdate(now)), now=now
+    ).order_by("concert_date")
+    result = []
+    for date in dates:
+        date.concert = concert  # starts_at reads the concert's start time: no query per date
+        date.seats_left = date.seats_available
+        if not show_has_started(date, now=now):
+            result.append(date)
+    return result
+
+
+class SeatState:
+    """What the seat map shows for a seat (MINE: held by this fan, or paid by this fan)."""
+
+    AVAILABLE = "AVAILABLE"
+    HELD = "HELD"
+    RESERVED = "RESERVED"
+    MINE = "MINE"
+
+
+@dataclass(frozen=True)
+class SeatMapEntry:
+    seat_id: object
+    number: int
+    price: int
+    status: str
+    hold_expire_at: datetime.datetime | None = None  # set for the fan's own live holds
+
+    @property
+    def is_available(self):
+        return self.status == SeatState.AVAILABLE
+
+
+def seat_map(*, concert_date, user, now=None):
+    """Every seat of the date in seat order with its price and status as `user` sees it now: one query."""
+    now = now or timezone.now()
+    user_id = getattr(user, "pk", None)
+    seats = (
+        Seat.objects.filter(concert_date=concert_date)
+        .annotate(
+            paid_by_user=Exists(
+                Reservation.objects.filter(seat=OuterRef("pk"), user_id=user_id, status=Reservation.Status.CONFIRMED)
+            )
+        )
+        .only("id", "seat_number", "price", "status", "held_by_id", "hold_expire_at")
+        .order_by("seat_number")
+    )
+    entries = []
+    for seat in seats:
+        status = seat.status_at(now)
+        expire_at = None
+        if status == Seat.Status.HELD and user_id is not None and seat.held_by_id == user_id:
+            status, expire_at = SeatState.MINE, seat.hold_expire_at
+        elif status == Seat.Status.RESERVED and seat.paid_by_user:
+            status = SeatState.MINE
+        entries.append(SeatMapEntry(seat.id, seat.seat_number, seat.price, str(status), expire_at))
+    return entries
+
+
+def live_holds(*, user, concert_date, now=None):
+    """The fan's unexpired holds on this date (what checkout would pay), seats joined, in seat order."""
+    now = now or timezone.now()
+    return list(
+        Reservation.objects.filter(
+            user_id=user.pk,
+            status=Reservation.Status.HOLD,
+            seat__concert_date=concert_date,
+            hold_expire_at__gt=now,
+        )
+        .select_related("seat")
+        .order_by("seat__seat_number")
+    )
+
+
+def live_seat_count(*, user, concert_date, now):
+    """How many seats of this date the fan holds (unexpired) or has paid for: what MAX_SEATS_PER_USER limits."""
+    return Reservation.objects.filter(
+        Q(status=Reservation.Status.CONFIRMED) | Q(status=Reservation.Status.HOLD, hold_expire_at__gt=now),
+        user_id=user.pk,
+        seat__concert_date=concert_date,
+    ).count()
+
+
+def reservations_for(*, user, now=None):
+    """The fan's paid and cancelled reservations, newest first, with seat, date and concert joined.
+
+    Each carries `cancel_deadline` and `cancellable` (CONFIRMED and before the deadline). One query.
+    """
+    now = now or timezone.now()
+    reservations = list(
+        Reservation.objects.filter(
+            user_id=user.pk, status__in=[Reservation.Status.CONFIRMED, Reservation.Status.CANCELLED]
+        )
+        .select_related("seat__concert_date__concert")
+        .order_by("-created_at", "seat__seat_number")
+    )
+    for reservation in reservations:
+        reservation.cancel_deadline = cancellation_deadline(reservation.seat.concert_date)
+        reservation.cancellable = (
+            reservation.status == Reservation.Status.CONFIRMED and now < reservation.cancel_deadline
+        )
+    return reservations

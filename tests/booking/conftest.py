@@ -1,0 +1,43 @@
+import pytest
+from django.utils import timezone
+
+from booking import services
+from tests import factories
+from wallet import services as wallet_services
+
+
+@pytest.fixture
+def now():
+    return timezone.now()
+
+
+@pytest.fixture
+def concert_date():
+    return factories.ConcertDateFactory()
+
+
+@pytest.fixture
+def make_fan():
+    """A fan whose balance came through wallet.charge, so the ledger reconciles."""
+
+    def make(balance=0):
+        fan = factories.UserFactory()
+        while balance > 0:
+            step = min(balance, 1_000_000)
+            wallet_services.charge(user=fan, amount=step)
+            balance -= step
+        return fan
+
+    return make
+
+
+@pytest.fixture
+def fan(make_fan):
+    return make_fan(500_000)
+
+
+@pytest.fixture
+def paid(fan, concert_date, now):
+    """A fan's confirmed reservation of seat 1."""
+    services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1], now=now)
+    return services.pay(user=fan, concert_date=concert_date, idempotency_key="k-paid", now=now).reservations[0]

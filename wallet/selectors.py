@@ -1,0 +1,103 @@
+"""Reads of the wallet: a fan's balance and history, and the ledger check behind reconcile_wallets."""
+
+import heapq
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.db.models import BigIntegerField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from .models import ChargeHistory, UsageHistory
+
+
+def balance(*, user):
+    """The fan's balance in won as stored now (not the possibly stale `user.balance` of a request)."""
+    return get_user_model().objects.values_list("balance", flat=True).get(pk=user.pk)
+
+
+@dataclass(frozen=True)
+class WalletEntry:
+    """One line of the wallet history: a top-up attempt, a payment or a refund."""
+
+    kind: str  # "CHARGE", or a UsageHistory.ActionType value ("RESERVATION", "CANCELLATION", "OTHER")
+    amount: int | None
+    status: str
+    reason: str
+    at: datetime
+    delta: int  # what it did to the balance: + for top-ups and refunds, − for payments, 0 if it failed
+    reservation_id: object = None
+
+
+def wallet_history(*, user, limit=None):
+    """Top-ups (including refused ones) and usages of the fan, newest first, in two queries."""
+    charges = ChargeHistory.objects.filter(user_id=user.pk).order_by("-charged_at")
+    usages = UsageHistory.objects.filter(user_id=user.pk).order_by("-used_at")
+    if limit is not None:
+        charges, usages = charges[:limit], usages[:limit]
+    charge_entries = (
+        WalletEntry(
+            kind="CHARGE",
+            amount=c.amount,
+            status=c.status,
+            reason=c.reason,
+            at=c.charged_at,
+            delta=c.amount if c.status == ChargeHistory.Status.SUCCESS else 0,
+        )
+        for c in charges
+    )
+    usage_entries = (
+        WalletEntry(
+            kind=u.action_type,
+            amount=u.amount,
+            status=u.status,
+            reason=u.reason,
+            at=u.used_at,
+            delta=_usage_delta(u),
+            reservation_id=u.reservation_id,
+        )
+        for u in usages
+    )
+    merged = heapq.merge(charge_entries, usage_entries, key=lambda e: e.at, reverse=True)
+    return list(merged)[:limit] if limit is not None else list(merged)
+
+
+def _usage_delta(usage):
+    if usage.status != UsageHistory.Status.SUCCESS:
+        return 0
+    if usage.action_type == UsageHistory.ActionType.CANCELLATION:
+        return usage.amount
+    if usage.action_type == UsageHistory.ActionType.RESERVATION:
+        return -usage.amount
+    return 0
+
+
+@dataclass(frozen=True)
+class LedgerMismatch:
+    user_id: object
+    email: str
+    balance: int
+    expected: int
+
+
+def _success_sum(queryset):
+    """A correlated subquery: the sum of `amount` of these SUCCESS rows for the outer user, or 0."""
+    total = queryset.filter(user=OuterRef("pk")).order_by().values("user").annotate(total=Sum("amount"))
+    return Coalesce(Subquery(total.values("total")), Value(0), output_field=BigIntegerField())
+
+
+def unreconciled_wallets():
+    """Users whose balance differs from SUCCESS top-ups − payments + refunds, in one query."""
+    success = Q(status=UsageHistory.Status.SUCCESS)
+    users = (
+        get_user_model()
+        .objects.annotate(
+            expected=_success_sum(ChargeHistory.objects.filter(status=ChargeHistory.Status.SUCCESS))
+            - _success_sum(UsageHistory.objects.filter(success, action_type=UsageHistory.ActionType.RESERVATION))
+            + _success_sum(UsageHistory.objects.filter(success, action_type=UsageHistory.ActionType.CANCELLATION))
+        )
+        .exclude(balance=F("expected"))
+        .order_by("email")
+        .values_list("pk", "email", "balance", "expected")
+    )
+    return [LedgerMismatch(*row) for row in users]
