@@ -1,5 +1,6 @@
 """Writes about concerts: creating a date together with its priced seats."""
 
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -20,6 +21,41 @@ class PriceTier:
     price: int
 
 
+# The seat price column is a 32-bit integer; refuse more than it holds with a message, not a DataError.
+MAX_SEAT_PRICE = 2_147_483_647
+
+_TIER_LINE = re.compile(
+    r"(?:(?P<name>[^\s:]+)[\s:]+)?(?P<first>\d+)\s*-\s*(?P<last>\d+)[\s:]+(?P<price>\d[\d,_]*)\s*(?:원|won|krw)?",
+    re.IGNORECASE,
+)
+
+
+def parse_price_tiers(text):
+    """Read tiers staff type, one per line (or separated by ";"): "VIP 1-10 165,000" or "VIP:1-10:165000".
+
+    The name is optional ("1-50 99000"). Raises ValidationError naming the line it cannot read; it does
+    not check coverage (seat_prices does). An empty text gives an empty list.
+    """
+    tiers = []
+    for raw in re.split(r"[\n;]", text or ""):
+        line = raw.strip()
+        if not line:
+            continue
+        match = _TIER_LINE.fullmatch(line)
+        if not match:
+            raise ValidationError(
+                f"Cannot read the price tier {line!r}; write it as NAME FIRST-LAST PRICE, e.g. VIP 1-10 165000."
+            )
+        price = int(match["price"].replace(",", "").replace("_", ""))
+        tiers.append(PriceTier(match["name"] or "", int(match["first"]), int(match["last"]), price))
+    return tiers
+
+
+def format_price_tiers(tiers):
+    """The inverse of parse_price_tiers: one "NAME FIRST-LAST PRICE" line per tier."""
+    return "\n".join(f"{t.name} {t.first}-{t.last} {t.price}".strip() for t in tiers)
+
+
 def default_tiers():
     return [PriceTier("", 1, settings.SEATS_PER_DATE, settings.DEFAULT_SEAT_PRICE)]
 
@@ -30,6 +66,8 @@ def seat_prices(tiers):
     for tier in tiers:
         if tier.price <= 0:
             raise ValidationError(f"Tier {tier.name or tier.first}: the price must be a positive number of won.")
+        if tier.price > MAX_SEAT_PRICE:
+            raise ValidationError(f"Tier {tier.name or tier.first}: the price may be at most {MAX_SEAT_PRICE:,} won.")
         if not 1 <= tier.first <= tier.last <= settings.SEATS_PER_DATE:
             raise ValidationError(
                 f"Tier {tier.name or tier.first}: seats must run within 1..{settings.SEATS_PER_DATE}."

@@ -1,0 +1,62 @@
+"""Staff screens for accounts: the e-mail-login user. The balance is shown, never edited here
+(it only moves through wallet.services, so the ledger keeps reconciling)."""
+
+from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import forms as auth_forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import User
+
+
+class _EmailFormMixin:
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        others = User.objects.filter(email__iexact=email)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise auth_forms.ValidationError(_("A user with that e-mail address already exists."), code="unique")
+        return email
+
+
+class UserCreationForm(_EmailFormMixin, auth_forms.AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "name")
+
+
+class UserChangeForm(_EmailFormMixin, auth_forms.UserChangeForm):
+    class Meta:
+        model = User
+        fields = ("email", "name", "password", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")
+
+
+@admin.register(User)
+class UserAdmin(auth_admin.UserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal info"), {"fields": ("name", "balance")}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Important dates"), {"fields": ("last_login", "created_at")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "name", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+    readonly_fields = ("balance", "last_login", "created_at")
+    list_display = ("email", "name", "balance", "is_staff", "is_active", "created_at")
+    list_filter = ("is_staff", "is_superuser", "is_active", "groups")
+    search_fields = ("email", "name")
+    ordering = ("email",)
+    date_hierarchy = "created_at"

@@ -1,0 +1,106 @@
+"""`manage.py seed_demo`: the embedded demo's data — concerts on sale and one opening soon, priced seats,
+a fan with won in the wallet and a staff superuser. Creates only what is missing, so it is safe to rerun."""
+
+import datetime
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from concerts.models import Concert, ConcertDate
+from concerts.services import PriceTier, create_concert_date
+from wallet import services as wallet_services
+from wallet.models import ChargeHistory
+
+FAN_EMAIL, FAN_PASSWORD = "fan@frontrow.local", "frontrow-fan"
+STAFF_EMAIL, STAFF_PASSWORD = "staff@frontrow.local", "frontrow-staff"
+FAN_TOP_UP = 500_000
+
+# (title, venue, description, days until the first show, number of dates, hours until the sale opens)
+CONCERTS = [
+    ("Neon Harbor — Live in Seoul", "Olympic Hall", "Synth-pop under the lights, three nights only.", 21, 3, -24),
+    ("Seoul Philharmonic: Midsummer Nights", "Seoul Arts Center", "Mendelssohn and Dvořák.", 35, 2, -2),
+    ("Blue Moon Jazz Sessions", "Blue Square", "A late-night trio with guests.", 10, 4, -72),
+    ("Aurora Skies World Tour", "KSPO Dome", "The tour everyone is waiting for. Sale opens soon.", 60, 3, 2),
+]
+
+
+def demo_tiers(seats=None):
+    """VIP / R / S over the first 20% / next 40% / rest of the seats (VIP 1-10, R 11-30, S 31-50 for 50)."""
+    seats = seats or settings.SEATS_PER_DATE
+    vip_last, r_last = max(1, seats // 5), max(1, seats * 3 // 5)
+    tiers = [PriceTier("VIP", 1, vip_last, 165_000)]
+    if r_last > vip_last:
+        tiers.append(PriceTier("R", vip_last + 1, r_last, 132_000))
+    if seats > r_last:
+        tiers.append(PriceTier("S", r_last + 1, seats, 99_000))
+    return tiers
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo data: three concerts on sale and one whose sale opens in two hours, each with "
+        f"several dates of {settings.SEATS_PER_DATE} seats priced VIP/R/S; the fan {FAN_EMAIL} "
+        f"(password {FAN_PASSWORD}) with {FAN_TOP_UP:,} won topped up; the staff superuser {STAFF_EMAIL} "
+        f"(password {STAFF_PASSWORD}). Only missing rows are created, so running it again changes nothing."
+    )
+
+    def handle(self, *args, **options):
+        now = timezone.now()
+        with transaction.atomic():
+            staff = self._user(STAFF_EMAIL, STAFF_PASSWORD, "Frontrow Staff", superuser=True)
+            fan = self._user(FAN_EMAIL, FAN_PASSWORD, "Demo Fan", superuser=False)
+            for spec in CONCERTS:
+                self._concert(*spec, now=now, staff=staff)
+        self._top_up(fan, now=now)
+        fan.refresh_from_db(fields=["balance"])
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo ready: {Concert.objects.count()} concerts, {ConcertDate.objects.count()} dates. "
+                f"Fan {FAN_EMAIL} / {FAN_PASSWORD} ({fan.balance:,} won), staff {STAFF_EMAIL} / {STAFF_PASSWORD}."
+            )
+        )
+
+    def _user(self, email, password, name, *, superuser):
+        user = User.objects.filter(email__iexact=email).first()
+        if user:
+            return user
+        if superuser:
+            user = User.objects.create_superuser(email, password, name=name)
+        else:
+            user = User.objects.create_user(email, password, name=name)
+        self.stdout.write(f"Created {'staff' if superuser else 'fan'} account {email}")
+        return user
+
+    def _concert(self, title, venue, description, days_ahead, date_count, sale_in_hours, *, now, staff):
+        concert = Concert.objects.filter(title=title).first()
+        if concert is None:
+            tz = timezone.get_current_timezone()
+            first_day = timezone.localdate(now) + datetime.timedelta(days=days_ahead)
+            last_day = first_day + datetime.timedelta(days=date_count - 1)
+            concert = Concert.objects.create(
+                title=title,
+                venue=venue,
+                description=description,
+                start_time=datetime.datetime.combine(first_day, datetime.time(19, 0), tzinfo=tz),
+                end_time=datetime.datetime.combine(last_day, datetime.time(22, 0), tzinfo=tz),
+                sale_opens_at=(now + datetime.timedelta(hours=sale_in_hours)).replace(second=0, microsecond=0),
+            )
+            self.stdout.write(f"Created concert {title}")
+        # The dates follow from the concert's own start, so a rerun on a later day adds nothing new.
+        first_day = timezone.localdate(concert.start_time)
+        existing = set(concert.dates.values_list("concert_date", flat=True))
+        for offset in range(date_count):
+            day = first_day + datetime.timedelta(days=offset)
+            if day not in existing:
+                create_concert_date(concert=concert, concert_date=day, tiers=demo_tiers(), created_by=staff)
+
+    def _top_up(self, fan, *, now):
+        """Top the fan up once, through the wallet service, so the ledger reconciles."""
+        if ChargeHistory.objects.filter(user=fan, status=ChargeHistory.Status.SUCCESS).exists():
+            return
+        amount = min(FAN_TOP_UP, settings.MAX_CHARGE, settings.MAX_BALANCE)
+        wallet_services.charge(user=fan, amount=amount, now=now)
+        self.stdout.write(f"Topped up {fan.email} with {amount:,} won")

@@ -1,0 +1,49 @@
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Sum
+from django.utils import timezone
+
+from accounts.models import User
+from concerts.models import Concert, ConcertDate, Seat, SeatStatusHistory
+from wallet.models import ChargeHistory
+
+pytestmark = pytest.mark.django_db
+
+
+def _counts():
+    return (
+        User.objects.count(),
+        Concert.objects.count(),
+        ConcertDate.objects.count(),
+        Seat.objects.count(),
+        SeatStatusHistory.objects.count(),
+        ChargeHistory.objects.count(),
+    )
+
+
+def test_seed_demo_builds_the_demo_and_is_idempotent(client):
+    call_command("seed_demo", stdout=io.StringIO())
+    first = _counts()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert _counts() == first
+
+    now = timezone.now()
+    concerts = list(Concert.objects.all())
+    assert sum(c.sale_opens_at <= now for c in concerts) >= 3
+    assert sum(c.sale_opens_at > now for c in concerts) == 1
+    assert all(c.dates.count() >= 2 for c in concerts)
+    prices = set(Seat.objects.values_list("price", flat=True))
+    assert prices == {165_000, 132_000, 99_000}
+    assert Seat.objects.count() == ConcertDate.objects.count() * 50
+
+    fan = User.objects.get(email="fan@frontrow.local")
+    assert not fan.is_staff
+    charged = ChargeHistory.objects.filter(user=fan, status="SUCCESS").aggregate(total=Sum("amount"))["total"]
+    assert fan.balance == charged == 500_000
+    assert client.login(email="fan@frontrow.local", password="frontrow-fan")
+
+    staff = User.objects.get(email="staff@frontrow.local")
+    assert staff.is_staff and staff.is_superuser
+    assert client.login(email="staff@frontrow.local", password="frontrow-staff")

@@ -1,0 +1,84 @@
+"""The database refuses impossible concerts, dates and seats (numbers out of range, twice-numbered
+seats, holds without a holder or expiry)."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from concerts.models import Concert, ConcertDate, Seat
+from tests.factories import ConcertDateFactory, ConcertFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_concert_cannot_end_before_it_starts(refused):
+    concert = ConcertFactory()
+    refused(
+        "concert_ends_after_start",
+        lambda: Concert.objects.filter(pk=concert.pk).update(end_time=concert.start_time - datetime.timedelta(1)),
+    )
+
+
+def test_one_date_per_day_per_concert(refused):
+    date = ConcertDateFactory()
+    refused(
+        "concert_date_unique_per_concert",
+        lambda: ConcertDate.objects.create(concert=date.concert, concert_date=date.concert_date),
+    )
+    # The same day for another concert is fine.
+    ConcertDate.objects.create(concert=ConcertFactory(), concert_date=date.concert_date)
+
+
+def test_seat_number_unique_per_date(refused):
+    date = ConcertDateFactory()
+    seat = date.seats.get(seat_number=2)
+    refused("seat_number_unique_per_date", lambda: Seat.objects.filter(pk=seat.pk).update(seat_number=1))
+    refused("seat_number_unique_per_date", lambda: Seat.objects.create(concert_date=date, seat_number=3, price=1))
+
+
+@pytest.mark.parametrize("number", [0, 51])
+def test_seat_number_within_1_to_seats_per_date(refused, settings, number):
+    assert settings.SEATS_PER_DATE == 50
+    seat = ConcertDateFactory().seats.get(seat_number=50)
+    refused("seat_number_in_range", lambda: Seat.objects.filter(pk=seat.pk).update(seat_number=number))
+
+
+def test_seat_price_positive(refused):
+    seat = ConcertDateFactory().seats.get(seat_number=1)
+    refused("seat_price_positive", lambda: Seat.objects.filter(pk=seat.pk).update(price=0))
+
+
+def _hold_fields_refused(refused, **fields):
+    seat = ConcertDateFactory().seats.get(seat_number=1)
+    refused("seat_hold_fields_match_status", lambda: Seat.objects.filter(pk=seat.pk).update(**fields))
+    seat.refresh_from_db()
+    assert seat.status == Seat.Status.AVAILABLE and seat.held_by is None
+
+
+def test_held_seat_needs_a_holder(refused):
+    _hold_fields_refused(refused, status=Seat.Status.HELD, hold_expire_at=timezone.now())
+
+
+def test_held_seat_needs_an_expiry(refused):
+    _hold_fields_refused(refused, status=Seat.Status.HELD, held_by=UserFactory())
+
+
+def test_available_seat_has_no_holder(refused):
+    _hold_fields_refused(refused, held_by=UserFactory())
+
+
+def test_available_seat_has_no_expiry(refused):
+    _hold_fields_refused(refused, hold_expire_at=timezone.now())
+
+
+def test_reserved_seat_keeps_no_hold_fields(refused):
+    _hold_fields_refused(refused, status=Seat.Status.RESERVED, held_by=UserFactory(), hold_expire_at=timezone.now())
+
+
+def test_valid_hold_is_accepted():
+    seat = ConcertDateFactory().seats.get(seat_number=1)
+    user = UserFactory()
+    Seat.objects.filter(pk=seat.pk).update(status=Seat.Status.HELD, held_by=user, hold_expire_at=timezone.now())
+    seat.refresh_from_db()
+    assert seat.held_by == user
