@@ -83,6 +83,7 @@ RQ_ASYNC = True
 # set on its own.
 _plain_http = env.bool("ALLOW_PLAIN_HTTP", default=False)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not _plain_http)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]  # load balancers probe instances over plain HTTP
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not _plain_http)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not _plain_http)
 SESSION_COOKIE_HTTPONLY = True

@@ -1,0 +1,151 @@
+"""Two real gunicorn instances with the production settings: a visitor may hit A, then B, then A.
+
+Sessions, CSRF and the cache are not per-process, WhiteNoise serves the hashed static files, and the
+HTTPS hardening is what a browser behind a TLS proxy would get.
+"""
+
+import json
+import re
+
+import httpx
+import pytest
+import redis
+from django.conf import settings as django_settings
+from django.contrib.sessions.models import Session
+
+from accounts.models import User
+
+from .conftest import WebInstance, production_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct horse battery staple"
+
+
+def csrf_token(html):
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def admin_login(client, form_from, post_to, email):
+    """GET the admin login form from one instance and POST it to another."""
+    page = client.get(f"{form_from.url}/admin/login/?next=/admin/")
+    assert page.status_code == 200
+    return client.post(
+        f"{post_to.url}/admin/login/?next=/admin/",
+        data={"username": email, "password": PASSWORD, "csrfmiddlewaretoken": csrf_token(page.text)},
+    )
+
+
+@pytest.fixture
+def staff(settings):
+    # The instances run the production hashers (Argon2); the test settings' fast hasher is not among them.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+    return User.objects.create_user("ops@frontrow.test", PASSWORD, name="Ops", is_staff=True, is_superuser=True)
+
+
+def test_a_session_started_on_one_instance_continues_on_the_other(two_instances, staff):
+    a, b = two_instances
+    with httpx.Client(timeout=10) as client:
+        login = admin_login(client, form_from=a, post_to=b, email=staff.email)
+        assert login.status_code == 302, login.text[:500]
+        assert login.headers["location"] == "/admin/"
+
+        for instance in (a, b, a):
+            index = client.get(f"{instance.url}/admin/")
+            assert index.status_code == 200
+            assert staff.email in index.text or staff.name in index.text
+
+        logout_form = client.get(f"{b.url}/admin/")
+        logout = client.post(f"{b.url}/admin/logout/", data={"csrfmiddlewaretoken": csrf_token(logout_form.text)})
+        assert logout.status_code == 302  # LOGOUT_REDIRECT_URL
+
+        after_logout = client.get(f"{a.url}/admin/")
+        assert after_logout.status_code == 302
+        assert after_logout.headers["location"].startswith("/admin/login/")
+
+
+def test_sessions_live_in_redis_and_postgresql(two_instances, staff, stack_env):
+    a, b = two_instances
+    with httpx.Client(timeout=10) as client:
+        assert admin_login(client, form_from=a, post_to=a, email=staff.email).status_code == 302
+        session_key = client.cookies["sessionid"]
+
+    # cached_db: written through to the database and cached in Redis under the instances' prefix.
+    assert Session.objects.filter(session_key=session_key).exists()
+    cache_key = f"{stack_env['CACHE_KEY_PREFIX']}:1:django.contrib.sessions.cached_db{session_key}"
+    assert redis.Redis.from_url(django_settings.REDIS_URL).exists(cache_key) == 1
+
+
+def test_a_wrong_password_is_refused_on_either_instance(two_instances, staff):
+    a, b = two_instances
+    with httpx.Client(timeout=10) as client:
+        page = client.get(f"{a.url}/admin/login/")
+        refused = client.post(
+            f"{b.url}/admin/login/",
+            data={"username": staff.email, "password": "wrong", "csrfmiddlewaretoken": csrf_token(page.text)},
+        )
+
+        assert refused.status_code == 200
+        assert "sessionid" not in client.cookies
+        assert client.get(f"{a.url}/admin/").status_code == 302
+
+
+def test_whitenoise_serves_hashed_compressed_static_files(two_instances, stack_env):
+    a, b = two_instances
+    manifest = json.loads((django_settings.BASE_DIR / stack_env["STATIC_ROOT"] / "staticfiles.json").read_text())
+    hashed_css = manifest["paths"]["css/site.css"]
+    assert hashed_css != "css/site.css"
+
+    with httpx.Client(timeout=10) as client:
+        login_page = client.get(f"{b.url}/admin/login/").text
+        # Pages link the hashed names the manifest storage produced.
+        assert re.search(r"/static/admin/css/base\.[0-9a-f]{12}\.css", login_page)
+
+        hashed = client.get(f"{a.url}/static/{hashed_css}", headers={"Accept-Encoding": "gzip"})
+        assert hashed.status_code == 200
+        assert hashed.headers["content-encoding"] == "gzip"
+        assert "immutable" in hashed.headers["cache-control"]
+        assert hashed.headers["content-type"].startswith("text/css")
+        assert hashed.text == (django_settings.BASE_DIR / "static" / "css" / "site.css").read_text()
+
+        assert client.get(f"{b.url}/static/css/no-such-file.css").status_code == 404
+
+
+def test_access_and_application_logs_are_json_lines(two_instances):
+    a, _ = two_instances
+    httpx.get(f"{a.url}/hello/?from=logtest", timeout=10)
+
+    lines = [json.loads(line) for line in a.stdout_path.read_text().splitlines() if line.startswith("{")]
+    hits = [line for line in lines if line.get("path") == "/hello/" and line.get("query") == "from=logtest"]
+    assert hits, a.stdout_path.read_text()[-2000:]
+    assert hits[-1]["status"] == 200
+    assert hits[-1]["method"] == "GET"
+    assert isinstance(hits[-1]["duration_ms"], int)
+    errors = [json.loads(line) for line in a.stderr_path.read_text().splitlines() if line.startswith("{")]
+    assert any(line["message"].startswith("Booting worker") for line in errors)
+
+
+def test_behind_a_tls_proxy_the_instance_redirects_and_marks_cookies_secure(stack_env, tmp_path):
+    env = production_env(
+        tmp_path,
+        STATIC_ROOT=stack_env["STATIC_ROOT"],
+        SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO",
+    )
+    instance = WebInstance(env, tmp_path, "tls").wait_ready("/healthz/")
+    try:
+        with httpx.Client(timeout=10) as client:
+            # A load balancer's health check may come in over plain HTTP: it is answered, not redirected.
+            assert client.get(f"{instance.url}/healthz/").status_code == 200
+            plain = client.get(f"{instance.url}/admin/login/")
+            assert plain.status_code == 301
+            assert plain.headers["location"] == f"https://127.0.0.1:{instance.port}/admin/login/"
+
+            proxied = client.get(f"{instance.url}/admin/login/", headers={"X-Forwarded-Proto": "https"})
+            assert proxied.status_code == 200
+            assert proxied.headers["strict-transport-security"].startswith("max-age=31536000")
+            assert proxied.headers["x-frame-options"] == "DENY"
+            assert proxied.headers["x-content-type-options"] == "nosniff"
+            csrf_cookie = proxied.headers["set-cookie"]
+            assert "csrftoken=" in csrf_cookie and "Secure" in csrf_cookie
+    finally:
+        instance.stop()

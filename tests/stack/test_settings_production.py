@@ -1,0 +1,204 @@
+"""config.settings_production: deploy checks clean, required environment enforced, nothing per-process.
+
+Each case loads the production settings in a fresh interpreter with a clean environment, the way
+gunicorn, Celery and RQ load them.
+"""
+
+import json
+import logging
+import sys
+
+import pytest
+
+from config.jsonlog import JsonLineFormatter
+
+from .conftest import BASE_DIR, REQUIRED_VARIABLES, dotenv_defines, production_env, run_manage
+
+SETTINGS_DUMP = """
+import json, django
+django.setup()
+from django.conf import settings as s
+db = s.DATABASES["default"]
+print(json.dumps({
+    "DEBUG": s.DEBUG,
+    "engine": db["ENGINE"],
+    "conn_max_age": db["CONN_MAX_AGE"],
+    "pool": db.get("OPTIONS", {}).get("pool"),
+    "cache_backend": s.CACHES["default"]["BACKEND"],
+    "cache_location": s.CACHES["default"]["LOCATION"],
+    "session_engine": s.SESSION_ENGINE,
+    "staticfiles_backend": s.STORAGES["staticfiles"]["BACKEND"],
+    "whitenoise": "whitenoise.middleware.WhiteNoiseMiddleware" in s.MIDDLEWARE,
+    "queue_backend": s.QUEUE_BACKEND,
+    "celery_eager": s.CELERY_TASK_ALWAYS_EAGER,
+    "celery_broker": s.CELERY_BROKER_URL,
+    "rq_url": s.RQ_QUEUES["default"]["URL"],
+    "rq_async": s.RQ_ASYNC,
+    "ssl_redirect": s.SECURE_SSL_REDIRECT,
+    "session_cookie_secure": s.SESSION_COOKIE_SECURE,
+    "session_cookie_httponly": s.SESSION_COOKIE_HTTPONLY,
+    "csrf_cookie_secure": s.CSRF_COOKIE_SECURE,
+    "hsts_seconds": s.SECURE_HSTS_SECONDS,
+    "nosniff": s.SECURE_CONTENT_TYPE_NOSNIFF,
+    "x_frame_options": s.X_FRAME_OPTIONS,
+    "proxy_ssl_header": s.SECURE_PROXY_SSL_HEADER,
+}))
+"""
+
+
+def dump_settings(tmp_path, **overrides):
+    completed = run_manage(["shell", "-c", SETTINGS_DUMP], production_env(tmp_path, **overrides))
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def test_check_deploy_is_clean_with_the_required_environment(tmp_path):
+    completed = run_manage(["check", "--deploy", "--fail-level", "WARNING"], production_env(tmp_path))
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "no issues" in completed.stdout
+
+
+def test_plain_http_mode_is_what_check_deploy_warns_about(tmp_path):
+    # ALLOW_PLAIN_HTTP is for localhost runs only; the deploy check must still say so.
+    completed = run_manage(
+        ["check", "--deploy", "--fail-level", "WARNING"], production_env(tmp_path, ALLOW_PLAIN_HTTP="true")
+    )
+
+    assert completed.returncode != 0
+    for warning in ("security.W008", "security.W012", "security.W016", "security.W004"):
+        assert warning in completed.stderr
+
+
+@pytest.mark.parametrize("missing", REQUIRED_VARIABLES)
+def test_refuses_to_start_without_a_required_variable(tmp_path, missing):
+    if dotenv_defines(missing):
+        pytest.skip(f"the project's .env sets {missing}")
+
+    completed = run_manage(["check"], production_env(tmp_path, **{missing: None}))
+
+    assert completed.returncode != 0
+    assert "ImproperlyConfigured" in completed.stderr
+    assert missing in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SECRET_KEY", "django-insecure-frontrow-local-development-only", "SECRET_KEY must be a random value"),
+        ("SECRET_KEY", "short-but-not-empty", "SECRET_KEY must be a random value"),
+        ("DATABASE_URL", "sqlite:////tmp/frontrow.sqlite3", "Production settings need PostgreSQL"),
+        ("REDIS_URL", "memcached://127.0.0.1:11211", "REDIS_URL must be a redis://"),
+        ("ALLOWED_HOSTS", "", "Set ALLOWED_HOSTS"),
+    ],
+)
+def test_refuses_to_start_with_an_unusable_value(tmp_path, variable, value, message):
+    completed = run_manage(["check"], production_env(tmp_path, **{variable: value}))
+
+    assert completed.returncode != 0
+    assert message in completed.stderr
+
+
+def test_nothing_is_kept_in_process_memory(tmp_path):
+    values = dump_settings(tmp_path)
+
+    assert values["DEBUG"] is False
+    assert values["engine"] == "django.db.backends.postgresql"
+    # Sessions: Redis first, PostgreSQL behind it; the cache is Redis, not locmem.
+    assert values["session_engine"] == "django.contrib.sessions.backends.cached_db"
+    assert values["cache_backend"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["cache_location"].startswith("redis://")
+    # Queue state, Celery and RQ all go to Redis; nothing runs eagerly inside a web process.
+    assert values["queue_backend"] == "redis"
+    assert values["celery_eager"] is False
+    assert values["celery_broker"] == values["cache_location"]
+    assert values["rq_url"] == values["cache_location"]
+    assert values["rq_async"] is True
+
+
+def test_web_processes_share_a_connection_pool_and_workers_can_opt_out(tmp_path):
+    web = dump_settings(tmp_path, DB_POOL_MAX_SIZE="6")
+    worker = dump_settings(tmp_path, DB_POOL="false", CONN_MAX_AGE="30")
+
+    assert web["pool"] == {"min_size": 2, "max_size": 6, "timeout": 10.0}
+    assert web["conn_max_age"] == 0  # Django refuses persistent connections together with a pool
+    assert worker["pool"] is None
+    assert worker["conn_max_age"] == 30
+
+
+def test_https_hardening_is_on_by_default(tmp_path):
+    values = dump_settings(tmp_path)
+
+    assert values["ssl_redirect"] is True
+    assert values["session_cookie_secure"] is True
+    assert values["session_cookie_httponly"] is True
+    assert values["csrf_cookie_secure"] is True
+    assert values["hsts_seconds"] >= 31_536_000
+    assert values["nosniff"] is True
+    assert values["x_frame_options"] == "DENY"
+    assert values["proxy_ssl_header"] is None
+    assert values["staticfiles_backend"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    assert values["whitenoise"] is True
+
+
+def test_plain_http_flag_and_proxy_header_are_opt_in(tmp_path):
+    local = dump_settings(tmp_path, ALLOW_PLAIN_HTTP="true")
+    local_but_secure_cookies = dump_settings(tmp_path, ALLOW_PLAIN_HTTP="true", SESSION_COOKIE_SECURE="true")
+    proxied = dump_settings(tmp_path, SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO")
+
+    assert (local["ssl_redirect"], local["session_cookie_secure"], local["csrf_cookie_secure"]) == (False,) * 3
+    assert local["hsts_seconds"] == 0
+    assert local["session_cookie_httponly"] is True  # never relaxed
+    assert local_but_secure_cookies["session_cookie_secure"] is True
+    assert proxied["proxy_ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+def test_log_lines_are_json_with_the_extras(tmp_path):
+    script = (
+        "import logging, django; django.setup(); "
+        "logging.getLogger('frontrow.bench').warning('seat %s sold', 7, extra={'concert': 'c-1'})"
+    )
+    completed = run_manage(["shell", "-c", script], production_env(tmp_path))
+
+    assert completed.returncode == 0, completed.stderr
+    line = json.loads(completed.stderr.strip().splitlines()[-1])
+    assert line["level"] == "WARNING"
+    assert line["logger"] == "frontrow.bench"
+    assert line["message"] == "seat 7 sold"
+    assert line["concert"] == "c-1"
+    assert line["ts"].endswith("+00:00")
+
+
+def test_access_log_records_become_fields():
+    atoms = {"h": "127.0.0.1", "m": "POST", "U": "/dates/1/hold/", "q": "", "s": "302", "B": 0, "M": 12, "a": "x"}
+    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, "%(h)s %(r)s", (atoms,), None)
+
+    line = json.loads(JsonLineFormatter().format(record))
+
+    assert line["message"] == "request"
+    assert (line["method"], line["path"], line["status"], line["duration_ms"]) == ("POST", "/dates/1/hold/", 302, 12)
+
+
+def test_error_records_keep_the_traceback():
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+
+    line = json.loads(JsonLineFormatter().format(record))
+
+    assert line["level"] == "ERROR"
+    assert "ValueError: boom" in line["exc_info"]
+
+
+def test_procfile_starts_the_whole_stack():
+    entries = dict(
+        line.split(":", 1) for line in (BASE_DIR / "Procfile").read_text().splitlines() if line and line[0] != "#"
+    )
+
+    assert set(entries) == {"web1", "web2", "worker", "beat", "rqworker"}
+    assert "gunicorn -c config/gunicorn.conf.py config.wsgi" in entries["web1"]
+    assert "8001" in entries["web1"] and "8002" in entries["web2"]
+    assert "celery -A config" in entries["worker"] and " worker " in entries["worker"]
+    assert " beat " in entries["beat"]
+    assert "rqworker" in entries["rqworker"]
