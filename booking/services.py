@@ -7,7 +7,6 @@ SeatStatusHistory row in the same transaction.
 """
 
 import datetime
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -247,7 +246,11 @@ def _after_payment(*, user, concert_date, reservations):
     """Runs once the payment has committed: what follows a successful checkout outside this transaction."""
     from queueing import services as queue_services
 
+    from . import jobs
+
     queue_services.end_for_user(user=user, concert=concert_date.concert, reason="paid")
+    # The confirmation e-mail with the e-tickets, on an RQ worker (retried there if the mail server fails).
+    jobs.enqueue(jobs.send_booking_confirmation, reservation_ids=[str(r.pk) for r in reservations])
 
 
 def pay(*, user, concert_date, idempotency_key, now=None):
@@ -349,9 +352,8 @@ def _confirm(*, user, concert_date, holds, key, debit, now):
         hold.status, hold.confirmed_at = Reservation.Status.CONFIRMED, now
         hold.seat.status, hold.seat.held_by_id, hold.seat.hold_expire_at = Seat.Status.RESERVED, None, None
     history.save()
-    transaction.on_commit(
-        functools.partial(_after_payment, user=user, concert_date=concert_date, reservations=holds), robust=True
-    )
+    # robust: a failure after the money moved (queue backend down) is logged, never turned into an error page.
+    transaction.on_commit(lambda: _after_payment(user=user, concert_date=concert_date, reservations=holds), robust=True)
     return PaymentResult(reservations=holds, payments=payments, total=debit.total, balance_after=debit.balance_after)
 
 
