@@ -8,4 +8,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("config.health")),
     path("", include("concerts.urls")),
+    path("", include("queueing.urls")),
 ]

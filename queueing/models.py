@@ -26,6 +26,15 @@ class WaitingRoom(models.Model):
     max_active = models.PositiveIntegerField(_("max admitted at once"), default=default_max_active)
     is_paused = models.BooleanField(_("admission paused"), default=False)
     last_admission_at = models.DateTimeField(_("last admission run"), null=True, blank=True)
+    # Database backend only: the last place handed out, and the highest place admitted so far. Admission is
+    # first-in first-out, so a waiting fan's distance to the front is their place minus served_position,
+    # without counting the rows ahead of them.
+    next_position = models.BigIntegerField(_("last place handed out"), default=0, editable=False)
+    served_position = models.BigIntegerField(_("highest place admitted"), default=0, editable=False)
+    admitted_total = models.BigIntegerField(_("fans admitted so far"), default=0, editable=False)
+    # Recent admission runs as [epoch seconds, fans admitted], pruned to a few minutes: the estimated
+    # wait is computed from it (both backends; written under this row's lock).
+    admission_log = models.JSONField(_("recent admissions"), default=list, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("waiting room")

@@ -1,9 +1,404 @@
-"""Writes about the waiting room. (The queue helpers land with the waiting-room issue.)"""
+"""Writes about the waiting room: join, status, admit, touch, leave and end, over the configured backend.
+
+The live queue sits in a backend (queueing.backends: the database or Redis). This module adds the rules
+around it: the sale must be open, every visit is written to QueueEntryHistory (in the database for both
+backends), admission runs under the WaitingRoom row lock, the estimated wait comes from the recent
+admission rate, and a status poll that finds admission overdue (beat stopped) runs it itself.
+"""
+
+import datetime
+import logging
+import math
+import uuid
+from dataclasses import dataclass, replace
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .backends import get_backend
+from .exceptions import QueueClosed, QueueError, QueueUnavailable, SaleNotOpen
+from .models import QueueEntryHistory, WaitingRoom
+
+__all__ = [
+    "QueueClosed",
+    "QueueError",
+    "QueueStatus",
+    "QueueUnavailable",
+    "SaleNotOpen",
+    "admit_all_due",
+    "admit_batch",
+    "end_for_user",
+    "estimate_wait_seconds",
+    "expire_admissions",
+    "join",
+    "leave",
+    "set_paused",
+    "status",
+    "touch",
+]
+
+logger = logging.getLogger(__name__)
+
+EXIT_PAID = "paid"
+EXIT_LEFT = "left"
+EXIT_EXPIRED = "expired"
+
+# The estimated wait uses the admissions of the last few minutes, spread over at least a minute so one
+# early burst (the first batch when a sale opens) does not promise a wait that is far too short.
+ADMISSION_LOG_SECONDS = 300
+MIN_RATE_SPAN_SECONDS = 60
+# A status poll runs admission itself when the last run is older than this many beat intervals.
+OVERDUE_INTERVALS = 3
+# An admission slides with activity (see touch) but never lasts beyond this many ACTIVE_SECONDS.
+MAX_LIFETIME_FACTOR = 2
 
 
-def end_for_user(*, user, concert, reason):
-    """End the user's admitted token for this concert (after payment, expiry or leaving).
+@dataclass(frozen=True)
+class QueueStatus:
+    """Where a fan stands in one concert's waiting room.
 
-    Booking calls this from transaction.on_commit after a successful payment. Placeholder until the
-    waiting-room backends land; it must stay safe to call when the user holds no token.
+    position is 1 for the fan at the front (0 once admitted); ahead counts the waiting fans in front;
+    eta_seconds is None while admission is paused.
     """
+
+    position: int
+    ahead: int
+    eta_seconds: int | None
+    admitted: bool
+    token: uuid.UUID
+    expires_at: datetime.datetime | None
+    paused: bool = False
+    entered_at: datetime.datetime | None = None
+
+
+def max_lifetime_seconds():
+    return MAX_LIFETIME_FACTOR * settings.ACTIVE_SECONDS
+
+
+def _room_for(concert):
+    room, _ = WaitingRoom.objects.get_or_create(concert=concert)
+    return room
+
+
+def _room_if_any(concert):
+    return WaitingRoom.objects.filter(pk=concert.pk).first()
+
+
+# --- history --------------------------------------------------------------------------------------
+
+
+def _seconds_between(start, end):
+    return max(0, int((end - start).total_seconds()))
+
+
+def _record_entry(*, user, concert, ticket):
+    QueueEntryHistory.objects.create(
+        user=user,
+        concert=concert,
+        token=ticket.token,
+        queue_position=ticket.sequence,
+        entered_at=ticket.entered_at,
+        admitted_at=ticket.admitted_at,
+        was_admitted=ticket.is_admitted,
+        duration_seconds=0 if ticket.is_admitted else None,
+    )
+
+
+def _record_admissions(tickets):
+    if not tickets:
+        return
+    by_token = {t.token: t for t in tickets}
+    rows = list(QueueEntryHistory.objects.filter(token__in=by_token, admitted_at__isnull=True))
+    for row in rows:
+        ticket = by_token[row.token]
+        row.admitted_at = ticket.admitted_at
+        row.was_admitted = True
+        row.duration_seconds = _seconds_between(row.entered_at, ticket.admitted_at)
+    QueueEntryHistory.objects.bulk_update(rows, ["admitted_at", "was_admitted", "duration_seconds"], batch_size=500)
+
+
+def _record_exits(tickets, *, now, reason):
+    """Close the history rows of ended tickets. An admission that ran out exits when it ran out."""
+    if not tickets:
+        return
+    by_token = {t.token: t for t in tickets}
+    rows = list(QueueEntryHistory.objects.filter(token__in=by_token, exited_at__isnull=True))
+    for row in rows:
+        ticket = by_token[row.token]
+        exited_at = now
+        if reason == EXIT_EXPIRED and ticket.expires_at is not None:
+            exited_at = min(now, ticket.expires_at)
+        row.exited_at = exited_at
+        row.exit_reason = reason
+        row.duration_seconds = _seconds_between(row.entered_at, exited_at)
+    QueueEntryHistory.objects.bulk_update(rows, ["exited_at", "exit_reason", "duration_seconds"], batch_size=500)
+
+
+# --- estimated wait -------------------------------------------------------------------------------
+
+
+def estimate_wait_seconds(*, ahead, room, now):
+    """Seconds until a fan with `ahead` waiting fans in front is likely admitted; None while paused.
+
+    The rate is the one observed over the last ADMISSION_LOG_SECONDS, but never below the rate the
+    capacity guarantees (max_active places, each freed at the latest after an admission's lifetime).
+    """
+    if room.is_paused:
+        return None
+    now_ts = now.timestamp()
+    recent = [(at, count) for at, count in room.admission_log if at >= now_ts - ADMISSION_LOG_SECONDS]
+    observed = 0.0
+    if recent:
+        span = max(now_ts - min(at for at, _ in recent), MIN_RATE_SPAN_SECONDS)
+        observed = sum(count for _, count in recent) / span
+    if observed * max_lifetime_seconds() <= room.max_active:
+        # Integer arithmetic, so the estimate does not wobble by a second on float rounding.
+        return max(1, -(-(ahead + 1) * max_lifetime_seconds() // room.max_active))
+    return max(1, math.ceil((ahead + 1) / observed))
+
+
+def _log_admissions(log, *, now, count):
+    now_ts = now.timestamp()
+    kept = [[at, n] for at, n in log if at >= now_ts - ADMISSION_LOG_SECONDS]
+    if count:
+        kept.append([round(now_ts, 3), count])
+    return kept
+
+
+def _waiting_status(ticket, room, now):
+    return QueueStatus(
+        position=ticket.ahead + 1,
+        ahead=ticket.ahead,
+        eta_seconds=estimate_wait_seconds(ahead=ticket.ahead, room=room, now=now),
+        admitted=False,
+        token=ticket.token,
+        expires_at=None,
+        paused=room.is_paused,
+        entered_at=ticket.entered_at,
+    )
+
+
+def _admitted_status(ticket, room):
+    return QueueStatus(
+        position=0,
+        ahead=0,
+        eta_seconds=0,
+        admitted=True,
+        token=ticket.token,
+        expires_at=ticket.expires_at,
+        paused=room.is_paused,
+        entered_at=ticket.entered_at,
+    )
+
+
+# --- joining and reading -------------------------------------------------------------------------
+
+
+def join(*, user, concert, now=None):
+    """Put the user in the concert's waiting room, or return the place they already hold.
+
+    Idempotent per user and concert (refresh, second tab, second device: same token, same place). Admits
+    at once when there is room and nobody is waiting. Raises SaleNotOpen before the sale opens,
+    QueueClosed once the concert is over, QueueUnavailable when the backend cannot be reached.
+    """
+    now = now or timezone.now()
+    if concert.end_time < now:
+        raise QueueClosed()
+    if not concert.is_on_sale(now):
+        raise SaleNotOpen()
+    room = _room_for(concert)
+    backend = get_backend()
+    result = None
+    try:
+        with transaction.atomic():
+            result = backend.join(room=room, user_id=user.pk, now=now, active_seconds=settings.ACTIVE_SECONDS)
+            if result.replaced is not None:
+                _record_exits([result.replaced], now=now, reason=EXIT_EXPIRED)
+            if result.created:
+                _record_entry(user=user, concert=concert, ticket=result.ticket)
+                if result.ticket.is_admitted:
+                    WaitingRoom.objects.filter(pk=room.pk).update(admitted_total=F("admitted_total") + 1)
+    except Exception:
+        # Redis keeps its change when the history write fails: take the new place back.
+        if result is not None and result.created and not backend.transactional:
+            backend.end(concert_id=concert.pk, user_id=user.pk, now=now, reason="error")
+        raise
+    if result.ticket.is_admitted:
+        return _admitted_status(result.ticket, room)
+    current = status(user=user, concert=concert, now=now)
+    if current is None:  # ended in between (another tab left): report the place as it was handed out
+        current = _waiting_status(replace(result.ticket, ahead=0), room, now)
+    return current
+
+
+def status(*, user, concert, now=None):
+    """The user's place in the concert's waiting room, or None if they hold no live place.
+
+    Cheap with any number of fans waiting (no counting of the rows ahead). When the fan is waiting and
+    the last admission run is overdue (beat stopped), runs one under the room's lock first.
+    """
+    now = now or timezone.now()
+    room = _room_if_any(concert)
+    if room is None:
+        return None
+    backend = get_backend()
+    ticket = backend.status(room=room, user_id=user.pk, now=now)
+    if ticket is None:
+        return None
+    if not ticket.is_admitted and _is_overdue(room, now):
+        lease = max(5.0, settings.ADMIT_QUEUE_EVERY_SECONDS)
+        if backend.try_admission_lease(concert_id=concert.pk, overdue_since=room.last_admission_at, seconds=lease):
+            _admit(concert=concert, now=now, limit=settings.QUEUE_ADMIT_BATCH_SIZE, only_if_overdue=True)
+            room = _room_if_any(concert)
+            ticket = backend.status(room=room, user_id=user.pk, now=now)
+            if ticket is None:
+                return None
+    if ticket.is_admitted:
+        return _admitted_status(ticket, room)
+    return _waiting_status(ticket, room, now)
+
+
+def touch(*, user, concert, now=None):
+    """Is this user admitted for this concert right now? If so their admission slides to ACTIVE_SECONDS
+    from now (capped at MAX_LIFETIME_FACTOR x ACTIVE_SECONDS after admission). Server-side state only:
+    nothing the client sends can make this True."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return get_backend().touch(
+        concert_id=concert.pk,
+        user_id=user.pk,
+        now=now or timezone.now(),
+        active_seconds=settings.ACTIVE_SECONDS,
+        max_lifetime_seconds=max_lifetime_seconds(),
+    )
+
+
+# --- admission ------------------------------------------------------------------------------------
+
+
+def _is_overdue(room, now):
+    last = room.last_admission_at
+    limit = OVERDUE_INTERVALS * settings.ADMIT_QUEUE_EVERY_SECONDS
+    return last is None or (now - last).total_seconds() > limit
+
+
+def _admit(*, concert, now, limit, only_if_overdue=False):
+    """One admission run for one concert under its WaitingRoom row lock; returns the number admitted.
+
+    A guarded run (from a status poll) skips the row when another run holds it and re-checks that the run
+    is still overdue, so a crowd of polls starts at most one run.
+    """
+    backend = get_backend()
+    with transaction.atomic():
+        room = WaitingRoom.objects.select_for_update(skip_locked=only_if_overdue).filter(pk=concert.pk).first()
+        if room is None or (only_if_overdue and not _is_overdue(room, now)):
+            return 0
+        result = backend.admit(room=room, now=now, limit=limit, active_seconds=settings.ACTIVE_SECONDS)
+        _record_exits(result.expired, now=now, reason=EXIT_EXPIRED)
+        _record_admissions(result.admitted)
+        fields = ["admission_log"]
+        room.admission_log = _log_admissions(room.admission_log, now=now, count=len(result.admitted))
+        if result.admitted:
+            room.admitted_total += len(result.admitted)
+            fields.append("admitted_total")
+        if limit > 0:
+            room.last_admission_at = now
+            fields.append("last_admission_at")
+        room.save(update_fields=fields)
+    if result.admitted or result.expired:
+        logger.info("queue %s: admitted %d, expired %d", concert.pk, len(result.admitted), len(result.expired))
+    return len(result.admitted)
+
+
+def admit_batch(*, concert, now=None, limit=None):
+    """Admit the next waiting fans of one concert, first-in first-out, up to its free places.
+
+    Ends run-out admissions first (freeing their places). Never lets more than max_active be admitted,
+    admits nobody while paused, safe to run from several workers at once. Returns how many were admitted.
+    """
+    limit = settings.QUEUE_ADMIT_BATCH_SIZE if limit is None else limit
+    return _admit(concert=concert, now=now or timezone.now(), limit=limit)
+
+
+def _current_rooms(now):
+    return WaitingRoom.objects.filter(concert__end_time__gte=now).select_related("concert").order_by("pk")
+
+
+def admit_all_due(*, now=None):
+    """One admission run for every concert whose waiting room is still open: what beat runs.
+
+    Returns the number of fans admitted in all. A concert whose backend is unreachable is logged and
+    skipped so the others still move.
+    """
+    now = now or timezone.now()
+    total = 0
+    for room in _current_rooms(now):
+        try:
+            total += admit_batch(concert=room.concert, now=now)
+        except QueueUnavailable:
+            logger.warning("queue %s: backend unavailable, admission skipped", room.pk)
+    return total
+
+
+def expire_admissions(*, now=None):
+    """End every admission whose time has run out (all open waiting rooms), freeing the places.
+
+    Admits nobody; returns how many admissions ended.
+    """
+    now = now or timezone.now()
+    ended = 0
+    backend = get_backend()
+    for room in _current_rooms(now):
+        with transaction.atomic():
+            locked = WaitingRoom.objects.select_for_update().get(pk=room.pk)
+            result = backend.admit(room=locked, now=now, limit=0, active_seconds=settings.ACTIVE_SECONDS)
+            _record_exits(result.expired, now=now, reason=EXIT_EXPIRED)
+        ended += len(result.expired)
+    return ended
+
+
+# --- leaving --------------------------------------------------------------------------------------
+
+
+def _end(*, user, concert, reason, now):
+    backend = get_backend()
+    with transaction.atomic():
+        ticket = backend.end(concert_id=concert.pk, user_id=user.pk, now=now, reason=reason)
+        if ticket is not None:
+            _record_exits([ticket], now=now, reason=reason)
+    return ticket is not None
+
+
+def leave(*, user, concert, now=None):
+    """The fan leaves the waiting room (waiting or admitted), freeing the place. False if they held none.
+
+    Raises QueueUnavailable when the backend cannot be reached.
+    """
+    return _end(user=user, concert=concert, reason=EXIT_LEFT, now=now or timezone.now())
+
+
+def end_for_user(*, user, concert, reason, now=None):
+    """End the user's place for this concert (after payment, expiry or leaving), freeing it for the next fan.
+
+    Booking calls this from transaction.on_commit after a successful payment (reason "paid"). A no-op
+    returning False when the user holds no place. Never raises for an unreachable backend: the payment
+    is done by then, and the admission runs out on its own.
+    """
+    try:
+        return _end(user=user, concert=concert, reason=reason, now=now or timezone.now())
+    except QueueUnavailable:
+        logger.warning("queue %s: backend unavailable, could not end %s's place (%s)", concert.pk, user.pk, reason)
+        return False
+
+
+# --- staff ----------------------------------------------------------------------------------------
+
+
+def set_paused(*, concert, paused):
+    """Pause or resume admission for a concert (creating its waiting room if need be)."""
+    room = _room_for(concert)
+    WaitingRoom.objects.filter(pk=room.pk).update(is_paused=paused)
+    room.is_paused = paused
+    return room

@@ -1,0 +1,128 @@
+"""Staff's view of the waiting rooms: per-concert max_active, pause/resume, live waiting and admitted counts.
+
+Queue tokens and the visit history are read-only records here (with the Redis backend the live queue is
+in Redis, so the QueueToken table stays empty; the history is always in the database).
+"""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import selectors, services
+from .exceptions import QueueUnavailable
+from .models import QueueEntryHistory, QueueToken, WaitingRoom
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WaitingRoom)
+class WaitingRoomAdmin(admin.ModelAdmin):
+    list_display = [
+        "concert",
+        "max_active",
+        "is_paused",
+        "waiting_now",
+        "admitted_now",
+        "admitted_total",
+        "last_admission_at",
+    ]
+    list_editable = ["max_active"]
+    list_filter = ["is_paused"]
+    list_select_related = ["concert"]
+    search_fields = ["concert__title"]
+    ordering = ["concert__start_time"]
+    actions = ["pause_admission", "resume_admission", "admit_batch_now"]
+    readonly_fields = ["waiting_now", "admitted_now", "admitted_total", "last_admission_at"]
+    fields = ["concert", "max_active", "is_paused", *readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "concert"] if obj else self.readonly_fields
+
+    def _counts(self, obj):
+        if not hasattr(obj, "_live_counts"):
+            obj._live_counts = selectors.room_counts(room=obj) if obj.pk else None
+        return obj._live_counts
+
+    @admin.display(description=_("waiting now"))
+    def waiting_now(self, obj):
+        counts = self._counts(obj)
+        if counts is None:
+            return "—"
+        return _("unavailable") if counts.waiting is None else counts.waiting
+
+    @admin.display(description=_("admitted now"))
+    def admitted_now(self, obj):
+        counts = self._counts(obj)
+        if counts is None:
+            return "—"
+        return _("unavailable") if counts.admitted is None else f"{counts.admitted} / {obj.max_active}"
+
+    @admin.action(description=_("Pause admission"))
+    def pause_admission(self, request, queryset):
+        for room in queryset.select_related("concert"):
+            services.set_paused(concert=room.concert, paused=True)
+        self.message_user(
+            request,
+            ngettext("Paused admission for %d concert.", "Paused admission for %d concerts.", queryset.count())
+            % queryset.count(),
+        )
+
+    @admin.action(description=_("Resume admission"))
+    def resume_admission(self, request, queryset):
+        for room in queryset.select_related("concert"):
+            services.set_paused(concert=room.concert, paused=False)
+        self.message_user(
+            request,
+            ngettext("Resumed admission for %d concert.", "Resumed admission for %d concerts.", queryset.count())
+            % queryset.count(),
+        )
+
+    @admin.action(description=_("Admit the next batch now"))
+    def admit_batch_now(self, request, queryset):
+        total = 0
+        try:
+            for room in queryset.select_related("concert"):
+                total += services.admit_batch(concert=room.concert)
+        except QueueUnavailable as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return
+        self.message_user(request, ngettext("Admitted %d fan.", "Admitted %d fans.", total) % total)
+
+
+@admin.register(QueueToken)
+class QueueTokenAdmin(ReadOnlyAdmin):
+    list_display = ["token", "user", "concert", "queue_position", "state", "issued_at", "admitted_at", "expired_at"]
+    list_filter = ["state", "end_reason", "concert"]
+    list_select_related = ["user", "concert"]
+    search_fields = ["user__email", "=token"]
+    ordering = ["concert", "queue_position"]
+    show_full_result_count = False
+
+
+@admin.register(QueueEntryHistory)
+class QueueEntryHistoryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "user",
+        "concert",
+        "queue_position",
+        "entered_at",
+        "admitted_at",
+        "exited_at",
+        "exit_reason",
+        "was_admitted",
+        "duration_seconds",
+    ]
+    list_filter = ["was_admitted", "exit_reason", "concert"]
+    list_select_related = ["user", "concert"]
+    search_fields = ["user__email", "=token"]
+    date_hierarchy = "entered_at"
+    show_full_result_count = False

@@ -1,0 +1,96 @@
+"""The queue interface both backends implement, and the values they hand back.
+
+A backend keeps the live queue of one concert: who waits in which order, who is admitted until when.
+It knows nothing of history, rates or messages; queueing.services builds those on top. Backends run
+inside the caller's database transaction (queueing.services owns it), so the database backend's
+writes commit or roll back together with the history rows.
+"""
+
+import abc
+import datetime
+import uuid
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A fan's live place in one concert's queue, as the backend sees it."""
+
+    token: uuid.UUID
+    user_id: uuid.UUID
+    sequence: int  # the place handed out at join; never renumbered
+    entered_at: datetime.datetime
+    admitted_at: datetime.datetime | None = None
+    expires_at: datetime.datetime | None = None
+    ahead: int | None = None  # waiting fans in front (waiting tickets from status() only)
+
+    @property
+    def is_admitted(self):
+        return self.admitted_at is not None
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    ticket: Ticket
+    created: bool  # False: the fan already had a live place, returned unchanged
+    replaced: Ticket | None = None  # an admission whose time had run out, ended by this join
+
+
+@dataclass(frozen=True)
+class AdmitResult:
+    admitted: list[Ticket]  # in queue order
+    expired: list[Ticket]  # admissions whose time had run out, ended by this run
+
+
+class QueueBackend(abc.ABC):
+    """One concert's queue. Every method is safe to call from several processes at once.
+
+    `room` is the concert's WaitingRoom row (read by the caller; the database backend re-reads it under
+    a lock where it needs the counters). Times are aware datetimes passed in by the caller.
+    """
+
+    name: str
+    # True when the backend's writes live in the database transaction of the caller (rolled back with it).
+    transactional: bool = False
+
+    @abc.abstractmethod
+    def join(self, *, room, user_id, now, active_seconds) -> JoinResult:
+        """Give the user a place, or return the live one they hold (idempotent per user and concert).
+
+        Admits at once when admission is not paused, nobody is waiting and fewer than max_active are
+        admitted. An admission that has run out is ended (and returned as `replaced`) and a new place at
+        the back is handed out.
+        """
+
+    @abc.abstractmethod
+    def status(self, *, room, user_id, now) -> Ticket | None:
+        """The user's live ticket with `ahead` filled in for waiting ones; None if none (or run out)."""
+
+    @abc.abstractmethod
+    def admit(self, *, room, now, limit, active_seconds) -> AdmitResult:
+        """End run-out admissions, then admit up to `limit` waiting fans first-in first-out.
+
+        The caller holds the WaitingRoom row lock (select_for_update) and saves the room afterwards.
+
+        Never lets more than room.max_active be admitted at once, and admits nobody when room.is_paused
+        (run-out admissions are still ended). Atomic against other admitters, joins and leaves.
+        """
+
+    @abc.abstractmethod
+    def touch(self, *, concert_id, user_id, now, active_seconds, max_lifetime_seconds) -> bool:
+        """Is the user admitted right now? If so, slide the admission's end to now + active_seconds, never
+        past admitted_at + max_lifetime_seconds (so nobody keeps a place for ever by clicking)."""
+
+    @abc.abstractmethod
+    def end(self, *, concert_id, user_id, now, reason) -> Ticket | None:
+        """End the user's live place (waiting or admitted), freeing it; None if there was none."""
+
+    @abc.abstractmethod
+    def counts(self, *, concert_id, now) -> tuple[int, int]:
+        """(waiting, admitted right now)."""
+
+    def try_admission_lease(self, *, concert_id, overdue_since, seconds) -> bool:
+        """A cheap pre-lock before an overdue admission run from a status poll: True for one caller per
+        overdue state (`overdue_since` is the last run's time, or None), for `seconds` at most.
+        The admission itself is guarded by the WaitingRoom row lock in any case."""
+        return True

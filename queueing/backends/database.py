@@ -1,0 +1,162 @@
+"""The queue in the database: one QueueToken row per visit, places handed out from the WaitingRoom row.
+
+Works on PostgreSQL and SQLite. On PostgreSQL the WaitingRoom row is the per-concert lock (joins and
+admission runs take it with select_for_update); on SQLite select_for_update is a no-op, but every
+transaction there starts IMMEDIATE (see config/settings.py), which serializes writers just the same.
+A waiting fan's distance to the front is their place minus WaitingRoom.served_position, so a status
+poll never counts a long run of rows; only near the front, where the count is short, is it exact.
+"""
+
+import datetime
+
+from queueing.models import QueueToken, WaitingRoom
+
+from .base import AdmitResult, JoinResult, QueueBackend, Ticket
+
+# Within this many places of the front, `ahead` is counted exactly (a bounded index range scan), so
+# fans who left the queue in front of you are not counted; further back it is the place difference.
+EXACT_AHEAD_WINDOW = 1_000
+
+
+def _ticket(token, *, ahead=None):
+    return Ticket(
+        token=token.token,
+        user_id=token.user_id,
+        sequence=token.queue_position,
+        entered_at=token.issued_at,
+        admitted_at=token.admitted_at if token.state == QueueToken.State.ADMITTED else None,
+        expires_at=token.expired_at if token.state == QueueToken.State.ADMITTED else None,
+        ahead=ahead,
+    )
+
+
+class DatabaseQueueBackend(QueueBackend):
+    name = "database"
+    transactional = True
+
+    def _live(self, concert_id, user_id):
+        return QueueToken.objects.filter(concert_id=concert_id, user_id=user_id, state__in=QueueToken.LIVE_STATES)
+
+    def _admitted_now(self, concert_id, now):
+        return QueueToken.objects.filter(
+            concert_id=concert_id, state=QueueToken.State.ADMITTED, expired_at__gt=now
+        ).count()
+
+    def _end_tokens(self, tokens, *, now, reason):
+        QueueToken.objects.filter(pk__in=[t.pk for t in tokens]).update(
+            state=QueueToken.State.ENDED, ended_at=now, end_reason=reason
+        )
+
+    def join(self, *, room, user_id, now, active_seconds):
+        room = WaitingRoom.objects.select_for_update().get(pk=room.pk)
+        replaced = None
+        live = self._live(room.pk, user_id).select_for_update().first()
+        if live is not None:
+            if live.state == QueueToken.State.WAITING or live.expired_at > now:
+                return JoinResult(ticket=_ticket(live), created=False)
+            replaced = _ticket(live)
+            self._end_tokens([live], now=now, reason="expired")
+
+        place = room.next_position + 1
+        admit_now = (
+            not room.is_paused
+            and not QueueToken.objects.filter(concert_id=room.pk, state=QueueToken.State.WAITING).exists()
+            and self._admitted_now(room.pk, now) < room.max_active
+        )
+        token = QueueToken.objects.create(
+            user_id=user_id,
+            concert_id=room.pk,
+            queue_position=place,
+            state=QueueToken.State.ADMITTED if admit_now else QueueToken.State.WAITING,
+            issued_at=now,
+            admitted_at=now if admit_now else None,
+            expired_at=now + datetime.timedelta(seconds=active_seconds) if admit_now else None,
+        )
+        room.next_position = place
+        fields = ["next_position"]
+        if admit_now:
+            room.served_position = max(room.served_position, place)
+            fields.append("served_position")
+        room.save(update_fields=fields)
+        return JoinResult(ticket=_ticket(token), created=True, replaced=replaced)
+
+    def status(self, *, room, user_id, now):
+        token = self._live(room.pk, user_id).first()
+        if token is None:
+            return None
+        if token.state == QueueToken.State.ADMITTED:
+            return _ticket(token) if token.expired_at > now else None
+        # `room` was read before the token, so served_position is no newer than the token's state:
+        # the difference is an upper bound of the waiting fans in front.
+        ahead = max(0, token.queue_position - room.served_position - 1)
+        if ahead <= EXACT_AHEAD_WINDOW:
+            ahead = QueueToken.objects.filter(
+                concert_id=room.pk,
+                state=QueueToken.State.WAITING,
+                queue_position__gt=room.served_position,
+                queue_position__lt=token.queue_position,
+            ).count()
+        return _ticket(token, ahead=ahead)
+
+    def admit(self, *, room, now, limit, active_seconds):
+        ran_out = list(
+            QueueToken.objects.select_for_update()
+            .filter(concert_id=room.pk, state=QueueToken.State.ADMITTED, expired_at__lte=now)
+            .order_by("queue_position")
+        )
+        if ran_out:
+            self._end_tokens(ran_out, now=now, reason="expired")
+        expired = [_ticket(t) for t in ran_out]
+        if room.is_paused or limit <= 0:
+            return AdmitResult(admitted=[], expired=expired)
+
+        free = room.max_active - self._admitted_now(room.pk, now)
+        count = min(limit, free)
+        if count <= 0:
+            return AdmitResult(admitted=[], expired=expired)
+        batch = list(
+            QueueToken.objects.select_for_update()
+            .filter(concert_id=room.pk, state=QueueToken.State.WAITING)
+            .order_by("queue_position")[:count]
+        )
+        if not batch:
+            return AdmitResult(admitted=[], expired=expired)
+        expires_at = now + datetime.timedelta(seconds=active_seconds)
+        QueueToken.objects.filter(pk__in=[t.pk for t in batch]).update(
+            state=QueueToken.State.ADMITTED, admitted_at=now, expired_at=expires_at
+        )
+        for token in batch:
+            token.state, token.admitted_at, token.expired_at = QueueToken.State.ADMITTED, now, expires_at
+        room.served_position = max(room.served_position, batch[-1].queue_position)
+        room.save(update_fields=["served_position"])
+        return AdmitResult(admitted=[_ticket(t) for t in batch], expired=expired)
+
+    def touch(self, *, concert_id, user_id, now, active_seconds, max_lifetime_seconds):
+        token = (
+            QueueToken.objects.filter(
+                concert_id=concert_id, user_id=user_id, state=QueueToken.State.ADMITTED, expired_at__gt=now
+            )
+            .only("pk", "admitted_at", "expired_at")
+            .first()
+        )
+        if token is None:
+            return False
+        slid = min(
+            now + datetime.timedelta(seconds=active_seconds),
+            token.admitted_at + datetime.timedelta(seconds=max_lifetime_seconds),
+        )
+        # Skip the write when it would move the end by less than a second (a burst of page loads).
+        if slid - token.expired_at >= datetime.timedelta(seconds=1):
+            QueueToken.objects.filter(pk=token.pk, state=QueueToken.State.ADMITTED).update(expired_at=slid)
+        return True
+
+    def end(self, *, concert_id, user_id, now, reason):
+        token = self._live(concert_id, user_id).select_for_update().first()
+        if token is None:
+            return None
+        self._end_tokens([token], now=now, reason=reason)
+        return _ticket(token)
+
+    def counts(self, *, concert_id, now):
+        waiting = QueueToken.objects.filter(concert_id=concert_id, state=QueueToken.State.WAITING).count()
+        return waiting, self._admitted_now(concert_id, now)

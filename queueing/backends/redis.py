@@ -1,0 +1,294 @@
+"""The queue in Redis: sorted sets per concert, changed by Lua scripts so each step is atomic.
+
+Keys (every one starts with settings.QUEUE_REDIS_PREFIX and carries the concert id as a hash tag, so
+one concert's keys would sit on one Redis Cluster shard and a script may touch them all):
+
+    <prefix>:{<concert>}:seq       INCR counter: the last place handed out
+    <prefix>:{<concert>}:waiting   ZSET user id -> place (ZRANK is the number of fans ahead, O(log n))
+    <prefix>:{<concert>}:admitted  ZSET user id -> admission end, epoch microseconds
+    <prefix>:{<concert>}:tokens    HASH user id -> "token|place|joined µs[|admitted µs]"
+    <prefix>:{<concert>}:lease:<t> short SET NX lease for an overdue admission run from a status poll
+
+Times come from the caller (`now=`), not from Redis, so every web process and test agrees on them.
+A Redis that cannot be reached raises QueueUnavailable.
+"""
+
+import datetime
+import functools
+import threading
+import uuid
+
+import redis
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from queueing.exceptions import QueueUnavailable
+
+from .base import AdmitResult, JoinResult, QueueBackend, Ticket
+
+# Times are integer epoch microseconds (exact in a Lua double until the year 2255), always passed on as
+# strings or through string.format('%d'), since Lua's own number-to-string conversion keeps 14 digits.
+#
+# KEYS: seq, waiting, admitted, tokens. ARGV: user, new token, now µs, max_active, paused (0/1), active µs.
+# Returns {created (0/1), data, admission end or '', replaced data or '', replaced end or ''}.
+JOIN = """
+local user, now = ARGV[1], tonumber(ARGV[3])
+local replaced, replaced_end = '', ''
+local current = redis.call('HGET', KEYS[4], user)
+if current then
+  local ends = redis.call('ZSCORE', KEYS[3], user)
+  if ends and tonumber(ends) > now then
+    return {0, current, ends, '', ''}
+  elseif ends then
+    redis.call('ZREM', KEYS[3], user)
+    redis.call('HDEL', KEYS[4], user)
+    replaced, replaced_end = current, ends
+  elseif redis.call('ZSCORE', KEYS[2], user) then
+    return {0, current, '', '', ''}
+  else
+    redis.call('HDEL', KEYS[4], user)
+  end
+end
+local place = redis.call('INCR', KEYS[1])
+local data = ARGV[2] .. '|' .. place .. '|' .. ARGV[3]
+local ends = ''
+if ARGV[5] == '0' and redis.call('ZCARD', KEYS[2]) == 0
+    and redis.call('ZCOUNT', KEYS[3], '(' .. ARGV[3], '+inf') < tonumber(ARGV[4]) then
+  data = data .. '|' .. ARGV[3]
+  ends = string.format('%d', now + tonumber(ARGV[6]))
+  redis.call('ZADD', KEYS[3], ends, user)
+else
+  redis.call('ZADD', KEYS[2], place, user)
+end
+redis.call('HSET', KEYS[4], user, data)
+return {1, data, ends, replaced, replaced_end}
+"""
+
+# KEYS: waiting, admitted, tokens. ARGV: user. Returns {data, admission end or '', rank or -1} or {}.
+STATUS = """
+local current = redis.call('HGET', KEYS[3], ARGV[1])
+if not current then return {} end
+local ends = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if ends then return {current, ends, -1} end
+local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
+if rank then return {current, '', rank} end
+return {}
+"""
+
+# KEYS: waiting, admitted, tokens. ARGV: now µs, max_active, paused (0/1), limit, active µs.
+# Ends run-out admissions, then pops up to `limit` waiting fans while fewer than max_active are admitted.
+# Returns {{user, data, end, ...} ended, {user, data, ...} admitted}.
+ADMIT = """
+local now = tonumber(ARGV[1])
+local expired, admitted = {}, {}
+local ran_out = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'WITHSCORES')
+for i = 1, #ran_out, 2 do
+  local user = ran_out[i]
+  local data = redis.call('HGET', KEYS[3], user)
+  redis.call('ZREM', KEYS[2], user)
+  redis.call('HDEL', KEYS[3], user)
+  if data then
+    expired[#expired + 1] = user
+    expired[#expired + 1] = data
+    expired[#expired + 1] = ran_out[i + 1]
+  end
+end
+if ARGV[3] == '0' then
+  local count = math.min(tonumber(ARGV[4]), tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[2]))
+  if count > 0 then
+    local ends = string.format('%d', now + tonumber(ARGV[5]))
+    local batch = redis.call('ZPOPMIN', KEYS[1], count)
+    for i = 1, #batch, 2 do
+      local user = batch[i]
+      local data = redis.call('HGET', KEYS[3], user)
+      if data then
+        data = data .. '|' .. ARGV[1]
+        redis.call('HSET', KEYS[3], user, data)
+        redis.call('ZADD', KEYS[2], ends, user)
+        admitted[#admitted + 1] = user
+        admitted[#admitted + 1] = data
+      end
+    end
+  end
+end
+return {expired, admitted}
+"""
+
+# KEYS: admitted, tokens. ARGV: user, now µs, active µs, max lifetime µs. Returns 1 if admitted now.
+TOUCH = """
+local ends = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local now = tonumber(ARGV[2])
+if not ends or tonumber(ends) <= now then return 0 end
+local data = redis.call('HGET', KEYS[2], ARGV[1])
+if not data then return 0 end
+local admitted_at = tonumber(string.match(data, '^[^|]*|[^|]*|[^|]*|(%d+)$'))
+if not admitted_at then return 0 end
+local slid = math.min(now + tonumber(ARGV[3]), admitted_at + tonumber(ARGV[4]))
+if slid - tonumber(ends) >= 1000000 then
+  redis.call('ZADD', KEYS[1], 'XX', string.format('%d', slid), ARGV[1])
+end
+return 1
+"""
+
+# KEYS: waiting, admitted, tokens. ARGV: user. Returns {data, admission end or ''} or {}.
+END = """
+local data = redis.call('HGET', KEYS[3], ARGV[1])
+if not data then return {} end
+local ends = redis.call('ZSCORE', KEYS[2], ARGV[1]) or ''
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+return {data, ends}
+"""
+
+_UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+_clients = {}
+_clients_lock = threading.Lock()
+
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def _us(moment):
+    """Exact integer epoch microseconds (no float rounding)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _moment(us):
+    return _EPOCH + datetime.timedelta(microseconds=int(float(_decode(us))))
+
+
+def _decode(value):
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _ticket(user_id, data, ends=None, ahead=None):
+    parts = _decode(data).split("|")
+    ends = _decode(ends) if ends is not None else ""
+    return Ticket(
+        token=uuid.UUID(parts[0]),
+        user_id=user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(_decode(user_id)),
+        sequence=int(parts[1]),
+        entered_at=_moment(parts[2]),
+        admitted_at=_moment(parts[3]) if len(parts) > 3 else None,
+        expires_at=_moment(ends) if ends else None,
+        ahead=ahead,
+    )
+
+
+def client_for(url):
+    """One connection pool per Redis URL per process (redis-py clients are thread-safe)."""
+    with _clients_lock:
+        if url not in _clients:
+            _clients[url] = redis.Redis.from_url(
+                url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=30
+            )
+        return _clients[url]
+
+
+def _unavailable_on_error(method):
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except _UNREACHABLE as exc:
+            raise QueueUnavailable() from exc
+
+    return wrapper
+
+
+class RedisQueueBackend(QueueBackend):
+    name = "redis"
+
+    def __init__(self, *, url=None, prefix=None):
+        self.url = url or settings.REDIS_URL
+        if not self.url:
+            raise ImproperlyConfigured("QUEUE_BACKEND='redis' needs REDIS_URL.")
+        self.prefix = prefix or settings.QUEUE_REDIS_PREFIX
+        self.client = client_for(self.url)
+        self._join = self.client.register_script(JOIN)
+        self._status = self.client.register_script(STATUS)
+        self._admit = self.client.register_script(ADMIT)
+        self._touch = self.client.register_script(TOUCH)
+        self._end = self.client.register_script(END)
+
+    def key(self, concert_id, name):
+        return f"{self.prefix}:{{{concert_id}}}:{name}"
+
+    def _keys(self, concert_id, *names):
+        return [self.key(concert_id, name) for name in names]
+
+    @_unavailable_on_error
+    def join(self, *, room, user_id, now, active_seconds):
+        created, data, ends, replaced, replaced_ends = self._join(
+            keys=self._keys(room.pk, "seq", "waiting", "admitted", "tokens"),
+            args=[
+                str(user_id),
+                str(uuid.uuid4()),
+                _us(now),
+                room.max_active,
+                int(room.is_paused),
+                active_seconds * 1_000_000,
+            ],
+        )
+        return JoinResult(
+            ticket=_ticket(user_id, data, ends),
+            created=bool(created),
+            replaced=_ticket(user_id, replaced, replaced_ends) if _decode(replaced) else None,
+        )
+
+    @_unavailable_on_error
+    def status(self, *, room, user_id, now):
+        found = self._status(keys=self._keys(room.pk, "waiting", "admitted", "tokens"), args=[str(user_id)])
+        if not found:
+            return None
+        data, ends, rank = found
+        if _decode(ends):
+            ticket = _ticket(user_id, data, ends)
+            return ticket if ticket.expires_at > now else None
+        return _ticket(user_id, data, ahead=int(rank))
+
+    @_unavailable_on_error
+    def admit(self, *, room, now, limit, active_seconds):
+        expired, admitted = self._admit(
+            keys=self._keys(room.pk, "waiting", "admitted", "tokens"),
+            args=[_us(now), room.max_active, int(room.is_paused), max(0, limit), active_seconds * 1_000_000],
+        )
+        ends = now + datetime.timedelta(seconds=active_seconds)
+        return AdmitResult(
+            admitted=[_ticket(admitted[i], admitted[i + 1], str(_us(ends))) for i in range(0, len(admitted), 2)],
+            expired=[_ticket(expired[i], expired[i + 1], expired[i + 2]) for i in range(0, len(expired), 3)],
+        )
+
+    @_unavailable_on_error
+    def touch(self, *, concert_id, user_id, now, active_seconds, max_lifetime_seconds):
+        return bool(
+            self._touch(
+                keys=self._keys(concert_id, "admitted", "tokens"),
+                args=[str(user_id), _us(now), active_seconds * 1_000_000, max_lifetime_seconds * 1_000_000],
+            )
+        )
+
+    @_unavailable_on_error
+    def end(self, *, concert_id, user_id, now, reason):
+        found = self._end(keys=self._keys(concert_id, "waiting", "admitted", "tokens"), args=[str(user_id)])
+        if not found:
+            return None
+        data, ends = found
+        return _ticket(user_id, data, ends)
+
+    @_unavailable_on_error
+    def counts(self, *, concert_id, now):
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zcard(self.key(concert_id, "waiting"))
+        pipe.zcount(self.key(concert_id, "admitted"), f"({_us(now)}", "+inf")
+        waiting, admitted = pipe.execute()
+        return int(waiting), int(admitted)
+
+    @_unavailable_on_error
+    def try_admission_lease(self, *, concert_id, overdue_since, seconds):
+        # One lease per overdue state (the last run's time): once a run moves it on, a later overdue
+        # state gets a fresh lease; if the lucky poll dies, the lease runs out after `seconds`.
+        key = self.key(concert_id, f"lease:{_us(overdue_since) if overdue_since else 0}")
+        return bool(self.client.set(key, "1", nx=True, px=max(1, int(seconds * 1000))))

@@ -1,0 +1,100 @@
+"""The gate in front of booking: only fans admitted from a concert's waiting room get through.
+
+Admission is server-side state bound to the logged-in user (queueing.services.touch); nothing the
+browser sends (a token id, a cookie, a form field) is consulted, so a copied token grants nothing.
+"""
+
+import functools
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from concerts.models import Concert, ConcertDate
+
+from . import services
+from .exceptions import QueueUnavailable
+
+
+def unavailable_response(request, exc=None):
+    """The 503 page shown when the queue's backend (Redis) cannot be reached."""
+    response = TemplateResponse(
+        request,
+        "queueing/unavailable.html",
+        {"message": (exc or QueueUnavailable()).message},
+        status=503,
+    )
+    response["Retry-After"] = "10"
+    return response
+
+
+def room_url(concert, *, next_url=None):
+    url = reverse("queueing:room", kwargs={"concert_id": concert.pk})
+    return f"{url}?{urlencode({'next': next_url})}" if next_url else url
+
+
+def _uuid_or_404(value):
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise Http404 from exc
+
+
+def _resolve(kwargs):
+    """(concert, concert_date or None) from the view's `date_id` or `concert_id` URL kwarg; 404 if unknown."""
+    if "date_id" in kwargs:
+        concert_date = get_object_or_404(
+            ConcertDate.objects.select_related("concert"), pk=_uuid_or_404(kwargs["date_id"])
+        )
+        return concert_date.concert, concert_date
+    if "concert_id" in kwargs:
+        return get_object_or_404(Concert, pk=_uuid_or_404(kwargs["concert_id"])), None
+    raise ImproperlyConfigured("admitted_required needs a `date_id` or `concert_id` URL argument.")
+
+
+def admitted_required(view):
+    """Let the request through only if its user is admitted for the concert of the URL right now.
+
+    Requires login (anonymous users go to the log-in page), resolves the concert from `date_id` (a
+    ConcertDate) or `concert_id` (unknown ids answer 404), refreshes the admission (services.touch) and
+    sets request.concert (and request.concert_date). Anyone else is redirected to the waiting room with
+    a message; when the queue's backend is down the answer is a 503 page.
+    """
+
+    @functools.wraps(view)
+    def gated(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        concert, concert_date = _resolve(kwargs)
+        try:
+            admitted = services.touch(user=request.user, concert=concert)
+            current = None if admitted else services.status(user=request.user, concert=concert)
+        except QueueUnavailable as exc:
+            return unavailable_response(request, exc)
+        # The status poll may have run an overdue admission that let this fan in just now.
+        admitted = admitted or (current is not None and current.admitted)
+        if not admitted:
+            if current is None:
+                messages.info(request, _("Please join the waiting room first: booking opens to fans in turn."))
+            else:
+                messages.info(
+                    request,
+                    _("You are still in the waiting room (number %(position)s). We will let you in soon.")
+                    % {"position": current.position},
+                )
+            return redirect(room_url(concert, next_url=request.get_full_path() if request.method == "GET" else None))
+        request.concert = concert
+        if concert_date is not None:
+            request.concert_date = concert_date
+        return view(request, *args, **kwargs)
+
+    return gated

@@ -1,0 +1,40 @@
+"""Reads about the waiting rooms: live waiting and admitted counts per concert, for staff and operators."""
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from .backends import get_backend
+from .exceptions import QueueUnavailable
+from .models import WaitingRoom
+
+
+@dataclass(frozen=True)
+class RoomCounts:
+    room: WaitingRoom
+    waiting: int | None  # None: the backend could not be reached
+    admitted: int | None
+
+    @property
+    def available(self):
+        return self.waiting is not None
+
+
+def room_counts(*, room, now=None):
+    """Waiting and admitted-right-now counts of one room, or None counts when the backend is unreachable."""
+    try:
+        waiting, admitted = get_backend().counts(concert_id=room.pk, now=now or timezone.now())
+    except QueueUnavailable:
+        return RoomCounts(room=room, waiting=None, admitted=None)
+    return RoomCounts(room=room, waiting=waiting, admitted=admitted)
+
+
+def rooms_overview(*, now=None, include_past=False, concert_ids=None):
+    """RoomCounts for every waiting room (of concerts not over yet, unless include_past), soonest first."""
+    now = now or timezone.now()
+    rooms = WaitingRoom.objects.select_related("concert").order_by("concert__start_time", "concert__title")
+    if not include_past:
+        rooms = rooms.filter(concert__end_time__gte=now)
+    if concert_ids is not None:
+        rooms = rooms.filter(pk__in=concert_ids)
+    return [room_counts(room=room, now=now) for room in rooms]

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "queueing"
+
+urlpatterns = [
+    path("concerts/<uuid:concert_id>/queue/", views.room, name="room"),
+    path("concerts/<uuid:concert_id>/queue/status/", views.status, name="status"),
+    path("concerts/<uuid:concert_id>/queue/leave/", views.leave, name="leave"),
+]

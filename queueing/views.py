@@ -1,0 +1,206 @@
+"""The waiting-room pages: join, wait (the page polls a JSON status), leave. Thin callers of queueing.services.
+
+The page works without JavaScript (a <noscript> meta refresh reloads it); static/js/queue.js polls the
+status URL instead and moves the fan on as soon as they are admitted.
+"""
+
+import math
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from concerts.models import Concert, ConcertDate
+
+from . import services
+from .exceptions import QueueError, QueueUnavailable
+from .gate import room_url, unavailable_response
+
+# Polling slows down for fans far from the front: a 100,000-fan queue must not poll itself to death.
+MIN_POLL_SECONDS = 3
+MAX_POLL_SECONDS = 30
+
+
+def poll_seconds(current):
+    if current is None or current.admitted:
+        return MIN_POLL_SECONDS
+    if current.eta_seconds is None:  # paused
+        return 15
+    return max(MIN_POLL_SECONDS, min(MAX_POLL_SECONDS, current.eta_seconds // 20))
+
+
+def eta_text(seconds):
+    if seconds is None:
+        return _("Admission is paused for the moment")
+    if seconds < 60:
+        return _("less than a minute")
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return ngettext("about %(count)d minute", "about %(count)d minutes", minutes) % {"count": minutes}
+    hours, minutes = divmod(minutes, 60)
+    return _("about %(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+
+
+def _safe_next(request, value):
+    if value and url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return value
+    return None
+
+
+def _concert_url(concert):
+    try:
+        return reverse("concerts:detail", kwargs={"concert_id": concert.pk})
+    except NoReverseMatch:
+        return "/"
+
+
+def _seats_url(concert, date_value):
+    """The seat map of the chosen date, if the value names a date of this concert."""
+    try:
+        date_id = uuid.UUID(str(date_value))
+    except ValueError:
+        return None
+    if not ConcertDate.objects.filter(pk=date_id, concert=concert).exists():
+        return None
+    try:
+        return reverse("booking:seats", kwargs={"date_id": date_id})
+    except NoReverseMatch:
+        return None
+
+
+def _requested_next(request, concert):
+    data = request.POST if request.method == "POST" else request.GET
+    if data.get("date"):
+        seats = _seats_url(concert, data["date"])
+        if seats:
+            return seats
+    return _safe_next(request, data.get("next"))
+
+
+def _progress_percent(request, current):
+    """How far the fan has come since they first saw the page: 0..100 (kept per token in the session)."""
+    if current is None:
+        return 0
+    if current.admitted:
+        return 100
+    key = f"queue-start:{current.token}"
+    start = request.session.get(key)
+    if start is None or current.ahead > start:
+        start = request.session[key] = current.ahead
+    return min(99, int(100 * (start - current.ahead + 1) / (start + 1)))
+
+
+def _payload(request, concert, current, next_url):
+    if current is None:
+        return {
+            "joined": False,
+            "admitted": False,
+            "position": None,
+            "ahead": None,
+            "eta_seconds": None,
+            "eta_text": None,
+            "paused": False,
+            "progress": 0,
+            "expires_at": None,
+            "next_url": None,
+            "poll_seconds": MIN_POLL_SECONDS,
+        }
+    return {
+        "joined": True,
+        "admitted": current.admitted,
+        "position": current.position,
+        "ahead": current.ahead,
+        "eta_seconds": current.eta_seconds,
+        "eta_text": None if current.admitted else eta_text(current.eta_seconds),
+        "paused": current.paused,
+        "progress": _progress_percent(request, current),
+        "expires_at": current.expires_at.isoformat() if current.expires_at else None,
+        "next_url": (next_url or _concert_url(concert)) if current.admitted else None,
+        "poll_seconds": poll_seconds(current),
+    }
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def room(request, concert_id):
+    """GET: the waiting room (join button, or the fan's place). POST: join, then come back here (or go
+    straight on when admitted at once)."""
+    concert = get_object_or_404(Concert, pk=concert_id)
+    next_url = _requested_next(request, concert)
+    now = timezone.now()
+    if request.method == "POST":
+        try:
+            current = services.join(user=request.user, concert=concert, now=now)
+        except QueueUnavailable as exc:
+            return unavailable_response(request, exc)
+        except QueueError as exc:
+            messages.error(request, exc.message)
+            return _render_room(request, concert, None, next_url, now=now, status=409)
+        if current.admitted:
+            return redirect(next_url or _concert_url(concert))
+        return redirect(room_url(concert, next_url=next_url))
+    try:
+        current = services.status(user=request.user, concert=concert, now=now)
+    except QueueUnavailable as exc:
+        return unavailable_response(request, exc)
+    return _render_room(request, concert, current, next_url, now=now)
+
+
+def _render_room(request, concert, current, next_url, *, now, status=200):
+    payload = _payload(request, concert, current, next_url)
+    context = {
+        "concert": concert,
+        "queue": current,
+        "payload": payload,
+        "next_url": next_url,
+        "sale_open": concert.is_on_sale(now),
+        "closed": concert.end_time < now,
+        "concert_url": _concert_url(concert),
+        "status_url": reverse("queueing:status", kwargs={"concert_id": concert.pk}),
+    }
+    return TemplateResponse(request, "queueing/room.html", context, status=status)
+
+
+@never_cache
+@require_GET
+def status(request, concert_id):
+    """JSON for the waiting page's polling: position, ahead, eta_seconds, admitted, next_url (and more)."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": _("Please log in to join the waiting room.")}, status=401)
+    concert = get_object_or_404(Concert, pk=concert_id)
+    try:
+        current = services.status(user=request.user, concert=concert)
+    except QueueUnavailable as exc:
+        response = JsonResponse({"error": str(exc.message), "available": False}, status=503)
+        response["Retry-After"] = "10"
+        return response
+    return JsonResponse(_payload(request, concert, current, _requested_next(request, concert)))
+
+
+@login_required
+@require_POST
+def leave(request, concert_id):
+    """Give up the place (waiting or admitted), freeing it for the next fan."""
+    concert = get_object_or_404(Concert, pk=concert_id)
+    try:
+        left = services.leave(user=request.user, concert=concert)
+    except QueueUnavailable as exc:
+        return unavailable_response(request, exc)
+    if left:
+        messages.success(request, _("You left the waiting room for %(concert)s.") % {"concert": concert.title})
+    else:
+        messages.info(request, _("You were not in the waiting room for %(concert)s.") % {"concert": concert.title})
+    return redirect(_concert_url(concert))

@@ -1,0 +1,79 @@
+/* Frontrow waiting room: polls the status URL and updates the page in place; goes on to the seats as
+ * soon as the fan is admitted. Without this file the page reloads itself (<noscript> meta refresh).
+ * The server says how often to poll (poll_seconds grows with the distance to the front); a failing
+ * backend (503) or network error backs off instead of hammering the server.
+ */
+(function () {
+  "use strict";
+
+  function start(room) {
+    var url = room.getAttribute("data-status-url");
+    var delay = parseInt(room.getAttribute("data-poll-seconds"), 10) || 5;
+    var failures = 0;
+    if (room.getAttribute("data-joined") !== "true" || room.getAttribute("data-admitted") === "true") {
+      return;
+    }
+
+    function find(name) { return room.querySelector("[data-queue-" + name + "]"); }
+    function setText(name, value) {
+      var node = find(name);
+      if (node && value !== null && value !== undefined) node.textContent = value;
+    }
+    function showError(message) {
+      var node = find("error");
+      if (!node) return;
+      node.textContent = message || "";
+      node.hidden = !message;
+    }
+
+    function apply(data) {
+      if (data.admitted && data.next_url) {
+        window.location.assign(data.next_url);
+        return false;
+      }
+      if (!data.joined) {  // the place ended elsewhere (left in another tab, or ran out)
+        window.location.reload();
+        return false;
+      }
+      setText("position", data.position.toLocaleString());
+      setText("ahead", data.ahead.toLocaleString());
+      setText("eta", data.eta_text);
+      var bar = find("progress");
+      if (bar) { bar.value = data.progress; bar.textContent = data.progress + "%"; }
+      var paused = find("paused");
+      if (paused) paused.hidden = !data.paused;
+      showError("");
+      delay = data.poll_seconds || delay;
+      return true;
+    }
+
+    function poll() {
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
+        .then(function (response) {
+          return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+        })
+        .then(function (result) {
+          if (!result.ok) throw new Error(result.data && result.data.error);
+          failures = 0;
+          if (apply(result.data)) schedule(delay);
+        })
+        .catch(function (error) {
+          failures += 1;
+          showError(error && error.message ? error.message : "");
+          schedule(Math.min(60, delay * Math.pow(2, failures)));
+        });
+    }
+
+    function schedule(seconds) {
+      // A little jitter so thousands of open pages do not poll in lockstep.
+      window.setTimeout(poll, (seconds + Math.random()) * 1000);
+    }
+
+    schedule(delay);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var rooms = document.querySelectorAll("[data-queue-room]");
+    for (var i = 0; i < rooms.length; i++) start(rooms[i]);
+  });
+})();

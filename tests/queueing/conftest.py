@@ -1,0 +1,96 @@
+"""Fixtures of the waiting-room tests: the backend under test (both, by parametrization), rooms and fans.
+
+The Redis backend uses the Redis of REDIS_URL with a key prefix unique to each test, and deletes its keys
+afterwards, so tests never see each other's queues (nor anyone else's in a shared Redis db).
+"""
+
+import threading
+import uuid
+
+import pytest
+import redis
+from django.db import connection
+
+from queueing.backends import get_backend
+from tests.factories import ConcertFactory, UserFactory, WaitingRoomFactory
+
+
+def delete_prefixed_keys(url, prefix):
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_prefix(settings):
+    prefix = f"test-queue:{uuid.uuid4().hex[:12]}"
+    settings.QUEUE_REDIS_PREFIX = prefix
+    yield prefix
+    delete_prefixed_keys(settings.REDIS_URL, prefix)
+
+
+@pytest.fixture(params=["database", "redis"])
+def queue_backend(request, settings):
+    """Runs the test once per backend; returns the configured backend instance."""
+    settings.QUEUE_BACKEND = request.param
+    if request.param == "redis":
+        request.getfixturevalue("redis_prefix")
+    return get_backend()
+
+
+@pytest.fixture
+def redis_backend(settings, redis_prefix):
+    settings.QUEUE_BACKEND = "redis"
+    return get_backend()
+
+
+@pytest.fixture
+def concert(db):
+    return ConcertFactory()
+
+
+@pytest.fixture
+def make_room(concert):
+    def make(max_active=5, is_paused=False, target=None):
+        room = WaitingRoomFactory(concert=target or concert)
+        room.max_active, room.is_paused = max_active, is_paused
+        room.save(update_fields=["max_active", "is_paused"])
+        return room
+
+    return make
+
+
+@pytest.fixture
+def make_fans(db):
+    def make(count):
+        return [UserFactory() for _ in range(count)]
+
+    return make
+
+
+def run_together(count, work):
+    """Run work(i) in `count` threads released together by a barrier; return results (or raise the first error)."""
+    barrier = threading.Barrier(count)
+    results, errors = [None] * count, []
+
+    def run(i):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except Exception as exc:  # surfaced below, in the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    if errors:
+        raise errors[0]
+    return results
