@@ -6,4 +6,5 @@ app_name = "concerts"
 
 urlpatterns = [
     path("", views.concert_list, name="list"),
+    path("concerts/<uuid:concert_id>/", views.concert_detail, name="detail"),
 ]

@@ -1,11 +1,34 @@
-"""Fans' concert pages: thin views over concerts.selectors."""
+"""Fans' concert pages: the listing and one concert's page, thin views over the selectors."""
 
-from django.shortcuts import render
+from django.conf import settings
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from booking import selectors as booking_selectors
+
 from . import selectors
+from .models import Concert
 
 
 def concert_list(request):
-    on_sale, coming_up = selectors.concerts_for_listing(now=timezone.now())
-    return render(request, "concerts/list.html", {"on_sale": on_sale, "coming_up": coming_up})
+    now = timezone.now()
+    on_sale, coming_up = selectors.concerts_for_listing(now=now)
+    return render(request, "concerts/list.html", {"on_sale": on_sale, "coming_up": coming_up, "now": now})
+
+
+def concert_detail(request, concert_id):
+    """Dates with seats left, the sale countdown, and the way into the waiting room."""
+    concert = get_object_or_404(Concert, pk=concert_id)
+    now = timezone.now()
+    dates = booking_selectors.bookable_dates(concert=concert, now=now)
+    return render(
+        request,
+        "concerts/detail.html",
+        {
+            "concert": concert,
+            "dates": dates,
+            "now": now,
+            "on_sale": concert.is_on_sale(now),
+            "seats_per_date": settings.SEATS_PER_DATE,
+        },
+    )

@@ -1,0 +1,51 @@
+"""Sign-up and log-in forms: e-mail as the login, Django's password validators, case-insensitive e-mail."""
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+from .models import User
+
+
+class SignupForm(BaseUserCreationForm):
+    """E-mail, display name and a password checked by AUTH_PASSWORD_VALIDATORS."""
+
+    class Meta:
+        model = User
+        fields = ("email", "name")
+        labels = {"email": _("E-mail"), "name": _("Name")}
+        widgets = {
+            "email": forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+            "name": forms.TextInput(attrs={"autocomplete": "name"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(_("An account with this e-mail address already exists."), code="unique")
+        return email
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    """Django's log-in form, with the e-mail compared the way it was stored (lower case)."""
+
+    error_messages = {
+        "invalid_login": _("The e-mail address or the password is not correct."),
+        "inactive": _("This account is inactive."),
+    }
+    username = forms.EmailField(
+        label=_("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+    def __init__(self, request=None, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(request, *args, **kwargs)
+
+    def clean(self):
+        if self.cleaned_data.get("username"):
+            self.cleaned_data["username"] = self.cleaned_data["username"].strip().lower()
+        return super().clean()

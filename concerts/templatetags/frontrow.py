@@ -1,0 +1,128 @@
+"""Template helpers for the fans' pages: won amounts and small display formats.
+
+`{{ amount|won }}` renders 12,000원 in Korean and ₩12,000 in English (the active language decides).
+"""
+
+import re
+import zlib
+
+from django import template
+from django.utils import timezone
+from django.utils.translation import get_language, gettext, ngettext
+
+register = template.Library()
+
+
+@register.filter
+def won(amount):
+    """Format a whole number of won for the active language; empty for None, unchanged for non-numbers."""
+    if amount is None or amount == "":
+        return ""
+    try:
+        value = int(amount)
+    except (TypeError, ValueError):
+        return amount
+    sign = "-" if value < 0 else ""
+    digits = f"{abs(value):,}"
+    if (get_language() or "ko").startswith("ko"):
+        return f"{sign}{digits}원"
+    return f"{sign}₩{digits}"
+
+
+@register.filter
+def seconds_until(moment, now=None):
+    """Whole seconds from now until moment (0 once it has passed): the no-JS value of a countdown."""
+    if moment is None:
+        return 0
+    now = now or timezone.now()
+    return max(0, int((moment - now).total_seconds()))
+
+
+@register.filter
+def clock(seconds):
+    """Seconds as a countdown clock: 4:05, or 1:02:03 / 3일 4:05:06 for longer spans (no-JS fallback)."""
+    try:
+        seconds = max(0, int(seconds))
+    except (TypeError, ValueError):
+        return ""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        prefix = ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
+        return f"{prefix} {hours:02d}:{minutes:02d}:{secs:02d}"
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+@register.filter
+def poster_hue(concert):
+    """A stable hue (0..359) per concert, so each one gets its own poster colours without images."""
+    return zlib.crc32(str(getattr(concert, "pk", concert)).encode()) % 360
+
+
+@register.filter
+def initials(title):
+    """Up to two initials of a title, for the generated poster ("Seoul Jazz Night" → "SJ")."""
+    words = [w for w in str(title).split() if w[:1].isalnum()]
+    return "".join(w[0] for w in words[:2]).upper() or "♪"
+
+
+@register.filter
+def price_runs(seats):
+    """Group seat-map entries (number, price, in seat order) into runs of consecutive seats at one price.
+
+    Returns dicts with first, last and price, e.g. [{"first": 1, "last": 10, "price": 165000}, ...].
+    """
+    runs = []
+    for seat in seats:
+        if runs and runs[-1]["price"] == seat.price and runs[-1]["last"] == seat.number - 1:
+            runs[-1]["last"] = seat.number
+        else:
+            runs.append({"first": seat.number, "last": seat.number, "price": seat.price})
+    return runs
+
+
+# Refusal reasons are stored in English (ChargeHistory.reason, Payment.reason) for the records; these are
+# the message templates the wallet and booking services fill in, so a stored reason can be shown again in
+# the fan's language. A reason that matches none of them is shown as stored.
+REASON_TEMPLATES = (
+    "A top-up must be at least {minimum:,} won.",
+    "A top-up can be at most {maximum:,} won.",
+    "Your balance can be at most {cap:,} won; you can top up {room:,} won more.",
+    "Your balance is {available:,} won but {needed:,} won is needed. Top up your wallet and try again.",
+)
+_PLACEHOLDER = re.compile(r"\{(\w+)(:,)?\}")
+
+
+def _template_pattern(template_text):
+    parts, pos = [], 0
+    for match in _PLACEHOLDER.finditer(template_text):
+        parts.append(re.escape(template_text[pos : match.start()]))
+        parts.append(rf"(?P<{match[1]}>-?[\d,]+)" if match[2] else rf"(?P<{match[1]}>.+?)")
+        pos = match.end()
+    parts.append(re.escape(template_text[pos:]))
+    return re.compile("".join(parts))
+
+
+_REASON_PATTERNS = [(text, _template_pattern(text)) for text in REASON_TEMPLATES]
+
+
+@register.filter
+def reason_text(reason):
+    """A stored English refusal reason in the active language (as stored when no translation fits)."""
+    if not reason:
+        return ""
+    translated = gettext(reason)
+    if translated != reason:
+        return translated
+    for text, pattern in _REASON_PATTERNS:
+        match = pattern.fullmatch(reason)
+        if match:
+            values = {
+                name: int(value.replace(",", "")) if f"{{{name}:,}}" in text else value
+                for name, value in match.groupdict().items()
+            }
+            return gettext(text).format(**values)
+    return reason

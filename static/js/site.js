@@ -1,0 +1,141 @@
+/* Frontrow: small enhancements only. Every page works without this file.
+ * - [data-countdown-seconds]: live countdown (sale opening, hold expiry)
+ * - form[data-seat-form]: selected-seat counter, total and the per-date limit
+ * - [data-quick-amount]: top-up shortcuts
+ * - form[data-submit-once]: a double click submits once
+ * - form[data-confirm]: asks before submitting (cancel a reservation)
+ */
+(function () {
+  "use strict";
+  var lang = (document.documentElement.lang || "ko").slice(0, 2);
+
+  function won(n) {
+    var digits = Math.abs(n).toLocaleString("en-US");
+    var sign = n < 0 ? "-" : "";
+    return lang === "ko" ? sign + digits + "원" : sign + "₩" + digits;
+  }
+
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+
+  function clock(total) {
+    total = Math.max(0, Math.floor(total));
+    var d = Math.floor(total / 86400), h = Math.floor(total % 86400 / 3600);
+    var m = Math.floor(total % 3600 / 60), s = total % 60;
+    if (d) {
+      var day = lang === "ko" ? d + "일" : d + (d === 1 ? " day" : " days");
+      return day + " " + pad(h) + ":" + pad(m) + ":" + pad(s);
+    }
+    if (h) return h + ":" + pad(m) + ":" + pad(s);
+    return m + ":" + pad(s);
+  }
+
+  function startCountdown(el) {
+    var seconds = parseInt(el.getAttribute("data-countdown-seconds"), 10);
+    if (isNaN(seconds)) return;
+    var deadline = Date.now() + seconds * 1000;
+    var box = el.closest("[data-timer-box]");
+    var urgentAt = parseInt(el.getAttribute("data-urgent-seconds") || "60", 10);
+    var finished = false;
+    function tick() {
+      var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+      el.textContent = clock(left);
+      el.setAttribute("datetime", "PT" + left + "S");
+      if (box) box.classList.toggle("is-urgent", left > 0 && left <= urgentAt);
+      if (left === 0 && !finished) {
+        finished = true;
+        onZero(el, box);
+        return;
+      }
+      window.setTimeout(tick, 1000 - (Date.now() % 1000) + 20);
+    }
+    tick();
+  }
+
+  function onZero(el, box) {
+    if (el.hasAttribute("data-countdown-reload")) {
+      window.setTimeout(function () { window.location.reload(); }, 1200);
+    }
+    var text = el.getAttribute("data-expired-text");
+    if (text) {
+      var note = box && box.querySelector("[data-timer-note]");
+      if (note) note.textContent = text;
+    }
+    if (box) { box.classList.remove("is-urgent"); box.classList.add("is-over"); }
+    document.querySelectorAll("[data-disable-on-expiry]").forEach(function (btn) {
+      btn.disabled = true;
+    });
+  }
+
+  function seatForm(form) {
+    var limit = parseInt(form.getAttribute("data-limit") || "0", 10);
+    var boxes = Array.prototype.slice.call(form.querySelectorAll('input[name="seats"]'));
+    var counters = document.querySelectorAll("[data-selected-count]");
+    var totals = document.querySelectorAll("[data-selected-total]");
+    var lists = document.querySelectorAll("[data-selected-list]");
+    var submits = document.querySelectorAll("[data-hold-submit]");
+    function update() {
+      var picked = boxes.filter(function (b) { return b.checked; });
+      var total = picked.reduce(function (sum, b) { return sum + parseInt(b.getAttribute("data-price") || "0", 10); }, 0);
+      counters.forEach(function (c) { c.textContent = picked.length + " / " + limit; });
+      totals.forEach(function (t) { t.textContent = won(total); });
+      var names = picked.map(function (b) { return b.value; }).join(", ");
+      lists.forEach(function (l) { l.textContent = names || l.getAttribute("data-empty") || ""; });
+      boxes.forEach(function (b) {
+        var blocked = !b.checked && picked.length >= limit;
+        b.disabled = blocked;
+        b.closest(".seat").classList.toggle("is-blocked", blocked);
+      });
+      submits.forEach(function (s) { s.disabled = picked.length === 0; });
+    }
+    form.addEventListener("change", update);
+    update();
+  }
+
+  function quickAmounts() {
+    document.querySelectorAll("[data-quick-amount]").forEach(function (btn) {
+      var target = document.getElementById(btn.getAttribute("data-target"));
+      if (!target) return;
+      btn.hidden = false;
+      btn.addEventListener("click", function () {
+        var current = parseInt((target.value || "0").replace(/[^0-9]/g, ""), 10) || 0;
+        target.value = String(current + parseInt(btn.getAttribute("data-quick-amount"), 10));
+        target.focus();
+      });
+    });
+    document.querySelectorAll("[data-quick-amounts]").forEach(function (box) { box.hidden = false; });
+  }
+
+  function submitOnce(form) {
+    form.addEventListener("submit", function (event) {
+      if (form.getAttribute("data-submitting") === "1") {
+        event.preventDefault();
+        return;
+      }
+      form.setAttribute("data-submitting", "1");
+      // Disable after the submission has captured the clicked button's name and value.
+      window.setTimeout(function () {
+        form.querySelectorAll("button[type=submit], input[type=submit]").forEach(function (b) {
+          b.disabled = true;
+          b.classList.add("is-busy");
+        });
+      }, 0);
+    });
+  }
+
+  function confirmFirst(form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-confirm]").forEach(confirmFirst);
+    document.querySelectorAll("[data-countdown-seconds]").forEach(startCountdown);
+    document.querySelectorAll("form[data-seat-form]").forEach(seatForm);
+    document.querySelectorAll("form[data-submit-once]").forEach(submitOnce);
+    quickAmounts();
+  });
+})();
