@@ -9,4 +9,7 @@ urlpatterns = [
     path("", include("config.health")),
     path("", include("concerts.urls")),
     path("", include("queueing.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("", include("booking.urls")),
+    path("", include("wallet.urls")),
 ]

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "booking"
+
+urlpatterns = [
+    path("dates/<uuid:date_id>/seats/", views.seats, name="seats"),
+    path("dates/<uuid:date_id>/hold/", views.hold, name="hold"),
+    path("checkout/<uuid:date_id>/", views.checkout, name="checkout"),
+    path("reservations/", views.reservations, name="reservations"),
+    path("reservations/<uuid:reservation_id>/cancel/", views.cancel, name="cancel"),
+]

@@ -1,0 +1,199 @@
+"""Fans' booking pages: seat map, hold, checkout, my reservations and cancel.
+
+Thin views: parse the request, call one booking service or selector, render. A refusal from a service
+(a BookingError or WalletError) is shown as a message on the page it came from, with the 4xx status
+REFUSAL_STATUS gives it.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from queueing.gate import admitted_required
+from wallet.exceptions import WalletError
+
+from . import exceptions, selectors, services
+from .forms import CheckoutForm, HoldForm
+from .models import Reservation
+
+# The status a refusal answers with, first match wins: the request itself was malformed (400), the fan
+# may not do this yet (403), the wallet is short (402), or the seats/reservation are not in a state that
+# allows it (409).
+REFUSAL_STATUS = (
+    (exceptions.InvalidSeatSelection, 400),
+    (exceptions.InvalidPaymentRequest, 400),
+    (exceptions.SaleNotOpen, 403),
+    (WalletError, 402),  # InsufficientBalance (booking's is a WalletError too)
+    (exceptions.BookingError, 409),
+)
+
+
+def refusal_status(error):
+    for error_class, status in REFUSAL_STATUS:
+        if isinstance(error, error_class):
+            return status
+    return 400
+
+
+def _render_seat_map(request, *, status=200, selected=()):
+    concert_date = request.concert_date
+    seats = selectors.seat_map(concert_date=concert_date, user=request.user, now=timezone.now())
+    mine = sum(1 for seat in seats if seat.status == selectors.SeatState.MINE)
+    return render(
+        request,
+        "booking/seats.html",
+        {
+            "concert": request.concert,
+            "concert_date": concert_date,
+            "seats": seats,
+            "mine_count": mine,
+            "max_seats": settings.MAX_SEATS_PER_USER,
+            "can_pick": max(settings.MAX_SEATS_PER_USER - mine, 0),
+            "has_holds": any(seat.hold_expire_at for seat in seats),
+            "hold_minutes": settings.HOLD_SECONDS // 60,
+            "selected": set(selected),
+            "page_url": reverse("booking:seats", args=[concert_date.pk]),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@login_required
+@admitted_required
+def seats(request, date_id):
+    """The 50 seats of a date with their status and price; the fan's own holds are marked."""
+    return _render_seat_map(request)
+
+
+@require_POST
+@login_required
+@admitted_required
+def hold(request, date_id):
+    """Hold the checked seats together (all or nothing), then go to checkout."""
+    form = HoldForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors["seats"]:
+            messages.error(request, error)
+        return _render_seat_map(request, status=400)
+    seat_numbers = form.cleaned_data["seats"]
+    try:
+        services.hold_seats(user=request.user, concert_date=request.concert_date, seat_numbers=seat_numbers)
+    except exceptions.BookingError as error:
+        messages.error(request, error.message)
+        kept = [] if isinstance(error, exceptions.SeatTaken) else seat_numbers
+        return _render_seat_map(request, status=refusal_status(error), selected=kept)
+    messages.success(
+        request,
+        ngettext(
+            "Seat %(seats)s is yours for a few minutes. Pay before the timer runs out.",
+            "Seats %(seats)s are yours for a few minutes. Pay before the timer runs out.",
+            len(seat_numbers),
+        )
+        % {"seats": ", ".join(str(n) for n in seat_numbers)},
+    )
+    return redirect("booking:checkout", date_id=request.concert_date.pk)
+
+
+def _render_checkout(request, *, status=200):
+    concert_date = request.concert_date
+    holds = list(selectors.live_holds(user=request.user, concert_date=concert_date, now=timezone.now()))
+    total = sum(reservation.price for reservation in holds)
+    balance = request.user.balance
+    expires_at = min((reservation.hold_expire_at for reservation in holds), default=None)
+    return render(
+        request,
+        "booking/checkout.html",
+        {
+            "concert": request.concert,
+            "concert_date": concert_date,
+            "holds": holds,
+            "total": total,
+            "balance": balance,
+            "shortfall": max(total - balance, 0),
+            "balance_after": balance - total,
+            "cancel_cutoff_hours": settings.CANCEL_CUTOFF_HOURS,
+            "expires_at": expires_at,
+            "form": CheckoutForm(initial={"idempotency_key": uuid.uuid4()}),
+            "page_url": reverse("booking:checkout", args=[concert_date.pk]),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@admitted_required
+def checkout(request, date_id):
+    """GET: the fan's holds, total, balance and the hold's countdown. POST: pay them all, once per key."""
+    if request.method == "GET":
+        return _render_checkout(request)
+    form = CheckoutForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("idempotency_key", []):
+            messages.error(request, error)
+        return _render_checkout(request, status=400)
+    try:
+        result = services.pay(
+            user=request.user,
+            concert_date=request.concert_date,
+            idempotency_key=str(form.cleaned_data["idempotency_key"]),
+        )
+    except (exceptions.BookingError, WalletError) as error:
+        messages.error(request, error.message)
+        # The balance may have been read before a failed payment; show the current one.
+        request.user.refresh_from_db(fields=["balance"])
+        return _render_checkout(request, status=refusal_status(error))
+    messages.success(
+        request,
+        ngettext(
+            "Payment complete: %(count)d seat is booked. Enjoy the show!",
+            "Payment complete: %(count)d seats are booked. Enjoy the show!",
+            len(result.reservations),
+        )
+        % {"count": len(result.reservations)},
+    )
+    return redirect("booking:reservations")
+
+
+def _render_reservations(request, *, status=200):
+    reservations = selectors.reservations_for(user=request.user)
+    return render(
+        request,
+        "booking/reservations.html",
+        {
+            "reservations": reservations,
+            "cancel_cutoff_hours": settings.CANCEL_CUTOFF_HOURS,
+            "page_url": reverse("booking:reservations"),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@login_required
+def reservations(request):
+    """Every reservation of the fan, newest first, with a cancel button while cancellation is allowed."""
+    return _render_reservations(request)
+
+
+@require_POST
+@login_required
+def cancel(request, reservation_id):
+    """Cancel one of the fan's confirmed reservations and refund it to the wallet."""
+    reservation = get_object_or_404(Reservation, pk=reservation_id, user=request.user)
+    try:
+        services.cancel(user=request.user, reservation=reservation)
+    except exceptions.BookingError as error:
+        messages.error(request, error.message)
+        return _render_reservations(request, status=refusal_status(error))
+    messages.success(request, _("Your reservation is cancelled and the full price is back in your wallet."))
+    return redirect("booking:reservations")

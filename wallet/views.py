@@ -1,0 +1,75 @@
+"""The fan's wallet page: balance, top-up form and the history of top-ups and spending."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from concerts.templatetags.frontrow import won
+
+from . import selectors, services
+from .exceptions import WalletError
+from .forms import TopUpForm
+
+# The wallet page lists this many of the latest history entries (two queries whatever the history size).
+HISTORY_LIMIT = 100
+QUICK_AMOUNTS = (10_000, 50_000, 100_000)
+
+
+def _safe_next(request, candidate):
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return ""
+
+
+def _render_wallet(request, form, *, status=200):
+    return render(
+        request,
+        "wallet/home.html",
+        {
+            "form": form,
+            "history": selectors.wallet_history(user=request.user, limit=HISTORY_LIMIT),
+            "history_limit": HISTORY_LIMIT,
+            "quick_amounts": QUICK_AMOUNTS,
+            "min_charge": settings.MIN_CHARGE,
+            "max_charge": settings.MAX_CHARGE,
+            "max_balance": settings.MAX_BALANCE,
+            "next": _safe_next(request, form["next"].value()),
+            "page_url": reverse("wallet:home"),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@login_required
+def home(request):
+    """Balance, the top-up form (coming back to `next` after a top-up) and the wallet's history."""
+    initial = {"next": _safe_next(request, request.GET.get("next")), "amount": request.GET.get("amount", "")[:20]}
+    return _render_wallet(request, TopUpForm(initial=initial))
+
+
+@require_POST
+@login_required
+def charge(request):
+    """Top up by `amount` won. A refused top-up is recorded by the service and shown with 400."""
+    form = TopUpForm(request.POST)
+    form.is_valid()  # every field is optional text: the service judges the amount
+    try:
+        row = services.charge(user=request.user, amount=form.cleaned_data.get("amount", ""))
+    except WalletError as error:
+        messages.error(request, error.message)
+        request.user.refresh_from_db(fields=["balance"])
+        return _render_wallet(request, form, status=400)
+    messages.success(
+        request,
+        _("%(amount)s added. Your balance is now %(balance)s.")
+        % {"amount": won(row.amount), "balance": won(row.balance_after)},
+    )
+    return redirect(_safe_next(request, form.cleaned_data.get("next")) or "wallet:home")
