@@ -28,9 +28,10 @@ def delete_prefixed_keys(url, prefix):
 @pytest.fixture
 def redis_prefix(settings):
     prefix = f"test-queue:{uuid.uuid4().hex[:12]}"
+    url = settings.REDIS_URL  # tests may point REDIS_URL at a dead server; clean up the real one
     settings.QUEUE_REDIS_PREFIX = prefix
     yield prefix
-    delete_prefixed_keys(settings.REDIS_URL, prefix)
+    delete_prefixed_keys(url, prefix)
 
 
 @pytest.fixture(params=["database", "redis"])

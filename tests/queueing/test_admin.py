@@ -1,0 +1,98 @@
+"""Staff's waiting-room admin: live counts, max_active, pause/resume, admit now; read-only records."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from queueing import services
+from queueing.models import QueueEntryHistory, QueueToken, WaitingRoom
+from tests.factories import StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(StaffFactory())
+    return client
+
+
+@pytest.fixture
+def busy_room(concert, make_room, make_fans):
+    """One fan admitted (max_active 1), two waiting."""
+    room = make_room(max_active=1)
+    for fan in make_fans(3):
+        services.join(user=fan, concert=concert)
+    return room
+
+
+def changelist(model):
+    return reverse(f"admin:queueing_{model}_changelist")
+
+
+def test_the_changelist_shows_live_waiting_and_admitted_counts(queue_backend, staff_client, busy_room):
+    response = staff_client.get(changelist("waitingroom"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert '<td class="field-waiting_now">2</td>' in body
+    assert '<td class="field-admitted_now">1 / 1</td>' in body
+
+
+def test_the_change_form_shows_counts_and_saves_max_active(staff_client, busy_room):
+    url = reverse("admin:queueing_waitingroom_change", args=[busy_room.pk])
+    page = staff_client.get(url)
+    assert page.status_code == 200
+    assert "waiting now" in page.content.decode().lower()
+
+    response = staff_client.post(url, {"max_active": "3", "is_paused": "on"})
+    assert response.status_code == 302
+    busy_room.refresh_from_db()
+    assert (busy_room.max_active, busy_room.is_paused) == (3, True)
+
+    refused = staff_client.post(url, {"max_active": "0"})
+    assert refused.status_code == 200
+    busy_room.refresh_from_db()
+    assert busy_room.max_active == 3
+
+
+def test_pause_and_resume_actions(staff_client, busy_room):
+    url = changelist("waitingroom")
+    staff_client.post(url, {"action": "pause_admission", "_selected_action": [busy_room.pk]})
+    assert WaitingRoom.objects.get(pk=busy_room.pk).is_paused
+    staff_client.post(url, {"action": "resume_admission", "_selected_action": [busy_room.pk]})
+    assert not WaitingRoom.objects.get(pk=busy_room.pk).is_paused
+
+
+def test_admit_now_action_admits_into_freed_places(queue_backend, staff_client, busy_room, concert):
+    WaitingRoom.objects.filter(pk=busy_room.pk).update(max_active=3)
+    response = staff_client.post(
+        changelist("waitingroom"), {"action": "admit_batch_now", "_selected_action": [busy_room.pk]}, follow=True
+    )
+    assert "Admitted 2 fans." in response.content.decode()
+    assert queue_backend.counts(concert_id=concert.pk, now=timezone.now()) == (0, 3)
+
+
+def test_tokens_and_history_are_read_only_with_filters(staff_client, busy_room):
+    for model in ("queuetoken", "queueentryhistory"):
+        assert staff_client.get(changelist(model)).status_code == 200
+        assert staff_client.get(reverse(f"admin:queueing_{model}_add")).status_code == 403
+    assert staff_client.get(changelist("queuetoken"), {"state__exact": "WAITING"}).status_code == 200
+    assert staff_client.get(changelist("queueentryhistory"), {"was_admitted__exact": "1"}).status_code == 200
+    token = QueueToken.objects.first()
+    change = staff_client.post(reverse("admin:queueing_queuetoken_change", args=[token.pk]), {"state": "ENDED"})
+    assert change.status_code == 403
+    assert QueueToken.objects.get(pk=token.pk).state == token.state
+    assert QueueEntryHistory.objects.count() == 3
+
+
+def test_counts_read_unavailable_when_redis_is_down(settings, redis_prefix, staff_client, busy_room):
+    settings.QUEUE_BACKEND = "redis"
+    settings.REDIS_URL = "redis://127.0.0.1:1/3"
+    response = staff_client.get(changelist("waitingroom"))
+    assert response.status_code == 200
+    assert "unavailable" in response.content.decode()
