@@ -7,6 +7,8 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("TEST_DATABASE_NAME", "test_frontrow")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 os.environ.setdefault("RQ_ASYNC", "false")
+# Django's test client logs in without a request, which django-axes refuses; tests/security turns it on.
+os.environ.setdefault("AXES_ENABLED", "false")
 
 from .settings import *  # noqa: E402,F403
 

@@ -1,0 +1,97 @@
+"""Fixtures shared by tests/security, tests/fuzz and tests/faults: two fans, a date on sale, admission
+through the real waiting room, and a snapshot of everything a refused request must leave unchanged."""
+
+import pytest
+from django.test import Client
+
+from booking import services as booking_services
+from booking.models import Payment, Reservation
+from concerts.models import Seat, SeatStatusHistory
+from queueing import services as queue_services
+from queueing.models import QueueEntryHistory
+from tests import factories
+from wallet import services as wallet_services
+from wallet.models import ChargeHistory, UsageHistory
+from wallet.selectors import unreconciled_wallets
+
+
+def top_up(user, amount):
+    """Top a fan up through wallet.services.charge, so the ledger reconciles."""
+    while amount > 0:
+        step = min(amount, 1_000_000)
+        wallet_services.charge(user=user, amount=step)
+        amount -= step
+    user.refresh_from_db(fields=["balance"])
+    return user
+
+
+def login_client(user, *, csrf=False):
+    client = Client(enforce_csrf_checks=csrf)
+    client.force_login(user)
+    return client
+
+
+def admit(user, concert):
+    """Admit the fan through the real waiting room (admitted at once: there is room and nobody waits)."""
+    current = queue_services.join(user=user, concert=concert)
+    assert current.admitted
+    return current
+
+
+def hold(user, concert_date, *numbers):
+    return booking_services.hold_seats(user=user, concert_date=concert_date, seat_numbers=list(numbers))
+
+
+def pay(user, concert_date, key="fixture-key"):
+    return booking_services.pay(user=user, concert_date=concert_date, idempotency_key=key)
+
+
+def state_snapshot():
+    """Every row a refused request must not change: seats, reservations, payments, the wallet ledger,
+    balances and the waiting-room history."""
+    from accounts.models import User
+
+    return {
+        "seats": sorted(Seat.objects.values_list("id", "status", "held_by_id", "hold_expire_at")),
+        "seat_history": SeatStatusHistory.objects.count(),
+        "reservations": sorted(Reservation.objects.values_list("id", "user_id", "status", "seat_id")),
+        "payments": sorted(Payment.objects.values_list("id", "status")),
+        "charges": sorted(ChargeHistory.objects.filter(status="SUCCESS").values_list("id", "amount")),
+        "usages": sorted(UsageHistory.objects.values_list("id", "action_type", "status", "amount")),
+        "balances": sorted(User.objects.values_list("id", "balance")),
+        "queue_history": sorted(QueueEntryHistory.objects.values_list("id", "admitted_at", "exited_at")),
+    }
+
+
+def assert_ledger_reconciles():
+    assert unreconciled_wallets() == []
+
+
+@pytest.fixture
+def concert_date(db):
+    return factories.ConcertDateFactory(concert__title="Seoul Jazz Night")
+
+
+@pytest.fixture
+def other_concert_date(db):
+    return factories.ConcertDateFactory(concert__title="Busan Rock Night")
+
+
+@pytest.fixture
+def alice(db):
+    return top_up(factories.UserFactory(email="alice@example.com", name="Alice"), 500_000)
+
+
+@pytest.fixture
+def mallory(db):
+    return top_up(factories.UserFactory(email="mallory@example.com", name="Mallory"), 500_000)
+
+
+@pytest.fixture
+def alice_client(alice):
+    return login_client(alice)
+
+
+@pytest.fixture
+def mallory_client(mallory):
+    return login_client(mallory)

@@ -1,0 +1,175 @@
+"""Every state-changing view is POST-only and CSRF-protected; every URL of the site is accounted for here.
+
+A new URL that is not classified below fails test_every_url_is_classified, so nobody adds a view that
+changes state without deciding how it is protected.
+"""
+
+import pytest
+from django.test import Client
+from django.urls import URLResolver, get_resolver, reverse
+
+from accounts.models import User
+from tests.security.fixtures import admit, hold, login_client, pay, state_snapshot
+
+pytestmark = pytest.mark.django_db
+
+# URL name → how it may be reached. "public": anyone may GET it. "fan": GET for logged-in fans only.
+# "post": changes state, POST only, CSRF-checked. "room" is GET (a page) and POST (join).
+URL_CLASSES = {
+    "set_language": "post",
+    "healthz": "public",
+    "hello": "public",
+    "concerts:list": "public",
+    "concerts:detail": "public",
+    "queueing:room": "fan+post",
+    "queueing:status": "fan",
+    "queueing:leave": "post",
+    "accounts:signup": "public+post",
+    "accounts:login": "public+post",
+    "accounts:logout": "post",
+    "booking:seats": "fan",
+    "booking:hold": "post",
+    "booking:checkout": "fan+post",
+    "booking:reservations": "fan",
+    "booking:cancel": "post",
+    "wallet:home": "fan",
+    "wallet:charge": "post",
+}
+
+
+def _site_urls(resolver=None, namespace=""):
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.app_name == "admin":
+                continue
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _site_urls(pattern, inner)
+        else:
+            yield f"{namespace}{pattern.name}", pattern.callback
+
+
+def test_every_url_is_classified():
+    names = {name for name, _callback in _site_urls()}
+    # The RQ dashboard is staff only (tests/security/test_staff_only.py); every other URL is listed above.
+    names = {name for name in names if not name.startswith("django_rq:")}
+    assert names == set(URL_CLASSES), "classify new URLs in URL_CLASSES (and protect them)"
+
+
+def test_no_view_is_exempt_from_csrf():
+    exempt = [name for name, callback in _site_urls() if getattr(callback, "csrf_exempt", False)]
+    assert exempt == []
+
+
+@pytest.fixture
+def scene(alice, concert_date):
+    """Alice is admitted, holds seat 3 and has paid for seat 7: every POST below could change something."""
+    admit(alice, concert_date.concert)
+    hold(alice, concert_date, 7)
+    paid = pay(alice, concert_date).reservations[0]
+    admit(alice, concert_date.concert)  # paying ended her admission; she comes back for more
+    hold(alice, concert_date, 3)
+    return {"date": concert_date, "concert": concert_date.concert, "paid": paid}
+
+
+def _posts(scene):
+    """(url, data) for every POST endpoint, with data that would succeed if the request were honoured."""
+    date, concert = scene["date"], scene["concert"]
+    return [
+        (reverse("set_language"), {"language": "en", "next": "/"}),
+        (reverse("queueing:room", args=[concert.pk]), {}),
+        (reverse("queueing:leave", args=[concert.pk]), {}),
+        (reverse("accounts:logout"), {}),
+        (reverse("booking:hold", args=[date.pk]), {"seats": ["10"]}),
+        (reverse("booking:checkout", args=[date.pk]), {"idempotency_key": "0b4a2d3c-2f64-4cf8-8d3d-2f5c3e4b5a61"}),
+        (reverse("booking:cancel", args=[scene["paid"].pk]), {}),
+        (reverse("wallet:charge"), {"amount": "10000"}),
+    ]
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(alice, scene):
+    client = login_client(alice, csrf=True)
+    for url, data in _posts(scene):
+        before = state_snapshot()
+        response = client.post(url, data)
+        assert response.status_code == 403, url
+        assert state_snapshot() == before, url
+        assert client.session.get("_auth_user_id") == str(alice.pk), url  # not even logged out
+
+
+def test_a_post_with_a_forged_csrf_token_is_refused(alice, scene):
+    client = login_client(alice, csrf=True)
+    client.get(reverse("wallet:home"))  # a real csrftoken cookie
+    before = state_snapshot()
+    response = client.post(
+        reverse("wallet:charge"), {"amount": "10000", "csrfmiddlewaretoken": "A" * 64}, HTTP_X_CSRFTOKEN="B" * 32
+    )
+    assert response.status_code == 403
+    assert state_snapshot() == before
+
+
+def test_the_same_post_with_the_page_s_csrf_token_goes_through(alice, scene):
+    # Control for the two tests above: the refusals come from the CSRF check, not from the data.
+    client = login_client(alice, csrf=True)
+    client.get(reverse("wallet:home"))
+    token = client.cookies["csrftoken"].value
+    response = client.post(reverse("wallet:charge"), {"amount": "10000", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert User.objects.get(pk=alice.pk).balance == alice.balance - scene["paid"].price + 10_000
+
+
+def test_anonymous_sign_up_and_log_in_without_csrf_are_refused(alice):
+    client = Client(enforce_csrf_checks=True)
+    signup = client.post(
+        reverse("accounts:signup"),
+        {
+            "email": "csrf@example.com",
+            "name": "x",
+            "password1": "violet-harbor-2931",
+            "password2": "violet-harbor-2931",
+        },
+    )
+    login = client.post(reverse("accounts:login"), {"username": alice.email, "password": "correct-horse-battery"})
+    assert signup.status_code == 403
+    assert login.status_code == 403
+    assert not User.objects.filter(email="csrf@example.com").exists()
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_csrf_failure_page_is_the_site_s_page():
+    response = Client(enforce_csrf_checks=True).post(reverse("wallet:charge"), {"amount": "1000"})
+    assert response.status_code == 403
+    assert b"<!doctype html>" in response.content[:200].lower()
+    assert b"Traceback" not in response.content
+
+
+@pytest.mark.parametrize(
+    "name", ["queueing:leave", "accounts:logout", "booking:hold", "booking:cancel", "wallet:charge"]
+)
+def test_a_state_changing_url_refuses_get(alice, scene, name):
+    client = login_client(alice)
+    args = {
+        "queueing:leave": [scene["concert"].pk],
+        "booking:hold": [scene["date"].pk],
+        "booking:cancel": [scene["paid"].pk],
+    }.get(name, [])
+    url = reverse(name, args=args)
+    before = state_snapshot()
+    query = {"seats": "10", "amount": "10000"}
+    for method in ("get", "put", "delete", "patch"):
+        response = getattr(client, method)(url, query if method == "get" else None)
+        assert response.status_code == 405, (name, method)
+    assert state_snapshot() == before
+    assert client.session.get("_auth_user_id") == str(alice.pk)
+
+
+def test_get_on_the_pages_that_also_take_a_post_changes_nothing(alice, scene):
+    client = login_client(alice)
+    before = state_snapshot()
+    for url in (
+        reverse("queueing:room", args=[scene["concert"].pk]),
+        reverse("booking:checkout", args=[scene["date"].pk]) + "?idempotency_key=0b4a2d3c-2f64-4cf8-8d3d-2f5c3e4b5a61",
+        reverse("accounts:signup") + "?email=get@example.com&password1=violet-harbor-2931",
+    ):
+        assert client.get(url).status_code in (200, 302), url
+    assert state_snapshot() == before
+    assert not User.objects.filter(email="get@example.com").exists()
