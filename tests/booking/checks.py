@@ -1,5 +1,6 @@
 """Invariants of booking and the wallet, checked by the tests after every step that changes anything."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count
 
 from booking.models import Payment, Reservation
@@ -30,8 +31,14 @@ def assert_consistent():
     )
     assert not doubled.exists()
     live = {r.seat_id: r for r in Reservation.objects.filter(status__in=Reservation.LIVE_STATUSES)}
+    paid = set(
+        Payment.objects.filter(
+            status=Payment.Status.SUCCESS, reservation__status=Reservation.Status.CONFIRMED
+        ).values_list("reservation_id", flat=True)
+    )
+    last_rows = {h.seat_id: h for h in SeatStatusHistory.objects.order_by("seat_id", "-changed_at").distinct("seat_id")}
     for seat in Seat.objects.all():
-        last = SeatStatusHistory.objects.filter(seat=seat).order_by("-changed_at").first()
+        last = last_rows.get(seat.pk)
         assert last is not None and last.to_status == seat.status, (seat, last)
         reservation = live.get(seat.pk)
         if seat.status == Seat.Status.AVAILABLE:
@@ -42,5 +49,9 @@ def assert_consistent():
             assert reservation.hold_expire_at == seat.hold_expire_at
         else:
             assert reservation.status == Reservation.Status.CONFIRMED
-            assert Payment.objects.filter(reservation=reservation, status=Payment.Status.SUCCESS).count() == 1
+            assert reservation.pk in paid
+    assert Payment.objects.filter(status=Payment.Status.SUCCESS).values("reservation").distinct().count() == (
+        Payment.objects.filter(status=Payment.Status.SUCCESS).count()
+    )
+    assert not get_user_model().objects.filter(balance__lt=0).exists()
     assert unreconciled_wallets() == []
