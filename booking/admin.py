@@ -1,10 +1,21 @@
 """Staff screens for booking: reservations and the payment record. Rows change only through
 booking.services (the admin actions call them), never by editing a form."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from . import services
+from .exceptions import BookingError
 from .models import Payment, Reservation
+
+
+class RefundForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason (kept in the seat history)"), max_length=150, initial=_("refunded by staff")
+    )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -42,6 +53,67 @@ class ReservationAdmin(ReadOnlyAdmin):
     list_select_related = ("user", "seat__concert_date__concert")
     date_hierarchy = "created_at"
     inlines = [PaymentInline]
+    actions = ["release_holds", "refund_and_cancel"]
+
+    def has_manage_permission(self, request):
+        """Staff who may change reservations may run the actions (which go through booking.services)."""
+        return request.user.has_perm("booking.change_reservation")
+
+    def _run(self, request, queryset, service, done_message, **kwargs):
+        ended, refused = 0, []
+        for reservation in queryset.select_related("seat__concert_date__concert", "user"):
+            try:
+                result = service(reservation=reservation, by=request.user, **kwargs)
+            except BookingError as exc:
+                refused.append(f"{reservation.seat} ({reservation.user}): {exc.message}")
+                continue
+            ended += result.status == Reservation.Status.CANCELLED
+        if ended:
+            self.message_user(request, done_message(ended), messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)
+
+    @admin.action(description=_("Release the selected holds (seats become free)"), permissions=["manage"])
+    def release_holds(self, request, queryset):
+        self._run(
+            request,
+            queryset,
+            services.release_hold,
+            lambda n: ngettext("%(n)d hold released.", "%(n)d holds released.", n) % {"n": n},
+            reason="released by staff",
+        )
+
+    @admin.action(description=_("Refund and cancel the selected reservations…"), permissions=["manage"])
+    def refund_and_cancel(self, request, queryset):
+        form = RefundForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            self._run(
+                request,
+                queryset,
+                services.refund_and_cancel,
+                lambda n: (
+                    ngettext(
+                        "%(n)d reservation refunded and cancelled.", "%(n)d reservations refunded and cancelled.", n
+                    )
+                    % {"n": n}
+                ),
+                reason=form.cleaned_data["reason"],
+            )
+            return None
+        reservations = list(queryset.select_related("seat__concert_date__concert", "user"))
+        return TemplateResponse(
+            request,
+            "admin/booking/reservation/refund_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Refund and cancel reservations"),
+                "opts": self.model._meta,
+                "reservations": reservations,
+                "total": sum(r.price for r in reservations if r.status == Reservation.Status.CONFIRMED),
+                "form": form,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
     @admin.display(description=_("concert"), ordering="seat__concert_date__concert__title")
     def concert(self, obj):

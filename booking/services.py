@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from concerts.models import Seat, SeatStatusHistory
 from wallet import exceptions as wallet_exceptions
@@ -137,6 +138,8 @@ def _seat_numbers(raw):
 
 
 def _check_bookable(concert_date, now):
+    if concert_date.is_cancelled:
+        raise DateNotBookable(_("This date has been cancelled and can no longer be booked."))
     if selectors.show_has_started(concert_date, now=now):
         raise DateNotBookable()
     if not concert_date.concert.is_on_sale(now):

@@ -1,15 +1,29 @@
-"""Staff screens for concerts: a concert with its dates in one form, seat counts per date, and the
+"""Staff screens for concerts: a concert with its dates in one form, per-date seat map, counts and
+revenue, date cancellation (a bulk refund job with progress), CSV exports, the sales dashboard and the
 read-only seat and seat-history tables. New dates go through concerts.services.create_concert_date so
-their priced seats are created in the same transaction."""
+their priced seats are created in the same transaction; cancelling and exporting go through
+booking.staff."""
+
+import uuid
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from . import selectors
-from .models import Concert, ConcertDate, Seat, SeatStatusHistory
+from booking import staff as booking_staff
+from booking.tickets import InvalidTicket, check_ticket
+
+from . import charts, selectors
+from .models import Concert, ConcertDate, DateCancellation, DateExport, SalesDashboard, Seat, SeatStatusHistory
 from .services import create_concert_date, default_tiers, format_price_tiers, parse_price_tiers, seat_prices
 
 
@@ -121,9 +135,24 @@ class ConcertAdmin(admin.ModelAdmin):
     list_filter = ("sale_opens_at", "start_time")
     search_fields = ("title", "venue")
     date_hierarchy = "start_time"
-    readonly_fields = ("created_at",)
+    readonly_fields = ("created_at", "queue_controls")
     fields = ("title", "description", "venue", "start_time", "end_time", "sale_opens_at", "created_at")
     inlines = [ConcertDateInline]
+
+    def get_fields(self, request, obj=None):
+        return (*self.fields, "queue_controls") if obj else self.fields
+
+    @admin.display(description=_("waiting room"))
+    def queue_controls(self, obj):
+        """A link to the concert's queue controls (max admitted, pause/resume, live counts)."""
+        try:
+            if hasattr(obj, "waiting_room"):
+                url = reverse("admin:queueing_waitingroom_change", args=[obj.pk])
+            else:
+                url = reverse("admin:queueing_waitingroom_add") + f"?concert={obj.pk}"
+        except NoReverseMatch:
+            return "—"
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Queue controls and live counts"))
 
     def get_queryset(self, request):
         return (
@@ -144,20 +173,46 @@ class ConcertAdmin(admin.ModelAdmin):
         return obj.seats_sold
 
 
+class CancelDatesForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason (shown in every refund record)"), max_length=150, initial=_("date cancelled by the organiser")
+    )
+
+
 @_seat_count_columns
 @admin.register(ConcertDate)
 class ConcertDateAdmin(admin.ModelAdmin):
     form = ConcertDateForm
-    list_display = ("__str__", "concert", "concert_date", "seats_available", "seats_held", "seats_reserved")
-    list_filter = ("concert_date", "concert")
+    change_form_template = "admin/concerts/concertdate/change_form.html"
+    list_display = (
+        "__str__",
+        "concert_date",
+        "status",
+        "seats_available",
+        "seats_held",
+        "seats_reserved",
+        "revenue_won",
+    )
+    list_filter = ("status", "concert_date", "concert")
     search_fields = ("concert__title",)
     list_select_related = ("concert",)
     autocomplete_fields = ("concert",)
     date_hierarchy = "concert_date"
-    readonly_fields = ("seats_available", "seats_held", "seats_reserved", "created_at")
+    readonly_fields = (
+        "seats_available",
+        "seats_held",
+        "seats_reserved",
+        "revenue_won",
+        "status",
+        "cancelled_at",
+        "created_at",
+    )
+    actions = ["cancel_dates", "export_csv"]
 
     def get_queryset(self, request):
-        return selectors.dates_with_seat_counts(super().get_queryset(request))
+        return selectors.dates_with_seat_counts(super().get_queryset(request)).annotate(
+            revenue=selectors.date_revenue()
+        )
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -167,6 +222,10 @@ class ConcertDateAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # A date keeps its concert: its seats, reservations and payments belong to that concert.
         return ("concert", *self.readonly_fields) if obj else ()
+
+    @admin.display(description=_("revenue"), ordering="revenue")
+    def revenue_won(self, obj):
+        return f"{obj.revenue:,}원" if getattr(obj, "revenue", None) is not None else "—"
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -180,6 +239,236 @@ class ConcertDateAdmin(admin.ModelAdmin):
         # The admin goes on with `obj` (log entry, redirect): make it the row the service created.
         obj.pk, obj.created_at = date.pk, date.created_at
         obj._state.adding, obj._state.db = False, date._state.db
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        date = self.get_object(request, object_id)
+        if date is not None:
+            cancellation = DateCancellation.objects.filter(concert_date=date).first()
+            progress = booking_staff.cancellation_progress(cancellation) if cancellation else None
+            extra_context.update(
+                seat_map=selectors.staff_seat_map(concert_date=date),
+                cancellation=cancellation,
+                cancellation_progress=progress,
+                exports=list(date.exports.all()[:5]),
+                can_manage=self.has_change_permission(request, date),
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description=_("Cancel the selected dates and refund every reservation"), permissions=["change"])
+    def cancel_dates(self, request, queryset):
+        dates = list(queryset.select_related("concert"))
+        form = CancelDatesForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            for date in dates:
+                cancellation = booking_staff.cancel_concert_date(
+                    concert_date=date, by=request.user, reason=form.cleaned_data["reason"]
+                )
+                url = reverse("admin:concerts_datecancellation_change", args=[cancellation.pk])
+                self.message_user(
+                    request,
+                    format_html(
+                        '{} <a href="{}">{}</a>',
+                        _("%(date)s is cancelled; the refunds run in the background.") % {"date": date},
+                        url,
+                        _("Follow the progress"),
+                    ),
+                    messages.SUCCESS,
+                )
+            return None
+        live = booking_staff.live_reservations_summary(dates)
+        return TemplateResponse(
+            request,
+            "admin/concerts/concertdate/cancel_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Cancel concert dates"),
+                "opts": self.model._meta,
+                "dates": [(date, live.get(date.pk)) for date in dates],
+                "form": form,
+                "action": "cancel_dates",
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description=_("Export reservations and payments (CSV)"), permissions=["view"])
+    def export_csv(self, request, queryset):
+        for date in queryset:
+            booking_staff.request_export(concert_date=date, by=request.user)
+        self.message_user(
+            request,
+            format_html(
+                '{} <a href="{}">{}</a>',
+                ngettext("%(count)d export requested.", "%(count)d exports requested.", queryset.count())
+                % {"count": queryset.count()},
+                reverse("admin:concerts_dateexport_changelist"),
+                _("Download it from the exports list when it is ready."),
+            ),
+            messages.SUCCESS,
+        )
+
+
+@admin.register(DateCancellation)
+class DateCancellationAdmin(ReadOnlyAdmin):
+    list_display = ("concert_date", "requested_at", "requested_by", "reason", "progress", "runs", "state")
+    list_select_related = ("concert_date__concert", "requested_by")
+    search_fields = ("concert_date__concert__title", "reason")
+    list_filter = ("requested_at",)
+    readonly_fields = ("progress", "state")
+    change_list_template = "admin/concerts/datecancellation/change_list.html"
+
+    @admin.display(description=_("refund progress"))
+    def progress(self, obj):
+        done, total, remaining = booking_staff.cancellation_progress(obj)
+        return format_html(
+            '<progress value="{}" max="{}"></progress> {} / {} ({} {})',
+            done,
+            max(total, 1),
+            done,
+            total,
+            remaining,
+            _("left"),
+        )
+
+    @admin.display(description=_("state"))
+    def state(self, obj):
+        if obj.finished_at:
+            return _("finished")
+        if obj.last_error:
+            return format_html("{}: {}", _("failed, will retry"), obj.last_error)
+        return _("running") if obj.started_at else _("waiting for a worker")
+
+    def changelist_view(self, request, extra_context=None):
+        running = DateCancellation.objects.filter(finished_at__isnull=True).exists()
+        extra_context = {**(extra_context or {}), "refresh_seconds": 5 if running else None}
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(DateExport)
+class DateExportAdmin(ReadOnlyAdmin):
+    list_display = ("concert_date", "requested_at", "requested_by", "status", "rows", "download")
+    list_select_related = ("concert_date__concert", "requested_by")
+    list_filter = ("status", "requested_at")
+    search_fields = ("concert_date__concert__title",)
+
+    @admin.display(description=_("file"))
+    def download(self, obj):
+        if obj.status != DateExport.Status.READY:
+            return obj.error or "—"
+        url = reverse("admin:concerts_dateexport_download", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Download CSV"))
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:export_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="concerts_dateexport_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, export_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        export = get_object_or_404(DateExport, pk=export_id, status=DateExport.Status.READY)
+        try:
+            handle = export.file.open("rb")
+        except FileNotFoundError as exc:
+            raise Http404("The export file is gone; request a new export.") from exc
+        return FileResponse(handle, as_attachment=True, filename=export.file.name.rsplit("/", 1)[-1])
+
+
+class TicketCheckForm(forms.Form):
+    code = forms.CharField(label=_("ticket code"), max_length=500, widget=forms.TextInput(attrs={"size": 80}))
+
+
+@admin.register(SalesDashboard)
+class SalesDashboardAdmin(admin.ModelAdmin):
+    """The sales dashboard: per concert and date, seats sold / held / free, revenue, sales per day."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff and request.user.has_perm("concerts.view_concertdate")
+
+    def get_urls(self):
+        return [
+            path("ticket/", self.admin_site.admin_view(self.ticket_check_view), name="concerts_ticket_check"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        now = timezone.now()
+        concert_id = request.GET.get("concert") or None
+        concert = Concert.objects.filter(pk=concert_id).first() if _is_uuid(concert_id) else None
+        dates = list(selectors.sales_by_date(concert=concert, now=now))
+        concerts = []
+        for date in dates:
+            if not concerts or concerts[-1]["concert"].pk != date.concert_id:
+                concerts.append({"concert": date.concert, "dates": [], "sold": 0, "held": 0, "free": 0, "revenue": 0})
+            group = concerts[-1]
+            group["dates"].append(date)
+            group["sold"] += date.seats_reserved
+            group["held"] += date.seats_held
+            group["free"] += date.seats_available
+            group["revenue"] += date.revenue
+        series = selectors.sales_over_time(concert=concert, days=30, now=now)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Sales dashboard"),
+            "opts": self.model._meta,
+            "concerts": concerts,
+            "all_concerts": Concert.objects.order_by("start_time").only("id", "title"),
+            "selected": concert,
+            "chart": charts.daily_sales_svg(series),
+            "series": series,
+            "totals": {
+                "sold": sum(g["sold"] for g in concerts),
+                "held": sum(g["held"] for g in concerts),
+                "free": sum(g["free"] for g in concerts),
+                "revenue": sum(g["revenue"] for g in concerts),
+            },
+        }
+        return TemplateResponse(request, "admin/concerts/sales_dashboard.html", context)
+
+    def ticket_check_view(self, request):
+        """Door staff paste or scan a ticket code: valid (seat, date, fan) or the reason it is not."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = TicketCheckForm(request.GET or None)
+        result, error = None, None
+        if form.is_bound and form.is_valid():
+            try:
+                result = check_ticket(form.cleaned_data["code"])
+            except InvalidTicket as exc:
+                error = str(exc)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Check a ticket"),
+            "opts": self.model._meta,
+            "form": form,
+            "result": result,
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/concerts/ticket_check.html", context)
+
+
+def _is_uuid(value):
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 @admin.register(Seat)

@@ -37,9 +37,16 @@ class Concert(models.Model):
 
 
 class ConcertDate(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "SCHEDULED", _("Scheduled")
+        CANCELLED = "CANCELLED", _("Cancelled")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     concert = models.ForeignKey(Concert, on_delete=models.CASCADE, related_name="dates", verbose_name=_("concert"))
     concert_date = models.DateField(_("date"))
+    # A cancelled date sells nothing more; its paid reservations are refunded (see DateCancellation).
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -48,10 +55,19 @@ class ConcertDate(models.Model):
         ordering = ["concert_date"]
         constraints = [
             models.UniqueConstraint(fields=["concert", "concert_date"], name="concert_date_unique_per_concert"),
+            models.CheckConstraint(
+                condition=Q(status="SCHEDULED", cancelled_at__isnull=True)
+                | Q(status="CANCELLED", cancelled_at__isnull=False),
+                name="concert_date_cancelled_has_time",
+            ),
         ]
 
     def __str__(self):
         return f"{self.concert} · {self.concert_date:%Y-%m-%d}"
+
+    @property
+    def is_cancelled(self):
+        return self.status == self.Status.CANCELLED
 
     @property
     def starts_at(self):
@@ -149,3 +165,96 @@ class SeatStatusHistory(models.Model):
 
     def __str__(self):
         return f"{self.seat}: {self.from_status} → {self.to_status}"
+
+
+class DateCancellation(models.Model):
+    """Staff cancelled a date: the record of who, why and when, and of the bulk refund that follows.
+
+    The refund job may run more than once (retry, crash, second click): each reservation is refunded
+    exactly once because booking.services.refund_and_cancel is idempotent; progress is read from the
+    reservations still live on the date, so a crash never leaves a wrong counter behind.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    concert_date = models.OneToOneField(
+        ConcertDate, on_delete=models.CASCADE, related_name="cancellation", verbose_name=_("concert date")
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    # Live (held or paid) reservations on the date when it was cancelled: the job's 100 %.
+    total = models.PositiveIntegerField(_("reservations to end"), default=0)
+    runs = models.PositiveIntegerField(_("job runs"), default=0)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("date cancellation")
+        verbose_name_plural = _("date cancellations")
+        ordering = ["-requested_at"]
+
+    def __str__(self):
+        return f"{self.concert_date} · {self.reason}"
+
+
+def export_upload_to(instance, filename):
+    return f"exports/{instance.pk}/{filename}"
+
+
+class DateExport(models.Model):
+    """A CSV of a date's reservations and payments, written by an RQ job for a staff member to download."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", _("Waiting for a worker")
+        READY = "READY", _("Ready")
+        FAILED = "FAILED", _("Failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    concert_date = models.ForeignKey(
+        ConcertDate, on_delete=models.CASCADE, related_name="exports", verbose_name=_("concert date")
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(_("file"), upload_to=export_upload_to, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("CSV export")
+        verbose_name_plural = _("CSV exports")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="READY") | (Q(finished_at__isnull=False) & ~Q(file="")),
+                name="date_export_ready_has_file",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.concert_date} · {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class SalesDashboard(ConcertDate):
+    """No table of its own: gives the admin's sales dashboard a place in the admin index."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("sales dashboard")
+        verbose_name_plural = _("sales dashboard")

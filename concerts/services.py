@@ -1,5 +1,6 @@
-"""Writes about concerts: creating a date together with its priced seats."""
+"""Writes about concerts: creating a concert and its dates together with their priced seats, cancelling a date."""
 
+import datetime
 import re
 from dataclasses import dataclass
 
@@ -8,7 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .models import ConcertDate, Seat, SeatStatusHistory
+from booking.models import Reservation
+
+from .models import Concert, ConcertDate, DateCancellation, Seat, SeatStatusHistory
 
 
 @dataclass(frozen=True)
@@ -107,3 +110,69 @@ def create_concert_date(*, concert, concert_date, tiers=None, created_by=None):
         for seat in seats
     )
     return date
+
+
+@transaction.atomic
+def create_concert(
+    *, title, dates, start_time, duration, sale_opens_at, tiers=None, venue="", description="", created_by=None
+):
+    """Create a concert and its dates (each with priced seats) in one transaction; idempotent by title.
+
+    `dates` are days, `start_time` the local time shows begin, `duration` a timedelta. A concert with this
+    title whose first show is on the first of these days is reused: only its missing dates are added.
+    Returns (concert, created_dates). Raises ValidationError for no dates, bad tiers or a sale opening
+    after the first show.
+    """
+    days = sorted(set(dates))
+    if not days:
+        raise ValidationError("Give at least one date.")
+    if not title.strip():
+        raise ValidationError("The title may not be empty.")
+    prices_tiers = tiers or default_tiers()
+    seat_prices(prices_tiers)
+    tz = timezone.get_current_timezone()
+    first_show = datetime.datetime.combine(days[0], start_time, tzinfo=tz)
+    last_end = datetime.datetime.combine(days[-1], start_time, tzinfo=tz) + duration
+    if sale_opens_at > first_show:
+        raise ValidationError("The sale must open before the first show.")
+    concert = Concert.objects.filter(title=title.strip(), start_time=first_show).first()
+    if concert is None:
+        concert = Concert.objects.create(
+            title=title.strip(),
+            venue=venue,
+            description=description,
+            start_time=first_show,
+            end_time=last_end,
+            sale_opens_at=sale_opens_at,
+        )
+    elif concert.end_time < last_end:
+        Concert.objects.filter(pk=concert.pk).update(end_time=last_end)
+        concert.end_time = last_end
+    existing = set(concert.dates.values_list("concert_date", flat=True))
+    created = [
+        create_concert_date(concert=concert, concert_date=day, tiers=prices_tiers, created_by=created_by)
+        for day in days
+        if day not in existing
+    ]
+    return concert, created
+
+
+def cancel_date(*, concert_date, by=None, reason, now=None):
+    """Mark the date CANCELLED and record who, why and how many live reservations it had. Idempotent.
+
+    Locks the date row, so two staff members cancelling at once make one DateCancellation. Returns
+    (cancellation, created). Refunding the reservations is booking's job (booking.staff).
+    """
+    now = now or timezone.now()
+    reason = (reason or "").strip()[:200] or "date cancelled"
+    with transaction.atomic():
+        date = ConcertDate.objects.select_for_update().get(pk=concert_date.pk)
+        if date.is_cancelled:
+            return DateCancellation.objects.get(concert_date=date), False
+        ConcertDate.objects.filter(pk=date.pk).update(status=ConcertDate.Status.CANCELLED, cancelled_at=now)
+        live = Reservation.objects.filter(seat__concert_date=date, status__in=Reservation.LIVE_STATUSES).count()
+        cancellation = DateCancellation.objects.create(
+            concert_date=date, requested_by=by, reason=reason, requested_at=now, total=live
+        )
+    concert_date.status, concert_date.cancelled_at = ConcertDate.Status.CANCELLED, now
+    return cancellation, True

@@ -6,7 +6,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from concerts.models import Concert, ConcertDate, Seat
+from concerts.models import Concert, ConcertDate, DateExport, Seat
 from tests.factories import ConcertDateFactory, ConcertFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +82,29 @@ def test_valid_hold_is_accepted():
     Seat.objects.filter(pk=seat.pk).update(status=Seat.Status.HELD, held_by=user, hold_expire_at=timezone.now())
     seat.refresh_from_db()
     assert seat.held_by == user
+
+
+def test_cancelled_date_has_a_cancellation_time(refused):
+    date = ConcertDateFactory()
+    refused(
+        "concert_date_cancelled_has_time",
+        lambda: ConcertDate.objects.filter(pk=date.pk).update(status=ConcertDate.Status.CANCELLED),
+    )
+    refused(
+        "concert_date_cancelled_has_time",
+        lambda: ConcertDate.objects.filter(pk=date.pk).update(cancelled_at=timezone.now()),
+    )
+
+
+def test_ready_export_has_a_file(refused):
+    export = DateExport.objects.create(concert_date=ConcertDateFactory())
+    refused(
+        "date_export_ready_has_file",
+        lambda: DateExport.objects.filter(pk=export.pk).update(
+            status=DateExport.Status.READY, finished_at=timezone.now()
+        ),
+    )
+    refused(
+        "date_export_ready_has_file",
+        lambda: DateExport.objects.filter(pk=export.pk).update(status=DateExport.Status.READY, file="exports/x.csv"),
+    )

@@ -1,0 +1,86 @@
+"""django-rq jobs people trigger: the booking confirmation e-mail, the bulk refund of a cancelled date,
+the CSV export of a date. Each is a thin wrapper over booking.staff / booking.tickets and safe to run
+again (RQ retries failed jobs; an operator may requeue one from the RQ dashboard).
+
+Without Redis (the embedded default) there is no RQ: `enqueue` runs the job at once, in the caller.
+"""
+
+import logging
+
+import django_rq
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from rq import Retry
+
+from concerts.models import DateCancellation, DateExport
+
+from . import staff, tickets
+from .models import Reservation
+
+logger = logging.getLogger(__name__)
+
+# Mail servers and databases have bad minutes: try again after 10 s, 1 min and 5 min.
+RETRY = Retry(max=3, interval=[10, 60, 300])
+
+
+def enqueue(func, **kwargs):
+    """Queue func(**kwargs) on RQ's default queue with retries; without Redis, run it now and return None."""
+    if not settings.REDIS_URL and not settings.RQ_ASYNC:
+        func(**kwargs)
+        return None
+    # Callers already enqueue from transaction.on_commit; "auto" stops django-rq deferring a second time.
+    return django_rq.get_queue("default", commit_mode="auto").enqueue(func, kwargs=kwargs, retry=RETRY)
+
+
+def send_booking_confirmation(*, reservation_ids):
+    """One e-mail per checkout: every paid reservation of it with its e-ticket code and QR code.
+
+    Reservations no longer CONFIRMED (refunded before the job ran) are left out; nothing is sent when
+    none is left. Raises on a mail error, so RQ retries.
+    """
+    reservations = list(
+        Reservation.objects.filter(pk__in=reservation_ids, status=Reservation.Status.CONFIRMED)
+        .select_related("user", "seat__concert_date__concert")
+        .order_by("seat__seat_number")
+    )
+    if not reservations:
+        return 0
+    user = reservations[0].user
+    date = reservations[0].seat.concert_date
+    ticket_list = [{"reservation": r, "code": tickets.ticket_code(r)} for r in reservations]
+    context = {"user": user, "concert_date": date, "concert": date.concert, "tickets": ticket_list}
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string("booking/email/confirmation_subject.txt", context).strip()
+        text = render_to_string("booking/email/confirmation.txt", context)
+        html = render_to_string("booking/email/confirmation.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[user.email])
+    message.attach_alternative(html, "text/html")
+    for ticket in ticket_list:
+        seat = ticket["reservation"].seat.seat_number
+        message.attach(f"ticket-seat-{seat}.svg", tickets.ticket_qr_svg(ticket["code"]), "image/svg+xml")
+    message.send()
+    return 1
+
+
+def refund_cancelled_date(*, cancellation_id):
+    """End every live reservation of a cancelled date (refunding the paid ones); safe to run twice."""
+    cancellation = DateCancellation.objects.select_related("concert_date").get(pk=cancellation_id)
+    try:
+        return staff.end_reservations_of_cancelled_date(cancellation=cancellation, by=cancellation.requested_by)
+    except Exception as exc:
+        DateCancellation.objects.filter(pk=cancellation.pk).update(last_error=f"{exc.__class__.__name__}: {exc}")
+        raise
+
+
+def export_date_csv(*, export_id):
+    """Write the CSV of a DateExport; on failure mark it FAILED with the error and raise (RQ retries)."""
+    export = DateExport.objects.select_related("concert_date").get(pk=export_id)
+    try:
+        return staff.write_export(export=export).rows
+    except Exception as exc:
+        DateExport.objects.filter(pk=export.pk).update(
+            status=DateExport.Status.FAILED, error=f"{exc.__class__.__name__}: {exc}", finished_at=timezone.now()
+        )
+        raise

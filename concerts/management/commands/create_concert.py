@@ -1,0 +1,88 @@
+"""`manage.py create_concert`: a concert with its dates, price tiers and sale time, from the command line."""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import dateparse, timezone
+
+from concerts.services import create_concert, parse_price_tiers
+
+
+def _day(text):
+    day = dateparse.parse_date(text.strip())
+    if day is None:
+        raise CommandError(f"Cannot read the date {text!r}; write it as YYYY-MM-DD.")
+    return day
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a concert with its dates; each date gets its seats priced by the tiers. Idempotent: a concert "
+        "with the same title and first show is reused and only missing dates are added. Example: "
+        'create_concert --title "Aurora" --date 2030-05-01 --date 2030-05-02 --start 19:00 '
+        '--sale-opens "2030-04-01 20:00" --tier "VIP 1-10 165000" --tier "R 11-30 132000" --tier "S 31-50 99000"'
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--title", required=True, help="Concert title.")
+        parser.add_argument(
+            "--date",
+            action="append",
+            required=True,
+            dest="dates",
+            help="A show date, YYYY-MM-DD; repeat it or separate dates with commas.",
+        )
+        parser.add_argument("--start", default="19:00", help="Local start time of each show, HH:MM (default 19:00).")
+        parser.add_argument("--duration", type=int, default=180, help="Length of a show in minutes (default 180).")
+        parser.add_argument(
+            "--sale-opens",
+            help="When the sale opens, local 'YYYY-MM-DD HH:MM' (default: now, i.e. on sale at once).",
+        )
+        parser.add_argument(
+            "--tier",
+            action="append",
+            default=[],
+            dest="tiers",
+            help="A price tier 'NAME FIRST-LAST PRICE' (e.g. 'VIP 1-10 165000'); repeat it. Default: one price "
+            "(DEFAULT_SEAT_PRICE) for every seat.",
+        )
+        parser.add_argument("--venue", default="", help="Venue name.")
+        parser.add_argument("--description", default="", help="Description shown on the concert page.")
+
+    def handle(self, *args, **options):
+        days = [_day(part) for text in options["dates"] for part in text.split(",") if part.strip()]
+        start = dateparse.parse_time(options["start"])
+        if start is None:
+            raise CommandError(f"Cannot read the start time {options['start']!r}; write it as HH:MM.")
+        if options["duration"] <= 0:
+            raise CommandError("--duration must be a positive number of minutes.")
+        sale_opens = timezone.now()
+        if options["sale_opens"]:
+            sale_opens = dateparse.parse_datetime(options["sale_opens"].strip())
+            if sale_opens is None:
+                raise CommandError(f"Cannot read --sale-opens {options['sale_opens']!r}; write 'YYYY-MM-DD HH:MM'.")
+            if timezone.is_naive(sale_opens):
+                sale_opens = timezone.make_aware(sale_opens)
+        try:
+            tiers = parse_price_tiers("\n".join(options["tiers"]))
+            concert, created = create_concert(
+                title=options["title"],
+                dates=days,
+                start_time=start,
+                duration=datetime.timedelta(minutes=options["duration"]),
+                sale_opens_at=sale_opens,
+                tiers=tiers or None,
+                venue=options["venue"],
+                description=options["description"],
+            )
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from exc
+        for date in created:
+            self.stdout.write(f"Created {date} ({date.seats.count()} seats) id={date.pk}")
+        if not created:
+            self.stdout.write(f"Nothing to do: {concert} already has these dates.")
+        opens = timezone.localtime(concert.sale_opens_at)
+        self.stdout.write(
+            self.style.SUCCESS(f"Concert {concert.title} id={concert.pk}, sale opens {opens:%Y-%m-%d %H:%M}")
+        )

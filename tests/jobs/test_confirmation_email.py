@@ -1,0 +1,98 @@
+"""The booking confirmation e-mail: enqueued on commit after a successful payment, one per payment,
+with an e-ticket per seat (a signed code, also as a QR code) that the door check accepts."""
+
+import re
+import uuid
+
+import pytest
+from django.core import mail
+
+from booking import jobs, services
+from booking.models import Reservation
+from booking.tickets import InvalidTicket, check_ticket, ticket_code
+from tests.factories import ConcertDateFactory, UserFactory
+from tests.sales import paid_fan
+from wallet import services as wallet_services
+
+pytestmark = pytest.mark.django_db
+
+
+def test_one_mail_per_payment_with_a_ticket_per_seat(django_capture_on_commit_callbacks):
+    date = ConcertDateFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        user, result = paid_fan(concert_date=date, seats=[3, 4])
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == [user.email]
+    assert date.concert.title in message.subject
+    svgs = [a for a in message.attachments if a[0].endswith(".svg")]
+    assert sorted(name for name, _content, _type in svgs) == ["ticket-seat-3.svg", "ticket-seat-4.svg"]
+    assert all(content.startswith(b"<?xml") and b"<svg" in content for _n, content, _t in svgs)
+    html = message.alternatives[0]
+    assert html[1] == "text/html"
+
+    codes = re.findall(r": (\S+:\S+)$", message.body, flags=re.MULTILINE)
+    assert len(codes) == 2
+    admitted = {check_ticket(code).pk for code in codes}
+    assert admitted == {r.pk for r in result.reservations}
+
+
+def test_paying_again_with_the_same_key_sends_nothing_more(django_capture_on_commit_callbacks):
+    date = ConcertDateFactory()
+    user = UserFactory()
+    wallet_services.charge(user=user, amount=500_000)
+    services.hold_seats(user=user, concert_date=date, seat_numbers=[1])
+    key = uuid.uuid4().hex
+    with django_capture_on_commit_callbacks(execute=True):
+        services.pay(user=user, concert_date=date, idempotency_key=key)
+    with django_capture_on_commit_callbacks(execute=True):
+        replay = services.pay(user=user, concert_date=date, idempotency_key=key)
+    assert replay.replayed
+    assert len(mail.outbox) == 1
+
+
+def test_a_rolled_back_or_failed_payment_sends_no_mail(django_capture_on_commit_callbacks):
+    date = ConcertDateFactory()
+    user = UserFactory()  # no money: the payment fails
+    services.hold_seats(user=user, concert_date=date, seat_numbers=[1])
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.InsufficientBalance):
+        services.pay(user=user, concert_date=date, idempotency_key="k1")
+    assert mail.outbox == []
+
+
+def test_job_leaves_out_reservations_refunded_before_it_ran():
+    date = ConcertDateFactory()
+    _user, result = paid_fan(concert_date=date, seats=[1, 2])
+    first, second = result.reservations
+    services.refund_and_cancel(reservation=first, reason="test")
+    assert jobs.send_booking_confirmation(reservation_ids=[str(first.pk), str(second.pk)]) == 1
+    assert "ticket-seat-1.svg" not in [a[0] for a in mail.outbox[0].attachments]
+    services.refund_and_cancel(reservation=second, reason="test")
+    assert jobs.send_booking_confirmation(reservation_ids=[str(first.pk), str(second.pk)]) == 0
+    assert len(mail.outbox) == 1
+
+
+def test_ticket_codes_of_refunded_or_forged_tickets_are_refused():
+    date = ConcertDateFactory()
+    _user, result = paid_fan(concert_date=date, seats=[7])
+    reservation = result.reservations[0]
+    code = ticket_code(reservation)
+    assert check_ticket(code).pk == reservation.pk
+    with pytest.raises(InvalidTicket):
+        check_ticket(code[:-2] + ("AA" if not code.endswith("AA") else "BB"))
+    with pytest.raises(InvalidTicket):
+        check_ticket("not a code")
+    services.refund_and_cancel(reservation=reservation, reason="test")
+    with pytest.raises(InvalidTicket):
+        check_ticket(code)
+    assert Reservation.objects.get(pk=reservation.pk).status == Reservation.Status.CANCELLED
+
+
+def test_enqueue_goes_through_django_rq_when_redis_is_configured(settings):
+    assert settings.REDIS_URL  # the test settings point RQ at Redis, synchronously (RQ_ASYNC=false)
+    date = ConcertDateFactory()
+    _user, result = paid_fan(concert_date=date, seats=[9])
+    job = jobs.enqueue(jobs.send_booking_confirmation, reservation_ids=[str(result.reservations[0].pk)])
+    assert job is not None and job.is_finished
+    assert job.return_value() == 1
+    assert len(mail.outbox) == 1
