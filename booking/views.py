@@ -152,6 +152,9 @@ def checkout(request, date_id):
         # The balance may have been read before a failed payment; show the current one.
         request.user.refresh_from_db(fields=["balance"])
         return _render_checkout(request, status=refusal_status(error))
+    if result.replayed:
+        messages.info(request, _("This payment was already made; nothing more was charged."))
+        return redirect("booking:reservations")
     messages.success(
         request,
         ngettext(

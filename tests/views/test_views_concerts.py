@@ -1,0 +1,125 @@
+"""The concert list and a concert's page: what is on sale, dates with seats left, the sale countdown."""
+
+import datetime
+import re
+
+import pytest
+from django.utils import timezone
+from pytest_django.asserts import assertContains, assertNotContains
+
+from booking import services as booking_services
+from concerts.models import Concert
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_lists_concerts_on_sale_and_coming_up(client):
+    now = timezone.now()
+    factories.ConcertFactory(title="Neon Harbor")
+    factories.ConcertFactory(title="Aurora Skies", sale_opens_at=now + datetime.timedelta(days=2))
+    factories.ConcertFactory(
+        title="Last Year's Show",
+        start_time=now - datetime.timedelta(days=30),
+        end_time=now - datetime.timedelta(days=29),
+        sale_opens_at=now - datetime.timedelta(days=60),
+    )
+    response = client.get("/")
+    assert response.status_code == 200
+    on_sale = [c.title for c in response.context["on_sale"]]
+    coming_up = [c.title for c in response.context["coming_up"]]
+    assert on_sale == ["Neon Harbor"]
+    assert coming_up == ["Aurora Skies"]
+    assertContains(response, "지금 예매 중")
+    assertContains(response, "예매 오픈")  # the coming-up card says when the sale opens
+    assertNotContains(response, "Last Year")
+
+
+@pytest.mark.parametrize("concert_count", [1, 12])
+def test_home_runs_a_fixed_number_of_queries(client, fan, concert_count, django_assert_max_num_queries):
+    for _ in range(concert_count):
+        concert = factories.ConcertFactory()
+        factories.ConcertDateFactory(concert=concert)
+    client.force_login(fan)
+    # session, user, concerts with their date counts
+    with django_assert_max_num_queries(3):
+        response = client.get("/")
+    assert len(response.context["on_sale"]) == concert_count
+
+
+def test_concert_page_shows_dates_with_seats_left_and_a_book_button(fan_client, concert_date, fan, hold):
+    other = factories.UserFactory()
+    hold(other, concert_date, 1, 2, 3)
+    response = fan_client.get(f"/concerts/{concert_date.concert.pk}/")
+    assert response.status_code == 200
+    assertContains(response, "Seoul Jazz Night")
+    assertContains(response, "잔여 <b>47</b>석", html=False)
+    # Booking a date posts to the concert's waiting room with that date.
+    assertContains(response, f'action="/concerts/{concert_date.concert.pk}/queue/"')
+    assertContains(response, f'name="date" value="{concert_date.pk}"')
+    assertContains(response, "예매하기")
+
+
+def test_concert_page_asks_anonymous_visitors_to_log_in(client, concert_date):
+    response = client.get(f"/concerts/{concert_date.concert.pk}/")
+    assertContains(response, "로그인하고 예매하기")
+    assertContains(response, f"/accounts/login/?next=/concerts/{concert_date.concert.pk}/")
+    assertNotContains(response, 'name="date"')
+
+
+def test_concert_page_counts_down_to_the_sale_before_it_opens(fan_client):
+    now = timezone.now()
+    concert = factories.ConcertFactory(sale_opens_at=now + datetime.timedelta(hours=2, minutes=3))
+    factories.ConcertDateFactory(concert=concert)
+    response = fan_client.get(f"/concerts/{concert.pk}/")
+    assertContains(response, "예매 오픈까지")
+    seconds = int(re.search(rb'data-countdown-seconds="(\d+)"', response.content)[1])
+    assert 2 * 3600 + 2 * 60 < seconds <= 2 * 3600 + 3 * 60
+    assertContains(response, "2:0")  # the no-JS text of the countdown, e.g. 2:02:59
+    assertContains(response, "오픈 전")  # dates are listed but cannot be booked yet
+    assertNotContains(response, 'name="date"')
+
+
+def test_concert_page_marks_a_sold_out_date(fan_client, concert_date, top_up):
+    for first in range(1, 51, 4):
+        numbers = list(range(first, min(first + 4, 51)))
+        # Each buyer may hold 4 seats of a date: use a new buyer for each block of seats.
+        booker = factories.UserFactory()
+        top_up(booker, 1_000_000)
+        booking_services.hold_seats(user=booker, concert_date=concert_date, seat_numbers=numbers)
+        booking_services.pay(user=booker, concert_date=concert_date, idempotency_key=f"k{first}")
+    response = fan_client.get(f"/concerts/{concert_date.concert.pk}/")
+    assertContains(response, "매진")
+    assertNotContains(response, 'name="date"')
+
+
+def test_concert_page_leaves_out_dates_that_have_passed(fan_client):
+    now = timezone.now()
+    concert = factories.ConcertFactory(
+        start_time=now - datetime.timedelta(days=2), end_time=now + datetime.timedelta(days=5)
+    )
+    factories.ConcertDateFactory(concert=concert, concert_date=timezone.localdate(now) - datetime.timedelta(days=1))
+    upcoming = factories.ConcertDateFactory(
+        concert=concert, concert_date=timezone.localdate(now) + datetime.timedelta(days=3)
+    )
+    response = fan_client.get(f"/concerts/{concert.pk}/")
+    assert [d.pk for d in response.context["dates"]] == [upcoming.pk]
+
+
+@pytest.mark.parametrize("date_count", [1, 8])
+def test_concert_page_runs_a_fixed_number_of_queries(fan_client, date_count, django_assert_max_num_queries):
+    concert = factories.ConcertFactory()
+    start = timezone.localdate(concert.start_time)
+    for day in range(date_count):
+        factories.ConcertDateFactory(concert=concert, concert_date=start + datetime.timedelta(days=day))
+    # session, user, concert, dates with seat counts
+    with django_assert_max_num_queries(4):
+        response = fan_client.get(f"/concerts/{concert.pk}/")
+    assert len(response.context["dates"]) == date_count
+
+
+def test_unknown_concert_is_the_sites_404_page(client):
+    response = client.get("/concerts/00000000-0000-0000-0000-000000000000/")
+    assertContains(response, "페이지를 찾을 수 없습니다", status_code=404)
+    assertContains(response, 'class="site-header"', status_code=404)  # in the site's layout
+    assert not Concert.objects.exists()
