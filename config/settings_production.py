@@ -87,6 +87,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]  # load balancers probe instances over 
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not _plain_http)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not _plain_http)
 SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # no script of ours reads it: forms carry the token in a hidden field
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if _plain_http else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
@@ -99,6 +100,18 @@ X_FRAME_OPTIONS = "DENY"
 _proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="")
 if _proxy_ssl_header:
     SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https")
+
+# Behind N trusted proxies, django-axes takes the client address from X-Forwarded-For instead of
+# counting every failed log-in as coming from the proxy.
+_trusted_proxies = env.int("TRUSTED_PROXY_COUNT", default=0)
+if _trusted_proxies:
+    AXES_IPWARE_PROXY_COUNT = _trusted_proxies
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+# --- E-mail: EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587 ------------------------
+# Without it the base setting (EMAIL_BACKEND, the console by default) stays; dummymail:// drops mail.
+if env.str("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
 
 # --- Static files: WhiteNoise serves collectstatic's hashed, compressed files ---------------------
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(STATIC_ROOT)))  # noqa: F405
