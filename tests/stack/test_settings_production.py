@@ -42,6 +42,12 @@ print(json.dumps({
     "nosniff": s.SECURE_CONTENT_TYPE_NOSNIFF,
     "x_frame_options": s.X_FRAME_OPTIONS,
     "proxy_ssl_header": s.SECURE_PROXY_SSL_HEADER,
+    "email_backend": s.EMAIL_BACKEND,
+    "email_host": s.EMAIL_HOST,
+    "email_port": s.EMAIL_PORT,
+    "email_use_tls": s.EMAIL_USE_TLS,
+    "axes_proxy_count": getattr(s, "AXES_IPWARE_PROXY_COUNT", None),
+    "axes_meta_order": list(getattr(s, "AXES_IPWARE_META_PRECEDENCE_ORDER", [])),
 }))
 """
 
@@ -202,3 +208,22 @@ def test_procfile_starts_the_whole_stack():
     assert "celery -A config" in entries["worker"] and " worker " in entries["worker"]
     assert " beat " in entries["beat"]
     assert "rqworker" in entries["rqworker"]
+
+
+def test_mail_server_and_trusted_proxies_come_from_the_environment(tmp_path):
+    plain = dump_settings(tmp_path)
+    configured = dump_settings(
+        tmp_path, EMAIL_URL="smtp+tls://tickets:secret@smtp.example.test:587", TRUSTED_PROXY_COUNT="1"
+    )
+
+    assert plain["email_backend"] == "django.core.mail.backends.console.EmailBackend"
+    assert plain["axes_proxy_count"] is None
+    assert configured["email_backend"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (configured["email_host"], configured["email_port"], configured["email_use_tls"]) == (
+        "smtp.example.test",
+        587,
+        True,
+    )
+    # Behind one proxy, failed log-ins are counted per client address, not per proxy address.
+    assert configured["axes_proxy_count"] == 1
+    assert configured["axes_meta_order"][0] == "HTTP_X_FORWARDED_FOR"
