@@ -47,8 +47,10 @@ def production_env(tmp_path, **overrides):
         "REDIS_URL": settings.REDIS_URL,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "STATIC_ROOT": str(tmp_path / "staticfiles"),
-        # Every run gets its own cache namespace, so sessions from an earlier run cannot answer.
+        # Every run gets its own cache and queue namespace, so nothing from an earlier run answers.
         "CACHE_KEY_PREFIX": f"stacktest-{uuid.uuid4().hex[:12]}",
+        "QUEUE_REDIS_PREFIX": f"stacktest-{uuid.uuid4().hex[:12]}:queue",
+        "EMAIL_URL": "dummymail://",
     }
     for key, value in overrides.items():
         if value is None:

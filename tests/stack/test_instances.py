@@ -149,3 +149,69 @@ def test_behind_a_tls_proxy_the_instance_redirects_and_marks_cookies_secure(stac
             assert "csrftoken=" in csrf_cookie and "Secure" in csrf_cookie
     finally:
         instance.stop()
+
+
+def test_a_fan_books_across_both_instances(two_instances, settings):
+    """Log in on A, join the Redis waiting room on B, and alternate every step after that."""
+    from booking.models import Payment, Reservation
+    from queueing.models import QueueEntryHistory
+    from tests.factories import ConcertDateFactory
+    from wallet.services import charge
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+    fan = User.objects.create_user("fan@frontrow.test", PASSWORD, name="Fan")
+    charge(user=fan, amount=500_000)
+    concert_date = ConcertDateFactory()
+    concert = concert_date.concert
+    a, b = two_instances
+
+    with httpx.Client(timeout=20) as client:
+        login_page = client.get(f"{a.url}/accounts/login/")
+        logged_in = client.post(
+            f"{b.url}/accounts/login/",
+            data={"username": fan.email, "password": PASSWORD, "csrfmiddlewaretoken": csrf_token(login_page.text)},
+        )
+        assert logged_in.status_code == 302
+
+        concert_page = client.get(f"{a.url}/concerts/{concert.pk}/")
+        joined = client.post(
+            f"{b.url}/concerts/{concert.pk}/queue/",
+            data={"date": str(concert_date.pk), "csrfmiddlewaretoken": csrf_token(concert_page.text)},
+        )
+        # Nobody waiting and room to spare: admitted at once, straight on to the seats.
+        assert joined.status_code == 302
+        assert joined.headers["location"] == f"/dates/{concert_date.pk}/seats/"
+        status = client.get(f"{a.url}/concerts/{concert.pk}/queue/status/").json()
+        assert status["admitted"] is True
+
+        seat_map = client.get(f"{b.url}/dates/{concert_date.pk}/seats/")
+        assert seat_map.status_code == 200
+        held = client.post(
+            f"{a.url}/dates/{concert_date.pk}/hold/",
+            data={"seats": ["7", "8"], "csrfmiddlewaretoken": csrf_token(seat_map.text)},
+        )
+        assert held.status_code == 302
+        assert held.headers["location"] == f"/checkout/{concert_date.pk}/"
+
+        checkout = client.get(f"{b.url}/checkout/{concert_date.pk}/")
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', checkout.text).group(1)
+        pay = {"idempotency_key": key, "csrfmiddlewaretoken": csrf_token(checkout.text)}
+        paid = client.post(f"{a.url}/checkout/{concert_date.pk}/", data=pay)
+        assert paid.status_code == 302
+        assert paid.headers["location"] == "/reservations/"
+        # The same key on the other instance (a double click) charges nothing more.
+        client.post(f"{b.url}/checkout/{concert_date.pk}/", data=pay)
+
+        assert client.get(f"{b.url}/reservations/").status_code == 200
+
+    fan.refresh_from_db()
+    assert fan.balance == 500_000 - 2 * concert_date.seats.get(seat_number=7).price
+    assert sorted(
+        Reservation.objects.filter(user=fan, status="CONFIRMED").values_list("seat__seat_number", flat=True)
+    ) == [
+        7,
+        8,
+    ]
+    assert Payment.objects.filter(user=fan, status="SUCCESS").count() == 2
+    entry = QueueEntryHistory.objects.get(user=fan, concert=concert)
+    assert entry.was_admitted and entry.exit_reason == "paid"
