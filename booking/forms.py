@@ -23,7 +23,11 @@ class HoldForm(forms.Form):
     )
 
     def clean_seats(self):
-        return sorted(set(self.cleaned_data["seats"]))
+        seats = self.cleaned_data["seats"]
+        if len(set(seats)) != len(seats):
+            # The map's checkboxes never repeat a seat: a repeat is a hand-made request, refused like any other.
+            raise forms.ValidationError(_("Choose each seat only once."), code="repeated")
+        return sorted(seats)
 
 
 class CheckoutForm(forms.Form):
