@@ -128,8 +128,8 @@ def test_seat_map_runs_a_fixed_number_of_queries(
         top_up(buyer, 1_000_000)
         booking_services.hold_seats(user=buyer, concert_date=concert_date, seat_numbers=range(first, first + 4))
         booking_services.pay(user=buyer, concert_date=concert_date, idempotency_key=f"k{first}")
-    # session, user, date+concert, the queue gate's touch (a few), seats with "paid by me"
-    with django_assert_max_num_queries(8):
+    # session, user, date+concert, the queue gate (read, maybe a sliding update), seats with "paid by me"
+    with django_assert_max_num_queries(6):
         response = fan_client.get(seats_url(concert_date))
     assert list(seat_classes(response).values()).count("RESERVED") == taken
 
@@ -240,6 +240,17 @@ def test_checkout_shows_holds_total_balance_countdown_and_a_fresh_key(
     assert uuid.UUID(key)
     assert idempotency_key(fan_client.get(checkout_url(concert_date))) != key  # one key per rendering
     assertNotContains(response, "지갑 충전하기")
+
+
+@pytest.mark.parametrize("held", [1, 4])
+def test_checkout_runs_a_fixed_number_of_queries(
+    fan_client, fan, concert_date, admitted, hold, held, django_assert_max_num_queries
+):
+    hold(fan, concert_date, *range(1, held + 1))
+    # session, user, date+concert, the queue gate (read, maybe a sliding update), holds with their seats
+    with django_assert_max_num_queries(6):
+        response = fan_client.get(checkout_url(concert_date))
+    assert len(response.context["holds"]) == held
 
 
 def test_checkout_without_holds_says_so(fan_client, concert_date, admitted):
