@@ -119,9 +119,9 @@ def create_concert(
     """Create a concert and its dates (each with priced seats) in one transaction; idempotent by title.
 
     `dates` are days, `start_time` the local time shows begin, `duration` a timedelta. A concert with this
-    title whose first show is on the first of these days is reused: only its missing dates are added.
-    Returns (concert, created_dates). Raises ValidationError for no dates, bad tiers or a sale opening
-    after the first show.
+    title that is not over yet is reused: only its missing dates are added (and its start and end widened
+    to cover them); its sale time is left alone. Returns (concert, created_dates). Raises ValidationError
+    for no dates, bad tiers or a sale opening after the first show.
     """
     days = sorted(set(dates))
     if not days:
@@ -135,7 +135,12 @@ def create_concert(
     last_end = datetime.datetime.combine(days[-1], start_time, tzinfo=tz) + duration
     if sale_opens_at > first_show:
         raise ValidationError("The sale must open before the first show.")
-    concert = Concert.objects.filter(title=title.strip(), start_time=first_show).first()
+    concert = (
+        Concert.objects.select_for_update()
+        .filter(title=title.strip(), end_time__gte=timezone.now())
+        .order_by("start_time")
+        .first()
+    )
     if concert is None:
         concert = Concert.objects.create(
             title=title.strip(),
@@ -145,9 +150,10 @@ def create_concert(
             end_time=last_end,
             sale_opens_at=sale_opens_at,
         )
-    elif concert.end_time < last_end:
-        Concert.objects.filter(pk=concert.pk).update(end_time=last_end)
-        concert.end_time = last_end
+    elif concert.start_time > first_show or concert.end_time < last_end:
+        concert.start_time = min(concert.start_time, first_show)
+        concert.end_time = max(concert.end_time, last_end)
+        Concert.objects.filter(pk=concert.pk).update(start_time=concert.start_time, end_time=concert.end_time)
     existing = set(concert.dates.values_list("concert_date", flat=True))
     created = [
         create_concert_date(concert=concert, concert_date=day, tiers=prices_tiers, created_by=created_by)

@@ -10,7 +10,10 @@ from concerts.services import create_concert, parse_price_tiers
 
 
 def _day(text):
-    day = dateparse.parse_date(text.strip())
+    try:
+        day = dateparse.parse_date(text.strip())
+    except ValueError:
+        day = None
     if day is None:
         raise CommandError(f"Cannot read the date {text!r}; write it as YYYY-MM-DD.")
     return day
@@ -52,14 +55,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         days = [_day(part) for text in options["dates"] for part in text.split(",") if part.strip()]
-        start = dateparse.parse_time(options["start"])
+        try:
+            start = dateparse.parse_time(options["start"])
+        except ValueError:
+            start = None
         if start is None:
             raise CommandError(f"Cannot read the start time {options['start']!r}; write it as HH:MM.")
         if options["duration"] <= 0:
             raise CommandError("--duration must be a positive number of minutes.")
         sale_opens = timezone.now()
         if options["sale_opens"]:
-            sale_opens = dateparse.parse_datetime(options["sale_opens"].strip())
+            try:
+                sale_opens = dateparse.parse_datetime(options["sale_opens"].strip())
+            except ValueError:
+                sale_opens = None
             if sale_opens is None:
                 raise CommandError(f"Cannot read --sale-opens {options['sale_opens']!r}; write 'YYYY-MM-DD HH:MM'.")
             if timezone.is_naive(sale_opens):
