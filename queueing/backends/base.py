@@ -57,6 +57,8 @@ class QueueBackend(abc.ABC):
     def join(self, *, room, user_id, now, active_seconds) -> JoinResult:
         """Give the user a place, or return the live one they hold (idempotent per user and concert).
 
+        A waiting ticket comes back with `ahead` filled in, as status() would give it.
+
         Admits at once when admission is not paused, nobody is waiting and fewer than max_active are
         admitted. An admission that has run out is ended (and returned as `replaced`) and a new place at
         the back is handed out.

@@ -52,7 +52,9 @@ class DatabaseQueueBackend(QueueBackend):
         replaced = None
         live = self._live(room.pk, user_id).select_for_update().first()
         if live is not None:
-            if live.state == QueueToken.State.WAITING or live.expired_at > now:
+            if live.state == QueueToken.State.WAITING:
+                return JoinResult(ticket=_ticket(live, ahead=self._ahead(room, live.queue_position)), created=False)
+            if live.expired_at > now:
                 return JoinResult(ticket=_ticket(live), created=False)
             replaced = _ticket(live)
             self._end_tokens([live], now=now, reason="expired")
@@ -78,7 +80,20 @@ class DatabaseQueueBackend(QueueBackend):
             room.served_position = max(room.served_position, place)
             fields.append("served_position")
         room.save(update_fields=fields)
-        return JoinResult(ticket=_ticket(token), created=True, replaced=replaced)
+        ahead = None if admit_now else self._ahead(room, place)
+        return JoinResult(ticket=_ticket(token, ahead=ahead), created=True, replaced=replaced)
+
+    def _ahead(self, room, place):
+        """Waiting fans in front of `place`: the place difference, counted exactly near the front."""
+        ahead = max(0, place - room.served_position - 1)
+        if ahead <= EXACT_AHEAD_WINDOW:
+            ahead = QueueToken.objects.filter(
+                concert_id=room.pk,
+                state=QueueToken.State.WAITING,
+                queue_position__gt=room.served_position,
+                queue_position__lt=place,
+            ).count()
+        return ahead
 
     def status(self, *, room, user_id, now):
         token = self._live(room.pk, user_id).first()
@@ -88,15 +103,7 @@ class DatabaseQueueBackend(QueueBackend):
             return _ticket(token) if token.expired_at > now else None
         # `room` was read before the token, so served_position is no newer than the token's state:
         # the difference is an upper bound of the waiting fans in front.
-        ahead = max(0, token.queue_position - room.served_position - 1)
-        if ahead <= EXACT_AHEAD_WINDOW:
-            ahead = QueueToken.objects.filter(
-                concert_id=room.pk,
-                state=QueueToken.State.WAITING,
-                queue_position__gt=room.served_position,
-                queue_position__lt=token.queue_position,
-            ).count()
-        return _ticket(token, ahead=ahead)
+        return _ticket(token, ahead=self._ahead(room, token.queue_position))
 
     def admit(self, *, room, now, limit, active_seconds):
         ran_out = list(

@@ -30,7 +30,7 @@ from .base import AdmitResult, JoinResult, QueueBackend, Ticket
 # strings or through string.format('%d'), since Lua's own number-to-string conversion keeps 14 digits.
 #
 # KEYS: seq, waiting, admitted, tokens. ARGV: user, new token, now µs, max_active, paused (0/1), active µs.
-# Returns {created (0/1), data, admission end or '', replaced data or '', replaced end or ''}.
+# Returns {created (0/1), data, admission end or '', replaced data or '', replaced end or '', rank or -1}.
 JOIN = """
 local user, now = ARGV[1], tonumber(ARGV[3])
 local replaced, replaced_end = '', ''
@@ -38,30 +38,32 @@ local current = redis.call('HGET', KEYS[4], user)
 if current then
   local ends = redis.call('ZSCORE', KEYS[3], user)
   if ends and tonumber(ends) > now then
-    return {0, current, ends, '', ''}
+    return {0, current, ends, '', '', -1}
   elseif ends then
     redis.call('ZREM', KEYS[3], user)
     redis.call('HDEL', KEYS[4], user)
     replaced, replaced_end = current, ends
   elseif redis.call('ZSCORE', KEYS[2], user) then
-    return {0, current, '', '', ''}
+    return {0, current, '', '', '', redis.call('ZRANK', KEYS[2], user)}
   else
     redis.call('HDEL', KEYS[4], user)
   end
 end
 local place = redis.call('INCR', KEYS[1])
 local data = ARGV[2] .. '|' .. place .. '|' .. ARGV[3]
-local ends = ''
-if ARGV[5] == '0' and redis.call('ZCARD', KEYS[2]) == 0
+local ends, rank = '', -1
+local waiting = redis.call('ZCARD', KEYS[2])
+if ARGV[5] == '0' and waiting == 0
     and redis.call('ZCOUNT', KEYS[3], '(' .. ARGV[3], '+inf') < tonumber(ARGV[4]) then
   data = data .. '|' .. ARGV[3]
   ends = string.format('%d', now + tonumber(ARGV[6]))
   redis.call('ZADD', KEYS[3], ends, user)
 else
   redis.call('ZADD', KEYS[2], place, user)
+  rank = waiting  -- places only grow, so the newcomer is last
 end
 redis.call('HSET', KEYS[4], user, data)
-return {1, data, ends, replaced, replaced_end}
+return {1, data, ends, replaced, replaced_end, rank}
 """
 
 # KEYS: waiting, admitted, tokens. ARGV: user. Returns {data, admission end or '', rank or -1} or {}.
@@ -221,7 +223,7 @@ class RedisQueueBackend(QueueBackend):
 
     @_unavailable_on_error
     def join(self, *, room, user_id, now, active_seconds):
-        created, data, ends, replaced, replaced_ends = self._join(
+        created, data, ends, replaced, replaced_ends, rank = self._join(
             keys=self._keys(room.pk, "seq", "waiting", "admitted", "tokens"),
             args=[
                 str(user_id),
@@ -233,7 +235,7 @@ class RedisQueueBackend(QueueBackend):
             ],
         )
         return JoinResult(
-            ticket=_ticket(user_id, data, ends),
+            ticket=_ticket(user_id, data, ends, ahead=None if int(rank) < 0 else int(rank)),
             created=bool(created),
             replaced=_ticket(user_id, replaced, replaced_ends) if _decode(replaced) else None,
         )

@@ -1,0 +1,230 @@
+"""Waiting-room benchmark: a rush of fans joins one concert's queue, then polls and admission batches.
+
+For each backend (database, redis): N fans join (through queueing.services.join, as the join view does),
+then P status polls of random waiting fans (queueing.services.status, what the status URL calls), then
+admission batches of B. Prints joins/s, polls/s, admission batch times, and the memory the queue takes:
+bytes per waiting fan in Redis (MEMORY USAGE of the concert's keys), and in PostgreSQL (QueueToken and
+QueueEntryHistory table + index size).
+
+It uses its own PostgreSQL database (frontrow_queue_bench, created and migrated if missing) and Redis db 9
+with its own key prefix, never anyone else's. Not a test: run it by hand.
+
+    .venv/bin/python bench/queue_bench.py                       # 100,000 fans, both backends
+    .venv/bin/python bench/queue_bench.py --fans 5000 --polls 1000 --backends redis
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+BENCH_DB = "frontrow_queue_bench"
+BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+BENCH_PREFIX = "frontrow-bench:queue"
+
+
+def configure():
+    os.environ["DATABASE_URL"] = f"{PG_SERVER}/{BENCH_DB}"
+    os.environ["REDIS_URL"] = BENCH_REDIS
+    os.environ["QUEUE_REDIS_PREFIX"] = BENCH_PREFIX
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
+    os.environ["RQ_ASYNC"] = "false"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
+            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def fans(count):
+    from accounts.models import User
+
+    existing = list(User.objects.filter(email__startswith="bench-fan-").order_by("email")[:count])
+    if len(existing) < count:
+        have = {u.email for u in existing}
+        missing = [f"bench-fan-{i:07d}@example.com" for i in range(count)]
+        User.objects.bulk_create(
+            (User(email=email, name="Bench fan", password="!") for email in missing if email not in have),
+            batch_size=5_000,
+        )
+        existing = list(User.objects.filter(email__startswith="bench-fan-").order_by("email")[:count])
+    return existing
+
+
+def fresh_concert(backend):
+    import datetime
+
+    from django.utils import timezone
+
+    from concerts.models import Concert
+    from queueing.models import WaitingRoom
+
+    now = timezone.now()
+    concert = Concert.objects.create(
+        title=f"Bench rush ({backend}) {now:%H:%M:%S}",
+        start_time=now + datetime.timedelta(days=30),
+        end_time=now + datetime.timedelta(days=30, hours=3),
+        sale_opens_at=now - datetime.timedelta(minutes=1),
+    )
+    # Paused while the rush joins (otherwise the first max_active would be admitted at join); the
+    # capacity is large so each admission batch is limited by the batch size alone.
+    WaitingRoom.objects.create(concert=concert, max_active=1_000_000, is_paused=True)
+    return concert
+
+
+def cleanup(backend):
+    import redis
+
+    from concerts.models import Concert
+
+    Concert.objects.filter(title__startswith="Bench rush").delete()  # cascades to tokens and history
+    if backend == "redis":
+        client = redis.Redis.from_url(BENCH_REDIS)
+        for key in client.scan_iter(match=f"{BENCH_PREFIX}:*", count=5_000):
+            client.delete(key)
+        client.close()
+
+
+def in_threads(count, items, work):
+    from django.db import connection
+
+    chunks = [items[i::count] for i in range(count)]
+    errors = []
+
+    def run(chunk):
+        try:
+            for item in chunk:
+                work(item)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(chunk,)) for chunk in chunks]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return time.perf_counter() - started
+
+
+def redis_bytes(concert):
+    import redis
+
+    client = redis.Redis.from_url(BENCH_REDIS)
+    total = sum(
+        client.memory_usage(key, samples=0) or 0 for key in client.scan_iter(match=f"{BENCH_PREFIX}:{{{concert.pk}}}:*")
+    )
+    used = client.info("memory")["used_memory"]
+    client.close()
+    return total, used
+
+
+def postgres_bytes():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_total_relation_size('queueing_queuetoken'), pg_total_relation_size('queueing_queueentryhistory')"
+        )
+        return cursor.fetchone()
+
+
+def run(backend, args):
+    from django.conf import settings
+
+    from queueing import services
+
+    settings.QUEUE_BACKEND = backend
+    cleanup(backend)
+    users = fans(args.fans)
+    concert = fresh_concert(backend)
+    _, redis_before = redis_bytes(concert) if backend == "redis" else (0, 0)
+    pg_before = postgres_bytes()
+    print(f"\n== {backend} backend: {args.fans:,} fans, {args.threads} threads ==", flush=True)
+
+    elapsed = in_threads(args.threads, users, lambda user: services.join(user=user, concert=concert))
+    print(f"joins:      {args.fans / elapsed:10,.0f} /s   ({elapsed:.1f} s)", flush=True)
+
+    if backend == "redis":
+        keys_bytes, redis_after = redis_bytes(concert)
+        print(
+            f"redis:      {keys_bytes / args.fans:10,.1f} bytes per waiting fan (MEMORY USAGE of the queue keys; "
+            f"used_memory grew {(redis_after - redis_before) / args.fans:,.1f} B/fan)"
+        )
+    tokens_bytes, history_bytes = (after - before for after, before in zip(postgres_bytes(), pg_before, strict=True))
+    print(
+        f"postgres:   {tokens_bytes / args.fans:10,.1f} bytes per fan in queueing_queuetoken, "
+        f"{history_bytes / args.fans:,.1f} in queueing_queueentryhistory (tables + indexes)"
+    )
+
+    sample = random.Random(7).choices(users, k=args.polls)
+    positions = []
+
+    def poll(user):
+        positions.append(services.status(user=user, concert=concert).position)
+
+    elapsed = in_threads(args.threads, sample, poll)
+    print(
+        f"polls:      {args.polls / elapsed:10,.0f} /s   ({elapsed:.1f} s; positions {min(positions)}..{max(positions)})"
+    )
+
+    single = time.perf_counter()
+    for user in sample[:1_000]:
+        services.status(user=user, concert=concert)
+    single = (time.perf_counter() - single) / min(1_000, len(sample)) * 1000
+    print(f"poll time:  {single:10.2f} ms each, one thread")
+
+    services.set_paused(concert=concert, paused=False)
+    times = []
+    for _ in range(args.batches):
+        started = time.perf_counter()
+        admitted = services.admit_batch(concert=concert, limit=args.batch)
+        times.append((time.perf_counter() - started) * 1000)
+        assert admitted == args.batch, admitted
+    print(
+        f"admission:  {statistics.mean(times):10.1f} ms per batch of {args.batch} "
+        f"(median {statistics.median(times):.1f}, max {max(times):.1f}; {args.batches} batches)"
+    )
+    last = services.status(user=users[-1], concert=concert)
+    print(f"afterwards: the last fan is number {last.position:,}, eta {last.eta_seconds} s")
+    cleanup(backend)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fans", type=int, default=100_000)
+    parser.add_argument("--polls", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--backends", default="database,redis")
+    args = parser.parse_args()
+    configure()
+    for backend in args.backends.split(","):
+        run(backend.strip(), args)
+
+
+if __name__ == "__main__":
+    main()
