@@ -186,9 +186,8 @@ def run(backend, args):
         positions.append(services.status(user=user, concert=concert).position)
 
     elapsed = in_threads(args.threads, sample, poll)
-    print(
-        f"polls:      {args.polls / elapsed:10,.0f} /s   ({elapsed:.1f} s; positions {min(positions)}..{max(positions)})"
-    )
+    spread = f"positions {min(positions)}..{max(positions)}"
+    print(f"polls:      {args.polls / elapsed:10,.0f} /s   ({elapsed:.1f} s; {spread})")
 
     single = time.perf_counter()
     for user in sample[:1_000]:
