@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -48,18 +48,23 @@ def _lock_user(user_id):
     return get_user_model().objects.select_for_update(no_key=True).only("id", "balance").get(pk=user_id)
 
 
-def _last_history_at():
-    return Subquery(
-        SeatStatusHistory.objects.filter(seat=OuterRef("pk")).order_by("-changed_at").values("changed_at")[:1]
-    )
-
-
 def _lock_seats(queryset, *, skip_locked=False, limit=None):
-    """Lock the seats in the queryset's order, each annotated with the time of its last history row."""
-    queryset = queryset.select_for_update(no_key=True, of=("self",), skip_locked=skip_locked).annotate(
-        last_history_at=_last_history_at()
-    )
-    return list(queryset if limit is None else queryset[:limit])
+    """Lock the seats in the queryset's order; each gets `last_history_at`, the time of its last history row."""
+    queryset = queryset.select_for_update(no_key=True, of=("self",), skip_locked=skip_locked)
+    seats = list(queryset if limit is None else queryset[:limit])
+    if seats:
+        # Read only once the locks are held: the locking statement's own snapshot predates a change we may
+        # have waited for, and reusing that change's timestamp would make "the last row" ambiguous.
+        last = dict(
+            SeatStatusHistory.objects.filter(seat_id__in=[seat.pk for seat in seats])
+            .order_by()
+            .values("seat_id")
+            .annotate(at=Max("changed_at"))
+            .values_list("seat_id", "at")
+        )
+        for seat in seats:
+            seat.last_history_at = last.get(seat.pk)
+    return seats
 
 
 class _History:

@@ -150,3 +150,17 @@ def test_sale_not_open_is_refused(fan, now):
     assert not Reservation.objects.exists()
     # At the opening instant it works.
     services.hold_seats(user=fan, concert_date=date, seat_numbers=[1], now=concert.sale_opens_at)
+
+
+def test_refusal_messages_follow_the_language_and_reasons_stay_english(make_fan, fan, concert_date, now):
+    from django.utils import translation
+
+    services.hold_seats(user=make_fan(), concert_date=concert_date, seat_numbers=[2], now=now)
+    with pytest.raises(SeatTaken) as exc:
+        services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[2], now=now)
+
+    with translation.override("ko"):
+        assert "좌석" in str(exc.value.message)
+    with translation.override("en"):
+        assert str(exc.value.message) == "Seat 2 is no longer available. Please choose other seats."
+    assert exc.value.reason == "Seat 2 is no longer available. Please choose other seats."
