@@ -108,23 +108,16 @@ def parse_args(argv=None):
 
 
 class Metrics:
-    """Latencies and status codes per endpoint for one phase."""
+    """Every request of a phase: when it started, how long it took, what it answered, per endpoint."""
 
     def __init__(self):
-        self.latencies = defaultdict(list)
-        self.statuses = defaultdict(Counter)
-        self.transport_errors = defaultdict(Counter)
+        self.samples = defaultdict(list)  # endpoint -> [(started, seconds, status or transport error)]
         self.started = time.monotonic()
         self.ended = None
         self.cpu = None
 
-    def record(self, endpoint, seconds, status):
-        self.latencies[endpoint].append(seconds)
-        self.statuses[endpoint][status] += 1
-
-    def record_error(self, endpoint, seconds, kind):
-        self.latencies[endpoint].append(seconds)
-        self.transport_errors[endpoint][kind] += 1
+    def record(self, endpoint, started, seconds, status):
+        self.samples[endpoint].append((started, seconds, status))
 
     def finish(self):
         self.ended = time.monotonic()
@@ -133,23 +126,31 @@ class Metrics:
     def duration(self):
         return (self.ended or time.monotonic()) - self.started
 
-    def summary(self):
+    def summary(self, since=None, until=None):
+        """Per-endpoint figures for the requests started in [since, until) (default: the whole phase)."""
+        since = self.started if since is None else since
+        until = (self.ended or time.monotonic()) if until is None else until
+        duration = max(until - since, 1e-9)
         rows = {}
-        for endpoint in sorted(self.latencies, key=lambda name: ENDPOINTS.index(name) if name in ENDPOINTS else 99):
-            values = sorted(self.latencies[endpoint])
-            statuses = self.statuses[endpoint]
+        for endpoint in sorted(self.samples, key=lambda name: ENDPOINTS.index(name) if name in ENDPOINTS else 99):
+            window = [(seconds, status) for at, seconds, status in self.samples[endpoint] if since <= at < until]
+            if not window:
+                continue
+            values = sorted(seconds for seconds, _ in window)
+            statuses = Counter(status for _, status in window if isinstance(status, int))
+            errors = Counter(status for _, status in window if not isinstance(status, int))
             rows[endpoint] = {
                 "requests": len(values),
-                "rps": len(values) / self.duration if self.duration else 0.0,
+                "rps": len(values) / duration,
                 "p50_ms": percentile(values, 50) * 1000,
                 "p95_ms": percentile(values, 95) * 1000,
                 "p99_ms": percentile(values, 99) * 1000,
-                "max_ms": values[-1] * 1000 if values else 0.0,
+                "max_ms": values[-1] * 1000,
                 "status": {str(code): count for code, count in sorted(statuses.items())},
                 "5xx": sum(count for code, count in statuses.items() if code >= 500),
-                "transport_errors": dict(self.transport_errors[endpoint]),
+                "transport_errors": dict(errors),
             }
-        return {"duration_s": self.duration, "endpoints": rows, "cpu": self.cpu}
+        return {"duration_s": duration, "endpoints": rows, "cpu": self.cpu}
 
 
 def percentile(values, pct):
@@ -268,13 +269,13 @@ class Browser:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         if method == "POST":
             headers["Origin"] = base  # what a browser sends; Django checks it against the Host
-        started = time.perf_counter()
+        at, started = time.monotonic(), time.perf_counter()
         try:
             response = await self.client.request(method, base + path, data=data, headers=headers)
         except httpx.HTTPError as exc:
-            self.metrics.record_error(endpoint, time.perf_counter() - started, exc.__class__.__name__)
+            self.metrics.record(endpoint, at, time.perf_counter() - started, exc.__class__.__name__)
             raise ServerError(f"{endpoint}: {exc.__class__.__name__}") from exc
-        self.metrics.record(endpoint, time.perf_counter() - started, response.status_code)
+        self.metrics.record(endpoint, at, time.perf_counter() - started, response.status_code)
         self._keep_cookies(response)
         if response.status_code >= 500:
             raise ServerError(f"{endpoint}: HTTP {response.status_code}")
@@ -573,7 +574,7 @@ def check_database(concert, fans, opens_at):
 
     from accounts.models import User
     from booking.models import Payment, Reservation
-    from concerts.models import Seat
+    from concerts.models import Seat, SeatStatusHistory
     from queueing.models import QueueEntryHistory
     from wallet.models import ChargeHistory, UsageHistory
 
@@ -644,10 +645,21 @@ def check_database(concert, fans, opens_at):
     total_seats = seats.count()
     reserved_count = seats.filter(status=Seat.Status.RESERVED).count()
     last_sale = reservations.filter(status="CONFIRMED").aggregate(last=Max("confirmed_at"))["last"]
+    # Replay the seat history to find the first moment no seat was AVAILABLE (all held or paid). An
+    # expired hold counts as taken until the beat sweep writes it back (a few seconds late at most).
+    available, gone_at = total_seats, None
+    history = SeatStatusHistory.objects.filter(seat__concert_date__concert=concert, changed_at__gte=opens_at)
+    for from_status, to_status, changed_at in history.order_by("changed_at").values_list(
+        "from_status", "to_status", "changed_at"
+    ):
+        available += (to_status == Seat.Status.AVAILABLE) - (from_status == Seat.Status.AVAILABLE)
+        if available == 0 and gone_at is None:
+            gone_at = changed_at
     facts = {
         "seats": total_seats,
         "reserved": reserved_count,
         "sold_out": reserved_count == total_seats,
+        "no_seat_free_after_opening_s": (gone_at - opens_at).total_seconds() if gone_at else None,
         "last_sale_after_opening_s": (last_sale - opens_at).total_seconds() if last_sale else None,
         "reservations": dict(Counter(reservations.values_list("status", flat=True))),
         "queue_entries": len(entries),
@@ -779,20 +791,21 @@ def render_report(report):
         for name, ratio in ratios.items():
             out.append(f"  {name}: {ratio * 100:.0f}% of hello's requests/s (target ≥ 50%)")
         out.append("")
-    out.append(table(report["rush"]["metrics"], "Rush"))
+    out.append(table(report["rush"]["metrics"], "Rush, from the opening to the last fan"))
     out.append("")
+    for title, summary in report["rush"]["windows"].items():
+        out.append(table(summary, f"Rush, {title}"))
+        out.append("")
     rush = report["rush"]
     facts = rush["facts"]
-    sold = (
-        f"sold out {facts['last_sale_after_opening_s']:.1f} s after the sale opened"
-        if facts["sold_out"]
-        else f"NOT sold out: {facts['reserved']} of {facts['seats']} seats sold"
-        + (
-            f", last sale {facts['last_sale_after_opening_s']:.1f} s after opening"
-            if facts["last_sale_after_opening_s"]
-            else ""
+    gone, last = facts["no_seat_free_after_opening_s"], facts["last_sale_after_opening_s"]
+    sold = f"every seat held or paid {gone:.1f} s after the sale opened" if gone else "some seat was always free"
+    if facts["sold_out"]:
+        sold += f"; every seat paid {last:.1f} s after (the last sale)"
+    else:
+        sold += f"; {facts['reserved']} of {facts['seats']} seats paid at the end" + (
+            f", the last {last:.1f} s after opening" if last else ""
         )
-    )
     out.append(f"Time to sell out: {sold}")
     out.append(f"Rush wall time (first arrival to last fan done): {rush['wall_s']:.1f} s")
     out.append(f"Fans: {', '.join(f'{count} {name}' for name, count in rush['outcomes'].items())}")
@@ -974,8 +987,18 @@ def main(argv=None):
 
         checks, facts = check_database(concert, users, opens_wall)
         rush_summary = rush_metrics.summary()
-        five_xx = sum(row["5xx"] for row in rush_summary["endpoints"].values())
-        transport = sum(sum(row["transport_errors"].values()) for row in rush_summary["endpoints"].values())
+        every_request = rush_metrics.summary(since=0.0)["endpoints"]  # the form log-ins before the opening too
+        five_xx = sum(row["5xx"] for row in every_request.values())
+        transport = sum(sum(row["transport_errors"].values()) for row in every_request.values())
+        # The opening burst (until the last fan's join answered) and the rest of the sale, apart: the
+        # burst is where every fan's first three requests land within a few seconds.
+        last_join = max((fan.joined_at for fan in fans if fan.joined_at is not None), default=0.0)
+        windows = {
+            f"opening burst: the first {last_join:.1f} s, until every fan had joined": rush_metrics.summary(
+                until=opens_at + last_join
+            ),
+            "after every fan had joined": rush_metrics.summary(since=opens_at + last_join),
+        }
         checks["no request answered 5xx (or failed to connect)"] = (
             five_xx == 0 and transport == 0,
             f"{five_xx} 5xx, {transport} transport errors",
@@ -986,10 +1009,14 @@ def main(argv=None):
         if yardstick:
             for name, ratio in yardstick["ratios"].items():
                 targets[f"{name} ≥ 50% of hello req/s"] = (ratio >= 0.5, f"{ratio * 100:.0f}%")
+        after = windows["after every fan had joined"]["endpoints"]
         for name in ("hold (POST)", "pay (POST)"):
             if name in endpoints:
                 p99 = endpoints[name]["p99_ms"]
-                targets[f"{name} p99 < 250 ms during the rush"] = (p99 < 250, f"{p99:.0f} ms")
+                detail = f"{p99:.0f} ms"
+                if name in after:
+                    detail += f" (after the opening burst: {after[name]['p99_ms']:.0f} ms)"
+                targets[f"{name} p99 < 250 ms during the rush"] = (p99 < 250, detail)
         targets["zero double bookings, zero lost won, zero 5xx"] = (
             all(ok for ok, _ in checks.values()),
             "see checks",
@@ -1007,13 +1034,14 @@ def main(argv=None):
                 "active_seconds": args.active_seconds,
                 "patience": args.patience,
                 "concurrency": args.concurrency,
-                "web": f"{len(bases)} instances ({os.environ.get('WEB_WORKERS', args.web_workers or 2)} workers × "
-                f"{os.environ.get('WEB_THREADS', args.web_threads or 8)} threads)",
+                "web": f"{len(bases)} instances ({args.web_workers or os.environ.get('WEB_WORKERS', 2)} workers × "
+                f"{args.web_threads or os.environ.get('WEB_THREADS', 8)} threads)",
                 "access_log": args.access_log,
             },
             "yardstick": yardstick,
             "rush": {
                 "metrics": rush_summary,
+                "windows": windows,
                 "wall_s": wall,
                 "facts": facts,
                 "outcomes": dict(Counter(fan.outcome for fan in fans).most_common()),

@@ -119,6 +119,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# A file missing from the manifest (a deploy that skipped collectstatic) links its plain name instead
+# of failing every page that uses it, the 500 page included.
+WHITENOISE_MANIFEST_STRICT = False
 
 # --- Structured logs: one JSON object per line on stderr ------------------------------------------
 LOGGING = {
