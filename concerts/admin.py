@@ -25,6 +25,7 @@ from booking.tickets import InvalidTicket, check_ticket
 from . import charts, selectors
 from .models import Concert, ConcertDate, DateCancellation, DateExport, SalesDashboard, Seat, SeatStatusHistory
 from .services import create_concert_date, default_tiers, format_price_tiers, parse_price_tiers, seat_prices
+from .templatetags.frontrow import won
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -225,7 +226,7 @@ class ConcertDateAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("revenue"), ordering="revenue")
     def revenue_won(self, obj):
-        return f"{obj.revenue:,}원" if getattr(obj, "revenue", None) is not None else "—"
+        return won(obj.revenue) if getattr(obj, "revenue", None) is not None else "—"
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -3,6 +3,8 @@
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from .templatetags.frontrow import won
+
 WIDTH, HEIGHT = 760, 220
 LEFT, RIGHT, TOP, BOTTOM = 70, 10, 12, 28
 
@@ -24,7 +26,7 @@ def daily_sales_svg(series):
                 f"{y:.1f}",
                 f"{slot * 0.7:.1f}",
                 f"{height:.1f}",
-                f"{day.day:%Y-%m-%d}: {day.tickets} tickets, {day.amount:,}원",
+                f"{day.day:%Y-%m-%d}: {day.tickets} tickets, {won(day.amount)}",
             )
         )
     labels = [
@@ -44,14 +46,14 @@ def daily_sales_svg(series):
         "{bars}{labels}</svg>",
         w=WIDTH,
         h=HEIGHT,
-        title=f"Sales per day: {tickets} tickets, {total:,}원",
+        title=f"Sales per day: {tickets} tickets, {won(total)}",
         left=LEFT,
         right=WIDTH - RIGHT,
         top=TOP,
         base=TOP + plot_h,
         label_x=LEFT - 6,
         top_text=TOP + 4,
-        peak=f"{peak:,}원" if total else "",
+        peak=won(peak) if total else "",
         bars=format_html_join(
             "",
             '<rect x="{}" y="{}" width="{}" height="{}" fill="#1aa571"><title>{}</title></rect>',
