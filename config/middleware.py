@@ -1,4 +1,6 @@
-"""The Content-Security-Policy header: the browser runs only our own scripts and styles, from our own origin.
+"""Site-wide response handling: the Content-Security-Policy header, and a 503 page when the database is lost.
+
+The CSP lets the browser run only our own scripts and styles, from our own origin.
 
 The fans' pages have no inline <script>, no inline style attribute or <style> element and no event-handler
 attribute (tests/security/test_csp.py renders every page and checks), so their policy needs no
@@ -6,7 +8,14 @@ attribute (tests/security/test_csp.py renders every page and checks), so their p
 scripts of their own; paths under CSP_STAFF_PATH_PREFIXES get CSP_STAFF_POLICY, which allows them.
 """
 
+import logging
+
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
 
 
 def policy_header(directives):
@@ -31,4 +40,28 @@ class ContentSecurityPolicyMiddleware:
         if self.header_name not in response:
             staff = request.path_info.startswith(self.staff_prefixes)
             response[self.header_name] = self.staff_header if staff else self.header
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A request whose database connection broke (dropped, terminated, failed over) answers a 503 page.
+
+    The transaction it was in is gone with the connection, so nothing it started is half-written; Django
+    closes the broken connection at the end of the request and the next request opens a new one
+    (CONN_HEALTH_CHECKS also catches a persistent connection that died while idle). The page is rendered
+    without the request, so it needs no database itself (no session, no user).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.error("database unavailable during %s %s", request.method, request.path, exc_info=exception)
+        response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = "5"
         return response
