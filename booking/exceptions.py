@@ -72,6 +72,10 @@ class SaleNotOpen(BookingError):
 class DateNotBookable(BookingError):
     default_message = _("This date has already taken place and can no longer be booked.")
 
+    @classmethod
+    def cancelled(cls):
+        return cls(_("This date has been cancelled and can no longer be booked."))
+
 
 class HoldExpired(BookingError):
     def __init__(self, *, seat_numbers):

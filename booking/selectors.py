@@ -27,14 +27,17 @@ def cancellation_deadline(concert_date):
 
 
 def bookable_dates(*, concert, now=None):
-    """The concert's dates whose show has not started, each annotated with `seats_left`, in one query.
+    """The concert's dates not cancelled and whose show has not started, each with `seats_left`, in one query.
 
     seats_left counts AVAILABLE seats and seats whose hold has expired. Dates are listed even before the
     sale opens (the concert page shows them with a countdown); hold_seats refuses them until it does.
     """
     now = now or timezone.now()
     dates = dates_with_seat_counts(
-        ConcertDate.objects.filter(concert=concert, concert_date__gte=timezone.localdate(now)), now=now
+        ConcertDate.objects.filter(concert=concert, concert_date__gte=timezone.localdate(now)).exclude(
+            status=ConcertDate.Status.CANCELLED
+        ),
+        now=now,
     ).order_by("concert_date")
     result = []
     for date in dates:

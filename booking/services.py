@@ -12,12 +12,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
-from concerts.models import Seat, SeatStatusHistory
+from concerts.models import ConcertDate, Seat, SeatStatusHistory
 from wallet import exceptions as wallet_exceptions
 from wallet import services as wallet_services
 
@@ -109,6 +108,25 @@ def _free_seats(seats, *, live_status, ended_status, by, reason, history, now):
         seat.status, seat.held_by_id, seat.hold_expire_at = Seat.Status.AVAILABLE, None, None
 
 
+def _share_lock_date(concert_date):
+    """Share-lock the date row for this transaction and refuse it if it has been cancelled.
+
+    concerts.services.cancel_date locks the row FOR UPDATE, so a date cannot be cancelled while a hold or
+    payment on it is in flight, and the refund job that follows sees every reservation made before.
+    Holds and payments on one date still run side by side (FOR SHARE does not block FOR SHARE).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT status FROM {ConcertDate._meta.db_table} WHERE id = %s FOR SHARE", [concert_date.pk]
+            )
+            (status,) = cursor.fetchone()
+    else:  # SQLite runs one writing transaction at a time anyway
+        status = ConcertDate.objects.values_list("status", flat=True).get(pk=concert_date.pk)
+    if status == ConcertDate.Status.CANCELLED:
+        raise DateNotBookable.cancelled()
+
+
 def _lock_reservation(reservation):
     """Lock the reservation's seat and re-read both: the seat lock guards every change of its reservations."""
     seat = _lock_seats(Seat.objects.filter(pk=reservation.seat_id).select_related("concert_date__concert"))[0]
@@ -144,7 +162,7 @@ def _seat_numbers(raw):
 
 def _check_bookable(concert_date, now):
     if concert_date.is_cancelled:
-        raise DateNotBookable(_("This date has been cancelled and can no longer be booked."))
+        raise DateNotBookable.cancelled()
     if selectors.show_has_started(concert_date, now=now):
         raise DateNotBookable()
     if not concert_date.concert.is_on_sale(now):
@@ -163,6 +181,7 @@ def hold_seats(*, user, concert_date, seat_numbers, now=None):
     _check_bookable(concert_date, now)
     with transaction.atomic():
         _lock_user(user.pk)
+        _share_lock_date(concert_date)
         already = selectors.live_seat_count(user=user, concert_date=concert_date, now=now)
         if already + len(numbers) > settings.MAX_SEATS_PER_USER:
             raise SeatLimitReached(limit=settings.MAX_SEATS_PER_USER, already=already)
@@ -269,7 +288,8 @@ def pay(*, user, concert_date, idempotency_key, now=None):
     If a hold has expired or the balance is short, one FAILED Payment per hold is committed with the reason
     and nothing is charged or confirmed; then HoldExpired or InsufficientBalance is raised. (The expired holds
     themselves are swept in that transaction, as every reader already sees them as free.)
-    Raises NothingToPay when the fan holds nothing on the date, InvalidPaymentRequest for a bad key.
+    Raises NothingToPay when the fan holds nothing on the date, InvalidPaymentRequest for a bad key,
+    DateNotBookable when the date has been cancelled (its refund job releases the holds).
     """
     now = now or timezone.now()
     key = _idempotency_key(idempotency_key)
@@ -280,6 +300,7 @@ def pay(*, user, concert_date, idempotency_key, now=None):
         if replay is not None:
             return replay
 
+        _share_lock_date(concert_date)
         seat_ids = list(
             Reservation.objects.filter(
                 user_id=user.pk, status=Reservation.Status.HOLD, seat__concert_date=concert_date

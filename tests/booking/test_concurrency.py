@@ -204,3 +204,43 @@ def test_a_failing_queue_hook_does_not_undo_a_committed_payment(make_fan, concer
 
     assert result.balance_after == 1_000
     assert Reservation.objects.get().status == "CONFIRMED"
+
+
+def test_cancelling_a_date_waits_for_a_hold_in_flight(make_fan, concert_date):
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from concerts.services import cancel_date
+
+    fan = make_fan()
+    now = timezone.now()
+    held = threading.Event()
+    outcome = {}
+
+    def hold_slowly():
+        try:
+            # Keeps the hold's transaction open a moment after the hold, as a slow request would.
+            with transaction.atomic():
+                services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1], now=now)
+                held.set()
+                time.sleep(0.5)
+        finally:
+            connection.close()
+
+    def cancel():
+        try:
+            assert held.wait(10)
+            outcome["cancellation"], _created = cancel_date(concert_date=concert_date, reason="storm", now=now)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=hold_slowly), threading.Thread(target=cancel)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+
+    # The cancellation saw the hold (it waited for it to commit), so its refund job will end it.
+    assert outcome["cancellation"].total == 1

@@ -164,3 +164,17 @@ def test_refusal_messages_follow_the_language_and_reasons_stay_english(make_fan,
     with translation.override("en"):
         assert str(exc.value.message) == "Seat 2 is no longer available. Please choose other seats."
     assert exc.value.reason == "Seat 2 is no longer available. Please choose other seats."
+
+
+def test_a_cancelled_date_is_refused_even_through_a_stale_instance(fan, concert_date, now):
+    from concerts.models import ConcertDate
+    from concerts.services import cancel_date
+
+    stale = ConcertDate.objects.get(pk=concert_date.pk)
+    cancel_date(concert_date=concert_date, reason="storm", now=now)
+
+    with pytest.raises(DateNotBookable) as exc:
+        services.hold_seats(user=fan, concert_date=stale, seat_numbers=[1], now=now)
+
+    assert "cancelled" in exc.value.reason
+    assert not Reservation.objects.exists()

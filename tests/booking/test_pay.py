@@ -206,3 +206,16 @@ def test_a_bad_idempotency_key_is_refused(make_fan, concert_date, now, key):
         services.pay(user=fan, concert_date=concert_date, idempotency_key=key, now=now)
     assert not Payment.objects.exists()
     assert balance(user=fan) == 100_000
+
+
+def test_paying_for_holds_on_a_cancelled_date_is_refused(make_fan, concert_date, now):
+    from booking.exceptions import DateNotBookable
+    from concerts.services import cancel_date
+
+    fan = make_fan(200_000)
+    services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1], now=now)
+    cancel_date(concert_date=concert_date, reason="storm", now=now)
+    with pytest.raises(DateNotBookable):
+        services.pay(user=fan, concert_date=concert_date, idempotency_key="k", now=now)
+    assert balance(user=fan) == 200_000
+    assert not Reservation.objects.filter(status="CONFIRMED").exists()

@@ -106,3 +106,11 @@ def test_reservations_for_joins_everything_and_knows_the_cutoff(
     late = selectors.reservations_for(user=fan, now=by_seat[1].cancel_deadline)
     assert not any(r.cancellable for r in late)
     assert selectors.reservations_for(user=make_fan()) == []
+
+
+def test_bookable_dates_leave_out_cancelled_dates(now):
+    from concerts.services import cancel_date
+
+    date = factories.ConcertDateFactory()
+    cancel_date(concert_date=date, reason="storm", now=now)
+    assert selectors.bookable_dates(concert=date.concert, now=now) == []
