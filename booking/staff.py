@@ -38,7 +38,11 @@ def cancel_concert_date(*, concert_date, by=None, reason, now=None, enqueue=True
     if enqueue:
         from . import jobs
 
-        transaction.on_commit(lambda: jobs.enqueue(jobs.refund_cancelled_date, cancellation_id=str(cancellation.pk)))
+        # robust: if Redis is down the date stays cancelled and the record shows "waiting for a worker";
+        # cancelling again from the admin list, or `manage.py cancel_date`, finishes the refunds.
+        transaction.on_commit(
+            lambda: jobs.enqueue(jobs.refund_cancelled_date, cancellation_id=str(cancellation.pk)), robust=True
+        )
     return cancellation
 
 
@@ -155,7 +159,7 @@ def request_export(*, concert_date, by=None):
     from . import jobs
 
     export = DateExport.objects.create(concert_date=concert_date, requested_by=by)
-    transaction.on_commit(lambda: jobs.enqueue(jobs.export_date_csv, export_id=str(export.pk)))
+    transaction.on_commit(lambda: jobs.enqueue(jobs.export_date_csv, export_id=str(export.pk)), robust=True)
     return export
 
 

@@ -132,3 +132,27 @@ def test_two_workers_at_once_refund_each_reservation_once():
         thread.join()
     assert errors == []
     _assert_refunded_exactly_once(date, paid)
+
+
+@pytest.mark.django_db
+def test_with_redis_down_the_date_is_still_cancelled_and_the_command_finishes_the_refunds(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+
+    date, paid, _holder = _date_with_sales(fans=2)
+
+    def redis_down(func, **kwargs):
+        raise ConnectionError("Error 111 connecting to redis")
+
+    monkeypatch.setattr(jobs, "enqueue", redis_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation = staff.cancel_concert_date(concert_date=date, reason="power cut")
+    cancellation.refresh_from_db()
+    assert cancellation.started_at is None and cancellation.finished_at is None
+    assert staff.cancellation_progress(cancellation) == (0, 5, 5)
+
+    call_command("cancel_date", str(date.pk), verbosity=0)
+    cancellation.refresh_from_db()
+    assert cancellation.finished_at is not None
+    _assert_refunded_exactly_once(date, paid)
