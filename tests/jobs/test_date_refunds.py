@@ -4,6 +4,7 @@ when the job runs twice, after a crash half-way, or on two workers at once."""
 import threading
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
 
@@ -138,8 +139,6 @@ def test_two_workers_at_once_refund_each_reservation_once():
 def test_with_redis_down_the_date_is_still_cancelled_and_the_command_finishes_the_refunds(
     monkeypatch, django_capture_on_commit_callbacks
 ):
-    from django.core.management import call_command
-
     date, paid, _holder = _date_with_sales(fans=2)
 
     def redis_down(func, **kwargs):
