@@ -23,6 +23,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 run: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
