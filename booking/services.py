@@ -144,8 +144,9 @@ def _seat_numbers(raw):
         raise InvalidSeatSelection()
     numbers = []
     for item in raw:
-        if isinstance(item, str) and item.strip().isdigit() and len(item.strip()) <= 4:
-            item = int(item.strip())
+        text = item.strip() if isinstance(item, str) else None
+        if text and text.isascii() and text.isdigit() and len(text) <= 9:  # a form's "7"
+            item = int(text)
         if isinstance(item, bool) or not isinstance(item, int):
             raise InvalidSeatSelection()
         numbers.append(item)
@@ -306,6 +307,8 @@ def pay(*, user, concert_date, idempotency_key, now=None):
                 user_id=user.pk, status=Reservation.Status.HOLD, seat__concert_date=concert_date
             ).values_list("seat_id", flat=True)
         )
+        if not seat_ids:
+            raise NothingToPay()
         seats = {seat.pk: seat for seat in _lock_seats(Seat.objects.filter(pk__in=seat_ids).order_by("seat_number"))}
         # Re-read under the seat locks: another fan may have taken over an expired hold meanwhile.
         holds = list(

@@ -118,7 +118,27 @@ def test_more_seats_than_the_limit_in_one_request(fan, concert_date, now, settin
 
 @pytest.mark.parametrize(
     "seat_numbers",
-    [[], [0], [51], [-1], [1, 1], ["1", "1"], [1.5], [True], ["x"], [None], "12", 7, None, ["99999999"], [2**70]],
+    [
+        [],
+        [0],
+        [51],
+        [-1],
+        [1, 1],
+        ["1", "1"],
+        [1.5],
+        [True],
+        ["x"],
+        ["²"],
+        ["1e1"],
+        [None],
+        "12",
+        7,
+        None,
+        ["99999999"],
+        ["9" * 5000],
+        [2**70],
+        list(range(1, 200)),
+    ],
 )
 def test_bad_seat_numbers_are_refused_and_change_nothing(fan, concert_date, now, seat_numbers):
     before = seat_snapshot(concert_date)
