@@ -26,7 +26,7 @@ def signup(request):
     """Create the account and log the fan in; an invalid form re-renders with 400."""
     if request.user.is_authenticated:
         return redirect(_next_url(request) or settings.LOGIN_REDIRECT_URL)
-    form = SignupForm(request.POST or None)
+    form = SignupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             user = form.save()
