@@ -106,6 +106,9 @@ SECRET_PATTERNS = {
     ),
     "an AWS access key": re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
 }
+# Values that say of themselves that they are not secrets: the embedded demo's key (production refuses it)
+# and the benchmark's throw-away fan password.
+DECLARED_NOT_SECRET = ("django-insecure-", "not-secret")
 
 
 def _tracked_files():
@@ -114,26 +117,34 @@ def _tracked_files():
     return [root / name for name in listed.stdout.split("\0") if name]
 
 
+def find_secrets(text):
+    found = []
+    for what, pattern in SECRET_PATTERNS.items():
+        for match in pattern.finditer(text):
+            if not any(marker in match.group(0) for marker in DECLARED_NOT_SECRET):
+                found.append(f"{what}: {match.group(0)[:60]}")
+    return found
+
+
 def test_no_secret_is_committed():
     found = []
     for path in _tracked_files():
         if path.suffix in {".mo", ".png", ".ico", ".gz", ".woff", ".woff2", ".sqlite3"} or not path.is_file():
             continue
-        text = path.read_text(errors="ignore")
-        for what, pattern in SECRET_PATTERNS.items():
-            for match in pattern.finditer(text):
-                found.append(f"{path.name}: {what}: {match.group(0)[:60]}")
+        found += [f"{path.name}: {hit}" for hit in find_secrets(path.read_text(errors="ignore"))]
     assert found == []
 
 
 def test_the_patterns_would_catch_a_committed_secret():
-    # Control for the scan above.
+    # Control for the scan above (the samples are put together here so this file does not contain them).
     samples = [
-        "-----BEGIN RSA PRIVATE KEY-----",
-        "DATABASE_URL=postgres://app:hunter2hunter2@db.internal/frontrow",
-        'SECRET_KEY = "k3j4h5g6f7d8s9a0p1o2i3u4y5t6r7e8w9q0"',
+        "-----BEGIN RSA " + "PRIVATE KEY-----",
+        "DATABASE_URL=postgres://app:" + "hunter2hunter2@db.internal/frontrow",
+        "SECRET_KEY = " + '"k3j4h5g6f7d8s9a0p1o2i3u4y5t6r7e8w9q0"',
+        "API_KEY: " + "'AbCdEfGhIjKlMnOpQrStUvWxYz012345'",
     ]
-    assert all(any(p.search(sample) for p in SECRET_PATTERNS.values()) for sample in samples)
+    assert all(find_secrets(sample) for sample in samples)
+    assert find_secrets("SECRET_KEY = " + '"django-insecure-frontrow-local-development-only"') == []
 
 
 def test_env_files_are_never_committed():
