@@ -213,6 +213,15 @@ def test_holding_a_date_that_has_passed_is_409(fan_client, fan, admit):
     assert not Reservation.objects.exists()
 
 
+def test_holding_on_a_cancelled_date_is_409(fan_client, concert_date, admitted):
+    from booking.staff import cancel_concert_date
+
+    cancel_concert_date(concert_date=concert_date, reason="storm", enqueue=False)
+    response = fan_client.post(hold_url(concert_date), {"seats": ["1"]})
+    assertContains(response, "이 공연 날짜는 취소되어 더 이상 예매할 수 없습니다.", status_code=409)
+    assert not Reservation.objects.exists()
+
+
 def test_hold_needs_the_csrf_token(csrf_client, fan, concert_date, admitted):
     response = csrf_client.post(hold_url(concert_date), {"seats": ["1"]})
     assertContains(response, "양식이 만료되었습니다", status_code=403)
@@ -365,6 +374,17 @@ def test_my_tickets_lists_paid_and_cancelled_with_a_cancel_button(
     assertContains(response, "취소됨")
     assertContains(response, f'action="/reservations/{paid_reservation.pk}/cancel/"')
     assertNotContains(response, f'action="/reservations/{cancelled.pk}/cancel/"')
+
+
+def test_my_tickets_explains_a_show_the_organiser_cancelled(fan_client, fan, concert_date, paid_reservation):
+    from booking.staff import cancel_concert_date, end_reservations_of_cancelled_date
+
+    cancellation = cancel_concert_date(concert_date=concert_date, reason="storm", enqueue=False)
+    end_reservations_of_cancelled_date(cancellation=cancellation)
+    response = fan_client.get("/reservations/")
+    assertContains(response, "공연 취소")
+    assertContains(response, "주최 측 사정으로 공연이 취소되어 결제 금액은 지갑으로 전액 환불됩니다.")
+    assertNotContains(response, f'action="/reservations/{paid_reservation.pk}/cancel/"')
 
 
 def test_my_tickets_without_any_booking(fan_client):
