@@ -89,7 +89,8 @@ def hold(request, date_id):
         services.hold_seats(user=request.user, concert_date=request.concert_date, seat_numbers=seat_numbers)
     except exceptions.BookingError as error:
         messages.error(request, error.message)
-        kept = [] if isinstance(error, exceptions.SeatTaken) else seat_numbers
+        # Keep the fan's choice checked, minus the seats someone else took, so one click tries again.
+        kept = [n for n in seat_numbers if n not in getattr(error, "seat_numbers", ())]
         return _render_seat_map(request, status=refusal_status(error), selected=kept)
     messages.success(
         request,

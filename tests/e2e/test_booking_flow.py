@@ -139,4 +139,11 @@ def test_the_site_in_english_on_a_phone(open_page, artifacts, concert_date):
     page.locator("label[data-seat='1']").click()
     expect(page.locator(".selection-bar [data-selected-total]")).to_have_text("₩99,000")
     page.screenshot(path=artifacts / "seat-map-phone-en.png", full_page=True)
+    # The counter stops at the per-date limit: the other seats cannot be picked any more.
+    for number in (2, 3, 4):
+        page.locator(f"label[data-seat='{number}']").click()
+    expect(page.locator(".selection-bar [data-selected-count]")).to_have_text("4 / 4")
+    expect(page.locator("input[name=seats][value='5']")).to_be_disabled()
+    page.locator("label[data-seat='4']").click()
+    expect(page.locator("input[name=seats][value='5']")).to_be_enabled()
     assert page.problems == []

@@ -178,6 +178,7 @@ def test_holding_a_seat_someone_else_holds_is_409_and_changes_nothing(fan_client
     assertContains(response, "13번 좌석은 이미 다른 분이 선택했습니다", status_code=409)
     assert seat_snapshot(concert_date) == before  # all or nothing: 12 was not held either
     assert seat_classes(response)[13] == "HELD"
+    assert re.search(r'value="12" data-price="\d+" checked', response.content.decode())  # still chosen
 
 
 def test_holding_beyond_the_seat_limit_is_409(fan_client, fan, concert_date, admitted, hold):
