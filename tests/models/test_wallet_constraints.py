@@ -17,14 +17,7 @@ CHARGE_RULE = "charge_success_positive_failed_has_reason"
     [
         0,
         -1000,
-        pytest.param(
-            None,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="charge_success_positive_failed_has_reason lets NULL through (amount > 0 is NULL, not false); "
-                "it needs amount__isnull=False in wallet/models.py",
-            ),
-        ),
+        None,
     ],
 )
 def test_successful_top_up_has_a_positive_amount(refused, amount):
