@@ -1,11 +1,13 @@
-"""The page django-axes shows once a login is locked out after too many failed attempts (AXES_LOCKOUT_CALLABLE).
-
-429 Too Many Requests in the site's layout, with when to try again, and a Retry-After header.
+"""How django-axes sees a log-in: the client's address behind trusted proxies (AXES_CLIENT_IP_CALLABLE), and
+the page shown once a log-in is locked out (AXES_LOCKOUT_CALLABLE): 429 Too Many Requests in the site's layout,
+with when to try again, and a Retry-After header.
 """
 
+import ipaddress
 import math
 
 from axes.helpers import get_cool_off, get_failure_limit
+from django.conf import settings
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
@@ -37,3 +39,24 @@ def lockout_response(request, original_response=None, credentials=None):
     if cool_off:
         response["Retry-After"] = str(math.ceil(cool_off.total_seconds()))
     return response
+
+
+def client_ip(request):
+    """The address django-axes counts failed log-ins against (AXES_CLIENT_IP_CALLABLE).
+
+    REMOTE_ADDR, unless the site runs behind AXES_IPWARE_PROXY_COUNT trusted proxies (production's
+    TRUSTED_PROXY_COUNT): then the address the outermost trusted proxy appended to X-Forwarded-For.
+    Entries further left were sent by the client and may be forged, so they are never used; a header
+    shorter than the proxy count (a request that bypassed the proxies) falls back to REMOTE_ADDR.
+    """
+    remote = request.META.get("REMOTE_ADDR")
+    count = getattr(settings, "AXES_IPWARE_PROXY_COUNT", None) or 0
+    if count <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if len(forwarded) < count:
+        return remote
+    try:
+        return str(ipaddress.ip_address(forwarded[-count]))
+    except ValueError:
+        return remote

@@ -118,6 +118,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"  # the log-in forms' field (it holds the e-mail address)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.lockout.client_ip"  # X-Forwarded-For only behind trusted proxies
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "ko"

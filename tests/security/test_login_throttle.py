@@ -119,4 +119,44 @@ def test_the_lockout_page_speaks_korean_by_default(alice, settings):
     for _ in range(LIMIT):
         response = _login(client, alice.email, "wrong-password")
     assert response.status_code == 429
-    assert '<html lang="ko">' in response.content.decode()
+    body = response.content.decode()
+    assert '<html lang="ko">' in body
+    assert "로그인이 잠시 중지되었습니다" in body
+    assert "15분 동안" in body
+
+
+def _login_via(client, email, password, *, forwarded, proxy="10.0.0.1"):
+    return client.post(
+        reverse("accounts:login"),
+        {"username": email, "password": password},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+
+
+def test_without_trusted_proxies_a_forged_forwarded_for_buys_no_attempts(alice):
+    client = Client()
+    responses = [_login_via(client, alice.email, "wrong", forwarded=f"198.51.100.{n}") for n in range(LIMIT)]
+    assert responses[-1].status_code == 429
+
+
+def test_behind_a_trusted_proxy_the_address_it_appended_is_counted_not_the_forged_ones(alice, settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 1  # production's TRUSTED_PROXY_COUNT=1
+    attacker, fan = Client(), Client()
+    # The attacker forges a new left-hand entry each time; the proxy appends the real address last.
+    responses = [
+        _login_via(attacker, alice.email, "wrong", forwarded=f"192.0.2.{n}, 203.0.113.66") for n in range(LIMIT)
+    ]
+    assert responses[-1].status_code == 429
+    # Alice herself, behind the same proxy from her own address, is not locked out by the attacker.
+    assert _login_via(fan, alice.email, PASSWORD, forwarded="203.0.113.10").status_code == 302
+
+
+def test_behind_a_trusted_proxy_a_request_that_bypassed_it_is_counted_by_its_own_address(alice, settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 2
+    client = Client()
+    responses = [
+        _login_via(client, alice.email, "wrong", forwarded="not-an-ip", proxy="10.9.9.9") for _ in range(LIMIT)
+    ]
+    assert responses[-1].status_code == 429
+    assert AccessAttempt.objects.get().ip_address == "10.9.9.9"
