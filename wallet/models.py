@@ -31,7 +31,8 @@ class ChargeHistory(models.Model):
         ordering = ["-charged_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status="SUCCESS", amount__isnull=False, amount__gt=0, reason="") | Q(status="FAILED") & ~Q(reason=""),
+                condition=Q(status="SUCCESS", amount__isnull=False, amount__gt=0, reason="")
+                | Q(status="FAILED") & ~Q(reason=""),
                 name="charge_success_positive_failed_has_reason",
             ),
         ]
