@@ -157,8 +157,9 @@ def _record_exits(tickets, *, now, reason):
 def estimate_wait_seconds(*, ahead, room, now):
     """Seconds until a fan with `ahead` waiting fans in front is likely admitted; None while paused.
 
-    The rate is the one observed over the last ADMISSION_LOG_SECONDS, but never below the rate the
-    capacity guarantees (max_active places, each freed at the latest after an admission's lifetime).
+    The rate is the one observed over the last ADMISSION_LOG_SECONDS, but never below what capacity
+    gives when every admitted fan uses their full ACTIVE_SECONDS (max_active places per ACTIVE_SECONDS):
+    before any admission has been seen, that is the estimate.
     """
     if room.is_paused:
         return None
@@ -168,9 +169,10 @@ def estimate_wait_seconds(*, ahead, room, now):
     if recent:
         span = max(now_ts - min(at for at, _ in recent), MIN_RATE_SPAN_SECONDS)
         observed = sum(count for _, count in recent) / span
-    if observed * max_lifetime_seconds() <= room.max_active:
+    active = settings.ACTIVE_SECONDS
+    if observed * active <= room.max_active:
         # Integer arithmetic, so the estimate does not wobble by a second on float rounding.
-        return max(1, -(-(ahead + 1) * max_lifetime_seconds() // room.max_active))
+        return max(1, -(-(ahead + 1) * active // room.max_active))
     return max(1, math.ceil((ahead + 1) / observed))
 
 
@@ -236,9 +238,12 @@ def join(*, user, concert, now=None):
                 if result.ticket.is_admitted:
                     WaitingRoom.objects.filter(pk=room.pk).update(admitted_total=F("admitted_total") + 1)
     except Exception:
-        # Redis keeps its change when the history write fails: take the new place back.
+        # Redis keeps its change when the history write fails: take the new place back (best effort).
         if result is not None and result.created and not backend.transactional:
-            backend.end(concert_id=concert.pk, user_id=user.pk, now=now, reason="error")
+            try:
+                backend.end(concert_id=concert.pk, user_id=user.pk, now=now, reason="error")
+            except QueueUnavailable:
+                logger.warning("queue %s: could not take back %s's place after a failed join", concert.pk, user.pk)
         raise
     if result.ticket.is_admitted:
         return _admitted_status(result.ticket, room)

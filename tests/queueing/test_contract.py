@@ -315,11 +315,11 @@ def test_estimated_wait_follows_the_admission_rate(queue_backend, concert, make_
         services.join(user=fan, concert=concert, now=now)
     resume(concert)
 
-    # Before any admission, the wait is what capacity guarantees: 10 places, each free within its lifetime.
-    lifetime = services.MAX_LIFETIME_FACTOR * settings.ACTIVE_SECONDS
+    # Before any admission, the estimate is what capacity gives: 10 places, each used for ACTIVE_SECONDS.
     tenth = services.status(user=fans[9], concert=concert, now=now)
     assert tenth.ahead == 9
-    assert tenth.eta_seconds == lifetime  # 10 fans at 10 per lifetime
+    assert tenth.eta_seconds == settings.ACTIVE_SECONDS  # 10 fans at 10 per ACTIVE_SECONDS
+    assert services.status(user=fans[19], concert=concert, now=now).eta_seconds == 2 * settings.ACTIVE_SECONDS
 
     # Then 10 fans go in every 30 seconds: the estimate follows the observed rate (1 fan per 3 s).
     for step in range(3):
