@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -69,10 +70,11 @@ def test_a_real_worker_runs_the_task_against_redis(settings, redis_prefix, conce
 
     queue_name = f"{redis_prefix}:celery"
     db = connection.settings_dict
+    credentials = f"{quote(db['USER'])}:{quote(db['PASSWORD'] or '')}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": f"postgres://{credentials}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
