@@ -81,7 +81,7 @@ def parse_args(argv=None):
     add("--lead", type=float, default=5.0, help="seconds between the end of setup and the sale opening")
     add("--max-active", type=int, default=100, help="fans admitted at once (the waiting room's max_active)")
     add("--think", type=float, default=1.0, help="mean seconds a fan takes between two clicks (0 = none)")
-    add("--patience", type=float, default=None, help="seconds a fan keeps looking for returned seats")
+    add("--patience", type=float, default=15.0, help="seconds a fan keeps looking for returned seats")
     add("--abandon", type=float, default=0.10, help="share of fans who hold and never pay")
     add("--cancel", type=float, default=0.05, help="share of fans who cancel after paying")
     add("--double-pay", type=float, default=0.03, help="share of payers who double-click pay (two instances)")
@@ -92,16 +92,15 @@ def parse_args(argv=None):
     add("--timeout", type=float, default=900.0, help="give up on the rush after this many seconds")
     add("--hold-seconds", type=int, default=30, help="HOLD_SECONDS for the stack this script starts")
     add("--active-seconds", type=int, default=90, help="ACTIVE_SECONDS for the stack this script starts")
-    add("--web-workers", type=int, default=None, help="gunicorn workers per instance (stack default 2)")
+    add("--web-workers", type=int, default=None, help="gunicorn workers per instance (stack default: CPUs / 2)")
     add("--web-threads", type=int, default=None, help="gunicorn threads per worker (stack default 8)")
     add("--access-log", action="store_true", help="keep gunicorn's per-request JSON access log on")
     add("--no-stack", action="store_true", help="use a stack already running on --ports")
     add("--ports", default=None, help="web instance ports, comma-separated (default WEB1_PORT,WEB2_PORT)")
     add("--skip-yardstick", action="store_true", help="rush only")
+    add("--yardstick-only", action="store_true", help="no rush: hello, queue status and seat map only")
     add("--seed", type=int, default=None, help="random seed for the fans' choices")
     args = parser.parse_args(argv)
-    if args.patience is None:
-        args.patience = args.hold_seconds + 20
     return args
 
 
@@ -336,7 +335,9 @@ def http_client(args):
     """One connection pool for every fan (aiohttp: a fraction of httpx's CPU per request, which matters
     when the load generator shares the machine with the stack). Its cookie jar keeps nothing: each
     Browser sends its own cookies."""
-    connector = aiohttp.TCPConnector(limit=args.connections, limit_per_host=0, force_close=False)
+    # Idle connections are dropped after 2 s, before gunicorn's keep-alive (WEB_KEEPALIVE, 5 s) closes
+    # them from its side: reusing a connection the server is closing at that instant fails the request.
+    connector = aiohttp.TCPConnector(limit=args.connections, limit_per_host=0, keepalive_timeout=2)
     return aiohttp.ClientSession(
         connector=connector, cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=60)
     )
@@ -396,6 +397,9 @@ class Rush:
         except FanGaveUp as exc:
             fan.outcome = "gave up"
             fan.notes.append(str(exc))
+        except Exception as exc:  # a page this script did not expect: say so instead of losing the fan
+            fan.outcome = "bench error"
+            fan.notes.append(f"{exc.__class__.__name__}: {exc}")
         finally:
             fan.finished_at = time.monotonic() - started
 
@@ -805,6 +809,18 @@ def table(summary, title):
     return "\n".join(lines)
 
 
+def render_yardstick(yardstick, concurrency):
+    out = [
+        table(summary, f"Yardstick: {name}, closed loop, {concurrency} workers")
+        for name, summary in yardstick["runs"].items()
+    ]
+    out.append("")
+    out.append(f"  hello (mean of two runs): {yardstick['hello_rps']:.1f} req/s")
+    for name, ratio in yardstick["ratios"].items():
+        out.append(f"  {name}: {ratio * 100:.0f}% of hello's requests/s (target ≥ 50%)")
+    return "\n".join(out)
+
+
 def render_report(report):
     out = [f"Frontrow rush — {report['run_id']} — {report['machine']}", ""]
     cfg = report["config"]
@@ -814,13 +830,7 @@ def render_report(report):
     )
     out.append("")
     if report.get("yardstick"):
-        for name, summary in report["yardstick"]["runs"].items():
-            out.append(table(summary, f"Yardstick: {name}, closed loop, {cfg['concurrency']} workers"))
-        ratios = report["yardstick"]["ratios"]
-        out.append("")
-        out.append(f"  hello (mean of two runs): {report['yardstick']['hello_rps']:.1f} req/s")
-        for name, ratio in ratios.items():
-            out.append(f"  {name}: {ratio * 100:.0f}% of hello's requests/s (target ≥ 50%)")
+        out.append(render_yardstick(report["yardstick"], cfg["concurrency"]))
         out.append("")
     out.append(table(report["rush"]["metrics"], "Rush, from the opening to the last fan"))
     out.append("")
@@ -1005,6 +1015,10 @@ def main(argv=None):
         if not args.skip_yardstick:
             print("yardstick: hello, queue status, seat map (closed loop) ...", flush=True)
             yardstick = asyncio.run(run_yardstick(args, bases, str(probe_concert.pk), str(probe_date.pk), probes))
+        if args.yardstick_only:
+            print()
+            print(render_yardstick(yardstick, args.concurrency))
+            return 0
 
         concert = create_concert(
             run_id, "Bench rush", dates=dates, opens_at=timezone.now() + timedelta(days=1), max_active=args.max_active
@@ -1052,6 +1066,7 @@ def main(argv=None):
             all(ok for ok, _ in checks.values()),
             "see checks",
         )
+        web_workers = args.web_workers or os.environ.get("WEB_WORKERS") or max(1, (os.cpu_count() or 2) // 2)
         report = {
             "run_id": run_id,
             "machine": machine,
@@ -1065,7 +1080,7 @@ def main(argv=None):
                 "active_seconds": args.active_seconds,
                 "patience": args.patience,
                 "concurrency": args.concurrency,
-                "web": f"{len(bases)} instances ({args.web_workers or os.environ.get('WEB_WORKERS', 2)} workers × "
+                "web": f"{len(bases)} instances ({web_workers} workers × "
                 f"{args.web_threads or os.environ.get('WEB_THREADS', 8)} threads)",
                 "access_log": args.access_log,
             },

@@ -10,7 +10,11 @@ import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_WORKERS", "2"))
+# One worker process per CPU across the host, shared by the instances `make up` runs there (two): with
+# the GIL a worker uses about one CPU, and more processes than CPUs only add switching (bench/README.md).
+workers = int(
+    os.environ.get("WEB_WORKERS") or max(1, (os.cpu_count() or 2) // int(os.environ.get("WEB_INSTANCES", "2")))
+)
 threads = int(os.environ.get("WEB_THREADS", "8"))
 # Keep-alive connections from a load balancer (or the bench) are reused instead of re-opened.
 keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
