@@ -211,7 +211,7 @@ def test_procfile_starts_the_whole_stack():
 
 
 def test_mail_server_and_trusted_proxies_come_from_the_environment(tmp_path):
-    plain = dump_settings(tmp_path)
+    plain = dump_settings(tmp_path, EMAIL_URL=None)
     configured = dump_settings(
         tmp_path, EMAIL_URL="smtp+tls://tickets:secret@smtp.example.test:587", TRUSTED_PROXY_COUNT="1"
     )
