@@ -13,7 +13,7 @@ from django.utils import timezone
 from concerts.models import ConcertDate, Seat
 from concerts.selectors import dates_with_seat_counts
 
-from .models import Reservation
+from .models import Payment, Reservation
 
 
 def show_has_started(concert_date, *, now):
@@ -139,3 +139,13 @@ def reservations_for(*, user, now=None):
             reservation.status == Reservation.Status.CONFIRMED and now < reservation.cancel_deadline
         )
     return reservations
+
+
+def paid_with_key(*, user, concert_date_id, idempotency_key):
+    """Whether this fan's checkout key has already paid for holds on this date (a late double click)."""
+    return Payment.objects.filter(
+        user_id=user.pk,
+        idempotency_key=idempotency_key,
+        status=Payment.Status.SUCCESS,
+        reservation__seat__concert_date_id=concert_date_id,
+    ).exists()

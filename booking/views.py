@@ -6,6 +6,7 @@ REFUSAL_STATUS gives it.
 """
 
 import uuid
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -130,8 +131,30 @@ def _render_checkout(request, *, status=200):
     )
 
 
+def _replayed_payment_goes_to_tickets(view):
+    """A checkout POST whose key has already paid goes to My tickets, before the queue gate is asked.
+
+    Paying ends the fan's admission, so a second click that arrives after the first payment finished would
+    otherwise be sent to the waiting room instead of being told the seats are already theirs.
+    """
+
+    @wraps(view)
+    def wrapper(request, date_id):
+        if request.method == "POST":
+            form = CheckoutForm(request.POST)
+            if form.is_valid() and selectors.paid_with_key(
+                user=request.user, concert_date_id=date_id, idempotency_key=str(form.cleaned_data["idempotency_key"])
+            ):
+                messages.info(request, _("This payment was already made; nothing more was charged."))
+                return redirect("booking:reservations")
+        return view(request, date_id=date_id)
+
+    return wrapper
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
+@_replayed_payment_goes_to_tickets
 @admitted_required
 def checkout(request, date_id):
     """GET: the fan's holds, total, balance and the hold's countdown. POST: pay them all, once per key."""

@@ -312,6 +312,28 @@ def test_the_same_checkout_key_pays_once(
     assert_consistent()
 
 
+def test_a_late_second_click_after_payment_goes_to_my_tickets_not_the_queue(
+    fan_client, fan, concert_date, admit, hold, top_up, django_capture_on_commit_callbacks
+):
+    """Without JavaScript the second click may land after the first payment ended the admission."""
+    top_up(fan, 300_000)
+    admit(fan, concert_date.concert)
+    hold(fan, concert_date, 7)
+    key = idempotency_key(fan_client.get(checkout_url(concert_date)))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert fan_client.post(checkout_url(concert_date), {"idempotency_key": key}).status_code == 302
+    assert not queue_services.touch(user=fan, concert=concert_date.concert)
+    response = fan_client.post(checkout_url(concert_date), {"idempotency_key": key})
+    assertRedirects(response, "/reservations/", fetch_redirect_response=False)
+    assertContains(fan_client.get("/reservations/"), "이미 결제가 완료되었습니다. 추가로 청구된 금액은 없습니다.")
+    fan.refresh_from_db()
+    assert fan.balance == 300_000 - 99_000
+    assert Payment.objects.filter(status=Payment.Status.SUCCESS).count() == 1
+    # A key that never paid still meets the gate.
+    response = fan_client.post(checkout_url(concert_date), {"idempotency_key": str(uuid.uuid4())})
+    assert response.status_code == 302 and "/queue/" in response["Location"]
+
+
 def test_paying_with_too_little_balance_is_402_with_a_top_up_link(
     fan_client, fan, concert_date, admitted, hold, top_up
 ):
