@@ -392,12 +392,12 @@ def _confirm(*, user, concert_date, holds, key, debit, now):
 # --- cancelling and releasing -------------------------------------------------------------------
 
 
-def _refund_and_free(*, user, reservation, by, reason, now):
-    wallet_services.refund(user=user, amount=reservation.price, reservation=reservation, now=now)
+def _cancel_and_free(reservation, *, by, reason, now):
+    """End a locked live reservation as CANCELLED and make its seat AVAILABLE, with history."""
     history = _History(now)
     _free_seats(
         [reservation.seat],
-        live_status=Reservation.Status.CONFIRMED,
+        live_status=reservation.status,
         ended_status=Reservation.Status.CANCELLED,
         by=by,
         reason=reason,
@@ -407,6 +407,11 @@ def _refund_and_free(*, user, reservation, by, reason, now):
     history.save()
     reservation.status, reservation.ended_at = Reservation.Status.CANCELLED, now
     return reservation
+
+
+def _refund_and_free(*, user, reservation, by, reason, now):
+    wallet_services.refund(user=user, amount=reservation.price, reservation=reservation, now=now)
+    return _cancel_and_free(reservation, by=by, reason=reason, now=now)
 
 
 def cancel(*, user, reservation, now=None):
@@ -458,19 +463,7 @@ def release_hold(*, reservation, by=None, reason="released by staff", now=None):
             return reservation
         if reservation.status != Reservation.Status.HOLD:
             raise ReservationNotCancellable()
-        history = _History(now)
-        _free_seats(
-            [reservation.seat],
-            live_status=Reservation.Status.HOLD,
-            ended_status=Reservation.Status.CANCELLED,
-            by=by,
-            reason=reason,
-            history=history,
-            now=now,
-        )
-        history.save()
-        reservation.status, reservation.ended_at = Reservation.Status.CANCELLED, now
-    return reservation
+        return _cancel_and_free(reservation, by=by, reason=reason, now=now)
 
 
 # --- expiry -------------------------------------------------------------------------------------
