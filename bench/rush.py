@@ -431,7 +431,8 @@ class Rush:
             if target is None:
                 await asyncio.sleep(1)  # refused (e.g. a clock a hair before the opening): click again
                 continue
-            if target.startswith("/dates/"):
+            if target.startswith("/dates/"):  # admitted at once
+                fan.admitted_at = fan.admitted_at or time.monotonic() - self.opens_at
                 return target
             room = await browser.get("waiting room page", joined.headers["location"])
             status_url = STATUS_URL_RE.search(room.text).group(1).replace("&amp;", "&")
@@ -698,6 +699,13 @@ def check_database(concert, fans, opens_at):
         "last_sale_after_opening_s": (last_sale - opens_at).total_seconds() if last_sale else None,
         "reservations": dict(Counter(reservations.values_list("status", flat=True))),
         "queue_entries": len(entries),
+        # When each fan was first admitted, server-side: the report compares it with when the fan's
+        # status poll noticed.
+        "first_admitted_at": dict(
+            QueueEntryHistory.objects.filter(concert=concert, admitted_at__isnull=False)
+            .order_by("-admitted_at")  # the earliest comes last and stays
+            .values_list("user__email", "admitted_at")
+        ),
         "won_paid": sum(payments.values()),
         "won_refunded": sum(refunded.values()),
     }
@@ -855,6 +863,12 @@ def render_report(report):
         out.append(
             f"Wait from joining to admission: p50 {admitted_waits['p50']:.1f} s, p95 {admitted_waits['p95']:.1f} s, "
             f"max {admitted_waits['max']:.1f} s"
+        )
+    noticed = rush.get("admission_noticed_after_s")
+    if noticed:
+        out.append(
+            f"Admission noticed by the fan's next status poll after: p50 {noticed['p50']:.1f} s, "
+            f"p95 {noticed['p95']:.1f} s (the place is idle meanwhile)"
         )
     out.append(
         f"Reservations: {facts['reservations']}; won paid {facts['won_paid']:,}, refunded {facts['won_refunded']:,}"
@@ -1049,6 +1063,13 @@ def main(argv=None):
             f"{five_xx} 5xx, {transport} transport errors",
         )
         waits = sorted(fan.admitted_at - fan.joined_at for fan in fans if fan.admitted_at and fan.joined_at)
+        # How long an admission sat unnoticed until the fan's next status poll (their place is idle meanwhile).
+        first_admitted = facts.pop("first_admitted_at")
+        lags = sorted(
+            max(0.0, fan.admitted_at - (first_admitted[fan.email] - opens_wall).total_seconds())
+            for fan in fans
+            if fan.admitted_at and fan.email in first_admitted
+        )
         endpoints = rush_summary["endpoints"]
         targets = {}
         if yardstick:
@@ -1091,6 +1112,9 @@ def main(argv=None):
                 "wall_s": wall,
                 "facts": facts,
                 "outcomes": dict(Counter(fan.outcome for fan in fans).most_common()),
+                "admission_noticed_after_s": {"p50": percentile(lags, 50), "p95": percentile(lags, 95)}
+                if lags
+                else None,
                 "admission_wait_s": {
                     "p50": percentile(waits, 50),
                     "p95": percentile(waits, 95),
