@@ -435,8 +435,10 @@ class Rush:
                 fan.admitted_at = fan.admitted_at or time.monotonic() - self.opens_at
                 return target
             room = await browser.get("waiting room page", joined.headers["location"])
-            status_url = STATUS_URL_RE.search(room.text).group(1).replace("&amp;", "&")
-            delay = int(POLL_RE.search(room.text).group(1))
+            status_url, poll = STATUS_URL_RE.search(room.text), POLL_RE.search(room.text)
+            if status_url is None or poll is None:
+                raise FanGaveUp(f"waiting room page without its status URL ({room.status_code})")
+            status_url, delay = status_url.group(1).replace("&amp;", "&"), int(poll.group(1))
             failures = 0
             while True:
                 # queue.js: poll after poll_seconds plus up to a second of jitter; back off on errors.
@@ -484,7 +486,13 @@ class Rush:
             return "abandoned hold"
         await self.think()
         checkout = await browser.get("checkout page", f"/checkout/{date_id}/")
-        key = VALUE_RE.search(KEY_RE.search(checkout.text).group(0)).group(1)
+        form = KEY_RE.search(checkout.text)
+        if form is None:
+            # Sent back to the waiting room, or the holds ran out while the page loaded (an overloaded
+            # opening can take longer than HOLD_SECONDS): start again from the concert page.
+            fan.notes.append("no holds left at checkout" if not checkout.is_redirect else "checkout sent back")
+            return None
+        key = VALUE_RE.search(form.group(0)).group(1)
         await self.think()
         data = {"idempotency_key": key}
         if fan.double_pays:
