@@ -182,7 +182,8 @@ def process_table():
             continue
         table[int(entry.name)] = {
             "ppid": int(parts[1]),
-            "cpu_ticks": int(parts[11]) + int(parts[12]),  # utime + stime
+            # utime + stime + the reaped children's (RQ forks a work horse per job that exits after it)
+            "cpu_ticks": int(parts[11]) + int(parts[12]) + int(parts[13]) + int(parts[14]),
             "started": int(parts[19]),  # start time: tells a process from a later one with its pid
         }
     return table
@@ -214,8 +215,9 @@ class CpuMeter:
 
     TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
-    def __init__(self, stack_pid=None):
+    def __init__(self, stack_pid=None, processes=None):
         self.stack_pid = stack_pid
+        self.processes = processes or {}  # Procfile name -> pid, for a per-process breakdown
         self.start = self._read()
 
     def _read(self):
@@ -230,9 +232,12 @@ class CpuMeter:
             pass
         if self.stack_pid:
             table = process_table()
-            for pid in descendants(self.stack_pid, table) | {self.stack_pid}:
-                if pid in table:
-                    reading["stack"] += table[pid]["cpu_ticks"] / self.TICKS
+
+            def tree_cpu(root):
+                return sum(table[pid]["cpu_ticks"] for pid in descendants(root, table) | {root} if pid in table)
+
+            reading["stack"] = tree_cpu(self.stack_pid) / self.TICKS
+            reading["processes"] = {name: tree_cpu(pid) / self.TICKS for name, pid in self.processes.items()}
         return reading
 
     def stop(self):
@@ -240,7 +245,15 @@ class CpuMeter:
         wall = end["wall"] - self.start["wall"]
         used = {name: end[name] - self.start[name] for name in ("generator", "stack", "machine")}
         used["other"] = max(0.0, used["machine"] - used["generator"] - used["stack"])
-        return {"wall_s": wall, "cpus": os.cpu_count(), **{f"{name}_cpu_s": value for name, value in used.items()}}
+        per_process = {
+            name: end["processes"][name] - self.start["processes"].get(name, 0.0) for name in end.get("processes", {})
+        }
+        return {
+            "wall_s": wall,
+            "cpus": os.cpu_count(),
+            **{f"{name}_cpu_s": value for name, value in used.items()},
+            "stack_processes_cpu_s": per_process,
+        }
 
 
 # --- One fan's browser -----------------------------------------------------------------------------
@@ -755,6 +768,11 @@ class Stack:
             start_new_session=True,
         )
 
+    def processes(self):
+        """{"web1.1": pid, ...} from honcho's "web1.1 started (pid=...)" lines."""
+        started = re.findall(r"\| (\S+) started \(pid=(\d+)\)", self.log_path.read_text(errors="replace"))
+        return {name.removesuffix(".1"): int(pid) for name, pid in started}
+
     def wait_ready(self, bases, timeout=90):
         deadline = time.monotonic() + timeout
         wanted = ("celery@", "beat: Starting", "Listening on")
@@ -822,6 +840,11 @@ def table(summary, title):
             f"load generator {cpu['generator_cpu_s']:.1f} s, everything else {cpu['other_cpu_s']:.1f} s "
             f"(machine busy {cpu['machine_cpu_s'] / (cpu['wall_s'] * cpu['cpus']) * 100:.0f}%)"
         )
+        if cpu.get("stack_processes_cpu_s"):
+            lines.append(
+                "  stack CPU by process: "
+                + ", ".join(f"{name} {value:.1f} s" for name, value in cpu["stack_processes_cpu_s"].items())
+            )
     return "\n".join(lines)
 
 
@@ -928,7 +951,7 @@ async def run_yardstick(args, bases, probe_concert, probe_date_id, probes):
         ]
         summaries = {}
         for run_name, endpoint, path, cookies in plan:
-            meter = CpuMeter(args.stack_pid)
+            meter = CpuMeter(args.stack_pid, args.stack_processes)
             metrics = await closed_loop(client, bases, endpoint, path, cookies, concurrency, seconds)
             summaries[run_name] = metrics.summary()
             summaries[run_name]["cpu"] = meter.stop()
@@ -958,7 +981,7 @@ async def run_rush(args, bases, concert_id, fans, opens_at):
             fan.cookies = browser.cookies
         await asyncio.sleep(max(0.0, opens_at - time.monotonic()))
         metrics.started = opens_at
-        meter = CpuMeter(args.stack_pid)
+        meter = CpuMeter(args.stack_pid, args.stack_processes)
         tasks = [asyncio.create_task(rush.run_fan(fan)) for fan in fans]
         _done, pending = await asyncio.wait(tasks, timeout=args.timeout)
         metrics.cpu = meter.stop()
@@ -976,7 +999,7 @@ def main(argv=None):
     if args.seed is not None:
         random.seed(args.seed)
     args.probe_admitted = max(1, args.concurrency // 4)
-    args.stack_pid = None
+    args.stack_pid, args.stack_processes = None, {}
     ports = [
         int(port)
         for port in (args.ports or f"{os.environ.get('WEB1_PORT', 8001)},{os.environ.get('WEB2_PORT', 8002)}").split(
@@ -1003,6 +1026,7 @@ def main(argv=None):
         if stack:
             print(f"starting the stack (honcho, log in {stack.log_path}) ...", flush=True)
             stack.wait_ready(bases)
+            args.stack_processes = stack.processes()
 
         dates = args.dates or max(1, math.ceil(args.fans / settings.SEATS_PER_DATE))
         print(f"setup: {args.fans} fans, {dates} dates ...", flush=True)
