@@ -72,6 +72,10 @@ ENDPOINTS = [
 ]
 
 
+# What a load balancer would send to the booking lane (--booking-lane): the admitted fans' pages.
+BOOKING_ENDPOINTS = frozenset({"seat map", "hold (POST)", "checkout page", "pay (POST)"})
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add = parser.add_argument
@@ -95,6 +99,11 @@ def parse_args(argv=None):
     add("--web-workers", type=int, default=None, help="gunicorn workers per instance (stack default: CPUs / 2)")
     add("--web-threads", type=int, default=None, help="gunicorn threads per worker (stack default 8)")
     add("--access-log", action="store_true", help="keep gunicorn's per-request JSON access log on")
+    add(
+        "--booking-lane",
+        action="store_true",
+        help="a third instance (web3, WEB3_PORT 8003) takes seat map, hold, checkout and pay; the rest round-robin",
+    )
     add("--no-stack", action="store_true", help="use a stack already running on --ports")
     add("--ports", default=None, help="web instance ports, comma-separated (default WEB1_PORT,WEB2_PORT)")
     add("--skip-yardstick", action="store_true", help="rush only")
@@ -278,9 +287,10 @@ class Response:
 class Browser:
     """A fan's browser: its own cookies, each request sent to the next web instance in turn."""
 
-    def __init__(self, client, bases, metrics, cookies=None):
+    def __init__(self, client, bases, metrics, cookies=None, lane=None):
         self.client = client
         self.bases = bases
+        self.lane = lane  # with --booking-lane: the instance the booking endpoints go to
         self.turn = random.randrange(len(bases))
         self.metrics = metrics
         self.cookies = dict(cookies or {})
@@ -292,7 +302,8 @@ class Browser:
         return base
 
     async def request(self, endpoint, method, path, data=None, base=None):
-        base = base or self.next_base()
+        if base is None:
+            base = self.lane if self.lane and endpoint in BOOKING_ENDPOINTS else self.next_base()
         headers = {"Accept-Language": "en"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
@@ -389,6 +400,7 @@ class Rush:
     concert_id: str
     opens_at: float  # time.monotonic() of the sale opening
     metrics: Metrics
+    lane: str | None = None
 
     async def think(self, scale=1.0):
         if self.args.think > 0:
@@ -400,7 +412,7 @@ class Rush:
 
     async def run_fan(self, fan):
         await asyncio.sleep(max(0.0, self.opens_at + fan.arrival - time.monotonic()))
-        browser = Browser(self.client, self.bases, self.metrics, fan.cookies)
+        browser = Browser(self.client, self.bases, self.metrics, fan.cookies, lane=self.lane)
         started = time.monotonic()
         try:
             fan.outcome = await self.shop(fan, browser, give_up_at=None)
@@ -511,8 +523,8 @@ class Rush:
         if fan.double_pays:
             # A double click that lands on both instances at once: one payment, one charge.
             first, second = await asyncio.gather(
-                browser.post("pay (POST)", f"/checkout/{date_id}/", data, base=self.bases[0]),
-                browser.post("pay (POST)", f"/checkout/{date_id}/", data, base=self.bases[-1]),
+                browser.post("pay (POST)", f"/checkout/{date_id}/", data, base=self.lane or self.bases[0]),
+                browser.post("pay (POST)", f"/checkout/{date_id}/", data, base=self.lane or self.bases[-1]),
             )
             # Whichever lands second may find the admission already ended by the first (sent back to
             # the waiting room); the fan is done if either reached the reservations page.
@@ -756,11 +768,21 @@ class Stack:
         if args.web_threads:
             env["WEB_THREADS"] = str(args.web_threads)
         env.pop("DB_POOL", None)  # the Procfile decides per process
+        procfile = BASE_DIR / "Procfile"
+        if args.lane:
+            # Scaling out is one more Procfile line: the same web process on a third port.
+            env.update(WEB3_PORT=str(ports[2]), WEB_INSTANCES="3")
+            lane_procfile = log_path.with_name(f"Procfile-{log_path.stem}")
+            lane_procfile.write_text(
+                procfile.read_text()
+                + "web3: env PORT=${WEB3_PORT:-8003} gunicorn -c config/gunicorn.conf.py config.wsgi\n"
+            )
+            procfile = lane_procfile
         self.log_path = log_path
         self.log = log_path.open("w")
         honcho = Path(sys.executable).with_name("honcho")
         self.process = subprocess.Popen(
-            [str(honcho), "start", "-f", "Procfile"],
+            [str(honcho), "start", "-f", str(procfile), "-d", str(BASE_DIR)],
             cwd=BASE_DIR,
             env=env,
             stdout=self.log,
@@ -866,6 +888,11 @@ def render_report(report):
     out.append(
         f"{cfg['fans']} fans, {cfg['dates']} dates × {cfg['seats_per_date']} seats, max_active {cfg['max_active']}, "
         f"think {cfg['think']} s, hold {cfg['hold_seconds']} s, web {cfg['web']}"
+        + (
+            f"; booking lane: seat map, hold, checkout and pay on {cfg['booking_lane']}"
+            if cfg.get("booking_lane")
+            else ""
+        )
     )
     out.append("")
     if report.get("yardstick"):
@@ -968,7 +995,7 @@ async def run_yardstick(args, bases, probe_concert, probe_date_id, probes):
 async def run_rush(args, bases, concert_id, fans, opens_at):
     metrics = Metrics()
     async with http_client(args) as client:
-        rush = Rush(args, client, bases, concert_id, opens_at, metrics)
+        rush = Rush(args, client, bases, concert_id, opens_at, metrics, lane=args.lane)
         for fan in fans[: args.form_logins]:
             # The real log-in form (Argon2) for a few fans, so the session path through it is exercised.
             browser = Browser(client, bases, metrics)
@@ -1006,7 +1033,11 @@ def main(argv=None):
             ","
         )
     ]
-    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    args.lane = None
+    if args.booking_lane:
+        ports.append(int(os.environ.get("WEB3_PORT", 8003)))
+        args.lane = f"http://127.0.0.1:{ports[2]}"
+    bases = [f"http://127.0.0.1:{port}" for port in ports[:2]]
     run_id = time.strftime("%Y%m%d-%H%M%S")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -1025,7 +1056,7 @@ def main(argv=None):
         machine = machine_description()
         if stack:
             print(f"starting the stack (honcho, log in {stack.log_path}) ...", flush=True)
-            stack.wait_ready(bases)
+            stack.wait_ready(bases + ([args.lane] if args.lane else []))
             args.stack_processes = stack.processes()
 
         dates = args.dates or max(1, math.ceil(args.fans / settings.SEATS_PER_DATE))
@@ -1136,6 +1167,7 @@ def main(argv=None):
                 "web": f"{len(bases)} instances ({web_workers} workers × "
                 f"{args.web_threads or os.environ.get('WEB_THREADS', 8)} threads)",
                 "access_log": args.access_log,
+                "booking_lane": args.lane,
             },
             "yardstick": yardstick,
             "rush": {
