@@ -108,6 +108,19 @@ def _free_seats(seats, *, live_status, ended_status, by, reason, history, now):
         seat.status, seat.held_by_id, seat.hold_expire_at = Seat.Status.AVAILABLE, None, None
 
 
+def _expire_seats(seats, *, history, now):
+    """Free locked seats whose hold has passed; their HOLD reservations become EXPIRED."""
+    _free_seats(
+        seats,
+        live_status=Reservation.Status.HOLD,
+        ended_status=Reservation.Status.EXPIRED,
+        by=None,
+        reason="hold expired",
+        history=history,
+        now=now,
+    )
+
+
 def _share_lock_date(concert_date):
     """Share-lock the date row for this transaction and refuse it if it has been cancelled.
 
@@ -198,15 +211,7 @@ def hold_seats(*, user, concert_date, seat_numbers, now=None):
         history = _History(now)
         expired = [seat for seat in seats if seat.status == Seat.Status.HELD]
         if expired:
-            _free_seats(
-                expired,
-                live_status=Reservation.Status.HOLD,
-                ended_status=Reservation.Status.EXPIRED,
-                by=None,
-                reason="hold expired",
-                history=history,
-                now=now,
-            )
+            _expire_seats(expired, history=history, now=now)
         expire_at = now + datetime.timedelta(seconds=settings.HOLD_SECONDS)
         Seat.objects.filter(pk__in=[seat.pk for seat in seats]).update(
             status=Seat.Status.HELD, held_by=user.pk, hold_expire_at=expire_at
@@ -324,15 +329,7 @@ def pay(*, user, concert_date, idempotency_key, now=None):
         if expired:
             failure = HoldExpired(seat_numbers=[hold.seat.seat_number for hold in expired])
             history = _History(now)
-            _free_seats(
-                [hold.seat for hold in expired],
-                live_status=Reservation.Status.HOLD,
-                ended_status=Reservation.Status.EXPIRED,
-                by=None,
-                reason="hold expired",
-                history=history,
-                now=now,
-            )
+            _expire_seats([hold.seat for hold in expired], history=history, now=now)
             history.save()
         else:
             try:
@@ -490,15 +487,7 @@ def expire_holds(*, now=None, batch_size=EXPIRE_BATCH_SIZE):
             )
             if seats:
                 history = _History(now)
-                _free_seats(
-                    seats,
-                    live_status=Reservation.Status.HOLD,
-                    ended_status=Reservation.Status.EXPIRED,
-                    by=None,
-                    reason="hold expired",
-                    history=history,
-                    now=now,
-                )
+                _expire_seats(seats, history=history, now=now)
                 history.save()
         total += len(seats)
         if len(seats) < batch_size:
