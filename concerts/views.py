@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from booking import selectors as booking_selectors
 
@@ -20,7 +21,8 @@ def concert_detail(request, concert_id):
     """Dates with seats left, the sale countdown, and the way into the waiting room."""
     concert = get_object_or_404(Concert, pk=concert_id)
     now = timezone.now()
-    dates = booking_selectors.bookable_dates(concert=concert, now=now)
+    # Lazy: read only when the template's cached date list has to be rendered again.
+    dates = SimpleLazyObject(lambda: booking_selectors.bookable_dates(concert=concert, now=now))
     return render(
         request,
         "concerts/detail.html",
@@ -30,5 +32,6 @@ def concert_detail(request, concert_id):
             "now": now,
             "on_sale": concert.is_on_sale(now),
             "seats_per_date": settings.SEATS_PER_DATE,
+            "cache_seconds": settings.CONCERT_PAGE_CACHE_SECONDS,
         },
     )

@@ -177,6 +177,8 @@ MIN_CHARGE = env.int("MIN_CHARGE", default=1_000)
 MAX_CHARGE = env.int("MAX_CHARGE", default=1_000_000)
 MAX_BALANCE = env.int("MAX_BALANCE", default=10_000_000)
 DEFAULT_SEAT_PRICE = env.int("DEFAULT_SEAT_PRICE", default=99_000)
+# How long the concert page's list of dates with seats left is shared between fans (0: never cached).
+CONCERT_PAGE_CACHE_SECONDS = env.int("CONCERT_PAGE_CACHE_SECONDS", default=2)
 QUEUE_BACKEND = env("QUEUE_BACKEND", default="database")  # "database" or "redis"
 QUEUE_DEFAULT_MAX_ACTIVE = env.int("QUEUE_DEFAULT_MAX_ACTIVE", default=100)
 QUEUE_ADMIT_BATCH_SIZE = env.int("QUEUE_ADMIT_BATCH_SIZE", default=500)  # most fans admitted per concert per run

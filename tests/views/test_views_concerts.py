@@ -60,6 +60,32 @@ def test_concert_page_shows_dates_with_seats_left_and_a_book_button(fan_client, 
     assertContains(response, "예매하기")
 
 
+def test_concert_page_shares_its_date_list_for_a_moment(
+    fan_client, concert_date, hold, settings, django_assert_max_num_queries
+):
+    """At a sale's opening every fan reloads this page: the list of dates is rendered once per moment."""
+    from django.core.cache import cache
+
+    settings.CONCERT_PAGE_CACHE_SECONDS = 60
+    cache.clear()
+    url = f"/concerts/{concert_date.concert.pk}/"
+    assertContains(fan_client.get(url), "잔여 <b>50</b>석", html=False)
+    hold(factories.UserFactory(), concert_date, 1, 2)
+    # session, user, concert: the dates and their seat counts come from the cache
+    with django_assert_max_num_queries(3):
+        cached = fan_client.get(url)
+    assertContains(cached, "잔여 <b>50</b>석", html=False)
+    assertContains(cached, f'name="date" value="{concert_date.pk}"')
+    assertContains(cached, "csrfmiddlewaretoken")  # the token is the fan's own, outside the shared list
+    # Another kind of visitor gets a list of its own: anonymous visitors are asked to log in.
+    fan_client.logout()
+    anonymous = fan_client.get(url)
+    assertContains(anonymous, "로그인하고 예매하기")
+    assertNotContains(anonymous, 'name="date"')
+    assertContains(anonymous, "잔여 <b>48</b>석", html=False)
+    cache.clear()
+
+
 def test_concert_page_asks_anonymous_visitors_to_log_in(client, concert_date):
     response = client.get(f"/concerts/{concert_date.concert.pk}/")
     assertContains(response, "로그인하고 예매하기")
