@@ -7,6 +7,8 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from config.admin import ReadOnlyAdmin
+
 from . import services
 from .exceptions import BookingError
 from .models import Payment, Reservation
@@ -16,19 +18,6 @@ class RefundForm(forms.Form):
     reason = forms.CharField(
         label=_("reason (kept in the seat history)"), max_length=150, initial=_("refunded by staff")
     )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A record staff may look up and search; nobody adds, edits or deletes rows here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class PaymentInline(admin.TabularInline):

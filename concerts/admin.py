@@ -21,24 +21,12 @@ from django.utils.translation import ngettext
 
 from booking import staff as booking_staff
 from booking.tickets import InvalidTicket, check_ticket
+from config.admin import ReadOnlyAdmin
 
 from . import charts, selectors
 from .models import Concert, ConcertDate, DateCancellation, DateExport, SalesDashboard, Seat, SeatStatusHistory
 from .services import create_concert_date, default_tiers, format_price_tiers, parse_price_tiers, seat_prices
 from .templatetags.frontrow import won
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A history table: staff may look and search, nobody adds, edits or deletes rows here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class PriceTiersField(forms.CharField):

@@ -3,20 +3,9 @@
 
 from django.contrib import admin
 
+from config.admin import ReadOnlyAdmin
+
 from .models import ChargeHistory, UsageHistory
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A ledger staff may look up and search; nobody adds, edits or deletes rows here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ChargeHistory)
