@@ -57,24 +57,28 @@ class WaitingRoomAdmin(admin.ModelAdmin):
             return "—"
         return _("unavailable") if counts.admitted is None else f"{counts.admitted} / {obj.max_active}"
 
+    def _set_paused(self, request, queryset, *, paused, message):
+        rooms = list(queryset.select_related("concert"))
+        for room in rooms:
+            services.set_paused(concert=room.concert, paused=paused)
+        self.message_user(request, message(len(rooms)) % len(rooms))
+
     @admin.action(description=_("Pause admission"))
     def pause_admission(self, request, queryset):
-        for room in queryset.select_related("concert"):
-            services.set_paused(concert=room.concert, paused=True)
-        self.message_user(
+        self._set_paused(
             request,
-            ngettext("Paused admission for %d concert.", "Paused admission for %d concerts.", queryset.count())
-            % queryset.count(),
+            queryset,
+            paused=True,
+            message=lambda n: ngettext("Paused admission for %d concert.", "Paused admission for %d concerts.", n),
         )
 
     @admin.action(description=_("Resume admission"))
     def resume_admission(self, request, queryset):
-        for room in queryset.select_related("concert"):
-            services.set_paused(concert=room.concert, paused=False)
-        self.message_user(
+        self._set_paused(
             request,
-            ngettext("Resumed admission for %d concert.", "Resumed admission for %d concerts.", queryset.count())
-            % queryset.count(),
+            queryset,
+            paused=False,
+            message=lambda n: ngettext("Resumed admission for %d concert.", "Resumed admission for %d concerts.", n),
         )
 
     @admin.action(description=_("Admit the next batch now"))
