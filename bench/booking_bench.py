@@ -37,29 +37,18 @@ START_BALANCE = 1_000_000
 
 
 def configure():
-    os.environ["DATABASE_URL"] = f"{PG_SERVER}/{BENCH_DB}"
-    os.environ["REDIS_URL"] = BENCH_REDIS
-    os.environ["QUEUE_BACKEND"] = "database"
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
-    os.environ["RQ_ASYNC"] = "true"
-    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
-    os.environ["LOG_LEVEL"] = "WARNING"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    from benchdb import setup_django
 
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-    import django
-
-    django.setup()
-    from django.conf import settings
+    setup_django(
+        pg_server=PG_SERVER,
+        database=BENCH_DB,
+        redis_url=BENCH_REDIS,
+        QUEUE_BACKEND="database",
+        RQ_ASYNC="true",
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+    )
     from django.core.management import call_command
 
-    assert settings.DATABASES["default"]["NAME"] == BENCH_DB, "refusing to run against another database"
-    call_command("migrate", verbosity=0, interactive=False)
     call_command("flush", verbosity=0, interactive=False)
     drop_queued_jobs()
 

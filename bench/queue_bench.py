@@ -32,26 +32,15 @@ BENCH_PREFIX = "frontrow-bench:queue"
 
 
 def configure():
-    os.environ["DATABASE_URL"] = f"{PG_SERVER}/{BENCH_DB}"
-    os.environ["REDIS_URL"] = BENCH_REDIS
-    os.environ["QUEUE_REDIS_PREFIX"] = BENCH_PREFIX
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
-    os.environ["RQ_ASYNC"] = "false"
-    os.environ["LOG_LEVEL"] = "WARNING"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    from benchdb import setup_django
 
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
+    setup_django(
+        pg_server=PG_SERVER,
+        database=BENCH_DB,
+        redis_url=BENCH_REDIS,
+        QUEUE_REDIS_PREFIX=BENCH_PREFIX,
+        RQ_ASYNC="false",
+    )
 
 
 def fans(count):
