@@ -86,6 +86,38 @@ def test_concert_page_shares_its_date_list_for_a_moment(
     cache.clear()
 
 
+def test_concert_page_shares_one_date_list_whatever_the_query_string(fan_client, concert_date, settings):
+    """A marketing link or a bot's ?r=<n> must not defeat the cache: the shared list is keyed by what it
+    shows (concert, language, sale open, logged in or not), not by the URL it was asked for."""
+    import redis
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()  # anonymous (fan_client is the logged-in `client` fixture)
+    settings.CONCERT_PAGE_CACHE_SECONDS = 60
+    cache.clear()
+    url = f"/concerts/{concert_date.concert.pk}/"
+    with CaptureQueriesContext(connection) as queries:
+        for visitor in (client, fan_client):
+            for query_string in ("", "?utm_source=newsletter", "?r=1", "?r=2&utm_campaign=opening"):
+                response = visitor.get(url + query_string)
+                assertContains(response, "잔여 <b>50</b>석", html=False)
+    dates_queries = [q["sql"] for q in queries.captured_queries if 'FROM "concerts_concertdate"' in q["sql"]]
+    # One render per kind of visitor (anonymous, logged in), not one per URL.
+    assert len(dates_queries) == 2, dates_queries
+    fragment_keys = redis.Redis.from_url(settings.REDIS_URL).keys("*template.cache.concert_dates*")
+    assert len(fragment_keys) == 2, fragment_keys
+    # The anonymous list's log-in link returns to the concert page itself, never to a visitor's query string.
+    anonymous = client.get(url + "?utm_source=newsletter").content.decode()
+    date_list = anonymous[anonymous.index('data-testid="dates"') :]
+    assert f'href="/accounts/login/?next=/concerts/{concert_date.concert.pk}/"' in date_list
+    assert "utm_source" not in date_list
+    assert "{#" not in anonymous and "#}" not in anonymous
+    cache.clear()
+
+
 def test_concert_page_asks_anonymous_visitors_to_log_in(client, concert_date):
     response = client.get(f"/concerts/{concert_date.concert.pk}/")
     assertContains(response, "로그인하고 예매하기")
