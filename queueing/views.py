@@ -14,12 +14,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.redirects import redirect_to_next, safe_next
 from concerts.models import Concert, ConcertDate
 
 from . import services
@@ -51,14 +51,6 @@ def eta_text(seconds):
     return _("about %(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
 
 
-def _safe_next(request, value):
-    if value and url_has_allowed_host_and_scheme(
-        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return value
-    return None
-
-
 def _concert_url(concert):
     try:
         return reverse("concerts:detail", kwargs={"concert_id": concert.pk})
@@ -86,7 +78,7 @@ def _requested_next(request, concert):
         seats = _seats_url(concert, data["date"])
         if seats:
             return seats
-    return _safe_next(request, data.get("next"))
+    return safe_next(request, data.get("next")) or None
 
 
 def _progress_percent(request, current):
@@ -150,7 +142,7 @@ def room(request, concert_id):
             messages.error(request, exc.message)
             return _render_room(request, concert, None, next_url, now=now, status=409)
         if current.admitted:
-            return redirect(next_url or _concert_url(concert))
+            return redirect_to_next(request, next_url, _concert_url(concert))
         return redirect(room_url(concert, next_url=next_url))
     try:
         current = services.status(user=request.user, concert=concert, now=now)

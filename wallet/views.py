@@ -3,12 +3,12 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.redirects import redirect_to_next, safe_next
 from concerts.templatetags.frontrow import won
 
 from . import selectors, services
@@ -18,14 +18,6 @@ from .forms import TopUpForm
 # The wallet page lists this many of the latest history entries (two queries whatever the history size).
 HISTORY_LIMIT = 100
 QUICK_AMOUNTS = (10_000, 50_000, 100_000)
-
-
-def _safe_next(request, candidate):
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return ""
 
 
 def _render_wallet(request, form, *, status=200):
@@ -40,7 +32,7 @@ def _render_wallet(request, form, *, status=200):
             "min_charge": settings.MIN_CHARGE,
             "max_charge": settings.MAX_CHARGE,
             "max_balance": settings.MAX_BALANCE,
-            "next": _safe_next(request, form["next"].value()),
+            "next": safe_next(request, form["next"].value()),
             "page_url": reverse("wallet:home"),
         },
         status=status,
@@ -51,7 +43,7 @@ def _render_wallet(request, form, *, status=200):
 @login_required
 def home(request):
     """Balance, the top-up form (coming back to `next` after a top-up) and the wallet's history."""
-    initial = {"next": _safe_next(request, request.GET.get("next")), "amount": request.GET.get("amount", "")[:20]}
+    initial = {"next": safe_next(request, request.GET.get("next")), "amount": request.GET.get("amount", "")[:20]}
     return _render_wallet(request, TopUpForm(initial=initial))
 
 
@@ -72,4 +64,4 @@ def charge(request):
         _("%(amount)s added. Your balance is now %(balance)s.")
         % {"amount": won(row.amount), "balance": won(row.balance_after)},
     )
-    return redirect(_safe_next(request, form.cleaned_data.get("next")) or "wallet:home")
+    return redirect_to_next(request, form.cleaned_data.get("next"), "wallet:home")
