@@ -121,8 +121,50 @@ def test_concert_page_shares_one_date_list_whatever_the_query_string(fan_client,
 def test_concert_page_asks_anonymous_visitors_to_log_in(client, concert_date):
     response = client.get(f"/concerts/{concert_date.concert.pk}/")
     assertContains(response, "로그인하고 예매하기")
-    assertContains(response, f"/accounts/login/?next=/concerts/{concert_date.concert.pk}/")
+    assertContains(response, f"/accounts/login/?next=/dates/{concert_date.pk}/seats/")
     assertNotContains(response, 'name="date"')
+
+
+def _log_in_to_book_link(client, concert_date):
+    page = client.get(f"/concerts/{concert_date.concert.pk}/").content.decode()
+    links = re.findall(r'href="(/accounts/login/\?next=[^"]*)"[^>]*>로그인하고 예매하기<', page)
+    assert len(links) == 1
+    return links[0]
+
+
+def _join_and_choose_seats(client, concert_date, response):
+    """From the page a log-in or sign-up ended on: the date's waiting room, then its seat map."""
+    seats = f"/dates/{concert_date.pk}/seats/"
+    room = f"/concerts/{concert_date.concert.pk}/queue/"
+    assert response.redirect_chain[0] == (seats, 302)  # straight to booking that date
+    assert response.request["PATH_INFO"] == room  # the gate asks the fan to join first ...
+    assertContains(response, f'name="next" value="{seats}"')  # ... and keeps the date
+    joined = client.post(room, {"next": seats}, follow=True)
+    assert joined.redirect_chain == [(seats, 302)]
+    assertContains(joined, 'name="seats"')
+
+
+def test_log_in_to_book_a_date_comes_back_to_booking_that_date(client, concert_date):
+    fan = factories.UserFactory(email="booker@example.com")
+    link = _log_in_to_book_link(client, concert_date)
+
+    response = client.post(link, {"username": fan.email, "password": "correct-horse-battery"}, follow=True)
+
+    _join_and_choose_seats(client, concert_date, response)
+
+
+def test_signing_up_from_log_in_to_book_comes_back_to_booking_that_date(client, concert_date):
+    login_page = client.get(_log_in_to_book_link(client, concert_date)).content.decode()
+    signup_link = re.search(r'href="(/accounts/signup/\?next=[^"]*)"', login_page).group(1)
+    password = "violet-harbor-2931"
+
+    response = client.post(
+        signup_link,
+        {"email": "new@example.com", "name": "새 팬", "password1": password, "password2": password},
+        follow=True,
+    )
+
+    _join_and_choose_seats(client, concert_date, response)
 
 
 def test_concert_page_counts_down_to_the_sale_before_it_opens(fan_client):
