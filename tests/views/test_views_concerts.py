@@ -109,10 +109,10 @@ def test_concert_page_shares_one_date_list_whatever_the_query_string(fan_client,
     assert len(dates_queries) == 2, dates_queries
     fragment_keys = redis.Redis.from_url(settings.REDIS_URL).keys("*template.cache.concert_dates*")
     assert len(fragment_keys) == 2, fragment_keys
-    # The anonymous list's log-in link returns to the concert page itself, never to a visitor's query string.
+    # The anonymous list's log-in link returns to booking that date, never to a visitor's query string.
     anonymous = client.get(url + "?utm_source=newsletter").content.decode()
     date_list = anonymous[anonymous.index('data-testid="dates"') :]
-    assert f'href="/accounts/login/?next=/concerts/{concert_date.concert.pk}/"' in date_list
+    assert f'href="/accounts/login/?next=/dates/{concert_date.pk}/seats/"' in date_list
     assert "utm_source" not in date_list
     assert "{#" not in anonymous and "#}" not in anonymous
     cache.clear()
