@@ -1,13 +1,18 @@
-"""Where a fan goes next: the `next` a link or form carries.
+"""Where a fan goes next: the `next` a link or form carries, and the way back after logging in.
 
 One rule for every page that honours `next` (log-in, sign-up, the wallet's top-up, the waiting room): it
 is followed only if it is a path on this site, and only with HttpResponseRedirect. It never goes to
 django.shortcuts.redirect(), which would try a bare word ("checkout") as a URL name and raise a 500 after
 the action (a top-up, a sign-up, an admission) was already done.
+
+login_required sends an anonymous POST (a button pressed after the session expired) back to the page the
+form was on after logging in, not to the POST-only URL, which would answer 405.
 """
 
+from functools import wraps
 from urllib.parse import urlsplit
 
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.urls import reverse
@@ -50,3 +55,55 @@ def safe_next(request: HttpRequest, candidate: object) -> str:
 def redirect_to_next(request: HttpRequest, candidate: object, default: str) -> HttpResponseRedirect:
     """Redirect to `candidate` if safe_next accepts it, else to `default` (a URL name or path of our own)."""
     return HttpResponseRedirect(safe_next(request, candidate) or resolve_url(default))
+
+
+def _referring_page(request: HttpRequest) -> str:
+    """The path (and query) of the page on this site that sent the request, from its Referer; else ""."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if not referer or not url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return ""
+    parts = urlsplit(referer)
+    return safe_next(request, parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
+def login_next(request: HttpRequest, form_page: str = "") -> str:
+    """Where to come back to after logging in.
+
+    A GET comes back to itself. A POST (a button pressed after the session expired) cannot be replayed by
+    a redirect and its URL may not answer a GET at all, so it comes back to the page the form was on: the
+    Referer when it is a page of this site other than the POST's own URL, else `form_page`, else the POST's
+    URL (right for views that answer GET and POST on one URL).
+    """
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    referer = _referring_page(request)
+    if referer and urlsplit(referer).path != request.path:
+        return referer
+    return form_page or request.get_full_path()
+
+
+def login_required(view=None, *, form_page=None):
+    """Django's login_required, except that an anonymous POST comes back to the form's page (login_next).
+
+    `form_page` is the GET page that shows the view's form: a URL name without arguments, or a function
+    called with the request and the view's URL arguments that returns a path.
+    """
+
+    def decorator(view_func):
+        @wraps(view_func)
+        def wrapped(request, *args, **kwargs):
+            if request.user.is_authenticated:
+                return view_func(request, *args, **kwargs)
+            if callable(form_page):
+                page = form_page(request, *args, **kwargs)
+            elif form_page:
+                page = reverse(form_page)
+            else:
+                page = ""
+            return redirect_to_login(login_next(request, page))
+
+        return wrapped
+
+    return decorator(view) if view is not None else decorator

@@ -10,7 +10,6 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.redirects import login_required
 from queueing.gate import admitted_required
 from wallet.exceptions import WalletError
 
@@ -75,8 +75,12 @@ def seats(request, date_id):
     return _render_seat_map(request)
 
 
+def _seat_map_url(request, date_id):
+    return reverse("booking:seats", args=[date_id])
+
+
 @require_POST
-@login_required
+@login_required(form_page=_seat_map_url)
 @admitted_required
 def hold(request, date_id):
     """Hold the checked seats together (all or nothing), then go to checkout."""
@@ -213,7 +217,7 @@ def reservations(request):
 
 
 @require_POST
-@login_required
+@login_required(form_page="booking:reservations")
 def cancel(request, reservation_id):
     """Cancel one of the fan's confirmed reservations and refund it to the wallet."""
     reservation = get_object_or_404(Reservation, pk=reservation_id, user=request.user)

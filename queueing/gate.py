@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from accounts.redirects import login_next
 from concerts.models import Concert, ConcertDate
 
 from . import services
@@ -73,7 +74,7 @@ def admitted_required(view):
     @functools.wraps(view)
     def gated(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
+            return redirect_to_login(login_next(request))
         concert, concert_date = _resolve(kwargs)
         try:
             admitted = services.touch(user=request.user, concert=concert)

@@ -8,7 +8,6 @@ import math
 import uuid
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -19,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.redirects import redirect_to_next, safe_next
+from accounts.redirects import login_required, redirect_to_next, safe_next
 from concerts.models import Concert, ConcertDate
 
 from . import services
@@ -182,7 +181,11 @@ def status(request, concert_id):
     return JsonResponse(_payload(request, concert, current, _requested_next(request, concert)))
 
 
-@login_required
+def _room_page(request, concert_id):
+    return reverse("queueing:room", kwargs={"concert_id": concert_id})
+
+
+@login_required(form_page=_room_page)
 @require_POST
 def leave(request, concert_id):
     """Give up the place (waiting or admitted), freeing it for the next fan."""

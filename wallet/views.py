@@ -2,13 +2,12 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.redirects import redirect_to_next, safe_next
+from accounts.redirects import login_required, redirect_to_next, safe_next
 from concerts.templatetags.frontrow import won
 
 from . import selectors, services
@@ -48,7 +47,7 @@ def home(request):
 
 
 @require_POST
-@login_required
+@login_required(form_page="wallet:home")
 def charge(request):
     """Top up by `amount` won. A refused top-up is recorded by the service and shown with 400."""
     form = TopUpForm(request.POST)

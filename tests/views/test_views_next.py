@@ -115,3 +115,67 @@ def test_signing_up_with_next_pointing_at_sign_up_ends_on_the_concerts_not_in_a_
 
     assert response.status_code == 200
     assert response.redirect_chain == [(reverse("concerts:list"), 302)]
+
+
+# --- A POST button pressed after the session expired --------------------------------------------------
+
+
+def _post_buttons(fan, concert_date, paid_reservation):
+    """(form page, POST URL, data) for every POST-only button a fan presses on a page."""
+    seats = reverse("booking:seats", args=[concert_date.pk])
+    checkout = reverse("booking:checkout", args=[concert_date.pk])
+    return {
+        "hold": (seats, reverse("booking:hold", args=[concert_date.pk]), {"seats": ["3"]}),
+        "cancel": (reverse("booking:reservations"), reverse("booking:cancel", args=[paid_reservation.pk]), {}),
+        "top-up": (
+            f"{reverse('wallet:home')}?next={checkout}&amount=5000",
+            reverse("wallet:charge"),
+            {"amount": "5000", "next": checkout},
+        ),
+        "leave": (
+            reverse("queueing:room", args=[concert_date.concert.pk]),
+            reverse("queueing:leave", args=[concert_date.concert.pk]),
+            {},
+        ),
+    }
+
+
+def _log_in_from(client, login_location, fan):
+    """Log in on the page a redirect to the log-in page pointed at; returns the response after log-in."""
+    assert login_location.startswith(reverse("accounts:login") + "?next=")
+    return client.post(login_location, {"username": fan.email, "password": "correct-horse-battery"})
+
+
+@pytest.mark.parametrize("button", ["hold", "cancel", "top-up", "leave"])
+def test_a_post_button_pressed_after_the_session_expired_comes_back_to_its_page_after_log_in(
+    client, fan, concert_date, paid_reservation, admit, button
+):
+    admit(fan, concert_date.concert)
+    form_page, post_url, data = _post_buttons(fan, concert_date, paid_reservation)[button]
+    before = fan.balance
+
+    response = client.post(post_url, data, HTTP_REFERER=f"http://testserver{form_page}")  # no session any more
+
+    assert response.status_code == 302
+    logged_in = _log_in_from(client, response["Location"], fan)
+    assert logged_in.status_code == 302
+    assert logged_in["Location"] == form_page
+    assert client.get(form_page).status_code == 200  # the page again, not a 405 on the POST URL
+    fan.refresh_from_db()
+    assert fan.balance == before  # nothing was done on the fan's behalf
+
+
+@pytest.mark.parametrize("button", ["hold", "cancel", "top-up", "leave"])
+@pytest.mark.parametrize("referer", [None, "https://evil.example/wallet/", "http://testserver/accounts/login/"])
+def test_without_a_usable_referer_a_post_button_comes_back_to_the_page_that_shows_it(
+    client, fan, concert_date, paid_reservation, admit, button, referer
+):
+    admit(fan, concert_date.concert)
+    form_page, post_url, data = _post_buttons(fan, concert_date, paid_reservation)[button]
+    headers = {"HTTP_REFERER": referer} if referer else {}
+
+    response = client.post(post_url, data, **headers)
+
+    logged_in = _log_in_from(client, response["Location"], fan)
+    assert logged_in["Location"] == form_page.split("?")[0]
+    assert client.get(logged_in["Location"]).status_code == 200
