@@ -5,6 +5,8 @@ when it is missing). Screenshots go to tests/artifacts/ (git-ignored).
 """
 
 import os
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,41 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+# What a person must never read on a page: template syntax Django printed instead of running, or a
+# Python None rendered as text.
+LEAKED_SYNTAX = re.compile(r"\{%|%\}|\{\{|\}\}|\{#|#\}|\bNone\b")
+# Attributes a person reads (tooltips, screen readers, placeholders) or a script shows as text.
+READ_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt", "data-confirm", "data-expired-text", "data-empty"}
+
+
+class _ReadableText(HTMLParser):
+    """The text of an HTML page a person can read: text nodes and READ_ATTRIBUTES, not scripts or styles."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts, self._skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self._skip += 1
+        self.parts.extend(value for name, value in attrs if name in READ_ATTRIBUTES and value)
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def leaked_syntax(html):
+    """The lines of a page's readable text that show template syntax or a raw None."""
+    parser = _ReadableText()
+    parser.feed(html)
+    lines = "\n".join(parser.parts).splitlines()
+    return [line.strip()[:120] for line in lines if LEAKED_SYNTAX.search(line)]
 
 
 @pytest.fixture(scope="session")
@@ -39,16 +76,34 @@ def artifacts():
 
 @pytest.fixture
 def open_page(browser, live_server):
-    """open_page(width=..., locale=...) → a fresh browser tab on the live server that records script errors.
+    """open_page(width=..., locale=..., javascript=...) → a fresh browser tab on the live server that records
+    script errors and pages that show template syntax.
 
     `page.problems` collects console errors and uncaught exceptions: a Content-Security-Policy violation
-    or a broken script shows up there.
+    or a broken script shows up there. Every HTML page the tab loads (links, redirects, form posts) is
+    read on its way in; a page whose text shows `{%`, `{{`, `{#` or a raw `None` is a problem too. The
+    test fails at its end if there is any problem, so every page of every flow is checked in the
+    language it was shown in.
     """
-    contexts = []
+    contexts, pages = [], []
 
-    def open_page(*, width=1280, height=900, locale="ko-KR"):
+    def check_document(route):
+        """Fetch an HTML page for the browser (redirects left to the browser) and read its text on the way."""
+        if route.request.resource_type != "document":
+            route.fallback()
+            return
+        response = route.fetch(max_redirects=0)
+        if "text/html" in response.headers.get("content-type", ""):
+            for line in leaked_syntax(response.text()):
+                route.request.frame.page.problems.append(f"{route.request.url} shows {line!r}")
+        route.fulfill(response=response)
+
+    def open_page(*, width=1280, height=900, locale="ko-KR", javascript=True):
         context = browser.new_context(
-            base_url=live_server.url, viewport={"width": width, "height": height}, locale=locale
+            base_url=live_server.url,
+            viewport={"width": width, "height": height},
+            locale=locale,
+            java_script_enabled=javascript,
         )
         context.set_default_timeout(15_000)
         contexts.append(context)
@@ -62,8 +117,12 @@ def open_page(browser, live_server):
 
         page.on("console", on_console)
         page.on("pageerror", lambda error: page.problems.append(str(error)))
+        page.route("**/*", check_document)
+        pages.append(page)
         return page
 
     yield open_page
+    problems = [problem for page in pages for problem in page.problems]
     for context in contexts:
         context.close()
+    assert problems == [], "\n".join(problems)

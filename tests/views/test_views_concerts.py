@@ -60,6 +60,15 @@ def test_concert_page_shows_dates_with_seats_left_and_a_book_button(fan_client, 
     assertContains(response, "예매하기")
 
 
+def test_concert_page_shows_no_developer_comment(client, concert_date):
+    for language in ("ko", "en"):
+        client.cookies["django_language"] = language
+        response = client.get(f"/concerts/{concert_date.concert.pk}/")
+        assertNotContains(response, "CONCERT_PAGE_CACHE_SECONDS")
+        for syntax in ("{#", "#}", "{%", "{{"):
+            assertNotContains(response, syntax)
+
+
 def test_concert_page_shares_its_date_list_for_a_moment(
     fan_client, concert_date, hold, settings, django_assert_max_num_queries
 ):
