@@ -2,6 +2,12 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+# The admin says whose it is: Frontrow's, not "Django administration".
+admin.site.site_header = _("Frontrow admin")
+admin.site.site_title = _("Frontrow admin")
+admin.site.index_title = _("Staff home")
 
 urlpatterns = [
     # django-rq's dashboard (its views are staff_member_required), before admin/ so it wins the prefix.

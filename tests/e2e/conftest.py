@@ -19,8 +19,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 # What a person must never read on a page: template syntax Django printed instead of running, or a
-# Python None rendered as text.
-LEAKED_SYNTAX = re.compile(r"\{%|%\}|\{\{|\}\}|\{#|#\}|\bNone\b")
+# Python None rendered as text (the word, unless an English sentence goes on: Django's "None available").
+LEAKED_SYNTAX = re.compile(r"\{%|%\}|\{\{|\}\}|\{#|#\}|(?<![A-Za-z])None(?![A-Za-z]| [a-z])")
 # Attributes a person reads (tooltips, screen readers, placeholders) or a script shows as text.
 READ_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt", "data-confirm", "data-expired-text", "data-empty"}
 
