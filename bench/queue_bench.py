@@ -2,12 +2,14 @@
 
 For each backend (database, redis): N fans join (through queueing.services.join, as the join view does),
 then P status polls of random waiting fans (queueing.services.status, what the status URL calls), then
-admission batches of B. Prints joins/s, polls/s, admission batch times, and the memory the queue takes:
+admission batches of B, then P touches of random admitted fans (queueing.services.touch, what every gated
+page calls). Prints joins/s, polls/s, admission batch times, touches/s, and the memory the queue takes:
 bytes per waiting fan in Redis (MEMORY USAGE of the concert's keys), and in PostgreSQL (QueueToken and
 QueueEntryHistory table + index size).
 
-It uses its own PostgreSQL database (frontrow_queue_bench, created and migrated if missing) and Redis db 9
-with its own key prefix, never anyone else's. Not a test: run it by hand.
+It uses its own PostgreSQL database (frontrow_queue_bench, created and migrated if missing; BENCH_DB names
+another) and Redis db 9 (BENCH_REDIS_URL) with its own key prefix, never anyone else's. Not a test: run it
+by hand.
 
     .venv/bin/python bench/queue_bench.py                       # 100,000 fans, both backends
     .venv/bin/python bench/queue_bench.py --fans 5000 --polls 1000 --backends redis
@@ -26,7 +28,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-BENCH_DB = "frontrow_queue_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "frontrow_queue_bench")
 BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 BENCH_PREFIX = "frontrow-bench:queue"
 
@@ -140,6 +142,18 @@ def postgres_bytes():
         return cursor.fetchone()
 
 
+def admitted_user_ids(backend, concert):
+    import uuid
+
+    from queueing.backends import get_backend
+    from queueing.models import QueueToken
+
+    if backend == "redis":
+        key = get_backend().key(concert.pk, "admitted")
+        return [uuid.UUID(member.decode()) for member in get_backend().client.zrange(key, 0, -1)]
+    return QueueToken.objects.filter(concert=concert, state=QueueToken.State.ADMITTED).values_list("user_id", flat=True)
+
+
 def run(backend, args):
     from django.conf import settings
 
@@ -195,6 +209,16 @@ def run(backend, args):
         f"admission:  {statistics.mean(times):10.1f} ms per batch of {args.batch} "
         f"(median {statistics.median(times):.1f}, max {max(times):.1f}; {args.batches} batches)"
     )
+    admitted_ids = set(admitted_user_ids(backend, concert))
+    admitted_fans = [user for user in users if user.pk in admitted_ids]
+    sample = random.Random(8).choices(admitted_fans, k=args.polls)
+
+    def touch(user):
+        assert services.touch(user=user, concert=concert)
+
+    elapsed = in_threads(args.threads, sample, touch)
+    print(f"touches:    {args.polls / elapsed:10,.0f} /s   ({elapsed:.1f} s)")
+
     last = services.status(user=users[-1], concert=concert)
     print(f"afterwards: the last fan is number {last.position:,}, eta {last.eta_seconds} s")
     cleanup(backend)
