@@ -231,8 +231,8 @@ def join(*, user, concert, now=None):
     try:
         with transaction.atomic():
             result = backend.join(room=room, user_id=user.pk, now=now, active_seconds=settings.ACTIVE_SECONDS)
-            if result.replaced is not None:
-                _record_exits([result.replaced], now=now, reason=EXIT_EXPIRED)
+            ended = result.expired + ([result.replaced] if result.replaced is not None else [])
+            _record_exits(ended, now=now, reason=EXIT_EXPIRED)
             if result.created:
                 _record_entry(user=user, concert=concert, ticket=result.ticket)
                 if result.ticket.is_admitted:
@@ -285,13 +285,17 @@ def status(*, user, concert, now=None):
 def touch(*, user, concert, now=None):
     """Is this user admitted for this concert right now? If so their admission slides to ACTIVE_SECONDS
     from now (capped at MAX_LIFETIME_FACTOR x ACTIVE_SECONDS after admission). Server-side state only:
-    nothing the client sends can make this True."""
+    nothing the client sends can make this True.
+
+    "Now" is the store's clock (PostgreSQL's or Redis's), not this server's, unless `now` is injected;
+    an admission that was ended to give its place away is never revived.
+    """
     if not getattr(user, "is_authenticated", False):
         return False
     return get_backend().touch(
         concert_id=concert.pk,
         user_id=user.pk,
-        now=now or timezone.now(),
+        now=now,
         active_seconds=settings.ACTIVE_SECONDS,
         max_lifetime_seconds=max_lifetime_seconds(),
     )

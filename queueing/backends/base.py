@@ -9,7 +9,7 @@ writes commit or roll back together with the history rows.
 import abc
 import datetime
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,8 @@ class Ticket:
 class JoinResult:
     ticket: Ticket
     created: bool  # False: the fan already had a live place, returned unchanged
-    replaced: Ticket | None = None  # an admission whose time had run out, ended by this join
+    replaced: Ticket | None = None  # the user's own admission whose time had run out, ended by this join
+    expired: list[Ticket] = field(default_factory=list)  # other fans' run-out admissions ended by this join
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,13 @@ class QueueBackend(abc.ABC):
     """One concert's queue. Every method is safe to call from several processes at once.
 
     `room` is the concert's WaitingRoom row (read by the caller; the database backend re-reads it under
-    a lock where it needs the counters). Times are aware datetimes passed in by the caller.
+    a lock where it needs the counters). Times are aware datetimes passed in by the caller, except for
+    touch(), which reads the store's own clock unless a time is injected.
+
+    A place is given to another fan only by ending the admission that held it (in the same atomic step
+    that admits the newcomer), never by merely finding it run out: so an admission that is still in the
+    store can be slid by touch() without ever making more than max_active admitted, whatever the clocks
+    of the servers involved say.
     """
 
     name: str
@@ -60,8 +67,9 @@ class QueueBackend(abc.ABC):
         A waiting ticket comes back with `ahead` filled in, as status() would give it.
 
         Admits at once when admission is not paused, nobody is waiting and fewer than max_active are
-        admitted. An admission that has run out is ended (and returned as `replaced`) and a new place at
-        the back is handed out.
+        admitted, after ending the admissions that have run out (returned as `expired`). The user's own
+        admission that has run out is ended (and returned as `replaced`) and a new place at the back is
+        handed out.
         """
 
     @abc.abstractmethod
@@ -81,7 +89,11 @@ class QueueBackend(abc.ABC):
     @abc.abstractmethod
     def touch(self, *, concert_id, user_id, now, active_seconds, max_lifetime_seconds) -> bool:
         """Is the user admitted right now? If so, slide the admission's end to now + active_seconds, never
-        past admitted_at + max_lifetime_seconds (so nobody keeps a place for ever by clicking)."""
+        past admitted_at + max_lifetime_seconds (so nobody keeps a place for ever by clicking).
+
+        `now` None means the store's clock (PostgreSQL's, Redis's), so app servers whose clocks disagree
+        agree on when an admission ran out; tests inject a time. The liveness check and the slide are one
+        atomic step: an admission that was ended in between is never brought back."""
 
     @abc.abstractmethod
     def end(self, *, concert_id, user_id, now, reason) -> Ticket | None:

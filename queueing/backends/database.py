@@ -9,6 +9,9 @@ poll never counts a long run of rows; only near the front, where the count is sh
 
 import datetime
 
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Least, Now
+
 from queueing.models import QueueToken, WaitingRoom
 
 from .base import AdmitResult, JoinResult, QueueBackend, Ticket
@@ -42,6 +45,18 @@ class DatabaseQueueBackend(QueueBackend):
             concert_id=concert_id, state=QueueToken.State.ADMITTED, expired_at__gt=now
         ).count()
 
+    def _end_ran_out(self, concert_id, now):
+        """End the admissions that have run out (locking their rows: a touch racing this either slid the
+        row first, and it is not ended, or finds it ended). Returns them as tickets."""
+        ran_out = list(
+            QueueToken.objects.select_for_update()
+            .filter(concert_id=concert_id, state=QueueToken.State.ADMITTED, expired_at__lte=now)
+            .order_by("queue_position")
+        )
+        if ran_out:
+            self._end_tokens(ran_out, now=now, reason="expired")
+        return [_ticket(t) for t in ran_out]
+
     def _end_tokens(self, tokens, *, now, reason):
         QueueToken.objects.filter(pk__in=[t.pk for t in tokens]).update(
             state=QueueToken.State.ENDED, ended_at=now, end_reason=reason
@@ -60,11 +75,14 @@ class DatabaseQueueBackend(QueueBackend):
             self._end_tokens([live], now=now, reason="expired")
 
         place = room.next_position + 1
-        admit_now = (
+        expired, admit_now = [], False
+        if (
             not room.is_paused
             and not QueueToken.objects.filter(concert_id=room.pk, state=QueueToken.State.WAITING).exists()
-            and self._admitted_now(room.pk, now) < room.max_active
-        )
+        ):
+            # A run-out admission's place is given away only once it is ended (see QueueBackend).
+            expired = self._end_ran_out(room.pk, now)
+            admit_now = self._admitted_now(room.pk, now) < room.max_active
         token = QueueToken.objects.create(
             user_id=user_id,
             concert_id=room.pk,
@@ -81,7 +99,7 @@ class DatabaseQueueBackend(QueueBackend):
             fields.append("served_position")
         room.save(update_fields=fields)
         ahead = None if admit_now else self._ahead(room, place)
-        return JoinResult(ticket=_ticket(token, ahead=ahead), created=True, replaced=replaced)
+        return JoinResult(ticket=_ticket(token, ahead=ahead), created=True, replaced=replaced, expired=expired)
 
     def _ahead(self, room, place):
         """Waiting fans in front of `place`: the place difference, counted exactly near the front."""
@@ -106,14 +124,7 @@ class DatabaseQueueBackend(QueueBackend):
         return _ticket(token, ahead=self._ahead(room, token.queue_position))
 
     def admit(self, *, room, now, limit, active_seconds):
-        ran_out = list(
-            QueueToken.objects.select_for_update()
-            .filter(concert_id=room.pk, state=QueueToken.State.ADMITTED, expired_at__lte=now)
-            .order_by("queue_position")
-        )
-        if ran_out:
-            self._end_tokens(ran_out, now=now, reason="expired")
-        expired = [_ticket(t) for t in ran_out]
+        expired = self._end_ran_out(room.pk, now)
         if room.is_paused or limit <= 0:
             return AdmitResult(admitted=[], expired=expired)
 
@@ -139,23 +150,21 @@ class DatabaseQueueBackend(QueueBackend):
         return AdmitResult(admitted=[_ticket(t) for t in batch], expired=expired)
 
     def touch(self, *, concert_id, user_id, now, active_seconds, max_lifetime_seconds):
-        token = (
-            QueueToken.objects.filter(
-                concert_id=concert_id, user_id=user_id, state=QueueToken.State.ADMITTED, expired_at__gt=now
-            )
-            .only("pk", "admitted_at", "expired_at")
-            .first()
+        # PostgreSQL's STATEMENT_TIMESTAMP() unless a time is injected: one clock for every app server.
+        moment = Now() if now is None else Value(now, output_field=DateTimeField())
+        live = QueueToken.objects.filter(
+            concert_id=concert_id, user_id=user_id, state=QueueToken.State.ADMITTED, expired_at__gt=moment
         )
-        if token is None:
-            return False
-        slid = min(
-            now + datetime.timedelta(seconds=active_seconds),
-            token.admitted_at + datetime.timedelta(seconds=max_lifetime_seconds),
+        slid = Least(
+            moment + datetime.timedelta(seconds=active_seconds),
+            F("admitted_at") + datetime.timedelta(seconds=max_lifetime_seconds),
         )
-        # Skip the write when it would move the end by less than a second (a burst of page loads).
-        if slid - token.expired_at >= datetime.timedelta(seconds=1):
-            QueueToken.objects.filter(pk=token.pk, state=QueueToken.State.ADMITTED).update(expired_at=slid)
-        return True
+        # Liveness is checked in the UPDATE itself, so an admission ended (and its place given away) after
+        # some earlier read is never revived. No write when it would move the end by less than a second
+        # (a burst of page loads); then a plain read answers.
+        if live.filter(expired_at__lte=slid - datetime.timedelta(seconds=1)).update(expired_at=slid):
+            return True
+        return live.exists()
 
     def end(self, *, concert_id, user_id, now, reason):
         token = self._live(concert_id, user_id).select_for_update().first()

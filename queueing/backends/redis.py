@@ -9,8 +9,11 @@ one concert's keys would sit on one Redis Cluster shard and a script may touch t
     <prefix>:{<concert>}:tokens    HASH user id -> "token|place|joined µs[|admitted µs]"
     <prefix>:{<concert>}:lease:<t> short SET NX lease for an overdue admission run from a status poll
 
-Times come from the caller (`now=`), not from Redis, so every web process and test agrees on them.
-A Redis that cannot be reached raises QueueUnavailable.
+Times come from the caller (`now=`), so tests can move them, except in touch(), which reads Redis's
+own clock (TIME) unless a time is injected: a fan whose pages land on app servers with different
+clocks still has one admission end. A place is only given away by ending the admission that held it
+(the admission run, or a join that admits at once), so touch() cannot bring it back whatever the
+clocks say. A Redis that cannot be reached raises QueueUnavailable.
 """
 
 import datetime
@@ -30,7 +33,8 @@ from .base import AdmitResult, JoinResult, QueueBackend, Ticket
 # strings or through string.format('%d'), since Lua's own number-to-string conversion keeps 14 digits.
 #
 # KEYS: seq, waiting, admitted, tokens. ARGV: user, new token, now µs, max_active, paused (0/1), active µs.
-# Returns {created (0/1), data, admission end or '', replaced data or '', replaced end or '', rank or -1}.
+# Returns {created (0/1), data, admission end or '', replaced data or '', replaced end or '', rank or -1,
+# {user, data, end, ...} of other run-out admissions ended to make room}.
 JOIN = """
 local user, now = ARGV[1], tonumber(ARGV[3])
 local replaced, replaced_end = '', ''
@@ -38,23 +42,39 @@ local current = redis.call('HGET', KEYS[4], user)
 if current then
   local ends = redis.call('ZSCORE', KEYS[3], user)
   if ends and tonumber(ends) > now then
-    return {0, current, ends, '', '', -1}
+    return {0, current, ends, '', '', -1, {}}
   elseif ends then
     redis.call('ZREM', KEYS[3], user)
     redis.call('HDEL', KEYS[4], user)
     replaced, replaced_end = current, ends
   elseif redis.call('ZSCORE', KEYS[2], user) then
-    return {0, current, '', '', '', redis.call('ZRANK', KEYS[2], user)}
+    return {0, current, '', '', '', redis.call('ZRANK', KEYS[2], user), {}}
   else
     redis.call('HDEL', KEYS[4], user)
   end
 end
 local place = redis.call('INCR', KEYS[1])
 local data = ARGV[2] .. '|' .. place .. '|' .. ARGV[3]
-local ends, rank = '', -1
+local ends, rank, expired = '', -1, {}
 local waiting = redis.call('ZCARD', KEYS[2])
-if ARGV[5] == '0' and waiting == 0
-    and redis.call('ZCOUNT', KEYS[3], '(' .. ARGV[3], '+inf') < tonumber(ARGV[4]) then
+local admit_now = false
+if ARGV[5] == '0' and waiting == 0 then
+  -- A run-out admission's place is given away only by ending it here, so touch() cannot revive it.
+  local ran_out = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[3], 'WITHSCORES')
+  for i = 1, #ran_out, 2 do
+    local other = ran_out[i]
+    local other_data = redis.call('HGET', KEYS[4], other)
+    redis.call('ZREM', KEYS[3], other)
+    redis.call('HDEL', KEYS[4], other)
+    if other_data then
+      expired[#expired + 1] = other
+      expired[#expired + 1] = other_data
+      expired[#expired + 1] = ran_out[i + 1]
+    end
+  end
+  admit_now = redis.call('ZCARD', KEYS[3]) < tonumber(ARGV[4])
+end
+if admit_now then
   data = data .. '|' .. ARGV[3]
   ends = string.format('%d', now + tonumber(ARGV[6]))
   redis.call('ZADD', KEYS[3], ends, user)
@@ -63,7 +83,7 @@ else
   rank = waiting  -- places only grow, so the newcomer is last
 end
 redis.call('HSET', KEYS[4], user, data)
-return {1, data, ends, replaced, replaced_end, rank}
+return {1, data, ends, replaced, replaced_end, rank, expired}
 """
 
 # KEYS: waiting, admitted, tokens. ARGV: user. Returns {data, admission end or '', rank or -1} or {}.
@@ -116,10 +136,17 @@ end
 return {expired, admitted}
 """
 
-# KEYS: admitted, tokens. ARGV: user, now µs, active µs, max lifetime µs. Returns 1 if admitted now.
+# KEYS: admitted, tokens. ARGV: user, now µs or '' (Redis's clock), active µs, max lifetime µs.
+# Returns 1 if admitted now. An admission ended (removed) before this runs is never re-added.
 TOUCH = """
 local ends = redis.call('ZSCORE', KEYS[1], ARGV[1])
-local now = tonumber(ARGV[2])
+local now
+if ARGV[2] == '' then
+  local clock = redis.call('TIME')
+  now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+else
+  now = tonumber(ARGV[2])
+end
 if not ends or tonumber(ends) <= now then return 0 end
 local data = redis.call('HGET', KEYS[2], ARGV[1])
 if not data then return 0 end
@@ -223,7 +250,7 @@ class RedisQueueBackend(QueueBackend):
 
     @_unavailable_on_error
     def join(self, *, room, user_id, now, active_seconds):
-        created, data, ends, replaced, replaced_ends, rank = self._join(
+        created, data, ends, replaced, replaced_ends, rank, expired = self._join(
             keys=self._keys(room.pk, "seq", "waiting", "admitted", "tokens"),
             args=[
                 str(user_id),
@@ -238,6 +265,7 @@ class RedisQueueBackend(QueueBackend):
             ticket=_ticket(user_id, data, ends, ahead=None if int(rank) < 0 else int(rank)),
             created=bool(created),
             replaced=_ticket(user_id, replaced, replaced_ends) if _decode(replaced) else None,
+            expired=[_ticket(expired[i], expired[i + 1], expired[i + 2]) for i in range(0, len(expired), 3)],
         )
 
     @_unavailable_on_error
@@ -268,7 +296,12 @@ class RedisQueueBackend(QueueBackend):
         return bool(
             self._touch(
                 keys=self._keys(concert_id, "admitted", "tokens"),
-                args=[str(user_id), _us(now), active_seconds * 1_000_000, max_lifetime_seconds * 1_000_000],
+                args=[
+                    str(user_id),
+                    "" if now is None else _us(now),
+                    active_seconds * 1_000_000,
+                    max_lifetime_seconds * 1_000_000,
+                ],
             )
         )
 

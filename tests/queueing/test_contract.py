@@ -390,3 +390,69 @@ def test_many_overdue_polls_run_admission_within_max_active(queue_backend, conce
     assert sum(s.admitted for s in statuses) <= 3
     assert counts(queue_backend, concert, later) == (7, 3)
     assert QueueEntryHistory.objects.filter(concert=concert, was_admitted=True).count() == 3
+
+
+def test_touch_cannot_revive_an_admission_whose_place_was_given_away(queue_backend, concert, make_room, make_fans):
+    make_room(max_active=1)
+    first, second = make_fans(2)
+    now = timezone.now()
+    services.join(user=first, concert=concert, now=now)
+    ran_out = now + (settings.ACTIVE_SECONDS + 1) * SECOND
+
+    # The first admission has run out (no sweep yet): the next fan who joins gets the place.
+    assert services.join(user=second, concert=concert, now=ran_out).admitted
+    # The first fan's next page is served by a server whose clock is two seconds behind.
+    behind = ran_out - 2 * SECOND
+    assert not services.touch(user=first, concert=concert, now=behind)
+    assert not services.touch(user=first, concert=concert, now=ran_out)
+    assert services.status(user=first, concert=concert, now=behind) is None
+    assert counts(queue_backend, concert, behind) == (0, 1)
+    assert services.touch(user=second, concert=concert, now=ran_out)
+    row = QueueEntryHistory.objects.get(user=first)
+    assert (row.exit_reason, row.exited_at) == ("expired", now + settings.ACTIVE_SECONDS * SECOND)
+
+
+def test_touch_reads_the_time_from_the_store_not_from_the_app_server(
+    queue_backend, concert, make_room, make_fans, monkeypatch
+):
+    make_room(max_active=2)
+    ran_out, live = make_fans(2)
+    real = timezone.now()
+    active = settings.ACTIVE_SECONDS
+    services.join(user=ran_out, concert=concert, now=real - (active + 10) * SECOND)  # ran out 10 s ago
+    services.join(user=live, concert=concert, now=real - 100 * SECOND)
+
+    # This app server's clock is 30 s behind: the admission that ran out must not come back to life.
+    monkeypatch.setattr(timezone, "now", lambda: real - 30 * SECOND)
+    assert not services.touch(user=ran_out, concert=concert)
+    # Its clock is 30 s ahead: a live admission slides from the store's now, not 30 s further.
+    monkeypatch.setattr(timezone, "now", lambda: real + 30 * SECOND)
+    assert services.touch(user=live, concert=concert)
+    monkeypatch.undo()
+
+    expires_at = services.status(user=live, concert=concert, now=real).expires_at
+    assert real + (active - 1) * SECOND <= expires_at <= timezone.now() + active * SECOND + SECOND
+    assert services.status(user=ran_out, concert=concert, now=real) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_touches_from_a_lagging_clock_racing_joins_never_exceed_max_active(
+    queue_backend, concert, make_room, make_fans
+):
+    make_room(max_active=3)
+    old, new = make_fans(3), make_fans(3)
+    now = timezone.now()
+    for fan in old:
+        services.join(user=fan, concert=concert, now=now)
+    ran_out = now + (settings.ACTIVE_SECONDS + 1) * SECOND
+
+    def work(i):
+        if i < 3:
+            return services.join(user=new[i], concert=concert, now=ran_out)
+        return services.touch(user=old[i - 3], concert=concert, now=ran_out - 2 * SECOND)
+
+    run_together(6, work)
+
+    assert counts(queue_backend, concert, ran_out)[1] <= 3
+    still_in = [fan for fan in old + new if services.touch(user=fan, concert=concert, now=ran_out)]
+    assert len(still_in) <= 3
