@@ -111,6 +111,23 @@ def live_holds(*, user, concert_date, now=None):
     )
 
 
+def holds_seats_on_date(*, user, concert_date, now) -> bool:
+    """Whether the fan holds any seat (unexpired) on this date: what checkout has to pay."""
+    return Reservation.objects.filter(
+        user_id=user.pk, status=Reservation.Status.HOLD, hold_expire_at__gt=now, seat__concert_date_id=concert_date.pk
+    ).exists()
+
+
+def holds_seats_on_concert(*, user, concert, now) -> bool:
+    """Whether the fan holds any seat (unexpired) on any date of the concert: the admission still has a use."""
+    return Reservation.objects.filter(
+        user_id=user.pk,
+        status=Reservation.Status.HOLD,
+        hold_expire_at__gt=now,
+        seat__concert_date__concert_id=concert.pk,
+    ).exists()
+
+
 def live_seat_count(*, user, concert_date, now):
     """How many seats of this date the fan holds (unexpired) or has paid for: what MAX_SEATS_PER_USER limits."""
     return Reservation.objects.filter(

@@ -275,15 +275,41 @@ def _paid_with_key(*, user, concert_date, key, balance):
     )
 
 
-def _after_payment(*, user, concert_date, reservations):
-    """Runs once the payment has committed: what follows a successful checkout outside this transaction."""
-    from queueing import services as queue_services
-
+def _send_confirmation(*, reservations):
+    """The confirmation e-mail with the e-tickets, on an RQ worker (retried there if the mail server fails)."""
     from . import jobs
 
-    queue_services.end_for_user(user=user, concert=concert_date.concert, reason="paid")
-    # The confirmation e-mail with the e-tickets, on an RQ worker (retried there if the mail server fails).
     jobs.enqueue(jobs.send_booking_confirmation, reservation_ids=[str(r.pk) for r in reservations])
+
+
+def _end_admission_if_done(*, user, concert, now):
+    """End the fan's admission once a payment leaves them nothing held on the concert (any date).
+
+    Seats the fan still holds on another date keep the admission, so paying date 1 does not strand them.
+    (A hold that slips in after this check is still payable: checkout lets live holds through the gate.)
+    """
+    from queueing import services as queue_services
+
+    if not selectors.holds_seats_on_concert(user=user, concert=concert, now=now):
+        queue_services.end_for_user(user=user, concert=concert, reason="paid")
+
+
+def _after_payment(*, user, concert_date, reservations, now):
+    """Schedule what follows a successful checkout, once it has committed.
+
+    Each follow-up is its own robust on-commit callback: one that fails (the queue backend, RQ's Redis) is
+    logged and never skips the other, and neither can turn the committed payment into an error page.
+    """
+
+    def send_confirmation():
+        _send_confirmation(reservations=reservations)
+
+    def end_admission():
+        _end_admission_if_done(user=user, concert=concert_date.concert, now=now)
+
+    # Named functions, not partials: Django names a failed robust callback by its __qualname__ in the log.
+    transaction.on_commit(send_confirmation, robust=True)
+    transaction.on_commit(end_admission, robust=True)
 
 
 def pay(*, user, concert_date, idempotency_key, now=None):
@@ -381,8 +407,7 @@ def _confirm(*, user, concert_date, holds, key, debit, now):
         hold.status, hold.confirmed_at = Reservation.Status.CONFIRMED, now
         hold.seat.status, hold.seat.held_by_id, hold.seat.hold_expire_at = Seat.Status.RESERVED, None, None
     history.save()
-    # robust: a failure after the money moved (queue backend down) is logged, never turned into an error page.
-    transaction.on_commit(lambda: _after_payment(user=user, concert_date=concert_date, reservations=holds), robust=True)
+    _after_payment(user=user, concert_date=concert_date, reservations=holds, now=now)
     return PaymentResult(reservations=holds, payments=payments, total=debit.total, balance_after=debit.balance_after)
 
 

@@ -129,6 +129,8 @@ def _render_checkout(request, *, status=200):
             "cancel_cutoff_hours": settings.CANCEL_CUTOFF_HOURS,
             "expires_at": expires_at,
             "form": CheckoutForm(initial={"idempotency_key": uuid.uuid4()}),
+            # A fan let through only to pay what they hold cannot pick other seats until admitted again.
+            "can_change_seats": request.admitted,
             "page_url": reverse("booking:checkout", args=[concert_date.pk]),
         },
         status=status,
@@ -156,10 +158,16 @@ def _replayed_payment_goes_to_tickets(view):
     return wrapper
 
 
+def _holds_seats_here(request):
+    """The gate's exception for checkout: seats the fan already holds on this date stay payable after the
+    admission ended (it ran out, or a payment on another date ended it), but nothing new can be held."""
+    return selectors.holds_seats_on_date(user=request.user, concert_date=request.concert_date, now=timezone.now())
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 @_replayed_payment_goes_to_tickets
-@admitted_required
+@admitted_required(open_without_admission=_holds_seats_here)
 def checkout(request, date_id):
     """GET: the fan's holds, total, balance and the hold's countdown. POST: pay them all, once per key."""
     if request.method == "GET":

@@ -62,14 +62,21 @@ def _resolve(kwargs):
     raise ImproperlyConfigured("admitted_required needs a `date_id` or `concert_id` URL argument.")
 
 
-def admitted_required(view):
+def admitted_required(view=None, *, open_without_admission=None):
     """Let the request through only if its user is admitted for the concert of the URL right now.
 
     Requires login (anonymous users go to the log-in page), resolves the concert from `date_id` (a
     ConcertDate) or `concert_id` (unknown ids answer 404), refreshes the admission (services.touch) and
-    sets request.concert (and request.concert_date). Anyone else is redirected to the waiting room with
-    a message; when the queue's backend is down the answer is a 503 page.
+    sets request.concert (and request.concert_date) and request.admitted. Anyone else is redirected to the
+    waiting room with a message; when the queue's backend is down the answer is a 503 page.
+
+    `open_without_admission(request)`, if given, is asked only for a logged-in fan the queue says is not
+    admitted (request.concert and request.concert_date already set): True lets the request through with
+    request.admitted False. Checkout uses it so a fan whose admission ended can still pay seats already held;
+    what it allows must never take new seats. Usable as @admitted_required or @admitted_required(...).
     """
+    if view is None:
+        return functools.partial(admitted_required, open_without_admission=open_without_admission)
 
     @functools.wraps(view)
     def gated(request, *args, **kwargs):
@@ -83,19 +90,19 @@ def admitted_required(view):
             return unavailable_response(request, exc)
         # The status poll may have run an overdue admission that let this fan in just now.
         admitted = admitted or (current is not None and current.admitted)
-        if not admitted:
-            if current is None:
-                messages.info(request, _("Please join the waiting room first: booking opens to fans in turn."))
-            else:
-                messages.info(
-                    request,
-                    _("You are still in the waiting room (number %(position)s). We will let you in soon.")
-                    % {"position": current.position},
-                )
-            return redirect(room_url(concert, next_url=request.get_full_path() if request.method == "GET" else None))
-        request.concert = concert
+        request.concert, request.admitted = concert, admitted
         if concert_date is not None:
             request.concert_date = concert_date
-        return view(request, *args, **kwargs)
+        if admitted or (open_without_admission is not None and open_without_admission(request)):
+            return view(request, *args, **kwargs)
+        if current is None:
+            messages.info(request, _("Please join the waiting room first: booking opens to fans in turn."))
+        else:
+            messages.info(
+                request,
+                _("You are still in the waiting room (number %(position)s). We will let you in soon.")
+                % {"position": current.position},
+            )
+        return redirect(room_url(concert, next_url=request.get_full_path() if request.method == "GET" else None))
 
     return gated

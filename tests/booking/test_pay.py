@@ -36,7 +36,7 @@ def test_pay_confirms_every_live_hold_of_the_date(make_fan, tiered_date, now, dj
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         result = services.pay(user=fan, concert_date=tiered_date, idempotency_key="abc", now=paid_at)
 
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the e-mail and the end of the admission
     assert result.total == 230_000 and result.balance_after == 70_000 and not result.replayed
     assert balance(user=fan) == 70_000
     assert [r.seat.seat_number for r in result.reservations] == [2, 12]
@@ -73,7 +73,7 @@ def test_pay_ends_the_queue_token_once_committed(
     charge(user=fan, amount=1_000)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.pay(user=fan, concert_date=concert_date, idempotency_key="k", now=now)
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the confirmation e-mail and the end of the admission, independent of each other
     assert calls == [{"user": fan, "concert": concert_date.concert, "reason": "paid"}]
 
     # A replay does not end the token again.
@@ -219,3 +219,40 @@ def test_paying_for_holds_on_a_cancelled_date_is_refused(make_fan, concert_date,
         services.pay(user=fan, concert_date=concert_date, idempotency_key="k", now=now)
     assert balance(user=fan) == 200_000
     assert not Reservation.objects.filter(status="CONFIRMED").exists()
+
+
+DEAD_RQ = {"default": {"URL": "redis://127.0.0.1:1/0", "ASYNC": False, "DEFAULT_TIMEOUT": 60}}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_confirmation_mail_goes_out_even_when_ending_the_admission_fails(make_fan, concert_date, monkeypatch):
+    from django.core import mail
+
+    from queueing import services as queue_services
+
+    def broken(**kwargs):
+        raise RuntimeError("history write failed")
+
+    monkeypatch.setattr(queue_services, "end_for_user", broken)
+    fan = make_fan(100_000)
+    services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1])
+
+    services.pay(user=fan, concert_date=concert_date, idempotency_key="k")
+
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == [fan.email]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admission_ends_even_when_enqueueing_the_mail_fails(make_fan, concert_date, settings):
+    from queueing import services as queue_services
+
+    settings.QUEUE_BACKEND = "database"
+    settings.RQ_QUEUES = DEAD_RQ  # Redis for RQ is unreachable at the moment of payment
+    fan = make_fan(100_000)
+    assert queue_services.join(user=fan, concert=concert_date.concert).admitted
+    services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1])
+
+    services.pay(user=fan, concert_date=concert_date, idempotency_key="k")
+
+    assert Reservation.objects.get().status == "CONFIRMED"
+    assert not queue_services.touch(user=fan, concert=concert_date.concert)
