@@ -16,7 +16,7 @@ def _next_url(request):
 
 
 @sensitive_post_parameters("password1", "password2")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def signup(request):
     """Create the account and log the fan in; an invalid form re-renders with 400."""
     if request.user.is_authenticated:

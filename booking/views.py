@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.redirects import login_required
 from queueing.gate import admitted_required
@@ -67,7 +67,7 @@ def _render_seat_map(request, *, status=200, selected=()):
     )
 
 
-@require_GET
+@require_safe
 @login_required
 @admitted_required
 def seats(request, date_id):
@@ -164,13 +164,13 @@ def _holds_seats_here(request):
     return selectors.holds_seats_on_date(user=request.user, concert_date=request.concert_date, now=timezone.now())
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 @_replayed_payment_goes_to_tickets
 @admitted_required(open_without_admission=_holds_seats_here)
 def checkout(request, date_id):
     """GET: the fan's holds, total, balance and the hold's countdown. POST: pay them all, once per key."""
-    if request.method == "GET":
+    if request.method != "POST":  # GET or HEAD
         return _render_checkout(request)
     form = CheckoutForm(request.POST)
     if not form.is_valid():
@@ -217,7 +217,7 @@ def _render_reservations(request, *, status=200):
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def reservations(request):
     """Every reservation of the fan, newest first, with a cancel button while cancellation is allowed."""

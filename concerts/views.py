@@ -4,6 +4,7 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.views.decorators.http import require_safe
 
 from booking import selectors as booking_selectors
 
@@ -11,12 +12,14 @@ from . import selectors
 from .models import Concert
 
 
+@require_safe
 def concert_list(request):
     now = timezone.now()
     on_sale, coming_up = selectors.concerts_for_listing(now=now)
     return render(request, "concerts/list.html", {"on_sale": on_sale, "coming_up": coming_up, "now": now})
 
 
+@require_safe
 def concert_detail(request, concert_id):
     """Dates with seats left, the sale countdown, and the way into the waiting room."""
     concert = get_object_or_404(Concert, pk=concert_id)

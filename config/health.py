@@ -8,6 +8,7 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 
 def _check_database():
@@ -22,6 +23,7 @@ def _check_redis():
 
 
 @never_cache
+@require_safe
 def healthz(request):
     checks = {"database": _check_database}
     if settings.REDIS_URL:
@@ -38,6 +40,7 @@ def healthz(request):
 
 
 @never_cache
+@require_safe
 def hello(request):
     """The benchmark yardstick: the whole middleware stack doing one cheap thing, a `SELECT 1` round trip.
 

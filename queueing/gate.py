@@ -103,6 +103,7 @@ def admitted_required(view=None, *, open_without_admission=None):
                 _("You are still in the waiting room (number %(position)s). We will let you in soon.")
                 % {"position": current.position},
             )
-        return redirect(room_url(concert, next_url=request.get_full_path() if request.method == "GET" else None))
+        comes_back = request.method in ("GET", "HEAD")  # a POST's URL is no page to come back to
+        return redirect(room_url(concert, next_url=request.get_full_path() if comes_back else None))
 
     return gated

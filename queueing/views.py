@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.redirects import login_required, redirect_to_next, safe_next
 from concerts.models import Concert, ConcertDate
@@ -125,7 +125,7 @@ def _payload(request, concert, current, next_url):
 
 @never_cache
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def room(request, concert_id):
     """GET: the waiting room (join button, or the fan's place). POST: join, then come back here (or go
     straight on when admitted at once)."""
@@ -166,7 +166,7 @@ def _render_room(request, concert, current, next_url, *, now, status=200):
 
 
 @never_cache
-@require_GET
+@require_safe
 def status(request, concert_id):
     """JSON for the waiting page's polling: position, ahead, eta_seconds, admitted, next_url (and more)."""
     if not request.user.is_authenticated:

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.redirects import login_required, redirect_to_next, safe_next
 from concerts.templatetags.frontrow import won
@@ -38,7 +38,7 @@ def _render_wallet(request, form, *, status=200):
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def home(request):
     """Balance, the top-up form (coming back to `next` after a top-up) and the wallet's history."""

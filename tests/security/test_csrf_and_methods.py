@@ -173,3 +173,59 @@ def test_get_on_the_pages_that_also_take_a_post_changes_nothing(alice, scene):
         assert client.get(url).status_code in (200, 302), url
     assert state_snapshot() == before
     assert not User.objects.filter(email="get@example.com").exists()
+
+
+def _get_urls(scene):
+    """(URL name, URL) for every page a browser, a link checker or a monitor may GET (or HEAD)."""
+    date, concert = scene["date"], scene["concert"]
+    return [
+        ("healthz", reverse("healthz")),
+        ("hello", reverse("hello")),
+        ("concerts:list", reverse("concerts:list")),
+        ("concerts:detail", reverse("concerts:detail", args=[concert.pk])),
+        ("queueing:room", reverse("queueing:room", args=[concert.pk])),
+        ("queueing:status", reverse("queueing:status", args=[concert.pk])),
+        ("accounts:signup", reverse("accounts:signup")),
+        ("accounts:login", reverse("accounts:login")),
+        ("booking:seats", reverse("booking:seats", args=[date.pk])),
+        ("booking:checkout", reverse("booking:checkout", args=[date.pk])),
+        ("booking:reservations", reverse("booking:reservations")),
+        ("wallet:home", reverse("wallet:home")),
+    ]
+
+
+def test_every_get_url_is_listed_for_the_head_check():
+    gettable = {name for name, kind in URL_CLASSES.items() if kind.split("+")[0] in ("public", "fan")}
+    listed = {name for name, _url in _get_urls({"date": _Stub(), "concert": _Stub()})}
+    assert listed == gettable
+
+
+class _Stub:
+    pk = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.mark.parametrize("who", ["anonymous", "fan"])
+def test_head_answers_like_get_on_every_page_and_changes_nothing(alice, scene, who):
+    client = login_client(alice) if who == "fan" else Client()
+    for name, url in _get_urls(scene):
+        before = state_snapshot()
+        head = client.head(url)
+        assert state_snapshot() == before, name
+        get = client.get(url)
+        assert head.status_code == get.status_code, (name, head.status_code, get.status_code)
+        assert head.status_code != 405, name
+        assert head.content == b"", name
+        if get.status_code in (301, 302):
+            assert head["Location"] == get["Location"], name
+
+
+@pytest.mark.parametrize(
+    "name", ["queueing:leave", "accounts:logout", "booking:hold", "booking:cancel", "wallet:charge"]
+)
+def test_a_state_changing_url_refuses_head(alice, scene, name):
+    args = {
+        "queueing:leave": [scene["concert"].pk],
+        "booking:hold": [scene["date"].pk],
+        "booking:cancel": [scene["paid"].pk],
+    }.get(name, [])
+    assert login_client(alice).head(reverse(name, args=args)).status_code == 405
