@@ -39,15 +39,21 @@ class InvalidSeatSelection(BookingError):
 
 
 class SeatLimitReached(BookingError):
-    def __init__(self, *, limit, already):
-        self.limit, self.already = limit, already
-        super().__init__(
-            format_lazy(
-                _("You can book at most {limit} seats for one date; you already have {already}."),
-                limit=limit,
-                already=already,
+    """The fan asked for `requested` seats but already has `already` of at most `limit` on the date."""
+
+    def __init__(self, *, limit, already, requested):
+        self.limit, self.already, self.requested = limit, already, requested
+        room = max(limit - already, 0)
+        if not already:
+            message = _("You picked {requested} seats; you can book at most {limit} for one date.")
+        elif room:
+            message = _(
+                "You picked {requested} seats but already have {already} for this date; "
+                "at most {limit}, so you can pick {room} more."
             )
-        )
+        else:
+            message = _("You already have {already} seats for this date, the most one fan can book.")
+        super().__init__(format_lazy(message, limit=limit, already=already, requested=requested, room=room))
 
 
 class SeatTaken(BookingError):

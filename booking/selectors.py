@@ -128,6 +128,22 @@ def holds_seats_on_concert(*, user, concert, now) -> bool:
     ).exists()
 
 
+def last_hold_ran_out(*, user, concert_date, now=None) -> bool:
+    """Whether the fan's latest reservation on this date is a hold whose time ran out (EXPIRED, or HOLD past
+    its expiry and not swept yet): what an empty checkout tells the fan instead of "nothing on hold". One query."""
+    now = now or timezone.now()
+    latest = (
+        Reservation.objects.filter(user_id=user.pk, seat__concert_date=concert_date)
+        .order_by("-created_at")
+        .values_list("status", "hold_expire_at")
+        .first()
+    )
+    if latest is None:
+        return False
+    status, expire_at = latest
+    return status == Reservation.Status.EXPIRED or (status == Reservation.Status.HOLD and expire_at <= now)
+
+
 def live_seat_count(*, user, concert_date, now):
     """How many seats of this date the fan holds (unexpired) or has paid for: what MAX_SEATS_PER_USER limits."""
     return Reservation.objects.filter(

@@ -198,7 +198,7 @@ def hold_seats(*, user, concert_date, seat_numbers, now=None):
         _share_lock_date(concert_date)
         already = selectors.live_seat_count(user=user, concert_date=concert_date, now=now)
         if already + len(numbers) > settings.MAX_SEATS_PER_USER:
-            raise SeatLimitReached(limit=settings.MAX_SEATS_PER_USER, already=already)
+            raise SeatLimitReached(limit=settings.MAX_SEATS_PER_USER, already=already, requested=len(numbers))
         seats = _lock_seats(
             Seat.objects.filter(concert_date=concert_date, seat_number__in=numbers).order_by("seat_number")
         )

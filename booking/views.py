@@ -10,9 +10,11 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -48,6 +50,7 @@ def _render_seat_map(request, *, status=200, selected=()):
     concert_date = request.concert_date
     seats = selectors.seat_map(concert_date=concert_date, user=request.user, now=timezone.now())
     mine = sum(1 for seat in seats if seat.status == selectors.SeatState.MINE)
+    free = {seat.number for seat in seats if seat.is_available}
     return render(
         request,
         "booking/seats.html",
@@ -59,8 +62,8 @@ def _render_seat_map(request, *, status=200, selected=()):
             "max_seats": settings.MAX_SEATS_PER_USER,
             "can_pick": max(settings.MAX_SEATS_PER_USER - mine, 0),
             "has_holds": any(seat.hold_expire_at for seat in seats),
-            "hold_minutes": settings.HOLD_SECONDS // 60,
-            "selected": set(selected),
+            "hold_seconds": settings.HOLD_SECONDS,
+            "selected": sorted(free.intersection(selected)),
             "page_url": reverse("booking:seats", args=[concert_date.pk]),
         },
         status=status,
@@ -71,8 +74,23 @@ def _render_seat_map(request, *, status=200, selected=()):
 @login_required
 @admitted_required
 def seats(request, date_id):
-    """The 50 seats of a date with their status and price; the fan's own holds are marked."""
-    return _render_seat_map(request)
+    """The 50 seats of a date with their status and price; the fan's own holds are marked.
+
+    `?seats=<n>` (repeatable) checks those seats if they are free: the choice a refused hold sends back.
+    """
+    chosen = request.GET.getlist("seats")[: settings.SEATS_PER_DATE]
+    return _render_seat_map(request, selected=[int(n) for n in chosen if n.isascii() and n.isdigit() and len(n) < 4])
+
+
+def _back_to_seat_map(request, *, keep=()):
+    """A refused hold answers with a 303 to the seat map, the fan's choice kept in its query string, so a
+    reload shows the map again instead of asking to send the form a second time."""
+    url = reverse("booking:seats", args=[request.concert_date.pk])
+    if keep:
+        url += "?" + urlencode({"seats": list(keep)}, doseq=True)
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
 
 
 def _seat_map_url(request, date_id):
@@ -83,11 +101,17 @@ def _seat_map_url(request, date_id):
 @login_required(form_page=_seat_map_url)
 @admitted_required
 def hold(request, date_id):
-    """Hold the checked seats together (all or nothing), then go to checkout."""
+    """Hold the checked seats together (all or nothing), then go to checkout.
+
+    A refusal goes back to the seat map with its message (see _back_to_seat_map). Seat numbers the map never
+    sends (a hand-made request) are a 400 on the map instead.
+    """
     form = HoldForm(request.POST)
     if not form.is_valid():
         for error in form.errors["seats"]:
             messages.error(request, error)
+        if form.has_error("seats", "required"):  # nothing checked: the page allows it without JavaScript
+            return _back_to_seat_map(request)
         return _render_seat_map(request, status=400)
     seat_numbers = form.cleaned_data["seats"]
     try:
@@ -96,7 +120,7 @@ def hold(request, date_id):
         messages.error(request, error.message)
         # Keep the fan's choice checked, minus the seats someone else took, so one click tries again.
         kept = [n for n in seat_numbers if n not in getattr(error, "seat_numbers", ())]
-        return _render_seat_map(request, status=refusal_status(error), selected=kept)
+        return _back_to_seat_map(request, keep=kept)
     messages.success(
         request,
         ngettext(
@@ -111,7 +135,9 @@ def hold(request, date_id):
 
 def _render_checkout(request, *, status=200):
     concert_date = request.concert_date
-    holds = list(selectors.live_holds(user=request.user, concert_date=concert_date, now=timezone.now()))
+    now = timezone.now()
+    holds = list(selectors.live_holds(user=request.user, concert_date=concert_date, now=now))
+    hold_ran_out = not holds and selectors.last_hold_ran_out(user=request.user, concert_date=concert_date, now=now)
     total = sum(reservation.price for reservation in holds)
     balance = request.user.balance
     expires_at = min((reservation.hold_expire_at for reservation in holds), default=None)
@@ -128,6 +154,7 @@ def _render_checkout(request, *, status=200):
             "balance_after": balance - total,
             "cancel_cutoff_hours": settings.CANCEL_CUTOFF_HOURS,
             "expires_at": expires_at,
+            "hold_ran_out": hold_ran_out,
             "form": CheckoutForm(initial={"idempotency_key": uuid.uuid4()}),
             # A fan let through only to pay what they hold cannot pick other seats until admitted again.
             "can_change_seats": request.admitted,

@@ -57,6 +57,22 @@ def clock(seconds):
 
 
 @register.filter
+def duration(seconds):
+    """Seconds as words for a fan: "5 minutes", "45 seconds", "1 minute 30 seconds" (5분, 45초, 1분 30초)."""
+    try:
+        seconds = max(0, int(seconds))
+    except (TypeError, ValueError):
+        return ""
+    minutes, secs = divmod(seconds, 60)
+    parts = []
+    if minutes:
+        parts.append(ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes})
+    if secs or not minutes:
+        parts.append(ngettext("%(count)d second", "%(count)d seconds", secs) % {"count": secs})
+    return " ".join(parts)
+
+
+@register.filter
 def poster_hue(concert):
     """A stable colour (0..11, a `hue-N` class of site.css) per concert: its own poster without images.
 

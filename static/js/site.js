@@ -1,5 +1,7 @@
 /* Frontrow: small enhancements only. Every page works without this file.
- * - [data-countdown-seconds]: live countdown (sale opening, hold expiry)
+ * - [data-countdown-seconds]: live countdown (sale opening, hold expiry); it replaces a sibling
+ *   [data-countdown-fallback] (the deadline as text, for pages without JavaScript). At zero a hold's
+ *   countdown shows [data-show-on-expiry], hides [data-hide-on-expiry] and the page's success messages.
  * - form[data-seat-form]: selected-seat counter, total and the per-date limit
  * - [data-quick-amount]: top-up shortcuts
  * - form[data-submit-once]: a double click submits once
@@ -36,6 +38,9 @@
     var box = el.closest("[data-timer-box]");
     var urgentAt = parseInt(el.getAttribute("data-urgent-seconds") || "60", 10);
     var finished = false;
+    var fallback = el.parentNode.querySelector("[data-countdown-fallback]");
+    if (fallback) fallback.hidden = true;
+    el.hidden = false;
     function tick() {
       var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
       el.textContent = clock(left);
@@ -59,6 +64,10 @@
     if (text) {
       var note = box && box.querySelector("[data-timer-note]");
       if (note) note.textContent = text;
+      // "Seats held, pay in time" is no longer true: say the hold ended and offer to choose again.
+      document.querySelectorAll(".messages .message-success").forEach(function (m) { m.hidden = true; });
+      document.querySelectorAll("[data-hide-on-expiry]").forEach(function (e) { e.hidden = true; });
+      document.querySelectorAll("[data-show-on-expiry]").forEach(function (e) { e.hidden = false; });
     }
     if (box) { box.classList.remove("is-urgent"); box.classList.add("is-over"); }
     document.querySelectorAll("[data-disable-on-expiry]").forEach(function (btn) {

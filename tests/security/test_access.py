@@ -105,7 +105,8 @@ def test_a_fan_cannot_take_over_seats_another_fan_holds(alice, mallory, mallory_
     admit(mallory, concert_date.concert)
     before = state_snapshot()
     response = mallory_client.post(reverse("booking:hold", args=[concert_date.pk]), {"seats": ["3"]})
-    assert response.status_code == 409
+    assert response.status_code == 303  # refused: back to the seat map with the message
+    assert response["Location"].startswith(reverse("booking:seats", args=[concert_date.pk]))
     assert state_snapshot() == before
 
 

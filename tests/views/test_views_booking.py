@@ -155,7 +155,6 @@ def test_hold_is_post_only(fan_client, concert_date, admitted):
 @pytest.mark.parametrize(
     ("seats", "message"),
     [
-        ([], "좌석을 하나 이상 선택해 주세요."),
         (["abc"], "abc은(는) 이 좌석 배치도에 없는 좌석입니다"),
         (["0"], "0은(는) 이 좌석 배치도에 없는 좌석입니다"),
         (["51"], "51은(는) 이 좌석 배치도에 없는 좌석입니다"),
@@ -171,36 +170,43 @@ def test_hold_refuses_bad_seat_numbers_with_400(fan_client, concert_date, admitt
     assert seat_snapshot(concert_date) == before
 
 
-def test_holding_a_seat_someone_else_holds_is_409_and_changes_nothing(fan_client, concert_date, admitted, hold):
+def refused_hold(client, concert_date, seats):
+    """Post a hold that is refused: it answers 303 back to the seat map; return the map it leads to."""
+    response = client.post(hold_url(concert_date), {"seats": seats})
+    assert response.status_code == 303
+    assert response["Location"].startswith(seats_url(concert_date))
+    return client.get(response["Location"])
+
+
+def test_holding_a_seat_someone_else_holds_is_refused_and_changes_nothing(fan_client, concert_date, admitted, hold):
     hold(factories.UserFactory(), concert_date, 13)
     before = seat_snapshot(concert_date)
-    response = fan_client.post(hold_url(concert_date), {"seats": ["12", "13"]})
-    assertContains(response, "13번 좌석은 이미 다른 분이 선택했습니다", status_code=409)
+    response = refused_hold(fan_client, concert_date, ["12", "13"])
+    assertContains(response, "13번 좌석은 이미 다른 분이 선택했습니다")
     assert seat_snapshot(concert_date) == before  # all or nothing: 12 was not held either
     assert seat_classes(response)[13] == "HELD"
     assert re.search(r'value="12" data-price="\d+" checked', response.content.decode())  # still chosen
 
 
-def test_holding_beyond_the_seat_limit_is_409(fan_client, fan, concert_date, admitted, hold):
+def test_holding_beyond_the_seat_limit_is_refused(fan_client, fan, concert_date, admitted, hold):
     hold(fan, concert_date, 1, 2, 3)
-    response = fan_client.post(hold_url(concert_date), {"seats": ["4", "5"]})
-    assertContains(response, "한 날짜에 최대 4석까지 예매할 수 있습니다. 이미 3석을 가지고 있습니다.", status_code=409)
+    response = refused_hold(fan_client, concert_date, ["4", "5"])
+    assertContains(response, "2매를 선택했지만 이 회차에 이미 3매가 있습니다.")
     assert Reservation.objects.filter(user=fan).count() == 3
     # The refused selection stays checked, so the fan can drop one seat and try again.
-    assertContains(response, 'value="4" data-price', status_code=409)
     assert re.search(r'value="4" data-price="\d+" checked', response.content.decode())
 
 
-def test_holding_after_staff_moved_the_sale_back_is_403(fan_client, concert_date, admitted):
+def test_holding_after_staff_moved_the_sale_back_is_refused(fan_client, concert_date, admitted):
     concert = concert_date.concert
     concert.sale_opens_at = timezone.now() + datetime.timedelta(days=1)
     concert.save(update_fields=["sale_opens_at"])
-    response = fan_client.post(hold_url(concert_date), {"seats": ["1"]})
-    assertContains(response, "이 공연은 아직 예매가 시작되지 않았습니다.", status_code=403)
+    response = refused_hold(fan_client, concert_date, ["1"])
+    assertContains(response, "이 공연은 아직 예매가 시작되지 않았습니다.")
     assert not Reservation.objects.exists()
 
 
-def test_holding_a_date_that_has_passed_is_409(fan_client, fan, admit):
+def test_holding_a_date_that_has_passed_is_refused(fan_client, fan, admit):
     now = timezone.now()
     concert = factories.ConcertFactory(
         start_time=now - datetime.timedelta(days=2), end_time=now + datetime.timedelta(days=2)
@@ -209,17 +215,17 @@ def test_holding_a_date_that_has_passed_is_409(fan_client, fan, admit):
         concert=concert, concert_date=timezone.localdate(now) - datetime.timedelta(days=1)
     )
     admit(fan, concert)
-    response = fan_client.post(hold_url(past), {"seats": ["1"]})
-    assertContains(response, "이미 지난 공연 날짜라 예매할 수 없습니다.", status_code=409)
+    response = refused_hold(fan_client, past, ["1"])
+    assertContains(response, "이미 지난 공연 날짜라 예매할 수 없습니다.")
     assert not Reservation.objects.exists()
 
 
-def test_holding_on_a_cancelled_date_is_409(fan_client, concert_date, admitted):
+def test_holding_on_a_cancelled_date_is_refused(fan_client, concert_date, admitted):
     from booking.staff import cancel_concert_date
 
     cancel_concert_date(concert_date=concert_date, reason="storm", enqueue=False)
-    response = fan_client.post(hold_url(concert_date), {"seats": ["1"]})
-    assertContains(response, "이 공연 날짜는 취소되어 더 이상 예매할 수 없습니다.", status_code=409)
+    response = refused_hold(fan_client, concert_date, ["1"])
+    assertContains(response, "이 공연 날짜는 취소되어 더 이상 예매할 수 없습니다.")
     assert not Reservation.objects.exists()
 
 
