@@ -38,7 +38,13 @@ with override_settings(STORAGES=plain_static):
         {"username": "%(email)s", "password": "correct-horse-battery", "csrfmiddlewaretoken": csrf.value},
         secure=True, HTTP_REFERER="https://localhost/accounts/login/",
     )
+    # A load balancer's probe: plain HTTP, the instance's own address as Host (not in ALLOWED_HOSTS).
+    probe = Client(HTTP_HOST="10.0.0.5:8000").get("/healthz/")
+    other_page_by_address = Client(HTTP_HOST="10.0.0.5:8000").get("/accounts/login/", secure=True)
     print(json.dumps({
+        "probe_status": probe.status_code,
+        "probe": probe.json(),
+        "other_page_by_address_status": other_page_by_address.status_code,
         "plain_status": plain.status_code,
         "plain_location": plain.get("Location"),
         "page_status": page.status_code,
@@ -60,6 +66,9 @@ def test_production_responses_carry_secure_cookies_and_security_headers(tmp_path
     assert completed.returncode == 0, completed.stderr[-3000:]
     seen = json.loads(completed.stdout.strip().splitlines()[-1])
 
+    assert seen["probe_status"] == 200
+    assert seen["probe"] == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert seen["other_page_by_address_status"] == 400  # ALLOWED_HOSTS still guards every page
     assert seen["plain_status"] == 301
     assert seen["plain_location"].startswith("https://")
     assert seen["page_status"] == 200
