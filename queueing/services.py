@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, F, Func, IntegerField, Value
+from django.db.models import Case, DateTimeField, F, Func, IntegerField, Value, When
 from django.utils import timezone
 
 from .backends import get_backend
@@ -126,11 +126,18 @@ class _SecondsSince(Func):
 
 
 def _record_admissions(tickets, *, now):
-    """Mark the history rows of a batch admitted at `now`, in one UPDATE."""
+    """Mark the history rows of a batch admitted at `now`, in one UPDATE; returns the rows marked. (A row
+    whose exit was written first, when catching up, keeps its whole duration.)"""
     if not tickets:
-        return
-    QueueEntryHistory.objects.filter(token__in=[t.token for t in tickets], admitted_at__isnull=True).update(
-        admitted_at=now, was_admitted=True, duration_seconds=_SecondsSince(F("entered_at"), now)
+        return 0
+    return QueueEntryHistory.objects.filter(token__in=[t.token for t in tickets], admitted_at__isnull=True).update(
+        admitted_at=now,
+        was_admitted=True,
+        duration_seconds=Case(
+            When(exited_at__isnull=True, then=_SecondsSince(F("entered_at"), now)),
+            default=F("duration_seconds"),
+            output_field=IntegerField(),
+        ),
     )
 
 
@@ -149,6 +156,57 @@ def _record_exits(tickets, *, now, reason):
         row.exit_reason = reason
         row.duration_seconds = _seconds_between(row.entered_at, exited_at)
     QueueEntryHistory.objects.bulk_update(rows, ["exited_at", "exit_reason", "duration_seconds"], batch_size=500)
+
+
+def _forget_when_committed(backend, concert_id, *, admitted=(), exited=()):
+    """Once the history rows of these admissions and ends are committed, the backend drops its notes of
+    them (Redis; see _catch_up_history). If that fails, the next admission run does it."""
+    if backend.transactional or not (admitted or exited):
+        return
+
+    def forget():
+        try:
+            backend.history_written(concert_id=concert_id, admitted=admitted, exited=exited)
+        except QueueUnavailable:
+            logger.warning("queue %s: backend unavailable, history notes left for the next run", concert_id)
+
+    transaction.on_commit(forget, robust=True)
+
+
+def _catch_up_history(room, backend):
+    """Write into QueueEntryHistory the admissions and ends the backend made but the history missed.
+
+    Redis keeps its change when the history write after it fails (or the process dies in between); its
+    scripts note every admission and end in the same atomic step, and this writes what is still noted:
+    admissions first, then ends, each only on rows that do not show it yet, so it is idempotent and a
+    normal write racing it writes the same values. Runs at the start of every admission run, under the
+    room's lock. Returns the number of admissions written (for the room's admitted_total).
+    """
+    notes = backend.unwritten_history(concert_id=room.pk)
+    if not notes:
+        return 0
+    admissions = [note.ticket for note in notes if note.exited_at is None]
+    ends = {note.ticket.token: note for note in notes if note.exited_at is not None}
+    written = 0
+    by_time = {}
+    for ticket in admissions:
+        by_time.setdefault(ticket.admitted_at, []).append(ticket)
+    for admitted_at, tickets in by_time.items():
+        written += _record_admissions(tickets, now=admitted_at)
+    rows = list(QueueEntryHistory.objects.filter(token__in=ends, exited_at__isnull=True))
+    for row in rows:
+        note = ends[row.token]
+        if row.admitted_at is None and note.ticket.admitted_at is not None:
+            row.admitted_at, row.was_admitted = note.ticket.admitted_at, True
+            written += 1
+        row.exited_at, row.exit_reason = note.exited_at, note.exit_reason
+        row.duration_seconds = _seconds_between(row.entered_at, note.exited_at)
+    fields = ["admitted_at", "was_admitted", "exited_at", "exit_reason", "duration_seconds"]
+    QueueEntryHistory.objects.bulk_update(rows, fields, batch_size=500)
+    if written or rows:
+        logger.warning("queue %s: history caught up with %d admissions and %d ends", room.pk, written, len(rows))
+    _forget_when_committed(backend, room.pk, admitted=admissions, exited=[note.ticket for note in ends.values()])
+    return written
 
 
 # --- estimated wait -------------------------------------------------------------------------------
@@ -233,15 +291,19 @@ def join(*, user, concert, now=None):
             result = backend.join(room=room, user_id=user.pk, now=now, active_seconds=settings.ACTIVE_SECONDS)
             ended = result.expired + ([result.replaced] if result.replaced is not None else [])
             _record_exits(ended, now=now, reason=EXIT_EXPIRED)
+            _forget_when_committed(backend, concert.pk, exited=ended)
             if result.created:
                 _record_entry(user=user, concert=concert, ticket=result.ticket)
                 if result.ticket.is_admitted:
                     WaitingRoom.objects.filter(pk=room.pk).update(admitted_total=F("admitted_total") + 1)
     except Exception:
-        # Redis keeps its change when the history write fails: take the new place back (best effort).
+        # Redis keeps its change when the history write fails: take the new place back (best effort; the
+        # ends this join made are noted, and the next admission run writes them).
         if result is not None and result.created and not backend.transactional:
             try:
-                backend.end(concert_id=concert.pk, user_id=user.pk, now=now, reason="error")
+                taken_back = backend.end(concert_id=concert.pk, user_id=user.pk, now=now, reason="error")
+                if taken_back is not None:  # it never had a history row
+                    backend.history_written(concert_id=concert.pk, exited=[taken_back])
             except QueueUnavailable:
                 logger.warning("queue %s: could not take back %s's place after a failed join", concert.pk, user.pk)
         raise
@@ -261,7 +323,7 @@ def status(*, user, concert, now=None):
     Cheap with any number of fans waiting (no counting of the rows ahead). When the fan is waiting and
     the last admission run is overdue (beat stopped), runs one under the room's lock first.
     """
-    now = now or timezone.now()
+    injected, now = now, now or timezone.now()
     room = _room_if_any(concert)
     if room is None:
         return None
@@ -272,7 +334,7 @@ def status(*, user, concert, now=None):
     if not ticket.is_admitted and _is_overdue(room, now):
         lease = max(5.0, settings.ADMIT_QUEUE_EVERY_SECONDS)
         if backend.try_admission_lease(concert_id=concert.pk, overdue_since=room.last_admission_at, seconds=lease):
-            _admit(concert=concert, now=now, limit=settings.QUEUE_ADMIT_BATCH_SIZE, only_if_overdue=True)
+            _admit(concert=concert, now=injected, limit=settings.QUEUE_ADMIT_BATCH_SIZE, only_if_overdue=True)
             room = _room_if_any(concert)
             ticket = backend.status(room=room, user_id=user.pk, now=now)
             if ticket is None:
@@ -311,31 +373,39 @@ def _is_overdue(room, now):
 
 
 def _admit(*, concert, now, limit, only_if_overdue=False):
-    """One admission run for one concert under its WaitingRoom row lock; returns the number admitted.
+    """One admission run for one concert under its WaitingRoom row lock; returns (admitted, expired) counts.
 
-    A guarded run (from a status poll) skips the row when another run holds it and re-checks that the run
-    is still overdue, so a crowd of polls starts at most one run.
+    The time is read once the lock is held (unless injected), and the room's last admission time never
+    moves backwards, so a run that waited for the lock behind a later one cannot make admission look
+    overdue. A guarded run (from a status poll) skips the row when another run holds it and re-checks
+    that the run is still overdue, so a crowd of polls starts at most one run. Catches the history up
+    first (see _catch_up_history).
     """
     backend = get_backend()
     with transaction.atomic():
         room = WaitingRoom.objects.select_for_update(skip_locked=only_if_overdue).filter(pk=concert.pk).first()
-        if room is None or (only_if_overdue and not _is_overdue(room, now)):
-            return 0
+        if room is None:
+            return 0, 0
+        now = now or timezone.now()
+        if only_if_overdue and not _is_overdue(room, now):
+            return 0, 0
+        caught_up = _catch_up_history(room, backend)
         result = backend.admit(room=room, now=now, limit=limit, active_seconds=settings.ACTIVE_SECONDS)
         _record_exits(result.expired, now=now, reason=EXIT_EXPIRED)
         _record_admissions(result.admitted, now=now)
+        _forget_when_committed(backend, room.pk, admitted=result.admitted, exited=result.expired)
         fields = ["admission_log"]
         room.admission_log = _log_admissions(room.admission_log, now=now, count=len(result.admitted))
-        if result.admitted:
-            room.admitted_total += len(result.admitted)
+        if result.admitted or caught_up:
+            room.admitted_total += len(result.admitted) + caught_up
             fields.append("admitted_total")
-        if limit > 0:
+        if limit > 0 and (room.last_admission_at is None or room.last_admission_at < now):
             room.last_admission_at = now
             fields.append("last_admission_at")
         room.save(update_fields=fields)
     if result.admitted or result.expired:
         logger.info("queue %s: admitted %d, expired %d", concert.pk, len(result.admitted), len(result.expired))
-    return len(result.admitted)
+    return len(result.admitted), len(result.expired)
 
 
 def admit_batch(*, concert, now=None, limit=None):
@@ -345,7 +415,7 @@ def admit_batch(*, concert, now=None, limit=None):
     admits nobody while paused, safe to run from several workers at once. Returns how many were admitted.
     """
     limit = settings.QUEUE_ADMIT_BATCH_SIZE if limit is None else limit
-    return _admit(concert=concert, now=now or timezone.now(), limit=limit)
+    return _admit(concert=concert, now=now, limit=limit)[0]
 
 
 def _current_rooms(now):
@@ -356,11 +426,10 @@ def admit_all_due(*, now=None):
     """One admission run for every concert whose waiting room is still open: what beat runs.
 
     Returns the number of fans admitted in all. A concert whose backend is unreachable is logged and
-    skipped so the others still move.
+    skipped so the others still move. Each room's run reads the time under its lock (unless injected).
     """
-    now = now or timezone.now()
     total = 0
-    for room in _current_rooms(now):
+    for room in _current_rooms(now or timezone.now()):
         try:
             total += admit_batch(concert=room.concert, now=now)
         except QueueUnavailable:
@@ -373,16 +442,7 @@ def expire_admissions(*, now=None):
 
     Admits nobody; returns how many admissions ended.
     """
-    now = now or timezone.now()
-    ended = 0
-    backend = get_backend()
-    for room in _current_rooms(now):
-        with transaction.atomic():
-            locked = WaitingRoom.objects.select_for_update().get(pk=room.pk)
-            result = backend.admit(room=locked, now=now, limit=0, active_seconds=settings.ACTIVE_SECONDS)
-            _record_exits(result.expired, now=now, reason=EXIT_EXPIRED)
-        ended += len(result.expired)
-    return ended
+    return sum(_admit(concert=room.concert, now=now, limit=0)[1] for room in _current_rooms(now or timezone.now()))
 
 
 # --- leaving --------------------------------------------------------------------------------------
@@ -394,6 +454,7 @@ def _end(*, user, concert, reason, now):
         ticket = backend.end(concert_id=concert.pk, user_id=user.pk, now=now, reason=reason)
         if ticket is not None:
             _record_exits([ticket], now=now, reason=reason)
+            _forget_when_committed(backend, concert.pk, exited=[ticket])
     return ticket is not None
 
 

@@ -43,6 +43,16 @@ class AdmitResult:
     expired: list[Ticket]  # admissions whose time had run out, ended by this run
 
 
+@dataclass(frozen=True)
+class HistoryNote:
+    """A change a non-transactional backend made that QueueEntryHistory may not show yet: an admission
+    (ticket.admitted_at), or an end (exited_at and exit_reason set)."""
+
+    ticket: Ticket
+    exited_at: datetime.datetime | None = None
+    exit_reason: str = ""
+
+
 class QueueBackend(abc.ABC):
     """One concert's queue. Every method is safe to call from several processes at once.
 
@@ -97,11 +107,23 @@ class QueueBackend(abc.ABC):
 
     @abc.abstractmethod
     def end(self, *, concert_id, user_id, now, reason) -> Ticket | None:
-        """End the user's live place (waiting or admitted), freeing it; None if there was none."""
+        """End the user's live place (waiting or admitted), freeing it; None if there was none.
+        `now` and `reason` are what the history records."""
 
     @abc.abstractmethod
     def counts(self, *, concert_id, now) -> tuple[int, int]:
         """(waiting, admitted right now)."""
+
+    def unwritten_history(self, *, concert_id) -> list[HistoryNote]:
+        """Admissions and ends this backend noted, in the same atomic step as the change, that the history
+        may not show yet (a database write that failed, or a process that died, after the change). Always
+        empty for a transactional backend, whose changes roll back with the history."""
+        return []
+
+    def history_written(self, *, concert_id, admitted=(), exited=()) -> None:
+        """The history now shows these tickets' admission (`admitted`) and end (`exited`): forget the notes.
+        Idempotent."""
+        return None
 
     def try_admission_lease(self, *, concert_id, overdue_since, seconds) -> bool:
         """A cheap pre-lock before an overdue admission run from a status poll: True for one caller per

@@ -7,6 +7,10 @@ one concert's keys would sit on one Redis Cluster shard and a script may touch t
     <prefix>:{<concert>}:waiting   ZSET user id -> place (ZRANK is the number of fans ahead, O(log n))
     <prefix>:{<concert>}:admitted  ZSET user id -> admission end, epoch microseconds
     <prefix>:{<concert>}:tokens    HASH user id -> "token|place|joined µs[|admitted µs]"
+    <prefix>:{<concert>}:unwritten HASH "<token>:a" -> "user|data" (admitted), "<token>:x" ->
+                                   "user|exit µs|reason|data" (ended): what QueueEntryHistory may not
+                                   show yet; written by the same script as the change, deleted once the
+                                   history shows it (see unwritten_history)
     <prefix>:{<concert>}:lease:<t> short SET NX lease for an overdue admission run from a status poll
 
 Times come from the caller (`now=`), so tests can move them, except in touch(), which reads Redis's
@@ -27,15 +31,29 @@ from django.core.exceptions import ImproperlyConfigured
 
 from queueing.exceptions import QueueUnavailable
 
-from .base import AdmitResult, JoinResult, QueueBackend, Ticket
+from .base import AdmitResult, HistoryNote, JoinResult, QueueBackend, Ticket
 
 # Times are integer epoch microseconds (exact in a Lua double until the year 2255), always passed on as
 # strings or through string.format('%d'), since Lua's own number-to-string conversion keeps 14 digits.
-#
-# KEYS: seq, waiting, admitted, tokens. ARGV: user, new token, now µs, max_active, paused (0/1), active µs.
+
+# Notes of admissions and ends for QueueEntryHistory (the `unwritten` hash), written in the same atomic
+# step as the change they describe. Each field is written once (a token is admitted once, ends once).
+NOTES = """
+local function note_admitted(key, user, data)
+  redis.call('HSET', key, string.match(data, '^[^|]+') .. ':a', user .. '|' .. data)
+end
+local function note_ended(key, user, data, at, reason)
+  redis.call('HSET', key, string.match(data, '^[^|]+') .. ':x', user .. '|' .. at .. '|' .. reason .. '|' .. data)
+end
+"""
+
+# KEYS: seq, waiting, admitted, tokens, unwritten.
+# ARGV: user, new token, now µs, max_active, paused (0/1), active µs.
 # Returns {created (0/1), data, admission end or '', replaced data or '', replaced end or '', rank or -1,
 # {user, data, end, ...} of other run-out admissions ended to make room}.
-JOIN = """
+JOIN = (
+    NOTES
+    + """
 local user, now = ARGV[1], tonumber(ARGV[3])
 local replaced, replaced_end = '', ''
 local current = redis.call('HGET', KEYS[4], user)
@@ -46,6 +64,7 @@ if current then
   elseif ends then
     redis.call('ZREM', KEYS[3], user)
     redis.call('HDEL', KEYS[4], user)
+    note_ended(KEYS[5], user, current, ends, 'expired')
     replaced, replaced_end = current, ends
   elseif redis.call('ZSCORE', KEYS[2], user) then
     return {0, current, '', '', '', redis.call('ZRANK', KEYS[2], user), {}}
@@ -67,6 +86,7 @@ if ARGV[5] == '0' and waiting == 0 then
     redis.call('ZREM', KEYS[3], other)
     redis.call('HDEL', KEYS[4], other)
     if other_data then
+      note_ended(KEYS[5], other, other_data, ran_out[i + 1], 'expired')
       expired[#expired + 1] = other
       expired[#expired + 1] = other_data
       expired[#expired + 1] = ran_out[i + 1]
@@ -85,6 +105,7 @@ end
 redis.call('HSET', KEYS[4], user, data)
 return {1, data, ends, replaced, replaced_end, rank, expired}
 """
+)
 
 # KEYS: waiting, admitted, tokens. ARGV: user. Returns {data, admission end or '', rank or -1} or {}.
 STATUS = """
@@ -97,10 +118,12 @@ if rank then return {current, '', rank} end
 return {}
 """
 
-# KEYS: waiting, admitted, tokens. ARGV: now µs, max_active, paused (0/1), limit, active µs.
+# KEYS: waiting, admitted, tokens, unwritten. ARGV: now µs, max_active, paused (0/1), limit, active µs.
 # Ends run-out admissions, then pops up to `limit` waiting fans while fewer than max_active are admitted.
 # Returns {{user, data, end, ...} ended, {user, data, ...} admitted}.
-ADMIT = """
+ADMIT = (
+    NOTES
+    + """
 local now = tonumber(ARGV[1])
 local expired, admitted = {}, {}
 local ran_out = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'WITHSCORES')
@@ -110,6 +133,7 @@ for i = 1, #ran_out, 2 do
   redis.call('ZREM', KEYS[2], user)
   redis.call('HDEL', KEYS[3], user)
   if data then
+    note_ended(KEYS[4], user, data, ran_out[i + 1], 'expired')
     expired[#expired + 1] = user
     expired[#expired + 1] = data
     expired[#expired + 1] = ran_out[i + 1]
@@ -127,6 +151,7 @@ if ARGV[3] == '0' then
         data = data .. '|' .. ARGV[1]
         redis.call('HSET', KEYS[3], user, data)
         redis.call('ZADD', KEYS[2], ends, user)
+        note_admitted(KEYS[4], user, data)
         admitted[#admitted + 1] = user
         admitted[#admitted + 1] = data
       end
@@ -135,6 +160,7 @@ if ARGV[3] == '0' then
 end
 return {expired, admitted}
 """
+)
 
 # KEYS: admitted, tokens. ARGV: user, now µs or '' (Redis's clock), active µs, max lifetime µs.
 # Returns 1 if admitted now. An admission ended (removed) before this runs is never re-added.
@@ -159,16 +185,21 @@ end
 return 1
 """
 
-# KEYS: waiting, admitted, tokens. ARGV: user. Returns {data, admission end or ''} or {}.
-END = """
+# KEYS: waiting, admitted, tokens, unwritten. ARGV: user, now µs, reason.
+# Returns {data, admission end or ''} or {}.
+END = (
+    NOTES
+    + """
 local data = redis.call('HGET', KEYS[3], ARGV[1])
 if not data then return {} end
 local ends = redis.call('ZSCORE', KEYS[2], ARGV[1]) or ''
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
+note_ended(KEYS[4], ARGV[1], data, ARGV[2], ARGV[3])
 return {data, ends}
 """
+)
 
 _UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 _clients = {}
@@ -251,7 +282,7 @@ class RedisQueueBackend(QueueBackend):
     @_unavailable_on_error
     def join(self, *, room, user_id, now, active_seconds):
         created, data, ends, replaced, replaced_ends, rank, expired = self._join(
-            keys=self._keys(room.pk, "seq", "waiting", "admitted", "tokens"),
+            keys=self._keys(room.pk, "seq", "waiting", "admitted", "tokens", "unwritten"),
             args=[
                 str(user_id),
                 str(uuid.uuid4()),
@@ -282,7 +313,7 @@ class RedisQueueBackend(QueueBackend):
     @_unavailable_on_error
     def admit(self, *, room, now, limit, active_seconds):
         expired, admitted = self._admit(
-            keys=self._keys(room.pk, "waiting", "admitted", "tokens"),
+            keys=self._keys(room.pk, "waiting", "admitted", "tokens", "unwritten"),
             args=[_us(now), room.max_active, int(room.is_paused), max(0, limit), active_seconds * 1_000_000],
         )
         ends = now + datetime.timedelta(seconds=active_seconds)
@@ -307,11 +338,33 @@ class RedisQueueBackend(QueueBackend):
 
     @_unavailable_on_error
     def end(self, *, concert_id, user_id, now, reason):
-        found = self._end(keys=self._keys(concert_id, "waiting", "admitted", "tokens"), args=[str(user_id)])
+        found = self._end(
+            keys=self._keys(concert_id, "waiting", "admitted", "tokens", "unwritten"),
+            args=[str(user_id), _us(now), reason],
+        )
         if not found:
             return None
         data, ends = found
         return _ticket(user_id, data, ends)
+
+    @_unavailable_on_error
+    def unwritten_history(self, *, concert_id):
+        notes = []
+        for field, value in self.client.hgetall(self.key(concert_id, "unwritten")).items():
+            field, value = _decode(field), _decode(value)
+            if field.endswith(":a"):
+                user_id, data = value.split("|", 1)
+                notes.append(HistoryNote(ticket=_ticket(user_id, data)))
+            else:
+                user_id, exited, reason, data = value.split("|", 3)
+                notes.append(HistoryNote(ticket=_ticket(user_id, data), exited_at=_moment(exited), exit_reason=reason))
+        return notes
+
+    @_unavailable_on_error
+    def history_written(self, *, concert_id, admitted=(), exited=()):
+        fields = [f"{t.token}:a" for t in admitted] + [f"{t.token}:x" for t in exited]
+        if fields:
+            self.client.hdel(self.key(concert_id, "unwritten"), *fields)
 
     @_unavailable_on_error
     def counts(self, *, concert_id, now):
