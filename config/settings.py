@@ -193,12 +193,17 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDI
 CELERY_TIMEZONE = TIME_ZONE
 EXPIRE_HOLDS_EVERY_SECONDS = env.float("EXPIRE_HOLDS_EVERY_SECONDS", default=5.0)
 ADMIT_QUEUE_EVERY_SECONDS = env.float("ADMIT_QUEUE_EVERY_SECONDS", default=2.0)
+# Every entry expires after about one interval: a run not started by then is stale (the next one does
+# the same work), so runs sent while the worker is down do not pile up and all run at its restart.
 CELERY_BEAT_SCHEDULE = {
-    "expire-holds": {"task": "booking.tasks.expire_holds", "schedule": EXPIRE_HOLDS_EVERY_SECONDS},
+    "expire-holds": {
+        "task": "booking.tasks.expire_holds",
+        "schedule": EXPIRE_HOLDS_EVERY_SECONDS,
+        "options": {"expires": EXPIRE_HOLDS_EVERY_SECONDS},
+    },
     "admit-queue-batches": {
         "task": "queueing.tasks.admit_queue_batches",
         "schedule": ADMIT_QUEUE_EVERY_SECONDS,
-        # A run not started within one interval is stale: the next one does the same work.
         "options": {"expires": ADMIT_QUEUE_EVERY_SECONDS},
     },
 }
