@@ -4,7 +4,7 @@ Each carries `message`, lazy text a fan can read in Korean or English, and `reas
 English for the records (Payment.reason, logs). Views show `message` with a 4xx status.
 """
 
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
@@ -119,3 +119,77 @@ class CancellationClosed(BookingError):
 
 class ReservationNotCancellable(BookingError):
     default_message = _("This reservation cannot be cancelled.")
+
+
+# --- the door: refusals of a ticket at check-in (booking.checkins) ---------------------------------
+
+
+def _local(moment):
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class TicketRefused(BookingError):
+    """The door refuses a ticket; `status` is the HTTP status the door page answers with."""
+
+    status = 409
+    default_message = _("This ticket cannot enter.")
+
+    def __init__(self, message=None, *, reservation=None):
+        self.reservation = reservation
+        super().__init__(message)
+
+
+class TicketCodeInvalid(TicketRefused):
+    status = 400
+    default_message = _("This is not a Frontrow ticket code. Scan it again or type it in full.")
+
+
+class TicketNotValid(TicketRefused):
+    """The code is ours, but its reservation is not a paid ticket any more (or never was)."""
+
+    @classmethod
+    def for_reservation(cls, reservation):
+        if reservation.status == reservation.Status.CANCELLED and reservation.confirmed_at:
+            message = format_lazy(
+                _("This ticket was cancelled and refunded ({when}). It is not valid for entry."),
+                when=_local(reservation.ended_at or reservation.confirmed_at),
+            )
+        else:
+            message = _("This ticket was never paid. It is not valid for entry.")
+        return cls(message, reservation=reservation)
+
+    @classmethod
+    def date_cancelled(cls, reservation):
+        return cls(
+            _("This date has been cancelled; its tickets are refunded and not valid for entry."),
+            reservation=reservation,
+        )
+
+
+class TicketForAnotherDate(TicketRefused):
+    def __init__(self, *, reservation):
+        date = reservation.seat.concert_date
+        super().__init__(
+            format_lazy(
+                _("This ticket is for {concert} on {date}, not for the date this door is checking."),
+                concert=date.concert.title,
+                date=date.concert_date.isoformat(),
+            ),
+            reservation=reservation,
+        )
+
+
+class TicketAlreadyCheckedIn(TicketRefused):
+    """A second scan: `check_in` is the entry already recorded."""
+
+    def __init__(self, *, check_in):
+        self.check_in = check_in
+        staff = check_in.checked_in_by
+        super().__init__(
+            format_lazy(
+                _("Already used: this ticket entered at {when}, checked in by {staff}."),
+                when=_local(check_in.checked_in_at),
+                staff=(staff.name or staff.email) if staff else _("a staff account that no longer exists"),
+            ),
+            reservation=check_in.reservation,
+        )

@@ -93,3 +93,35 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.amount}원 · {self.status}"
+
+
+class CheckIn(models.Model):
+    """A ticket let in at the door: at most one per reservation, written by booking.checkins.check_in_ticket.
+
+    The unique constraint is the guarantee: two doors scanning one ticket at once record one entry.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.PROTECT, related_name="checkins", verbose_name=_("reservation")
+    )
+    checked_in_at = models.DateTimeField(_("checked in at"), default=timezone.now)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("checked in by"),
+    )
+
+    class Meta:
+        verbose_name = _("check-in")
+        verbose_name_plural = _("check-ins")
+        ordering = ["-checked_in_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["reservation"], name="checkin_one_per_reservation"),
+        ]
+
+    def __str__(self):
+        return f"{self.reservation.seat} · {self.checked_in_at:%Y-%m-%d %H:%M}"

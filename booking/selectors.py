@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from concerts.models import ConcertDate, Seat
@@ -182,3 +182,33 @@ def paid_with_key(*, user, concert_date_id, idempotency_key):
         status=Payment.Status.SUCCESS,
         reservation__seat__concert_date_id=concert_date_id,
     ).exists()
+
+
+# --- the door -----------------------------------------------------------------------------------
+
+
+def door_dates(*, now: datetime.datetime | None = None) -> QuerySet[ConcertDate]:
+    """The dates a door may check in for: not cancelled, from yesterday on (a show may run past midnight),
+    in date order with the concert joined."""
+    now = now or timezone.now()
+    since = timezone.localdate(now) - datetime.timedelta(days=1)
+    return (
+        ConcertDate.objects.filter(concert_date__gte=since)
+        .exclude(status=ConcertDate.Status.CANCELLED)
+        .select_related("concert")
+        .order_by("concert_date", "concert__start_time", "concert__title")
+    )
+
+
+@dataclass(frozen=True)
+class CheckInCounts:
+    entered: int  # tickets checked in
+    expected: int  # paid tickets, entered or not
+
+
+def checkin_counts(*, concert_date: ConcertDate) -> CheckInCounts:
+    """How many of the date's paid tickets have entered so far. One query."""
+    counts = Reservation.objects.filter(seat__concert_date=concert_date, status=Reservation.Status.CONFIRMED).aggregate(
+        expected=Count("id"), entered=Count("checkins")
+    )
+    return CheckInCounts(entered=counts["entered"], expected=counts["expected"])

@@ -140,8 +140,9 @@ def _share_lock_date(concert_date):
         raise DateNotBookable.cancelled()
 
 
-def _lock_reservation(reservation):
-    """Lock the reservation's seat and re-read both: the seat lock guards every change of its reservations."""
+def lock_reservation(reservation: Reservation) -> Reservation:
+    """Lock the reservation's seat and re-read both: the seat lock guards every change of its reservations
+    (cancel, refund, release) and the door's check-in of it (booking.checkins). Call inside a transaction."""
     seat = _lock_seats(Seat.objects.filter(pk=reservation.seat_id).select_related("concert_date__concert"))[0]
     fresh = Reservation.objects.get(pk=reservation.pk)
     fresh.seat = seat
@@ -445,7 +446,7 @@ def cancel(*, user, reservation, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         locked_user = _lock_user(user.pk)
-        reservation = _lock_reservation(reservation)
+        reservation = lock_reservation(reservation)
         if reservation.user_id != user.pk or reservation.status != Reservation.Status.CONFIRMED:
             raise ReservationNotCancellable()
         if now >= selectors.cancellation_deadline(reservation.seat.concert_date):
@@ -464,7 +465,7 @@ def refund_and_cancel(*, reservation, by=None, reason="refunded by staff", now=N
     now = now or timezone.now()
     with transaction.atomic():
         locked_user = _lock_user(reservation.user_id)
-        reservation = _lock_reservation(reservation)
+        reservation = lock_reservation(reservation)
         if reservation.status == Reservation.Status.CANCELLED:
             return reservation
         if reservation.status != Reservation.Status.CONFIRMED:
@@ -480,7 +481,7 @@ def release_hold(*, reservation, by=None, reason="released by staff", now=None):
     """
     now = now or timezone.now()
     with transaction.atomic():
-        reservation = _lock_reservation(reservation)
+        reservation = lock_reservation(reservation)
         if reservation.status in (Reservation.Status.EXPIRED, Reservation.Status.CANCELLED):
             return reservation
         if reservation.status != Reservation.Status.HOLD:

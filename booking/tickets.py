@@ -1,7 +1,9 @@
 """E-tickets: a signed code per paid reservation (shown as text and as a QR code) that door staff check.
 
-The code is signed with SECRET_KEY, so it cannot be forged or altered; checking it also looks the
-reservation up, so a refunded or cancelled ticket is refused even though its signature is still valid.
+The code is signed with SECRET_KEY, so it cannot be forged or altered. It names the reservation only:
+whether that ticket may enter (paid, not refunded, this date, not used yet) is decided and recorded by
+booking.checkins at the door. The QR code holds the bare code, not a URL, so a phone camera that reads
+it opens nothing and the code never travels in a GET request to the server.
 """
 
 import io
@@ -9,21 +11,19 @@ import io
 import qrcode
 import qrcode.image.svg
 from django.core import signing
+from django.core.exceptions import ValidationError
 
+from .exceptions import TicketCodeInvalid
 from .models import Reservation
 
 SALT = "frontrow.e-ticket"
 
 
-class InvalidTicket(Exception):
-    """The code is not one we issued, or its reservation is no longer paid."""
-
-
-def ticket_code(reservation):
+def ticket_code(reservation: Reservation) -> str:
     return signing.dumps(str(reservation.pk), salt=SALT)
 
 
-def ticket_qr_svg(code):
+def ticket_qr_svg(code: str) -> bytes:
     """The code as a QR code, an SVG document (no image library needed)."""
     image = qrcode.make(code, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
     buffer = io.BytesIO()
@@ -31,17 +31,16 @@ def ticket_qr_svg(code):
     return buffer.getvalue()
 
 
-def check_ticket(code):
-    """The CONFIRMED reservation a code admits, seat, date, concert and fan joined; else InvalidTicket."""
+def reservation_for_code(code: str) -> Reservation:
+    """The reservation a ticket code names (any status; booking.checkins decides whether it may enter).
+
+    Raises TicketCodeInvalid for a code we did not sign, an altered one, or one naming no reservation.
+    """
     try:
         reservation_id = signing.loads((code or "").strip(), salt=SALT)
-    except signing.BadSignature as exc:
-        raise InvalidTicket("This is not a Frontrow ticket code.") from exc
-    reservation = (
-        Reservation.objects.select_related("seat__concert_date__concert", "user").filter(pk=reservation_id).first()
-    )
+        reservation = Reservation.objects.filter(pk=reservation_id).first()
+    except (signing.BadSignature, ValueError, ValidationError) as exc:
+        raise TicketCodeInvalid() from exc
     if reservation is None:
-        raise InvalidTicket("No such reservation.")
-    if reservation.status != Reservation.Status.CONFIRMED:
-        raise InvalidTicket(f"This ticket is {reservation.get_status_display().lower()}, not valid for entry.")
+        raise TicketCodeInvalid()
     return reservation

@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -20,7 +20,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from booking import staff as booking_staff
-from booking.tickets import InvalidTicket, check_ticket
 from config.admin import ReadOnlyAdmin
 
 from . import charts, selectors
@@ -368,10 +367,6 @@ class DateExportAdmin(ReadOnlyAdmin):
         return FileResponse(handle, as_attachment=True, filename=export.file.name.rsplit("/", 1)[-1])
 
 
-class TicketCheckForm(forms.Form):
-    code = forms.CharField(label=_("ticket code"), max_length=500, widget=forms.TextInput(attrs={"size": 80}))
-
-
 @admin.register(SalesDashboard)
 class SalesDashboardAdmin(admin.ModelAdmin):
     """The sales dashboard: per concert and date, seats sold / held / free, revenue, sales per day."""
@@ -431,25 +426,9 @@ class SalesDashboardAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/concerts/sales_dashboard.html", context)
 
     def ticket_check_view(self, request):
-        """Door staff paste or scan a ticket code: valid (seat, date, fan) or the reason it is not."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        form = TicketCheckForm(request.GET or None)
-        result, error = None, None
-        if form.is_bound and form.is_valid():
-            try:
-                result = check_ticket(form.cleaned_data["code"])
-            except InvalidTicket as exc:
-                error = str(exc)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Check a ticket"),
-            "opts": self.model._meta,
-            "form": form,
-            "result": result,
-            "error": error,
-        }
-        return TemplateResponse(request, "admin/concerts/ticket_check.html", context)
+        """The old "check a ticket" address: the door check-in page now (booking.admin), without the query,
+        so a code in an old bookmark is neither checked nor carried on."""
+        return HttpResponseRedirect(reverse("admin:booking_checkin_door"))
 
 
 def _is_uuid(value):

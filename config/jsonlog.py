@@ -6,8 +6,10 @@ error and access logs), so every process of `make up` writes lines a log shipper
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from urllib.parse import unquote_plus
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is worth keeping.
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
@@ -25,6 +27,40 @@ _ACCESS_ATOMS = {
 }
 
 
+# Secrets that must never reach a log line even when a client puts them in a URL: e-ticket codes (the
+# door check-in takes them by POST, but an old bookmark or a scanner app may still send ?code=...).
+# A parameter with one of these names is redacted whatever its value; so is any value, in the query or
+# the path, shaped like django.core.signing output ("payload:timestamp:signature"), which is what
+# booking.tickets issues.
+REDACTED = "REDACTED"
+_SECRET_PARAMETERS = frozenset({"code", "ticket", "ticket_code"})
+_SIGNED_VALUE = re.compile(r"[A-Za-z0-9_-]{8,}:[A-Za-z0-9_-]{4,}:[A-Za-z0-9_-]{20,}")
+
+
+def redact_path(path):
+    """The path with any signed value in it replaced by REDACTED."""
+    if not isinstance(path, str):
+        return path
+    plain = unquote_plus(path)
+    return _SIGNED_VALUE.sub(REDACTED, plain) if _SIGNED_VALUE.search(plain) else path
+
+
+def redact_query(query):
+    """The query string with secret parameters' values (and any signed value) replaced by REDACTED."""
+    if not isinstance(query, str) or not query:
+        return query
+    parts = []
+    for part in query.split("&"):
+        name, sep, value = part.partition("=")
+        if unquote_plus(name).lower() in _SECRET_PARAMETERS and value:
+            parts.append(f"{name}{sep}{REDACTED}")
+        elif _SIGNED_VALUE.search(unquote_plus(part)):
+            parts.append(f"{name}{sep}{REDACTED}" if sep else REDACTED)
+        else:
+            parts.append(part)
+    return "&".join(parts)
+
+
 def _plain(value):
     """A JSON-safe version of an `extra=` value (requests, sockets and the like become their repr)."""
     if value is None or isinstance(value, bool | int | float | str):
@@ -40,7 +76,8 @@ class JsonLineFormatter(logging.Formatter):
     """Format a record as one line of JSON: ts, level, logger, message, process, thread, then extras.
 
     gunicorn's access records carry their atoms as the record's args; they become fields
-    (method, path, status, duration_ms, ...) instead of a pre-formatted Apache line.
+    (method, path, status, duration_ms, ...) instead of a pre-formatted Apache line, with ticket codes
+    redacted from the path and query.
     """
 
     def format(self, record):
@@ -56,6 +93,7 @@ class JsonLineFormatter(logging.Formatter):
                 if isinstance(value, str):
                     value = value.replace('\\"', '"')
                 entry[field] = value
+            entry["path"], entry["query"] = redact_path(entry["path"]), redact_query(entry["query"])
             if isinstance(entry["status"], str) and entry["status"].isdigit():
                 entry["status"] = int(entry["status"])
         else:

@@ -4,7 +4,7 @@ reservation, even when application code tries."""
 import pytest
 from django.utils import timezone
 
-from booking.models import Payment, Reservation
+from booking.models import CheckIn, Payment, Reservation
 from tests.factories import PaymentFactory, ReservationFactory, SeatFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +95,10 @@ def test_successful_payment_has_no_reason(refused):
         "payment_failed_has_reason",
         lambda: Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.SUCCESS),
     )
+
+
+def test_one_check_in_per_reservation(refused):
+    reservation = _live(CONFIRMED, SeatFactory())
+    CheckIn.objects.create(reservation=reservation)
+    refused("checkin_one_per_reservation", lambda: CheckIn.objects.create(reservation=reservation))
+    assert reservation.checkins.count() == 1

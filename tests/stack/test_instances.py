@@ -6,6 +6,7 @@ HTTPS hardening is what a browser behind a TLS proxy would get.
 
 import json
 import re
+import time
 
 import httpx
 import pytest
@@ -123,6 +124,20 @@ def test_access_and_application_logs_are_json_lines(two_instances):
     assert isinstance(hits[-1]["duration_ms"], int)
     errors = [json.loads(line) for line in a.stderr_path.read_text().splitlines() if line.startswith("{")]
     assert any(line["message"].startswith("Booting worker") for line in errors)
+
+
+def test_a_ticket_code_sent_in_a_url_never_reaches_the_access_log(two_instances):
+    a, _ = two_instances
+    code = "IjNmMmY0ZDJiLTk5ODgtNGQ3MS1hMTJlLTc3ZWE3ZjBhMWIyMyI:1t5Xyz:SecretSignatureOfThisTicketCode0123456"
+    httpx.get(f"{a.url}/admin/concerts/salesdashboard/ticket/", params={"code": code}, timeout=10)
+    httpx.get(f"{a.url}/hello/", params={"from": "codetest", "code": code}, timeout=10)
+
+    deadline = time.monotonic() + 10
+    while "codetest" not in a.stdout_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)  # gunicorn writes the access line just after the response
+    log = a.stdout_path.read_text()
+    assert "codetest" in log  # the requests were logged
+    assert "SecretSignature" not in log
 
 
 def test_behind_a_tls_proxy_the_instance_redirects_and_marks_cookies_secure(stack_env, tmp_path):

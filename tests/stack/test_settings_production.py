@@ -185,6 +185,31 @@ def test_access_log_records_become_fields():
     assert (line["method"], line["path"], line["status"], line["duration_ms"]) == ("POST", "/dates/1/hold/", 302, 12)
 
 
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/admin/concerts/salesdashboard/ticket/", "code={code}"),
+        ("/admin/booking/checkin/door/", "concert_date=abc&code={code}&x=1"),
+        ("/somewhere/", "ticket={code}"),
+        ("/tickets/{code}/", ""),
+    ],
+)
+def test_ticket_codes_are_redacted_from_the_access_log(path, query):
+    code = "IjNmMmY0ZDJiLTk5ODgtNGQ3MS1hMTJlLTc3ZWE3ZjBhMWIyMyI:1t5Xyz:AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd"
+    atoms = {"h": "127.0.0.1", "m": "GET", "U": path.format(code=code), "q": query.format(code=code), "s": "200"}
+    atoms.update({"B": 10, "M": 3, "a": "x", "r": f"GET {path.format(code=code)}?{query.format(code=code)} HTTP/1.1"})
+    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, "%(h)s %(r)s", (atoms,), None)
+
+    text = JsonLineFormatter().format(record)
+
+    assert code not in text
+    assert code[:20] not in text
+    line = json.loads(text)
+    assert "REDACTED" in line["path"] + line["query"]
+    if "x=1" in query:
+        assert line["query"] == "concert_date=abc&code=REDACTED&x=1"  # other parameters stay readable
+
+
 def test_error_records_keep_the_traceback():
     try:
         raise ValueError("boom")

@@ -1,0 +1,52 @@
+"""Door check-in: the one write that lets a ticket in. A paid ticket enters once, for its own date, and the
+entry is recorded (CheckIn: which ticket, when, which staff member); every other scan is refused with its
+reason and writes nothing. The door page in the admin (booking.admin.CheckInAdmin) only calls this.
+"""
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from concerts.models import ConcertDate
+
+from . import services, tickets
+from .exceptions import TicketAlreadyCheckedIn, TicketForAnotherDate, TicketNotValid
+from .models import CheckIn, Reservation
+
+
+def check_in_ticket(*, code: str, concert_date: ConcertDate, by, now: datetime.datetime | None = None) -> CheckIn:
+    """Let the ticket with `code` in for `concert_date` (the date the door is checking); return its CheckIn.
+
+    Locks the ticket's seat (services.lock_reservation, the lock every change of a reservation takes), so
+    a refund and a check-in of one ticket run one after the other, and two doors scanning one ticket at
+    once record one entry: the second waits for the lock, then finds the first entry and is refused.
+    The unique constraint checkin_one_per_reservation says the same in the database.
+
+    Raises (all TicketRefused, nothing written): TicketCodeInvalid (forged, altered, unknown code),
+    TicketForAnotherDate, TicketNotValid (never paid, refunded, or its date cancelled),
+    TicketAlreadyCheckedIn (carrying the first entry: when and by whom).
+    """
+    now = now or timezone.now()
+    reservation = tickets.reservation_for_code(code)
+    with transaction.atomic():
+        reservation = services.lock_reservation(reservation)
+        ticket_date = reservation.seat.concert_date
+        if ticket_date.pk != concert_date.pk:
+            raise TicketForAnotherDate(reservation=reservation)
+        if reservation.status != Reservation.Status.CONFIRMED:
+            raise TicketNotValid.for_reservation(reservation)
+        if ticket_date.is_cancelled:
+            raise TicketNotValid.date_cancelled(reservation)
+        first = CheckIn.objects.select_related("checked_in_by").filter(reservation=reservation).first()
+        if first is not None:
+            first.reservation = reservation
+            raise TicketAlreadyCheckedIn(check_in=first)
+        try:
+            with transaction.atomic():
+                check_in = CheckIn.objects.create(reservation=reservation, checked_in_by=by, checked_in_at=now)
+        except IntegrityError:
+            # Only a writer that skipped the seat lock gets here; the constraint kept the entry single.
+            first = CheckIn.objects.select_related("checked_in_by").get(reservation=reservation)
+            raise TicketAlreadyCheckedIn(check_in=first) from None
+    return check_in
