@@ -80,21 +80,37 @@ def _requested_next(request, concert):
     return safe_next(request, data.get("next")) or None
 
 
-def _progress_percent(request, current):
-    """How far the fan has come since they first saw the page: 0..100 (kept per token in the session)."""
-    if current is None:
-        return 0
-    if current.admitted:
-        return 100
-    key = f"queue-start:{current.token}"
-    start = request.session.get(key)
-    if start is None or current.ahead > start:
-        start = request.session[key] = current.ahead
+PROGRESS_KEY = "queue-progress:{concert_id}"
+LEGACY_PROGRESS_PREFIX = "queue-start:"  # one key per visit, written by earlier versions
+
+
+def _forget_progress(request, concert):
+    request.session.pop(PROGRESS_KEY.format(concert_id=concert.pk), None)
+
+
+def _progress_percent(request, concert, current):
+    """How far the fan has come since they first saw the page: 0..100.
+
+    The starting point is kept in the session, one key per concert ([token, fans ahead at the start]),
+    replaced when the fan comes back with a new place and removed once they are admitted or have no
+    place, so rejoining never grows the session.
+    """
+    if current is None or current.admitted:
+        _forget_progress(request, concert)
+        return 100 if current is not None else 0
+    key = PROGRESS_KEY.format(concert_id=concert.pk)
+    token, start = request.session.get(key) or (None, None)
+    if token != str(current.token) or current.ahead > start:
+        start = current.ahead
+        request.session[key] = [str(current.token), start]
+        for legacy in [k for k in list(request.session.keys()) if k.startswith(LEGACY_PROGRESS_PREFIX)]:
+            del request.session[legacy]
     return min(99, int(100 * (start - current.ahead + 1) / (start + 1)))
 
 
 def _payload(request, concert, current, next_url):
     if current is None:
+        _forget_progress(request, concert)
         return {
             "joined": False,
             "admitted": False,
@@ -116,7 +132,7 @@ def _payload(request, concert, current, next_url):
         "eta_seconds": current.eta_seconds,
         "eta_text": None if current.admitted else eta_text(current.eta_seconds),
         "paused": current.paused,
-        "progress": _progress_percent(request, current),
+        "progress": _progress_percent(request, concert, current),
         "expires_at": current.expires_at.isoformat() if current.expires_at else None,
         "next_url": (next_url or _concert_url(concert)) if current.admitted else None,
         "poll_seconds": poll_seconds(current),
@@ -194,6 +210,7 @@ def leave(request, concert_id):
         left = services.leave(user=request.user, concert=concert)
     except QueueUnavailable as exc:
         return unavailable_response(request, exc)
+    _forget_progress(request, concert)
     if left:
         messages.success(request, _("You left the waiting room for %(concert)s.") % {"concert": concert.title})
     else:

@@ -196,3 +196,40 @@ def test_pages_answer_503_when_redis_is_down(redis_down, fan_client, fan, concer
     left = fan_client.post(reverse("queueing:leave", kwargs={"concert_id": concert.pk}))
     assert left.status_code == 503
     assert not QueueEntryHistory.objects.exists()
+
+
+def queue_session_keys(client):
+    return sorted(key for key in list(client.session.keys()) if key.startswith("queue-"))
+
+
+def test_rejoining_keeps_one_progress_key_per_concert_in_the_session(fan_client, fan, concert, make_room):
+    make_room(max_active=1)
+    first, second, third = (UserFactory() for _ in range(3))
+    for other in (first, second, third):  # one admitted, two waiting
+        services.join(user=other, concert=concert)
+    session = fan_client.session
+    session["queue-start:5a4f3f3e-8d1c-4f4e-9a59-1f0e6c1d2b3a"] = 7  # left by the earlier code: one per visit
+    session.save()
+    leave_url = reverse("queueing:leave", kwargs={"concert_id": concert.pk})
+
+    for _ in range(5):
+        fan_client.post(room_url(concert))
+        assert fan_client.get(status_url(concert)).json()["progress"] == 33  # two ahead
+        fan_client.get(room_url(concert))
+        assert len(queue_session_keys(fan_client)) == 1
+        fan_client.post(leave_url)
+        assert queue_session_keys(fan_client) == []
+
+    # A new place starts its own progress; admission clears it.
+    fan_client.post(room_url(concert))
+    assert fan_client.get(status_url(concert)).json()["progress"] == 33
+    services.leave(user=second, concert=concert)
+    assert fan_client.get(status_url(concert)).json()["progress"] == 66
+    fan_client.post(leave_url)
+    fan_client.post(room_url(concert))
+    assert fan_client.get(status_url(concert)).json()["progress"] == 50  # one ahead, not 66 from the last visit
+    services.leave(user=first, concert=concert)
+    services.leave(user=third, concert=concert)
+    services.admit_batch(concert=concert)
+    assert fan_client.get(status_url(concert)).json()["progress"] == 100
+    assert queue_session_keys(fan_client) == []
