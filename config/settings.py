@@ -8,6 +8,7 @@ import datetime
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -16,10 +17,20 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
-# The default key is only for the embedded demo; config.settings_production refuses to start without
-# a real one.
-SECRET_KEY = env("SECRET_KEY", default="django-insecure-frontrow-local-development-only")
+# The default key is only for the embedded demo on this machine (manage.py's default settings, `make run`);
+# config.settings_production refuses to start without a real one.
+DEVELOPMENT_SECRET_KEY = "django-insecure-frontrow-local-development-only"
+SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# Fail closed: the key in the repository signs sessions and e-ticket codes, so it is refused anywhere but
+# DEBUG on this machine (a site with DEBUG off or a real host name is serving someone).
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "testserver"}
+if SECRET_KEY == DEVELOPMENT_SECRET_KEY and (not DEBUG or not set(ALLOWED_HOSTS) <= _LOCAL_HOSTS):
+    raise ImproperlyConfigured(
+        "The built-in development SECRET_KEY only runs with DEBUG on and ALLOWED_HOSTS on this machine "
+        "(localhost): anyone could forge sessions and e-ticket codes with it. Set SECRET_KEY to a random "
+        "value, or run config.settings_production."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
