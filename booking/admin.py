@@ -15,7 +15,7 @@ from config.admin import ReadOnlyAdmin
 
 from . import checkins, selectors, services
 from .exceptions import BookingError, TicketRefused
-from .models import CheckIn, Payment, Reservation
+from .models import CheckIn, ConfirmationEmail, Payment, Reservation
 
 
 class RefundForm(forms.Form):
@@ -237,3 +237,15 @@ class CheckInAdmin(ReadOnlyAdmin):
             "refusal": refusal,
         }
         return TemplateResponse(request, "admin/booking/checkin/door.html", context, status=status)
+
+
+@admin.register(ConfirmationEmail)
+class ConfirmationEmailAdmin(ReadOnlyAdmin):
+    """The confirmation e-mails owed and sent: one still unsent minutes after its payment is stuck (the RQ
+    worker or the mail server); the beat sweep queues it again on its own."""
+
+    list_display = ("created_at", "user", "language", "sent_at", "enqueued_at", "enqueue_count")
+    list_filter = (("sent_at", admin.EmptyFieldListFilter), "language")
+    search_fields = ("user__email", "id")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"

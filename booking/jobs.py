@@ -9,14 +9,12 @@ import logging
 
 import django_rq
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from rq import Retry
 
 from concerts.models import DateCancellation, DateExport
 
-from . import staff, tickets
+from . import confirmations, staff
 from .models import Reservation
 
 logger = logging.getLogger(__name__)
@@ -34,33 +32,25 @@ def enqueue(func, **kwargs):
     return django_rq.get_queue("default", commit_mode="auto").enqueue(func, kwargs=kwargs, retry=RETRY)
 
 
-def send_booking_confirmation(*, reservation_ids):
-    """One e-mail per checkout: every paid reservation of it with its e-ticket code and QR code.
+def send_booking_confirmation(*, confirmation_id=None, reservation_ids=None):
+    """One e-mail per checkout, in the fan's language: every paid seat with its e-ticket code and QR code.
 
-    Reservations no longer CONFIRMED (refunded before the job ran) are left out; nothing is sent when
-    none is left. Raises on a mail error, so RQ retries.
+    Sends the owed ConfirmationEmail at most once (booking.confirmations.send_owed): a retry, the sweep or
+    a second worker finds it sent and returns 0. Raises on a mail error, so RQ retries. `reservation_ids`
+    is what jobs queued before the outbox existed carry: those are sent as then, in the default language.
     """
+    if confirmation_id is not None:
+        return confirmations.send_owed(confirmation_id=confirmation_id)
     reservations = list(
-        Reservation.objects.filter(pk__in=reservation_ids, status=Reservation.Status.CONFIRMED)
+        Reservation.objects.filter(pk__in=reservation_ids or (), status=Reservation.Status.CONFIRMED)
         .select_related("user", "seat__concert_date__concert")
         .order_by("seat__seat_number")
     )
     if not reservations:
         return 0
-    user = reservations[0].user
-    date = reservations[0].seat.concert_date
-    ticket_list = [{"reservation": r, "code": tickets.ticket_code(r)} for r in reservations]
-    context = {"user": user, "concert_date": date, "concert": date.concert, "tickets": ticket_list}
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string("booking/email/confirmation_subject.txt", context).strip()
-        text = render_to_string("booking/email/confirmation.txt", context)
-        html = render_to_string("booking/email/confirmation.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[user.email])
-    message.attach_alternative(html, "text/html")
-    for ticket in ticket_list:
-        seat = ticket["reservation"].seat.seat_number
-        message.attach(f"ticket-seat-{seat}.svg", tickets.ticket_qr_svg(ticket["code"]), "image/svg+xml")
-    message.send()
+    confirmations.render(
+        user=reservations[0].user, reservations=reservations, language=settings.LANGUAGE_CODE
+    ).send()
     return 1
 
 

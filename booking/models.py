@@ -1,4 +1,5 @@
-"""Reservations of seats (HOLD → CONFIRMED, or EXPIRED / CANCELLED) and the payments for them."""
+"""Reservations of seats (HOLD → CONFIRMED, or EXPIRED / CANCELLED), the payments for them, and the
+confirmation e-mail each successful checkout owes the fan."""
 
 import uuid
 
@@ -57,6 +58,39 @@ class Reservation(models.Model):
         return f"{self.seat} · {self.user} · {self.status}"
 
 
+class ConfirmationEmail(models.Model):
+    """The confirmation e-mail one successful checkout owes the fan (an outbox row).
+
+    Written in the payment's transaction, so a paid checkout always has one; its job is enqueued when the
+    payment commits, and the beat sweep enqueues it again if that failed (booking.confirmations). The job
+    sets sent_at under a row lock, so retries and the sweep never send it twice.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="confirmation_emails", verbose_name=_("user")
+    )
+    # The language the fan booked in: the e-mail is written in it.
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    created_at = models.DateTimeField(_("paid at"), default=timezone.now)
+    enqueued_at = models.DateTimeField(_("last queued at"), null=True, blank=True)
+    enqueue_count = models.PositiveSmallIntegerField(_("times queued"), default=0)
+    # When it went out (or the job found every seat of it refunded already: nothing is owed any more).
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("confirmation e-mail")
+        verbose_name_plural = _("confirmation e-mails")
+        ordering = ["-created_at"]
+        indexes = [
+            # The sweep reads only the mails still owed: a handful, however many were ever sent.
+            models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True), name="confirmation_owed_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class Payment(models.Model):
     class Status(models.TextChoices):
         SUCCESS = "SUCCESS", _("Success")
@@ -75,6 +109,15 @@ class Payment(models.Model):
     # The checkout form's key: a retry, double click or second tab with the same key pays once.
     idempotency_key = models.CharField(_("idempotency key"), max_length=64, blank=True, db_index=True)
     paid_at = models.DateTimeField(_("paid at"), default=timezone.now)
+    # The e-mail confirming the checkout this payment belongs to (successful payments only).
+    confirmation = models.ForeignKey(
+        ConfirmationEmail,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+        verbose_name=_("confirmation e-mail"),
+    )
 
     class Meta:
         verbose_name = _("payment")

@@ -20,7 +20,7 @@ from concerts.models import ConcertDate, Seat, SeatStatusHistory
 from wallet import exceptions as wallet_exceptions
 from wallet import services as wallet_services
 
-from . import selectors
+from . import confirmations, selectors
 from .exceptions import (
     CancellationClosed,
     DateNotBookable,
@@ -276,13 +276,6 @@ def _paid_with_key(*, user, concert_date, key, balance):
     )
 
 
-def _send_confirmation(*, reservations):
-    """The confirmation e-mail with the e-tickets, on an RQ worker (retried there if the mail server fails)."""
-    from . import jobs
-
-    jobs.enqueue(jobs.send_booking_confirmation, reservation_ids=[str(r.pk) for r in reservations])
-
-
 def _end_admission_if_done(*, user, concert, now):
     """End the fan's admission once a payment leaves them nothing held on the concert (any date).
 
@@ -295,25 +288,23 @@ def _end_admission_if_done(*, user, concert, now):
         queue_services.end_for_user(user=user, concert=concert, reason="paid")
 
 
-def _after_payment(*, user, concert_date, reservations, now):
+def _after_payment(*, user, concert_date, confirmation, now):
     """Schedule what follows a successful checkout, once it has committed.
 
     Each follow-up is its own robust on-commit callback: one that fails (the queue backend, RQ's Redis) is
-    logged and never skips the other, and neither can turn the committed payment into an error page.
+    logged and never skips the other, and neither can turn the committed payment into an error page. The
+    e-mail is owed in the payment's own transaction (`confirmation`), so the beat sweep sends it if its
+    enqueue fails.
     """
+    confirmations.enqueue_on_commit(confirmation)
 
-    def send_confirmation():
-        _send_confirmation(reservations=reservations)
-
-    def end_admission():
+    def end_admission():  # named, not a partial: Django logs a failed robust callback by its __qualname__
         _end_admission_if_done(user=user, concert=concert_date.concert, now=now)
 
-    # Named functions, not partials: Django names a failed robust callback by its __qualname__ in the log.
-    transaction.on_commit(send_confirmation, robust=True)
     transaction.on_commit(end_admission, robust=True)
 
 
-def pay(*, user, concert_date, idempotency_key, now=None):
+def pay(*, user, concert_date, idempotency_key, language=None, now=None):
     """Pay all of the fan's holds on this date from the wallet in one transaction; return a PaymentResult.
 
     Locks the user row, then the held seats in seat order. The same idempotency key (a retry, double click,
@@ -323,6 +314,7 @@ def pay(*, user, concert_date, idempotency_key, now=None):
     themselves are swept in that transaction, as every reader already sees them as free.)
     Raises NothingToPay when the fan holds nothing on the date, InvalidPaymentRequest for a bad key,
     DateNotBookable when the date has been cancelled (its refund job releases the holds).
+    A successful payment owes the fan a confirmation e-mail in `language` (default: the active language).
     """
     now = now or timezone.now()
     key = _idempotency_key(idempotency_key)
@@ -379,18 +371,21 @@ def pay(*, user, concert_date, idempotency_key, now=None):
                 for hold in holds
             )
         else:
-            result = _confirm(user=user, concert_date=concert_date, holds=holds, key=key, debit=debit, now=now)
+            result = _confirm(
+                user=user, concert_date=concert_date, holds=holds, key=key, debit=debit, language=language, now=now
+            )
     if failure is not None:
         raise failure
     return result
 
 
-def _confirm(*, user, concert_date, holds, key, debit, now):
+def _confirm(*, user, concert_date, holds, key, debit, language, now):
     ids = [hold.pk for hold in holds]
     Reservation.objects.filter(pk__in=ids).update(status=Reservation.Status.CONFIRMED, confirmed_at=now)
     Seat.objects.filter(pk__in=[hold.seat_id for hold in holds]).update(
         status=Seat.Status.RESERVED, held_by=None, hold_expire_at=None
     )
+    confirmation = confirmations.owe(user=user, language=language, now=now)
     payments = Payment.objects.bulk_create(
         Payment(
             user_id=user.pk,
@@ -399,6 +394,7 @@ def _confirm(*, user, concert_date, holds, key, debit, now):
             status=Payment.Status.SUCCESS,
             idempotency_key=key,
             paid_at=now,
+            confirmation=confirmation,
         )
         for hold in holds
     )
@@ -408,7 +404,7 @@ def _confirm(*, user, concert_date, holds, key, debit, now):
         hold.status, hold.confirmed_at = Reservation.Status.CONFIRMED, now
         hold.seat.status, hold.seat.held_by_id, hold.seat.hold_expire_at = Seat.Status.RESERVED, None, None
     history.save()
-    _after_payment(user=user, concert_date=concert_date, reservations=holds, now=now)
+    _after_payment(user=user, concert_date=concert_date, confirmation=confirmation, now=now)
     return PaymentResult(reservations=holds, payments=payments, total=debit.total, balance_after=debit.balance_after)
 
 

@@ -209,6 +209,7 @@ def checkout(request, date_id):
             user=request.user,
             concert_date=request.concert_date,
             idempotency_key=str(form.cleaned_data["idempotency_key"]),
+            language=request.LANGUAGE_CODE,  # the confirmation e-mail is written in the fan's language
         )
     except (exceptions.BookingError, WalletError) as error:
         messages.error(request, error.message)

@@ -204,6 +204,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDI
 CELERY_TIMEZONE = TIME_ZONE
 EXPIRE_HOLDS_EVERY_SECONDS = env.float("EXPIRE_HOLDS_EVERY_SECONDS", default=5.0)
 ADMIT_QUEUE_EVERY_SECONDS = env.float("ADMIT_QUEUE_EVERY_SECONDS", default=2.0)
+# A confirmation e-mail still owed this long after its payment (its enqueue failed) is queued by the sweep.
+CONFIRMATION_OWED_AFTER_SECONDS = env.int("CONFIRMATION_OWED_AFTER_SECONDS", default=15)
+SEND_OWED_CONFIRMATIONS_EVERY_SECONDS = env.float("SEND_OWED_CONFIRMATIONS_EVERY_SECONDS", default=30.0)
 # Every entry expires after about one interval: a run not started by then is stale (the next one does
 # the same work), so runs sent while the worker is down do not pile up and all run at its restart.
 CELERY_BEAT_SCHEDULE = {
@@ -211,6 +214,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "booking.tasks.expire_holds",
         "schedule": EXPIRE_HOLDS_EVERY_SECONDS,
         "options": {"expires": EXPIRE_HOLDS_EVERY_SECONDS},
+    },
+    "send-owed-confirmations": {
+        "task": "booking.tasks.send_owed_confirmations",
+        "schedule": SEND_OWED_CONFIRMATIONS_EVERY_SECONDS,
+        "options": {"expires": SEND_OWED_CONFIRMATIONS_EVERY_SECONDS},
     },
     "admit-queue-batches": {
         "task": "queueing.tasks.admit_queue_batches",

@@ -11,7 +11,7 @@ from rq import Queue, SimpleWorker
 from rq.job import JobStatus
 
 from booking import jobs, staff
-from booking.models import Reservation
+from booking.models import ConfirmationEmail, Reservation
 from concerts.models import DateExport
 from tests.factories import ConcertDateFactory
 from tests.sales import paid_fan
@@ -31,19 +31,23 @@ def _work(queue):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_sends_mail_refunds_once_and_exports(rq_queue):
+def test_worker_sends_mail_once_refunds_once_and_exports(rq_queue, settings):
     date = ConcertDateFactory()
+    working = settings.RQ_QUEUES
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0", "ASYNC": False}}  # RQ away at payment
     _user, first = paid_fan(concert_date=date, seats=[1, 2])
+    settings.RQ_QUEUES = working
     _user, second = paid_fan(concert_date=date, seats=[3])
-    sent_on_commit = len(mail.outbox)  # the payments committed: each already sent its mail (RQ sync)
-    assert sent_on_commit == 2
-    mail_job = rq_queue.enqueue(
-        jobs.send_booking_confirmation, kwargs={"reservation_ids": [str(r.pk) for r in first.reservations]}
-    )
+    assert len(mail.outbox) == 1  # the second payment's mail went at commit (RQ sync); the first's is owed
+    [owed] = ConfirmationEmail.objects.filter(sent_at__isnull=True)
+    mail_jobs = [
+        rq_queue.enqueue(jobs.send_booking_confirmation, kwargs={"confirmation_id": str(owed.pk)}) for _ in range(2)
+    ]
     _work(rq_queue)
-    assert mail_job.get_status(refresh=True) == JobStatus.FINISHED
-    assert len(mail.outbox) == sent_on_commit + 1
-    assert mail.outbox[-1].subject == mail.outbox[0].subject
+    assert [job.get_status(refresh=True) for job in mail_jobs] == [JobStatus.FINISHED] * 2
+    assert [job.return_value() for job in mail_jobs] == [1, 0]
+    assert len(mail.outbox) == 2
+    assert sorted(a[0] for a in mail.outbox[-1].attachments) == ["ticket-seat-1.svg", "ticket-seat-2.svg"]
 
     export = DateExport.objects.create(concert_date=date)
     export_job = rq_queue.enqueue(jobs.export_date_csv, kwargs={"export_id": str(export.pk)})
@@ -74,3 +78,31 @@ def test_a_failing_job_is_recorded_and_scheduled_for_a_retry(rq_queue):
     assert job.get_status(refresh=True) == JobStatus.SCHEDULED  # retried after RETRY's first interval
     job.refresh()
     assert job.retries_left == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_leaves_a_queued_mail_to_its_job_until_the_job_looks_lost(settings):
+    import datetime
+
+    import django_rq
+
+    from booking import confirmations
+
+    settings.RQ_QUEUES = {"default": {"URL": settings.REDIS_URL, "ASYNC": True, "DEFAULT_TIMEOUT": 60}}
+    queue = django_rq.get_queue("default")
+    queue.empty()
+    try:
+        _user, result = paid_fan(concert_date=ConcertDateFactory(), seats=[4])  # queued at commit, not run yet
+        [owed] = ConfirmationEmail.objects.all()
+        assert owed.enqueued_at is not None and owed.enqueue_count == 1 and len(queue) == 1
+
+        minute = datetime.timedelta(minutes=1)
+        assert confirmations.enqueue_owed(now=owed.created_at + minute) == 0  # a backlog is not a lost job
+        assert confirmations.enqueue_owed(now=owed.created_at + 16 * minute) == 1
+        assert len(queue) == 2
+
+        _work(queue)
+        assert len(mail.outbox) == 1
+        assert ConfirmationEmail.objects.get().sent_at is not None
+    finally:
+        queue.empty()

@@ -488,3 +488,19 @@ def test_cancel_is_post_only_and_needs_csrf(csrf_client, fan, paid_reservation):
     assert csrf_client.post(f"/reservations/{paid_reservation.pk}/cancel/").status_code == 403
     paid_reservation.refresh_from_db()
     assert paid_reservation.status == Reservation.Status.CONFIRMED
+
+
+def test_a_fan_who_books_in_english_gets_the_confirmation_mail_in_english(
+    fan_client, fan, concert_date, admitted, hold, top_up, django_capture_on_commit_callbacks, settings
+):
+    from django.core import mail
+
+    fan_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    top_up(fan, 300_000)
+    hold(fan, concert_date, 12)
+    key = idempotency_key(fan_client.get(checkout_url(concert_date)))
+    with django_capture_on_commit_callbacks(execute=True):
+        fan_client.post(checkout_url(concert_date), {"idempotency_key": key})
+    [message] = mail.outbox
+    assert message.subject.startswith("Your Frontrow tickets: Seoul Jazz Night, ")
+    assert message.body.startswith("Hello 김팬,")
