@@ -102,8 +102,15 @@ if _proxy_ssl_header:
     SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https")
 
 # Behind N trusted proxies, django-axes takes the client address from X-Forwarded-For instead of
-# counting every failed log-in as coming from the proxy.
+# counting every failed log-in as coming from the proxy. A proxy that says the request was HTTPS is a
+# proxy: without the count every fan would be the proxy's address, the lockout would be per e-mail
+# address only, and anyone could lock a fan out at a sale's opening. So that combination does not start.
 _trusted_proxies = env.int("TRUSTED_PROXY_COUNT", default=0)
+if _proxy_ssl_header and _trusted_proxies < 1:
+    raise ImproperlyConfigured(
+        "SECURE_PROXY_SSL_HEADER is set, so requests come through a proxy: set TRUSTED_PROXY_COUNT to the "
+        "number of proxies in front of gunicorn (1 for nginx alone) so failed log-ins count per client address."
+    )
 if _trusted_proxies:
     AXES_IPWARE_PROXY_COUNT = _trusted_proxies
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]

@@ -145,12 +145,17 @@ def test_behind_a_tls_proxy_the_instance_redirects_and_marks_cookies_secure(stac
         tmp_path,
         STATIC_ROOT=stack_env["STATIC_ROOT"],
         SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO",
+        TRUSTED_PROXY_COUNT="1",
     )
     instance = WebInstance(env, tmp_path, "tls").wait_ready("/healthz/")
     try:
         with httpx.Client(timeout=10) as client:
             # A load balancer's health check may come in over plain HTTP: it is answered, not redirected.
             assert client.get(f"{instance.url}/healthz/").status_code == 200
+            # ... also when it asks by the instance's own address, which is not in ALLOWED_HOSTS.
+            by_address = client.get(f"{instance.url}/healthz/", headers={"Host": "10.0.0.5:8000"})
+            assert by_address.status_code == 200 and by_address.json()["status"] == "ok"
+            assert client.get(f"{instance.url}/admin/login/", headers={"Host": "10.0.0.5:8000"}).status_code == 400
             plain = client.get(f"{instance.url}/admin/login/")
             assert plain.status_code == 301
             assert plain.headers["location"] == f"https://127.0.0.1:{instance.port}/admin/login/"

@@ -150,7 +150,7 @@ def test_https_hardening_is_on_by_default(tmp_path):
 def test_plain_http_flag_and_proxy_header_are_opt_in(tmp_path):
     local = dump_settings(tmp_path, ALLOW_PLAIN_HTTP="true")
     local_but_secure_cookies = dump_settings(tmp_path, ALLOW_PLAIN_HTTP="true", SESSION_COOKIE_SECURE="true")
-    proxied = dump_settings(tmp_path, SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO")
+    proxied = dump_settings(tmp_path, SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO", TRUSTED_PROXY_COUNT="1")
 
     assert (local["ssl_redirect"], local["session_cookie_secure"], local["csrf_cookie_secure"]) == (False,) * 3
     assert local["hsts_seconds"] == 0
@@ -252,3 +252,24 @@ def test_mail_server_and_trusted_proxies_come_from_the_environment(tmp_path):
     # Behind one proxy, failed log-ins are counted per client address, not per proxy address.
     assert configured["axes_proxy_count"] == 1
     assert configured["axes_meta_order"][0] == "HTTP_X_FORWARDED_FOR"
+
+
+@pytest.mark.parametrize("count", [None, "0"])
+def test_refuses_to_start_behind_a_proxy_without_a_trusted_proxy_count(tmp_path, count):
+    # Behind nginx every client would be 127.0.0.1: the log-in lockout would become per e-mail address,
+    # and anyone could lock a fan out at a sale's opening.
+    completed = run_manage(
+        ["check"], production_env(tmp_path, SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO", TRUSTED_PROXY_COUNT=count)
+    )
+
+    assert completed.returncode != 0
+    assert "ImproperlyConfigured" in completed.stderr
+    assert "TRUSTED_PROXY_COUNT" in completed.stderr
+
+
+def test_behind_the_documented_nginx_failed_log_ins_count_per_client(tmp_path):
+    values = dump_settings(tmp_path, SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO", TRUSTED_PROXY_COUNT="1")
+
+    assert values["proxy_ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["axes_proxy_count"] == 1
+    assert values["axes_meta_order"][0] == "HTTP_X_FORWARDED_FOR"
