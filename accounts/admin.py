@@ -1,10 +1,13 @@
-"""Staff screens for accounts: the e-mail-login user. The balance is shown, never edited here
-(it only moves through wallet.services, so the ledger keeps reconciling)."""
+"""Staff screens for accounts: the e-mail-login user. The balance is shown, never edited or written here
+(it only moves through wallet.services, so the ledger keeps reconciling): the form saves only the fields
+staff changed, and User.save() never writes the balance (config.service_fields)."""
 
 from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
+
+from config.admin import SavesChangedFieldsAdmin
 
 from .models import User
 
@@ -33,7 +36,7 @@ class UserChangeForm(_EmailFormMixin, auth_forms.UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(auth_admin.UserAdmin):
+class UserAdmin(SavesChangedFieldsAdmin, auth_admin.UserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     fieldsets = (

@@ -8,6 +8,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.service_fields import ServiceFieldsMixin
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -26,17 +28,19 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **extra_fields)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(ServiceFieldsMixin, AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(_("e-mail"), max_length=254, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    # Whole won. Only wallet.services changes it, under a row lock or with F().
+    # Whole won. Only wallet.services changes it, under a row lock or with F(); a plain save() of a user
+    # (admin form, password change) never writes it back (see config.service_fields).
     balance = models.BigIntegerField(_("balance (won)"), default=0)
     is_staff = models.BooleanField(_("staff"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("joined at"), default=timezone.now, editable=False)
 
     objects = UserManager()
+    service_fields = ("balance",)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

@@ -1,6 +1,12 @@
-"""Admin pieces every app's admin shares."""
+"""Admin pieces every app's admin shares: the read-only admin for records, and the one way an admin form
+saves an existing row (only the fields staff changed) together with the guard against deleting rows that
+still matter."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.functional import cached_property
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -15,3 +21,164 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- saving only what staff changed -----------------------------------------------------------------
+
+
+class SeenValuesForm:
+    """A ModelForm mixin: the page carries, in hidden inputs, the values staff saw when it was drawn, and
+    `changed_data` names the fields whose posted value differs from *that*.
+
+    Without it, a field counts as changed when the post differs from the row as read during the post, so a
+    value another staff member or a service set in between (a pause, a counter) looks like an edit and is
+    written back. A post without the hidden values (an older page, a script) falls back to that comparison.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance._state.adding:
+            for field in self.fields.values():
+                if not field.disabled and not field.widget.is_hidden:
+                    field.show_hidden_initial = True
+
+    @cached_property
+    def changed_data(self):
+        return [name for name, bound in self._bound_items() if self._staff_changed(bound)]
+
+    def _staff_changed(self, bound):
+        field = bound.field
+        if field.show_hidden_initial and field.hidden_widget().value_omitted_from_data(
+            self.data, self.files, bound.html_initial_name
+        ):
+            return field.has_changed(bound.initial, bound.data)
+        return bound._has_changed()
+
+
+def with_seen_values(form_class):
+    """`form_class` with SeenValuesForm mixed in (once)."""
+    if issubclass(form_class, SeenValuesForm):
+        return form_class
+    return type(form_class.__name__, (SeenValuesForm, form_class), {"__module__": form_class.__module__})
+
+
+def changed_model_fields(form):
+    """The model columns among the fields this bound ModelForm changed (no many-to-many, no form-only field)."""
+    columns = {field.name for field in form.instance._meta.concrete_fields if not field.primary_key}
+    return [name for name in form.changed_data if name in columns]
+
+
+def save_changed_fields(obj, form, *, change):
+    """Insert a new row whole; of an existing row write only the columns the form changed (nothing if none)."""
+    if not change or obj._state.adding:
+        obj.save()
+        return
+    fields = changed_model_fields(form)
+    if fields:
+        obj.save(update_fields=fields)
+
+
+def save_changed_many_to_many(form, *, change):
+    """Save the form's many-to-many fields: all of them for a new row, the changed ones for an existing row."""
+    if not change:
+        form.save_m2m()
+        return
+    for field in form.instance._meta.many_to_many:
+        if field.name in form.changed_data and field.name in form.cleaned_data:
+            field.save_form_data(form.instance, form.cleaned_data[field.name])
+
+
+def save_formset_changed_fields(formset):
+    """Save an inline formset like formset.save(), but write only the changed columns of existing rows.
+
+    Fills formset.new_objects / changed_objects / deleted_objects as save() does (the admin's change
+    message reads them). New rows are saved by the formset's save_new (which may call a service).
+    """
+    formset.save(commit=False)
+    for obj in formset.deleted_objects:
+        formset.delete_existing(obj, commit=True)
+    for obj, _changed in formset.changed_objects:
+        form = next(f for f in formset.saved_forms if f.instance is obj)
+        save_changed_fields(obj, form, change=True)
+        save_changed_many_to_many(form, change=True)
+    for obj in formset.new_objects:
+        if obj._state.adding:  # a formset whose save_new creates the row (through a service) is done already
+            obj.save()
+            next(f for f in formset.saved_forms if f.instance is obj).save_m2m()
+
+
+class SavesChangedFieldsAdmin:
+    """Mix into every ModelAdmin whose rows other code also updates (services, jobs, other staff).
+
+    Saving an existing row writes only the fields staff changed on the form (the change form, the list
+    page's editable columns and the inlines alike): a column a service moved while the form was open (a
+    balance, a queue counter, a date's cancellation) is never written back with the value the form read.
+    New rows are saved whole. Subclasses customise saving in save_model / save_formset as usual and call
+    save_changed_fields for existing rows.
+    """
+
+    def get_form(self, request, obj=None, **kwargs):
+        return with_seen_values(super().get_form(request, obj, **kwargs))
+
+    def get_changelist_formset(self, request, **kwargs):
+        formset = super().get_changelist_formset(request, **kwargs)
+        formset.form = with_seen_values(formset.form)
+        return formset
+
+    def get_formsets_with_inlines(self, request, obj=None):
+        for formset, inline in super().get_formsets_with_inlines(request, obj):
+            formset.form = with_seen_values(formset.form)
+            yield formset, inline
+
+    def save_model(self, request, obj, form, change):
+        save_changed_fields(obj, form, change=change)
+
+    def save_related(self, request, form, formsets, change):
+        save_changed_many_to_many(form, change=change)
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def save_formset(self, request, form, formset, change):
+        save_formset_changed_fields(formset)
+
+
+# --- refusing to delete rows that still matter ----------------------------------------------------------
+
+
+class GuardedDeleteAdmin:
+    """Mix into a ModelAdmin whose rows may not be deleted while something depends on them.
+
+    `delete_refusal(obj)` returns why `obj` may not be deleted (text for staff), or None. A refused row has
+    no Delete button; its delete page sends staff back to the row with the reason; the list's "delete
+    selected" action lists the reasons and deletes nothing. `deletes_with_it` names the models whose rows
+    belong to this one and go with it (its seats, say), though staff may not delete those on their own.
+    """
+
+    deletes_with_it = ()
+
+    def delete_refusal(self, obj):
+        return None
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and self.delete_refusal(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        refusal = self.delete_refusal(obj) if obj is not None else None
+        if refusal:
+            self.message_user(request, refusal, messages.ERROR)
+            opts = self.opts
+            return HttpResponseRedirect(
+                reverse(
+                    f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk], current_app=self.admin_site.name
+                )
+            )
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_deleted_objects(self, objs, request):
+        deletable, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed = perms_needed - {str(model._meta.verbose_name) for model in self.deletes_with_it}
+        refusals = [f"{obj}: {reason}" for obj in objs if (reason := self.delete_refusal(obj))]
+        return deletable, model_count, perms_needed, [*refusals, *protected]

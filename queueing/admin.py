@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from config.admin import ReadOnlyAdmin
+from config.admin import GuardedDeleteAdmin, ReadOnlyAdmin, SavesChangedFieldsAdmin
 
 from . import selectors, services
 from .exceptions import QueueUnavailable
@@ -16,7 +16,10 @@ from .models import QueueEntryHistory, QueueToken, WaitingRoom
 
 
 @admin.register(WaitingRoom)
-class WaitingRoomAdmin(admin.ModelAdmin):
+class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin):
+    """Staff change max_active and pause; the queue counters move only in queueing.services (the form writes
+    only what staff changed), and a room fans have queued in is never deleted."""
+
     list_display = [
         "concert",
         "max_active",
@@ -37,6 +40,9 @@ class WaitingRoomAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "concert"] if obj else self.readonly_fields
+
+    def delete_refusal(self, obj):
+        return selectors.room_delete_refusal(obj)
 
     def _counts(self, obj):
         if not hasattr(obj, "_live_counts"):

@@ -12,13 +12,21 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.service_fields import ServiceFieldsMixin
+
 
 def default_max_active():
     return settings.QUEUE_DEFAULT_MAX_ACTIVE
 
 
-class WaitingRoom(models.Model):
-    """Per-concert queue settings staff control in the admin, plus the counters the queue needs."""
+class WaitingRoom(ServiceFieldsMixin, models.Model):
+    """Per-concert queue settings staff control in the admin, plus the counters the queue needs.
+
+    The counters move only in queueing's services and backends (under this row's lock); a plain save()
+    writes the staff settings alone (config.service_fields).
+    """
+
+    service_fields = ("next_position", "served_position", "admitted_total", "admission_log", "last_admission_at")
 
     concert = models.OneToOneField(
         "concerts.Concert", on_delete=models.CASCADE, primary_key=True, related_name="waiting_room"

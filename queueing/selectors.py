@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .backends import get_backend
 from .exceptions import QueueUnavailable
-from .models import WaitingRoom
+from .models import QueueEntryHistory, QueueToken, WaitingRoom
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,15 @@ def rooms_overview(*, now=None, include_past=False, concert_ids=None):
     if concert_ids is not None:
         rooms = rooms.filter(pk__in=concert_ids)
     return [room_counts(room=room, now=now) for room in rooms]
+
+
+def room_delete_refusal(room):
+    """Why staff may not delete this waiting room, or None: once fans have queued in it, its places and
+    admission record are part of the queue (a new room would hand the same places out again)."""
+    queued = (
+        QueueToken.objects.filter(concert_id=room.pk).exists()
+        or QueueEntryHistory.objects.filter(concert_id=room.pk).exists()
+    )
+    if queued:
+        return _("Fans have queued in this waiting room, so it cannot be deleted. To stop admission, pause it.")
+    return None

@@ -74,7 +74,9 @@ class DatabaseQueueBackend(QueueBackend):
             replaced = _ticket(live)
             self._end_tokens([live], now=now, reason="expired")
 
-        place = room.next_position + 1
+        # next_position is the counter; the highest place on record is the truth, should a counter ever have
+        # been written back stale (one step down the position index), so a join never collides.
+        place = max(room.next_position, self._highest_place(room.pk)) + 1
         expired, admit_now = [], False
         if (
             not room.is_paused
@@ -100,6 +102,15 @@ class DatabaseQueueBackend(QueueBackend):
         room.save(update_fields=fields)
         ahead = None if admit_now else self._ahead(room, place)
         return JoinResult(ticket=_ticket(token, ahead=ahead), created=True, replaced=replaced, expired=expired)
+
+    def _highest_place(self, concert_id):
+        place = (
+            QueueToken.objects.filter(concert_id=concert_id)
+            .order_by("-queue_position")
+            .values_list("queue_position", flat=True)
+            .first()
+        )
+        return place or 0
 
     def _ahead(self, room, place):
         """Waiting fans in front of `place`: the place difference, counted exactly near the front."""
