@@ -2,34 +2,64 @@
 revenue, date cancellation (a bulk refund job with progress), CSV exports, the sales dashboard and the
 read-only seat and seat-history tables. New dates go through concerts.services.create_concert_date so
 their priced seats are created in the same transaction; cancelling and exporting go through
-booking.staff."""
+booking.staff. Saving an existing concert or date writes only the fields staff changed (status and
+cancellation move only through the cancel service), and a concert or date with bookings is never deleted."""
 
 import uuid
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from booking import staff as booking_staff
-from config.admin import ReadOnlyAdmin
+from config.admin import GuardedDeleteAdmin, ReadOnlyAdmin, SavesChangedFieldsAdmin, save_changed_fields
 
 from . import charts, selectors
 from .models import Concert, ConcertDate, DateCancellation, DateExport, SalesDashboard, Seat, SeatStatusHistory
-from .services import create_concert_date, default_tiers, format_price_tiers, parse_price_tiers, seat_prices
+from .services import (
+    check_date_move,
+    create_concert_date,
+    default_tiers,
+    format_price_tiers,
+    parse_price_tiers,
+    seat_prices,
+)
 from .templatetags.frontrow import won
 
 
+def describe_price_tier(tier):
+    values = {"name": tier.name, "first": tier.first, "last": tier.last, "price": won(tier.price)}
+    if tier.name:
+        return _("%(name)s seats %(first)d–%(last)d: %(price)s") % values
+    return _("Seats %(first)d–%(last)d: %(price)s") % values
+
+
+class PriceTiersWidget(forms.Textarea):
+    """The tiers as text to type for a new date; once the date exists (the field is disabled, its seats are
+    priced), as a read-only list with the tier names."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        if not (attrs or {}).get("disabled"):
+            return super().render(name, value, attrs, renderer)
+        try:
+            tiers = parse_price_tiers(value)
+        except ValidationError:
+            tiers = []
+        items = format_html_join("", "<li>{}</li>", ((describe_price_tier(tier),) for tier in tiers))
+        return format_html('<ul class="fr-price-tiers">{}</ul>', items)
+
+
 class PriceTiersField(forms.CharField):
-    widget = forms.Textarea(attrs={"rows": 3, "cols": 26})
+    widget = PriceTiersWidget(attrs={"rows": 3, "cols": 26})
 
     def to_python(self, value):
         # Browsers post "\r\n"; normalise so an untouched extra inline row does not count as changed.
@@ -45,6 +75,8 @@ class ConcertDateForm(forms.ModelForm):
         required=False,
         help_text=_("One tier per line: NAME FIRST-LAST PRICE, e.g. VIP 1-10 165000. Fixed once the date exists."),
     )
+    # On a date that exists already: the tiers are fixed (its seats are priced), so no help to type them.
+    fixed_help_text = _("Fixed once the date exists: its seats are priced.")
 
     class Meta:
         model = ConcertDate
@@ -56,7 +88,20 @@ class ConcertDateForm(forms.ModelForm):
             self.fields["price_tiers"].initial = format_price_tiers(default_tiers())
         else:
             self.fields["price_tiers"].disabled = True
+            self.fields["price_tiers"].help_text = self.fixed_help_text
             self.fields["price_tiers"].initial = format_price_tiers(selectors.price_tiers_of(self.instance))
+
+    def clean(self):
+        """Moving an existing date to another day: refused onto a day the concert has already, or while
+        fans have paid for or hold its seats (checked under the seats' locks, see check_date_move)."""
+        cleaned = super().clean()
+        day = cleaned.get("concert_date")
+        if not self.instance._state.adding and day and "concert_date" in self.changed_data:
+            try:
+                check_date_move(concert_date=self.instance, day=day)
+            except ValidationError as exc:
+                self.add_error("concert_date", exc)
+        return cleaned
 
     def clean_price_tiers(self):
         """The parsed, validated tiers for a new date (default: one price for every seat)."""
@@ -88,7 +133,8 @@ def _seat_count_columns(admin_class):
     ):
 
         def column(self, obj, name=name):
-            return getattr(obj, name, None)
+            value = getattr(obj, name, None)  # a new row (not saved yet) has no counts
+            return self.get_empty_value_display() if value is None else value
 
         column.short_description = label
         column.admin_order_field = name
@@ -107,18 +153,32 @@ class ConcertDateInline(admin.TabularInline):
     show_change_link = True
 
     def get_queryset(self, request):
-        seats = Prefetch("seats", queryset=Seat.objects.only("id", "concert_date_id", "seat_number", "price"))
+        seats = Prefetch("seats", queryset=Seat.objects.only("id", "concert_date_id", "seat_number", "price", "tier"))
         queryset = super().get_queryset(request).select_related("concert").prefetch_related(seats)
-        return selectors.dates_with_seat_counts(queryset)
+        # Meta.ordering does not apply to a query with aggregates: order the rows by day explicitly.
+        return selectors.dates_with_seat_counts(queryset).order_by("concert_date")
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         formset.created_by = request.user  # a fresh class per call, so this does not leak across requests
+
+        class GuardedDeleteForm(formset.form):
+            def hand_clean_DELETE(self):
+                """A date with bookings is not deleted from the concert page either: say why (cancel it)."""
+                if self.cleaned_data.get("DELETE") and not self.instance._state.adding:
+                    refusal = selectors.date_delete_refusal(self.instance)
+                    if refusal:
+                        raise ValidationError(
+                            "%(date)s: %(refusal)s", params={"date": self.instance, "refusal": refusal}
+                        )
+                super().hand_clean_DELETE()
+
+        formset.form = GuardedDeleteForm
         return formset
 
 
 @admin.register(Concert)
-class ConcertAdmin(admin.ModelAdmin):
+class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin):
     list_display = ("title", "venue", "sale_opens_at", "start_time", "end_time", "date_count", "seats_sold")
     list_filter = ("sale_opens_at", "start_time")
     search_fields = ("title", "venue")
@@ -128,7 +188,14 @@ class ConcertAdmin(admin.ModelAdmin):
     inlines = [ConcertDateInline]
 
     def get_fields(self, request, obj=None):
-        return (*self.fields, "queue_controls") if obj else self.fields
+        if obj is None:  # nothing to show yet for what only an existing concert has
+            return tuple(f for f in self.fields if f not in self.readonly_fields)
+        return (*self.fields, "queue_controls")
+
+    def delete_refusal(self, obj):
+        return selectors.concert_delete_refusal(obj)
+
+    deletes_with_it = (ConcertDate, Seat, SeatStatusHistory, DateExport)
 
     @admin.display(description=_("waiting room"))
     def queue_controls(self, obj):
@@ -169,7 +236,7 @@ class CancelDatesForm(forms.Form):
 
 @_seat_count_columns
 @admin.register(ConcertDate)
-class ConcertDateAdmin(admin.ModelAdmin):
+class ConcertDateAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin):
     form = ConcertDateForm
     change_form_template = "admin/concerts/concertdate/change_form.html"
     list_display = (
@@ -215,9 +282,14 @@ class ConcertDateAdmin(admin.ModelAdmin):
     def revenue_won(self, obj):
         return won(obj.revenue) if getattr(obj, "revenue", None) is not None else "—"
 
+    def delete_refusal(self, obj):
+        return selectors.date_delete_refusal(obj)
+
+    deletes_with_it = (Seat, SeatStatusHistory, DateExport)
+
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
+            return save_changed_fields(obj, form, change=True)
         date = create_concert_date(
             concert=obj.concert,
             concert_date=obj.concert_date,
@@ -248,22 +320,23 @@ class ConcertDateAdmin(admin.ModelAdmin):
         dates = list(queryset.select_related("concert"))
         form = CancelDatesForm(request.POST if "confirm" in request.POST else None)
         if form.is_bound and form.is_valid():
+            cancellations = []
             for date in dates:
                 cancellation = booking_staff.cancel_concert_date(
                     concert_date=date, by=request.user, reason=form.cleaned_data["reason"]
                 )
-                url = reverse("admin:concerts_datecancellation_change", args=[cancellation.pk])
+                cancellations.append(cancellation)
                 self.message_user(
                     request,
-                    format_html(
-                        '{} <a href="{}">{}</a>',
-                        _("%(date)s is cancelled; the refunds run in the background.") % {"date": date},
-                        url,
-                        _("Follow the progress"),
-                    ),
+                    _("%(date)s is cancelled; the refunds run in the background.") % {"date": date},
                     messages.SUCCESS,
                 )
-            return None
+            # Staff next want to see the refunds go: the one cancellation's progress, or all of them.
+            if len(cancellations) == 1:
+                return HttpResponseRedirect(
+                    reverse("admin:concerts_datecancellation_change", args=[cancellations[0].pk])
+                )
+            return HttpResponseRedirect(reverse("admin:concerts_datecancellation_changelist"))
         live = booking_staff.live_reservations_summary(dates)
         return TemplateResponse(
             request,

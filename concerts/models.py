@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.service_fields import ServiceFieldsMixin
+
 
 class Concert(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -36,10 +38,13 @@ class Concert(models.Model):
         return (now or timezone.now()) >= self.sale_opens_at
 
 
-class ConcertDate(models.Model):
+class ConcertDate(ServiceFieldsMixin, models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "SCHEDULED", _("Scheduled")
         CANCELLED = "CANCELLED", _("Cancelled")
+
+    # Moved only by concerts.services.cancel_date; a plain save() never writes them (config.service_fields).
+    service_fields = ("status", "cancelled_at")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     concert = models.ForeignKey(Concert, on_delete=models.CASCADE, related_name="dates", verbose_name=_("concert"))
@@ -78,11 +83,14 @@ class ConcertDate(models.Model):
         )
 
 
-class Seat(models.Model):
+class Seat(ServiceFieldsMixin, models.Model):
     class Status(models.TextChoices):
         AVAILABLE = "AVAILABLE", _("Available")
         HELD = "HELD", _("Held")
         RESERVED = "RESERVED", _("Reserved")
+
+    # Moved only by booking.services under the seat lock; a plain save() never writes them.
+    service_fields = ("status", "held_by", "hold_expire_at")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     concert_date = models.ForeignKey(
@@ -90,6 +98,8 @@ class Seat(models.Model):
     )
     seat_number = models.PositiveSmallIntegerField(_("seat number"))
     price = models.PositiveIntegerField(_("price (won)"))
+    # The name of the price tier staff gave it (VIP, R, S…); blank when the tier had none.
+    tier = models.CharField(_("seat tier"), max_length=20, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.AVAILABLE)
     held_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

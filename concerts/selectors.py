@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from django.db.models import BigIntegerField, Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from booking.models import Payment, Reservation
 
@@ -46,17 +48,17 @@ def dates_with_seat_counts(queryset=None, *, now=None):
 
 
 def price_tiers_of(concert_date):
-    """The date's seat prices as PriceTiers of consecutive seats at one price (names are not stored).
+    """The date's seats as PriceTiers: runs of consecutive seats of one tier name and price.
 
     Uses concert_date.seats.all(), so a prefetch of seats makes this free.
     """
     tiers = []
     for seat in sorted(concert_date.seats.all(), key=lambda s: s.seat_number):
         last = tiers[-1] if tiers else None
-        if last and last.price == seat.price and last.last == seat.seat_number - 1:
+        if last and (last.name, last.price) == (seat.tier, seat.price) and last.last == seat.seat_number - 1:
             tiers[-1] = PriceTier(last.name, last.first, seat.seat_number, last.price)
         else:
-            tiers.append(PriceTier("", seat.seat_number, seat.seat_number, seat.price))
+            tiers.append(PriceTier(seat.tier, seat.seat_number, seat.seat_number, seat.price))
     return tiers
 
 
@@ -135,3 +137,84 @@ def staff_seat_map(*, concert_date, now=None):
         seat.status_now = seat.status_at(now)
         seat.holder = seat.held_by if seat.status_now == Seat.Status.HELD else None
     return seats
+
+
+# --- staff: what a date's bookings forbid -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DateBookings:
+    paid: int  # CONFIRMED reservations
+    held: int  # holds that have not run out
+    records: int  # reservations of any status (the booking record, kept for good)
+
+
+def bookings_of(*, concert_dates, now=None):
+    """{date id: DateBookings} for these dates (ids or rows), in one query."""
+    now = now or timezone.now()
+    live_hold = Q(status=Reservation.Status.HOLD, hold_expire_at__gt=now)
+    rows = (
+        Reservation.objects.filter(seat__concert_date__in=concert_dates)
+        .values("seat__concert_date")
+        .annotate(
+            paid=Count("id", filter=Q(status=Reservation.Status.CONFIRMED)),
+            held=Count("id", filter=live_hold),
+            records=Count("id"),
+        )
+        .order_by()
+    )
+    return {row["seat__concert_date"]: DateBookings(row["paid"], row["held"], row["records"]) for row in rows}
+
+
+def date_delete_refusal(concert_date, *, now=None):
+    """Why staff may not delete this date, or None: it has live reservations (cancel it: refunds) or any
+    booking record at all (the ledger keeps pointing at its seats)."""
+    bookings = bookings_of(concert_dates=[concert_date.pk], now=now).get(concert_date.pk)
+    if bookings is None:
+        return None
+    if bookings.paid or bookings.held:
+        return _(
+            "Fans have paid for %(paid)d seats and are holding %(held)d on this date, so it cannot be deleted. "
+            "Cancel the date instead: every paid ticket is refunded."
+        ) % {"paid": bookings.paid, "held": bookings.held}
+    return _("This date has booking records, which are kept, so it cannot be deleted.")
+
+
+def concert_delete_refusal(concert, *, now=None):
+    """Why staff may not delete this concert, or None: one of its dates may not be deleted."""
+    found = bookings_of(concert_dates=ConcertDate.objects.filter(concert=concert).values("pk"), now=now)
+    if not found:
+        return None
+    paid, held = sum(b.paid for b in found.values()), sum(b.held for b in found.values())
+    if paid or held:
+        return _(
+            "Fans have paid for %(paid)d seats and are holding %(held)d on this concert's dates, so it cannot be "
+            "deleted. Cancel its dates instead: every paid ticket is refunded."
+        ) % {"paid": paid, "held": held}
+    return _("This concert's dates have booking records, which are kept, so it cannot be deleted.")
+
+
+def date_move_refusal(*, concert_date, day, now=None):
+    """Why this date may not move to `day`, or None: its concert has a date that day already, or fans
+    have paid for or are holding its seats (a paid show moves by cancelling it, which refunds)."""
+    if (
+        ConcertDate.objects.filter(concert_id=concert_date.concert_id, concert_date=day)
+        .exclude(pk=concert_date.pk)
+        .exists()
+    ):
+        return _("This concert already has a date on %(day)s.") % {"day": day.isoformat()}
+    bookings = bookings_of(concert_dates=[concert_date.pk], now=now).get(concert_date.pk)
+    if bookings and bookings.paid:
+        return ngettext(
+            "A fan has paid for %(count)d seat on this date, so its day cannot move. Cancel the date (every "
+            "paid ticket is refunded) and add the new day as a new date.",
+            "Fans have paid for %(count)d seats on this date, so its day cannot move. Cancel the date (every "
+            "paid ticket is refunded) and add the new day as a new date.",
+            bookings.paid,
+        ) % {"count": bookings.paid}
+    if bookings and bookings.held:
+        return _(
+            "Fans are holding seats on this date right now, so its day cannot move. Try again once their holds "
+            "have ended."
+        )
+    return None

@@ -24,6 +24,8 @@ class PriceTier:
     price: int
 
 
+# Seat.tier's length.
+MAX_TIER_NAME = 20
 # The seat price column is a 32-bit integer; refuse more than it holds with a message, not a DataError.
 MAX_SEAT_PRICE = 2_147_483_647
 
@@ -67,6 +69,10 @@ def seat_prices(tiers):
     """Map every seat number 1..SEATS_PER_DATE to its price; tiers must cover each seat exactly once."""
     prices = {}
     for tier in tiers:
+        if len(tier.name) > MAX_TIER_NAME:
+            raise ValidationError(
+                f"Tier {tier.name[:MAX_TIER_NAME]}…: a tier name may have at most {MAX_TIER_NAME} characters."
+            )
         if tier.price <= 0:
             raise ValidationError(f"Tier {tier.name or tier.first}: the price must be a positive number of won.")
         if tier.price > MAX_SEAT_PRICE:
@@ -92,10 +98,13 @@ def create_concert_date(*, concert, concert_date, tiers=None, created_by=None):
     Each seat gets its first SeatStatusHistory row (None → AVAILABLE), so history always explains the
     current status. Raises ValidationError for tiers that do not cover the seats exactly once.
     """
-    prices = seat_prices(tiers or default_tiers())
+    tiers = tiers or default_tiers()
+    prices = seat_prices(tiers)
+    names = {number: tier.name for tier in tiers for number in range(tier.first, tier.last + 1)}
     date = ConcertDate.objects.create(concert=concert, concert_date=concert_date)
     seats = Seat.objects.bulk_create(
-        Seat(concert_date=date, seat_number=number, price=price) for number, price in sorted(prices.items())
+        Seat(concert_date=date, seat_number=number, price=price, tier=names[number])
+        for number, price in sorted(prices.items())
     )
     now = timezone.now()
     SeatStatusHistory.objects.bulk_create(
@@ -182,3 +191,19 @@ def cancel_date(*, concert_date, by=None, reason, now=None):
         )
     concert_date.status, concert_date.cancelled_at = ConcertDate.Status.CANCELLED, now
     return cancellation, True
+
+
+def check_date_move(*, concert_date, day, now=None):
+    """Raise ValidationError when the date may not move to `day` (see selectors.date_move_refusal).
+
+    Locks the date's seats first, in seat order (booking's lock order), so no hold or payment lands
+    between this check and the caller's write of the new day: call it inside the transaction that writes
+    the move (the admin's change view runs in one). The write itself changes concert_date only.
+    """
+    from .selectors import date_move_refusal
+
+    with transaction.atomic():
+        list(Seat.objects.select_for_update().filter(concert_date=concert_date).order_by("seat_number").values("pk"))
+        refusal = date_move_refusal(concert_date=concert_date, day=day, now=now)
+    if refusal:
+        raise ValidationError(refusal, code="date_not_movable")

@@ -79,7 +79,7 @@ class SeatFactory(factory.django.DjangoModelFactory):
         if kwargs:
             for field, value in kwargs.items():
                 setattr(seat, field, value)
-            seat.save()
+            seat.save(update_fields=list(kwargs))
         return seat
 
 
