@@ -13,6 +13,7 @@ from django.utils import timezone
 from concerts.models import ConcertDate, Seat
 from concerts.selectors import dates_with_seat_counts
 
+from .exceptions import BookingError, CancellationClosed, ReservationNotCancellable
 from .models import Payment, Reservation
 
 
@@ -172,6 +173,47 @@ def reservations_for(*, user, now=None):
             reservation.status == Reservation.Status.CONFIRMED and now < reservation.cancel_deadline
         )
     return reservations
+
+
+@dataclass(frozen=True)
+class CancellationQuote:
+    """What cancelling a paid reservation gives back now: what the fan confirms before cancelling."""
+
+    reservation: Reservation
+    paid: int
+    fee: int
+    refund: int
+    deadline: datetime.datetime
+    refusal: BookingError | None  # why it cannot be cancelled now; None when it can
+
+    @property
+    def cancellable(self) -> bool:
+        return self.refusal is None
+
+
+def cancellation_quote(*, reservation, now=None) -> CancellationQuote:
+    """The refund, fee and deadline of cancelling this reservation (seat, date and concert joined) at `now`.
+
+    The same rules booking.services.cancel applies under its locks: CONFIRMED and before the deadline, else
+    `refusal` is the ReservationNotCancellable or CancellationClosed it would raise. Frontrow charges no
+    cancellation fee yet, so the refund is the price paid, as services.cancel refunds it. No query.
+    """
+    now = now or timezone.now()
+    deadline = cancellation_deadline(reservation.seat.concert_date)
+    refusal = None
+    if reservation.status != Reservation.Status.CONFIRMED:
+        refusal = ReservationNotCancellable()
+    elif now >= deadline:
+        refusal = CancellationClosed()
+    fee = 0
+    return CancellationQuote(
+        reservation=reservation,
+        paid=reservation.price,
+        fee=fee,
+        refund=reservation.price - fee,
+        deadline=deadline,
+        refusal=refusal,
+    )
 
 
 def paid_with_key(*, user, concert_date_id, idempotency_key):

@@ -252,11 +252,29 @@ def reservations(request):
     return _render_reservations(request)
 
 
-@require_POST
-@login_required(form_page="booking:reservations")
+def _cancel_page_url(request, reservation_id):
+    return reverse("booking:cancel", args=[reservation_id])
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required(form_page=_cancel_page_url)
 def cancel(request, reservation_id):
-    """Cancel one of the fan's confirmed reservations and refund it to the wallet."""
-    reservation = get_object_or_404(Reservation, pk=reservation_id, user=request.user)
+    """GET: what cancelling one of the fan's paid reservations gives back (price, fee, refund, deadline), with
+    the button that confirms; a 409 with the reason when it cannot be cancelled. POST: cancel it and refund
+    it to the wallet. The confirmation is a page, not a script dialog, so it is the same without JavaScript."""
+    reservation = get_object_or_404(
+        Reservation.objects.select_related("seat__concert_date__concert"), pk=reservation_id, user=request.user
+    )
+    if request.method != "POST":
+        quote = selectors.cancellation_quote(reservation=reservation)
+        if quote.refusal is not None:
+            messages.error(request, quote.refusal.message)
+        return render(
+            request,
+            "booking/cancel.html",
+            {"quote": quote, "reservation": reservation, "page_url": _cancel_page_url(request, reservation.pk)},
+            status=200 if quote.cancellable else refusal_status(quote.refusal),
+        )
     try:
         services.cancel(user=request.user, reservation=reservation)
     except exceptions.BookingError as error:

@@ -5,7 +5,6 @@
  * - form[data-seat-form]: selected-seat counter, total and the per-date limit
  * - [data-quick-amount]: top-up shortcuts
  * - form[data-submit-once]: a double click submits once
- * - form[data-confirm]: asks before submitting (cancel a reservation)
  */
 (function () {
   "use strict";
@@ -131,17 +130,7 @@
     });
   }
 
-  function confirmFirst(form) {
-    form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.getAttribute("data-confirm"))) {
-        event.preventDefault();
-        event.stopImmediatePropagation();
-      }
-    });
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("form[data-confirm]").forEach(confirmFirst);
     document.querySelectorAll("[data-countdown-seconds]").forEach(startCountdown);
     document.querySelectorAll("form[data-seat-form]").forEach(seatForm);
     document.querySelectorAll("form[data-submit-once]").forEach(submitOnce);

@@ -104,9 +104,13 @@ def test_sign_up_top_up_queue_hold_pay_cancel_refund(open_page, artifacts, conce
     expect(page.locator(".ticket .badge-CONFIRMED")).to_have_count(2)
     expect(page.get_by_test_id("nav-balance")).to_have_text("52,000원")
 
-    # Cancel seat 12 (the page asks first) and get the money back.
-    page.once("dialog", lambda dialog: dialog.accept())
+    # Cancel seat 12: a page asks first and says what comes back; confirming gets the money back.
     page.get_by_test_id("cancel-12").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("예매를 취소하시겠습니까?")
+    expect(page.get_by_test_id("quote-fee")).to_have_text("0원")
+    expect(page.get_by_test_id("quote-refund")).to_have_text("99,000원")
+    page.screenshot(path=artifacts / "cancel-confirmation.png", full_page=True)
+    page.get_by_test_id("confirm-cancel").click()
     expect(page.get_by_text("예매가 취소되었고 결제 금액 전액이 지갑으로 환불되었습니다.")).to_be_visible()
     expect(page.locator(".ticket .badge-CANCELLED")).to_have_count(1)
     expect(page.get_by_test_id("cancel-12")).to_have_count(0)

@@ -401,8 +401,8 @@ def test_my_tickets_lists_paid_and_cancelled_with_a_cancel_button(
     assert response.status_code == 200
     assertContains(response, "예매 완료")
     assertContains(response, "취소됨")
-    assertContains(response, f'action="/reservations/{paid_reservation.pk}/cancel/"')
-    assertNotContains(response, f'action="/reservations/{cancelled.pk}/cancel/"')
+    assertContains(response, f'href="/reservations/{paid_reservation.pk}/cancel/"')
+    assertNotContains(response, f'href="/reservations/{cancelled.pk}/cancel/"')
 
 
 def test_my_tickets_explains_a_show_the_organiser_cancelled(fan_client, fan, concert_date, paid_reservation):
@@ -413,7 +413,7 @@ def test_my_tickets_explains_a_show_the_organiser_cancelled(fan_client, fan, con
     response = fan_client.get("/reservations/")
     assertContains(response, "공연 취소")
     assertContains(response, "주최 측 사정으로 공연이 취소되어 결제 금액은 지갑으로 전액 환불됩니다.")
-    assertNotContains(response, f'action="/reservations/{paid_reservation.pk}/cancel/"')
+    assertNotContains(response, f'href="/reservations/{paid_reservation.pk}/cancel/"')
 
 
 def test_my_tickets_without_any_booking(fan_client):
@@ -466,7 +466,7 @@ def test_cancelling_after_the_cutoff_is_409(fan_client, fan, paid_reservation):
     with time_machine.travel(show - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS - 1)):
         fan_client.force_login(fan)  # a month later: a fresh session
         page = fan_client.get("/reservations/")
-        assertNotContains(page, f'action="/reservations/{paid_reservation.pk}/cancel/"')
+        assertNotContains(page, f'href="/reservations/{paid_reservation.pk}/cancel/"')
         assertContains(page, "이 공연은 취소 가능 기간이 지났습니다.")
         response = fan_client.post(f"/reservations/{paid_reservation.pk}/cancel/")
     assertContains(response, "공연 전 취소 가능 기간이 지나", status_code=409)
@@ -483,8 +483,8 @@ def test_cancelling_someone_elses_reservation_is_404(client, paid_reservation):
     assert paid_reservation.status == Reservation.Status.CONFIRMED
 
 
-def test_cancel_is_post_only_and_needs_csrf(csrf_client, fan, paid_reservation):
-    assert csrf_client.get(f"/reservations/{paid_reservation.pk}/cancel/").status_code == 405
+def test_cancel_asks_on_get_and_needs_csrf_to_post(csrf_client, fan, paid_reservation):
+    assert csrf_client.get(f"/reservations/{paid_reservation.pk}/cancel/").status_code == 200  # the confirmation
     assert csrf_client.post(f"/reservations/{paid_reservation.pk}/cancel/").status_code == 403
     paid_reservation.refresh_from_db()
     assert paid_reservation.status == Reservation.Status.CONFIRMED

@@ -164,3 +164,73 @@ def test_the_checkout_page_carries_the_panel_a_script_shows_at_zero(fan_client, 
     assert "좌석 선점 시간이 끝났습니다" in panel[1]
     assert f'href="{seats_url(concert_date)}"' in panel[1]
     assert re.search(r'class="checkout-layout"[^>]*data-hide-on-expiry', html)
+
+
+# --- cancelling a paid ticket asks first, on the server -----------------------------------------
+
+
+def cancel_url(reservation):
+    return f"/reservations/{reservation.pk}/cancel/"
+
+
+def test_my_tickets_links_to_a_confirmation_page_instead_of_cancelling_at_once(fan_client, paid_reservation):
+    response = fan_client.get("/reservations/")
+    assertContains(response, f'href="{cancel_url(paid_reservation)}"')
+    assertNotContains(response, f'action="{cancel_url(paid_reservation)}"')  # no one-click cancel
+    assertNotContains(response, "data-confirm")  # and no browser dialog standing in for the step
+
+
+def test_the_confirmation_page_shows_what_comes_back_and_cancels_nothing(fan_client, fan, paid_reservation):
+    response = fan_client.get(cancel_url(paid_reservation))
+    assert response.status_code == 200
+    assertContains(response, "Seoul Jazz Night")
+    assertContains(response, "7번 좌석")
+    html = response.content.decode()
+    figures = dict(re.findall(r'data-testid="quote-(\w+)">([^<]+)<', html))
+    assert figures == {"paid": "99,000원", "fee": "0원", "refund": "99,000원"}
+    assertContains(response, f'<form method="post" action="{cancel_url(paid_reservation)}"', html=False)
+    assertContains(response, 'data-testid="confirm-cancel"')
+    assertContains(response, 'href="/reservations/"')  # keep the ticket
+    paid_reservation.refresh_from_db()
+    assert paid_reservation.status == Reservation.Status.CONFIRMED
+    fan_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = fan_client.get(cancel_url(paid_reservation)).content.decode()
+    assert dict(re.findall(r'data-testid="quote-(\w+)">([^<]+)<', english)) == {
+        "paid": "₩99,000",
+        "fee": "₩0",
+        "refund": "₩99,000",
+    }
+
+
+def test_posting_the_confirmation_cancels_and_refunds(fan_client, fan, paid_reservation):
+    balance = fan.balance
+    response = fan_client.post(cancel_url(paid_reservation))
+    assertRedirects(response, "/reservations/", fetch_redirect_response=False)
+    fan.refresh_from_db()
+    assert fan.balance == balance + 99_000
+
+
+def test_the_confirmation_page_of_a_ticket_that_cannot_be_cancelled_says_why_without_a_form(
+    fan_client, paid_reservation
+):
+    fan_client.post(cancel_url(paid_reservation))
+    response = fan_client.get(cancel_url(paid_reservation))
+    assertContains(response, "이 예매는 취소할 수 없습니다.", status_code=409)
+    assertNotContains(response, 'data-testid="confirm-cancel"', status_code=409)
+    other = factories.UserFactory()
+    fan_client.force_login(other)
+    assert fan_client.get(cancel_url(paid_reservation)).status_code == 404
+
+
+def test_the_confirmation_page_after_the_cutoff_says_cancellation_closed(fan_client, fan, concert_date, top_up, hold):
+    from booking import services as booking_services
+
+    top_up(fan, 100_000)
+    hold(fan, concert_date, 9)
+    reservation = booking_services.pay(user=fan, concert_date=concert_date, idempotency_key="late").reservations[0]
+    show = concert_date.starts_at
+    with time_machine.travel(show - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS - 1)):
+        fan_client.force_login(fan)
+        response = fan_client.get(cancel_url(reservation))
+    assertContains(response, "공연 전 취소 가능 기간이 지나", status_code=409)
+    assertNotContains(response, 'data-testid="confirm-cancel"', status_code=409)

@@ -42,8 +42,13 @@ def test_a_top_up_is_charged_once_and_goes_to_a_safe_next_or_the_wallet(fan_clie
 def test_a_sign_up_logs_in_and_goes_to_a_safe_next_or_the_concerts(client, next_value, expected):
     response = client.post(
         reverse("accounts:signup"),
-        {"email": "next@example.com", "name": "팬", "password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD,
-         "next": next_value},
+        {
+            "email": "next@example.com",
+            "name": "팬",
+            "password1": GOOD_PASSWORD,
+            "password2": GOOD_PASSWORD,
+            "next": next_value,
+        },
     )
 
     assert response.status_code == 302
@@ -85,9 +90,7 @@ def test_the_waiting_room_keeps_only_a_safe_next_for_later(fan_client, concert_d
 
 @pytest.mark.parametrize("page", ["accounts:login", "accounts:signup"])
 @pytest.mark.parametrize("target", ["/accounts/login/", "/accounts/signup/?next=/wallet/", "/accounts/logout/"])
-def test_a_logged_in_fan_on_an_auth_page_that_points_at_an_auth_page_goes_to_the_concerts(
-    fan_client, page, target
-):
+def test_a_logged_in_fan_on_an_auth_page_that_points_at_an_auth_page_goes_to_the_concerts(fan_client, page, target):
     response = fan_client.get(reverse(page), {"next": target})
 
     assert response.status_code == 302
@@ -108,8 +111,13 @@ def test_the_auth_pages_do_not_carry_a_next_that_points_at_an_auth_page(client, 
 def test_signing_up_with_next_pointing_at_sign_up_ends_on_the_concerts_not_in_a_loop(client):
     response = client.post(
         reverse("accounts:signup"),
-        {"email": "loop@example.com", "name": "팬", "password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD,
-         "next": "/accounts/signup/"},
+        {
+            "email": "loop@example.com",
+            "name": "팬",
+            "password1": GOOD_PASSWORD,
+            "password2": GOOD_PASSWORD,
+            "next": "/accounts/signup/",
+        },
         follow=True,
     )
 
@@ -126,7 +134,11 @@ def _post_buttons(fan, concert_date, paid_reservation):
     checkout = reverse("booking:checkout", args=[concert_date.pk])
     return {
         "hold": (seats, reverse("booking:hold", args=[concert_date.pk]), {"seats": ["3"]}),
-        "cancel": (reverse("booking:reservations"), reverse("booking:cancel", args=[paid_reservation.pk]), {}),
+        "cancel": (
+            reverse("booking:cancel", args=[paid_reservation.pk]),  # the confirmation page holds the button
+            reverse("booking:cancel", args=[paid_reservation.pk]),
+            {},
+        ),
         "top-up": (
             f"{reverse('wallet:home')}?next={checkout}&amount=5000",
             reverse("wallet:charge"),
