@@ -10,17 +10,17 @@ import io
 import logging
 from collections import Counter
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count, F, Prefetch, Sum
 from django.utils import timezone
 
 from concerts import services as concert_services
 from concerts.models import DateCancellation, DateExport
+from wallet.models import UsageHistory
 
 from . import services
 from .exceptions import ReservationNotCancellable
-from .models import Payment, Reservation
+from .models import CheckIn, Payment, Reservation
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,8 @@ def end_reservations_of_cancelled_date(*, cancellation, by=None, batch_size=REFU
 EXPORT_COLUMNS = [
     "reservation_id",
     "reservation_status",
+    "ticket_status",
+    "date_status",
     "seat_number",
     "price",
     "fan_email",
@@ -110,6 +112,10 @@ EXPORT_COLUMNS = [
     "reserved_at",
     "paid_at",
     "ended_at",
+    "refund_amount",
+    "refunded_at",
+    "checked_in_at",
+    "checked_in_by",
     "payment_id",
     "payment_status",
     "payment_amount",
@@ -126,18 +132,48 @@ def _cell(value):
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def ticket_status(reservation):
+    """What became of a reservation, in one word for the export: on hold, hold expired, released (ended
+    before payment), paid, checked in, or refunded. Reads the prefetched `refunds` and `entries`."""
+    if reservation.status == Reservation.Status.HOLD:
+        return "on hold"
+    if reservation.status == Reservation.Status.EXPIRED:
+        return "hold expired"
+    if reservation.status == Reservation.Status.CANCELLED:
+        return "refunded" if reservation.refunds else "released"
+    return "checked in" if reservation.entries else "paid"
+
+
 def export_rows(concert_date):
-    """One row per payment attempt of the date, plus one per reservation that never reached payment."""
+    """One row per payment attempt of the date, plus one per reservation that never reached payment.
+
+    Each row says what became of its reservation (ticket_status; refunded ones with the amount and
+    time), so the export of a cancelled date is the record of its refunds.
+    """
     reservations = (
         Reservation.objects.filter(seat__concert_date=concert_date)
-        .select_related("seat", "user")
-        .prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("paid_at")))
+        .select_related("seat__concert_date", "user")
+        .prefetch_related(
+            Prefetch("payments", queryset=Payment.objects.order_by("paid_at")),
+            Prefetch(
+                "usages",
+                queryset=UsageHistory.objects.filter(
+                    action_type=UsageHistory.ActionType.CANCELLATION, status=UsageHistory.Status.SUCCESS
+                ),
+                to_attr="refunds",
+            ),
+            Prefetch("checkins", queryset=CheckIn.objects.select_related("checked_in_by"), to_attr="entries"),
+        )
         .order_by("seat__seat_number", "created_at")
     )
     for reservation in reservations.iterator(chunk_size=500):
+        refund = reservation.refunds[0] if reservation.refunds else None
+        entry = reservation.entries[0] if reservation.entries else None
         base = [
             reservation.pk,
             reservation.status,
+            ticket_status(reservation),
+            reservation.seat.concert_date.status,
             reservation.seat.seat_number,
             reservation.price,
             reservation.user.email,
@@ -145,6 +181,10 @@ def export_rows(concert_date):
             reservation.created_at,
             reservation.confirmed_at,
             reservation.ended_at,
+            refund.amount if refund else None,
+            refund.used_at if refund else None,
+            entry.checked_in_at if entry else None,
+            entry.checked_in_by.email if entry and entry.checked_in_by else None,
         ]
         payments = list(reservation.payments.all())
         if not payments:
@@ -164,7 +204,11 @@ def request_export(*, concert_date, by=None):
 
 
 def write_export(*, export):
-    """Write the CSV of export.concert_date under MEDIA_ROOT and mark the export READY. Idempotent."""
+    """Write the CSV of export.concert_date into the export's row and mark it READY. Idempotent.
+
+    The CSV lives in the database (DateExport.content), so the web instance that serves the download
+    need not be the host that ran this job. A second run replaces the first run's CSV.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
@@ -173,14 +217,16 @@ def write_export(*, export):
         writer.writerow(row)
         rows += 1
     date = export.concert_date
-    name = f"frontrow-{date.concert_date:%Y%m%d}-{str(date.pk)[:8]}.csv"
-    if export.file:
-        export.file.delete(save=False)
-    # UTF-8 with a BOM so spreadsheet programs read Korean names correctly.
-    export.file.save(name, ContentFile(("\ufeff" + buffer.getvalue()).encode("utf-8")), save=False)
+    export.filename = f"frontrow-{date.concert_date:%Y%m%d}-{str(date.pk)[:8]}.csv"
+    export.content = buffer.getvalue()
     export.rows, export.status, export.finished_at, export.error = rows, DateExport.Status.READY, timezone.now(), ""
-    export.save(update_fields=["file", "rows", "status", "finished_at", "error"])
+    export.save(update_fields=["filename", "content", "rows", "status", "finished_at", "error"])
     return export
+
+
+def export_bytes(export) -> bytes:
+    """The download: the CSV in UTF-8 with a BOM, so spreadsheet programs read Korean names correctly."""
+    return ("\ufeff" + export.content).encode("utf-8")
 
 
 def live_reservations_summary(concert_dates):

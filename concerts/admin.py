@@ -5,13 +5,14 @@ their priced seats are created in the same transaction; cancelling and exporting
 booking.staff. Saving an existing concert or date writes only the fields staff changed (status and
 cancellation move only through the cancel service), and a concert or date with bookings is never deleted."""
 
+import io
 import uuid
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch, Q
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -310,7 +311,7 @@ class ConcertDateAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
                 seat_map=selectors.staff_seat_map(concert_date=date),
                 cancellation=cancellation,
                 cancellation_progress=progress,
-                exports=list(date.exports.all()[:5]),
+                exports=list(date.exports.defer("content")[:5]),
                 can_manage=self.has_change_permission(request, date),
             )
         return super().change_view(request, object_id, form_url, extra_context)
@@ -354,19 +355,33 @@ class ConcertDateAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
 
     @admin.action(description=_("Export reservations and payments (CSV)"), permissions=["view"])
     def export_csv(self, request, queryset):
-        for date in queryset:
+        dates = list(queryset.select_related("concert", "cancellation"))
+        for date in dates:
             booking_staff.request_export(concert_date=date, by=request.user)
         self.message_user(
             request,
             format_html(
                 '{} <a href="{}">{}</a>',
-                ngettext("%(count)d export requested.", "%(count)d exports requested.", queryset.count())
-                % {"count": queryset.count()},
+                ngettext("%(count)d export requested.", "%(count)d exports requested.", len(dates))
+                % {"count": len(dates)},
                 reverse("admin:concerts_dateexport_changelist"),
                 _("Download it from the exports list when it is ready."),
             ),
             messages.SUCCESS,
         )
+        for date in dates:
+            # A cancelled date is exported like any other (each reservation says it was refunded); while
+            # its refund job still runs, the file is a snapshot, and staff should know.
+            if date.is_cancelled and not getattr(getattr(date, "cancellation", None), "finished_at", None):
+                self.message_user(
+                    request,
+                    _(
+                        "The refunds of %(date)s are still running: its export shows each reservation as it is "
+                        "now. Export it again when the refunds have finished."
+                    )
+                    % {"date": date},
+                    messages.WARNING,
+                )
 
 
 @admin.register(DateCancellation)
@@ -411,6 +426,11 @@ class DateExportAdmin(ReadOnlyAdmin):
     list_select_related = ("concert_date__concert", "requested_by")
     list_filter = ("status", "requested_at")
     search_fields = ("concert_date__concert__title",)
+    exclude = ("content",)  # the CSV is downloaded, not shown
+    readonly_fields = ("download",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content")
 
     @admin.display(description=_("file"))
     def download(self, obj):
@@ -433,11 +453,12 @@ class DateExportAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         export = get_object_or_404(DateExport, pk=export_id, status=DateExport.Status.READY)
-        try:
-            handle = export.file.open("rb")
-        except FileNotFoundError as exc:
-            raise Http404("The export file is gone; request a new export.") from exc
-        return FileResponse(handle, as_attachment=True, filename=export.file.name.rsplit("/", 1)[-1])
+        return FileResponse(
+            io.BytesIO(booking_staff.export_bytes(export)),
+            as_attachment=True,
+            filename=export.filename,
+            content_type="text/csv; charset=utf-8",
+        )
 
 
 @admin.register(SalesDashboard)

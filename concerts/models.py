@@ -216,11 +216,17 @@ class DateCancellation(models.Model):
 
 
 def export_upload_to(instance, filename):
+    # Where exports were written before they moved into the database; migration 0002 still names it.
     return f"exports/{instance.pk}/{filename}"
 
 
 class DateExport(models.Model):
-    """A CSV of a date's reservations and payments, written by an RQ job for a staff member to download."""
+    """A CSV of a date's reservations and payments, written by an RQ job for a staff member to download.
+
+    The CSV itself is kept in this row (`content`), not on the worker's disk: any web instance, on any
+    host, serves the download from PostgreSQL, with no shared file system or object store to run. A
+    date has at most SEATS_PER_DATE seats, so an export is a few hundred rows at most.
+    """
 
     class Status(models.TextChoices):
         PENDING = "PENDING", _("Waiting for a worker")
@@ -240,7 +246,8 @@ class DateExport(models.Model):
         verbose_name=_("requested by"),
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
-    file = models.FileField(_("file"), upload_to=export_upload_to, blank=True)
+    filename = models.CharField(_("file name"), max_length=100, blank=True)
+    content = models.TextField(_("CSV"), blank=True, editable=False)
     rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
@@ -252,8 +259,8 @@ class DateExport(models.Model):
         ordering = ["-requested_at"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(status="READY") | (Q(finished_at__isnull=False) & ~Q(file="")),
-                name="date_export_ready_has_file",
+                condition=~Q(status="READY") | (Q(finished_at__isnull=False) & ~Q(filename="") & ~Q(content="")),
+                name="date_export_ready_has_csv",
             ),
         ]
 

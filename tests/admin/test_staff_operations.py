@@ -187,7 +187,8 @@ def test_export_cells_cannot_run_as_spreadsheet_formulas(staff_client, django_ca
             {"action": "export_csv", "_selected_action": [str(date.pk)], "index": "0"},
         )
     export = DateExport.objects.get(concert_date=date)
-    text = export.file.read().decode("utf-8-sig")
+    download = staff_client.get(reverse("admin:concerts_dateexport_download", args=[export.pk]))
+    text = b"".join(download.streaming_content).decode("utf-8-sig")
     assert "'=HYPERLINK" in text
 
 

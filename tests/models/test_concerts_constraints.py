@@ -96,15 +96,26 @@ def test_cancelled_date_has_a_cancellation_time(refused):
     )
 
 
-def test_ready_export_has_a_file(refused):
+def test_ready_export_has_its_csv(refused):
     export = DateExport.objects.create(concert_date=ConcertDateFactory())
     refused(
-        "date_export_ready_has_file",
+        "date_export_ready_has_csv",
         lambda: DateExport.objects.filter(pk=export.pk).update(
             status=DateExport.Status.READY, finished_at=timezone.now()
         ),
     )
     refused(
-        "date_export_ready_has_file",
-        lambda: DateExport.objects.filter(pk=export.pk).update(status=DateExport.Status.READY, file="exports/x.csv"),
+        "date_export_ready_has_csv",
+        lambda: DateExport.objects.filter(pk=export.pk).update(
+            status=DateExport.Status.READY, filename="x.csv", content="reservation_id\r\n"
+        ),
+    )
+    refused(
+        "date_export_ready_has_csv",
+        lambda: DateExport.objects.filter(pk=export.pk).update(
+            status=DateExport.Status.READY, finished_at=timezone.now(), filename="x.csv"
+        ),
+    )
+    DateExport.objects.filter(pk=export.pk).update(
+        status=DateExport.Status.READY, finished_at=timezone.now(), filename="x.csv", content="reservation_id\r\n"
     )
