@@ -13,6 +13,8 @@ from django.utils import timezone
 from rq import Retry
 
 from concerts.models import DateCancellation, DateExport
+from config.redis_circuit import breaker_for
+from config.redis_circuit import client as redis_client
 
 from . import confirmations, staff
 from .models import Reservation
@@ -24,12 +26,21 @@ RETRY = Retry(max=3, interval=[10, 60, 300])
 
 
 def enqueue(func, **kwargs):
-    """Queue func(**kwargs) on RQ's default queue with retries; without Redis, run it now and return None."""
+    """Queue func(**kwargs) on RQ's default queue with retries; without Redis, run it now and return None.
+
+    Through the Redis circuit breaker with the short timeouts (config.redis_circuit), not django-rq's own
+    connection (no timeout: a hung Redis would hold the request for good): a Redis that does not answer
+    raises a redis ConnectionError, at once while the breaker is open. Callers run it from
+    transaction.on_commit(robust=True), which logs it.
+    """
     if not settings.REDIS_URL and not settings.RQ_ASYNC:
         func(**kwargs)
         return None
-    # Callers already enqueue from transaction.on_commit; "auto" stops django-rq deferring a second time.
-    return django_rq.get_queue("default", commit_mode="auto").enqueue(func, kwargs=kwargs, retry=RETRY)
+    url = settings.RQ_QUEUES["default"]["URL"]
+    with breaker_for(url).guard():
+        # Callers already enqueue from transaction.on_commit; "auto" stops django-rq deferring a second time.
+        queue = django_rq.get_queue("default", commit_mode="auto", connection=redis_client(url))
+        return queue.enqueue(func, kwargs=kwargs, retry=RETRY)
 
 
 def send_booking_confirmation(*, confirmation_id=None, reservation_ids=None):

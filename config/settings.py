@@ -100,11 +100,31 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache, sessions -----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# A Redis that does not answer costs one request at most these timeouts; then every caller of this process
+# skips it for REDIS_BACKOFF_SECONDS (config/redis_circuit.py: the cache, sessions, RQ enqueue, the queue).
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
+REDIS_BACKOFF_SECONDS = env.float("REDIS_BACKOFF_SECONDS", default=5.0)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            # Django's Redis cache for which a Redis outage is a miss, never an error (config/cache.py).
+            "BACKEND": "config.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="frontrow"),
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                "health_check_interval": 30,
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "frontrow_cache"}}
 SESSION_ENGINE = env("SESSION_ENGINE", default="django.contrib.sessions.backends.db")
+# With SESSION_ENGINE="config.sessions" (production): the longest a session stays cached in Redis between
+# reads from PostgreSQL.
+SESSION_CACHE_SECONDS = env.int("SESSION_CACHE_SECONDS", default=600)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -56,18 +56,11 @@ if env("TEST_DATABASE_NAME", default=""):
 REDIS_URL = env.str("REDIS_URL")
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("REDIS_URL must be a redis:// (or rediss://, unix://) URL.")
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="frontrow"),
-        # A slow or missing Redis fails the request quickly instead of tying up a worker thread.
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2, "health_check_interval": 30},
-    }
-}
-# Sessions are read from Redis and written through to PostgreSQL: any instance finds them, and a
-# Redis restart logs nobody out.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# CACHES comes from config.settings (REDIS_URL is set): config.cache.RedisCache, for which a Redis outage
+# is a miss, with short timeouts and the per-process circuit breaker (REDIS_*_TIMEOUT, REDIS_BACKOFF_SECONDS).
+# Sessions are read from Redis and written through to PostgreSQL: any instance finds them, a Redis restart
+# logs nobody out, and with Redis down they are read from PostgreSQL (config/sessions.py, cached_db's kin).
+SESSION_ENGINE = "config.sessions"
 QUEUE_BACKEND = env.str("QUEUE_BACKEND", default="redis")
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)

@@ -17,18 +17,19 @@ Times come from the caller (`now=`), so tests can move them, except in touch(), 
 own clock (TIME) unless a time is injected: a fan whose pages land on app servers with different
 clocks still has one admission end. A place is only given away by ending the admission that held it
 (the admission run, or a join that admits at once), so touch() cannot bring it back whatever the
-clocks say. A Redis that cannot be reached raises QueueUnavailable.
+clocks say. A Redis that cannot be reached raises QueueUnavailable, at once while its circuit breaker is
+open (config.redis_circuit: one timeout per back-off per process, shared with the cache and the sessions).
 """
 
 import datetime
 import functools
-import threading
 import uuid
 
-import redis
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from config.redis_circuit import UNREACHABLE, breaker_for
+from config.redis_circuit import client as redis_client
 from queueing.exceptions import QueueUnavailable
 
 from .base import AdmitResult, HistoryNote, JoinResult, QueueBackend, Ticket
@@ -201,10 +202,6 @@ return {data, ends}
 """
 )
 
-_UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-_clients = {}
-_clients_lock = threading.Lock()
-
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MICROSECOND = datetime.timedelta(microseconds=1)
@@ -238,21 +235,17 @@ def _ticket(user_id, data, ends=None, ahead=None):
 
 
 def client_for(url):
-    """One connection pool per Redis URL per process (redis-py clients are thread-safe)."""
-    with _clients_lock:
-        if url not in _clients:
-            _clients[url] = redis.Redis.from_url(
-                url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=30
-            )
-        return _clients[url]
+    """One connection pool per Redis URL per process (redis-py clients are thread-safe), short timeouts."""
+    return redis_client(url)
 
 
 def _unavailable_on_error(method):
     @functools.wraps(method)
-    def wrapper(*args, **kwargs):
+    def wrapper(self, *args, **kwargs):
         try:
-            return method(*args, **kwargs)
-        except _UNREACHABLE as exc:
+            with self.breaker.guard():
+                return method(self, *args, **kwargs)
+        except UNREACHABLE as exc:  # RedisSkipped (breaker open) included
             raise QueueUnavailable() from exc
 
     return wrapper
@@ -267,6 +260,7 @@ class RedisQueueBackend(QueueBackend):
             raise ImproperlyConfigured("QUEUE_BACKEND='redis' needs REDIS_URL.")
         self.prefix = prefix or settings.QUEUE_REDIS_PREFIX
         self.client = client_for(self.url)
+        self.breaker = breaker_for(self.url)
         self._join = self.client.register_script(JOIN)
         self._status = self.client.register_script(STATUS)
         self._admit = self.client.register_script(ADMIT)

@@ -1,4 +1,4 @@
-"""A private redis-server for fault tests: started on a free port by the test, killed and restarted at will.
+"""A private redis-server for fault tests: started on a free port by the test, killed, frozen and restarted at will.
 
 Never the shared Redis other tests use. With `persist=True` it writes an append-only file synced on every
 write, so a SIGKILL loses nothing and a restart on the same port comes back with the same data (a
@@ -61,6 +61,14 @@ class RedisServer:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
         self.process = None
+
+    def freeze(self):
+        """Stop it answering without closing anything (SIGSTOP): connections open, replies never come, the
+        way a hung or unreachable Redis looks to a client (it waits for its socket timeout)."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        self.process.send_signal(signal.SIGCONT)
 
     def restart(self):
         self.kill()

@@ -26,6 +26,8 @@ print(json.dumps({
     "pool": db.get("OPTIONS", {}).get("pool"),
     "cache_backend": s.CACHES["default"]["BACKEND"],
     "cache_location": s.CACHES["default"]["LOCATION"],
+    "cache_options": s.CACHES["default"]["OPTIONS"],
+    "redis_backoff": s.REDIS_BACKOFF_SECONDS,
     "session_engine": s.SESSION_ENGINE,
     "staticfiles_backend": s.STORAGES["staticfiles"]["BACKEND"],
     "whitenoise": "whitenoise.middleware.WhiteNoiseMiddleware" in s.MIDDLEWARE,
@@ -111,9 +113,14 @@ def test_nothing_is_kept_in_process_memory(tmp_path):
     assert values["DEBUG"] is False
     assert values["engine"] == "django.db.backends.postgresql"
     # Sessions: Redis first, PostgreSQL behind it; the cache is Redis, not locmem.
-    assert values["session_engine"] == "django.contrib.sessions.backends.cached_db"
-    assert values["cache_backend"] == "django.core.cache.backends.redis.RedisCache"
+    # cached_db that reads PostgreSQL when Redis is down, and a cache for which that is a miss
+    # (tests/faults/test_redis_stopped.py runs these two against a Redis it kills).
+    assert values["session_engine"] == "config.sessions"
+    assert values["cache_backend"] == "config.cache.RedisCache"
     assert values["cache_location"].startswith("redis://")
+    # A Redis that does not answer costs a request under a second and a half, once per back-off.
+    assert values["cache_options"]["socket_connect_timeout"] + values["cache_options"]["socket_timeout"] <= 1.5
+    assert 0 < values["redis_backoff"] <= 30
     # Queue state, Celery and RQ all go to Redis; nothing runs eagerly inside a web process.
     assert values["queue_backend"] == "redis"
     assert values["celery_eager"] is False
