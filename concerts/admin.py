@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -55,8 +56,8 @@ class PriceTiersWidget(forms.Textarea):
             tiers = parse_price_tiers(value)
         except ValidationError:
             tiers = []
-        items = format_html_join("", "<li>{}</li>", ((describe_price_tier(tier),) for tier in tiers))
-        return format_html('<ul class="fr-price-tiers">{}</ul>', items)
+        lines = format_html_join(mark_safe("<br>"), "{}", ((describe_price_tier(tier),) for tier in tiers))
+        return format_html('<div class="readonly fr-price-tiers">{}</div>', lines)
 
 
 class PriceTiersField(forms.CharField):
@@ -152,6 +153,10 @@ class ConcertDateInline(admin.TabularInline):
     readonly_fields = ("seats_available", "seats_held", "seats_reserved")
     extra = 1
     show_change_link = True
+
+    def get_fields(self, request, obj=None):
+        # A concert being added has no seats yet: no count columns to show.
+        return self.fields if obj else tuple(f for f in self.fields if f not in self.readonly_fields)
 
     def get_queryset(self, request):
         seats = Prefetch("seats", queryset=Seat.objects.only("id", "concert_date_id", "seat_number", "price", "tier"))

@@ -173,10 +173,14 @@ def date_delete_refusal(concert_date, *, now=None):
     if bookings is None:
         return None
     if bookings.paid or bookings.held:
-        return _(
-            "Fans have paid for %(paid)d seats and are holding %(held)d on this date, so it cannot be deleted. "
-            "Cancel the date instead: every paid ticket is refunded."
-        ) % {"paid": bookings.paid, "held": bookings.held}
+        count = bookings.paid + bookings.held
+        return ngettext(
+            "Fans have paid for or are holding %(count)d seat on this date, so it cannot be deleted. Cancel the "
+            "date instead: every paid ticket is refunded.",
+            "Fans have paid for or are holding %(count)d seats on this date, so it cannot be deleted. Cancel the "
+            "date instead: every paid ticket is refunded.",
+            count,
+        ) % {"count": count}
     return _("This date has booking records, which are kept, so it cannot be deleted.")
 
 
@@ -187,10 +191,13 @@ def concert_delete_refusal(concert, *, now=None):
         return None
     paid, held = sum(b.paid for b in found.values()), sum(b.held for b in found.values())
     if paid or held:
-        return _(
-            "Fans have paid for %(paid)d seats and are holding %(held)d on this concert's dates, so it cannot be "
-            "deleted. Cancel its dates instead: every paid ticket is refunded."
-        ) % {"paid": paid, "held": held}
+        return ngettext(
+            "Fans have paid for or are holding %(count)d seat on this concert's dates, so it cannot be deleted. "
+            "Cancel its dates instead: every paid ticket is refunded.",
+            "Fans have paid for or are holding %(count)d seats on this concert's dates, so it cannot be deleted. "
+            "Cancel its dates instead: every paid ticket is refunded.",
+            paid + held,
+        ) % {"count": paid + held}
     return _("This concert's dates have booking records, which are kept, so it cannot be deleted.")
 
 
