@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from concerts.models import ConcertDate, Seat
@@ -112,11 +112,32 @@ def live_holds(*, user, concert_date, now=None):
     )
 
 
-def holds_seats_on_date(*, user, concert_date, now) -> bool:
-    """Whether the fan holds any seat (unexpired) on this date: what checkout has to pay."""
-    return Reservation.objects.filter(
-        user_id=user.pk, status=Reservation.Status.HOLD, hold_expire_at__gt=now, seat__concert_date_id=concert_date.pk
-    ).exists()
+@dataclass(frozen=True)
+class CheckoutState:
+    """What a fan's checkout of one date has, as far as the queue gate and an empty checkout care."""
+
+    holds_seats: bool  # unexpired holds on the date: something to pay
+    paid: bool  # nothing left to pay because the fan's last checkout of the date was paid
+
+
+def checkout_state(*, user, concert_date, now) -> CheckoutState:
+    """Whether the fan holds seats on this date, or has nothing left there because it was paid. One query.
+
+    "Paid" means no unexpired hold on the date and the newest paid reservation is at least as recent as the
+    newest unpaid hold (live or expired): a hold that ran out after an earlier payment is not called paid.
+    Reservations cancelled later are left out (a checkout whose every seat was refunded is not paid).
+    """
+    found = Reservation.objects.filter(user_id=user.pk, seat__concert_date_id=concert_date.pk).aggregate(
+        live=Count("pk", filter=Q(status=Reservation.Status.HOLD, hold_expire_at__gt=now)),
+        last_paid=Max("created_at", filter=Q(status=Reservation.Status.CONFIRMED)),
+        last_unpaid=Max("created_at", filter=Q(status__in=[Reservation.Status.HOLD, Reservation.Status.EXPIRED])),
+    )
+    paid = (
+        not found["live"]
+        and found["last_paid"] is not None
+        and (found["last_unpaid"] is None or found["last_paid"] >= found["last_unpaid"])
+    )
+    return CheckoutState(holds_seats=bool(found["live"]), paid=paid)
 
 
 def holds_seats_on_concert(*, user, concert, now) -> bool:

@@ -133,10 +133,11 @@ def hold(request, date_id):
     return redirect("booking:checkout", date_id=request.concert_date.pk)
 
 
-def _render_checkout(request, *, status=200):
+def _render_checkout(request, *, status=200, holds=None):
     concert_date = request.concert_date
     now = timezone.now()
-    holds = list(selectors.live_holds(user=request.user, concert_date=concert_date, now=now))
+    if holds is None:
+        holds = list(selectors.live_holds(user=request.user, concert_date=concert_date, now=now))
     hold_ran_out = not holds and selectors.last_hold_ran_out(user=request.user, concert_date=concert_date, now=now)
     total = sum(reservation.price for reservation in holds)
     balance = request.user.balance
@@ -185,20 +186,43 @@ def _replayed_payment_goes_to_tickets(view):
     return wrapper
 
 
-def _holds_seats_here(request):
+def _checkout_state(request):
+    if not hasattr(request, "checkout_state"):
+        request.checkout_state = selectors.checkout_state(
+            user=request.user, concert_date=request.concert_date, now=timezone.now()
+        )
+    return request.checkout_state
+
+
+def _checkout_open_without_admission(request):
     """The gate's exception for checkout: seats the fan already holds on this date stay payable after the
-    admission ended (it ran out, or a payment on another date ended it), but nothing new can be held."""
-    return selectors.holds_seats_on_date(user=request.user, concert_date=request.concert_date, now=timezone.now())
+    admission ended (it ran out, or a payment on another date ended it), and a checkout that was paid
+    answers with My tickets instead of the waiting room. Nothing new can be held this way."""
+    state = _checkout_state(request)
+    return state.holds_seats or state.paid
+
+
+def _paid_checkout_goes_to_tickets(request):
+    """Back, reload or a second tab after paying: My tickets, saying the seats are paid (not the waiting
+    room, nor an empty checkout that reads like a failed payment)."""
+    messages.info(request, _("Your seats for this date are already paid: here are your tickets."))
+    return redirect("booking:reservations")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 @_replayed_payment_goes_to_tickets
-@admitted_required(open_without_admission=_holds_seats_here)
+@admitted_required(open_without_admission=_checkout_open_without_admission)
 def checkout(request, date_id):
-    """GET: the fan's holds, total, balance and the hold's countdown. POST: pay them all, once per key."""
+    """GET: the fan's holds, total, balance and the hold's countdown. POST: pay them all, once per key.
+
+    With nothing left to pay because the date's last checkout was paid, both go to My tickets.
+    """
     if request.method != "POST":  # GET or HEAD
-        return _render_checkout(request)
+        holds = selectors.live_holds(user=request.user, concert_date=request.concert_date, now=timezone.now())
+        if not holds and _checkout_state(request).paid:
+            return _paid_checkout_goes_to_tickets(request)
+        return _render_checkout(request, holds=holds)
     form = CheckoutForm(request.POST)
     if not form.is_valid():
         for error in form.errors.get("idempotency_key", []):
@@ -212,6 +236,10 @@ def checkout(request, date_id):
             language=request.LANGUAGE_CODE,  # the confirmation e-mail is written in the fan's language
         )
     except (exceptions.BookingError, WalletError) as error:
+        if isinstance(error, exceptions.NothingToPay) and selectors.checkout_state(
+            user=request.user, concert_date=request.concert_date, now=timezone.now()
+        ).paid:  # read afresh: a payment in another tab may have just taken the holds
+            return _paid_checkout_goes_to_tickets(request)
         messages.error(request, error.message)
         # The balance may have been read before a failed payment; show the current one.
         request.user.refresh_from_db(fields=["balance"])

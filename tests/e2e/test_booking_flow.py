@@ -104,6 +104,13 @@ def test_sign_up_top_up_queue_hold_pay_cancel_refund(open_page, artifacts, conce
     expect(page.locator(".ticket .badge-CONFIRMED")).to_have_count(2)
     expect(page.get_by_test_id("nav-balance")).to_have_text("52,000원")
 
+    # Back to the paid checkout (Back, reload or the old link): My tickets says the seats are paid, not the queue.
+    page.go_back()
+    expect(page).to_have_url(re.compile("/reservations/$"))
+    expect(page.get_by_text("이 회차의 좌석은 이미 결제가 완료되었습니다.")).to_be_visible()
+    expect(page.get_by_text("대기열에 먼저 입장해 주세요")).to_have_count(0)
+    expect(page.get_by_test_id("nav-balance")).to_have_text("52,000원")
+
     # Cancel seat 12: a page asks first and says what comes back; confirming gets the money back.
     page.get_by_test_id("cancel-12").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("예매를 취소하시겠습니까?")

@@ -335,9 +335,91 @@ def test_a_late_second_click_after_payment_goes_to_my_tickets_not_the_queue(
     fan.refresh_from_db()
     assert fan.balance == 300_000 - 99_000
     assert Payment.objects.filter(status=Payment.Status.SUCCESS).count() == 1
-    # A key that never paid still meets the gate.
-    response = fan_client.post(checkout_url(concert_date), {"idempotency_key": str(uuid.uuid4())})
-    assert response.status_code == 302 and "/queue/" in response["Location"]
+
+
+PAID_ALREADY = "이 회차의 좌석은 이미 결제가 완료되었습니다. 아래에서 티켓을 확인해 주세요."
+
+
+def _pay_through_the_page(fan_client, concert_date, capture):
+    key = idempotency_key(fan_client.get(checkout_url(concert_date)))
+    with capture(execute=True):
+        assert fan_client.post(checkout_url(concert_date), {"idempotency_key": key})["Location"] == "/reservations/"
+    fan_client.get("/reservations/")  # the fan reads the payment's own message
+
+
+def test_back_or_reload_on_a_paid_checkout_goes_to_my_tickets_saying_the_seats_are_paid(
+    fan_client, fan, concert_date, admitted, hold, top_up, django_capture_on_commit_callbacks
+):
+    top_up(fan, 300_000)
+    hold(fan, concert_date, 7, 8)
+    _pay_through_the_page(fan_client, concert_date, django_capture_on_commit_callbacks)
+    assert not queue_services.touch(user=fan, concert=concert_date.concert)  # paying ended the admission
+
+    for method in (fan_client.get, fan_client.head):
+        assertRedirects(method(checkout_url(concert_date)), "/reservations/", fetch_redirect_response=False)
+    page = fan_client.get(checkout_url(concert_date), follow=True)
+    assertContains(page, PAID_ALREADY)
+    assertContains(page, "Seoul Jazz Night")
+    assertNotContains(page, "대기열에 먼저 입장해 주세요")
+    fan.refresh_from_db()
+    assert fan.balance == 300_000 - 2 * 99_000
+
+
+def test_a_paid_checkout_goes_to_my_tickets_while_the_fan_is_still_admitted_too(
+    fan_client, fan, concert_date, admitted, hold, top_up, django_capture_on_commit_callbacks
+):
+    other_date = factories.ConcertDateFactory(
+        concert=concert_date.concert, concert_date=concert_date.concert_date + datetime.timedelta(days=1)
+    )
+    top_up(fan, 300_000)
+    hold(fan, concert_date, 7)
+    hold(fan, other_date, 9)  # keeps the admission after paying the first date
+    _pay_through_the_page(fan_client, concert_date, django_capture_on_commit_callbacks)
+    assert queue_services.touch(user=fan, concert=concert_date.concert)
+
+    response = fan_client.get(checkout_url(concert_date), follow=True)
+    assertRedirects(response, "/reservations/")
+    assertContains(response, PAID_ALREADY)
+    assert fan_client.get(checkout_url(other_date)).status_code == 200  # the other date is still to pay
+
+
+def test_paying_from_a_second_checkout_tab_after_the_first_paid_goes_to_my_tickets_and_charges_once(
+    fan_client, fan, concert_date, admitted, hold, top_up, django_capture_on_commit_callbacks
+):
+    top_up(fan, 300_000)
+    hold(fan, concert_date, 7)
+    second_tab_key = idempotency_key(fan_client.get(checkout_url(concert_date)))
+    _pay_through_the_page(fan_client, concert_date, django_capture_on_commit_callbacks)
+
+    response = fan_client.post(checkout_url(concert_date), {"idempotency_key": second_tab_key}, follow=True)
+    assertRedirects(response, "/reservations/")
+    assertContains(response, PAID_ALREADY)
+    fan.refresh_from_db()
+    assert fan.balance == 300_000 - 99_000
+    assert Payment.objects.filter(user=fan, status=Payment.Status.SUCCESS).count() == 1
+
+
+def test_a_checkout_whose_last_hold_ran_out_after_an_earlier_payment_is_not_called_paid(
+    fan_client, fan, concert_date, admit, hold, top_up, django_capture_on_commit_callbacks
+):
+    top_up(fan, 300_000)
+    admit(fan, concert_date.concert)
+    hold(fan, concert_date, 7)
+    _pay_through_the_page(fan_client, concert_date, django_capture_on_commit_callbacks)
+    admit(fan, concert_date.concert)
+    hold(fan, concert_date, 8)
+    with time_machine.travel(timezone.now() + datetime.timedelta(seconds=settings.HOLD_SECONDS + 1)):
+        admit(fan, concert_date.concert)  # the admission ran out meanwhile; the fan queued again
+        response = fan_client.get(checkout_url(concert_date))
+    assert response.status_code == 200
+    assert response.context["hold_ran_out"]
+    assertNotContains(response, PAID_ALREADY)
+
+
+def test_nothing_held_and_nothing_paid_still_meets_the_gate(fan_client, fan, concert_date):
+    for method in (fan_client.get, fan_client.post):
+        response = method(checkout_url(concert_date))
+        assert response.status_code == 302 and "/queue/" in response["Location"]
 
 
 def test_paying_with_too_little_balance_is_402_with_a_top_up_link(
