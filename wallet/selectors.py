@@ -2,7 +2,7 @@
 
 import heapq
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
 from django.db.models import BigIntegerField, F, OuterRef, Q, Subquery, Sum, Value
@@ -27,12 +27,23 @@ class WalletEntry:
     at: datetime
     delta: int  # what it did to the balance: + for top-ups and refunds, − for payments, 0 if it failed
     reservation_id: object = None
+    # What a payment or refund was for (None for top-ups): the concert, its date and the seat.
+    concert_title: str | None = None
+    concert_date: date | None = None
+    seat_number: int | None = None
 
 
 def wallet_history(*, user, limit=None):
-    """Top-ups (including refused ones) and usages of the fan, newest first, in two queries."""
+    """Top-ups (including refused ones) and usages of the fan, newest first, in two queries.
+
+    A payment or refund says what it was for: its reservation's concert, date and seat (joined, no query each).
+    """
     charges = ChargeHistory.objects.filter(user_id=user.pk).order_by("-charged_at")
-    usages = UsageHistory.objects.filter(user_id=user.pk).order_by("-used_at")
+    usages = (
+        UsageHistory.objects.filter(user_id=user.pk)
+        .select_related("reservation__seat__concert_date__concert")
+        .order_by("-used_at")
+    )
     if limit is not None:
         charges, usages = charges[:limit], usages[:limit]
     charge_entries = (
@@ -55,11 +66,23 @@ def wallet_history(*, user, limit=None):
             at=u.used_at,
             delta=_usage_delta(u),
             reservation_id=u.reservation_id,
+            **_booked_for(u.reservation),
         )
         for u in usages
     )
     merged = heapq.merge(charge_entries, usage_entries, key=lambda e: e.at, reverse=True)
     return list(merged)[:limit] if limit is not None else list(merged)
+
+
+def _booked_for(reservation):
+    if reservation is None:
+        return {}
+    seat = reservation.seat
+    return {
+        "concert_title": seat.concert_date.concert.title,
+        "concert_date": seat.concert_date.concert_date,
+        "seat_number": seat.seat_number,
+    }
 
 
 def _usage_delta(usage):

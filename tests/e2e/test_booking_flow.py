@@ -128,6 +128,9 @@ def test_sign_up_top_up_queue_hold_pay_cancel_refund(open_page, artifacts, conce
     history = page.get_by_test_id("history")
     expect(history.locator(".history-row").first).to_contain_text("환불")
     expect(history.locator(".history-row").first).to_contain_text("+99,000원")
+    # Each payment and refund says what it was for.
+    expect(history.locator(".history-row").first).to_contain_text("Seoul Jazz Night")
+    expect(history.locator(".history-row").first).to_contain_text("12번 좌석")
     expect(history).to_contain_text("좌석 결제")
 
     assert page.problems == []

@@ -107,3 +107,52 @@ def test_wallet_runs_a_fixed_number_of_queries(fan_client, fan, top_up, rows, dj
     with django_assert_max_num_queries(4):
         response = fan_client.get("/wallet/")
     assert len(response.context["history"]) == 2 * rows
+
+
+# --- what each payment and refund was for (issue 19) ---------------------------------------------
+
+
+def _history_rows(response):
+    import re
+
+    html = response.content.decode()
+    rows = re.findall(r'<li class="history-row">(.*?)</li>', html, re.S)
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in rows]
+
+
+def test_wallet_history_says_which_concert_date_and_seat_each_payment_and_refund_was_for(
+    fan_client, fan, concert_date, paid_reservation
+):
+    from booking import services as booking_services
+
+    booking_services.cancel(user=fan, reservation=paid_reservation)
+    rows = _history_rows(fan_client.get("/wallet/"))
+    day = f"{concert_date.concert_date:%Y}년 {concert_date.concert_date.month}월 {concert_date.concert_date.day}일"
+    refund, payment = rows[0], rows[1]
+    assert refund.startswith("환불")
+    assert payment.startswith("좌석 결제")
+    for row in (refund, payment):
+        assert "Seoul Jazz Night" in row
+        assert day in row
+        assert "7번 좌석" in row
+    fan_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = _history_rows(fan_client.get("/wallet/"))
+    assert "Seoul Jazz Night" in english[1] and "Seat 7" in english[1]
+
+
+@pytest.mark.parametrize("seats", [1, 4])
+def test_wallet_history_with_bookings_runs_a_fixed_number_of_queries(
+    fan_client, fan, top_up, seats, django_assert_max_num_queries
+):
+    from booking import services as booking_services
+    from tests import factories
+
+    top_up(fan, 2_000_000)
+    for _ in range(3):
+        date = factories.ConcertDateFactory()
+        booking_services.hold_seats(user=fan, concert_date=date, seat_numbers=list(range(1, seats + 1)))
+        booking_services.pay(user=fan, concert_date=date, idempotency_key=f"k-{date.pk}")
+    # session, user, top-ups, spending with reservation, seat, date and concert joined
+    with django_assert_max_num_queries(4):
+        response = fan_client.get("/wallet/")
+    assert len(response.context["history"]) == 2 + 3 * seats
