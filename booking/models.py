@@ -17,6 +17,15 @@ class Reservation(models.Model):
         EXPIRED = "EXPIRED", _("Expired")
         CANCELLED = "CANCELLED", _("Cancelled")
 
+    class EndReason(models.TextChoices):
+        """Why an EXPIRED or CANCELLED reservation ended: each keeps its own, whatever happens to the date later."""
+
+        HOLD_EXPIRED = "HOLD_EXPIRED", _("Hold expired")
+        FAN_CANCELLED = "FAN_CANCELLED", _("Cancelled by the fan")
+        STAFF_REFUNDED = "STAFF_REFUNDED", _("Refunded by staff")
+        STAFF_RELEASED = "STAFF_RELEASED", _("Hold released by staff")
+        DATE_CANCELLED = "DATE_CANCELLED", _("Date cancelled by the organiser")
+
     LIVE_STATUSES = (Status.HOLD, Status.CONFIRMED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -33,6 +42,8 @@ class Reservation(models.Model):
     hold_expire_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     ended_at = models.DateTimeField(_("expired or cancelled at"), null=True, blank=True)
+    # Set by booking.services when the reservation ends; blank while it is live.
+    end_reason = models.CharField(_("why it ended"), max_length=16, choices=EndReason.choices, blank=True)
 
     class Meta:
         verbose_name = _("reservation")

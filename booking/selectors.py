@@ -178,7 +178,10 @@ def live_seat_count(*, user, concert_date, now):
 def reservations_for(*, user, now=None):
     """The fan's paid and cancelled reservations, newest first, with seat, date and concert joined.
 
-    Each carries `cancel_deadline` and `cancellable` (CONFIRMED and before the deadline). One query.
+    Each carries `cancel_deadline`, `cancellable` (CONFIRMED, before the deadline, date not cancelled) and
+    `organiser_cancelled`: ended because staff cancelled the date, or paid on a cancelled date whose refund is
+    on its way. A reservation that ended for another reason (the fan cancelled it first) keeps that reason
+    (`end_reason`), whatever happened to the date afterwards. One query.
     """
     now = now or timezone.now()
     reservations = list(
@@ -189,10 +192,13 @@ def reservations_for(*, user, now=None):
         .order_by("-created_at", "seat__seat_number")
     )
     for reservation in reservations:
-        reservation.cancel_deadline = cancellation_deadline(reservation.seat.concert_date)
-        reservation.cancellable = (
-            reservation.status == Reservation.Status.CONFIRMED and now < reservation.cancel_deadline
+        date = reservation.seat.concert_date
+        live = reservation.status == Reservation.Status.CONFIRMED
+        reservation.cancel_deadline = cancellation_deadline(date)
+        reservation.organiser_cancelled = reservation.end_reason == Reservation.EndReason.DATE_CANCELLED or (
+            live and date.is_cancelled
         )
+        reservation.cancellable = live and not date.is_cancelled and now < reservation.cancel_deadline
     return reservations
 
 

@@ -98,10 +98,12 @@ class _History:
         SeatStatusHistory.objects.bulk_create(self.rows)
 
 
-def _free_seats(seats, *, live_status, ended_status, by, reason, history, now):
-    """Make locked seats AVAILABLE and end their live reservation (`live_status` → `ended_status`)."""
+def _free_seats(seats, *, live_status, ended_status, end_reason, by, reason, history, now):
+    """Make locked seats AVAILABLE and end their live reservation (`live_status` → `ended_status`, and why)."""
     ids = [seat.pk for seat in seats]
-    Reservation.objects.filter(seat_id__in=ids, status=live_status).update(status=ended_status, ended_at=now)
+    Reservation.objects.filter(seat_id__in=ids, status=live_status).update(
+        status=ended_status, ended_at=now, end_reason=end_reason
+    )
     Seat.objects.filter(pk__in=ids).update(status=Seat.Status.AVAILABLE, held_by=None, hold_expire_at=None)
     for seat in seats:
         history.add(seat, from_status=seat.status, to_status=Seat.Status.AVAILABLE, by=by, reason=reason)
@@ -114,6 +116,7 @@ def _expire_seats(seats, *, history, now):
         seats,
         live_status=Reservation.Status.HOLD,
         ended_status=Reservation.Status.EXPIRED,
+        end_reason=Reservation.EndReason.HOLD_EXPIRED,
         by=None,
         reason="hold expired",
         history=history,
@@ -411,26 +414,27 @@ def _confirm(*, user, concert_date, holds, key, debit, language, now):
 # --- cancelling and releasing -------------------------------------------------------------------
 
 
-def _cancel_and_free(reservation, *, by, reason, now):
-    """End a locked live reservation as CANCELLED and make its seat AVAILABLE, with history."""
+def _cancel_and_free(reservation, *, end_reason, by, reason, now):
+    """End a locked live reservation as CANCELLED for `end_reason` and make its seat AVAILABLE, with history."""
     history = _History(now)
     _free_seats(
         [reservation.seat],
         live_status=reservation.status,
         ended_status=Reservation.Status.CANCELLED,
+        end_reason=end_reason,
         by=by,
         reason=reason,
         history=history,
         now=now,
     )
     history.save()
-    reservation.status, reservation.ended_at = Reservation.Status.CANCELLED, now
+    reservation.status, reservation.ended_at, reservation.end_reason = Reservation.Status.CANCELLED, now, end_reason
     return reservation
 
 
-def _refund_and_free(*, user, reservation, by, reason, now):
+def _refund_and_free(*, user, reservation, end_reason, by, reason, now):
     wallet_services.refund(user=user, amount=reservation.price, reservation=reservation, now=now)
-    return _cancel_and_free(reservation, by=by, reason=reason, now=now)
+    return _cancel_and_free(reservation, end_reason=end_reason, by=by, reason=reason, now=now)
 
 
 def cancel(*, user, reservation, now=None):
@@ -448,12 +452,20 @@ def cancel(*, user, reservation, now=None):
         if now >= selectors.cancellation_deadline(reservation.seat.concert_date):
             raise CancellationClosed()
         return _refund_and_free(
-            user=locked_user, reservation=reservation, by=user, reason="cancelled by the fan", now=now
+            user=locked_user,
+            reservation=reservation,
+            end_reason=Reservation.EndReason.FAN_CANCELLED,
+            by=user,
+            reason="cancelled by the fan",
+            now=now,
         )
 
 
-def refund_and_cancel(*, reservation, by=None, reason="refunded by staff", now=None):
-    """Staff refund of a paid reservation whatever the cutoff (e.g. a cancelled date). Idempotent.
+def refund_and_cancel(
+    *, reservation, by=None, reason="refunded by staff", end_reason=Reservation.EndReason.STAFF_REFUNDED, now=None
+):
+    """Staff refund of a paid reservation whatever the cutoff (e.g. a cancelled date: end_reason=DATE_CANCELLED).
+    Idempotent.
 
     A reservation already CANCELLED is returned unchanged; one that is not CONFIRMED raises
     ReservationNotCancellable. Locks the reservation's user, then its seat.
@@ -466,10 +478,14 @@ def refund_and_cancel(*, reservation, by=None, reason="refunded by staff", now=N
             return reservation
         if reservation.status != Reservation.Status.CONFIRMED:
             raise ReservationNotCancellable()
-        return _refund_and_free(user=locked_user, reservation=reservation, by=by, reason=reason, now=now)
+        return _refund_and_free(
+            user=locked_user, reservation=reservation, end_reason=end_reason, by=by, reason=reason, now=now
+        )
 
 
-def release_hold(*, reservation, by=None, reason="released by staff", now=None):
+def release_hold(
+    *, reservation, by=None, reason="released by staff", end_reason=Reservation.EndReason.STAFF_RELEASED, now=None
+):
     """Staff end a fan's hold early: the seat becomes AVAILABLE, the reservation CANCELLED. Idempotent.
 
     A hold already ended (EXPIRED or CANCELLED) is returned unchanged; a paid one raises
@@ -482,7 +498,7 @@ def release_hold(*, reservation, by=None, reason="released by staff", now=None):
             return reservation
         if reservation.status != Reservation.Status.HOLD:
             raise ReservationNotCancellable()
-        return _cancel_and_free(reservation, by=by, reason=reason, now=now)
+        return _cancel_and_free(reservation, end_reason=end_reason, by=by, reason=reason, now=now)
 
 
 # --- expiry -------------------------------------------------------------------------------------

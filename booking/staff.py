@@ -25,6 +25,7 @@ from .models import CheckIn, Payment, Reservation
 logger = logging.getLogger(__name__)
 
 REFUND_BATCH_SIZE = 200
+DATE_CANCELLED = Reservation.EndReason.DATE_CANCELLED
 
 
 def cancel_concert_date(*, concert_date, by=None, reason, now=None, enqueue=True):
@@ -78,9 +79,13 @@ def end_reservations_of_cancelled_date(*, cancellation, by=None, batch_size=REFU
         for reservation in batch:
             try:
                 if reservation.status == Reservation.Status.HOLD:
-                    result = services.release_hold(reservation=reservation, by=by, reason=reason)
+                    result = services.release_hold(
+                        reservation=reservation, by=by, reason=reason, end_reason=DATE_CANCELLED
+                    )
                 else:
-                    result = services.refund_and_cancel(reservation=reservation, by=by, reason=reason)
+                    result = services.refund_and_cancel(
+                        reservation=reservation, by=by, reason=reason, end_reason=DATE_CANCELLED
+                    )
             except ReservationNotCancellable:
                 # It changed under us (a hold was paid a moment ago): the next pass reads it again.
                 failures[reservation.pk] += 1

@@ -234,3 +234,58 @@ def test_the_confirmation_page_after_the_cutoff_says_cancellation_closed(fan_cli
         response = fan_client.get(cancel_url(reservation))
     assertContains(response, "공연 전 취소 가능 기간이 지나", status_code=409)
     assertNotContains(response, 'data-testid="confirm-cancel"', status_code=409)
+
+
+# --- each cancellation keeps its own reason -----------------------------------------------------
+
+
+def ticket_html(response, reservation):
+    html = response.content.decode()
+    start = html.index(f'data-testid="reservation-{reservation.pk}"')
+    return html[start : html.index("</li>", start)]
+
+
+def test_a_ticket_the_fan_cancelled_keeps_its_reason_after_staff_cancel_the_date(
+    fan_client, fan, concert_date, paid_reservation, hold
+):
+    from booking import services as booking_services
+    from booking.staff import cancel_concert_date, end_reservations_of_cancelled_date
+
+    hold(fan, concert_date, 8)
+    booking_services.pay(user=fan, concert_date=concert_date, idempotency_key="second")
+    cancelled_by_fan = Reservation.objects.get(seat__seat_number=8)
+    booking_services.cancel(user=fan, reservation=cancelled_by_fan)
+    cancellation = cancel_concert_date(concert_date=concert_date, reason="storm", enqueue=False)
+    end_reservations_of_cancelled_date(cancellation=cancellation)
+
+    page = fan_client.get("/reservations/")
+    organiser = "주최 측 사정으로 공연이 취소되어"
+    by_organiser, by_fan = ticket_html(page, paid_reservation), ticket_html(page, cancelled_by_fan)
+    assert organiser in by_organiser
+    assert "공연 취소" in by_organiser
+    assert organiser not in by_fan
+    assert "공연 취소" not in by_fan
+    assert "직접 취소한 예매입니다." in by_fan
+    cancelled_by_fan.refresh_from_db()
+    paid_reservation.refresh_from_db()
+    assert cancelled_by_fan.end_reason == Reservation.EndReason.FAN_CANCELLED
+    assert paid_reservation.end_reason == Reservation.EndReason.DATE_CANCELLED
+
+
+def test_every_way_a_reservation_ends_records_why(fan, concert_date, top_up, hold):
+    from booking import services as booking_services
+
+    top_up(fan, 1_000_000)
+    _paid, released, refunded = (hold(fan, concert_date, n)[0] for n in (1, 2, 3))
+    booking_services.release_hold(reservation=released)
+    booking_services.pay(user=fan, concert_date=concert_date, idempotency_key="k")  # seats 1 and 3
+    booking_services.refund_and_cancel(reservation=refunded)
+    hold(fan, concert_date, 4)
+    booking_services.expire_holds(now=timezone.now() + datetime.timedelta(seconds=settings.HOLD_SECONDS + 1))
+    reasons = dict(Reservation.objects.filter(user=fan).values_list("seat__seat_number", "end_reason"))
+    assert reasons == {
+        1: "",  # paid and still live
+        2: Reservation.EndReason.STAFF_RELEASED,
+        3: Reservation.EndReason.STAFF_REFUNDED,
+        4: Reservation.EndReason.HOLD_EXPIRED,
+    }
