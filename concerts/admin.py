@@ -468,7 +468,8 @@ class DateExportAdmin(ReadOnlyAdmin):
 
 @admin.register(SalesDashboard)
 class SalesDashboardAdmin(admin.ModelAdmin):
-    """The sales dashboard: per concert and date, seats sold / held / free, revenue, sales per day."""
+    """The sales dashboard (selectors.sales_dashboard): per concert and date seats sold / held / free and gross,
+    refunded and net won; gross payments per day as a chart."""
 
     def has_add_permission(self, request):
         return False
@@ -491,36 +492,17 @@ class SalesDashboardAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        now = timezone.now()
         concert_id = request.GET.get("concert") or None
         concert = Concert.objects.filter(pk=concert_id).first() if _is_uuid(concert_id) else None
-        dates = list(selectors.sales_by_date(concert=concert, now=now))
-        concerts = []
-        for date in dates:
-            if not concerts or concerts[-1]["concert"].pk != date.concert_id:
-                concerts.append({"concert": date.concert, "dates": [], "sold": 0, "held": 0, "free": 0, "revenue": 0})
-            group = concerts[-1]
-            group["dates"].append(date)
-            group["sold"] += date.seats_reserved
-            group["held"] += date.seats_held
-            group["free"] += date.seats_available
-            group["revenue"] += date.revenue
-        series = selectors.sales_over_time(concert=concert, days=30, now=now)
+        dashboard = selectors.sales_dashboard(concert=concert, days=30, now=timezone.now())
         context = {
             **self.admin_site.each_context(request),
             "title": _("Sales dashboard"),
             "opts": self.model._meta,
-            "concerts": concerts,
+            "dashboard": dashboard,
             "all_concerts": Concert.objects.order_by("start_time").only("id", "title"),
             "selected": concert,
-            "chart": charts.daily_sales_svg(series),
-            "series": series,
-            "totals": {
-                "sold": sum(g["sold"] for g in concerts),
-                "held": sum(g["held"] for g in concerts),
-                "free": sum(g["free"] for g in concerts),
-                "revenue": sum(g["revenue"] for g in concerts),
-            },
+            "chart": charts.daily_sales_svg(dashboard.series),
         }
         return TemplateResponse(request, "admin/concerts/sales_dashboard.html", context)
 

@@ -2,6 +2,7 @@
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import ngettext
 
 from .templatetags.frontrow import won
 
@@ -9,8 +10,15 @@ WIDTH, HEIGHT = 760, 220
 LEFT, RIGHT, TOP, BOTTOM = 70, 10, 12, 28
 
 
+def _bar_title(day):
+    return f"{day.day:%Y-%m-%d}: " + ngettext(
+        "%(count)d payment, %(amount)s", "%(count)d payments, %(amount)s", day.tickets
+    ) % {"count": day.tickets, "amount": won(day.amount)}
+
+
 def daily_sales_svg(series):
-    """A bar chart of won taken per day (list of selectors.DaySales, oldest first), as safe SVG markup."""
+    """A bar chart of gross payments per day, refunds not deducted (list of selectors.DaySales, oldest first),
+    as safe SVG markup."""
     days = len(series) or 1
     peak = max((day.amount for day in series), default=0) or 1
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -26,7 +34,7 @@ def daily_sales_svg(series):
                 f"{y:.1f}",
                 f"{slot * 0.7:.1f}",
                 f"{height:.1f}",
-                f"{day.day:%Y-%m-%d}: {day.tickets} tickets, {won(day.amount)}",
+                _bar_title(day),
             )
         )
     labels = [
@@ -46,7 +54,12 @@ def daily_sales_svg(series):
         "{bars}{labels}</svg>",
         w=WIDTH,
         h=HEIGHT,
-        title=f"Sales per day: {tickets} tickets, {won(total)}",
+        title=ngettext(
+            "Gross payments per day: %(count)d payment, %(amount)s",
+            "Gross payments per day: %(count)d payments, %(amount)s",
+            tickets,
+        )
+        % {"count": tickets, "amount": won(total)},
         left=LEFT,
         right=WIDTH - RIGHT,
         top=TOP,

@@ -1,7 +1,7 @@
 """Reads about concerts: what is on sale, what is coming, seats left per date."""
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import BigIntegerField, Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from booking.models import Payment, Reservation
+from wallet.models import UsageHistory
 
 from .models import Concert, ConcertDate, Seat
 from .services import PriceTier
@@ -75,17 +76,85 @@ def date_revenue():
     )
 
 
+def _date_sum(queryset, path):
+    """The sum of `amount` of these rows for the ConcertDate in the outer query (`path` leads to it), or 0."""
+    total = queryset.filter(**{path: OuterRef("pk")}).order_by().values(path).annotate(total=Sum("amount"))
+    return Coalesce(Subquery(total.values("total")), 0, output_field=BigIntegerField())
+
+
 def sales_by_date(*, concert=None, now=None):
-    """Dates (of one concert, or every concert) with seats_available / seats_held / seats_reserved and
-    `revenue` (won of the paid, not refunded, reservations), concert joined; one query."""
+    """Dates (of one concert, or every concert) with seats_available / seats_held / seats_reserved, concert
+    joined, and their money: `gross` (successful payments), `refunded` (refunds to the fans' wallets) and
+    `revenue` (won of the paid, not refunded, reservations); one query."""
     queryset = ConcertDate.objects.select_related("concert")
     if concert is not None:
         queryset = queryset.filter(concert=concert)
     return (
         dates_with_seat_counts(queryset, now=now)
-        .annotate(revenue=date_revenue())
+        .annotate(
+            revenue=date_revenue(),
+            gross=_date_sum(Payment.objects.filter(status=Payment.Status.SUCCESS), "reservation__seat__concert_date"),
+            refunded=_date_sum(
+                UsageHistory.objects.filter(
+                    status=UsageHistory.Status.SUCCESS, action_type=UsageHistory.ActionType.CANCELLATION
+                ),
+                "reservation__seat__concert_date",
+            ),
+        )
         .order_by("concert__start_time", "concert__title", "concert_date")
     )
+
+
+@dataclass
+class SalesFigures:
+    """Seats and money of a date, a concert or everything. gross: successful payments; refunded: refunds to
+    the fans' wallets; net = gross − refunded, the money the sale keeps."""
+
+    sold: int = 0
+    held: int = 0
+    free: int = 0
+    gross: int = 0
+    refunded: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.gross - self.refunded
+
+    def add(self, date) -> None:
+        self.sold += date.seats_reserved
+        self.held += date.seats_held
+        self.free += date.seats_available
+        self.gross += date.gross
+        self.refunded += date.refunded
+
+
+@dataclass
+class ConcertSales(SalesFigures):
+    concert: Concert | None = None
+    dates: list = field(default_factory=list)  # ConcertDates from sales_by_date, each with `net` set
+
+
+@dataclass(frozen=True)
+class SalesDashboard:
+    concerts: list[ConcertSales]
+    totals: SalesFigures
+    series: list  # DaySales: gross payments per local day, the chart's bars
+
+
+def sales_dashboard(*, concert=None, days=30, now=None) -> SalesDashboard:
+    """What the staff sales dashboard shows: per concert and date seats sold / held / free and gross,
+    refunded and net won (all time), with totals, and gross payments per day for the last `days` days.
+    Two queries."""
+    now = now or timezone.now()
+    concerts, totals = [], SalesFigures()
+    for date in sales_by_date(concert=concert, now=now):
+        date.net = date.gross - date.refunded
+        if not concerts or concerts[-1].concert.pk != date.concert_id:
+            concerts.append(ConcertSales(concert=date.concert))
+        concerts[-1].dates.append(date)
+        concerts[-1].add(date)
+        totals.add(date)
+    return SalesDashboard(concerts=concerts, totals=totals, series=sales_over_time(concert=concert, days=days, now=now))
 
 
 @dataclass(frozen=True)

@@ -38,3 +38,57 @@ def test_the_admin_is_branded_frontrow_in_both_languages(staff_client, settings)
     html = staff_client.get(reverse("admin:index")).content.decode()
     assert "Frontrow admin" in html
     assert "Django administration" not in html
+
+
+# --- the sales dashboard says which money it shows ---------------------------------------------
+
+
+@pytest.fixture
+def sales_with_a_refund():
+    """Seats 1 and 2 at 165,000 and seat 40 at 99,000 paid; seat 2 then cancelled by its fan (refunded)."""
+    from booking import services as booking_services
+    from booking.models import Reservation
+    from concerts.services import PriceTier
+    from tests.factories import ConcertDateFactory
+    from tests.sales import paid_fan
+
+    tiers = [PriceTier("VIP", 1, 10, 165_000), PriceTier("R", 11, 30, 132_000), PriceTier("S", 31, 50, 99_000)]
+    date = ConcertDateFactory(tiers=tiers, concert__title="Seoul Jazz Night")
+    fan, _ = paid_fan(concert_date=date, seats=[1, 2])
+    paid_fan(concert_date=date, seats=[40])
+    booking_services.cancel(user=fan, reservation=Reservation.objects.get(seat__concert_date=date, seat__seat_number=2))
+    return date
+
+
+def test_the_dashboard_labels_gross_payments_refunds_and_net_revenue(staff_client, sales_with_a_refund):
+    response = staff_client.get(reverse("admin:concerts_salesdashboard_changelist"))
+    dashboard = response.context["dashboard"]
+    assert (dashboard.totals.gross, dashboard.totals.refunded, dashboard.totals.net) == (429_000, 165_000, 264_000)
+    assert dashboard.totals.sold == 2
+    (group,) = dashboard.concerts
+    assert (group.gross, group.refunded, group.net) == (429_000, 165_000, 264_000)
+    (date,) = group.dates
+    assert (date.gross, date.refunded, date.net) == (429_000, 165_000, 264_000)
+    # The chart is of gross payments per day, and says so; the table says which column is which.
+    assert dashboard.series[-1].amount == 429_000
+    html = response.content.decode()
+    assert "일별 총 결제액 (환불 차감 전) · 최근 30일" in html
+    assert "결제 3건, 429,000원" in html  # the chart's own title, in Korean
+    for heading in ("총 결제액", "환불액", "순매출 (결제 − 환불)"):
+        assert f"<th>{heading}</th>" in html
+    figures = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html[html.index('class="fr-figures"') :]))
+    assert "총 결제액 429,000원" in figures
+    assert "환불액 165,000원" in figures
+    assert "순매출 264,000원" in figures
+
+
+def test_the_dashboard_runs_a_fixed_number_of_queries(staff_client, django_assert_max_num_queries):
+    from tests.factories import ConcertDateFactory
+    from tests.sales import paid_fan
+
+    for _ in range(3):
+        paid_fan(concert_date=ConcertDateFactory(), seats=[1])
+    # session, user, dates with counts and money, concerts for the filter, the daily series
+    with django_assert_max_num_queries(6):
+        response = staff_client.get(reverse("admin:concerts_salesdashboard_changelist"))
+    assert len(response.context["dashboard"].concerts) == 3

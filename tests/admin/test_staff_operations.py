@@ -77,18 +77,19 @@ def test_admin_index_links_to_the_operations_pages(staff_client):
 def test_dashboard_figures_and_chart(staff_client, sold_date):
     response = staff_client.get(reverse(DASHBOARD))
     assert response.status_code == 200
-    totals = response.context["totals"]
-    assert totals == {"sold": 3, "held": 1, "free": 46, "revenue": 2 * 165_000 + 99_000}
-    group = response.context["concerts"][0]
-    assert group["concert"] == sold_date.concert and group["revenue"] == 429_000
-    today = response.context["series"][-1]
+    totals = response.context["dashboard"].totals
+    assert (totals.sold, totals.held, totals.free) == (3, 1, 46)
+    assert (totals.gross, totals.refunded, totals.net) == (2 * 165_000 + 99_000, 0, 429_000)
+    group = response.context["dashboard"].concerts[0]
+    assert group.concert == sold_date.concert and group.net == 429_000
+    today = response.context["dashboard"].series[-1]
     assert today.day == timezone.localdate() and today.tickets == 3 and today.amount == 429_000
     content = response.content.decode()
-    assert "<svg" in content and "3 tickets, 429,000원" in content
+    assert "<svg" in content and "결제 3건, 429,000원" in content
     # Filtered to one concert (and a junk filter is ignored rather than an error).
     other = ConcertDateFactory()
     one = staff_client.get(reverse(DASHBOARD), {"concert": str(other.concert.pk)})
-    assert one.context["totals"]["sold"] == 0
+    assert one.context["dashboard"].totals.sold == 0
     assert staff_client.get(reverse(DASHBOARD), {"concert": "not-a-uuid"}).status_code == 200
 
 
