@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from booking.models import Reservation
 
@@ -49,7 +50,9 @@ def parse_price_tiers(text):
         match = _TIER_LINE.fullmatch(line)
         if not match:
             raise ValidationError(
-                f"Cannot read the price tier {line!r}; write it as NAME FIRST-LAST PRICE, e.g. VIP 1-10 165000."
+                _("Cannot read the price tier %(line)s; write it as NAME FIRST-LAST PRICE, e.g. VIP 1-10 165000."),
+                code="unreadable_tier",
+                params={"line": repr(line)},
             )
         price = int(match["price"].replace(",", "").replace("_", ""))
         tiers.append(PriceTier(match["name"] or "", int(match["first"]), int(match["last"]), price))
@@ -65,29 +68,58 @@ def default_tiers():
     return [PriceTier("", 1, settings.SEATS_PER_DATE, settings.DEFAULT_SEAT_PRICE)]
 
 
+def _seat_runs(numbers):
+    """Sorted seat numbers as runs: [11, 12, 13, 20] → "11–13, 20"."""
+    runs = []
+    for number in numbers:
+        if runs and runs[-1][1] == number - 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    return ", ".join(str(first) if first == last else f"{first}–{last}" for first, last in runs)
+
+
 def seat_prices(tiers):
-    """Map every seat number 1..SEATS_PER_DATE to its price; tiers must cover each seat exactly once."""
+    """Map every seat number 1..SEATS_PER_DATE to its price; tiers must cover each seat exactly once.
+
+    Raises ValidationError with a message staff read in their language (the admin shows it on the form).
+    """
     prices = {}
     for tier in tiers:
+        label = {"tier": tier.name or tier.first}
         if len(tier.name) > MAX_TIER_NAME:
             raise ValidationError(
-                f"Tier {tier.name[:MAX_TIER_NAME]}…: a tier name may have at most {MAX_TIER_NAME} characters."
+                _("Tier %(tier)s: a tier name may have at most %(max)s characters."),
+                code="tier_name_too_long",
+                params={"tier": tier.name[:MAX_TIER_NAME] + "…", "max": MAX_TIER_NAME},
             )
         if tier.price <= 0:
-            raise ValidationError(f"Tier {tier.name or tier.first}: the price must be a positive number of won.")
+            raise ValidationError(
+                _("Tier %(tier)s: the price must be a positive number of won."), code="tier_price", params=label
+            )
         if tier.price > MAX_SEAT_PRICE:
-            raise ValidationError(f"Tier {tier.name or tier.first}: the price may be at most {MAX_SEAT_PRICE:,} won.")
+            raise ValidationError(
+                _("Tier %(tier)s: the price may be at most %(max)s won."),
+                code="tier_price",
+                params={**label, "max": f"{MAX_SEAT_PRICE:,}"},
+            )
         if not 1 <= tier.first <= tier.last <= settings.SEATS_PER_DATE:
             raise ValidationError(
-                f"Tier {tier.name or tier.first}: seats must run within 1..{settings.SEATS_PER_DATE}."
+                _("Tier %(tier)s: seats must run within 1..%(last)s."),
+                code="tier_seats",
+                params={**label, "last": settings.SEATS_PER_DATE},
             )
         for number in range(tier.first, tier.last + 1):
             if number in prices:
-                raise ValidationError(f"Seat {number} is in more than one price tier.")
+                raise ValidationError(
+                    _("Seat %(number)s is in more than one price tier."), code="tier_overlap", params={"number": number}
+                )
             prices[number] = tier.price
     missing = sorted(set(range(1, settings.SEATS_PER_DATE + 1)) - prices.keys())
     if missing:
-        raise ValidationError(f"Seats {missing[0]}..{missing[-1]} have no price tier.")
+        raise ValidationError(
+            _("Seats %(seats)s have no price tier."), code="tier_gap", params={"seats": _seat_runs(missing)}
+        )
     return prices
 
 
@@ -134,16 +166,16 @@ def create_concert(
     """
     days = sorted(set(dates))
     if not days:
-        raise ValidationError("Give at least one date.")
+        raise ValidationError(_("Give at least one date."))
     if not title.strip():
-        raise ValidationError("The title may not be empty.")
+        raise ValidationError(_("The title may not be empty."))
     prices_tiers = tiers or default_tiers()
     seat_prices(prices_tiers)
     tz = timezone.get_current_timezone()
     first_show = datetime.datetime.combine(days[0], start_time, tzinfo=tz)
     last_end = datetime.datetime.combine(days[-1], start_time, tzinfo=tz) + duration
     if sale_opens_at > first_show:
-        raise ValidationError("The sale must open before the first show.")
+        raise ValidationError(_("The sale must open before the first show."))
     concert = (
         Concert.objects.select_for_update()
         .filter(title=title.strip(), end_time__gte=timezone.now())

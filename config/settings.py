@@ -40,8 +40,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "django_rq",
-    "axes",
+    "config.apps.DjangoRQConfig",  # django_rq, with a translated name in the admin
+    "config.apps.AxesConfig",  # axes, likewise
     "accounts",
     "concerts",
     "booking",

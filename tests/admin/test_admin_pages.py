@@ -92,3 +92,69 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(staff_client, django_asser
     with django_assert_max_num_queries(6):
         response = staff_client.get(reverse("admin:concerts_salesdashboard_changelist"))
     assert len(response.context["dashboard"].concerts) == 3
+
+
+# --- Korean in the Korean admin ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tiers", "korean"),
+    [
+        (
+            "cheap seats",
+            "좌석 등급을 읽을 수 없습니다: 'cheap seats'. "
+            "'이름 시작-끝 가격' 형식으로 입력해 주세요(예: VIP 1-10 165000).",
+        ),
+        ("VIP 1-10 165000", "11–50번 좌석에 좌석 등급이 없습니다."),
+        ("VIP 1-10 165000\nR 21-50 99000", "11–20번 좌석에 좌석 등급이 없습니다."),
+        ("VIP 1-10 165000\nS 10-50 99000", "10번 좌석이 여러 좌석 등급에 들어 있습니다."),
+        ("VIP 1-50 0", "좌석 등급(VIP): 가격은 0원보다 커야 합니다."),
+        ("1-50 99999999999", "좌석 등급(1): 가격은 최대 2,147,483,647원까지 입력할 수 있습니다."),
+        ("VIP 1-60 99000", "좌석 등급(VIP): 좌석 번호는 1부터 50까지입니다."),
+    ],
+)
+def test_price_tier_errors_are_korean_in_the_korean_admin(staff_client, tiers, korean):
+    from tests.admin.test_foundation_admin import _concert_post, _url
+
+    response = staff_client.post(_url("concerts.concert", "add"), _concert_post(**{"2030-05-01": tiers}))
+    errors = response.context["inline_admin_formsets"][0].formset.errors[0]["price_tiers"]
+    assert errors == [korean]
+
+
+def test_price_tier_errors_stay_english_in_the_english_admin(staff_client, settings):
+    from tests.admin.test_foundation_admin import _concert_post, _url
+
+    staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = staff_client.post(_url("concerts.concert", "add"), _concert_post(**{"2030-05-01": "VIP 1-10 165000"}))
+    errors = response.context["inline_admin_formsets"][0].formset.errors[0]["price_tiers"]
+    assert errors == ["Seats 11–50 have no price tier."]
+
+
+def test_the_exports_list_has_a_proper_korean_title(staff_client):
+    html = staff_client.get(reverse("admin:concerts_dateexport_changelist")).content.decode()
+    title = re.search(r"<h1>(.*?)</h1>", html, re.S)[1].strip()
+    assert title == "조회할 CSV 내보내기 파일 선택"
+    assert "보기위한" not in html and "를(을)" not in html
+
+
+@pytest.mark.parametrize(
+    ("url", "korean"),
+    [
+        ("admin:axes_accessattempt_changelist", "로그인 시도"),
+        ("admin:axes_accessfailurelog_changelist", "로그인 실패 기록"),
+        ("admin:axes_accesslog_changelist", "로그인 기록"),
+    ],
+)
+def test_the_log_in_attempt_screens_are_korean(staff_client, url, korean):
+    html = staff_client.get(reverse(url)).content.decode()
+    assert korean in html
+    for english in ("Access attempts", "Access failures", "Access logs", "Attempt Time", "IP Address", "User Agent"):
+        assert english not in html
+
+
+def test_the_admin_index_lists_no_app_or_model_in_english(staff_client):
+    html = staff_client.get(reverse("admin:index")).content.decode()
+    names = re.findall(r'<(?:caption|th scope="row")[^>]*>\s*(?:<a [^>]*>)?\s*([^<]+?)\s*<', html)
+    # Django-RQ is a product's name, like Frontrow.
+    english = [name for name in names if re.fullmatch(r"[A-Za-z _()-]+", name) and name not in ("Django-RQ",)]
+    assert english == []

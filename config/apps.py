@@ -1,0 +1,17 @@
+"""Third-party apps under names staff read in the admin's language (their own AppConfigs have none)."""
+
+from axes.apps import AppConfig as AxesAppConfig
+from django.utils.translation import gettext_lazy as _
+from django_rq.apps import DjangoRqAdminConfig
+
+
+class AxesConfig(AxesAppConfig):
+    """django-axes: failed log-ins and lockouts (config.lockout)."""
+
+    verbose_name = _("Log-in attempts")
+
+
+class DjangoRQConfig(DjangoRqAdminConfig):
+    """django-rq: the RQ queues and workers behind e-mails, refunds and CSV exports."""
+
+    verbose_name = _("Background jobs")
