@@ -8,7 +8,7 @@ whole hold+pay, then checks that nothing was sold twice and every wallet reconci
 
 The confirmation e-mail that follows each payment is enqueued to RQ as in production (Redis db 2 by
 default, BENCH_REDIS_URL to change it) and the queued jobs are dropped at the end; nothing sends them.
-It uses its own PostgreSQL database (frontrow_bench, created and migrated if missing, flushed at each run)
+It uses its own PostgreSQL database (frontrow_bench or BENCH_DB, created and migrated if missing, flushed at each run)
 and never anyone else's. Not a test: run it by hand.
 
     .venv/bin/python bench/booking_bench.py
@@ -31,7 +31,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-BENCH_DB = "frontrow_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "frontrow_bench")
 BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
 START_BALANCE = 1_000_000
 
