@@ -77,15 +77,10 @@ def prepare(fan_count, date_count):
         ChargeHistory(user=fan, amount=START_BALANCE, status=ChargeHistory.Status.SUCCESS, charged_at=now)
         for fan in fans
     )
-    concert = Concert.objects.create(
-        title="Bench concert",
-        start_time=now + datetime.timedelta(days=30),
-        end_time=now + datetime.timedelta(days=30 + date_count),
-        sale_opens_at=now - datetime.timedelta(minutes=1),
-    )
-    first = timezone.localdate(concert.start_time)
+    concert = Concert.objects.create(title="Bench concert", sale_opens_at=now - datetime.timedelta(minutes=1))
+    first = now + datetime.timedelta(days=30)
     dates = [
-        create_concert_date(concert=concert, concert_date=first + datetime.timedelta(days=i)) for i in range(date_count)
+        create_concert_date(concert=concert, starts_at=first + datetime.timedelta(days=i)) for i in range(date_count)
     ]
     for date in dates:
         date.concert = concert

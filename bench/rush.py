@@ -622,17 +622,10 @@ def create_concert(run_id, title, *, dates, opens_at, max_active):
     from concerts.services import create_concert_date
     from queueing.models import WaitingRoom
 
-    first_day = timezone.localdate() + timedelta(days=30)
-    start = timezone.now().replace(hour=19, minute=0, second=0, microsecond=0) + timedelta(days=30)
-    concert = Concert.objects.create(
-        title=f"{title} {run_id}",
-        venue="Bench Arena",
-        start_time=start,
-        end_time=start + timedelta(days=dates, hours=3),
-        sale_opens_at=opens_at,
-    )
+    first = timezone.localtime().replace(hour=19, minute=0, second=0, microsecond=0) + timedelta(days=30)
+    concert = Concert.objects.create(title=f"{title} {run_id}", venue="Bench Arena", sale_opens_at=opens_at)
     for offset in range(dates):
-        create_concert_date(concert=concert, concert_date=first_day + timedelta(days=offset))
+        create_concert_date(concert=concert, starts_at=first + timedelta(days=offset))
     WaitingRoom.objects.update_or_create(concert=concert, defaults={"max_active": max_active})
     return concert
 

@@ -34,19 +34,15 @@ def bookable_dates(*, concert, now=None):
     sale opens (the concert page shows them with a countdown); hold_seats refuses them until it does.
     """
     now = now or timezone.now()
-    dates = dates_with_seat_counts(
-        ConcertDate.objects.filter(concert=concert, concert_date__gte=timezone.localdate(now)).exclude(
-            status=ConcertDate.Status.CANCELLED
-        ),
-        now=now,
-    ).order_by("concert_date")
-    result = []
+    dates = list(
+        dates_with_seat_counts(
+            ConcertDate.objects.filter(concert=concert, starts_at__gt=now).exclude(status=ConcertDate.Status.CANCELLED),
+            now=now,
+        ).order_by("starts_at")
+    )
     for date in dates:
-        date.concert = concert  # starts_at reads the concert's start time: no query per date
         date.seats_left = date.seats_available
-        if not show_has_started(date, now=now):
-            result.append(date)
-    return result
+    return dates
 
 
 class SeatState:

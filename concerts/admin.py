@@ -1,9 +1,10 @@
 """Staff screens for concerts: a concert with its dates in one form, per-date seat map, counts and
 revenue, date cancellation (a bulk refund job with progress), CSV exports, the sales dashboard and the
-read-only seat and seat-history tables. New dates go through concerts.services.create_concert_date so
-their priced seats are created in the same transaction; cancelling and exporting go through
-booking.staff. Saving an existing concert or date writes only the fields staff changed (status and
-cancellation move only through the cancel service), and a concert or date with bookings is never deleted."""
+read-only seat and seat-history tables. Dates are created, moved and deleted through concerts.services
+(their priced seats in the same transaction, the concert's span kept in step); cancelling and exporting
+go through booking.staff. Saving an existing concert or date writes only the fields staff changed (status
+and cancellation move only through the cancel service), and a concert or date with bookings is never
+deleted."""
 
 import io
 import uuid
@@ -23,16 +24,27 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from booking import staff as booking_staff
-from config.admin import GuardedDeleteAdmin, ReadOnlyAdmin, SavesChangedFieldsAdmin, save_changed_fields
+from config.admin import GuardedDeleteAdmin, ReadOnlyAdmin, SavesChangedFieldsAdmin
 
 from . import charts, selectors
-from .models import Concert, ConcertDate, DateCancellation, DateExport, SalesDashboard, Seat, SeatStatusHistory
+from .models import (
+    Concert,
+    ConcertDate,
+    DateCancellation,
+    DateExport,
+    SalesDashboard,
+    Seat,
+    SeatStatusHistory,
+    local_day,
+)
 from .services import (
-    check_date_move,
+    check_date_start,
     create_concert_date,
     default_tiers,
+    delete_concert_date,
     format_price_tiers,
     parse_price_tiers,
+    reschedule_concert_date,
     seat_prices,
 )
 from .templatetags.frontrow import won
@@ -70,7 +82,7 @@ class PriceTiersField(forms.CharField):
 
 
 class ConcertDateForm(forms.ModelForm):
-    """A date plus the price tiers its seats are created with (only when the date is new)."""
+    """A date's start plus the price tiers its seats are created with (only when the date is new)."""
 
     price_tiers = PriceTiersField(
         label=_("price tiers"),
@@ -82,7 +94,7 @@ class ConcertDateForm(forms.ModelForm):
 
     class Meta:
         model = ConcertDate
-        fields = ("concert", "concert_date")
+        fields = ("concert", "starts_at")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,18 +105,6 @@ class ConcertDateForm(forms.ModelForm):
             self.fields["price_tiers"].help_text = self.fixed_help_text
             self.fields["price_tiers"].initial = format_price_tiers(selectors.price_tiers_of(self.instance))
 
-    def clean(self):
-        """Moving an existing date to another day: refused onto a day the concert has already, or while
-        fans have paid for or hold its seats (checked under the seats' locks, see check_date_move)."""
-        cleaned = super().clean()
-        day = cleaned.get("concert_date")
-        if not self.instance._state.adding and day and "concert_date" in self.changed_data:
-            try:
-                check_date_move(concert_date=self.instance, day=day)
-            except ValidationError as exc:
-                self.add_error("concert_date", exc)
-        return cleaned
-
     def clean_price_tiers(self):
         """The parsed, validated tiers for a new date (default: one price for every seat)."""
         if not self.instance._state.adding:
@@ -113,17 +113,55 @@ class ConcertDateForm(forms.ModelForm):
         seat_prices(tiers)  # raises ValidationError when the tiers do not cover each seat once
         return tiers
 
+    def clean(self):
+        """A new date's day must be free; an existing date moved to another day is refused onto a day the
+        concert has already, or while fans have paid for or hold its seats (check_date_start, under the
+        seats' locks: the admin's change view is one transaction)."""
+        cleaned = super().clean()
+        starts_at = cleaned.get("starts_at")
+        concert = cleaned.get("concert") or getattr(self.instance, "concert", None)
+        changed = self.instance._state.adding or "starts_at" in self.changed_data
+        if starts_at and concert is not None and not concert._state.adding and changed:
+            date = None if self.instance._state.adding else self.instance
+            try:
+                check_date_start(concert=concert, starts_at=starts_at, date=date)
+            except forms.ValidationError as error:
+                self.add_error("starts_at", error)
+        return cleaned
+
 
 class ConcertDateInlineFormSet(forms.BaseInlineFormSet):
     created_by = None  # set per request by ConcertDateInline.get_formset
 
+    def clean(self):
+        super().clean()
+        days = {}
+        for form in self.forms:
+            starts_at = getattr(form, "cleaned_data", {}).get("starts_at")
+            if not starts_at or self.can_delete and self._should_delete_form(form):
+                continue
+            day = local_day(starts_at)
+            if day in days:
+                message = _("Two rows are on %(day)s; a concert has at most one show a day.")
+                form.add_error("starts_at", message % {"day": day.isoformat()})
+            days[day] = form
+
     def save_new(self, form, commit=True):
         return create_concert_date(
             concert=self.instance,
-            concert_date=form.cleaned_data["concert_date"],
+            starts_at=form.cleaned_data["starts_at"],
             tiers=form.cleaned_data["price_tiers"],
             created_by=self.created_by,
         )
+
+    def save_existing(self, form, obj, commit=True):
+        if "starts_at" in form.changed_data:
+            return reschedule_concert_date(concert_date=obj, starts_at=form.cleaned_data["starts_at"])
+        return obj  # nothing else of an existing date is edited here (its tiers are fixed)
+
+    def delete_existing(self, obj, commit=True):
+        if commit:
+            delete_concert_date(concert_date=obj)
 
 
 def _seat_count_columns(admin_class):
@@ -149,7 +187,7 @@ class ConcertDateInline(admin.TabularInline):
     model = ConcertDate
     form = ConcertDateForm
     formset = ConcertDateInlineFormSet
-    fields = ("concert_date", "price_tiers", "seats_available", "seats_held", "seats_reserved")
+    fields = ("starts_at", "price_tiers", "seats_available", "seats_held", "seats_reserved")
     readonly_fields = ("seats_available", "seats_held", "seats_reserved")
     extra = 1
     show_change_link = True
@@ -161,8 +199,8 @@ class ConcertDateInline(admin.TabularInline):
     def get_queryset(self, request):
         seats = Prefetch("seats", queryset=Seat.objects.only("id", "concert_date_id", "seat_number", "price", "tier"))
         queryset = super().get_queryset(request).select_related("concert").prefetch_related(seats)
-        # Meta.ordering does not apply to a query with aggregates: order the rows by day explicitly.
-        return selectors.dates_with_seat_counts(queryset).order_by("concert_date")
+        # Meta.ordering does not apply to a query with aggregates: order the rows by start explicitly.
+        return selectors.dates_with_seat_counts(queryset).order_by("starts_at")
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -189,19 +227,28 @@ class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin
     list_filter = ("sale_opens_at", "start_time")
     search_fields = ("title", "venue")
     date_hierarchy = "start_time"
-    readonly_fields = ("created_at", "queue_controls")
-    fields = ("title", "description", "venue", "start_time", "end_time", "sale_opens_at", "created_at")
+    # The span (start_time / end_time) follows the dates below: shown, never edited.
+    readonly_fields = ("created_at", "start_time", "end_time", "queue_controls")
+    fields = ("title", "description", "venue", "sale_opens_at", "created_at")
     inlines = [ConcertDateInline]
 
     def get_fields(self, request, obj=None):
         if obj is None:  # nothing to show yet for what only an existing concert has
-            return tuple(f for f in self.fields if f not in self.readonly_fields)
-        return (*self.fields, "queue_controls")
+            return self.fields
+        return (*self.fields, "start_time", "end_time", "queue_controls")
 
     def delete_refusal(self, obj):
         return selectors.concert_delete_refusal(obj)
 
     deletes_with_it = (ConcertDate, Seat, SeatStatusHistory, DateExport)
+
+    def save_formset(self, request, form, formset, change):
+        if isinstance(formset, ConcertDateInlineFormSet):
+            # Every date row goes through concerts.services (create, reschedule, delete), which keep the
+            # concert's span in step; the start is the only column of an existing date written here.
+            formset.save()
+            return
+        super().save_formset(request, form, formset, change)
 
     @admin.display(description=_("waiting room"))
     def queue_controls(self, obj):
@@ -247,7 +294,7 @@ class ConcertDateAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
     change_form_template = "admin/concerts/concertdate/change_form.html"
     list_display = (
         "__str__",
-        "concert_date",
+        "starts_at",
         "status",
         "seats_available",
         "seats_held",
@@ -277,8 +324,8 @@ class ConcertDateAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("concert", "concert_date", "price_tiers")
-        return ("concert", "concert_date", "price_tiers", *self.readonly_fields)
+            return ("concert", "starts_at", "price_tiers")
+        return ("concert", "starts_at", "price_tiers", *self.readonly_fields)
 
     def get_readonly_fields(self, request, obj=None):
         # A date keeps its concert: its seats, reservations and payments belong to that concert.
@@ -295,16 +342,26 @@ class ConcertDateAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
 
     def save_model(self, request, obj, form, change):
         if change:
-            return save_changed_fields(obj, form, change=True)
+            # The start is all this form edits (the rest is read-only or moves through services).
+            if "starts_at" in form.changed_data:
+                reschedule_concert_date(concert_date=obj, starts_at=form.cleaned_data["starts_at"])
+            return None
         date = create_concert_date(
             concert=obj.concert,
-            concert_date=obj.concert_date,
+            starts_at=obj.starts_at,
             tiers=form.cleaned_data["price_tiers"],
             created_by=request.user,
         )
         # The admin goes on with `obj` (log entry, redirect): make it the row the service created.
         obj.pk, obj.created_at = date.pk, date.created_at
         obj._state.adding, obj._state.db = False, date._state.db
+
+    def delete_model(self, request, obj):
+        delete_concert_date(concert_date=obj)
+
+    def delete_queryset(self, request, queryset):
+        for date in queryset.select_related("concert"):
+            delete_concert_date(concert_date=date)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}

@@ -1,7 +1,7 @@
 """Concerts, their dates and the seats of each date, with every seat status change on record."""
 
-import datetime
 import uuid
+import zoneinfo
 
 from django.conf import settings
 from django.db import models
@@ -17,8 +17,11 @@ class Concert(models.Model):
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     venue = models.CharField(_("venue"), max_length=200, blank=True)
-    start_time = models.DateTimeField(_("start time"))
-    end_time = models.DateTimeField(_("end time"))
+    # The span of the concert's shows: the start of its first and of its last date. Dates are the truth:
+    # concerts.services keeps these two in step whenever a date is created, moved or deleted (nobody edits
+    # them), so listing and the waiting room read them without a join. Empty while the concert has no dates.
+    start_time = models.DateTimeField(_("first show starts"), null=True, blank=True, editable=False)
+    end_time = models.DateTimeField(_("last show starts"), null=True, blank=True, editable=False)
     sale_opens_at = models.DateTimeField(_("sale opens at"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
@@ -37,6 +40,15 @@ class Concert(models.Model):
     def is_on_sale(self, now=None):
         return (now or timezone.now()) >= self.sale_opens_at
 
+    def is_over(self, now=None):
+        """Its last show has started (or it has no dates yet): nothing is left to book."""
+        return self.end_time is None or self.end_time < (now or timezone.now())
+
+
+def local_day(moment):
+    """The day of `moment` in the site's time zone (settings.TIME_ZONE), whatever zone is active now."""
+    return moment.astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
+
 
 class ConcertDate(ServiceFieldsMixin, models.Model):
     class Status(models.TextChoices):
@@ -48,7 +60,10 @@ class ConcertDate(ServiceFieldsMixin, models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     concert = models.ForeignKey(Concert, on_delete=models.CASCADE, related_name="dates", verbose_name=_("concert"))
-    concert_date = models.DateField(_("date"))
+    # When the show begins. Each date has its own start (a matinee and an evening show of one concert differ).
+    starts_at = models.DateTimeField(_("starts at"))
+    # The local day of starts_at, kept by save(): one show per concert per day, and what day lists filter on.
+    concert_date = models.DateField(_("date"), editable=False)
     # A cancelled date sells nothing more; its paid reservations are refunded (see DateCancellation).
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SCHEDULED)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
@@ -57,7 +72,7 @@ class ConcertDate(ServiceFieldsMixin, models.Model):
     class Meta:
         verbose_name = _("concert date")
         verbose_name_plural = _("concert dates")
-        ordering = ["concert_date"]
+        ordering = ["starts_at"]
         constraints = [
             models.UniqueConstraint(fields=["concert", "concert_date"], name="concert_date_unique_per_concert"),
             models.CheckConstraint(
@@ -68,19 +83,21 @@ class ConcertDate(ServiceFieldsMixin, models.Model):
         ]
 
     def __str__(self):
-        return f"{self.concert} · {self.concert_date:%Y-%m-%d}"
+        if self.starts_at is None:  # an empty form row
+            return str(_("concert date"))
+        return f"{self.concert} · {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.starts_at is not None:
+            self.concert_date = local_day(self.starts_at)
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "starts_at" in update_fields:
+                kwargs["update_fields"] = {*update_fields, "concert_date"}
+        super().save(*args, **kwargs)
 
     @property
     def is_cancelled(self):
         return self.status == self.Status.CANCELLED
-
-    @property
-    def starts_at(self):
-        """When the show on this date begins: the date at the concert's local start time."""
-        local_start = timezone.localtime(self.concert.start_time)
-        return timezone.make_aware(
-            datetime.datetime.combine(self.concert_date, local_start.time()), timezone.get_current_timezone()
-        )
 
 
 class Seat(ServiceFieldsMixin, models.Model):

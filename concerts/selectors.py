@@ -101,7 +101,7 @@ def sales_by_date(*, concert=None, now=None):
                 "reservation__seat__concert_date",
             ),
         )
-        .order_by("concert__start_time", "concert__title", "concert_date")
+        .order_by("concert__start_time", "concert__title", "starts_at")
     )
 
 

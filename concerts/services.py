@@ -1,4 +1,5 @@
-"""Writes about concerts: creating a concert and its dates together with their priced seats, cancelling a date."""
+"""Writes about concerts: creating a concert and its dates together with their priced seats, moving, deleting
+and cancelling a date. The concert's span (start_time / end_time) follows its dates here and only here."""
 
 import datetime
 import re
@@ -7,12 +8,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from booking.models import Reservation
 
-from .models import Concert, ConcertDate, DateCancellation, Seat, SeatStatusHistory
+from .models import Concert, ConcertDate, DateCancellation, Seat, SeatStatusHistory, local_day
 
 
 @dataclass(frozen=True)
@@ -123,17 +125,63 @@ def seat_prices(tiers):
     return prices
 
 
+def _lock_concert(concert):
+    # FOR NO KEY UPDATE: queue tokens and history rows that reference the concert can still be inserted.
+    return Concert.objects.select_for_update(no_key=True).get(pk=concert.pk)
+
+
+def _sync_span(concert):
+    """Set the concert's start_time / end_time to the start of its first and last date (None without dates).
+
+    Call it with the concert row locked (_lock_concert), so two staff members adding dates at once both count.
+    """
+    span = ConcertDate.objects.filter(concert_id=concert.pk).aggregate(first=Min("starts_at"), last=Max("starts_at"))
+    Concert.objects.filter(pk=concert.pk).update(start_time=span["first"], end_time=span["last"])
+    concert.start_time, concert.end_time = span["first"], span["last"]
+
+
+def check_date_start(*, concert, starts_at, date=None):
+    """Raise ValidationError if `date` (None: a new date) of `concert` may not start at `starts_at`.
+
+    One show per concert per day; a cancelled date does not move; a new time on the same day is always
+    fine; a move to another day is refused while fans have paid for or hold its seats (check_date_move).
+    The services check it again under their locks; forms call it first for a message beside the field.
+    """
+    day = local_day(starts_at)
+    if date is None:
+        if ConcertDate.objects.filter(concert_id=concert.pk, concert_date=day).exists():
+            raise ValidationError(
+                _("This concert already has a date on %(day)s."), code="day_taken", params={"day": day.isoformat()}
+            )
+        return
+    if date.is_cancelled:
+        raise ValidationError(_("A cancelled date cannot be moved."), code="cancelled")
+    if day != date.concert_date:
+        check_date_move(concert_date=date, day=day)
+
+
+def _aware(starts_at):
+    if not isinstance(starts_at, datetime.datetime) or timezone.is_naive(starts_at):
+        raise ValueError(f"A date's start must be a timezone-aware datetime, not {starts_at!r}.")
+    return starts_at
+
+
 @transaction.atomic
-def create_concert_date(*, concert, concert_date, tiers=None, created_by=None):
-    """Create a ConcertDate and all its seats (AVAILABLE, priced by tiers) in one transaction.
+def create_concert_date(*, concert, starts_at, tiers=None, created_by=None):
+    """Create a ConcertDate starting at `starts_at` (timezone-aware) and all its seats, in one transaction.
 
     Each seat gets its first SeatStatusHistory row (None → AVAILABLE), so history always explains the
-    current status. Raises ValidationError for tiers that do not cover the seats exactly once.
+    current status. Locks the concert row and widens (or sets) its span to cover the new date. Raises
+    ValidationError for tiers that do not cover the seats exactly once, or a day the concert already has.
     """
+    starts_at = _aware(starts_at)
     tiers = tiers or default_tiers()
     prices = seat_prices(tiers)
     names = {number: tier.name for tier in tiers for number in range(tier.first, tier.last + 1)}
-    date = ConcertDate.objects.create(concert=concert, concert_date=concert_date)
+    _lock_concert(concert)
+    check_date_start(concert=concert, starts_at=starts_at)
+    date = ConcertDate(concert=concert, starts_at=starts_at)
+    date.save(force_insert=True)
     seats = Seat.objects.bulk_create(
         Seat(concert_date=date, seat_number=number, price=price, tier=names[number])
         for number, price in sorted(prices.items())
@@ -150,55 +198,74 @@ def create_concert_date(*, concert, concert_date, tiers=None, created_by=None):
         )
         for seat in seats
     )
+    _sync_span(concert)
     return date
 
 
 @transaction.atomic
-def create_concert(
-    *, title, dates, start_time, duration, sale_opens_at, tiers=None, venue="", description="", created_by=None
-):
+def reschedule_concert_date(*, concert_date, starts_at):
+    """Move a date's start to `starts_at` (timezone-aware); the concert's span follows. Returns the date.
+
+    Locks the concert row, then the date row (a hold or payment on the date finishes first: they share-lock
+    it). A new time on the same day is always allowed; check_date_start's refusals raise ValidationError.
+    """
+    starts_at = _aware(starts_at)
+    concert = _lock_concert(concert_date.concert)
+    date = ConcertDate.objects.select_for_update(no_key=True).get(pk=concert_date.pk)
+    check_date_start(concert=concert, starts_at=starts_at, date=date)
+    date.starts_at = starts_at
+    date.save(update_fields=["starts_at"])  # save() keeps concert_date in step
+    _sync_span(concert)
+    concert_date.starts_at, concert_date.concert_date = date.starts_at, date.concert_date
+    return concert_date
+
+
+@transaction.atomic
+def delete_concert_date(*, concert_date):
+    """Delete a date with its seats and their history; the concert's span follows. Locks the concert row.
+
+    Reservations protect their seats: a date that ever had one raises django.db.models.ProtectedError.
+    """
+    concert = _lock_concert(concert_date.concert)
+    ConcertDate.objects.filter(pk=concert_date.pk).delete()
+    _sync_span(concert)
+
+
+@transaction.atomic
+def create_concert(*, title, starts, sale_opens_at, tiers=None, venue="", description="", created_by=None):
     """Create a concert and its dates (each with priced seats) in one transaction; idempotent by title.
 
-    `dates` are days, `start_time` the local time shows begin, `duration` a timedelta. A concert with this
-    title that is not over yet is reused: only its missing dates are added (and its start and end widened
-    to cover them); its sale time is left alone. Returns (concert, created_dates). Raises ValidationError
-    for no dates, bad tiers or a sale opening after the first show.
+    `starts` are the timezone-aware starts of the shows, one a day at most. A concert with this title that
+    is not over yet is reused: only the days it does not have yet are added (a day it has keeps its own
+    start); its sale time is left alone. Returns (concert, created_dates). Raises ValidationError for no
+    starts, two starts on one day, bad tiers or a sale opening after the first show.
     """
-    days = sorted(set(dates))
-    if not days:
+    starts = sorted(_aware(start) for start in starts)
+    if not starts:
         raise ValidationError(_("Give at least one date."))
+    days = [local_day(start) for start in starts]
+    if len(set(days)) != len(days):
+        raise ValidationError(_("Give at most one show a day."))
     if not title.strip():
         raise ValidationError(_("The title may not be empty."))
     prices_tiers = tiers or default_tiers()
     seat_prices(prices_tiers)
-    tz = timezone.get_current_timezone()
-    first_show = datetime.datetime.combine(days[0], start_time, tzinfo=tz)
-    last_end = datetime.datetime.combine(days[-1], start_time, tzinfo=tz) + duration
-    if sale_opens_at > first_show:
+    if sale_opens_at > starts[0]:
         raise ValidationError(_("The sale must open before the first show."))
     concert = (
-        Concert.objects.select_for_update()
+        Concert.objects.select_for_update(no_key=True)
         .filter(title=title.strip(), end_time__gte=timezone.now())
         .order_by("start_time")
         .first()
     )
     if concert is None:
         concert = Concert.objects.create(
-            title=title.strip(),
-            venue=venue,
-            description=description,
-            start_time=first_show,
-            end_time=last_end,
-            sale_opens_at=sale_opens_at,
+            title=title.strip(), venue=venue, description=description, sale_opens_at=sale_opens_at
         )
-    elif concert.start_time > first_show or concert.end_time < last_end:
-        concert.start_time = min(concert.start_time, first_show)
-        concert.end_time = max(concert.end_time, last_end)
-        Concert.objects.filter(pk=concert.pk).update(start_time=concert.start_time, end_time=concert.end_time)
     existing = set(concert.dates.values_list("concert_date", flat=True))
     created = [
-        create_concert_date(concert=concert, concert_date=day, tiers=prices_tiers, created_by=created_by)
-        for day in days
+        create_concert_date(concert=concert, starts_at=start, tiers=prices_tiers, created_by=created_by)
+        for start, day in zip(starts, days, strict=True)
         if day not in existing
     ]
     return concert, created
@@ -230,7 +297,7 @@ def check_date_move(*, concert_date, day, now=None):
 
     Locks the date's seats first, in seat order (booking's lock order), so no hold or payment lands
     between this check and the caller's write of the new day: call it inside the transaction that writes
-    the move (the admin's change view runs in one). The write itself changes concert_date only.
+    the move (the admin's change view runs in one; reschedule_concert_date does).
     """
     from .selectors import date_move_refusal
 

@@ -276,10 +276,10 @@ def join(*, user, concert, now=None):
 
     Idempotent per user and concert (refresh, second tab, second device: same token, same place). Admits
     at once when there is room and nobody is waiting. Raises SaleNotOpen before the sale opens,
-    QueueClosed once the concert is over, QueueUnavailable when the backend cannot be reached.
+    QueueClosed once the concert's last show has started, QueueUnavailable when the backend cannot be reached.
     """
     now = now or timezone.now()
-    if concert.end_time < now:
+    if concert.is_over(now):
         raise QueueClosed()
     if not concert.is_on_sale(now):
         raise SaleNotOpen()

@@ -174,7 +174,7 @@ def _render_room(request, concert, current, next_url, *, now, status=200):
         "payload": payload,
         "next_url": next_url,
         "sale_open": concert.is_on_sale(now),
-        "closed": concert.end_time < now,
+        "closed": concert.is_over(now),
         "concert_url": _concert_url(concert),
         "status_url": reverse("queueing:status", kwargs={"concert_id": concert.pk}),
     }

@@ -36,7 +36,11 @@ class StaffFactory(UserFactory):
 
 
 class ConcertFactory(factory.django.DjangoModelFactory):
-    """A concert on sale now whose shows are a month away."""
+    """A concert on sale now whose shows are a month away.
+
+    Its span (start_time / end_time) is set here only so that a concert without dates behaves as one with
+    shows ahead; creating its first date (ConcertDateFactory) sets the span from its dates, as on the site.
+    """
 
     class Meta:
         model = Concert
@@ -44,24 +48,39 @@ class ConcertFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Concert {n}")
     description = "An evening of music."
     venue = "Olympic Hall"
-    start_time = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=30))
+    # On the minute, as staff set starts (the admin's time field has no microseconds).
+    start_time = factory.LazyFunction(
+        lambda: (timezone.now() + datetime.timedelta(days=30)).replace(second=0, microsecond=0)
+    )
     end_time = factory.LazyAttribute(lambda o: o.start_time + datetime.timedelta(days=3))
     sale_opens_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(hours=1))
 
 
+def _start_of(concert, day):
+    """`day` at the local time of day of the concert's first show (19:00 if it has none)."""
+    at = timezone.localtime(concert.start_time).time() if concert.start_time else datetime.time(19, 0)
+    return datetime.datetime.combine(day, at, tzinfo=timezone.get_current_timezone())
+
+
 class ConcertDateFactory(factory.django.DjangoModelFactory):
-    """A date with all its seats, created by concerts.services.create_concert_date."""
+    """A date with all its seats, created by concerts.services.create_concert_date.
+
+    It starts at `starts_at` (default: the concert's start_time); `concert_date=<a day>` is a shorthand for
+    that day at the time of day of the concert's first show.
+    """
 
     class Meta:
         model = ConcertDate
 
     concert = factory.SubFactory(ConcertFactory)
-    concert_date = factory.LazyAttribute(lambda o: timezone.localdate(o.concert.start_time))
+    starts_at = factory.LazyAttribute(lambda o: o.concert.start_time or timezone.now() + datetime.timedelta(days=30))
     tiers = None
 
     @classmethod
-    def _create(cls, model_class, concert, concert_date, tiers=None, **kwargs):
-        return create_concert_date(concert=concert, concert_date=concert_date, tiers=tiers)
+    def _create(cls, model_class, concert, starts_at, tiers=None, concert_date=None, **kwargs):
+        if concert_date is not None:
+            starts_at = _start_of(concert, concert_date)
+        return create_concert_date(concert=concert, starts_at=starts_at, tiers=tiers)
 
 
 class SeatFactory(factory.django.DjangoModelFactory):

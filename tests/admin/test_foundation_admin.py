@@ -81,10 +81,6 @@ def _concert_post(**dates):
         "title": "Aurora",
         "description": "",
         "venue": "KSPO Dome",
-        "start_time_0": "2030-05-01",
-        "start_time_1": "19:00",
-        "end_time_0": "2030-05-02",
-        "end_time_1": "22:00",
         "sale_opens_at_0": "2030-04-01",
         "sale_opens_at_1": "20:00",
         "dates-TOTAL_FORMS": str(len(dates)),
@@ -93,7 +89,8 @@ def _concert_post(**dates):
         "dates-MAX_NUM_FORMS": "1000",
     }
     for index, (day, tiers) in enumerate(dates.items()):
-        data[f"dates-{index}-concert_date"] = day
+        data[f"dates-{index}-starts_at_0"] = day
+        data[f"dates-{index}-starts_at_1"] = "19:00"
         data[f"dates-{index}-price_tiers"] = tiers
     return data
 
@@ -142,16 +139,11 @@ def test_bad_tiers_are_a_form_error_and_create_nothing(staff_client, tiers):
 def test_adding_a_date_to_an_existing_concert_inline(staff_client):
     date = ConcertDateFactory()
     concert = date.concert
-    start = timezone.localtime(concert.start_time)
-    end = timezone.localtime(concert.end_time)
+    start = timezone.localtime(date.starts_at)
     data = {
         "title": concert.title,
         "description": concert.description,
         "venue": concert.venue,
-        "start_time_0": start.date().isoformat(),
-        "start_time_1": start.strftime("%H:%M:%S"),
-        "end_time_0": end.date().isoformat(),
-        "end_time_1": end.strftime("%H:%M:%S"),
         "sale_opens_at_0": start.date().isoformat(),
         "sale_opens_at_1": "10:00",
         "dates-TOTAL_FORMS": "2",
@@ -160,9 +152,11 @@ def test_adding_a_date_to_an_existing_concert_inline(staff_client):
         "dates-MAX_NUM_FORMS": "1000",
         "dates-0-id": str(date.pk),
         "dates-0-concert": str(concert.pk),
-        "dates-0-concert_date": date.concert_date.isoformat(),
+        "dates-0-starts_at_0": start.date().isoformat(),
+        "dates-0-starts_at_1": start.strftime("%H:%M:%S"),
         "dates-1-concert": str(concert.pk),
-        "dates-1-concert_date": (date.concert_date + datetime.timedelta(days=1)).isoformat(),
+        "dates-1-starts_at_0": (start.date() + datetime.timedelta(days=1)).isoformat(),
+        "dates-1-starts_at_1": "14:00",
         "dates-1-price_tiers": "A 1-25 50000\r\nB 26-50 40000",
     }
     response = staff_client.post(_url("concerts.concert", "change", concert.pk), data)
@@ -177,7 +171,12 @@ def test_standalone_date_add_creates_its_seats_and_redirects_to_the_real_row(sta
     concert = ConcertFactory()
     response = staff_client.post(
         _url("concerts.concertdate", "add"),
-        {"concert": str(concert.pk), "concert_date": "2030-06-01", "price_tiers": "VIP 1-5 200000\n6-50 80000"},
+        {
+            "concert": str(concert.pk),
+            "starts_at_0": "2030-06-01",
+            "starts_at_1": "19:00",
+            "price_tiers": "VIP 1-5 200000\n6-50 80000",
+        },
     )
     assert response.status_code == 302
     date = ConcertDate.objects.get(concert=concert)
@@ -192,7 +191,12 @@ def test_duplicate_date_is_a_form_error(staff_client):
     date = ConcertDateFactory()
     response = staff_client.post(
         _url("concerts.concertdate", "add"),
-        {"concert": str(date.concert.pk), "concert_date": date.concert_date.isoformat(), "price_tiers": ""},
+        {
+            "concert": str(date.concert.pk),
+            "starts_at_0": date.concert_date.isoformat(),
+            "starts_at_1": "08:00",  # another show the same day
+            "price_tiers": "",
+        },
     )
     assert response.status_code == 200
     assert response.context["adminform"].form.errors

@@ -80,12 +80,13 @@ def test_create_concert_creates_dates_with_tiers_and_is_idempotent():
     code, out, _err = run(*args)
     assert code == 0 and "Nothing to do" in out
     assert ConcertDate.objects.filter(concert=concert).count() == 2
-    code, out, _err = run(*[a if a != "2030-05-01,2030-05-02" else "2030-05-03" for a in args])
+    code, out, _err = run(*[a if a != "2030-05-01,2030-05-02" else "2030-05-03 14:00" for a in args])
     assert code == 0
-    assert Concert.objects.count() == 1  # a date added to the same concert
+    assert Concert.objects.count() == 1  # a date added to the same concert, with its own start
     concert.refresh_from_db()
-    assert concert.dates.count() == 3
-    assert timezone.localtime(concert.end_time).date().isoformat() == "2030-05-03"
+    starts = [timezone.localtime(d.starts_at).strftime("%Y-%m-%d %H:%M") for d in concert.dates.all()]
+    assert starts == ["2030-05-01 19:30", "2030-05-02 19:30", "2030-05-03 14:00"]
+    assert timezone.localtime(concert.end_time).strftime("%Y-%m-%d %H:%M") == "2030-05-03 14:00"
 
 
 @pytest.mark.django_db
@@ -97,7 +98,8 @@ def test_create_concert_creates_dates_with_tiers_and_is_idempotent():
         ["--date", "2030-05-01", "--tier", "cheap"],
         ["--date", "2030-05-01", "--start", "25:00"],
         ["--date", "2030-05-01", "--sale-opens", "2030-06-01 10:00"],  # after the show
-        ["--date", "2030-05-01", "--duration", "0"],
+        ["--date", "2030-05-01 25:00"],
+        ["--date", "2030-05-01 14:00,2030-05-01 19:00"],  # two shows on one day
     ],
 )
 def test_create_concert_refuses_bad_input_with_exit_1_and_creates_nothing(bad):

@@ -10,18 +10,16 @@ from concerts.services import PriceTier, create_concert_date
 
 def _concert():
     now = timezone.now()
-    return Concert.objects.create(
-        title="Test",
-        start_time=now + datetime.timedelta(days=10),
-        end_time=now + datetime.timedelta(days=12),
-        sale_opens_at=now,
-    )
+    return Concert.objects.create(title="Test", sale_opens_at=now)
+
+
+SHOW = datetime.datetime(2030, 1, 1, 19, 0, tzinfo=datetime.UTC)
 
 
 @pytest.mark.django_db
 def test_create_concert_date_creates_priced_seats_with_history(settings):
     tiers = [PriceTier("VIP", 1, 10, 165_000), PriceTier("R", 11, 30, 132_000), PriceTier("S", 31, 50, 99_000)]
-    date = create_concert_date(concert=_concert(), concert_date=datetime.date(2030, 1, 1), tiers=tiers)
+    date = create_concert_date(concert=_concert(), starts_at=SHOW, tiers=tiers)
     seats = list(date.seats.order_by("seat_number"))
     assert [s.seat_number for s in seats] == list(range(1, settings.SEATS_PER_DATE + 1))
     assert {s.price for s in seats[:10]} == {165_000}
@@ -34,7 +32,5 @@ def test_create_concert_date_creates_priced_seats_with_history(settings):
 def test_tiers_with_a_gap_create_nothing():
     concert = _concert()
     with pytest.raises(ValidationError):
-        create_concert_date(
-            concert=concert, concert_date=datetime.date(2030, 1, 1), tiers=[PriceTier("VIP", 1, 10, 165_000)]
-        )
+        create_concert_date(concert=concert, starts_at=SHOW, tiers=[PriceTier("VIP", 1, 10, 165_000)])
     assert not ConcertDate.objects.exists()

@@ -22,12 +22,14 @@ def test_concert_cannot_end_before_it_starts(refused):
 
 def test_one_date_per_day_per_concert(refused):
     date = ConcertDateFactory()
+    local = timezone.localtime(date.starts_at)
     refused(
         "concert_date_unique_per_concert",
-        lambda: ConcertDate.objects.create(concert=date.concert, concert_date=date.concert_date),
+        # Another show the same day at another hour: concert_date is the local day of starts_at.
+        lambda: ConcertDate.objects.create(concert=date.concert, starts_at=local.replace(hour=(local.hour + 1) % 24)),
     )
     # The same day for another concert is fine.
-    ConcertDate.objects.create(concert=ConcertFactory(), concert_date=date.concert_date)
+    ConcertDate.objects.create(concert=ConcertFactory(), starts_at=date.starts_at)
 
 
 def test_seat_number_unique_per_date(refused):

@@ -208,12 +208,9 @@ def test_holding_after_staff_moved_the_sale_back_is_refused(fan_client, concert_
 
 def test_holding_a_date_that_has_passed_is_refused(fan_client, fan, admit):
     now = timezone.now()
-    concert = factories.ConcertFactory(
-        start_time=now - datetime.timedelta(days=2), end_time=now + datetime.timedelta(days=2)
-    )
-    past = factories.ConcertDateFactory(
-        concert=concert, concert_date=timezone.localdate(now) - datetime.timedelta(days=1)
-    )
+    past = factories.ConcertDateFactory(starts_at=now - datetime.timedelta(days=1))
+    concert = past.concert
+    factories.ConcertDateFactory(concert=concert, starts_at=now + datetime.timedelta(days=2))  # the room is open
     admit(fan, concert)
     response = refused_hold(fan_client, past, ["1"])
     assertContains(response, "이미 지난 공연 날짜라 예매할 수 없습니다.")

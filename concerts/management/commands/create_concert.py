@@ -9,22 +9,26 @@ from django.utils import dateparse, timezone
 from concerts.services import create_concert, parse_price_tiers
 
 
-def _day(text):
+def _show(text, default_time):
+    """'YYYY-MM-DD' (at default_time) or 'YYYY-MM-DD HH:MM' as a local, timezone-aware start."""
+    day_text, _, time_text = text.strip().replace("T", " ").partition(" ")
     try:
-        day = dateparse.parse_date(text.strip())
+        day = dateparse.parse_date(day_text)
+        at = dateparse.parse_time(time_text.strip()) if time_text.strip() else default_time
     except ValueError:
-        day = None
-    if day is None:
-        raise CommandError(f"Cannot read the date {text!r}; write it as YYYY-MM-DD.")
-    return day
+        day = at = None
+    if day is None or at is None:
+        raise CommandError(f"Cannot read the date {text!r}; write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM'.")
+    return datetime.datetime.combine(day, at, tzinfo=timezone.get_current_timezone())
 
 
 class Command(BaseCommand):
     help = (
-        "Create a concert with its dates; each date gets its seats priced by the tiers. Idempotent: a concert "
-        "with the same title and first show is reused and only missing dates are added. Example: "
-        'create_concert --title "Aurora" --date 2030-05-01 --date 2030-05-02 --start 19:00 '
-        '--sale-opens "2030-04-01 20:00" --tier "VIP 1-10 165000" --tier "R 11-30 132000" --tier "S 31-50 99000"'
+        "Create a concert with its dates; each date has its own start and gets its seats priced by the tiers. "
+        "Idempotent: a concert with the same title that is not over is reused and only days it does not have "
+        'are added. Example: create_concert --title "Aurora" --date 2030-05-01 --date "2030-05-02 14:00" '
+        '--start 19:00 --sale-opens "2030-04-01 20:00" --tier "VIP 1-10 165000" --tier "R 11-30 132000" '
+        '--tier "S 31-50 99000"'
     )
 
     def add_arguments(self, parser):
@@ -34,10 +38,12 @@ class Command(BaseCommand):
             action="append",
             required=True,
             dest="dates",
-            help="A show date, YYYY-MM-DD; repeat it or separate dates with commas.",
+            help="A show, 'YYYY-MM-DD' (starting at --start) or 'YYYY-MM-DD HH:MM' (its own local start); repeat "
+            "it or separate shows with commas. At most one show a day.",
         )
-        parser.add_argument("--start", default="19:00", help="Local start time of each show, HH:MM (default 19:00).")
-        parser.add_argument("--duration", type=int, default=180, help="Length of a show in minutes (default 180).")
+        parser.add_argument(
+            "--start", default="19:00", help="Local start time of the shows given without one, HH:MM (default 19:00)."
+        )
         parser.add_argument(
             "--sale-opens",
             help="When the sale opens, local 'YYYY-MM-DD HH:MM' (default: now, i.e. on sale at once).",
@@ -54,15 +60,13 @@ class Command(BaseCommand):
         parser.add_argument("--description", default="", help="Description shown on the concert page.")
 
     def handle(self, *args, **options):
-        days = [_day(part) for text in options["dates"] for part in text.split(",") if part.strip()]
         try:
             start = dateparse.parse_time(options["start"])
         except ValueError:
             start = None
         if start is None:
             raise CommandError(f"Cannot read the start time {options['start']!r}; write it as HH:MM.")
-        if options["duration"] <= 0:
-            raise CommandError("--duration must be a positive number of minutes.")
+        starts = [_show(part, start) for text in options["dates"] for part in text.split(",") if part.strip()]
         sale_opens = timezone.now()
         if options["sale_opens"]:
             try:
@@ -77,9 +81,7 @@ class Command(BaseCommand):
             tiers = parse_price_tiers("\n".join(options["tiers"]))
             concert, created = create_concert(
                 title=options["title"],
-                dates=days,
-                start_time=start,
-                duration=datetime.timedelta(minutes=options["duration"]),
+                starts=starts,
                 sale_opens_at=sale_opens,
                 tiers=tiers or None,
                 venue=options["venue"],

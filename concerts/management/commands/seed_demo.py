@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from concerts.models import Concert, ConcertDate
-from concerts.services import PriceTier, create_concert_date
+from concerts.services import PriceTier, create_concert
 from wallet import services as wallet_services
 from wallet.models import ChargeHistory
 
@@ -18,12 +18,41 @@ FAN_EMAIL, FAN_PASSWORD = "fan@frontrow.local", "frontrow-fan"
 STAFF_EMAIL, STAFF_PASSWORD = "staff@frontrow.local", "frontrow-staff"
 FAN_TOP_UP = 500_000
 
-# (title, venue, description, days until the first show, number of dates, hours until the sale opens)
+# (title, venue, description, days until the first show, local start of each show (one a day, from that
+# day on), hours until the sale opens)
 CONCERTS = [
-    ("Neon Harbor — Live in Seoul", "Olympic Hall", "Synth-pop under the lights, three nights only.", 21, 3, -24),
-    ("Seoul Philharmonic: Midsummer Nights", "Seoul Arts Center", "Mendelssohn and Dvořák.", 35, 2, -2),
-    ("Blue Moon Jazz Sessions", "Blue Square", "A late-night trio with guests.", 10, 4, -72),
-    ("Aurora Skies World Tour", "KSPO Dome", "The tour everyone is waiting for. Sale opens soon.", 60, 3, 2),
+    (
+        "Neon Harbor — Live in Seoul",
+        "Olympic Hall",
+        "Synth-pop under the lights, three nights only.",
+        21,
+        ["19:00"] * 3,
+        -24,
+    ),
+    (
+        "Seoul Philharmonic: Midsummer Nights",
+        "Seoul Arts Center",
+        "Mendelssohn and Dvořák.",
+        35,
+        ["19:30", "15:00"],
+        -2,
+    ),
+    (
+        "Blue Moon Jazz Sessions",
+        "Blue Square",
+        "A late-night trio with guests.",
+        10,
+        ["21:00", "21:00", "17:00", "21:00"],
+        -72,
+    ),
+    (
+        "Aurora Skies World Tour",
+        "KSPO Dome",
+        "The tour everyone is waiting for. Sale opens soon.",
+        60,
+        ["19:00"] * 3,
+        2,
+    ),
 ]
 
 
@@ -74,28 +103,27 @@ class Command(BaseCommand):
         self.stdout.write(f"Created {'staff' if superuser else 'fan'} account {email}")
         return user
 
-    def _concert(self, title, venue, description, days_ahead, date_count, sale_in_hours, *, now, staff):
-        concert = Concert.objects.filter(title=title).first()
-        if concert is None:
-            tz = timezone.get_current_timezone()
-            first_day = timezone.localdate(now) + datetime.timedelta(days=days_ahead)
-            last_day = first_day + datetime.timedelta(days=date_count - 1)
-            concert = Concert.objects.create(
-                title=title,
-                venue=venue,
-                description=description,
-                start_time=datetime.datetime.combine(first_day, datetime.time(19, 0), tzinfo=tz),
-                end_time=datetime.datetime.combine(last_day, datetime.time(22, 0), tzinfo=tz),
-                sale_opens_at=(now + datetime.timedelta(hours=sale_in_hours)).replace(second=0, microsecond=0),
+    def _concert(self, title, venue, description, days_ahead, times, sale_in_hours, *, now, staff):
+        if Concert.objects.filter(title=title).exists():
+            return  # its dates were created with it, in one transaction: a rerun on a later day adds nothing
+        tz = timezone.get_current_timezone()
+        first_day = timezone.localdate(now) + datetime.timedelta(days=days_ahead)
+        starts = [
+            datetime.datetime.combine(
+                first_day + datetime.timedelta(days=offset), datetime.time.fromisoformat(at), tzinfo=tz
             )
-            self.stdout.write(f"Created concert {title}")
-        # The dates follow from the concert's own start, so a rerun on a later day adds nothing new.
-        first_day = timezone.localdate(concert.start_time)
-        existing = set(concert.dates.values_list("concert_date", flat=True))
-        for offset in range(date_count):
-            day = first_day + datetime.timedelta(days=offset)
-            if day not in existing:
-                create_concert_date(concert=concert, concert_date=day, tiers=demo_tiers(), created_by=staff)
+            for offset, at in enumerate(times)
+        ]
+        create_concert(
+            title=title,
+            venue=venue,
+            description=description,
+            starts=starts,
+            sale_opens_at=(now + datetime.timedelta(hours=sale_in_hours)).replace(second=0, microsecond=0),
+            tiers=demo_tiers(),
+            created_by=staff,
+        )
+        self.stdout.write(f"Created concert {title}")
 
     def _top_up(self, fan, *, now):
         """Top the fan up once, through the wallet service, so the ledger reconciles."""
