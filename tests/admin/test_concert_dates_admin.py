@@ -155,3 +155,16 @@ def test_deleting_a_date_in_the_concert_form_shrinks_the_span(staff_client):
     concert.refresh_from_db()
     assert concert.end_time == first.starts_at
     assert not ConcertDate.objects.filter(pk=last.pk).exists()
+
+
+def test_the_concert_form_lists_its_dates_in_show_order(staff_client):
+    concert = factories.ConcertFactory()
+    base = _local(timezone.now() + datetime.timedelta(days=10))
+    for offset in (2, 0, 3, 1):
+        factories.ConcertDateFactory(concert=concert, starts_at=base + datetime.timedelta(days=offset))
+
+    response = staff_client.get(_change_url(concert))
+
+    forms = response.context["inline_admin_formsets"][0].formset.forms
+    starts = [form.instance.starts_at for form in forms if not form.instance._state.adding]
+    assert starts == sorted(starts) and len(starts) == 4
