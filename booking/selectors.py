@@ -261,7 +261,7 @@ def door_dates(*, now: datetime.datetime | None = None) -> QuerySet[ConcertDate]
         ConcertDate.objects.filter(concert_date__gte=since)
         .exclude(status=ConcertDate.Status.CANCELLED)
         .select_related("concert")
-        .order_by("concert_date", "concert__start_time", "concert__title")
+        .order_by("starts_at", "concert__title")
     )
 
 

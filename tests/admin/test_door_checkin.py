@@ -71,7 +71,7 @@ def test_a_second_scan_is_refused_with_when_and_by_whom(staff_client, ticket):
 def test_a_ticket_for_another_date_is_refused(staff_client, ticket):
     other_date = concert_services.create_concert_date(
         concert=ticket.seat.concert_date.concert,
-        concert_date=ticket.seat.concert_date.concert_date + datetime.timedelta(days=1),
+        starts_at=ticket.seat.concert_date.starts_at + datetime.timedelta(days=1),
         tiers=concert_services.default_tiers(),
     )
 

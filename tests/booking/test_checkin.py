@@ -51,7 +51,7 @@ def test_a_second_scan_is_refused_saying_when_and_by_whom(paid, concert_date, st
 def test_a_ticket_for_another_date_is_refused_and_records_nothing(paid, concert_date, staff, now):
     other_date = concert_services.create_concert_date(
         concert=concert_date.concert,
-        concert_date=concert_date.concert_date + datetime.timedelta(days=1),
+        starts_at=concert_date.starts_at + datetime.timedelta(days=1),
         tiers=concert_services.default_tiers(),
     )
 
