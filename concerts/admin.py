@@ -189,8 +189,6 @@ class ConcertDateInline(admin.TabularInline):
     formset = ConcertDateInlineFormSet
     fields = ("starts_at", "price_tiers", "seats_available", "seats_held", "seats_reserved")
     readonly_fields = ("seats_available", "seats_held", "seats_reserved")
-    # Explicit: the seat-count annotations GROUP BY, and Django drops Meta.ordering from such queries.
-    ordering = ("starts_at",)
     extra = 1
     show_change_link = True
 
