@@ -234,7 +234,7 @@ class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin
 
     def get_fields(self, request, obj=None):
         if obj is None:  # nothing to show yet for what only an existing concert has
-            return self.fields
+            return tuple(f for f in self.fields if f not in self.readonly_fields)
         return (*self.fields, "start_time", "end_time", "queue_controls")
 
     def delete_refusal(self, obj):

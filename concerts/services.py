@@ -145,19 +145,24 @@ def check_date_start(*, concert, starts_at, date=None):
 
     One show per concert per day; a cancelled date does not move; a new time on the same day is always
     fine; a move to another day is refused while fans have paid for or hold its seats (check_date_move).
-    The services check it again under their locks; forms call it first for a message beside the field.
+    Locks the concert row, then the date's row (re-read: a cancellation that landed meanwhile counts), in
+    the services' order, so the answer holds until the caller's transaction ends: forms call it inside the
+    transaction that saves them (the admin's change view runs in one), the services call it again.
     """
     day = local_day(starts_at)
-    if date is None:
-        if ConcertDate.objects.filter(concert_id=concert.pk, concert_date=day).exists():
-            raise ValidationError(
-                _("This concert already has a date on %(day)s."), code="day_taken", params={"day": day.isoformat()}
-            )
-        return
-    if date.is_cancelled:
-        raise ValidationError(_("A cancelled date cannot be moved."), code="cancelled")
-    if day != date.concert_date:
-        check_date_move(concert_date=date, day=day)
+    with transaction.atomic():
+        _lock_concert(concert)
+        if date is None:
+            if ConcertDate.objects.filter(concert_id=concert.pk, concert_date=day).exists():
+                raise ValidationError(
+                    _("This concert already has a date on %(day)s."), code="day_taken", params={"day": day.isoformat()}
+                )
+            return
+        date = ConcertDate.objects.select_for_update(no_key=True).get(pk=date.pk)
+        if date.is_cancelled:
+            raise ValidationError(_("A cancelled date cannot be moved."), code="cancelled")
+        if day != date.concert_date:
+            check_date_move(concert_date=date, day=day)
 
 
 def _aware(starts_at):
@@ -178,8 +183,7 @@ def create_concert_date(*, concert, starts_at, tiers=None, created_by=None):
     tiers = tiers or default_tiers()
     prices = seat_prices(tiers)
     names = {number: tier.name for tier in tiers for number in range(tier.first, tier.last + 1)}
-    _lock_concert(concert)
-    check_date_start(concert=concert, starts_at=starts_at)
+    check_date_start(concert=concert, starts_at=starts_at)  # locks the concert row
     date = ConcertDate(concert=concert, starts_at=starts_at)
     date.save(force_insert=True)
     seats = Seat.objects.bulk_create(
@@ -210,9 +214,9 @@ def reschedule_concert_date(*, concert_date, starts_at):
     it). A new time on the same day is always allowed; check_date_start's refusals raise ValidationError.
     """
     starts_at = _aware(starts_at)
-    concert = _lock_concert(concert_date.concert)
-    date = ConcertDate.objects.select_for_update(no_key=True).get(pk=concert_date.pk)
-    check_date_start(concert=concert, starts_at=starts_at, date=date)
+    concert = concert_date.concert
+    check_date_start(concert=concert, starts_at=starts_at, date=concert_date)  # locks the concert, then the date
+    date = ConcertDate.objects.get(pk=concert_date.pk)
     date.starts_at = starts_at
     date.save(update_fields=["starts_at"])  # save() keeps concert_date in step
     _sync_span(concert)

@@ -160,7 +160,7 @@ def test_saving_the_date_form_while_the_date_is_cancelled_keeps_it_cancelled(sta
     date = ConcertDateFactory()
     url = reverse("admin:concerts_concertdate_change", args=[date.pk])
     data = form_data(staff_client.get(url), "concertdate_form")
-    data["concert_date"] = (date.concert_date + datetime.timedelta(days=1)).isoformat()
+    data["starts_at_0"] = (date.concert_date + datetime.timedelta(days=1)).isoformat()
 
     with meanwhile(BaseModelForm, "full_clean", _cancel(date), when=_validating(ConcertDate), before=True) as ran:
         response = staff_client.post(url, data)
@@ -178,7 +178,7 @@ def test_saving_the_concert_page_while_a_date_is_cancelled_keeps_it_cancelled(st
     url = reverse("admin:concerts_concert_change", args=[concert.pk])
     data = form_data(staff_client.get(url), "concert_form")
     data["title"] = "Renamed"
-    data["dates-0-concert_date"] = (date.concert_date + datetime.timedelta(days=1)).isoformat()
+    data["dates-0-starts_at_0"] = (date.concert_date + datetime.timedelta(days=1)).isoformat()
 
     with meanwhile(BaseModelForm, "full_clean", _cancel(date), when=_validating(ConcertDate), before=True) as ran:
         response = staff_client.post(url, data)
@@ -198,12 +198,12 @@ def test_moving_a_date_onto_another_day_of_its_concert_is_a_form_error(staff_cli
     ConcertDateFactory(concert=concert, concert_date=datetime.date(2031, 3, 2))
     url = reverse("admin:concerts_concertdate_change", args=[first.pk])
     data = form_data(staff_client.get(url), "concertdate_form")
-    data["concert_date"] = "2031-03-02"
+    data["starts_at_0"] = "2031-03-02"
 
     response = staff_client.post(url, data)
 
     assert response.status_code == 200
-    assert "concert_date" in response.context["adminform"].form.errors
+    assert "starts_at" in response.context["adminform"].form.errors
     first.refresh_from_db()
     assert first.concert_date == datetime.date(2031, 3, 1)
 
@@ -213,7 +213,7 @@ def test_the_concert_page_lists_its_dates_by_day(staff_client):
     for day in (5, 1, 3, 2, 4):
         ConcertDateFactory(concert=concert, concert_date=datetime.date(2031, 3, day))
     data = form_data(staff_client.get(reverse("admin:concerts_concert_change", args=[concert.pk])), "concert_form")
-    assert [data[f"dates-{i}-concert_date"] for i in range(5)] == [f"2031-03-0{day}" for day in range(1, 6)]
+    assert [data[f"dates-{i}-starts_at_0"] for i in range(5)] == [f"2031-03-0{day}" for day in range(1, 6)]
 
 
 def test_moving_a_date_onto_another_day_on_the_concert_page_is_a_form_error(staff_client):
@@ -222,7 +222,7 @@ def test_moving_a_date_onto_another_day_on_the_concert_page_is_a_form_error(staf
     ConcertDateFactory(concert=concert, concert_date=datetime.date(2031, 3, 2))
     url = reverse("admin:concerts_concert_change", args=[concert.pk])
     data = form_data(staff_client.get(url), "concert_form")
-    data["dates-0-concert_date"] = "2031-03-02"
+    data["dates-0-starts_at_0"] = "2031-03-02"
 
     response = staff_client.post(url, data)
 
@@ -247,7 +247,7 @@ def test_the_day_of_a_date_with_paid_tickets_cannot_move(staff_client, page):
             "dates-0-",
         )
     data = form_data(staff_client.get(url), form_id)
-    data[f"{field}concert_date"] = day.isoformat()
+    data[f"{field}starts_at_0"] = day.isoformat()
 
     response = staff_client.post(url, data)
 
@@ -261,7 +261,7 @@ def test_a_hold_made_while_staff_move_the_day_refuses_the_move(staff_client):
     date = ConcertDateFactory()
     url = reverse("admin:concerts_concertdate_change", args=[date.pk])
     data = form_data(staff_client.get(url), "concertdate_form")
-    data["concert_date"] = (date.concert_date + datetime.timedelta(days=7)).isoformat()
+    data["starts_at_0"] = (date.concert_date + datetime.timedelta(days=7)).isoformat()
 
     with meanwhile(
         BaseModelForm,
@@ -274,6 +274,6 @@ def test_a_hold_made_while_staff_move_the_day_refuses_the_move(staff_client):
 
     assert ran
     assert response.status_code == 200
-    assert "concert_date" in response.context["adminform"].form.errors
+    assert "starts_at" in response.context["adminform"].form.errors
     date.refresh_from_db()
     assert date.concert_date == timezone.localdate(date.concert.start_time)

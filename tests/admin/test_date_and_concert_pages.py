@@ -78,7 +78,12 @@ def test_a_date_made_with_named_tiers_keeps_the_names_on_its_seats(staff_client)
     concert = ConcertFactory()
     response = staff_client.post(
         reverse("admin:concerts_concertdate_add"),
-        {"concert": str(concert.pk), "concert_date": "2031-06-01", "price_tiers": "VIP 1-5 200000\nR 6-50 80000"},
+        {
+            "concert": str(concert.pk),
+            "starts_at_0": "2031-06-01",
+            "starts_at_1": "19:00",
+            "price_tiers": "VIP 1-5 200000\nR 6-50 80000",
+        },
     )
     assert response.status_code == 302
     date = ConcertDate.objects.get(concert=concert)
@@ -89,7 +94,12 @@ def test_a_tier_name_longer_than_a_seat_can_keep_is_a_form_error(staff_client):
     concert = ConcertFactory()
     response = staff_client.post(
         reverse("admin:concerts_concertdate_add"),
-        {"concert": str(concert.pk), "concert_date": "2031-06-01", "price_tiers": f"{'V' * 21} 1-50 80000"},
+        {
+            "concert": str(concert.pk),
+            "starts_at_0": "2031-06-01",
+            "starts_at_1": "19:00",
+            "price_tiers": f"{'V' * 21} 1-50 80000",
+        },
     )
     assert response.status_code == 200
     assert "price_tiers" in response.context["adminform"].form.errors
