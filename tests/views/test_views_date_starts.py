@@ -38,7 +38,9 @@ def test_concert_page_shows_each_dates_own_start(client, matinee_and_evening):
     assert MATINEE in rows[1] and EVENING not in rows[1]
 
 
-def test_seat_map_checkout_and_my_tickets_show_the_matinees_start(fan_client, fan, matinee_and_evening, admit, top_up):
+def test_seat_map_checkout_my_tickets_and_cancelling_show_the_matinees_start(
+    fan_client, fan, matinee_and_evening, admit, top_up
+):
     matinee, _evening = matinee_and_evening
     admit(fan, matinee.concert)
     top_up(fan, 500_000)
@@ -48,7 +50,10 @@ def test_seat_map_checkout_and_my_tickets_show_the_matinees_start(fan_client, fa
     checkout = fan_client.get(reverse("booking:checkout", args=[matinee.pk]))
     assertContains(checkout, MATINEE)
     assertNotContains(checkout, EVENING)
-    booking_services.pay(user=fan, concert_date=matinee, idempotency_key="k")
+    [ticket] = booking_services.pay(user=fan, concert_date=matinee, idempotency_key="k").reservations
     tickets = fan_client.get(reverse("booking:reservations"))
     assertContains(tickets, MATINEE)
     assertNotContains(tickets, EVENING)
+    cancel_page = fan_client.get(reverse("booking:cancel", args=[ticket.pk]))
+    assertContains(cancel_page, MATINEE)
+    assertNotContains(cancel_page, EVENING)
