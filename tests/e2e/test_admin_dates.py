@@ -64,7 +64,7 @@ def test_staff_see_a_sold_date_safely(open_page, artifacts, sold_concert, width,
     assert page.locator("a.deletelink").count() == 0
     shot("2-date")
 
-    page.fill("#id_concert_date", free.concert_date.isoformat())
+    page.fill("#id_starts_at_0", free.concert_date.isoformat())
     page.locator("input[name=_save]").click()
     expect(page.locator(".errorlist").first).to_be_visible()
     shot("3-move-refused")
