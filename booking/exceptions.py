@@ -82,6 +82,10 @@ class DateNotBookable(BookingError):
     def cancelled(cls):
         return cls(_("This date has been cancelled and can no longer be booked."))
 
+    @classmethod
+    def show_started(cls):
+        return cls(_("This show has already started, so its seats can no longer be paid for. Nothing was charged."))
+
 
 class HoldExpired(BookingError):
     def __init__(self, *, seat_numbers):

@@ -125,22 +125,26 @@ def _expire_seats(seats, *, history, now):
 
 
 def _share_lock_date(concert_date):
-    """Share-lock the date row for this transaction and refuse it if it has been cancelled.
+    """Share-lock the date row for this transaction, refuse it if it has been cancelled, and return its start
+    as it is now (staff may have moved it since `concert_date` was read).
 
-    concerts.services.cancel_date locks the row FOR UPDATE, so a date cannot be cancelled while a hold or
-    payment on it is in flight, and the refund job that follows sees every reservation made before.
-    Holds and payments on one date still run side by side (FOR SHARE does not block FOR SHARE).
+    concerts.services.cancel_date and reschedule_concert_date lock the row for update, so a date cannot be
+    cancelled or moved while a hold or payment on it is in flight, and the refund job that follows a
+    cancellation sees every reservation made before. Holds and payments on one date still run side by side
+    (FOR SHARE does not block FOR SHARE).
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT status FROM {ConcertDate._meta.db_table} WHERE id = %s FOR SHARE", [concert_date.pk]
+                f"SELECT status, starts_at FROM {ConcertDate._meta.db_table} WHERE id = %s FOR SHARE",
+                [concert_date.pk],
             )
-            (status,) = cursor.fetchone()
+            status, starts_at = cursor.fetchone()
     else:  # SQLite runs one writing transaction at a time anyway
-        status = ConcertDate.objects.values_list("status", flat=True).get(pk=concert_date.pk)
+        status, starts_at = ConcertDate.objects.values_list("status", "starts_at").get(pk=concert_date.pk)
     if status == ConcertDate.Status.CANCELLED:
         raise DateNotBookable.cancelled()
+    return starts_at
 
 
 def lock_reservation(reservation: Reservation) -> Reservation:
@@ -199,7 +203,8 @@ def hold_seats(*, user, concert_date, seat_numbers, now=None):
     _check_bookable(concert_date, now)
     with transaction.atomic():
         _lock_user(user.pk)
-        _share_lock_date(concert_date)
+        if _share_lock_date(concert_date) <= now:  # moved earlier by staff since the caller read it
+            raise DateNotBookable()
         already = selectors.live_seat_count(user=user, concert_date=concert_date, now=now)
         if already + len(numbers) > settings.MAX_SEATS_PER_USER:
             raise SeatLimitReached(limit=settings.MAX_SEATS_PER_USER, already=already, requested=len(numbers))
@@ -312,9 +317,10 @@ def pay(*, user, concert_date, idempotency_key, language=None, now=None):
 
     Locks the user row, then the held seats in seat order. The same idempotency key (a retry, double click,
     or a concurrent second request) charges once and returns the first result with replayed=True.
-    If a hold has expired or the balance is short, one FAILED Payment per hold is committed with the reason
-    and nothing is charged or confirmed; then HoldExpired or InsufficientBalance is raised. (The expired holds
-    themselves are swept in that transaction, as every reader already sees them as free.)
+    If the show has started, a hold has expired or the balance is short, one FAILED Payment per hold is
+    committed with the reason and nothing is charged or confirmed; then DateNotBookable, HoldExpired or
+    InsufficientBalance is raised. (Expired holds themselves are swept in that transaction, as every reader
+    already sees them as free; a hold on a started show is left to expire.)
     Raises NothingToPay when the fan holds nothing on the date, InvalidPaymentRequest for a bad key,
     DateNotBookable when the date has been cancelled (its refund job releases the holds).
     A successful payment owes the fan a confirmation e-mail in `language` (default: the active language).
@@ -328,7 +334,7 @@ def pay(*, user, concert_date, idempotency_key, language=None, now=None):
         if replay is not None:
             return replay
 
-        _share_lock_date(concert_date)
+        starts_at = _share_lock_date(concert_date)
         seat_ids = list(
             Reservation.objects.filter(
                 user_id=user.pk, status=Reservation.Status.HOLD, seat__concert_date=concert_date
@@ -348,7 +354,10 @@ def pay(*, user, concert_date, idempotency_key, language=None, now=None):
         holds.sort(key=lambda r: r.seat.seat_number)
 
         expired = [hold for hold in holds if hold.hold_expire_at <= now]
-        if expired:
+        if starts_at <= now:
+            # The show has begun: a hold made just before it may still be live, but it is no longer payable.
+            failure = DateNotBookable.show_started()
+        elif expired:
             failure = HoldExpired(seat_numbers=[hold.seat.seat_number for hold in expired])
             history = _History(now)
             _expire_seats([hold.seat for hold in expired], history=history, now=now)

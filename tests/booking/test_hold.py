@@ -11,7 +11,7 @@ from booking.exceptions import (
     SeatTaken,
 )
 from booking.models import Reservation
-from concerts.models import Seat, SeatStatusHistory
+from concerts.models import ConcertDate, Seat, SeatStatusHistory
 from tests import factories
 from tests.booking.checks import assert_consistent, seat_snapshot
 
@@ -197,4 +197,16 @@ def test_a_cancelled_date_is_refused_even_through_a_stale_instance(fan, concert_
         services.hold_seats(user=fan, concert_date=stale, seat_numbers=[1], now=now)
 
     assert "cancelled" in exc.value.reason
+    assert not Reservation.objects.exists()
+
+
+def test_a_date_staff_moved_to_an_earlier_start_is_checked_again_under_the_lock(fan, now):
+    from concerts.services import reschedule_concert_date
+
+    date = factories.ConcertDateFactory(starts_at=now + datetime.timedelta(hours=3))
+    stale = ConcertDate.objects.select_related("concert").get(pk=date.pk)  # what the request read
+    reschedule_concert_date(concert_date=date, starts_at=now - datetime.timedelta(minutes=5))
+
+    with pytest.raises(DateNotBookable):
+        services.hold_seats(user=fan, concert_date=stale, seat_numbers=[1], now=now)
     assert not Reservation.objects.exists()

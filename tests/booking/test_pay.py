@@ -5,6 +5,7 @@ import pytest
 from booking import services
 from booking.exceptions import (
     BookingError,
+    DateNotBookable,
     HoldExpired,
     InsufficientBalance,
     InvalidPaymentRequest,
@@ -256,3 +257,40 @@ def test_the_admission_ends_even_when_enqueueing_the_mail_fails(make_fan, concer
 
     assert Reservation.objects.get().status == "CONFIRMED"
     assert not queue_services.touch(user=fan, concert=concert_date.concert)
+
+
+def test_paying_after_the_show_has_started_is_refused_recorded_and_changes_nothing_else(make_fan, concert_date):
+    fan = make_fan(500_000)
+    start = concert_date.starts_at
+    services.hold_seats(
+        user=fan, concert_date=concert_date, seat_numbers=[1, 2], now=start - datetime.timedelta(seconds=10)
+    )
+    before = seat_snapshot(concert_date)
+
+    with pytest.raises(DateNotBookable) as exc:
+        services.pay(
+            user=fan, concert_date=concert_date, idempotency_key="k", now=start + datetime.timedelta(seconds=200)
+        )
+
+    failed = Payment.objects.filter(user=fan)
+    assert failed.count() == 2
+    assert {(p.status, p.reason) for p in failed} == {("FAILED", exc.value.reason)}
+    assert "started" in exc.value.reason
+    assert balance(user=fan) == 500_000
+    assert not UsageHistory.objects.filter(user=fan).exists()
+    assert set(Reservation.objects.filter(user=fan).values_list("status", flat=True)) == {"HOLD"}
+    assert seat_snapshot(concert_date) == before
+    assert_consistent()
+
+
+def test_a_payment_made_before_the_show_still_replays_after_it_started(make_fan, concert_date):
+    fan = make_fan(500_000)
+    start = concert_date.starts_at
+    services.hold_seats(
+        user=fan, concert_date=concert_date, seat_numbers=[1], now=start - datetime.timedelta(minutes=3)
+    )
+    services.pay(user=fan, concert_date=concert_date, idempotency_key="k", now=start - datetime.timedelta(minutes=2))
+
+    again = services.pay(user=fan, concert_date=concert_date, idempotency_key="k", now=start + datetime.timedelta(1))
+
+    assert again.replayed and balance(user=fan) == 500_000 - again.total
