@@ -116,6 +116,9 @@ def test_access_and_application_logs_are_json_lines(two_instances):
     a, _ = two_instances
     httpx.get(f"{a.url}/hello/?from=logtest", timeout=10)
 
+    deadline = time.monotonic() + 10
+    while "from=logtest" not in a.stdout_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)  # gunicorn writes the access line just after the response, not before it
     lines = [json.loads(line) for line in a.stdout_path.read_text().splitlines() if line.startswith("{")]
     hits = [line for line in lines if line.get("path") == "/hello/" and line.get("query") == "from=logtest"]
     assert hits, a.stdout_path.read_text()[-2000:]
