@@ -51,4 +51,13 @@ if [ ! -x /usr/bin/chromium ]; then
         echo "ensure_services: /usr/bin/chromium is missing and apt-get is not usable; browser tests will be skipped" >&2
     fi
 fi
+# The browser tests' screenshots (tests/artifacts/) are read by people: without a Korean font Chromium
+# draws the Korean pages as empty boxes. Nice to have, never a reason to fail.
+if [ -x /usr/bin/chromium ] && command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=ko 2>/dev/null)" ]; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        echo "ensure_services: installing Debian's fonts-noto-cjk so the Korean screenshots are legible"
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null) \
+            || echo "ensure_services: could not install fonts-noto-cjk; Korean screenshots will show boxes" >&2
+    fi
+fi
 echo "ensure_services: PostgreSQL and Redis are reachable"
