@@ -50,6 +50,7 @@ SEAT_RE = re.compile(r'<input type="checkbox" name="seats" value="(\d+)"')
 STATUS_URL_RE = re.compile(r'data-status-url="([^"]+)"')
 POLL_RE = re.compile(r'data-poll-seconds="(\d+)"')
 KEY_RE = re.compile(r'<input[^>]*name="idempotency_key"[^>]*>')
+HOLD_ID_RE = re.compile(r'<input[^>]*name="reservations" value="([0-9a-f-]{36})"')
 VALUE_RE = re.compile(r'value="([^"]+)"')
 CANCEL_RE = re.compile(r'action="(/reservations/[0-9a-f-]{36}/cancel/)"')
 
@@ -519,7 +520,7 @@ class Rush:
             return None
         key = VALUE_RE.search(form.group(0)).group(1)
         await self.think()
-        data = {"idempotency_key": key}
+        data = {"idempotency_key": key, "reservations": HOLD_ID_RE.findall(checkout.text)}  # the holds it shows
         if fan.double_pays:
             # A double click that lands on both instances at once: one payment, one charge.
             first, second = await asyncio.gather(

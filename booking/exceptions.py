@@ -109,6 +109,16 @@ class InsufficientBalance(BookingError, wallet_exceptions.InsufficientBalance):
         wallet_exceptions.InsufficientBalance.__init__(self, needed=needed, available=available)
 
 
+class CheckoutChanged(BookingError):
+    """The holds to pay are not the ones the checkout page showed (a hold from another window, or one that
+    ended): nothing is charged, and the page is shown again with what there is to pay now."""
+
+    default_message = _(
+        "Your seats on hold changed after this page was shown (seats held in another window, or a hold that "
+        "ended). Nothing was charged: check the seats below and pay again."
+    )
+
+
 class NothingToPay(BookingError):
     default_message = _("You have no seats on hold for this date.")
 

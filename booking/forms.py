@@ -1,4 +1,6 @@
-"""Forms of the booking pages: which seats to hold, and the checkout's idempotency key."""
+"""Forms of the booking pages: which seats to hold, and what the checkout page showed (its key and holds)."""
+
+import uuid
 
 from django import forms
 from django.conf import settings
@@ -30,13 +32,33 @@ class HoldForm(forms.Form):
         return sorted(seats)
 
 
+_STALE_FORM = _("This checkout form is not valid any more. Please reload the page and try again.")
+
+
+class ReservationIdsField(forms.Field):
+    """The ids of the holds a page showed, one hidden input each; cleaned to a list of UUIDs."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {"invalid": _STALE_FORM}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return []
+        if not isinstance(value, (list, tuple)) or len(value) > settings.SEATS_PER_DATE:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            return [uuid.UUID(str(item)) for item in value]
+        except ValueError as exc:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
+
+
 class CheckoutForm(forms.Form):
-    """The key generated when the checkout page was rendered: the same key pays at most once."""
+    """What the checkout page showed: a key generated when it was rendered (the same key pays at most once)
+    and the holds it listed (the payment is refused if the fan's holds are no longer exactly those)."""
 
     idempotency_key = forms.UUIDField(
-        widget=forms.HiddenInput,
-        error_messages={
-            "required": _("This checkout form is not valid any more. Please reload the page and try again."),
-            "invalid": _("This checkout form is not valid any more. Please reload the page and try again."),
-        },
+        widget=forms.HiddenInput, error_messages={"required": _STALE_FORM, "invalid": _STALE_FORM}
     )
+    # Not required: a page with nothing to pay shows none, and a post without them (a page drawn before
+    # they existed) is refused by pay as a changed bill, with the page shown again to pay what it lists.
+    reservations = ReservationIdsField(required=False)

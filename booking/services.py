@@ -7,6 +7,7 @@ SeatStatusHistory row in the same transaction.
 """
 
 import datetime
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from wallet import services as wallet_services
 from . import confirmations, selectors
 from .exceptions import (
     CancellationClosed,
+    CheckoutChanged,
     DateNotBookable,
     HoldExpired,
     InsufficientBalance,
@@ -262,6 +264,40 @@ def _idempotency_key(raw):
     return key
 
 
+def _reservation_ids(raw):
+    """The reservation ids a checkout form sends, as a set of UUIDs. Raises InvalidPaymentRequest."""
+    if isinstance(raw, (str, bytes)) or not isinstance(raw, Iterable):
+        raise InvalidPaymentRequest()
+    ids = set()
+    for item in raw:
+        try:
+            ids.add(item if isinstance(item, uuid.UUID) else uuid.UUID(str(item)))
+        except ValueError as exc:
+            raise InvalidPaymentRequest() from exc
+        if len(ids) > settings.SEATS_PER_DATE:
+            raise InvalidPaymentRequest()
+    return ids
+
+
+def _holds_shown(holds, shown, *, now):
+    """The locked holds the checkout page showed (`shown`: their ids). Raises CheckoutChanged when one of
+    them is gone or a live hold was not shown. A hold that had already run out when the page was drawn (so
+    it was not shown; the sweep has not reached it yet) is expired here rather than blocking the payment;
+    when the page showed nothing, such holds are left to pay's own expiry refusal."""
+    if not shown <= {hold.pk for hold in holds}:
+        raise CheckoutChanged()
+    unshown = [hold for hold in holds if hold.pk not in shown]
+    if any(hold.hold_expire_at > now for hold in unshown):
+        raise CheckoutChanged()
+    if not shown:
+        return holds
+    if unshown:
+        history = _History(now)
+        _expire_seats([hold.seat for hold in unshown], history=history, now=now)
+        history.save()
+    return [hold for hold in holds if hold.pk in shown]
+
+
 def _paid_with_key(*, user, concert_date, key, balance):
     payments = list(
         Payment.objects.filter(
@@ -312,7 +348,7 @@ def _after_payment(*, user, concert_date, confirmation, now):
     transaction.on_commit(end_admission, robust=True)
 
 
-def pay(*, user, concert_date, idempotency_key, language=None, now=None):
+def pay(*, user, concert_date, idempotency_key, reservation_ids=None, language=None, now=None):
     """Pay all of the fan's holds on this date from the wallet in one transaction; return a PaymentResult.
 
     Locks the user row, then the held seats in seat order. The same idempotency key (a retry, double click,
@@ -323,10 +359,14 @@ def pay(*, user, concert_date, idempotency_key, language=None, now=None):
     already sees them as free; a hold on a started show is left to expire.)
     Raises NothingToPay when the fan holds nothing on the date, InvalidPaymentRequest for a bad key,
     DateNotBookable when the date has been cancelled (its refund job releases the holds).
+    `reservation_ids` are the holds the checkout page showed: when given, the fan's holds on the date must
+    be exactly those, else CheckoutChanged is raised and nothing is charged or recorded (a hold made in
+    another window is never added to the bill). None pays every hold on the date (scripts, benchmarks).
     A successful payment owes the fan a confirmation e-mail in `language` (default: the active language).
     """
     now = now or timezone.now()
     key = _idempotency_key(idempotency_key)
+    shown = None if reservation_ids is None else _reservation_ids(reservation_ids)
     failure = None
     with transaction.atomic():
         locked_user = _lock_user(user.pk)
@@ -352,6 +392,8 @@ def pay(*, user, concert_date, idempotency_key, language=None, now=None):
         for hold in holds:
             hold.seat = seats[hold.seat_id]
         holds.sort(key=lambda r: r.seat.seat_number)
+        if shown is not None:
+            holds = _holds_shown(holds, shown, now=now)
 
         expired = [hold for hold in holds if hold.hold_expire_at <= now]
         if starts_at <= now:

@@ -156,7 +156,7 @@ def _render_checkout(request, *, status=200, holds=None):
             "cancel_cutoff_hours": settings.CANCEL_CUTOFF_HOURS,
             "expires_at": expires_at,
             "hold_ran_out": hold_ran_out,
-            "form": CheckoutForm(initial={"idempotency_key": uuid.uuid4()}),
+            "form": CheckoutForm(initial={"idempotency_key": uuid.uuid4(), "reservations": [r.pk for r in holds]}),
             # A fan let through only to pay what they hold cannot pick other seats until admitted again.
             "can_change_seats": request.admitted,
             "page_url": reverse("booking:checkout", args=[concert_date.pk]),
@@ -225,7 +225,7 @@ def checkout(request, date_id):
         return _render_checkout(request, holds=holds)
     form = CheckoutForm(request.POST)
     if not form.is_valid():
-        for error in form.errors.get("idempotency_key", []):
+        for error in dict.fromkeys(e for errors in form.errors.values() for e in errors):
             messages.error(request, error)
         return _render_checkout(request, status=400)
     try:
@@ -233,12 +233,14 @@ def checkout(request, date_id):
             user=request.user,
             concert_date=request.concert_date,
             idempotency_key=str(form.cleaned_data["idempotency_key"]),
+            reservation_ids=form.cleaned_data["reservations"],  # what the page showed, nothing else
             language=request.LANGUAGE_CODE,  # the confirmation e-mail is written in the fan's language
         )
     except (exceptions.BookingError, WalletError) as error:
-        if isinstance(error, exceptions.NothingToPay) and selectors.checkout_state(
-            user=request.user, concert_date=request.concert_date, now=timezone.now()
-        ).paid:  # read afresh: a payment in another tab may have just taken the holds
+        if (
+            isinstance(error, exceptions.NothingToPay)
+            and selectors.checkout_state(user=request.user, concert_date=request.concert_date, now=timezone.now()).paid
+        ):  # read afresh: a payment in another tab may have just taken the holds
             return _paid_checkout_goes_to_tickets(request)
         messages.error(request, error.message)
         # The balance may have been read before a failed payment; show the current one.

@@ -5,6 +5,7 @@ import pytest
 from booking import services
 from booking.exceptions import (
     BookingError,
+    CheckoutChanged,
     DateNotBookable,
     HoldExpired,
     InsufficientBalance,
@@ -294,3 +295,54 @@ def test_a_payment_made_before_the_show_still_replays_after_it_started(make_fan,
     again = services.pay(user=fan, concert_date=concert_date, idempotency_key="k", now=start + datetime.timedelta(1))
 
     assert again.replayed and balance(user=fan) == 500_000 - again.total
+
+
+def test_pay_charges_only_the_holds_the_checkout_page_showed(make_fan, concert_date, now):
+    fan = make_fan(500_000)
+    shown = services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1], now=now)
+    # A second tab holds another seat after the first tab's checkout page was drawn.
+    [extra] = services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[2], now=now)
+
+    with pytest.raises(CheckoutChanged):
+        services.pay(
+            user=fan, concert_date=concert_date, idempotency_key="k", reservation_ids=[r.pk for r in shown], now=now
+        )
+
+    assert balance(user=fan) == 500_000
+    assert not Payment.objects.exists()
+    assert set(Reservation.objects.filter(user=fan).values_list("status", flat=True)) == {"HOLD"}
+    # The page drawn again shows both seats; paying what it shows goes through, once.
+    ids = [shown[0].pk, extra.pk]
+    result = services.pay(user=fan, concert_date=concert_date, idempotency_key="k2", reservation_ids=ids, now=now)
+    again = services.pay(user=fan, concert_date=concert_date, idempotency_key="k2", reservation_ids=ids, now=now)
+    assert sorted(r.pk for r in result.reservations) == sorted(ids)
+    assert again.replayed and balance(user=fan) == 500_000 - result.total
+    assert_consistent()
+
+
+def test_pay_refuses_a_bill_with_a_hold_that_is_gone(make_fan, concert_date, now):
+    fan = make_fan(500_000)
+    shown = services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1, 2], now=now)
+    services.release_hold(reservation=shown[1], now=now)
+
+    with pytest.raises(CheckoutChanged):
+        services.pay(
+            user=fan, concert_date=concert_date, idempotency_key="k", reservation_ids=[r.pk for r in shown], now=now
+        )
+    assert balance(user=fan) == 500_000
+
+
+def test_a_hold_that_ran_out_before_the_page_was_drawn_does_not_block_paying_what_it_shows(make_fan, concert_date, now):
+    fan = make_fan(500_000)
+    [old] = services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1], now=now)
+    later = old.hold_expire_at + datetime.timedelta(seconds=1)  # seat 1's hold ran out; no sweep yet
+    [shown] = services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[2], now=later)
+
+    result = services.pay(
+        user=fan, concert_date=concert_date, idempotency_key="k", reservation_ids=[shown.pk], now=later
+    )
+
+    assert [r.pk for r in result.reservations] == [shown.pk]
+    old.refresh_from_db()
+    assert old.status == "EXPIRED"
+    assert_consistent()

@@ -22,6 +22,7 @@ from django.urls import reverse
 
 from booking.models import Payment, Reservation
 from concerts.models import Seat
+from tests.checkout import pay_data
 from tests.security.fixtures import admit, assert_ledger_reconciles, hold, state_snapshot
 from tests.stack.conftest import database_url
 from wallet.models import UsageHistory
@@ -134,12 +135,12 @@ def test_a_payment_whose_connection_drops_after_the_debit_charges_nothing_and_pa
     admit(alice, concert_date.concert)
     hold(alice, concert_date, 21, 22)
     checkout_url = reverse("booking:checkout", args=[concert_date.pk])
-    key = "6f1d3c1e-8f7a-4b1e-9d0a-3c2b1a0f9e8d"
+    form = pay_data(user=alice, concert_date=concert_date, key="6f1d3c1e-8f7a-4b1e-9d0a-3c2b1a0f9e8d")
     with browser(live_server, alice) as http:
         balance = alice.balance
         # By the Payment INSERT the balance is debited and the usages written, in the same transaction.
         server_connections.kill_at = 'INSERT INTO "booking_payment"'
-        response = http.post(checkout_url, data={"idempotency_key": key})
+        response = http.post(checkout_url, data=form)
         assert server_connections.killed
         assert_clean_503(response)
         alice.refresh_from_db()
@@ -149,9 +150,9 @@ def test_a_payment_whose_connection_drops_after_the_debit_charges_nothing_and_pa
         assert set(Reservation.objects.values_list("status", flat=True)) == {"HOLD"}
         assert_ledger_reconciles()
 
-        retry = http.post(checkout_url, data={"idempotency_key": key})
+        retry = http.post(checkout_url, data=form)
         assert retry.status_code == 302
-        again = http.post(checkout_url, data={"idempotency_key": key})  # a double click after the retry
+        again = http.post(checkout_url, data=form)  # a double click after the retry
         assert again.status_code in (302, 409)
     alice.refresh_from_db()
     paid = Reservation.objects.filter(user=alice, status="CONFIRMED")

@@ -23,6 +23,7 @@ from queueing import services as queue_services
 from queueing import tasks as queue_tasks
 from queueing.models import QueueEntryHistory
 from tests import factories
+from tests.checkout import pay_data
 from tests.faults.redis_server import RedisServer
 from tests.security.fixtures import admit, hold, login_client, state_snapshot
 
@@ -178,7 +179,7 @@ def test_with_redis_stopped_fans_stay_logged_in_log_in_and_out_pay_and_top_up(
     # Holding and paying: the money moves once, the seats confirm, the e-mail stays owed (its job cannot be queued).
     assert alice_client.post(reverse("booking:hold", args=[concert_date.pk]), {"seats": ["6"]}).status_code == 302
     paid = alice_client.post(
-        reverse("booking:checkout", args=[concert_date.pk]), {"idempotency_key": str(uuid.uuid4())}
+        reverse("booking:checkout", args=[concert_date.pk]), pay_data(user=alice, concert_date=concert_date)
     )
     assert paid.status_code == 302 and paid["Location"] == reverse("booking:reservations")
     assert Payment.objects.filter(user=alice, status="SUCCESS").count() == 2
@@ -252,7 +253,7 @@ def test_a_redis_that_stops_answering_costs_one_request_one_timeout_per_backoff(
         # Paying too: the confirmation e-mail's RQ job is not queued (logged), the request does not hang on it.
         started = time.monotonic()
         paid = alice_client.post(
-            reverse("booking:checkout", args=[concert_date.pk]), {"idempotency_key": str(uuid.uuid4())}
+            reverse("booking:checkout", args=[concert_date.pk]), pay_data(user=alice, concert_date=concert_date)
         )
         assert paid.status_code == 302 and Payment.objects.filter(user=alice, status="SUCCESS").count() == 1
         assert time.monotonic() - started < SOCKET_TIMEOUT / 2

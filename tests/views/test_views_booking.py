@@ -16,6 +16,7 @@ from concerts.models import Seat
 from queueing import services as queue_services
 from tests import factories
 from tests.booking.checks import assert_consistent, seat_snapshot
+from tests.checkout import form_data
 from wallet.models import UsageHistory
 
 pytestmark = pytest.mark.django_db
@@ -277,9 +278,10 @@ def test_paying_confirms_the_seats_and_shows_them_in_my_tickets(
 ):
     top_up(fan, 300_000)
     hold(fan, concert_date, 12, 13)
-    key = idempotency_key(fan_client.get(checkout_url(concert_date)))
+    form = form_data(fan_client.get(checkout_url(concert_date)))
+    key = form["idempotency_key"]
     with django_capture_on_commit_callbacks(execute=True):
-        response = fan_client.post(checkout_url(concert_date), {"idempotency_key": key})
+        response = fan_client.post(checkout_url(concert_date), form)
     assertRedirects(response, "/reservations/", fetch_redirect_response=False)
     fan.refresh_from_db()
     assert fan.balance == 300_000 - 2 * 99_000
@@ -300,12 +302,12 @@ def test_the_same_checkout_key_pays_once(
     top_up(fan, 300_000)
     admit(fan, concert_date.concert)
     hold(fan, concert_date, 12, 13)
-    key = idempotency_key(fan_client.get(checkout_url(concert_date)))
+    form = form_data(fan_client.get(checkout_url(concert_date)))
     with django_capture_on_commit_callbacks(execute=True):
-        assert fan_client.post(checkout_url(concert_date), {"idempotency_key": key}).status_code == 302
+        assert fan_client.post(checkout_url(concert_date), form).status_code == 302
     admit(fan, concert_date.concert)  # payment ended the admission; the retry comes back through the queue
     with django_capture_on_commit_callbacks(execute=True):
-        response = fan_client.post(checkout_url(concert_date), {"idempotency_key": key})
+        response = fan_client.post(checkout_url(concert_date), form)
     assertRedirects(response, "/reservations/", fetch_redirect_response=False)
     assertContains(fan_client.get("/reservations/"), "이미 결제가 완료되었습니다. 추가로 청구된 금액은 없습니다.")
     fan.refresh_from_db()
@@ -322,11 +324,11 @@ def test_a_late_second_click_after_payment_goes_to_my_tickets_not_the_queue(
     top_up(fan, 300_000)
     admit(fan, concert_date.concert)
     hold(fan, concert_date, 7)
-    key = idempotency_key(fan_client.get(checkout_url(concert_date)))
+    form = form_data(fan_client.get(checkout_url(concert_date)))
     with django_capture_on_commit_callbacks(execute=True):
-        assert fan_client.post(checkout_url(concert_date), {"idempotency_key": key}).status_code == 302
+        assert fan_client.post(checkout_url(concert_date), form).status_code == 302
     assert not queue_services.touch(user=fan, concert=concert_date.concert)
-    response = fan_client.post(checkout_url(concert_date), {"idempotency_key": key})
+    response = fan_client.post(checkout_url(concert_date), form)
     assertRedirects(response, "/reservations/", fetch_redirect_response=False)
     assertContains(fan_client.get("/reservations/"), "이미 결제가 완료되었습니다. 추가로 청구된 금액은 없습니다.")
     fan.refresh_from_db()
@@ -338,9 +340,9 @@ PAID_ALREADY = "이 회차의 좌석은 이미 결제가 완료되었습니다. 
 
 
 def _pay_through_the_page(fan_client, concert_date, capture):
-    key = idempotency_key(fan_client.get(checkout_url(concert_date)))
+    form = form_data(fan_client.get(checkout_url(concert_date)))
     with capture(execute=True):
-        assert fan_client.post(checkout_url(concert_date), {"idempotency_key": key})["Location"] == "/reservations/"
+        assert fan_client.post(checkout_url(concert_date), form)["Location"] == "/reservations/"
     fan_client.get("/reservations/")  # the fan reads the payment's own message
 
 
@@ -385,10 +387,10 @@ def test_paying_from_a_second_checkout_tab_after_the_first_paid_goes_to_my_ticke
 ):
     top_up(fan, 300_000)
     hold(fan, concert_date, 7)
-    second_tab_key = idempotency_key(fan_client.get(checkout_url(concert_date)))
+    second_tab = form_data(fan_client.get(checkout_url(concert_date)))
     _pay_through_the_page(fan_client, concert_date, django_capture_on_commit_callbacks)
 
-    response = fan_client.post(checkout_url(concert_date), {"idempotency_key": second_tab_key}, follow=True)
+    response = fan_client.post(checkout_url(concert_date), second_tab, follow=True)
     assertRedirects(response, "/reservations/")
     assertContains(response, PAID_ALREADY)
     fan.refresh_from_db()
@@ -428,7 +430,7 @@ def test_paying_with_too_little_balance_is_402_with_a_top_up_link(
     assertContains(response, "이 좌석을 결제하려면 잔액이 48,000원 부족합니다.")
     top_up_link = f"/wallet/?next=/checkout/{concert_date.pk}/&amp;amount=48000"
     assertContains(response, top_up_link)
-    response = fan_client.post(checkout_url(concert_date), {"idempotency_key": idempotency_key(response)})
+    response = fan_client.post(checkout_url(concert_date), form_data(response))
     assertContains(response, "잔액은 150,000원인데 198,000원이 필요합니다.", status_code=402)
     assertContains(response, top_up_link, status_code=402)
     fan.refresh_from_db()
@@ -441,9 +443,9 @@ def test_paying_with_too_little_balance_is_402_with_a_top_up_link(
 def test_paying_after_the_hold_expired_is_409(fan_client, fan, concert_date, admitted, hold, top_up):
     top_up(fan, 300_000)
     hold(fan, concert_date, 12)
-    key = idempotency_key(fan_client.get(checkout_url(concert_date)))
+    form = form_data(fan_client.get(checkout_url(concert_date)))
     with time_machine.travel(timezone.now() + datetime.timedelta(seconds=settings.HOLD_SECONDS + 5)):
-        response = fan_client.post(checkout_url(concert_date), {"idempotency_key": key})
+        response = fan_client.post(checkout_url(concert_date), form)
     assertContains(response, "12번 좌석의 선점 시간이 끝났습니다. 결제된 금액은 없습니다.", status_code=409)
     fan.refresh_from_db()
     assert fan.balance == 300_000
@@ -577,9 +579,9 @@ def test_a_fan_who_books_in_english_gets_the_confirmation_mail_in_english(
     fan_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     top_up(fan, 300_000)
     hold(fan, concert_date, 12)
-    key = idempotency_key(fan_client.get(checkout_url(concert_date)))
+    form = form_data(fan_client.get(checkout_url(concert_date)))
     with django_capture_on_commit_callbacks(execute=True):
-        fan_client.post(checkout_url(concert_date), {"idempotency_key": key})
+        fan_client.post(checkout_url(concert_date), form)
     [message] = mail.outbox
     assert message.subject.startswith("Your Frontrow tickets: Seoul Jazz Night, ")
     assert message.body.startswith("Hello 김팬,")
