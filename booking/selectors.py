@@ -7,6 +7,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -171,23 +172,31 @@ def live_seat_count(*, user, concert_date, now):
     ).count()
 
 
-def reservations_for(*, user, now=None):
-    """The fan's paid and cancelled reservations, newest first, with seat, date and concert joined.
+# My tickets lists this many reservations a page.
+RESERVATIONS_PER_PAGE = 20
 
-    Each carries `cancel_deadline`, `cancellable` (CONFIRMED, before the deadline, date not cancelled) and
-    `organiser_cancelled`: ended because staff cancelled the date, or paid on a cancelled date whose refund is
-    on its way. A reservation that ended for another reason (the fan cancelled it first) keeps that reason
-    (`end_reason`), whatever happened to the date afterwards. One query.
+
+def reservations_for(*, user, page=1, per_page=RESERVATIONS_PER_PAGE, now=None) -> Page:
+    """One page of the fan's paid and cancelled reservations, newest first, seat, date and concert joined.
+
+    `page` may be anything a query string carries: a number out of range or not a number gives the last or
+    the first page (Paginator.get_page). Two queries whatever the page or the fan's history: the count and
+    the page. Each reservation on it carries `cancel_deadline`, `cancellable` (CONFIRMED, before the
+    deadline, date not cancelled) and `organiser_cancelled`: ended because staff cancelled the date, or paid
+    on a cancelled date whose refund is on its way. A reservation that ended for another reason (the fan
+    cancelled it first) keeps that reason (`end_reason`), whatever happened to the date afterwards.
     """
     now = now or timezone.now()
-    reservations = list(
+    reservations = (
         Reservation.objects.filter(
             user_id=user.pk, status__in=[Reservation.Status.CONFIRMED, Reservation.Status.CANCELLED]
         )
         .select_related("seat__concert_date__concert")
-        .order_by("-created_at", "seat__seat_number")
+        .order_by("-created_at", "seat__seat_number", "pk")  # a total order, so pages never overlap
     )
-    for reservation in reservations:
+    result = Paginator(reservations, per_page).get_page(page)
+    result.object_list = list(result.object_list)
+    for reservation in result.object_list:
         date = reservation.seat.concert_date
         live = reservation.status == Reservation.Status.CONFIRMED
         reservation.cancel_deadline = cancellation_deadline(date)
@@ -195,7 +204,7 @@ def reservations_for(*, user, now=None):
             live and date.is_cancelled
         )
         reservation.cancellable = live and not date.is_cancelled and now < reservation.cancel_deadline
-    return reservations
+    return result
 
 
 @dataclass(frozen=True)

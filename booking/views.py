@@ -262,12 +262,13 @@ def checkout(request, date_id):
 
 
 def _render_reservations(request, *, status=200):
-    reservations = selectors.reservations_for(user=request.user)
+    page = selectors.reservations_for(user=request.user, page=request.GET.get("page"))
     return render(
         request,
         "booking/reservations.html",
         {
-            "reservations": reservations,
+            "reservations": page.object_list,
+            "page": page,
             "cancel_cutoff_hours": settings.CANCEL_CUTOFF_HOURS,
             "page_url": reverse("booking:reservations"),
         },
@@ -278,7 +279,8 @@ def _render_reservations(request, *, status=200):
 @require_safe
 @login_required
 def reservations(request):
-    """Every reservation of the fan, newest first, with a cancel button while cancellation is allowed."""
+    """The fan's reservations, newest first, a page at a time, with a cancel button while cancellation is
+    allowed."""
     return _render_reservations(request)
 
 
