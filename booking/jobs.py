@@ -59,9 +59,7 @@ def send_booking_confirmation(*, confirmation_id=None, reservation_ids=None):
     )
     if not reservations:
         return 0
-    confirmations.render(
-        user=reservations[0].user, reservations=reservations, language=settings.LANGUAGE_CODE
-    ).send()
+    confirmations.render(user=reservations[0].user, reservations=reservations, language=settings.LANGUAGE_CODE).send()
     return 1
 
 
