@@ -52,7 +52,8 @@ POLL_RE = re.compile(r'data-poll-seconds="(\d+)"')
 KEY_RE = re.compile(r'<input[^>]*name="idempotency_key"[^>]*>')
 HOLD_ID_RE = re.compile(r'<input[^>]*name="reservations" value="([0-9a-f-]{36})"')
 VALUE_RE = re.compile(r'value="([^"]+)"')
-CANCEL_RE = re.compile(r'action="(/reservations/[0-9a-f-]{36}/cancel/)"')
+# My tickets links each cancellable seat to its confirmation page, whose form posts back to the same URL.
+CANCEL_RE = re.compile(r'href="(/reservations/[0-9a-f-]{36}/cancel/)"')
 
 # The endpoints the report lists, in the order a fan meets them.
 ENDPOINTS = [
@@ -66,6 +67,7 @@ ENDPOINTS = [
     "checkout page",
     "pay (POST)",
     "reservations page",
+    "cancel page",
     "cancel (POST)",
     "queue leave (POST)",
     "login page",
@@ -542,6 +544,9 @@ class Rush:
         cancel_path = CANCEL_RE.search(mine.text)
         if cancel_path is None:
             raise FanGaveUp("no cancel button on the reservations page")
+        confirm = await browser.get("cancel page", cancel_path.group(1))
+        if confirm.status_code != 200:
+            raise FanGaveUp(f"cancel page answered {confirm.status_code}")
         cancelled = await browser.post("cancel (POST)", cancel_path.group(1))
         if not cancelled.is_redirect:
             raise FanGaveUp(f"cancel refused with {cancelled.status_code}")
