@@ -503,6 +503,12 @@ class Rush:
             if response.is_redirect and location(response).startswith("/checkout/"):
                 held = wanted
                 break
+            if response.is_redirect and location(response).startswith(f"/dates/{date_id}/seats/"):
+                # Someone was faster: the refusal sends the browser back to the seat map (303, the
+                # message and the seats still free kept), which shows what is left.
+                page = await browser.get("seat map", location(response))
+                free = SEAT_RE.findall(page.text)
+                continue
             if response.is_redirect:
                 return None  # sent back to the waiting room
             if response.status_code != 409:
