@@ -46,6 +46,24 @@ end
 local function note_ended(key, user, data, at, reason)
   redis.call('HSET', key, string.match(data, '^[^|]+') .. ':x', user .. '|' .. at .. '|' .. reason .. '|' .. data)
 end
+-- Ends every admission whose time ran out by `now` (noted for the history); returns {user, data, end, ...}.
+local function end_ran_out(admitted, tokens, unwritten, now)
+  local ended = {}
+  local ran_out = redis.call('ZRANGEBYSCORE', admitted, '-inf', now, 'WITHSCORES')
+  for i = 1, #ran_out, 2 do
+    local user = ran_out[i]
+    local data = redis.call('HGET', tokens, user)
+    redis.call('ZREM', admitted, user)
+    redis.call('HDEL', tokens, user)
+    if data then
+      note_ended(unwritten, user, data, ran_out[i + 1], 'expired')
+      ended[#ended + 1] = user
+      ended[#ended + 1] = data
+      ended[#ended + 1] = ran_out[i + 1]
+    end
+  end
+  return ended
+end
 """
 
 # KEYS: seq, waiting, admitted, tokens, unwritten.
@@ -80,19 +98,7 @@ local waiting = redis.call('ZCARD', KEYS[2])
 local admit_now = false
 if ARGV[5] == '0' and waiting == 0 then
   -- A run-out admission's place is given away only by ending it here, so touch() cannot revive it.
-  local ran_out = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[3], 'WITHSCORES')
-  for i = 1, #ran_out, 2 do
-    local other = ran_out[i]
-    local other_data = redis.call('HGET', KEYS[4], other)
-    redis.call('ZREM', KEYS[3], other)
-    redis.call('HDEL', KEYS[4], other)
-    if other_data then
-      note_ended(KEYS[5], other, other_data, ran_out[i + 1], 'expired')
-      expired[#expired + 1] = other
-      expired[#expired + 1] = other_data
-      expired[#expired + 1] = ran_out[i + 1]
-    end
-  end
+  expired = end_ran_out(KEYS[3], KEYS[4], KEYS[5], ARGV[3])
   admit_now = redis.call('ZCARD', KEYS[3]) < tonumber(ARGV[4])
 end
 if admit_now then
@@ -126,20 +132,8 @@ ADMIT = (
     NOTES
     + """
 local now = tonumber(ARGV[1])
-local expired, admitted = {}, {}
-local ran_out = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'WITHSCORES')
-for i = 1, #ran_out, 2 do
-  local user = ran_out[i]
-  local data = redis.call('HGET', KEYS[3], user)
-  redis.call('ZREM', KEYS[2], user)
-  redis.call('HDEL', KEYS[3], user)
-  if data then
-    note_ended(KEYS[4], user, data, ran_out[i + 1], 'expired')
-    expired[#expired + 1] = user
-    expired[#expired + 1] = data
-    expired[#expired + 1] = ran_out[i + 1]
-  end
-end
+local admitted = {}
+local expired = end_ran_out(KEYS[2], KEYS[3], KEYS[4], ARGV[1])
 if ARGV[3] == '0' then
   local count = math.min(tonumber(ARGV[4]), tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[2]))
   if count > 0 then
