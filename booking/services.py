@@ -1,8 +1,7 @@
 """Holding, paying, cancelling and expiring seats: the only code that moves seats and reservations.
 
-Lock order everywhere: the fan's user row first (it serialises one fan's bookings and guards the balance),
-then seat rows in seat_number order, so two requests never wait on each other in a cycle. The expiry sweep
-takes seat locks with SKIP LOCKED only, so it never waits at all. Every status change of a seat writes a
+Locks are taken in the project's lock order (accounts.locking): the fan's user row, the date row, then seats
+in seat_number order; the expiry sweep only skips locked seats. Every status change of a seat writes a
 SeatStatusHistory row in the same transaction.
 """
 
@@ -12,11 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.locking import lock_user
 from concerts.models import ConcertDate, Seat, SeatStatusHistory
 from wallet import exceptions as wallet_exceptions
 from wallet import services as wallet_services
@@ -42,11 +41,6 @@ EXPIRE_BATCH_SIZE = 500
 
 
 # --- locking and history ------------------------------------------------------------------------
-
-
-def _lock_user(user_id):
-    # FOR NO KEY UPDATE: rows that merely reference the user (tokens, history) can still be inserted.
-    return get_user_model().objects.select_for_update(no_key=True).only("id", "balance").get(pk=user_id)
 
 
 def _lock_seats(queryset, *, skip_locked=False, limit=None):
@@ -204,7 +198,7 @@ def hold_seats(*, user, concert_date, seat_numbers, now=None):
     numbers = _seat_numbers(seat_numbers)
     _check_bookable(concert_date, now)
     with transaction.atomic():
-        _lock_user(user.pk)
+        lock_user(user.pk)
         if _share_lock_date(concert_date) <= now:  # moved earlier by staff since the caller read it
             raise DateNotBookable()
         already = selectors.live_seat_count(user=user, concert_date=concert_date, now=now)
@@ -369,7 +363,7 @@ def pay(*, user, concert_date, idempotency_key, reservation_ids=None, language=N
     shown = None if reservation_ids is None else _reservation_ids(reservation_ids)
     failure = None
     with transaction.atomic():
-        locked_user = _lock_user(user.pk)
+        locked_user = lock_user(user.pk)
         replay = _paid_with_key(user=user, concert_date=concert_date, key=key, balance=locked_user.balance)
         if replay is not None:
             return replay
@@ -496,7 +490,7 @@ def cancel(*, user, reservation, now=None):
     """
     now = now or timezone.now()
     with transaction.atomic():
-        locked_user = _lock_user(user.pk)
+        locked_user = lock_user(user.pk)
         reservation = lock_reservation(reservation)
         if reservation.user_id != user.pk or reservation.status != Reservation.Status.CONFIRMED:
             raise ReservationNotCancellable()
@@ -523,7 +517,7 @@ def refund_and_cancel(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        locked_user = _lock_user(reservation.user_id)
+        locked_user = lock_user(reservation.user_id)
         reservation = lock_reservation(reservation)
         if reservation.status == Reservation.Status.CANCELLED:
             return reservation

@@ -299,7 +299,7 @@ def cancel_date(*, concert_date, by=None, reason, now=None):
 def check_date_move(*, concert_date, day, now=None):
     """Raise ValidationError when the date may not move to `day` (see selectors.date_move_refusal).
 
-    Locks the date's seats first, in seat order (booking's lock order), so no hold or payment lands
+    Locks the date's seats first, in seat order (the lock order in accounts.locking), so no hold or payment lands
     between this check and the caller's write of the new day: call it inside the transaction that writes
     the move (the admin's change view runs in one; reschedule_concert_date does).
     """

@@ -1,6 +1,7 @@
 """Every change of a fan's won balance — top-ups, payments, refunds — each written to the ledger.
 
-The balance changes only here, under a row lock or with an F() update, never read-modify-write in Python.
+The balance changes only here, under the fan's row lock (accounts.locking.lock_user, taken in the lock order
+written there) or with an F() update, never read-modify-write in Python.
 The ledger always reconciles: balance == SUCCESS charges − SUCCESS RESERVATION usages + SUCCESS CANCELLATION
 usages (see wallet.selectors.unreconciled_wallets).
 """
@@ -16,6 +17,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+
+from accounts.locking import lock_user
 
 from .exceptions import ChargeRefused, InsufficientBalance, InvalidAmount
 from .models import ChargeHistory, UsageHistory
@@ -60,10 +63,6 @@ def _charge_refusal(value):
     return None
 
 
-def _lock_user(user):
-    return get_user_model().objects.select_for_update(no_key=True).only("id", "balance").get(pk=user.pk)
-
-
 def charge(*, user, amount, now=None):
     """Top up the wallet by `amount` whole won and return the SUCCESS ChargeHistory row.
 
@@ -83,7 +82,7 @@ def charge(*, user, amount, now=None):
 
     with transaction.atomic():
         if refusal is None:
-            locked = _lock_user(user)
+            locked = lock_user(user.pk)
             if locked.balance + value > settings.MAX_BALANCE:
                 refusal = format_lazy(
                     _("Your balance can be at most {cap:,} won; you can top up {room:,} won more."),
@@ -124,7 +123,7 @@ def debit(*, user, items, now=None):
         raise ValueError("debit needs (reservation, positive int amount) pairs")
     total = sum(amount for _r, amount in items)
     with transaction.atomic():
-        locked = _lock_user(user)
+        locked = lock_user(user.pk)
         if locked.balance < total:
             raise InsufficientBalance(needed=total, available=locked.balance)
         get_user_model().objects.filter(pk=user.pk).update(balance=F("balance") - total)

@@ -1,0 +1,37 @@
+"""The fan's user-row lock, and the project's lock order: the one place either is written down.
+
+Lock order. A transaction that takes more than one of these row locks takes them top to bottom, so two
+transactions never wait on each other in a cycle:
+
+1. The fan's user row: lock_user below (FOR NO KEY UPDATE). It serialises one fan's holds, payments and
+   cancellations and guards the balance. booking.services takes it first in hold_seats, pay, cancel and
+   refund_and_cancel (a refund locks the reservation's fan); wallet.services takes it in charge and debit
+   (inside pay it is already held).
+2. The concert row (concerts.services, FOR NO KEY UPDATE) when staff add, move or delete a date.
+3. The concert-date row: FOR SHARE in hold_seats and pay (booking's _share_lock_date), so holds and
+   payments on one date run side by side; FOR NO KEY UPDATE when staff move the date
+   (concerts.services.check_date_start) and FOR UPDATE when they cancel it (concerts.services.cancel_date),
+   so either waits for the holds and payments in flight, and those wait for it.
+4. Seat rows, in seat_number order: booking's seat lock (FOR NO KEY UPDATE), for holding, paying,
+   cancelling, refunding, releasing and the door's check-in (lock_reservation: one seat); moving a date to
+   another day locks all its seats first (concerts.services.check_date_move, FOR UPDATE).
+
+Outside that chain, each taken with none of the above held:
+- The waiting-room row (queueing: WaitingRoom, FOR UPDATE), for joins and admission runs, then that
+  concert's QueueToken rows in queue_position order. No queue transaction locks a user, date or seat, and
+  a payment ends the fan's admission only once it has committed (transaction.on_commit).
+- Sweeps never wait, so their order does not matter: expire_holds claims expired seats (by expiry, not
+  seat number) and the confirmation e-mail sweep and send claim ConfirmationEmail rows, all with SKIP
+  LOCKED; an admission run a status poll starts skips a waiting room another run holds.
+"""
+
+import uuid
+
+from .models import User
+
+
+def lock_user(user_id: uuid.UUID) -> User:
+    """Lock the fan's user row for the rest of the transaction (first, see the lock order above) and return it
+    with only `id` and `balance` loaded. Call inside transaction.atomic()."""
+    # FOR NO KEY UPDATE: rows that merely reference the user (tokens, history, ledger) can still be inserted.
+    return User.objects.select_for_update(no_key=True).only("id", "balance").get(pk=user_id)
