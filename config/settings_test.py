@@ -9,7 +9,8 @@ os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 os.environ.setdefault("RQ_ASYNC", "false")
 # Django's test client logs in without a request, which django-axes refuses; tests/security turns it on.
 os.environ.setdefault("AXES_ENABLED", "false")
-# Tests read seat counts right after changing them; tests/views turns the short page cache on where tested.
+# Tests read seat counts right after changing them; tests/concerts/test_views_concerts.py turns the short
+# page cache on where tested.
 os.environ.setdefault("CONCERT_PAGE_CACHE_SECONDS", "0")
 
 from .settings import *  # noqa: E402,F403

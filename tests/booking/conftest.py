@@ -1,3 +1,8 @@
+"""Fixtures of booking's service tests: fans whose money came through the wallet, a paid seat, one `now`.
+
+The concert date and the page tests' fan (`fan`, no money) come from tests/conftest.py.
+"""
+
 import pytest
 from django.utils import timezone
 
@@ -9,11 +14,6 @@ from wallet import services as wallet_services
 @pytest.fixture
 def now():
     return timezone.now()
-
-
-@pytest.fixture
-def concert_date():
-    return factories.ConcertDateFactory()
 
 
 @pytest.fixture
@@ -32,12 +32,12 @@ def make_fan():
 
 
 @pytest.fixture
-def fan(make_fan):
+def funded_fan(make_fan):
     return make_fan(500_000)
 
 
 @pytest.fixture
-def paid(fan, concert_date, now):
+def paid(funded_fan, concert_date, now):
     """A fan's confirmed reservation of seat 1."""
-    services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1], now=now)
-    return services.pay(user=fan, concert_date=concert_date, idempotency_key="k-paid", now=now).reservations[0]
+    services.hold_seats(user=funded_fan, concert_date=concert_date, seat_numbers=[1], now=now)
+    return services.pay(user=funded_fan, concert_date=concert_date, idempotency_key="k-paid", now=now).reservations[0]

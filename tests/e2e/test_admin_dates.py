@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from concerts.services import PriceTier
 from queueing import services as queue_services
 from tests import factories
-from tests.sales import paid_fan
+from tests.support.sales import paid_fan
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from booking.tickets import ticket_code
 from tests import factories
-from tests.sales import paid_fan
+from tests.support.sales import paid_fan
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -15,8 +15,8 @@ from booking import selectors
 from booking.models import Reservation
 from concerts.models import Seat
 from queueing import services as queue_services
-from tests.booking.checks import assert_consistent
 from tests.security.fixtures import admit, hold, login_client
+from tests.support.checks import assert_consistent
 
 pytestmark = pytest.mark.django_db
 

@@ -22,9 +22,9 @@ from django.urls import reverse
 
 from booking.models import Payment, Reservation
 from concerts.models import Seat
-from tests.checkout import pay_data
 from tests.security.fixtures import admit, assert_ledger_reconciles, hold, state_snapshot
 from tests.stack.conftest import database_url
+from tests.support.checkout import pay_data
 from wallet.models import UsageHistory
 
 pytestmark = pytest.mark.django_db(transaction=True)

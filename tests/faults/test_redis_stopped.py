@@ -23,9 +23,9 @@ from queueing import services as queue_services
 from queueing import tasks as queue_tasks
 from queueing.models import QueueEntryHistory
 from tests import factories
-from tests.checkout import pay_data
 from tests.faults.redis_server import RedisServer
 from tests.security.fixtures import admit, hold, login_client, state_snapshot
+from tests.support.checkout import pay_data
 
 pytestmark = pytest.mark.django_db
 

@@ -23,9 +23,9 @@ from booking import jobs, staff
 from booking.models import Reservation
 from concerts.models import DateCancellation
 from tests import factories
-from tests.booking.checks import assert_consistent
 from tests.security.fixtures import assert_ledger_reconciles, hold, pay, top_up
 from tests.stack.conftest import BASE_DIR, database_url
+from tests.support.checks import assert_consistent
 from wallet.models import UsageHistory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

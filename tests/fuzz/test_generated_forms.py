@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from accounts.models import User
 from booking.models import Reservation
 from tests import factories
-from tests.booking.checks import assert_consistent
 from tests.security.fixtures import admit, assert_ledger_reconciles, login_client, state_snapshot, top_up
+from tests.support.checks import assert_consistent
 from wallet.services import whole_won
 
 pytestmark = pytest.mark.django_db

@@ -17,8 +17,8 @@ from django.utils import timezone
 from accounts.models import User
 from booking.models import Payment, Reservation
 from tests import factories
-from tests.booking.checks import assert_consistent
 from tests.security.fixtures import admit, assert_ledger_reconciles, hold, login_client, pay, state_snapshot
+from tests.support.checks import assert_consistent
 from wallet.models import ChargeHistory
 
 pytestmark = pytest.mark.django_db

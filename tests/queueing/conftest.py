@@ -4,12 +4,10 @@ The Redis backend uses the Redis of REDIS_URL with a key prefix unique to each t
 afterwards, so tests never see each other's queues (nor anyone else's in a shared Redis db).
 """
 
-import threading
 import uuid
 
 import pytest
 import redis
-from django.db import connection
 
 from queueing.backends import get_backend
 from tests.factories import ConcertFactory, UserFactory, WaitingRoomFactory
@@ -71,27 +69,3 @@ def make_fans(db):
         return [UserFactory() for _ in range(count)]
 
     return make
-
-
-def run_together(count, work):
-    """Run work(i) in `count` threads released together by a barrier; return results (or raise the first error)."""
-    barrier = threading.Barrier(count)
-    results, errors = [None] * count, []
-
-    def run(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # surfaced below, in the test's thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    if errors:
-        raise errors[0]
-    return results

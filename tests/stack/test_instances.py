@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from django.contrib.sessions.models import Session
 
 from accounts.models import User
-from tests.checkout import form_data
+from tests.support.checkout import form_data
 
 from .conftest import WebInstance, production_env
 

@@ -1,0 +1,121 @@
+import datetime
+
+import pytest
+
+from booking import services
+from booking.exceptions import CancellationClosed, ReservationNotCancellable
+from booking.models import Reservation
+from concerts.models import Seat, SeatStatusHistory
+from tests.support.checks import assert_consistent, seat_snapshot
+from wallet.models import UsageHistory
+from wallet.selectors import balance
+
+pytestmark = pytest.mark.django_db
+
+
+def test_cancel_refunds_in_full_and_frees_the_seat(funded_fan, paid, concert_date, now):
+    before_balance = balance(user=funded_fan)
+    at = now + datetime.timedelta(hours=1)
+
+    cancelled = services.cancel(user=funded_fan, reservation=paid, now=at)
+
+    assert cancelled.status == Reservation.Status.CANCELLED and cancelled.ended_at == at
+    paid.refresh_from_db()
+    assert paid.status == Reservation.Status.CANCELLED
+    assert balance(user=funded_fan) == before_balance + paid.price
+    refund = UsageHistory.objects.get(user=funded_fan, action_type="CANCELLATION")
+    assert (refund.amount, refund.status, refund.reservation_id, refund.used_at) == (paid.price, "SUCCESS", paid.pk, at)
+    seat = Seat.objects.get(pk=paid.seat_id)
+    assert (seat.status, seat.held_by_id) == ("AVAILABLE", None)
+    last = SeatStatusHistory.objects.filter(seat=seat).order_by("-changed_at").first()
+    assert (last.from_status, last.to_status, last.changed_by_id) == ("RESERVED", "AVAILABLE", funded_fan.pk)
+    assert_consistent()
+
+
+def test_cancelled_seat_can_be_booked_again(make_fan, funded_fan, paid, concert_date, now):
+    services.cancel(user=funded_fan, reservation=paid, now=now)
+    other = make_fan(100_000)
+    services.hold_seats(user=other, concert_date=concert_date, seat_numbers=[1], now=now)
+    services.pay(user=other, concert_date=concert_date, idempotency_key="o", now=now)
+    assert_consistent()
+
+
+def test_cancel_until_the_cutoff_but_not_after(funded_fan, paid, concert_date, settings):
+    settings.CANCEL_CUTOFF_HOURS = 24
+    deadline = concert_date.starts_at - datetime.timedelta(hours=24)
+    before = seat_snapshot(concert_date), balance(user=funded_fan)
+
+    with pytest.raises(CancellationClosed) as exc:
+        services.cancel(user=funded_fan, reservation=paid, now=deadline)
+
+    assert str(exc.value.message)
+    assert (seat_snapshot(concert_date), balance(user=funded_fan)) == before
+    services.cancel(user=funded_fan, reservation=paid, now=deadline - datetime.timedelta(microseconds=1))
+
+
+def test_cannot_cancel_someone_elses_reservation(make_fan, funded_fan, paid, concert_date, now):
+    before = seat_snapshot(concert_date), balance(user=funded_fan)
+    intruder = make_fan()
+    with pytest.raises(ReservationNotCancellable):
+        services.cancel(user=intruder, reservation=paid, now=now)
+    assert (seat_snapshot(concert_date), balance(user=funded_fan)) == before
+    assert balance(user=intruder) == 0
+
+
+def test_cancel_twice_refunds_once(funded_fan, paid, now):
+    services.cancel(user=funded_fan, reservation=paid, now=now)
+    after = balance(user=funded_fan)
+    with pytest.raises(ReservationNotCancellable):
+        services.cancel(user=funded_fan, reservation=paid, now=now)
+    assert balance(user=funded_fan) == after
+    assert UsageHistory.objects.filter(action_type="CANCELLATION").count() == 1
+
+
+def test_a_hold_is_not_cancellable_by_the_fan(funded_fan, concert_date, now):
+    [hold] = services.hold_seats(user=funded_fan, concert_date=concert_date, seat_numbers=[3], now=now)
+    before = seat_snapshot(concert_date)
+    with pytest.raises(ReservationNotCancellable):
+        services.cancel(user=funded_fan, reservation=hold, now=now)
+    assert seat_snapshot(concert_date) == before
+
+
+def test_staff_refund_ignores_the_cutoff_and_is_idempotent(funded_fan, paid, concert_date, make_fan):
+    staff = make_fan()
+    after_cutoff = concert_date.starts_at - datetime.timedelta(hours=1)
+    before = balance(user=funded_fan)
+
+    services.refund_and_cancel(reservation=paid, by=staff, reason="date cancelled", now=after_cutoff)
+    again = services.refund_and_cancel(reservation=paid, by=staff, reason="date cancelled", now=after_cutoff)
+
+    assert again.status == Reservation.Status.CANCELLED
+    assert balance(user=funded_fan) == before + paid.price
+    assert UsageHistory.objects.filter(action_type="CANCELLATION").count() == 1
+    last = SeatStatusHistory.objects.filter(seat_id=paid.seat_id).order_by("-changed_at").first()
+    assert (last.reason, last.changed_by_id) == ("date cancelled", staff.pk)
+    assert_consistent()
+
+
+def test_staff_refund_of_a_hold_is_refused(funded_fan, concert_date, now):
+    [hold] = services.hold_seats(user=funded_fan, concert_date=concert_date, seat_numbers=[3], now=now)
+    with pytest.raises(ReservationNotCancellable):
+        services.refund_and_cancel(reservation=hold, now=now)
+
+
+def test_staff_release_a_hold(funded_fan, concert_date, now, make_fan):
+    staff = make_fan()
+    [hold] = services.hold_seats(user=funded_fan, concert_date=concert_date, seat_numbers=[3], now=now)
+
+    released = services.release_hold(reservation=hold, by=staff, reason="stuck checkout", now=now)
+    again = services.release_hold(reservation=hold, by=staff, now=now)
+
+    assert released.status == again.status == Reservation.Status.CANCELLED
+    seat = Seat.objects.get(pk=hold.seat_id)
+    assert seat.status == "AVAILABLE"
+    assert SeatStatusHistory.objects.filter(seat=seat, reason="stuck checkout", changed_by=staff).count() == 1
+    assert_consistent()
+
+
+def test_staff_release_of_a_paid_reservation_is_refused(paid, now):
+    with pytest.raises(ReservationNotCancellable):
+        services.release_hold(reservation=paid, now=now)
+    assert Seat.objects.get(pk=paid.seat_id).status == "RESERVED"

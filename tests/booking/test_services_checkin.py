@@ -1,0 +1,154 @@
+"""Door check-in (booking.checkins): a paid ticket enters once, for its own date; everything else is refused
+with the reason, and a refusal records nothing."""
+
+import datetime
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from booking import checkins, services
+from booking.exceptions import TicketAlreadyCheckedIn, TicketCodeInvalid, TicketForAnotherDate, TicketNotValid
+from booking.models import CheckIn
+from booking.tickets import ticket_code
+from concerts import services as concert_services
+from tests import factories
+from tests.support.concurrency import run_at_once
+from tests.support.sales import paid_fan
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff():
+    return factories.StaffFactory(name="Door A")
+
+
+def test_a_paid_ticket_checks_in_once_recording_who_and_when(paid, concert_date, staff, now):
+    check_in = checkins.check_in_ticket(code=ticket_code(paid), concert_date=concert_date, by=staff, now=now)
+
+    assert check_in.reservation == paid
+    assert check_in.checked_in_by == staff
+    assert check_in.checked_in_at == now
+    assert CheckIn.objects.get(reservation=paid) == check_in
+
+
+def test_a_second_scan_is_refused_saying_when_and_by_whom(paid, concert_date, staff, now):
+    first = checkins.check_in_ticket(code=ticket_code(paid), concert_date=concert_date, by=staff, now=now)
+    other_door = factories.StaffFactory(name="Door B")
+
+    with pytest.raises(TicketAlreadyCheckedIn) as refused:
+        checkins.check_in_ticket(
+            code=ticket_code(paid), concert_date=concert_date, by=other_door, now=now + datetime.timedelta(minutes=7)
+        )
+
+    assert refused.value.check_in == first
+    assert "Door A" in refused.value.reason
+    assert refused.value.status == 409
+    assert CheckIn.objects.filter(reservation=paid).count() == 1
+
+
+def test_a_ticket_for_another_date_is_refused_and_records_nothing(paid, concert_date, staff, now):
+    other_date = concert_services.create_concert_date(
+        concert=concert_date.concert,
+        starts_at=concert_date.starts_at + datetime.timedelta(days=1),
+        tiers=concert_services.default_tiers(),
+    )
+
+    with pytest.raises(TicketForAnotherDate) as refused:
+        checkins.check_in_ticket(code=ticket_code(paid), concert_date=other_date, by=staff, now=now)
+
+    assert refused.value.reservation == paid
+    assert concert_date.concert_date.isoformat() in refused.value.reason
+    assert not CheckIn.objects.exists()
+
+
+def test_a_refunded_ticket_is_refused(paid, concert_date, staff, now):
+    services.refund_and_cancel(reservation=paid, by=staff, now=now)
+
+    with pytest.raises(TicketNotValid) as refused:
+        checkins.check_in_ticket(code=ticket_code(paid), concert_date=concert_date, by=staff, now=now)
+
+    assert "refunded" in refused.value.reason
+    assert not CheckIn.objects.exists()
+
+
+def test_a_ticket_of_a_cancelled_date_is_refused_even_before_its_refund_ran(paid, concert_date, staff, now):
+    concert_services.cancel_date(concert_date=concert_date, by=staff, reason="storm", now=now)
+
+    with pytest.raises(TicketNotValid):
+        checkins.check_in_ticket(code=ticket_code(paid), concert_date=concert_date, by=staff, now=now)
+    assert not CheckIn.objects.exists()
+
+
+def test_a_hold_that_was_never_paid_is_refused(funded_fan, concert_date, staff, now):
+    hold = services.hold_seats(user=funded_fan, concert_date=concert_date, seat_numbers=[9], now=now)[0]
+
+    with pytest.raises(TicketNotValid):
+        checkins.check_in_ticket(code=ticket_code(hold), concert_date=concert_date, by=staff, now=now)
+
+
+@pytest.mark.parametrize("code", ["", "not a code", "abc:def", "IjEi:1t:forged-signature-forged-sig"])
+def test_a_forged_or_garbled_code_is_refused(concert_date, staff, code):
+    with pytest.raises(TicketCodeInvalid) as refused:
+        checkins.check_in_ticket(code=code, concert_date=concert_date, by=staff)
+    assert refused.value.status == 400
+
+
+def test_an_altered_code_is_refused(paid, concert_date, staff):
+    code = ticket_code(paid)
+    with pytest.raises(TicketCodeInvalid):
+        checkins.check_in_ticket(
+            code=code[:-2] + ("AA" if not code.endswith("AA") else "BB"), concert_date=concert_date, by=staff
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_doors_scanning_one_ticket_at_once_let_it_in_once():
+    """Two staff phones post the same QR code at the same moment: one entry, one refusal naming it."""
+    date = factories.ConcertDateFactory()
+    _fan, result = paid_fan(concert_date=date, seats=[5])
+    code = ticket_code(result.reservations[0])
+    doors = [factories.StaffFactory(name=f"Door {n}") for n in (1, 2)]
+    url = reverse("admin:booking_checkin_door")
+
+    def scan(staff_member):
+        client = Client()
+        client.force_login(staff_member)
+        return client.post(url, {"concert_date": str(date.pk), "code": code})
+
+    for _ in range(3):  # several rounds: each round is a fresh ticket state
+        CheckIn.objects.all().delete()
+        outcomes = run_at_once(scan, [(door,) for door in doors])
+        assert [error for _response, error in outcomes] == [None, None]
+        statuses = sorted(response.status_code for response, _error in outcomes)
+        assert statuses == [200, 409]
+        assert CheckIn.objects.filter(reservation=result.reservations[0]).count() == 1
+        winner = CheckIn.objects.get().checked_in_by
+        refused = next(response for response, _error in outcomes if response.status_code == 409)
+        assert winner.name in refused.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_check_in_racing_a_refund_either_enters_a_paid_ticket_or_refuses_a_refunded_one():
+    date = factories.ConcertDateFactory()
+    _fan, result = paid_fan(concert_date=date, seats=[6])
+    reservation = result.reservations[0]
+    staff = factories.StaffFactory()
+
+    outcomes = run_at_once(
+        lambda action: action(),
+        [
+            (lambda: checkins.check_in_ticket(code=ticket_code(reservation), concert_date=date, by=staff),),
+            (lambda: services.refund_and_cancel(reservation=reservation, by=staff),),
+        ],
+    )
+
+    (_check_in, check_in_error), (_refund, refund_error) = outcomes
+    assert refund_error is None
+    if check_in_error is None:
+        # The entry was recorded first, under the seat lock; the refund then ran after it.
+        assert CheckIn.objects.filter(reservation=reservation).count() == 1
+    else:
+        assert isinstance(check_in_error, TicketNotValid)
+        assert not CheckIn.objects.exists()
