@@ -37,24 +37,8 @@ from .models import (
     SeatStatusHistory,
     local_day,
 )
-from .services import (
-    check_date_start,
-    create_concert_date,
-    default_tiers,
-    delete_concert_date,
-    format_price_tiers,
-    parse_price_tiers,
-    reschedule_concert_date,
-    seat_prices,
-)
-from .templatetags.frontrow import won
-
-
-def describe_price_tier(tier):
-    values = {"name": tier.name, "first": tier.first, "last": tier.last, "price": won(tier.price)}
-    if tier.name:
-        return _("%(name)s seats %(first)d–%(last)d: %(price)s") % values
-    return _("Seats %(first)d–%(last)d: %(price)s") % values
+from .pricing import default_tiers, describe_price_tier, format_price_tiers, parse_price_tiers, seat_prices, won
+from .services import check_date_start, create_concert_date, delete_concert_date, reschedule_concert_date
 
 
 class PriceTiersWidget(forms.Textarea):

@@ -13,7 +13,7 @@ from booking.models import Payment, Reservation
 from wallet.models import UsageHistory
 
 from .models import Concert, ConcertDate, Seat
-from .services import PriceTier
+from .pricing import PriceTier
 
 
 def concerts_for_listing(*, now=None):

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.redirects import login_required, redirect_to_next, safe_next
-from concerts.templatetags.frontrow import won
+from concerts.pricing import won
 
 from . import selectors, services
 from .exceptions import WalletError

@@ -1,4 +1,5 @@
-"""Template helpers for the fans' pages: won amounts and small display formats.
+"""Template filters for the fans' pages: won amounts and price runs (concerts.pricing does the work) and
+small display formats.
 
 `{{ amount|won }}` renders 12,000원 in Korean and ₩12,000 in English (the active language decides).
 """
@@ -8,25 +9,17 @@ import zlib
 
 from django import template
 from django.utils import timezone
-from django.utils.translation import get_language, gettext, ngettext
+from django.utils.translation import gettext, ngettext
+
+from concerts import pricing
 
 register = template.Library()
 
 
 @register.filter
 def won(amount):
-    """Format a whole number of won for the active language; empty for None, unchanged for non-numbers."""
-    if amount is None or amount == "":
-        return ""
-    try:
-        value = int(amount)
-    except (TypeError, ValueError):
-        return amount
-    sign = "-" if value < 0 else ""
-    digits = f"{abs(value):,}"
-    if (get_language() or "ko").startswith("ko"):
-        return f"{sign}{digits}원"
-    return f"{sign}₩{digits}"
+    """{{ amount|won }}: pricing.won, the amount in won for the active language."""
+    return pricing.won(amount)
 
 
 @register.filter
@@ -90,17 +83,8 @@ def initials(title):
 
 @register.filter
 def price_runs(seats):
-    """Group seat-map entries (number, price, in seat order) into runs of consecutive seats at one price.
-
-    Returns dicts with first, last and price, e.g. [{"first": 1, "last": 10, "price": 165000}, ...].
-    """
-    runs = []
-    for seat in seats:
-        if runs and runs[-1]["price"] == seat.price and runs[-1]["last"] == seat.number - 1:
-            runs[-1]["last"] = seat.number
-        else:
-            runs.append({"first": seat.number, "last": seat.number, "price": seat.price})
-    return runs
+    """{{ seats|price_runs }}: pricing.price_runs, runs of consecutive seats at one price."""
+    return pricing.price_runs(seats)
 
 
 # Refusal reasons are stored in English (ChargeHistory.reason, Payment.reason) for the records; these are

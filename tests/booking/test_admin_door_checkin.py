@@ -11,6 +11,7 @@ from django.urls import reverse
 from booking import services
 from booking.models import CheckIn
 from booking.tickets import ticket_code
+from concerts import pricing
 from concerts import services as concert_services
 from tests.factories import ConcertDateFactory, StaffFactory, UserFactory
 from tests.support.sales import paid_fan
@@ -72,7 +73,7 @@ def test_a_ticket_for_another_date_is_refused(staff_client, ticket):
     other_date = concert_services.create_concert_date(
         concert=ticket.seat.concert_date.concert,
         starts_at=ticket.seat.concert_date.starts_at + datetime.timedelta(days=1),
-        tiers=concert_services.default_tiers(),
+        tiers=pricing.default_tiers(),
     )
 
     response = scan(staff_client, ticket, other_date)

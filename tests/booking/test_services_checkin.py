@@ -11,6 +11,7 @@ from booking import checkins, services
 from booking.exceptions import TicketAlreadyCheckedIn, TicketCodeInvalid, TicketForAnotherDate, TicketNotValid
 from booking.models import CheckIn
 from booking.tickets import ticket_code
+from concerts import pricing
 from concerts import services as concert_services
 from tests import factories
 from tests.support.concurrency import run_at_once
@@ -52,7 +53,7 @@ def test_a_ticket_for_another_date_is_refused_and_records_nothing(paid, concert_
     other_date = concert_services.create_concert_date(
         concert=concert_date.concert,
         starts_at=concert_date.starts_at + datetime.timedelta(days=1),
-        tiers=concert_services.default_tiers(),
+        tiers=pricing.default_tiers(),
     )
 
     with pytest.raises(TicketForAnotherDate) as refused:

@@ -9,7 +9,7 @@ from booking import services
 from booking.exceptions import InsufficientBalance, NothingToPay, ReservationNotCancellable, SeatTaken
 from booking.models import Payment, Reservation
 from concerts.models import Seat, SeatStatusHistory
-from concerts.services import PriceTier
+from concerts.pricing import PriceTier
 from tests import factories
 from tests.support.checks import assert_consistent
 from tests.support.concurrency import run_at_once

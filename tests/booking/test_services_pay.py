@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def tiered_date():
-    from concerts.services import PriceTier
+    from concerts.pricing import PriceTier
 
     return factories.ConcertDateFactory(tiers=[PriceTier("VIP", 1, 10, 150_000), PriceTier("R", 11, 50, 80_000)])
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from booking import services
 from booking.exceptions import BookingError
 from booking.models import Reservation
-from concerts.services import PriceTier
+from concerts.pricing import PriceTier
 from tests import factories
 from tests.support.checks import assert_consistent, seat_snapshot
 from wallet import selectors as wallet_selectors

@@ -108,7 +108,7 @@ def test_an_expired_hold_shows_as_available(fan_client, fan, concert_date, admit
 
 
 def test_seat_map_lists_price_tiers(fan_client, fan, admit):
-    from concerts.services import PriceTier
+    from concerts.pricing import PriceTier
 
     concert_date = factories.ConcertDateFactory(
         tiers=[PriceTier("VIP", 1, 10, 165_000), PriceTier("R", 11, 50, 99_000)]

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from concerts.models import Concert, ConcertDate, DateCancellation
-from concerts.services import PriceTier
+from concerts.pricing import PriceTier
 from tests.factories import ConcertDateFactory, ConcertFactory
 from tests.support.browser import form_data
 from tests.support.sales import holding_fan, paid_fan

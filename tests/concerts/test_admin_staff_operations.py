@@ -26,7 +26,7 @@ DASHBOARD = "admin:concerts_salesdashboard_changelist"
 @pytest.fixture
 def sold_date():
     """A date with 3 seats sold (2 VIP at 165,000, 1 S at 99,000), one live hold and one expired hold."""
-    from concerts.services import PriceTier
+    from concerts.pricing import PriceTier
 
     tiers = [PriceTier("VIP", 1, 10, 165_000), PriceTier("R", 11, 30, 132_000), PriceTier("S", 31, 50, 99_000)]
     date = ConcertDateFactory(tiers=tiers)

@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from concerts.models import Concert, ConcertDate, Seat, SeatStatusHistory
-from concerts.services import PriceTier, create_concert_date
+from concerts.pricing import PriceTier
+from concerts.services import create_concert_date
 
 
 def _concert():

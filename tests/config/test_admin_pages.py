@@ -48,7 +48,7 @@ def sales_with_a_refund():
     """Seats 1 and 2 at 165,000 and seat 40 at 99,000 paid; seat 2 then cancelled by its fan (refunded)."""
     from booking import services as booking_services
     from booking.models import Reservation
-    from concerts.services import PriceTier
+    from concerts.pricing import PriceTier
     from tests.factories import ConcertDateFactory
     from tests.support.sales import paid_fan
 

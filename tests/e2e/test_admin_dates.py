@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from concerts.services import PriceTier
+from concerts.pricing import PriceTier
 from queueing import services as queue_services
 from tests import factories
 from tests.support.sales import paid_fan

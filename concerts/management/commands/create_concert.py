@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import dateparse, timezone
 
-from concerts.services import create_concert, parse_price_tiers
+from concerts.pricing import parse_price_tiers
+from concerts.services import create_concert
 
 
 def _show(text, default_time):

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from concerts.models import Concert, ConcertDate
-from concerts.services import PriceTier, create_concert
+from concerts.pricing import PriceTier
+from concerts.services import create_concert
 from wallet import services as wallet_services
 from wallet.models import ChargeHistory
 
