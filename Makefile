@@ -73,7 +73,7 @@ up: stack-prepare
 	$(STACK_ENV) $(BIN)/honcho start -f Procfile
 
 bench: $(VENV)/.dev-installed stack-prepare
-	$(STACK_ENV) $(BIN)/python bench/rush.py $(BENCH_ARGS)
+	$(STACK_ENV) $(BIN)/python -m bench.rush $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

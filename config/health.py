@@ -56,7 +56,7 @@ def hello(request):
     """The benchmark yardstick: the whole middleware stack doing one cheap thing, a `SELECT 1` round trip.
 
     No session, no template, no Redis: the least a page that reads the database can cost on this stack.
-    bench/rush.py measures it beside the real pages, so "the seat map serves N% of hello's requests per
+    bench/rush/ measures it beside the real pages, so "the seat map serves N% of hello's requests per
     second" means the same thing on a fast machine and a noisy one.
     """
     _check_database()

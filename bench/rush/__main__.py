@@ -1,0 +1,169 @@
+"""The command line (`python -m bench.rush`, see bench/rush/__init__.py): the options, and the run in
+order: stack, setup, yardstick, rush, checks, report. Exit status 1 if a check failed."""
+
+import argparse
+import asyncio
+import math
+import os
+import random
+import sys
+import time
+from datetime import timedelta
+
+from bench import rush
+from bench.rush.checks import check_database
+from bench.rush.fixtures import create_concert, create_fans, django_setup, session_cookies
+from bench.rush.report import RESULTS_DIR, build_report, machine_description, publish, render_yardstick
+from bench.rush.scenario import Fan, run_rush
+from bench.rush.stack import Stack, port_in_use
+from bench.rush.yardstick import run_yardstick
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.rush", description=rush.__doc__.split("\n\n")[0])
+    add = parser.add_argument
+    add("--fans", type=int, default=2000, help="fans in the rush (default 2000)")
+    add("--dates", type=int, default=None, help="concert dates on sale (default: fans / seats per date)")
+    add("--spread", type=float, default=3.0, help="fans arrive within this many seconds of the opening")
+    add("--lead", type=float, default=5.0, help="seconds between the end of setup and the sale opening")
+    add("--max-active", type=int, default=100, help="fans admitted at once (the waiting room's max_active)")
+    add("--think", type=float, default=1.0, help="mean seconds a fan takes between two clicks (0 = none)")
+    add("--patience", type=float, default=15.0, help="seconds a fan keeps looking for returned seats")
+    add("--abandon", type=float, default=0.10, help="share of fans who hold and never pay")
+    add("--cancel", type=float, default=0.05, help="share of fans who cancel after paying")
+    add("--double-pay", type=float, default=0.03, help="share of payers who double-click pay (two instances)")
+    add("--form-logins", type=int, default=10, help="fans who log in through the real login form")
+    add("--yardstick-seconds", type=float, default=8.0, help="seconds per closed-loop yardstick run")
+    add("--concurrency", type=int, default=32, help="workers per closed-loop yardstick run")
+    add("--connections", type=int, default=400, help="most HTTP connections the load generator opens")
+    add("--timeout", type=float, default=900.0, help="give up on the rush after this many seconds")
+    add("--hold-seconds", type=int, default=30, help="HOLD_SECONDS for the stack this script starts")
+    add("--active-seconds", type=int, default=90, help="ACTIVE_SECONDS for the stack this script starts")
+    add("--web-workers", type=int, default=None, help="gunicorn workers per instance (stack default: CPUs / 2)")
+    add("--web-threads", type=int, default=None, help="gunicorn threads per worker (stack default 8)")
+    add("--access-log", action="store_true", help="keep gunicorn's per-request JSON access log on")
+    add(
+        "--booking-lane",
+        action="store_true",
+        help="a third instance (web3, WEB3_PORT 8003) takes seat map, hold, checkout and pay; the rest round-robin",
+    )
+    add("--no-stack", action="store_true", help="use a stack already running on --ports")
+    add("--ports", default=None, help="web instance ports, comma-separated (default WEB1_PORT,WEB2_PORT)")
+    add("--skip-yardstick", action="store_true", help="rush only")
+    add("--yardstick-only", action="store_true", help="no rush: hello, queue status and seat map only")
+    add("--seed", type=int, default=None, help="random seed for the fans' choices")
+    args = parser.parse_args(argv)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.seed is not None:
+        random.seed(args.seed)
+    args.probe_admitted = max(1, args.concurrency // 4)
+    args.stack_pid, args.stack_processes = None, {}
+    ports = [
+        int(port)
+        for port in (args.ports or f"{os.environ.get('WEB1_PORT', 8001)},{os.environ.get('WEB2_PORT', 8002)}").split(
+            ","
+        )
+    ]
+    args.lane = None
+    if args.booking_lane:
+        ports.append(int(os.environ.get("WEB3_PORT", 8003)))
+        args.lane = f"http://127.0.0.1:{ports[2]}"
+    bases = [f"http://127.0.0.1:{port}" for port in ports[:2]]
+    run_id = time.strftime("%Y%m%d-%H%M%S")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+
+    stack = None
+    if not args.no_stack:
+        busy = [port for port in ports if port_in_use(port)]
+        if busy:
+            sys.exit(f"ports {busy} are in use: stop that server, or pass --no-stack to bench the stack running there")
+        stack = Stack(args, ports, RESULTS_DIR / f"stack-{run_id}.log")
+        args.stack_pid = stack.process.pid
+    try:
+        django_setup()
+        from django.conf import settings
+        from django.utils import timezone
+
+        machine = machine_description()
+        if stack:
+            print(f"starting the stack (honcho, log in {stack.log_path}) ...", flush=True)
+            stack.wait_ready(bases + ([args.lane] if args.lane else []))
+            args.stack_processes = stack.processes()
+
+        dates = args.dates or max(1, math.ceil(args.fans / settings.SEATS_PER_DATE))
+        print(f"setup: {args.fans} fans, {dates} dates ...", flush=True)
+        setup_started = time.monotonic()
+        users = create_fans(run_id, args.fans, "fan")
+        probe_users = create_fans(run_id, args.concurrency, "probe")
+        fans = []
+        for index, user in enumerate(users):
+            fans.append(
+                Fan(
+                    index=index,
+                    email=user.email,
+                    cookies={} if index < args.form_logins else session_cookies(user),
+                    arrival=random.uniform(0.05, args.spread),
+                    abandons=random.random() < args.abandon,
+                    cancels=random.random() < args.cancel,
+                    double_pays=random.random() < args.double_pay,
+                )
+            )
+        probes = [session_cookies(user) for user in probe_users]
+        probe_concert = create_concert(
+            run_id,
+            "Bench yardstick",
+            dates=1,
+            opens_at=timezone.now() - timedelta(hours=1),
+            max_active=args.probe_admitted,
+        )
+        probe_date = probe_concert.dates.get()
+        print(f"setup took {time.monotonic() - setup_started:.1f} s", flush=True)
+
+        yardstick = None
+        if not args.skip_yardstick:
+            print("yardstick: hello, queue status, seat map (closed loop) ...", flush=True)
+            yardstick = asyncio.run(run_yardstick(args, bases, str(probe_concert.pk), str(probe_date.pk), probes))
+        if args.yardstick_only:
+            print()
+            print(render_yardstick(yardstick, args.concurrency))
+            return 0
+
+        concert = create_concert(
+            run_id, "Bench rush", dates=dates, opens_at=timezone.now() + timedelta(days=1), max_active=args.max_active
+        )
+        opens_wall = timezone.now() + timedelta(seconds=args.lead)
+        opens_at = time.monotonic() + args.lead
+        type(concert).objects.filter(pk=concert.pk).update(sale_opens_at=opens_wall)
+        print(f"rush: the sale opens in {args.lead:.0f} s for {args.fans} fans ...", flush=True)
+        rush_metrics = asyncio.run(run_rush(args, bases, str(concert.pk), fans, opens_at))
+
+        checks, facts = check_database(concert, users, opens_wall)
+        report = build_report(
+            args,
+            run_id=run_id,
+            machine=machine,
+            dates=dates,
+            seats_per_date=settings.SEATS_PER_DATE,
+            bases=bases,
+            yardstick=yardstick,
+            fans=fans,
+            metrics=rush_metrics,
+            opens_at=opens_at,
+            opens_wall=opens_wall,
+            checks=checks,
+            facts=facts,
+        )
+        publish(report)
+        return 0 if all(ok for ok, _ in checks.values()) else 1
+    finally:
+        if stack:
+            print("stopping the stack ...", flush=True)
+            stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

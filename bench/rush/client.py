@@ -1,0 +1,125 @@
+"""One fan's browser over HTTP: the shared aiohttp connection pool, each fan's own cookies and CSRF token,
+requests spread over the web instances, every request timed into a phase's Metrics."""
+
+import json
+import random
+import re
+import time
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import urlsplit
+
+import aiohttp
+
+CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+# What a load balancer would send to the booking lane (--booking-lane): the admitted fans' pages.
+BOOKING_ENDPOINTS = frozenset({"seat map", "hold (POST)", "checkout page", "pay (POST)"})
+
+
+class ServerError(Exception):
+    """A 5xx answer: counted, and the fan stops (a real fan would see an error page)."""
+
+
+@dataclass
+class Response:
+    """What a fan's browser keeps of an answer: status, headers, body."""
+
+    status_code: int
+    headers: object  # aiohttp's case-insensitive multidict
+    text: str
+
+    @property
+    def is_redirect(self):
+        return self.status_code in (301, 302, 303, 307, 308) and "Location" in self.headers
+
+    def json(self):
+        return json.loads(self.text)
+
+
+class Browser:
+    """A fan's browser: its own cookies, each request sent to the next web instance in turn."""
+
+    def __init__(self, client, bases, metrics, cookies=None, lane=None):
+        self.client = client
+        self.bases = bases
+        self.lane = lane  # with --booking-lane: the instance the booking endpoints go to
+        self.turn = random.randrange(len(bases))
+        self.metrics = metrics
+        self.cookies = dict(cookies or {})
+        self.csrf = None
+
+    def next_base(self):
+        base = self.bases[self.turn % len(self.bases)]
+        self.turn += 1
+        return base
+
+    async def request(self, endpoint, method, path, data=None, base=None):
+        if base is None:
+            base = self.lane if self.lane and endpoint in BOOKING_ENDPOINTS else self.next_base()
+        headers = {"Accept-Language": "en"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        if method == "POST":
+            headers["Origin"] = base  # what a browser sends; Django checks it against the Host
+        form = None
+        if data is not None:  # repeated fields (seats=7&seats=8) as a list of pairs
+            form = [
+                (key, str(item))
+                for key, value in data.items()
+                for item in (value if isinstance(value, list) else [value])
+            ]
+        at, started = time.monotonic(), time.perf_counter()
+        try:
+            async with self.client.request(
+                method, base + path, data=form, headers=headers, allow_redirects=False
+            ) as answer:
+                response = Response(answer.status, answer.headers, await answer.text())
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self.metrics.record(endpoint, at, time.perf_counter() - started, exc.__class__.__name__)
+            raise ServerError(f"{endpoint}: {exc.__class__.__name__}") from exc
+        self.metrics.record(endpoint, at, time.perf_counter() - started, response.status_code)
+        self._keep_cookies(response)
+        if response.status_code >= 500:
+            raise ServerError(f"{endpoint}: HTTP {response.status_code}")
+        if "text/html" in response.headers.get("Content-Type", ""):
+            match = CSRF_RE.search(response.text)
+            if match:
+                self.csrf = match.group(1)
+        return response
+
+    def get(self, endpoint, path):
+        return self.request(endpoint, "GET", path)
+
+    def post(self, endpoint, path, data=None, base=None):
+        return self.request(endpoint, "POST", path, data={"csrfmiddlewaretoken": self.csrf, **(data or {})}, base=base)
+
+    def _keep_cookies(self, response):
+        for header in response.headers.getall("Set-Cookie", []):
+            jar = SimpleCookie()
+            try:
+                jar.load(header)
+            except CookieError:
+                continue
+            for name, morsel in jar.items():
+                if morsel["max-age"] == "0" or "1970" in morsel["expires"]:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+
+
+def http_client(args):
+    """One connection pool for every fan (aiohttp: a fraction of httpx's CPU per request, which matters
+    when the load generator shares the machine with the stack). Its cookie jar keeps nothing: each
+    Browser sends its own cookies."""
+    # Idle connections are dropped after 2 s, before gunicorn's keep-alive (WEB_KEEPALIVE, 5 s) closes
+    # them from its side: reusing a connection the server is closing at that instant fails the request.
+    connector = aiohttp.TCPConnector(limit=args.connections, limit_per_host=0, keepalive_timeout=2)
+    return aiohttp.ClientSession(
+        connector=connector, cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=60)
+    )
+
+
+def location(response):
+    """The path a redirect points to (None for any other answer)."""
+    return urlsplit(response.headers["Location"]).path if response.is_redirect else None

@@ -1,0 +1,66 @@
+"""What the rush needs in the database before it starts (not timed): Django set up in this process, fans
+with topped-up wallets and logged-in sessions, concerts with their dates and waiting room, all made
+through the project's own models and services. Django is imported inside the functions: django_setup()
+runs first."""
+
+import os
+from datetime import timedelta
+
+FAN_PASSWORD = "bench-fan-password-not-secret"
+
+
+def django_setup():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_production")
+    os.environ["DB_POOL"] = "false"  # this process is one thread; a pool buys nothing
+    import logging
+
+    import django
+
+    django.setup()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the report
+
+
+def create_fans(run_id, count, prefix):
+    """Bulk-create fans sharing one precomputed password hash; top up each wallet through the service."""
+    from django.contrib.auth.hashers import make_password
+
+    from accounts.models import User
+    from wallet import services as wallet_services
+
+    password_hash = make_password(FAN_PASSWORD)
+    users = User.objects.bulk_create(
+        User(email=f"{prefix}{index:05d}.{run_id}@bench.frontrow.test", name=f"Fan {index}", password=password_hash)
+        for index in range(count)
+    )
+    for user in users:
+        wallet_services.charge(user=user, amount=1_000_000)
+    return users
+
+
+def session_cookies(user):
+    """A logged-in session made the way django.contrib.auth.login makes one (cached_db: Redis + PostgreSQL)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return {settings.SESSION_COOKIE_NAME: session.session_key}
+
+
+def create_concert(run_id, title, *, dates, opens_at, max_active):
+    from django.utils import timezone
+
+    from concerts.models import Concert
+    from concerts.services import create_concert_date
+    from queueing.models import WaitingRoom
+
+    first = timezone.localtime().replace(hour=19, minute=0, second=0, microsecond=0) + timedelta(days=30)
+    concert = Concert.objects.create(title=f"{title} {run_id}", venue="Bench Arena", sale_opens_at=opens_at)
+    for offset in range(dates):
+        create_concert_date(concert=concert, starts_at=first + timedelta(days=offset))
+    WaitingRoom.objects.update_or_create(concert=concert, defaults={"max_active": max_active})
+    return concert

@@ -1,0 +1,236 @@
+"""The report: the run's figures gathered into one dict (config, yardstick, rush per window, facts,
+targets, checks), rendered as text, printed and written to bench/results/ as .txt and .json."""
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+from bench.rush.metrics import percentile
+
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
+
+
+def build_report(
+    args,
+    *,
+    run_id,
+    machine,
+    dates,
+    seats_per_date,
+    bases,
+    yardstick,
+    fans,
+    metrics,
+    opens_at,
+    opens_wall,
+    checks,
+    facts,
+):
+    """The report of a finished rush. Adds the no-5xx check, which comes from the requests, to `checks`."""
+    wall = max((fan.arrival + (fan.finished_at or 0) for fan in fans), default=0.0)
+    rush_summary = metrics.summary()
+    every_request = metrics.summary(since=0.0)["endpoints"]  # the form log-ins before the opening too
+    five_xx = sum(row["5xx"] for row in every_request.values())
+    transport = sum(sum(row["transport_errors"].values()) for row in every_request.values())
+    # The opening burst (until the last fan's join answered) and the rest of the sale, apart: the
+    # burst is where every fan's first three requests land within a few seconds.
+    last_join = max((fan.joined_at for fan in fans if fan.joined_at is not None), default=0.0)
+    windows = {
+        f"opening burst: the first {last_join:.1f} s, until every fan had joined": metrics.summary(
+            until=opens_at + last_join
+        ),
+        "after every fan had joined": metrics.summary(since=opens_at + last_join),
+    }
+    checks["no request answered 5xx (or failed to connect)"] = (
+        five_xx == 0 and transport == 0,
+        f"{five_xx} 5xx, {transport} transport errors",
+    )
+    waits = sorted(fan.admitted_at - fan.joined_at for fan in fans if fan.admitted_at and fan.joined_at)
+    # How long an admission sat unnoticed until the fan's next status poll (their place is idle meanwhile).
+    first_admitted = facts.pop("first_admitted_at")
+    lags = sorted(
+        max(0.0, fan.admitted_at - (first_admitted[fan.email] - opens_wall).total_seconds())
+        for fan in fans
+        if fan.admitted_at and fan.email in first_admitted
+    )
+    endpoints = rush_summary["endpoints"]
+    targets = {}
+    if yardstick:
+        for name, ratio in yardstick["ratios"].items():
+            targets[f"{name} ≥ 50% of hello req/s"] = (ratio >= 0.5, f"{ratio * 100:.0f}%")
+    after = windows["after every fan had joined"]["endpoints"]
+    for name in ("hold (POST)", "pay (POST)"):
+        if name in endpoints:
+            p99 = endpoints[name]["p99_ms"]
+            detail = f"{p99:.0f} ms"
+            if name in after:
+                detail += f" (after the opening burst: {after[name]['p99_ms']:.0f} ms)"
+            targets[f"{name} p99 < 250 ms during the rush"] = (p99 < 250, detail)
+    targets["zero double bookings, zero lost won, zero 5xx"] = (
+        all(ok for ok, _ in checks.values()),
+        "see checks",
+    )
+    web_workers = args.web_workers or os.environ.get("WEB_WORKERS") or max(1, (os.cpu_count() or 2) // 2)
+    report = {
+        "run_id": run_id,
+        "machine": machine,
+        "config": {
+            "fans": args.fans,
+            "dates": dates,
+            "seats_per_date": seats_per_date,
+            "max_active": args.max_active,
+            "think": args.think,
+            "hold_seconds": args.hold_seconds,
+            "active_seconds": args.active_seconds,
+            "patience": args.patience,
+            "concurrency": args.concurrency,
+            "web": f"{len(bases)} instances ({web_workers} workers × "
+            f"{args.web_threads or os.environ.get('WEB_THREADS', 8)} threads)",
+            "access_log": args.access_log,
+            "booking_lane": args.lane,
+        },
+        "yardstick": yardstick,
+        "rush": {
+            "metrics": rush_summary,
+            "windows": windows,
+            "wall_s": wall,
+            "facts": facts,
+            "outcomes": dict(Counter(fan.outcome for fan in fans).most_common()),
+            "admission_noticed_after_s": {"p50": percentile(lags, 50), "p95": percentile(lags, 95)} if lags else None,
+            "admission_wait_s": {
+                "p50": percentile(waits, 50),
+                "p95": percentile(waits, 95),
+                "max": waits[-1],
+            }
+            if waits
+            else None,
+            "fan_notes": Counter(note for fan in fans for note in fan.notes).most_common(10),
+        },
+        "checks": checks,
+        "targets": targets,
+    }
+    return report
+
+
+def publish(report):
+    """Print the report and write it to bench/results/rush-<run id>.txt and .json."""
+    run_id = report["run_id"]
+    text = render_report(report)
+    print()
+    print(text)
+    (RESULTS_DIR / f"rush-{run_id}.json").write_text(json.dumps(report, indent=2, default=str))
+    (RESULTS_DIR / f"rush-{run_id}.txt").write_text(text + "\n")
+    print(f"\nwritten to {RESULTS_DIR / f'rush-{run_id}.txt'} (and .json)")
+    if report["rush"]["fan_notes"]:
+        print("fan notes:", report["rush"]["fan_notes"])
+
+
+def table(summary, title):
+    lines = [
+        f"{title} ({summary['duration_s']:.1f} s)",
+        f"  {'endpoint':<20} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
+        "statuses",
+    ]
+    for name, row in summary["endpoints"].items():
+        statuses = " ".join(f"{code}×{count}" for code, count in row["status"].items())
+        if row["transport_errors"]:
+            statuses += " " + " ".join(f"{kind}×{count}" for kind, count in row["transport_errors"].items())
+        lines.append(
+            f"  {name:<20} {row['requests']:>8} {row['rps']:>8.1f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} "
+            f"{row['p99_ms']:>8.1f} {row['max_ms']:>8.1f}  {statuses}"
+        )
+    cpu = summary.get("cpu")
+    if cpu:
+        lines.append(
+            f"  CPU over {cpu['wall_s']:.1f} s on {cpu['cpus']} CPUs: stack {cpu['stack_cpu_s']:.1f} s, "
+            f"load generator {cpu['generator_cpu_s']:.1f} s, everything else {cpu['other_cpu_s']:.1f} s "
+            f"(machine busy {cpu['machine_cpu_s'] / (cpu['wall_s'] * cpu['cpus']) * 100:.0f}%)"
+        )
+        if cpu.get("stack_processes_cpu_s"):
+            lines.append(
+                "  stack CPU by process: "
+                + ", ".join(f"{name} {value:.1f} s" for name, value in cpu["stack_processes_cpu_s"].items())
+            )
+    return "\n".join(lines)
+
+
+def render_yardstick(yardstick, concurrency):
+    out = [
+        table(summary, f"Yardstick: {name}, closed loop, {concurrency} workers")
+        for name, summary in yardstick["runs"].items()
+    ]
+    out.append("")
+    out.append(f"  hello (mean of two runs): {yardstick['hello_rps']:.1f} req/s")
+    for name, ratio in yardstick["ratios"].items():
+        out.append(f"  {name}: {ratio * 100:.0f}% of hello's requests/s (target ≥ 50%)")
+    return "\n".join(out)
+
+
+def render_report(report):
+    out = [f"Frontrow rush — {report['run_id']} — {report['machine']}", ""]
+    cfg = report["config"]
+    out.append(
+        f"{cfg['fans']} fans, {cfg['dates']} dates × {cfg['seats_per_date']} seats, max_active {cfg['max_active']}, "
+        f"think {cfg['think']} s, hold {cfg['hold_seconds']} s, web {cfg['web']}"
+        + (
+            f"; booking lane: seat map, hold, checkout and pay on {cfg['booking_lane']}"
+            if cfg.get("booking_lane")
+            else ""
+        )
+    )
+    out.append("")
+    if report.get("yardstick"):
+        out.append(render_yardstick(report["yardstick"], cfg["concurrency"]))
+        out.append("")
+    out.append(table(report["rush"]["metrics"], "Rush, from the opening to the last fan"))
+    out.append("")
+    for title, summary in report["rush"]["windows"].items():
+        out.append(table(summary, f"Rush, {title}"))
+        out.append("")
+    rush = report["rush"]
+    facts = rush["facts"]
+    gone, last = facts["no_seat_free_after_opening_s"], facts["last_sale_after_opening_s"]
+    sold = f"every seat held or paid {gone:.1f} s after the sale opened" if gone else "some seat was always free"
+    if facts["sold_out"]:
+        sold += f"; every seat paid {last:.1f} s after (the last sale)"
+    else:
+        sold += f"; {facts['reserved']} of {facts['seats']} seats paid at the end" + (
+            f", the last {last:.1f} s after opening" if last else ""
+        )
+    out.append(f"Time to sell out: {sold}")
+    out.append(f"Rush wall time (first arrival to last fan done): {rush['wall_s']:.1f} s")
+    out.append(f"Fans: {', '.join(f'{count} {name}' for name, count in rush['outcomes'].items())}")
+    admitted_waits = rush["admission_wait_s"]
+    if admitted_waits:
+        out.append(
+            f"Wait from joining to admission: p50 {admitted_waits['p50']:.1f} s, p95 {admitted_waits['p95']:.1f} s, "
+            f"max {admitted_waits['max']:.1f} s"
+        )
+    noticed = rush.get("admission_noticed_after_s")
+    if noticed:
+        out.append(
+            f"Admission noticed by the fan's next status poll after: p50 {noticed['p50']:.1f} s, "
+            f"p95 {noticed['p95']:.1f} s (the place is idle meanwhile)"
+        )
+    out.append(
+        f"Reservations: {facts['reservations']}; won paid {facts['won_paid']:,}, refunded {facts['won_refunded']:,}"
+    )
+    out.append("")
+    out.append("Targets:")
+    for name, (ok, detail) in report["targets"].items():
+        out.append(f"  [{'PASS' if ok else 'MISS'}] {name}: {detail}")
+    out.append("")
+    out.append("Checks:")
+    for name, (ok, detail) in report["checks"].items():
+        out.append(f"  [{'PASS' if ok else 'FAIL'}] {name}: {detail}")
+    return "\n".join(out)
+
+
+def machine_description():
+    cpus = os.cpu_count()
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = float("nan")
+    return f"{cpus} CPUs, load average {load:.2f} at start"

@@ -1,0 +1,67 @@
+"""The yardstick: closed-loop runs on the quiet stack (hello, queue status for waiting fans, seat map for
+admitted fans), the same workers for the same time each, so their requests/s compare."""
+
+import asyncio
+import time
+
+from bench.rush.client import Browser, ServerError, http_client, location
+from bench.rush.cpu import CpuMeter
+from bench.rush.metrics import Metrics
+
+
+async def closed_loop(client, bases, endpoint, path, cookies_list, concurrency, seconds):
+    """`concurrency` workers each send GET path back to back for `seconds`; returns the phase metrics."""
+    metrics = Metrics()
+    deadline = time.monotonic() + seconds
+
+    async def worker(index):
+        browser = Browser(client, bases, metrics, cookies_list[index % len(cookies_list)] if cookies_list else None)
+        while time.monotonic() < deadline:
+            try:
+                response = await browser.get(endpoint, path)
+            except ServerError:
+                continue
+            if response.status_code != 200:
+                raise RuntimeError(f"yardstick {endpoint} answered {response.status_code}")
+
+    await asyncio.gather(*(worker(index) for index in range(concurrency)))
+    metrics.finish()
+    return metrics
+
+
+async def run_yardstick(args, bases, probe_concert, probe_date_id, probes):
+    """Closed-loop runs on the quiet stack: hello, queue status (waiting fans), seat map (admitted fans)."""
+    async with http_client(args) as client:
+        admitted, waiting = [], []
+        for cookies in probes:
+            browser = Browser(client, bases, Metrics(), cookies)
+            await browser.get("concert page", f"/concerts/{probe_concert}/")
+            joined = await browser.post(
+                "queue join (POST)", f"/concerts/{probe_concert}/queue/", {"date": probe_date_id}
+            )
+            # Admitted at once (room left, nobody waiting) → straight to the seats; otherwise the room.
+            target = location(joined) or ""
+            (admitted if target.startswith("/dates/") else waiting).append(browser.cookies)
+        if not admitted or not waiting:
+            raise RuntimeError(f"yardstick probes: {len(admitted)} admitted, {len(waiting)} waiting; need both")
+        seconds, concurrency = args.yardstick_seconds, args.concurrency
+        plan = [
+            ("hello", "hello", "/hello/", None),
+            ("queue status", "queue status", f"/concerts/{probe_concert}/queue/status/", waiting),
+            ("seat map", "seat map", f"/dates/{probe_date_id}/seats/", admitted),
+            ("hello (again)", "hello", "/hello/", None),
+        ]
+        summaries = {}
+        for run_name, endpoint, path, cookies in plan:
+            meter = CpuMeter(args.stack_pid, args.stack_processes)
+            metrics = await closed_loop(client, bases, endpoint, path, cookies, concurrency, seconds)
+            summaries[run_name] = metrics.summary()
+            summaries[run_name]["cpu"] = meter.stop()
+            summaries[run_name]["rps"] = summaries[run_name]["endpoints"][endpoint]["rps"]
+    hello_rps = (summaries["hello"]["rps"] + summaries["hello (again)"]["rps"]) / 2
+    return {
+        "runs": summaries,
+        "hello_rps": hello_rps,
+        "ratios": {name: summaries[name]["rps"] / hello_rps for name in ("queue status", "seat map")},
+        "probes": {"admitted": len(admitted), "waiting": len(waiting)},
+    }
