@@ -1,14 +1,15 @@
-"""Refusals of booking: one exception per reason a hold, payment or cancellation is refused.
+"""Refusals of booking: one exception per reason a hold, payment, cancellation or door check-in is refused.
 
-Each carries `message`, lazy text a fan can read in Korean or English, and `reason`, the same text in
-English for the records (Payment.reason, logs). Views show `message` with a 4xx status.
+Each is a config.refusals.Refusal: `message` for the fan, `reason` in English for the records (Payment.reason,
+logs), the HTTP `status` (409 unless the class says otherwise) and a stable `code`.
 """
 
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from config.refusals import Refusal, RefusalCode
 from wallet import exceptions as wallet_exceptions
 
 
@@ -16,17 +17,16 @@ def _seat_list(numbers):
     return ", ".join(str(n) for n in sorted(numbers))
 
 
-class BookingError(Exception):
-    default_message = _("That booking could not be made.")
+class BookingError(Refusal):
+    """Base of every booking refusal: by default the seats or reservation are not in a state that allows it."""
 
-    def __init__(self, message=None):
-        self.message = message if message is not None else self.default_message
-        with translation.override("en"):
-            self.reason = str(self.message)[:200]
-        super().__init__(self.reason)
+    status = 409
+    default_message = _("That booking could not be made.")
 
 
 class InvalidSeatSelection(BookingError):
+    status = 400
+    code = RefusalCode.INVALID_SEAT_SELECTION
     default_message = _("Choose one or more seats by their numbers.")
 
     @classmethod
@@ -40,6 +40,8 @@ class InvalidSeatSelection(BookingError):
 
 class SeatLimitReached(BookingError):
     """The fan asked for `requested` seats but already has `already` of at most `limit` on the date."""
+
+    code = RefusalCode.SEAT_LIMIT_REACHED
 
     def __init__(self, *, limit, already, requested):
         self.limit, self.already, self.requested = limit, already, requested
@@ -57,6 +59,8 @@ class SeatLimitReached(BookingError):
 
 
 class SeatTaken(BookingError):
+    code = RefusalCode.SEAT_TAKEN
+
     def __init__(self, *, seat_numbers):
         self.seat_numbers = sorted(seat_numbers)
         super().__init__(
@@ -72,10 +76,13 @@ class SeatTaken(BookingError):
 
 
 class SaleNotOpen(BookingError):
+    status = 403
+    code = RefusalCode.SALE_NOT_OPEN
     default_message = _("Sales for this concert have not opened yet.")
 
 
 class DateNotBookable(BookingError):
+    code = RefusalCode.DATE_NOT_BOOKABLE
     default_message = _("This date has already taken place and can no longer be booked.")
 
     @classmethod
@@ -88,6 +95,8 @@ class DateNotBookable(BookingError):
 
 
 class HoldExpired(BookingError):
+    code = RefusalCode.HOLD_EXPIRED
+
     def __init__(self, *, seat_numbers):
         self.seat_numbers = sorted(seat_numbers)
         super().__init__(
@@ -102,17 +111,18 @@ class HoldExpired(BookingError):
         )
 
 
-class InsufficientBalance(BookingError, wallet_exceptions.InsufficientBalance):
-    """Checkout refused for lack of balance: caught by `except BookingError` and `except WalletError` alike."""
+class InsufficientBalance(wallet_exceptions.InsufficientBalance, BookingError):
+    """Checkout refused for lack of balance: caught by `except BookingError` and `except WalletError` alike.
 
-    def __init__(self, *, needed, available):
-        wallet_exceptions.InsufficientBalance.__init__(self, needed=needed, available=available)
+    The wallet's refusal first, so its message, status and code are the ones this carries.
+    """
 
 
 class CheckoutChanged(BookingError):
     """The holds to pay are not the ones the checkout page showed (a hold from another window, or one that
     ended): nothing is charged, and the page is shown again with what there is to pay now."""
 
+    code = RefusalCode.CHECKOUT_CHANGED
     default_message = _(
         "Your seats on hold changed after this page was shown (seats held in another window, or a hold that "
         "ended). Nothing was charged: check the seats below and pay again."
@@ -120,18 +130,23 @@ class CheckoutChanged(BookingError):
 
 
 class NothingToPay(BookingError):
+    code = RefusalCode.NOTHING_TO_PAY
     default_message = _("You have no seats on hold for this date.")
 
 
 class InvalidPaymentRequest(BookingError):
+    status = 400
+    code = RefusalCode.INVALID_PAYMENT_REQUEST
     default_message = _("This checkout form is not valid any more. Please reload the page and try again.")
 
 
 class CancellationClosed(BookingError):
+    code = RefusalCode.CANCELLATION_CLOSED
     default_message = _("Cancellation closed before the show; this reservation can no longer be cancelled.")
 
 
 class ReservationNotCancellable(BookingError):
+    code = RefusalCode.RESERVATION_NOT_CANCELLABLE
     default_message = _("This reservation cannot be cancelled.")
 
 
@@ -145,7 +160,6 @@ def _local(moment):
 class TicketRefused(BookingError):
     """The door refuses a ticket; `status` is the HTTP status the door page answers with."""
 
-    status = 409
     default_message = _("This ticket cannot enter.")
 
     def __init__(self, message=None, *, reservation=None):
@@ -155,11 +169,14 @@ class TicketRefused(BookingError):
 
 class TicketCodeInvalid(TicketRefused):
     status = 400
+    code = RefusalCode.TICKET_CODE_INVALID
     default_message = _("This is not a Frontrow ticket code. Scan it again or type it in full.")
 
 
 class TicketNotValid(TicketRefused):
     """The code is ours, but its reservation is not a paid ticket any more (or never was)."""
+
+    code = RefusalCode.TICKET_NOT_VALID
 
     @classmethod
     def for_reservation(cls, reservation):
@@ -181,6 +198,8 @@ class TicketNotValid(TicketRefused):
 
 
 class TicketForAnotherDate(TicketRefused):
+    code = RefusalCode.TICKET_FOR_ANOTHER_DATE
+
     def __init__(self, *, reservation):
         date = reservation.seat.concert_date
         super().__init__(
@@ -195,6 +214,8 @@ class TicketForAnotherDate(TicketRefused):
 
 class TicketAlreadyCheckedIn(TicketRefused):
     """A second scan: `check_in` is the entry already recorded."""
+
+    code = RefusalCode.TICKET_ALREADY_CHECKED_IN
 
     def __init__(self, *, check_in):
         self.check_in = check_in

@@ -1,8 +1,8 @@
 """Fans' booking pages: seat map, hold, checkout, my reservations and cancel.
 
 Thin views: parse the request, call one booking service or selector, render. A refusal from a service
-(a BookingError or WalletError) is shown as a message on the page it came from, with the 4xx status
-REFUSAL_STATUS gives it.
+(a BookingError or WalletError) is shown as a message on the page it came from, with the refusal's own
+status.
 """
 
 import uuid
@@ -26,24 +26,6 @@ from wallet.exceptions import WalletError
 from . import exceptions, selectors, services
 from .forms import CheckoutForm, HoldForm
 from .models import Reservation
-
-# The status a refusal answers with, first match wins: the request itself was malformed (400), the fan
-# may not do this yet (403), the wallet is short (402), or the seats/reservation are not in a state that
-# allows it (409).
-REFUSAL_STATUS = (
-    (exceptions.InvalidSeatSelection, 400),
-    (exceptions.InvalidPaymentRequest, 400),
-    (exceptions.SaleNotOpen, 403),
-    (WalletError, 402),  # InsufficientBalance (booking's is a WalletError too)
-    (exceptions.BookingError, 409),
-)
-
-
-def refusal_status(error):
-    for error_class, status in REFUSAL_STATUS:
-        if isinstance(error, error_class):
-            return status
-    return 400
 
 
 def _render_seat_map(request, *, status=200, selected=()):
@@ -245,7 +227,7 @@ def checkout(request, date_id):
         messages.error(request, error.message)
         # The balance may have been read before a failed payment; show the current one.
         request.user.refresh_from_db(fields=["balance"])
-        return _render_checkout(request, status=refusal_status(error))
+        return _render_checkout(request, status=error.status)
     if result.replayed:
         messages.info(request, _("This payment was already made; nothing more was charged."))
         return redirect("booking:reservations")
@@ -305,12 +287,12 @@ def cancel(request, reservation_id):
             request,
             "booking/cancel.html",
             {"quote": quote, "reservation": reservation, "page_url": _cancel_page_url(request, reservation.pk)},
-            status=200 if quote.cancellable else refusal_status(quote.refusal),
+            status=200 if quote.cancellable else quote.refusal.status,
         )
     try:
         services.cancel(user=request.user, reservation=reservation)
     except exceptions.BookingError as error:
         messages.error(request, error.message)
-        return _render_reservations(request, status=refusal_status(error))
+        return _render_reservations(request, status=error.status)
     messages.success(request, _("Your reservation is cancelled and the full price is back in your wallet."))
     return redirect("booking:reservations")

@@ -26,12 +26,8 @@ from .exceptions import QueueUnavailable
 
 def unavailable_response(request, exc=None):
     """The 503 page shown when the queue's backend (Redis) cannot be reached."""
-    response = TemplateResponse(
-        request,
-        "queueing/unavailable.html",
-        {"message": (exc or QueueUnavailable()).message},
-        status=503,
-    )
+    exc = exc or QueueUnavailable()
+    response = TemplateResponse(request, "queueing/unavailable.html", {"message": exc.message}, status=exc.status)
     response["Retry-After"] = "10"
     return response
 

@@ -155,7 +155,7 @@ def room(request, concert_id):
             return unavailable_response(request, exc)
         except QueueError as exc:
             messages.error(request, exc.message)
-            return _render_room(request, concert, None, next_url, now=now, status=409)
+            return _render_room(request, concert, None, next_url, now=now, status=exc.status)
         if current.admitted:
             return redirect_to_next(request, next_url, _concert_url(concert))
         return redirect(room_url(concert, next_url=next_url))
@@ -191,7 +191,7 @@ def status(request, concert_id):
     try:
         current = services.status(user=request.user, concert=concert)
     except QueueUnavailable as exc:
-        response = JsonResponse({"error": str(exc.message), "available": False}, status=503)
+        response = JsonResponse({"error": str(exc.message), "code": exc.code, "available": False}, status=exc.status)
         response["Retry-After"] = "10"
         return response
     return JsonResponse(_payload(request, concert, current, _requested_next(request, concert)))

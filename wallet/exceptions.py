@@ -1,32 +1,28 @@
-"""Refusals of the wallet: each carries a message a fan can read (Korean or English) and an English reason."""
+"""Refusals of the wallet, each a config.refusals.Refusal: a message a fan can read (Korean or English), an
+English reason short enough for the ledger's reason column, an HTTP status (400 unless the class says
+otherwise) and a stable code."""
 
-from django.utils import translation
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from config.refusals import Refusal, RefusalCode
 
-class WalletError(Exception):
-    """Base of every wallet refusal.
 
-    `message` is lazy, so it renders in the language active where it is shown; `reason` is the same text in
-    English, short enough for the ledger's reason column.
-    """
+class WalletError(Refusal):
+    """Base of every wallet refusal."""
 
     default_message = _("The wallet could not do that.")
 
-    def __init__(self, message=None):
-        self.message = message if message is not None else self.default_message
-        with translation.override("en"):
-            self.reason = str(self.message)[:200]
-        super().__init__(self.reason)
-
 
 class InvalidAmount(WalletError):
+    code = RefusalCode.INVALID_AMOUNT
     default_message = _("Enter the amount as a whole number of won.")
 
 
 class ChargeRefused(WalletError):
     """A top-up was refused; `charge` is the FAILED ChargeHistory row that records it."""
+
+    code = RefusalCode.CHARGE_REFUSED
 
     def __init__(self, message, *, charge=None):
         super().__init__(message)
@@ -34,6 +30,9 @@ class ChargeRefused(WalletError):
 
 
 class InsufficientBalance(WalletError):
+    status = 402
+    code = RefusalCode.INSUFFICIENT_BALANCE
+
     def __init__(self, *, needed, available):
         self.needed, self.available = needed, available
         super().__init__(

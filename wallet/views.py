@@ -49,7 +49,7 @@ def home(request):
 @require_POST
 @login_required(form_page="wallet:home")
 def charge(request):
-    """Top up by `amount` won. A refused top-up is recorded by the service and shown with 400."""
+    """Top up by `amount` won. A refused top-up is recorded by the service and shown with its status (400)."""
     form = TopUpForm(request.POST)
     form.is_valid()  # every field is optional text: the service judges the amount
     try:
@@ -57,7 +57,7 @@ def charge(request):
     except WalletError as error:
         messages.error(request, error.message)
         request.user.refresh_from_db(fields=["balance"])
-        return _render_wallet(request, form, status=400)
+        return _render_wallet(request, form, status=error.status)
     messages.success(
         request,
         _("%(amount)s added. Your balance is now %(balance)s.")

@@ -1,0 +1,69 @@
+"""The one base of every refusal (booking, wallet, waiting room) and the list of their stable codes.
+
+A refusal carries `message`, lazy text a fan reads in the language active where it is shown; `reason`, the
+same text in English for the records (Payment.reason, ChargeHistory.reason, logs); `status`, the HTTP status
+a page answers it with; and `code`, what a program reads. Views take the status from the exception instead
+of keeping their own table.
+"""
+
+from enum import StrEnum
+from typing import ClassVar
+
+from django.utils import translation
+from django.utils.functional import Promise
+
+
+class RefusalCode(StrEnum):
+    """Every refusal's stable code, one per exception class (tests/config/test_refusals.py checks both ways).
+
+    These are the public error codes: the JSON API returns them, so a code is never renamed or reused
+    for another refusal once released; a new refusal gets a new code.
+    """
+
+    # booking: holding seats
+    INVALID_SEAT_SELECTION = "invalid_seat_selection"
+    SEAT_LIMIT_REACHED = "seat_limit_reached"
+    SEAT_TAKEN = "seat_taken"
+    SALE_NOT_OPEN = "sale_not_open"
+    DATE_NOT_BOOKABLE = "date_not_bookable"
+    # booking: paying
+    HOLD_EXPIRED = "hold_expired"
+    CHECKOUT_CHANGED = "checkout_changed"
+    NOTHING_TO_PAY = "nothing_to_pay"
+    INVALID_PAYMENT_REQUEST = "invalid_payment_request"
+    # booking: cancelling
+    CANCELLATION_CLOSED = "cancellation_closed"
+    RESERVATION_NOT_CANCELLABLE = "reservation_not_cancellable"
+    # booking: the door
+    TICKET_CODE_INVALID = "ticket_code_invalid"
+    TICKET_NOT_VALID = "ticket_not_valid"
+    TICKET_FOR_ANOTHER_DATE = "ticket_for_another_date"
+    TICKET_ALREADY_CHECKED_IN = "ticket_already_checked_in"
+    # wallet
+    INVALID_AMOUNT = "invalid_amount"
+    CHARGE_REFUSED = "charge_refused"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    # waiting room
+    QUEUE_NOT_OPEN = "queue_not_open"
+    QUEUE_CLOSED = "queue_closed"
+    QUEUE_UNAVAILABLE = "queue_unavailable"
+
+
+class Refusal(Exception):
+    """Base of every refusal. Not raised itself: each app has its base (BookingError, WalletError,
+    QueueError) giving the default message and status, and each concrete refusal sets its `code`.
+
+    `status` is the HTTP status a page answers with: 400 a malformed request, 402 a short balance, 403 not
+    allowed yet, 409 a state that does not allow it, 503 a service that cannot be reached.
+    """
+
+    default_message: ClassVar[str | Promise]
+    status: ClassVar[int] = 400
+    code: ClassVar[RefusalCode]
+
+    def __init__(self, message: str | Promise | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        # English whatever language the request is in; short enough for the records' reason columns.
+        with translation.override("en"):
+            self.reason = str(self.message)[:200]
+        super().__init__(self.reason)
