@@ -1,7 +1,7 @@
 """Waiting-room benchmark: a rush of fans joins one concert's queue, then polls and admission batches.
 
 For each backend (database, redis): N fans join (through queueing.services.join, as the join view does),
-then P status polls of random waiting fans (queueing.services.status, what the status URL calls), then
+then P status polls of random waiting fans (queueing.services.poll_place, what the status URL calls), then
 admission batches of B, then P touches of random admitted fans (queueing.services.touch, what every gated
 page calls). Prints joins/s, polls/s, admission batch times, touches/s, and the memory the queue takes:
 bytes per waiting fan in Redis (MEMORY USAGE of the concert's keys), and in PostgreSQL (QueueToken and
@@ -186,7 +186,7 @@ def run(backend, args):
     positions = []
 
     def poll(user):
-        positions.append(services.status(user=user, concert=concert).position)
+        positions.append(services.poll_place(user=user, concert=concert).position)
 
     elapsed = in_threads(args.threads, sample, poll)
     spread = f"positions {min(positions)}..{max(positions)}"
@@ -194,7 +194,7 @@ def run(backend, args):
 
     single = time.perf_counter()
     for user in sample[:1_000]:
-        services.status(user=user, concert=concert)
+        services.poll_place(user=user, concert=concert)
     single = (time.perf_counter() - single) / min(1_000, len(sample)) * 1000
     print(f"poll time:  {single:10.2f} ms each, one thread")
 
@@ -219,7 +219,7 @@ def run(backend, args):
     elapsed = in_threads(args.threads, sample, touch)
     print(f"touches:    {args.polls / elapsed:10,.0f} /s   ({elapsed:.1f} s)")
 
-    last = services.status(user=users[-1], concert=concert)
+    last = services.poll_place(user=users[-1], concert=concert)
     print(f"afterwards: the last fan is number {last.position:,}, eta {last.eta_seconds} s")
     cleanup(backend)
 

@@ -113,7 +113,7 @@ def render(*, user, reservations, language) -> EmailMultiAlternatives:
     """The confirmation e-mail of these paid reservations (one date), in `language`, QR codes attached."""
     date = reservations[0].seat.concert_date
     ticket_list = [{"reservation": r, "code": tickets.ticket_code(r)} for r in reservations]
-    context = {"user": user, "concert_date": date, "concert": date.concert, "tickets": ticket_list}
+    context = {"user": user, "date": date, "concert": date.concert, "tickets": ticket_list}
     with translation.override(_language(language)):
         subject = _one_line(render_to_string("booking/email/confirmation_subject.txt", context))
         text = render_to_string("booking/email/confirmation.txt", context)

@@ -111,10 +111,9 @@ class HoldExpired(BookingError):
         )
 
 
-class InsufficientBalance(wallet_exceptions.InsufficientBalance, BookingError):
-    """Checkout refused for lack of balance: caught by `except BookingError` and `except WalletError` alike.
-
-    The wallet's refusal first, so its message, status and code are the ones this carries.
+class InsufficientBalanceToPay(wallet_exceptions.InsufficientBalance, BookingError):
+    """Checkout refused for lack of balance: the wallet's InsufficientBalance that `except BookingError`
+    catches too. The wallet's class comes first, so its message, status and code are the ones this carries.
     """
 
 

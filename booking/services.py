@@ -26,7 +26,7 @@ from .exceptions import (
     CheckoutChanged,
     DateNotBookable,
     HoldExpired,
-    InsufficientBalance,
+    InsufficientBalanceToPay,
     InvalidPaymentRequest,
     InvalidSeatSelection,
     NothingToPay,
@@ -349,7 +349,7 @@ def pay(*, user, concert_date, idempotency_key, reservation_ids=None, language=N
     or a concurrent second request) charges once and returns the first result with replayed=True.
     If the show has started, a hold has expired or the balance is short, one FAILED Payment per hold is
     committed with the reason and nothing is charged or confirmed; then DateNotBookable, HoldExpired or
-    InsufficientBalance is raised. (Expired holds themselves are swept in that transaction, as every reader
+    InsufficientBalanceToPay is raised. (Expired holds themselves are swept in that transaction, as every reader
     already sees them as free; a hold on a started show is left to expire.)
     Raises NothingToPay when the fan holds nothing on the date, InvalidPaymentRequest for a bad key,
     DateNotBookable when the date has been cancelled (its refund job releases the holds).
@@ -402,7 +402,7 @@ def pay(*, user, concert_date, idempotency_key, reservation_ids=None, language=N
             try:
                 debit = wallet_services.debit(user=user, items=[(hold, hold.price) for hold in holds], now=now)
             except wallet_exceptions.InsufficientBalance as exc:
-                failure = InsufficientBalance(needed=exc.needed, available=exc.available)
+                failure = InsufficientBalanceToPay(needed=exc.needed, available=exc.available)
 
         if failure is not None:
             # Committed, not rolled back: the refused attempt stays on record.

@@ -9,5 +9,5 @@ urlpatterns = [
     path("dates/<uuid:date_id>/hold/", views.hold, name="hold"),
     path("checkout/<uuid:date_id>/", views.checkout, name="checkout"),
     path("reservations/", views.reservations, name="reservations"),
-    path("reservations/<uuid:reservation_id>/cancel/", views.cancel, name="cancel"),
+    path("reservations/<uuid:reservation_id>/cancel/", views.cancel_view, name="cancel"),
 ]

@@ -29,8 +29,8 @@ from .models import Reservation
 
 
 def _render_seat_map(request, *, status=200, selected=()):
-    concert_date = request.concert_date
-    seats = selectors.seat_map(concert_date=concert_date, user=request.user, now=timezone.now())
+    date = request.concert_date
+    seats = selectors.seat_map(concert_date=date, user=request.user, now=timezone.now())
     mine = sum(1 for seat in seats if seat.status == selectors.SeatState.MINE)
     free = {seat.number for seat in seats if seat.is_available}
     return render(
@@ -38,7 +38,7 @@ def _render_seat_map(request, *, status=200, selected=()):
         "booking/seats.html",
         {
             "concert": request.concert,
-            "concert_date": concert_date,
+            "date": date,
             "seats": seats,
             "mine_count": mine,
             "max_seats": settings.MAX_SEATS_PER_USER,
@@ -46,7 +46,7 @@ def _render_seat_map(request, *, status=200, selected=()):
             "has_holds": any(seat.hold_expire_at for seat in seats),
             "hold_seconds": settings.HOLD_SECONDS,
             "selected": sorted(free.intersection(selected)),
-            "page_url": reverse("booking:seats", args=[concert_date.pk]),
+            "page_url": reverse("booking:seats", args=[date.pk]),
         },
         status=status,
     )
@@ -116,11 +116,11 @@ def hold(request, date_id):
 
 
 def _render_checkout(request, *, status=200, holds=None):
-    concert_date = request.concert_date
+    date = request.concert_date
     now = timezone.now()
     if holds is None:
-        holds = list(selectors.live_holds(user=request.user, concert_date=concert_date, now=now))
-    hold_ran_out = not holds and selectors.last_hold_ran_out(user=request.user, concert_date=concert_date, now=now)
+        holds = list(selectors.live_holds(user=request.user, concert_date=date, now=now))
+    hold_ran_out = not holds and selectors.last_hold_ran_out(user=request.user, concert_date=date, now=now)
     total = sum(reservation.price for reservation in holds)
     balance = request.user.balance
     expires_at = min((reservation.hold_expire_at for reservation in holds), default=None)
@@ -129,7 +129,7 @@ def _render_checkout(request, *, status=200, holds=None):
         "booking/checkout.html",
         {
             "concert": request.concert,
-            "concert_date": concert_date,
+            "date": date,
             "holds": holds,
             "total": total,
             "balance": balance,
@@ -141,7 +141,7 @@ def _render_checkout(request, *, status=200, holds=None):
             "form": CheckoutForm(initial={"idempotency_key": uuid.uuid4(), "reservations": [r.pk for r in holds]}),
             # A fan let through only to pay what they hold cannot pick other seats until admitted again.
             "can_change_seats": request.admitted,
-            "page_url": reverse("booking:checkout", args=[concert_date.pk]),
+            "page_url": reverse("booking:checkout", args=[date.pk]),
         },
         status=status,
     )
@@ -272,7 +272,7 @@ def _cancel_page_url(request, reservation_id):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required(form_page=_cancel_page_url)
-def cancel(request, reservation_id):
+def cancel_view(request, reservation_id):
     """GET: what cancelling one of the fan's paid reservations gives back (price, fee, refund, deadline), with
     the button that confirms; a 409 with the reason when it cannot be cancelled. POST: cancel it and refund
     it to the wallet. The confirmation is a page, not a script dialog, so it is the same without JavaScript."""

@@ -14,7 +14,7 @@ class QueueError(Refusal):
     default_message = _("The waiting room could not do that.")
 
 
-class SaleNotOpen(QueueError):
+class QueueNotOpen(QueueError):
     code = RefusalCode.QUEUE_NOT_OPEN
     default_message = _("Sales for this concert have not opened yet. The waiting room opens when they do.")
 

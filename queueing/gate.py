@@ -81,10 +81,10 @@ def admitted_required(view=None, *, open_without_admission=None):
         concert, concert_date = _resolve(kwargs)
         try:
             admitted = services.touch(user=request.user, concert=concert)
-            current = None if admitted else services.status(user=request.user, concert=concert)
+            current = None if admitted else services.poll_place(user=request.user, concert=concert)
         except QueueUnavailable as exc:
             return unavailable_response(request, exc)
-        # The status poll may have run an overdue admission that let this fan in just now.
+        # The poll may have run an overdue admission that let this fan in just now.
         admitted = admitted or (current is not None and current.admitted)
         request.concert, request.admitted = concert, admitted
         if concert_date is not None:

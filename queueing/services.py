@@ -1,9 +1,9 @@
-"""Writes about the waiting room: join, status, admit, touch, leave and end, over the configured backend.
+"""Writes about the waiting room: join, poll a place, admit, touch, leave and end, over the configured backend.
 
 The live queue sits in a backend (queueing.backends: the database or Redis). This module adds the rules
 around it: the sale must be open, every visit is written to QueueEntryHistory (in the database for both
 backends), admission runs under the WaitingRoom row lock, the estimated wait comes from the recent
-admission rate, and a status poll that finds admission overdue (beat stopped) runs it itself.
+admission rate, and a poll (poll_place) that finds admission overdue (beat stopped) runs it itself.
 """
 
 import datetime
@@ -18,7 +18,7 @@ from django.db.models import Case, DateTimeField, F, Func, IntegerField, Value, 
 from django.utils import timezone
 
 from .backends import get_backend
-from .exceptions import QueueClosed, QueueError, QueueUnavailable, SaleNotOpen
+from .exceptions import QueueClosed, QueueError, QueueNotOpen, QueueUnavailable
 from .models import QueueEntryHistory, WaitingRoom
 
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
     "QueueError",
     "QueueStatus",
     "QueueUnavailable",
-    "SaleNotOpen",
+    "QueueNotOpen",
     "admit_all_due",
     "admit_batch",
     "end_for_user",
@@ -34,8 +34,8 @@ __all__ = [
     "expire_admissions",
     "join",
     "leave",
+    "poll_place",
     "set_paused",
-    "status",
     "touch",
 ]
 
@@ -275,14 +275,14 @@ def join(*, user, concert, now=None):
     """Put the user in the concert's waiting room, or return the place they already hold.
 
     Idempotent per user and concert (refresh, second tab, second device: same token, same place). Admits
-    at once when there is room and nobody is waiting. Raises SaleNotOpen before the sale opens,
+    at once when there is room and nobody is waiting. Raises QueueNotOpen before the sale opens,
     QueueClosed once the concert's last show has started, QueueUnavailable when the backend cannot be reached.
     """
     now = now or timezone.now()
     if concert.is_over(now):
         raise QueueClosed()
     if not concert.is_on_sale(now):
-        raise SaleNotOpen()
+        raise QueueNotOpen()
     room = _room_for(concert)
     backend = get_backend()
     result = None
@@ -310,18 +310,20 @@ def join(*, user, concert, now=None):
     if result.ticket.is_admitted:
         return _admitted_status(result.ticket, room)
     if _is_overdue(room, now):
-        # Beat seems to be stopped: the status poll path runs admission under its lock.
-        current = status(user=user, concert=concert, now=now)
+        # Beat seems to be stopped: the poll path runs admission under its lock.
+        current = poll_place(user=user, concert=concert, now=now)
         if current is not None:
             return current
     return _waiting_status(result.ticket, room, now)
 
 
-def status(*, user, concert, now=None):
+def poll_place(*, user, concert, now=None):
     """The user's place in the concert's waiting room, or None if they hold no live place.
 
-    Cheap with any number of fans waiting (no counting of the rows ahead). When the fan is waiting and
-    the last admission run is overdue (beat stopped), runs one under the room's lock first.
+    Not a pure read: when the fan is waiting and the last admission run is overdue (beat stopped), it runs
+    one under the room's lock first (admitting fans, ending run-out admissions, writing their history), so
+    the queue moves as long as fans poll. Otherwise cheap with any number of fans waiting (no counting of
+    the rows ahead).
     """
     injected, now = now, now or timezone.now()
     room = _room_if_any(concert)

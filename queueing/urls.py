@@ -7,5 +7,5 @@ app_name = "queueing"
 urlpatterns = [
     path("concerts/<uuid:concert_id>/queue/", views.room, name="room"),
     path("concerts/<uuid:concert_id>/queue/status/", views.status, name="status"),
-    path("concerts/<uuid:concert_id>/queue/leave/", views.leave, name="leave"),
+    path("concerts/<uuid:concert_id>/queue/leave/", views.leave_view, name="leave"),
 ]

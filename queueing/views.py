@@ -160,7 +160,7 @@ def room(request, concert_id):
             return redirect_to_next(request, next_url, _concert_url(concert))
         return redirect(room_url(concert, next_url=next_url))
     try:
-        current = services.status(user=request.user, concert=concert, now=now)
+        current = services.poll_place(user=request.user, concert=concert, now=now)
     except QueueUnavailable as exc:
         return unavailable_response(request, exc)
     return _render_room(request, concert, current, next_url, now=now)
@@ -189,7 +189,7 @@ def status(request, concert_id):
         return JsonResponse({"error": _("Please log in to join the waiting room.")}, status=401)
     concert = get_object_or_404(Concert, pk=concert_id)
     try:
-        current = services.status(user=request.user, concert=concert)
+        current = services.poll_place(user=request.user, concert=concert)
     except QueueUnavailable as exc:
         response = JsonResponse({"error": str(exc.message), "code": exc.code, "available": False}, status=exc.status)
         response["Retry-After"] = "10"
@@ -203,7 +203,7 @@ def _room_page(request, concert_id):
 
 @login_required(form_page=_room_page)
 @require_POST
-def leave(request, concert_id):
+def leave_view(request, concert_id):
     """Give up the place (waiting or admitted), freeing it for the next fan."""
     concert = get_object_or_404(Concert, pk=concert_id)
     try:

@@ -77,11 +77,11 @@ def wallet_history(*, user, limit=None):
 def _booked_for(reservation):
     if reservation is None:
         return {}
-    seat = reservation.seat
+    date = reservation.seat.concert_date
     return {
-        "concert_title": seat.concert_date.concert.title,
-        "concert_date": seat.concert_date.concert_date,
-        "seat_number": seat.seat_number,
+        "concert_title": date.concert.title,
+        "concert_date": date.concert_date,
+        "seat_number": reservation.seat.seat_number,
     }
 
 

@@ -6,5 +6,5 @@ app_name = "wallet"
 
 urlpatterns = [
     path("wallet/", views.home, name="home"),
-    path("wallet/charge/", views.charge, name="charge"),
+    path("wallet/charge/", views.charge_view, name="charge"),
 ]

@@ -48,7 +48,7 @@ def home(request):
 
 @require_POST
 @login_required(form_page="wallet:home")
-def charge(request):
+def charge_view(request):
     """Top up by `amount` won. A refused top-up is recorded by the service and shown with its status (400)."""
     form = TopUpForm(request.POST)
     form.is_valid()  # every field is optional text: the service judges the amount

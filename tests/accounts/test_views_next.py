@@ -66,7 +66,7 @@ def test_an_instant_admission_is_made_and_goes_to_a_safe_next_or_the_concert(
 
     assert response.status_code == 302
     assert response["Location"] == (expected or reverse("concerts:detail", args=[concert.pk]))
-    assert queue_services.status(user=fan, concert=concert).admitted
+    assert queue_services.poll_place(user=fan, concert=concert).admitted
 
 
 @pytest.mark.parametrize(("next_value", "expected"), NEXTS)

@@ -10,7 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from booking import confirmations, jobs, services
-from booking.exceptions import TicketCodeInvalid
+from booking.exceptions import InsufficientBalanceToPay, TicketCodeInvalid
 from booking.models import ConfirmationEmail, Reservation
 from booking.tickets import reservation_for_code, ticket_code
 from tests.factories import ConcertDateFactory, UserFactory
@@ -59,7 +59,7 @@ def test_a_rolled_back_or_failed_payment_sends_no_mail(django_capture_on_commit_
     date = ConcertDateFactory()
     user = UserFactory()  # no money: the payment fails
     services.hold_seats(user=user, concert_date=date, seat_numbers=[1])
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.InsufficientBalance):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(InsufficientBalanceToPay):
         services.pay(user=user, concert_date=date, idempotency_key="k1")
     assert mail.outbox == []
 

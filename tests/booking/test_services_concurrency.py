@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from booking import services
-from booking.exceptions import InsufficientBalance, NothingToPay, ReservationNotCancellable, SeatTaken
+from booking.exceptions import InsufficientBalanceToPay, NothingToPay, ReservationNotCancellable, SeatTaken
 from booking.models import Payment, Reservation
 from concerts.models import Seat, SeatStatusHistory
 from concerts.pricing import PriceTier
@@ -91,7 +91,7 @@ def test_ten_payments_racing_for_fifty_thousand_won(make_fan):
     successes = [result for result, error in outcomes if error is None]
     errors = [error for _result, error in outcomes if error is not None]
     assert len(successes) == 5
-    assert len(errors) == 5 and all(isinstance(e, InsufficientBalance) for e in errors), errors
+    assert len(errors) == 5 and all(isinstance(e, InsufficientBalanceToPay) for e in errors), errors
     assert balance(user=fan) == 0
     assert Payment.objects.filter(status="SUCCESS").count() == 5
     assert Payment.objects.filter(status="FAILED").count() == 5

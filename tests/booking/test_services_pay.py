@@ -8,7 +8,7 @@ from booking.exceptions import (
     CheckoutChanged,
     DateNotBookable,
     HoldExpired,
-    InsufficientBalance,
+    InsufficientBalanceToPay,
     InvalidPaymentRequest,
     NothingToPay,
 )
@@ -68,7 +68,7 @@ def test_pay_ends_the_queue_token_once_committed(
     fan = make_fan(197_000)
     services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1, 2], now=now)
 
-    with pytest.raises(InsufficientBalance), django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with pytest.raises(InsufficientBalanceToPay), django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.pay(user=fan, concert_date=concert_date, idempotency_key="k", now=now)
     assert callbacks == [] and calls == []
 
@@ -112,7 +112,7 @@ def test_insufficient_balance_records_failed_payments_and_changes_nothing_else(m
     services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1, 2], now=now)
     before = seat_snapshot(concert_date)
 
-    with pytest.raises(InsufficientBalance) as exc:
+    with pytest.raises(InsufficientBalanceToPay) as exc:
         services.pay(user=fan, concert_date=concert_date, idempotency_key="k", now=now)
 
     assert isinstance(exc.value, BookingError) and isinstance(exc.value, WalletError)
@@ -132,7 +132,7 @@ def test_a_retry_after_topping_up_pays(make_fan, concert_date, now):
 
     fan = make_fan(50_000)
     services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1], now=now)
-    with pytest.raises(InsufficientBalance):
+    with pytest.raises(InsufficientBalanceToPay):
         services.pay(user=fan, concert_date=concert_date, idempotency_key="k", now=now)
     charge(user=fan, amount=50_000)
     result = services.pay(user=fan, concert_date=concert_date, idempotency_key="k", now=now)

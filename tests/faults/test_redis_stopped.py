@@ -326,9 +326,9 @@ def test_with_redis_stopped_every_queue_page_answers_503_and_nothing_is_lost(
     ) == [5, 6]
     status = mallory_client.get(reverse("queueing:status", args=[concert.pk])).json()
     assert status["position"] == 1 and status["admitted"] is False
-    assert queue_services.status(user=mallory, concert=concert).token == queue_scene["mallory_token"]
+    assert queue_services.poll_place(user=mallory, concert=concert).token == queue_scene["mallory_token"]
     assert carol_client.post(reverse("queueing:room", args=[concert.pk])).status_code == 302
-    assert queue_services.status(user=carol, concert=concert).position == 2
+    assert queue_services.poll_place(user=carol, concert=concert).position == 2
     assert Client().get("/healthz/").status_code == 200
 
 

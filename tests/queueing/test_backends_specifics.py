@@ -37,14 +37,14 @@ def test_database_status_far_back_does_not_count_the_rows_ahead(settings, concer
     users = long_queue(concert, 3_000)
 
     with CaptureQueriesContext(connection) as queries:
-        last = services.status(user=users[-1], concert=concert)
+        last = services.poll_place(user=users[-1], concert=concert)
     assert last.ahead == 2_999
     assert len(queries) == 2
     assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
 
     # Near the front the count is exact, and bounded by the window.
     with CaptureQueriesContext(connection) as queries:
-        near = services.status(user=users[500], concert=concert)
+        near = services.poll_place(user=users[500], concert=concert)
     assert near.ahead == 500
     assert len(queries) == 3
 
@@ -55,13 +55,13 @@ def test_database_ahead_far_back_is_an_upper_bound_until_admission_passes(settin
     users = long_queue(concert, 2_500)
     services.leave(user=users[10], concert=concert)
 
-    far = services.status(user=users[-1], concert=concert)
+    far = services.poll_place(user=users[-1], concert=concert)
     assert far.ahead >= 2_498  # the fan who left may still be counted far back
-    near = services.status(user=users[EXACT_AHEAD_WINDOW], concert=concert)
+    near = services.poll_place(user=users[EXACT_AHEAD_WINDOW], concert=concert)
     assert near.ahead == EXACT_AHEAD_WINDOW - 1  # exact near the front
 
     services.admit_batch(concert=concert, limit=2_000)
-    assert services.status(user=users[-1], concert=concert).ahead == 2_500 - 2_001 - 1
+    assert services.poll_place(user=users[-1], concert=concert).ahead == 2_500 - 2_001 - 1
 
 
 def test_redis_keys_are_prefixed_and_share_one_slot_per_concert(redis_backend, redis_prefix, settings, make_fans):
@@ -100,7 +100,7 @@ def test_redis_down_raises_queue_unavailable_and_writes_nothing(settings, redis_
     with pytest.raises(QueueUnavailable) as down:
         services.join(user=fan, concert=concert)
     assert "temporarily unavailable" in down.value.reason
-    for call in (services.status, services.touch, services.leave):
+    for call in (services.poll_place, services.touch, services.leave):
         with pytest.raises(QueueUnavailable):
             call(user=fan, concert=concert)
     # After a payment the hook must not fail the request: it logs and lets the admission run out.

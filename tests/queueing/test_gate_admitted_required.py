@@ -69,7 +69,7 @@ def test_passing_the_gate_slides_the_admission(queue_backend, client, fan, date,
     client.force_login(fan)
 
     assert client.get(gated(date)).status_code == 200
-    current = services.status(user=fan, concert=date.concert)
+    current = services.poll_place(user=fan, concert=date.concert)
     assert current.expires_at > joined_at + datetime.timedelta(seconds=settings.ACTIVE_SECONDS + 100)
 
 
@@ -114,7 +114,7 @@ def test_a_token_copied_from_another_user_grants_nothing(queue_backend, client, 
     ):
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("queueing:room", kwargs={"concert_id": date.concert.pk}))
-    assert services.status(user=copier, concert=date.concert) is None
+    assert services.poll_place(user=copier, concert=date.concert) is None
 
 
 def test_an_expired_admission_is_sent_back(queue_backend, client, fan, date, make_room):

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from queueing import services
-from queueing.exceptions import QueueClosed, SaleNotOpen
+from queueing.exceptions import QueueClosed, QueueNotOpen
 from queueing.models import QueueEntryHistory, WaitingRoom
 from tests.factories import ConcertFactory
 from tests.support.concurrency import run_together
@@ -51,7 +51,7 @@ def test_rejoining_keeps_the_token_and_the_place(queue_backend, concert, make_ro
     services.join(user=c, concert=concert, now=now + SECOND)
 
     again_b = services.join(user=b, concert=concert, now=now + 10 * SECOND)
-    c_status = services.status(user=c, concert=concert, now=now + 10 * SECOND)
+    c_status = services.poll_place(user=c, concert=concert, now=now + 10 * SECOND)
 
     assert again_b.token == first_b.token
     assert (again_b.position, again_b.ahead) == (1, 0)
@@ -62,9 +62,9 @@ def test_rejoining_keeps_the_token_and_the_place(queue_backend, concert, make_ro
 
 def test_status_is_none_for_a_fan_who_has_not_joined(queue_backend, concert, make_room, make_fans):
     (fan,) = make_fans(1)
-    assert services.status(user=fan, concert=concert) is None  # no waiting room yet
+    assert services.poll_place(user=fan, concert=concert) is None  # no waiting room yet
     make_room()
-    assert services.status(user=fan, concert=concert) is None
+    assert services.poll_place(user=fan, concert=concert) is None
 
 
 def test_joining_is_refused_before_the_sale_opens_and_after_the_concert(queue_backend, make_fans):
@@ -77,13 +77,13 @@ def test_joining_is_refused_before_the_sale_opens_and_after_the_concert(queue_ba
         sale_opens_at=now - datetime.timedelta(days=30),
     )
 
-    with pytest.raises(SaleNotOpen) as refused:
+    with pytest.raises(QueueNotOpen) as refused:
         services.join(user=fan, concert=upcoming, now=now)
     assert "not opened" in refused.value.reason
     with pytest.raises(QueueClosed):
         services.join(user=fan, concert=past, now=now)
     assert not QueueEntryHistory.objects.exists()
-    assert services.status(user=fan, concert=upcoming, now=now) is None
+    assert services.poll_place(user=fan, concert=upcoming, now=now) is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -113,7 +113,7 @@ def test_fifo_order_under_50_concurrent_joins(queue_backend, concert, make_room,
     assert services.admit_batch(concert=concert, now=now + 3 * SECOND) == 10
     admitted = {fan.pk for fan in fans if services.touch(user=fan, concert=concert, now=now + 3 * SECOND)}
     assert admitted == {fan.pk for _, fan in by_position[10:20]}
-    later = services.status(user=by_position[20][1], concert=concert, now=now + 3 * SECOND)
+    later = services.poll_place(user=by_position[20][1], concert=concert, now=now + 3 * SECOND)
     assert (later.position, later.ahead) == (1, 0)
 
 
@@ -183,7 +183,7 @@ def test_paused_queue_admits_nobody(queue_backend, concert, make_room, make_fans
     assert not joined.admitted and joined.paused and joined.eta_seconds is None
     assert services.admit_batch(concert=concert, now=now + SECOND) == 0
     assert services.admit_all_due(now=now + 100 * SECOND) == 0
-    assert services.status(user=a, concert=concert, now=now + 100 * SECOND).position == 1
+    assert services.poll_place(user=a, concert=concert, now=now + 100 * SECOND).position == 1
     assert counts(queue_backend, concert, now) == (2, 0)
 
     resume(concert)
@@ -201,7 +201,7 @@ def test_expired_admissions_free_their_place(queue_backend, concert, make_room, 
     ran_out = now + active + SECOND
 
     assert not services.touch(user=a, concert=concert, now=ran_out)
-    assert services.status(user=a, concert=concert, now=ran_out) is None
+    assert services.poll_place(user=a, concert=concert, now=ran_out) is None
     assert counts(queue_backend, concert, ran_out) == (2, 0)
 
     assert services.admit_batch(concert=concert, now=ran_out) == 2
@@ -240,16 +240,16 @@ def test_leaving_frees_a_place_and_moves_the_queue_up(queue_backend, concert, ma
     now = timezone.now()
     for fan in (a, b, c):
         services.join(user=fan, concert=concert, now=now)
-    assert services.status(user=c, concert=concert, now=now).ahead == 1
+    assert services.poll_place(user=c, concert=concert, now=now).ahead == 1
 
     assert services.leave(user=b, concert=concert, now=now + SECOND)
     assert not services.leave(user=b, concert=concert, now=now + SECOND)
-    moved = services.status(user=c, concert=concert, now=now + SECOND)
+    moved = services.poll_place(user=c, concert=concert, now=now + SECOND)
     assert (moved.position, moved.ahead) == (1, 0)
 
     services.leave(user=a, concert=concert, now=now + 2 * SECOND)
     assert services.admit_batch(concert=concert, now=now + 3 * SECOND) == 1
-    assert services.status(user=c, concert=concert, now=now + 3 * SECOND).admitted
+    assert services.poll_place(user=c, concert=concert, now=now + 3 * SECOND).admitted
     left = QueueEntryHistory.objects.get(user=b)
     assert (left.exit_reason, left.was_admitted, left.duration_seconds) == ("left", False, 1)
 
@@ -296,13 +296,13 @@ def test_touch_slides_the_admission_but_never_past_its_cap(queue_backend, concer
     services.join(user=fan, concert=concert, now=now)
 
     assert services.touch(user=fan, concert=concert, now=now + 300 * SECOND)
-    slid = services.status(user=fan, concert=concert, now=now + 300 * SECOND)
+    slid = services.poll_place(user=fan, concert=concert, now=now + 300 * SECOND)
     assert slid.expires_at == now + (300 + active) * SECOND
 
     cap = now + services.MAX_LIFETIME_FACTOR * active * SECOND
     assert services.touch(user=fan, concert=concert, now=now + (300 + active - 10) * SECOND)
     assert services.touch(user=fan, concert=concert, now=cap - 10 * SECOND)
-    assert services.status(user=fan, concert=concert, now=cap - SECOND).expires_at == cap
+    assert services.poll_place(user=fan, concert=concert, now=cap - SECOND).expires_at == cap
     assert not services.touch(user=fan, concert=concert, now=cap)
 
 
@@ -315,10 +315,10 @@ def test_estimated_wait_follows_the_admission_rate(queue_backend, concert, make_
     resume(concert)
 
     # Before any admission, the estimate is what capacity gives: 10 places, each used for ACTIVE_SECONDS.
-    tenth = services.status(user=fans[9], concert=concert, now=now)
+    tenth = services.poll_place(user=fans[9], concert=concert, now=now)
     assert tenth.ahead == 9
     assert tenth.eta_seconds == settings.ACTIVE_SECONDS  # 10 fans at 10 per ACTIVE_SECONDS
-    assert services.status(user=fans[19], concert=concert, now=now).eta_seconds == 2 * settings.ACTIVE_SECONDS
+    assert services.poll_place(user=fans[19], concert=concert, now=now).eta_seconds == 2 * settings.ACTIVE_SECONDS
 
     # Then 10 fans go in every 30 seconds: the estimate follows the observed rate (1 fan per 3 s).
     for step in range(3):
@@ -327,14 +327,14 @@ def test_estimated_wait_follows_the_admission_rate(queue_backend, concert, make_
         for fan in fans[10 * step : 10 * step + 10]:
             services.end_for_user(user=fan, concert=concert, reason="paid", now=at + SECOND)
     at = now + 60 * SECOND
-    front = services.status(user=fans[30], concert=concert, now=at)
-    back = services.status(user=fans[39], concert=concert, now=at)
+    front = services.poll_place(user=fans[30], concert=concert, now=at)
+    back = services.poll_place(user=fans[39], concert=concert, now=at)
     assert (front.ahead, back.ahead) == (0, 9)
     assert 1 <= front.eta_seconds <= 6
     assert 15 <= back.eta_seconds <= 45
     assert back.eta_seconds > front.eta_seconds
     services.admit_batch(concert=concert, now=at + SECOND)
-    assert services.status(user=fans[39], concert=concert, now=at + SECOND).eta_seconds == 0
+    assert services.poll_place(user=fans[39], concert=concert, now=at + SECOND).eta_seconds == 0
 
 
 def test_history_records_join_admission_and_exit(queue_backend, concert, make_room, make_fans):
@@ -368,9 +368,9 @@ def test_a_status_poll_runs_overdue_admission(queue_backend, concert, make_room,
     services.join(user=b, concert=concert, now=now)  # this poll ran admission: nothing free
     services.leave(user=a, concert=concert, now=now + SECOND)
 
-    assert not services.status(user=b, concert=concert, now=now + 2 * SECOND).admitted  # beat not overdue yet
+    assert not services.poll_place(user=b, concert=concert, now=now + 2 * SECOND).admitted  # beat not overdue yet
     overdue = now + (services.OVERDUE_INTERVALS * settings.ADMIT_QUEUE_EVERY_SECONDS + 1) * SECOND
-    assert services.status(user=b, concert=concert, now=overdue).admitted
+    assert services.poll_place(user=b, concert=concert, now=overdue).admitted
     assert WaitingRoom.objects.get(pk=concert.pk).last_admission_at == overdue
 
 
@@ -384,7 +384,7 @@ def test_many_overdue_polls_run_admission_within_max_active(queue_backend, conce
     resume(concert)
     later = now + 60 * SECOND
 
-    statuses = run_together(10, lambda i: services.status(user=fans[i], concert=concert, now=later))
+    statuses = run_together(10, lambda i: services.poll_place(user=fans[i], concert=concert, now=later))
 
     assert sum(s.admitted for s in statuses) <= 3
     assert counts(queue_backend, concert, later) == (7, 3)
@@ -404,7 +404,7 @@ def test_touch_cannot_revive_an_admission_whose_place_was_given_away(queue_backe
     behind = ran_out - 2 * SECOND
     assert not services.touch(user=first, concert=concert, now=behind)
     assert not services.touch(user=first, concert=concert, now=ran_out)
-    assert services.status(user=first, concert=concert, now=behind) is None
+    assert services.poll_place(user=first, concert=concert, now=behind) is None
     assert counts(queue_backend, concert, behind) == (0, 1)
     assert services.touch(user=second, concert=concert, now=ran_out)
     row = QueueEntryHistory.objects.get(user=first)
@@ -429,9 +429,9 @@ def test_touch_reads_the_time_from_the_store_not_from_the_app_server(
     assert services.touch(user=live, concert=concert)
     monkeypatch.undo()
 
-    expires_at = services.status(user=live, concert=concert, now=real).expires_at
+    expires_at = services.poll_place(user=live, concert=concert, now=real).expires_at
     assert real + (active - 1) * SECOND <= expires_at <= timezone.now() + active * SECOND + SECOND
-    assert services.status(user=ran_out, concert=concert, now=real) is None
+    assert services.poll_place(user=ran_out, concert=concert, now=real) is None
 
 
 @pytest.mark.django_db(transaction=True)

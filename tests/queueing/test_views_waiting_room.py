@@ -82,9 +82,9 @@ def test_joining_shows_the_place_with_progress_eta_and_leave(queue_backend, fan_
 
 def test_joining_twice_keeps_the_place(fan_client, fan, full_room):
     fan_client.post(room_url(full_room))
-    first = services.status(user=fan, concert=full_room).token
+    first = services.poll_place(user=fan, concert=full_room).token
     fan_client.post(room_url(full_room))
-    assert services.status(user=fan, concert=full_room).token == first
+    assert services.poll_place(user=fan, concert=full_room).token == first
     assert QueueEntryHistory.objects.filter(user=fan).count() == 1
 
 
@@ -114,7 +114,7 @@ def test_joining_before_the_sale_opens_is_refused_with_a_message(fan_client, fan
     response = fan_client.post(room_url(upcoming))
     assert response.status_code == 409
     assert "Sales for this concert have not opened yet" in response.content.decode()
-    assert services.status(user=fan, concert=upcoming) is None
+    assert services.poll_place(user=fan, concert=upcoming) is None
     assert not QueueEntryHistory.objects.exists()
 
 
