@@ -1,0 +1,281 @@
+"""Every refusal carries a stable code and an HTTP status (config.refusals): each code belongs to exactly one
+exception class, and each is provoked here for real — through the service or the page, on PostgreSQL — with
+the status it answers. A new code without a case below fails test_each_code_is_provoked_for_real."""
+
+import datetime
+import importlib
+import importlib.util
+import uuid
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from booking import checkins
+from booking import services as booking_services
+from booking.tickets import ticket_code
+from config.refusals import Refusal, RefusalCode
+from queueing import services as queue_services
+from tests.factories import ConcertDateFactory, ConcertFactory, StaffFactory, UserFactory, WaitingRoomFactory
+from tests.support.sales import holding_fan, paid_fan
+from wallet import services as wallet_services
+
+pytestmark = pytest.mark.django_db
+
+
+def refusal_classes():
+    """Every Refusal subclass, after importing each installed app's `exceptions` module (if it has one)."""
+    for app in apps.get_app_configs():
+        if importlib.util.find_spec(f"{app.name}.exceptions") is not None:
+            importlib.import_module(f"{app.name}.exceptions")
+    found, todo = [], [Refusal]
+    while todo:
+        for subclass in todo.pop().__subclasses__():
+            if subclass not in found:
+                found.append(subclass)
+                todo.append(subclass)
+    return found
+
+
+def test_every_code_is_given_by_exactly_one_exception_class():
+    owners = {code: [] for code in RefusalCode}
+    for cls in refusal_classes():
+        if "code" in vars(cls):
+            owners[RefusalCode(cls.code)].append(cls.__qualname__)
+    assert {code: names for code, names in owners.items() if len(names) != 1} == {}
+
+
+def test_every_refusal_that_can_be_raised_has_a_code_and_an_error_status():
+    for cls in refusal_classes():
+        if "code" in vars(cls) or not cls.__subclasses__():  # a leaf, or a refusal its subclasses refine
+            assert isinstance(getattr(cls, "code", None), RefusalCode), f"{cls.__qualname__} has no code"
+            assert 400 <= cls.status < 600, f"{cls.__qualname__}: status {cls.status}"
+
+
+def test_the_reason_is_english_and_short_whatever_language_is_active():
+    from booking.exceptions import SaleNotOpen
+
+    with translation.override("ko"):
+        refusal = SaleNotOpen()
+        shown = str(refusal.message)
+    assert refusal.reason == "Sales for this concert have not opened yet." == str(refusal)
+    assert shown != refusal.reason  # the fan reads Korean
+    assert len(SaleNotOpen("x" * 500).reason) == 200
+
+
+# --- one real case per code -----------------------------------------------------------------------------
+
+
+@dataclass
+class Refused:
+    refusal: Refusal
+    response: object = None  # the page's answer, when the case goes through one
+
+
+CASES = {}  # code -> (provoke(scene) -> Refused, the status the refusal answers with)
+
+
+def provokes(code, *, status):
+    def register(provoke):
+        assert code not in CASES, f"two cases for {code}"
+        CASES[code] = (provoke, status)
+        return provoke
+
+    return register
+
+
+def refusal_of(call):
+    with pytest.raises(Refusal) as refused:
+        call()
+    return refused.value
+
+
+@pytest.fixture
+def scene(settings):
+    now = timezone.now()
+    date = ConcertDateFactory()
+    fan = UserFactory()
+    client = Client()
+    client.force_login(fan)
+    return SimpleNamespace(now=now, date=date, fan=fan, client=client, settings=settings)
+
+
+def _hold(scene, numbers, user=None):
+    return lambda: booking_services.hold_seats(
+        user=user or scene.fan, concert_date=scene.date, seat_numbers=numbers, now=scene.now
+    )
+
+
+def _pay(scene, **kwargs):
+    kwargs = {"idempotency_key": "k", "now": scene.now, **kwargs}
+    return lambda: booking_services.pay(user=scene.fan, concert_date=scene.date, **kwargs)
+
+
+@provokes(RefusalCode.INVALID_SEAT_SELECTION, status=400)
+def invalid_seat_selection(scene):
+    return Refused(refusal_of(_hold(scene, [settings.SEATS_PER_DATE + 1])))
+
+
+@provokes(RefusalCode.SEAT_LIMIT_REACHED, status=409)
+def seat_limit_reached(scene):
+    return Refused(refusal_of(_hold(scene, list(range(1, settings.MAX_SEATS_PER_USER + 2)))))
+
+
+@provokes(RefusalCode.SEAT_TAKEN, status=409)
+def seat_taken(scene):
+    _hold(scene, [1], user=UserFactory())()
+    return Refused(refusal_of(_hold(scene, [1, 2])))
+
+
+@provokes(RefusalCode.SALE_NOT_OPEN, status=403)
+def sale_not_open(scene):
+    scene.date = ConcertDateFactory(concert=ConcertFactory(sale_opens_at=scene.now + datetime.timedelta(days=1)))
+    return Refused(refusal_of(_hold(scene, [1])))
+
+
+@provokes(RefusalCode.DATE_NOT_BOOKABLE, status=409)
+def date_not_bookable(scene):
+    scene.now = scene.date.starts_at + datetime.timedelta(minutes=1)  # the show has started
+    return Refused(refusal_of(_hold(scene, [1])))
+
+
+@provokes(RefusalCode.HOLD_EXPIRED, status=409)
+def hold_expired(scene):
+    _hold(scene, [1])()
+    scene.now += datetime.timedelta(seconds=settings.HOLD_SECONDS + 1)
+    return Refused(refusal_of(_pay(scene)))
+
+
+@provokes(RefusalCode.CHECKOUT_CHANGED, status=409)
+def checkout_changed(scene):
+    _hold(scene, [1])()
+    return Refused(refusal_of(_pay(scene, reservation_ids=[uuid.uuid4()])))  # not the hold the page showed
+
+
+@provokes(RefusalCode.NOTHING_TO_PAY, status=409)
+def nothing_to_pay(scene):
+    return Refused(refusal_of(_pay(scene)))
+
+
+@provokes(RefusalCode.INVALID_PAYMENT_REQUEST, status=400)
+def invalid_payment_request(scene):
+    return Refused(refusal_of(_pay(scene, idempotency_key="")))
+
+
+@provokes(RefusalCode.CANCELLATION_CLOSED, status=409)
+def cancellation_closed(scene):
+    fan, result = paid_fan(concert_date=scene.date, seats=[1])
+    reservation = result.reservations[0]
+    an_hour_before = scene.date.starts_at - datetime.timedelta(hours=1)
+    return Refused(refusal_of(lambda: booking_services.cancel(user=fan, reservation=reservation, now=an_hour_before)))
+
+
+@provokes(RefusalCode.RESERVATION_NOT_CANCELLABLE, status=409)
+def reservation_not_cancellable(scene):
+    [hold] = _hold(scene, [1])()  # a hold is not a paid reservation
+    refusal = refusal_of(lambda: booking_services.cancel(user=scene.fan, reservation=hold, now=scene.now))
+    page = scene.client.post(reverse("booking:cancel", args=[hold.pk]))
+    return Refused(refusal, page)
+
+
+# The door: through the admin's check-in page, whose context carries the refusal.
+
+
+def _door(scene, code, concert_date=None):
+    staff = Client()
+    staff.force_login(StaffFactory())
+    page = staff.post(
+        reverse("admin:booking_checkin_door"), {"concert_date": str((concert_date or scene.date).pk), "code": code}
+    )
+    return Refused(page.context["refusal"], page)
+
+
+@provokes(RefusalCode.TICKET_CODE_INVALID, status=400)
+def ticket_code_invalid(scene):
+    return _door(scene, "not-a-frontrow-ticket")
+
+
+@provokes(RefusalCode.TICKET_NOT_VALID, status=409)
+def ticket_not_valid(scene):
+    _fan, [hold] = holding_fan(concert_date=scene.date, seats=[1])  # never paid
+    return _door(scene, ticket_code(hold))
+
+
+@provokes(RefusalCode.TICKET_FOR_ANOTHER_DATE, status=409)
+def ticket_for_another_date(scene):
+    _fan, result = paid_fan(concert_date=scene.date, seats=[1])
+    other = ConcertDateFactory(concert=scene.date.concert, starts_at=scene.date.starts_at + datetime.timedelta(days=1))
+    return _door(scene, ticket_code(result.reservations[0]), concert_date=other)
+
+
+@provokes(RefusalCode.TICKET_ALREADY_CHECKED_IN, status=409)
+def ticket_already_checked_in(scene):
+    _fan, result = paid_fan(concert_date=scene.date, seats=[1])
+    checkins.check_in_ticket(code=ticket_code(result.reservations[0]), concert_date=scene.date, by=StaffFactory())
+    return _door(scene, ticket_code(result.reservations[0]))
+
+
+# The wallet.
+
+
+@provokes(RefusalCode.INVALID_AMOUNT, status=400)
+def invalid_amount(scene):
+    return Refused(refusal_of(lambda: wallet_services.whole_won("ten thousand")))
+
+
+@provokes(RefusalCode.CHARGE_REFUSED, status=400)
+def charge_refused(scene):
+    refusal = refusal_of(lambda: wallet_services.charge(user=scene.fan, amount=settings.MIN_CHARGE - 1))
+    page = scene.client.post(reverse("wallet:charge"), {"amount": str(settings.MAX_CHARGE + 1)})
+    return Refused(refusal, page)
+
+
+@provokes(RefusalCode.INSUFFICIENT_BALANCE, status=402)
+def insufficient_balance(scene):
+    _hold(scene, [1])()  # the fan's balance is 0
+    return Refused(refusal_of(_pay(scene)))
+
+
+# The waiting room.
+
+
+@provokes(RefusalCode.QUEUE_NOT_OPEN, status=409)
+def queue_not_open(scene):
+    concert = ConcertFactory(sale_opens_at=scene.now + datetime.timedelta(days=1))
+    refusal = refusal_of(lambda: queue_services.join(user=scene.fan, concert=concert, now=scene.now))
+    page = scene.client.post(reverse("queueing:room", kwargs={"concert_id": concert.pk}))
+    return Refused(refusal, page)
+
+
+@provokes(RefusalCode.QUEUE_CLOSED, status=409)
+def queue_closed(scene):
+    concert = scene.date.concert
+    after_the_show = scene.date.starts_at + datetime.timedelta(days=1)
+    return Refused(refusal_of(lambda: queue_services.join(user=scene.fan, concert=concert, now=after_the_show)))
+
+
+@provokes(RefusalCode.QUEUE_UNAVAILABLE, status=503)
+def queue_unavailable(scene):
+    scene.settings.QUEUE_BACKEND = "redis"
+    scene.settings.QUEUE_REDIS_PREFIX = f"test-refusals:{uuid.uuid4().hex[:12]}"
+    scene.settings.REDIS_URL = "redis://127.0.0.1:1/3"  # nothing listens on port 1
+    concert = WaitingRoomFactory(concert=scene.date.concert).concert
+    refusal = refusal_of(lambda: queue_services.join(user=scene.fan, concert=concert, now=scene.now))
+    polled = scene.client.get(reverse("queueing:status", kwargs={"concert_id": concert.pk}))
+    assert polled.json()["code"] == RefusalCode.QUEUE_UNAVAILABLE  # the JSON says the code too
+    return Refused(refusal, polled)
+
+
+@pytest.mark.parametrize("code", list(RefusalCode), ids=str)
+def test_each_code_is_provoked_for_real(code, scene):
+    assert code in CASES, f"no case provokes {code}: add one to this module"
+    provoke, status = CASES[code]
+    refused = provoke(scene)
+    assert (refused.refusal.code, refused.refusal.status) == (code, status)
+    if refused.response is not None:
+        assert refused.response.status_code == status
