@@ -11,7 +11,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from concerts.models import ConcertDate, Seat
+from concerts.models import ConcertDate, DateCancellation, DateExport, Seat
 from concerts.selectors import dates_with_seat_counts
 
 from .exceptions import BookingError, CancellationClosed, ReservationNotCancellable
@@ -286,3 +286,21 @@ def checkin_counts(*, concert_date: ConcertDate) -> CheckInCounts:
         expected=Count("id"), entered=Count("checkins")
     )
     return CheckInCounts(entered=counts["entered"], expected=counts["expected"])
+
+
+# --- a date's cancellation and exports (the staff's date page) ------------------------------------------
+
+
+def cancellation_of(*, concert_date: ConcertDate) -> DateCancellation | None:
+    """The date's cancellation record (who, why, the refund job's state), or None while it is not cancelled."""
+    return DateCancellation.objects.filter(concert_date=concert_date).first()
+
+
+def refunds_running() -> bool:
+    """Whether the refund job of some cancelled date has not finished yet."""
+    return DateCancellation.objects.filter(finished_at__isnull=True).exists()
+
+
+def recent_exports(*, concert_date: ConcertDate, limit: int = 5) -> list[DateExport]:
+    """The date's latest CSV exports, newest first, without their files."""
+    return list(DateExport.objects.filter(concert_date=concert_date).defer("content")[:limit])

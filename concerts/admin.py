@@ -7,12 +7,11 @@ and cancellation move only through the cancel service), and a concert or date wi
 deleted."""
 
 import io
-import uuid
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -23,6 +22,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from booking import selectors as booking_selectors
 from booking import staff as booking_staff
 from config.admin import GuardedDeleteAdmin, ReadOnlyAdmin, SavesChangedFieldsAdmin
 
@@ -247,14 +247,7 @@ class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin
         return format_html('<a class="button" href="{}">{}</a>', url, _("Queue controls and live counts"))
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                date_count=Count("dates", distinct=True),
-                seats_sold=Count("dates__seats", filter=Q(dates__seats__status=Seat.Status.RESERVED)),
-            )
-        )
+        return selectors.concerts_with_counts(super().get_queryset(request))
 
     @admin.display(description=_("dates"), ordering="date_count")
     def date_count(self, obj):
@@ -351,13 +344,13 @@ class ConcertDateAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
         extra_context = extra_context or {}
         date = self.get_object(request, object_id)
         if date is not None:
-            cancellation = DateCancellation.objects.filter(concert_date=date).first()
+            cancellation = booking_selectors.cancellation_of(concert_date=date)
             progress = booking_staff.cancellation_progress(cancellation) if cancellation else None
             extra_context.update(
                 seat_map=selectors.staff_seat_map(concert_date=date),
                 cancellation=cancellation,
                 cancellation_progress=progress,
-                exports=list(date.exports.defer("content")[:5]),
+                exports=booking_selectors.recent_exports(concert_date=date),
                 can_manage=self.has_change_permission(request, date),
             )
         return super().change_view(request, object_id, form_url, extra_context)
@@ -461,7 +454,7 @@ class DateCancellationAdmin(ReadOnlyAdmin):
         return _("running") if obj.started_at else _("waiting for a worker")
 
     def changelist_view(self, request, extra_context=None):
-        running = DateCancellation.objects.filter(finished_at__isnull=True).exists()
+        running = booking_selectors.refunds_running()
         extra_context = {**(extra_context or {}), "refresh_seconds": 5 if running else None}
         return super().changelist_view(request, extra_context)
 
@@ -533,15 +526,14 @@ class SalesDashboardAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        concert_id = request.GET.get("concert") or None
-        concert = Concert.objects.filter(pk=concert_id).first() if _is_uuid(concert_id) else None
+        concert = selectors.find_concert(request.GET.get("concert"))
         dashboard = selectors.sales_dashboard(concert=concert, days=30, now=timezone.now())
         context = {
             **self.admin_site.each_context(request),
             "title": _("Sales dashboard"),
             "opts": self.model._meta,
             "dashboard": dashboard,
-            "all_concerts": Concert.objects.order_by("start_time").only("id", "title"),
+            "all_concerts": selectors.concert_choices(),
             "selected": concert,
             "chart": charts.daily_sales_svg(dashboard.series),
         }
@@ -551,14 +543,6 @@ class SalesDashboardAdmin(admin.ModelAdmin):
         """The old "check a ticket" address: the door check-in page now (booking.admin), without the query,
         so a code in an old bookmark is neither checked nor carried on."""
         return HttpResponseRedirect(reverse("admin:booking_checkin_door"))
-
-
-def _is_uuid(value):
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 @admin.register(Seat)

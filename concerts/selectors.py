@@ -1,9 +1,10 @@
 """Reads about concerts: what is on sale, what is coming, seats left per date."""
 
 import datetime
+import uuid
 from dataclasses import dataclass, field
 
-from django.db.models import BigIntegerField, Count, OuterRef, Q, Subquery, Sum
+from django.db.models import BigIntegerField, Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +26,31 @@ def concerts_for_listing(*, now=None):
     on_sale = [c for c in concerts if c.sale_opens_at <= now]
     coming_up = [c for c in concerts if c.sale_opens_at > now]
     return on_sale, coming_up
+
+
+def find_concert(concert_id: object) -> Concert | None:
+    """The concert with this id, or None for no id, text that is not a UUID (a hand-edited ?concert=) or an
+    unknown id."""
+    try:
+        pk = uuid.UUID(str(concert_id))
+    except ValueError:
+        return None
+    return Concert.objects.filter(pk=pk).first()
+
+
+def concert_choices() -> QuerySet[Concert]:
+    """Every concert by start, id and title only: what a staff page offers to filter by."""
+    return Concert.objects.order_by("start_time").only("id", "title")
+
+
+def concerts_with_counts(queryset: QuerySet[Concert] | None = None) -> QuerySet[Concert]:
+    """Concerts annotated with date_count (their dates) and seats_sold (RESERVED seats of all their dates), in
+    one query."""
+    queryset = Concert.objects.all() if queryset is None else queryset
+    return queryset.annotate(
+        date_count=Count("dates", distinct=True),
+        seats_sold=Count("dates__seats", filter=Q(dates__seats__status=Seat.Status.RESERVED)),
+    )
 
 
 def seat_count_annotations(*, now, seats="seats"):
