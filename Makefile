@@ -33,6 +33,7 @@ services:
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=config.settings_test
 
 test: $(VENV)/.dev-installed services lint

@@ -2,6 +2,9 @@
 (it only moves through wallet.services, so the ledger keeps reconciling): the form saves only the fields
 staff changed, and User.save() never writes the balance (config.service_fields)."""
 
+from typing import TYPE_CHECKING, Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
@@ -11,15 +14,20 @@ from config.admin import SavesChangedFieldsAdmin
 
 from .models import User
 
+if TYPE_CHECKING:
+    _UserForm = forms.ModelForm[User]
+else:
+    _UserForm = object
 
-class _EmailFormMixin:
-    def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
+
+class _EmailFormMixin(_UserForm):
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"].strip().lower()
         others = User.objects.filter(email__iexact=email)
         if self.instance.pk:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            raise auth_forms.ValidationError(_("A user with that e-mail address already exists."), code="unique")
+            raise forms.ValidationError(_("A user with that e-mail address already exists."), code="unique")
         return email
 
 
@@ -29,14 +37,14 @@ class UserCreationForm(_EmailFormMixin, auth_forms.AdminUserCreationForm):
         fields = ("email", "name")
 
 
-class UserChangeForm(_EmailFormMixin, auth_forms.UserChangeForm):
+class UserChangeForm(_EmailFormMixin, auth_forms.UserChangeForm[User]):
     class Meta:
         model = User
         fields = ("email", "name", "password", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")
 
 
 @admin.register(User)
-class UserAdmin(SavesChangedFieldsAdmin, auth_admin.UserAdmin):
+class UserAdmin(SavesChangedFieldsAdmin, auth_admin.UserAdmin[Any]):  # the stubs want an AbstractUser
     form = UserChangeForm
     add_form = UserCreationForm
     fieldsets = (

@@ -1,13 +1,16 @@
 """Sign-up and log-in forms: e-mail as the login, Django's password validators, case-insensitive e-mail."""
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from .models import User
 
 
-class SignupForm(BaseUserCreationForm):
+class SignupForm(BaseUserCreationForm[User]):
     """E-mail, display name and a password checked by AUTH_PASSWORD_VALIDATORS."""
 
     class Meta:
@@ -19,12 +22,12 @@ class SignupForm(BaseUserCreationForm):
             "name": forms.TextInput(attrs={"autocomplete": "name"}),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
 
-    def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError(_("An account with this e-mail address already exists."), code="unique")
         return email
@@ -41,11 +44,11 @@ class EmailAuthenticationForm(AuthenticationForm):
         label=_("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
 
-    def __init__(self, request=None, *args, **kwargs):
+    def __init__(self, request: HttpRequest | None = None, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(request, *args, **kwargs)
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         if self.cleaned_data.get("username"):
             self.cleaned_data["username"] = self.cleaned_data["username"].strip().lower()
         return super().clean()

@@ -9,17 +9,30 @@ login_required sends an anonymous POST (a button pressed after the session expir
 form was on after logging in, not to the POST-only URL, which would answer 405.
 """
 
+from collections.abc import Callable
 from functools import wraps
+from typing import Any, TypeVar, cast, overload
 from urllib.parse import urlsplit
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from .models import User
+
 # Never a destination: logging in or signing up and landing on one of these loops (or logs out, by GET: 405).
 AUTH_URL_NAMES = ("accounts:login", "accounts:signup", "accounts:logout")
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
+
+
+class AuthenticatedRequest(HttpRequest):
+    """The request a view behind login_required gets: its user is logged in."""
+
+    user: User
 
 
 def _auth_paths() -> set[str]:
@@ -84,16 +97,23 @@ def login_next(request: HttpRequest, form_page: str = "") -> str:
     return form_page or request.get_full_path()
 
 
-def login_required(view=None, *, form_page=None):
+_FormPage = str | Callable[..., str] | None
+
+
+@overload
+def login_required(view: _View, *, form_page: _FormPage = None) -> _View: ...
+@overload
+def login_required(view: None = None, *, form_page: _FormPage = None) -> Callable[[_View], _View]: ...
+def login_required(view: _View | None = None, *, form_page: _FormPage = None) -> _View | Callable[[_View], _View]:
     """Django's login_required, except that an anonymous POST comes back to the form's page (login_next).
 
     `form_page` is the GET page that shows the view's form: a URL name without arguments, or a function
     called with the request and the view's URL arguments that returns a path.
     """
 
-    def decorator(view_func):
+    def decorator(view_func: _View) -> _View:
         @wraps(view_func)
-        def wrapped(request, *args, **kwargs):
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.user.is_authenticated:
                 return view_func(request, *args, **kwargs)
             if callable(form_page):
@@ -104,6 +124,6 @@ def login_required(view=None, *, form_page=None):
                 page = ""
             return redirect_to_login(login_next(request, page))
 
-        return wrapped
+        return cast(_View, wrapped)
 
     return decorator(view) if view is not None else decorator

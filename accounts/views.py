@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -11,13 +13,13 @@ from .forms import EmailAuthenticationForm, SignupForm
 from .redirects import redirect_to_next, safe_next
 
 
-def _next_url(request):
+def _next_url(request: HttpRequest) -> str:
     return safe_next(request, request.POST.get("next") or request.GET.get("next"))
 
 
 @sensitive_post_parameters("password1", "password2")
 @require_http_methods(["GET", "HEAD", "POST"])
-def signup(request):
+def signup(request: HttpRequest) -> HttpResponse:
     """Create the account and log the fan in; an invalid form re-renders with 400."""
     if request.user.is_authenticated:
         return redirect_to_next(request, _next_url(request), settings.LOGIN_REDIRECT_URL)
@@ -36,11 +38,11 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
-    def get_redirect_url(self):
+    def get_redirect_url(self) -> str:
         """The `next` to follow after logging in, if safe (accounts.redirects.safe_next), else ""."""
         return _next_url(self.request)
 
-    def form_invalid(self, form):
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 

@@ -4,16 +4,24 @@ Each is a config.refusals.Refusal: `message` for the fan, `reason` in English fo
 logs), the HTTP `status` (409 unless the class says otherwise) and a stable `code`.
 """
 
+import datetime
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Self
+
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
+from django_stubs_ext import StrOrPromise
 
 from config.refusals import Refusal, RefusalCode
 from wallet import exceptions as wallet_exceptions
 
+if TYPE_CHECKING:
+    from .models import CheckIn, Reservation
 
-def _seat_list(numbers):
+
+def _seat_list(numbers: Iterable[int]) -> str:
     return ", ".join(str(n) for n in sorted(numbers))
 
 
@@ -30,11 +38,11 @@ class InvalidSeatSelection(BookingError):
     default_message = _("Choose one or more seats by their numbers.")
 
     @classmethod
-    def out_of_range(cls, last):
+    def out_of_range(cls, last: int) -> Self:
         return cls(format_lazy(_("Seat numbers run from 1 to {last}."), last=last))
 
     @classmethod
-    def repeated(cls):
+    def repeated(cls) -> Self:
         return cls(_("Choose each seat only once."))
 
 
@@ -43,7 +51,7 @@ class SeatLimitReached(BookingError):
 
     code = RefusalCode.SEAT_LIMIT_REACHED
 
-    def __init__(self, *, limit, already, requested):
+    def __init__(self, *, limit: int, already: int, requested: int) -> None:
         self.limit, self.already, self.requested = limit, already, requested
         room = max(limit - already, 0)
         if not already:
@@ -61,7 +69,7 @@ class SeatLimitReached(BookingError):
 class SeatTaken(BookingError):
     code = RefusalCode.SEAT_TAKEN
 
-    def __init__(self, *, seat_numbers):
+    def __init__(self, *, seat_numbers: Iterable[int]) -> None:
         self.seat_numbers = sorted(seat_numbers)
         super().__init__(
             format_lazy(
@@ -86,18 +94,18 @@ class DateNotBookable(BookingError):
     default_message = _("This date has already taken place and can no longer be booked.")
 
     @classmethod
-    def cancelled(cls):
+    def cancelled(cls) -> Self:
         return cls(_("This date has been cancelled and can no longer be booked."))
 
     @classmethod
-    def show_started(cls):
+    def show_started(cls) -> Self:
         return cls(_("This show has already started, so its seats can no longer be paid for. Nothing was charged."))
 
 
 class HoldExpired(BookingError):
     code = RefusalCode.HOLD_EXPIRED
 
-    def __init__(self, *, seat_numbers):
+    def __init__(self, *, seat_numbers: Iterable[int]) -> None:
         self.seat_numbers = sorted(seat_numbers)
         super().__init__(
             format_lazy(
@@ -152,7 +160,7 @@ class ReservationNotCancellable(BookingError):
 # --- the door: refusals of a ticket at check-in (booking.checkins) ---------------------------------
 
 
-def _local(moment):
+def _local(moment: datetime.datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -161,7 +169,7 @@ class TicketRefused(BookingError):
 
     default_message = _("This ticket cannot enter.")
 
-    def __init__(self, message=None, *, reservation=None):
+    def __init__(self, message: StrOrPromise | None = None, *, reservation: "Reservation | None" = None) -> None:
         self.reservation = reservation
         super().__init__(message)
 
@@ -178,7 +186,7 @@ class TicketNotValid(TicketRefused):
     code = RefusalCode.TICKET_NOT_VALID
 
     @classmethod
-    def for_reservation(cls, reservation):
+    def for_reservation(cls, reservation: "Reservation") -> Self:
         if reservation.status == reservation.Status.CANCELLED and reservation.confirmed_at:
             message = format_lazy(
                 _("This ticket was cancelled and refunded ({when}). It is not valid for entry."),
@@ -189,7 +197,7 @@ class TicketNotValid(TicketRefused):
         return cls(message, reservation=reservation)
 
     @classmethod
-    def date_cancelled(cls, reservation):
+    def date_cancelled(cls, reservation: "Reservation") -> Self:
         return cls(
             _("This date has been cancelled; its tickets are refunded and not valid for entry."),
             reservation=reservation,
@@ -199,7 +207,7 @@ class TicketNotValid(TicketRefused):
 class TicketForAnotherDate(TicketRefused):
     code = RefusalCode.TICKET_FOR_ANOTHER_DATE
 
-    def __init__(self, *, reservation):
+    def __init__(self, *, reservation: "Reservation") -> None:
         date = reservation.seat.concert_date
         super().__init__(
             format_lazy(
@@ -216,7 +224,7 @@ class TicketAlreadyCheckedIn(TicketRefused):
 
     code = RefusalCode.TICKET_ALREADY_CHECKED_IN
 
-    def __init__(self, *, check_in):
+    def __init__(self, *, check_in: "CheckIn") -> None:
         self.check_in = check_in
         staff = check_in.checked_in_by
         super().__init__(

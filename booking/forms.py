@@ -1,13 +1,14 @@
 """Forms of the booking pages: which seats to hold, and what the checkout page showed (its key and holds)."""
 
 import uuid
+from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 
-def _seat_choices():
+def _seat_choices() -> list[tuple[int, int]]:
     return [(n, n) for n in range(1, settings.SEATS_PER_DATE + 1)]
 
 
@@ -24,8 +25,8 @@ class HoldForm(forms.Form):
         },
     )
 
-    def clean_seats(self):
-        seats = self.cleaned_data["seats"]
+    def clean_seats(self) -> list[int]:
+        seats: list[int] = self.cleaned_data["seats"]
         if len(set(seats)) != len(seats):
             # The map's checkboxes never repeat a seat: a repeat is a hand-made request, refused like any other.
             raise forms.ValidationError(_("Choose each seat only once."), code="repeated")
@@ -41,7 +42,7 @@ class ReservationIdsField(forms.Field):
     widget = forms.MultipleHiddenInput
     default_error_messages = {"invalid": _STALE_FORM}
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> list[uuid.UUID]:
         if value in self.empty_values:
             return []
         if not isinstance(value, (list, tuple)) or len(value) > settings.SEATS_PER_DATE:

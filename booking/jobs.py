@@ -6,11 +6,15 @@ Without Redis (the embedded default) there is no RQ: `enqueue` runs the job at o
 """
 
 import logging
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import django_rq
 from django.conf import settings
 from django.utils import timezone
 from rq import Retry
+from rq.job import Job
 
 from concerts.models import DateCancellation, DateExport
 from config.redis_circuit import breaker_for
@@ -25,7 +29,7 @@ logger = logging.getLogger(__name__)
 RETRY = Retry(max=3, interval=[10, 60, 300])
 
 
-def enqueue(func, **kwargs):
+def enqueue(func: Callable[..., Any], **kwargs: Any) -> Job | None:
     """Queue func(**kwargs) on RQ's default queue with retries; without Redis, run it now and return None.
 
     Through the Redis circuit breaker with the short timeouts (config.redis_circuit), not django-rq's own
@@ -43,7 +47,9 @@ def enqueue(func, **kwargs):
         return queue.enqueue(func, kwargs=kwargs, retry=RETRY)
 
 
-def send_booking_confirmation(*, confirmation_id=None, reservation_ids=None):
+def send_booking_confirmation(
+    *, confirmation_id: uuid.UUID | None = None, reservation_ids: Iterable[uuid.UUID] | None = None
+) -> int:
     """One e-mail per checkout, in the fan's language: every paid seat with its e-ticket code and QR code.
 
     Sends the owed ConfirmationEmail at most once (booking.confirmations.send_owed): a retry, the sweep or
@@ -63,7 +69,7 @@ def send_booking_confirmation(*, confirmation_id=None, reservation_ids=None):
     return 1
 
 
-def refund_cancelled_date(*, cancellation_id):
+def refund_cancelled_date(*, cancellation_id: uuid.UUID) -> int:
     """End every live reservation of a cancelled date (refunding the paid ones); safe to run twice."""
     cancellation = DateCancellation.objects.select_related("concert_date").get(pk=cancellation_id)
     try:
@@ -73,7 +79,7 @@ def refund_cancelled_date(*, cancellation_id):
         raise
 
 
-def export_date_csv(*, export_id):
+def export_date_csv(*, export_id: uuid.UUID) -> int:
     """Write the CSV of a DateExport; on failure mark it FAILED with the error and raise (RQ retries)."""
     export = DateExport.objects.select_related("concert_date").get(pk=export_id)
     try:

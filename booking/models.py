@@ -65,7 +65,7 @@ class Reservation(models.Model):
             models.Index(fields=["hold_expire_at"], condition=Q(status="HOLD"), name="reservation_hold_expiry_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.seat} · {self.user} · {self.status}"
 
 
@@ -98,7 +98,7 @@ class ConfirmationEmail(models.Model):
             models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True), name="confirmation_owed_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} · {self.created_at:%Y-%m-%d %H:%M}"
 
 
@@ -145,7 +145,7 @@ class Payment(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.amount}원 · {self.status}"
 
 
@@ -177,5 +177,5 @@ class CheckIn(models.Model):
             models.UniqueConstraint(fields=["reservation"], name="checkin_one_per_reservation"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.reservation.seat} · {self.checked_in_at:%Y-%m-%d %H:%M}"

@@ -6,12 +6,12 @@ from . import confirmations, services
 
 
 @shared_task(name="booking.tasks.expire_holds", ignore_result=True)
-def expire_holds():
+def expire_holds() -> int:
     """The beat sweep: every hold past its expiry back to AVAILABLE. Safe on several workers at once."""
     return services.expire_holds()
 
 
 @shared_task(name="booking.tasks.send_owed_confirmations", ignore_result=True)
-def send_owed_confirmations():
+def send_owed_confirmations() -> int:
     """The beat sweep: queue again every confirmation e-mail still owed (its enqueue at payment failed)."""
     return confirmations.enqueue_owed()

@@ -1,7 +1,9 @@
 """Concerts, their dates and the seats of each date, with every seat status change on record."""
 
+import datetime
 import uuid
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -34,18 +36,18 @@ class Concert(models.Model):
         ]
         indexes = [models.Index(fields=["sale_opens_at"], name="concert_sale_opens_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.title
 
-    def is_on_sale(self, now=None):
+    def is_on_sale(self, now: datetime.datetime | None = None) -> bool:
         return (now or timezone.now()) >= self.sale_opens_at
 
-    def is_over(self, now=None):
+    def is_over(self, now: datetime.datetime | None = None) -> bool:
         """Its last show has started (or it has no dates yet): nothing is left to book."""
         return self.end_time is None or self.end_time < (now or timezone.now())
 
 
-def local_day(moment):
+def local_day(moment: datetime.datetime) -> datetime.date:
     """The day of `moment` in the site's time zone (settings.TIME_ZONE), whatever zone is active now."""
     return moment.astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
 
@@ -82,12 +84,12 @@ class ConcertDate(ServiceFieldsMixin, models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         if self.starts_at is None:  # an empty form row
-            return str(_("concert date"))
+            return str(_("concert date"))  # type: ignore[unreachable]  # the stubs assume a saved row
         return f"{self.concert} · {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.starts_at is not None:
             self.concert_date = local_day(self.starts_at)
             update_fields = kwargs.get("update_fields")
@@ -96,7 +98,7 @@ class ConcertDate(ServiceFieldsMixin, models.Model):
         super().save(*args, **kwargs)
 
     @property
-    def is_cancelled(self):
+    def is_cancelled(self) -> bool:
         return self.status == self.Status.CANCELLED
 
 
@@ -154,16 +156,17 @@ class Seat(ServiceFieldsMixin, models.Model):
             models.Index(fields=["hold_expire_at"], condition=Q(status="HELD"), name="seat_held_expiry_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.concert_date} #{self.seat_number}"
 
-    def is_free_at(self, now):
+    def is_free_at(self, now: datetime.datetime) -> bool:
         """Available, or held by a hold whose time has passed (an expired hold counts as free)."""
         if self.status == self.Status.AVAILABLE:
             return True
-        return self.status == self.Status.HELD and self.hold_expire_at <= now
+        # A HELD seat always has its expiry (seat_hold_fields_match_status).
+        return self.status == self.Status.HELD and self.hold_expire_at is not None and self.hold_expire_at <= now
 
-    def status_at(self, now):
+    def status_at(self, now: datetime.datetime) -> str:
         """The status a reader should see: an expired hold reads as AVAILABLE."""
         return self.Status.AVAILABLE if self.is_free_at(now) else self.status
 
@@ -190,7 +193,7 @@ class SeatStatusHistory(models.Model):
         ordering = ["-changed_at"]
         indexes = [models.Index(fields=["seat", "changed_at"], name="seat_history_seat_time_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.seat}: {self.from_status} → {self.to_status}"
 
 
@@ -228,11 +231,11 @@ class DateCancellation(models.Model):
         verbose_name_plural = _("date cancellations")
         ordering = ["-requested_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.concert_date} · {self.reason}"
 
 
-def export_upload_to(instance, filename):
+def export_upload_to(instance: models.Model, filename: str) -> str:
     # Where exports were written before they moved into the database; migration 0002 still names it.
     return f"exports/{instance.pk}/{filename}"
 
@@ -281,7 +284,7 @@ class DateExport(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.concert_date} · {self.requested_at:%Y-%m-%d %H:%M}"
 
 

@@ -3,7 +3,9 @@ staff type for a date's seats (parsed, checked to cover every seat once, written
 functions over numbers and text, no database: the services, selectors, admin and template filters call them."""
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, TypedDict, overload
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,7 +13,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
-def won(amount):
+@overload
+def won(amount: int | None) -> str: ...
+@overload
+def won(amount: object) -> object: ...
+def won(amount: object) -> object:
     """Format a whole number of won for the active language: 12,000원 in Korean, ₩12,000 in English.
 
     Empty for None (or ""), unchanged for what is not a number.
@@ -19,7 +25,7 @@ def won(amount):
     if amount is None or amount == "":
         return ""
     try:
-        value = int(amount)
+        value = int(amount)  # type: ignore[call-overload]  # whatever int() takes; the rest is returned as is
     except (TypeError, ValueError):
         return amount
     sign = "-" if value < 0 else ""
@@ -50,7 +56,7 @@ _TIER_LINE = re.compile(
 )
 
 
-def parse_price_tiers(text):
+def parse_price_tiers(text: str | None) -> list[PriceTier]:
     """Read tiers staff type, one per line (or separated by ";"): "VIP 1-10 165,000" or "VIP:1-10:165000".
 
     The name is optional ("1-50 99000"). Raises ValidationError naming the line it cannot read; it does
@@ -73,12 +79,12 @@ def parse_price_tiers(text):
     return tiers
 
 
-def format_price_tiers(tiers):
+def format_price_tiers(tiers: Iterable[PriceTier]) -> str:
     """The inverse of parse_price_tiers: one "NAME FIRST-LAST PRICE" line per tier."""
     return "\n".join(f"{t.name} {t.first}-{t.last} {t.price}".strip() for t in tiers)
 
 
-def describe_price_tier(tier):
+def describe_price_tier(tier: PriceTier) -> str:
     """One tier for staff to read, in their language: "VIP seats 1–10: 165,000원"."""
     values = {"name": tier.name, "first": tier.first, "last": tier.last, "price": won(tier.price)}
     if tier.name:
@@ -86,14 +92,14 @@ def describe_price_tier(tier):
     return _("Seats %(first)d–%(last)d: %(price)s") % values
 
 
-def default_tiers():
+def default_tiers() -> list[PriceTier]:
     """One price for every seat of a date (SEATS_PER_DATE seats at DEFAULT_SEAT_PRICE)."""
     return [PriceTier("", 1, settings.SEATS_PER_DATE, settings.DEFAULT_SEAT_PRICE)]
 
 
-def _seat_runs(numbers):
+def _seat_runs(numbers: Iterable[int]) -> str:
     """Sorted seat numbers as runs: [11, 12, 13, 20] → "11–13, 20"."""
-    runs = []
+    runs: list[list[int]] = []
     for number in numbers:
         if runs and runs[-1][1] == number - 1:
             runs[-1][1] = number
@@ -102,14 +108,14 @@ def _seat_runs(numbers):
     return ", ".join(str(first) if first == last else f"{first}–{last}" for first, last in runs)
 
 
-def seat_prices(tiers):
+def seat_prices(tiers: Iterable[PriceTier]) -> dict[int, int]:
     """Map every seat number 1..SEATS_PER_DATE to its price; tiers must cover each seat exactly once.
 
     Raises ValidationError with a message staff read in their language (the admin shows it on the form).
     """
-    prices = {}
+    prices: dict[int, int] = {}
     for tier in tiers:
-        label = {"tier": tier.name or tier.first}
+        label: dict[str, str | int] = {"tier": tier.name or tier.first}
         if len(tier.name) > MAX_TIER_NAME:
             raise ValidationError(
                 _("Tier %(tier)s: a tier name may have at most %(max)s characters."),
@@ -146,12 +152,27 @@ def seat_prices(tiers):
     return prices
 
 
-def price_runs(seats):
+class PricedSeat(Protocol):
+    """A seat-map entry: its number and price."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def price(self) -> int: ...
+
+
+class PriceRun(TypedDict):
+    first: int
+    last: int
+    price: int
+
+
+def price_runs(seats: Iterable[PricedSeat]) -> list[PriceRun]:
     """Group seat-map entries (number, price, in seat order) into runs of consecutive seats at one price.
 
     Returns dicts with first, last and price, e.g. [{"first": 1, "last": 10, "price": 165000}, ...].
     """
-    runs = []
+    runs: list[PriceRun] = []
     for seat in seats:
         if runs and runs[-1]["price"] == seat.price and runs[-1]["last"] == seat.number - 1:
             runs[-1]["last"] = seat.number

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django_rq.apps import DjangoRqAdminConfig
 
 
-class AxesConfig(AxesAppConfig):
+class AxesConfig(AxesAppConfig):  # type: ignore[misc]  # django-axes ships no annotations
     """django-axes: failed log-ins and lockouts (config.lockout)."""
 
     verbose_name = _("Log-in attempts")

@@ -8,10 +8,12 @@ Also /hello/, the benchmark yardstick (see bench/README.md).
 """
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -21,12 +23,12 @@ logger = logging.getLogger(__name__)
 HEALTHZ_PATH = "/healthz/"
 
 
-def _check_database():
+def _check_database() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
 
 
-def _check_redis():
+def _check_redis() -> None:
     import redis
 
     redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1).ping()
@@ -34,11 +36,11 @@ def _check_redis():
 
 @never_cache
 @require_safe
-def healthz(request):
-    checks = {"database": _check_database}
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks: dict[str, Callable[[], None]] = {"database": _check_database}
     if settings.REDIS_URL:
         checks["redis"] = _check_redis
-    results = {}
+    results: dict[str, str] = {}
     for name, check in checks.items():
         try:
             check()
@@ -52,7 +54,7 @@ def healthz(request):
 
 @never_cache
 @require_safe
-def hello(request):
+def hello(request: HttpRequest) -> HttpResponse:
     """The benchmark yardstick: the whole middleware stack doing one cheap thing, a `SELECT 1` round trip.
 
     No session, no template, no Redis: the least a page that reads the database can cost on this stack.
@@ -71,10 +73,10 @@ class HealthCheckMiddleware:
     redirect never sees the probe either. Every other path goes through the whole stack as before.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.path_info == HEALTHZ_PATH:
             return healthz(request)
         return self.get_response(request)

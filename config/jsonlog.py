@@ -9,6 +9,7 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote_plus
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is worth keeping.
@@ -37,7 +38,7 @@ _SECRET_PARAMETERS = frozenset({"code", "ticket", "ticket_code"})
 _SIGNED_VALUE = re.compile(r"[A-Za-z0-9_-]{8,}:[A-Za-z0-9_-]{4,}:[A-Za-z0-9_-]{20,}")
 
 
-def redact_path(path):
+def redact_path(path: object) -> object:
     """The path with any signed value in it replaced by REDACTED."""
     if not isinstance(path, str):
         return path
@@ -45,7 +46,7 @@ def redact_path(path):
     return _SIGNED_VALUE.sub(REDACTED, plain) if _SIGNED_VALUE.search(plain) else path
 
 
-def redact_query(query):
+def redact_query(query: object) -> object:
     """The query string with secret parameters' values (and any signed value) replaced by REDACTED."""
     if not isinstance(query, str) or not query:
         return query
@@ -61,7 +62,7 @@ def redact_query(query):
     return "&".join(parts)
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     """A JSON-safe version of an `extra=` value (requests, sockets and the like become their repr)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -80,8 +81,8 @@ class JsonLineFormatter(logging.Formatter):
     redacted from the path and query.
     """
 
-    def format(self, record):
-        entry = {
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,

@@ -5,17 +5,20 @@ with when to try again, and a Retry-After header.
 
 import ipaddress
 import math
+from typing import Any
 
 from axes.helpers import get_cool_off, get_failure_limit
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
 LOCKOUT_STATUS = 429
 
 
-def lockout_response(request, original_response=None, credentials=None):
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict[str, Any] | None = None
+) -> HttpResponse:
     cool_off = get_cool_off(request)
     minutes = math.ceil(cool_off.total_seconds() / 60) if cool_off else None
     message = (
@@ -27,21 +30,21 @@ def lockout_response(request, original_response=None, credentials=None):
     if request.headers.get("x-requested-with") == "XMLHttpRequest" or "application/json" in request.headers.get(
         "accept", ""
     ):
-        response = JsonResponse({"error": message, "locked_out": True}, status=LOCKOUT_STATUS)
+        response: HttpResponse = JsonResponse({"error": message, "locked_out": True}, status=LOCKOUT_STATUS)
     else:
-        response = TemplateResponse(
+        page = TemplateResponse(
             request,
             "accounts/locked_out.html",
             {"message": message, "minutes": minutes, "failure_limit": get_failure_limit(request, credentials)},
             status=LOCKOUT_STATUS,
         )
-        response.render()
+        response = page.render()
     if cool_off:
         response["Retry-After"] = str(math.ceil(cool_off.total_seconds()))
     return response
 
 
-def client_ip(request):
+def client_ip(request: HttpRequest) -> str | None:
     """The address django-axes counts failed log-ins against (AXES_CLIENT_IP_CALLABLE).
 
     REMOTE_ADDR, unless the site runs behind AXES_IPWARE_PROXY_COUNT trusted proxies (production's

@@ -9,16 +9,20 @@ scripts of their own; paths under CSP_STAFF_PATH_PREFIXES get CSP_STAFF_POLICY, 
 """
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
 
+GetResponse = Callable[[HttpRequest], HttpResponseBase]
 
-def policy_header(directives):
+
+def policy_header(directives: Mapping[str, Sequence[str]]) -> str:
     """{"script-src": ["'self'"], ...} → "script-src 'self'; ..." (directives without sources stand alone)."""
     return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())
 
@@ -26,7 +30,7 @@ def policy_header(directives):
 class ContentSecurityPolicyMiddleware:
     """Adds Content-Security-Policy to every response that does not set one itself."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
         self.header = policy_header(settings.CSP_POLICY)
         self.staff_header = policy_header(settings.CSP_STAFF_POLICY)
@@ -35,7 +39,7 @@ class ContentSecurityPolicyMiddleware:
             "Content-Security-Policy-Report-Only" if settings.CSP_REPORT_ONLY else "Content-Security-Policy"
         )
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         if self.header_name not in response:
             staff = request.path_info.startswith(self.staff_prefixes)
@@ -52,13 +56,13 @@ class DatabaseUnavailableMiddleware:
     without the request, so it needs no database itself (no session, no user).
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         return self.get_response(request)
 
-    def process_exception(self, request, exception):
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
         logger.error("database unavailable during %s %s", request.method, request.path, exc_info=exception)

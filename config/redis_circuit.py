@@ -16,6 +16,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import redis
@@ -34,7 +35,7 @@ class RedisSkipped(redis.exceptions.ConnectionError):
 class Breaker:
     """Closed (call Redis) or open until a moment (skip it); thread-safe, cheap while closed."""
 
-    def __init__(self, server: str):
+    def __init__(self, server: str) -> None:
         self.server = server
         self._lock = threading.Lock()
         self._retry_at: float | None = None  # time.monotonic() after which one caller may try; None: closed
@@ -48,8 +49,8 @@ class Breaker:
         if self._retry_at is None:
             return True
         with self._lock:
-            if self._retry_at is None:
-                return True
+            if self._retry_at is None:  # another caller closed it while this one waited for the lock
+                return True  # type: ignore[unreachable]  # mypy does not see the other thread
             now = time.monotonic()
             if now < self._retry_at:
                 return False
@@ -77,7 +78,7 @@ class Breaker:
             logger.warning("redis %s answers again", self.server)
 
     @contextlib.contextmanager
-    def guard(self):
+    def guard(self) -> Iterator[None]:
         """Run the block against Redis, or raise RedisSkipped at once while the breaker is open.
 
         A connection error or timeout inside opens the breaker (and is re-raised); anything Redis answered,

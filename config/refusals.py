@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from django.utils import translation
-from django.utils.functional import Promise
+from django_stubs_ext import StrOrPromise
 
 
 class RefusalCode(StrEnum):
@@ -57,12 +57,12 @@ class Refusal(Exception):
     allowed yet, 409 a state that does not allow it, 503 a service that cannot be reached.
     """
 
-    default_message: ClassVar[str | Promise]
+    default_message: ClassVar[StrOrPromise]
     status: ClassVar[int] = 400
     code: ClassVar[RefusalCode]
 
-    def __init__(self, message: str | Promise | None = None) -> None:
-        self.message = message if message is not None else self.default_message
+    def __init__(self, message: StrOrPromise | None = None) -> None:
+        self.message: StrOrPromise = message if message is not None else self.default_message
         # English whatever language the request is in; short enough for the records' reason columns.
         with translation.override("en"):
             self.reason = str(self.message)[:200]

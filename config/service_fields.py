@@ -7,15 +7,26 @@ name those columns in `service_fields`; save() on an existing row then writes ev
 A service that means to write one of them says so: a queryset update(), or save(update_fields=[...]).
 """
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-class ServiceFieldsMixin:
+from django.db import models
+
+# The mixin goes in front of models.Model; the checker is told so, the runtime class stays a plain mixin.
+if TYPE_CHECKING:
+    _Model = models.Model
+else:
+    _Model = object
+
+
+class ServiceFieldsMixin(_Model):
     service_fields: tuple[str, ...] = ()
 
-    def save(self, *args, update_fields=None, **kwargs):
+    def save(self, *args: Any, update_fields: Iterable[str] | None = None, **kwargs: Any) -> None:
         if update_fields is None and not self._state.adding and not kwargs.get("force_insert"):
             update_fields = [
                 field.name
                 for field in self._meta.concrete_fields
                 if not field.primary_key and field.name not in self.service_fields
             ]
-        return super().save(*args, update_fields=update_fields, **kwargs)
+        super().save(*args, update_fields=update_fields, **kwargs)

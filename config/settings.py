@@ -6,22 +6,28 @@ no Redis. Point DATABASE_URL / REDIS_URL / QUEUE_BACKEND elsewhere for the full 
 
 import datetime
 from pathlib import Path
+from typing import Any
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+# Django's generic classes (ModelAdmin[...], ModelForm[...], QuerySet[...]) take the type arguments that
+# annotations give them (checked by mypy with django-stubs) at run time too.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG: bool = env.bool("DEBUG", default=True)
 # The default key is only for the embedded demo on this machine (manage.py's default settings, `make run`);
 # config.settings_production refuses to start without a real one.
 DEVELOPMENT_SECRET_KEY = "django-insecure-frontrow-local-development-only"
-SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+SECRET_KEY: str = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 # Fail closed: the key in the repository signs sessions and e-ticket codes, so it is refused anywhere but
 # DEBUG on this machine (a site with DEBUG off or a real host name is serving someone).
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "testserver"}
@@ -87,7 +93,9 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES: dict[str, dict[str, Any]] = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -99,12 +107,13 @@ if env("TEST_DATABASE_NAME", default=""):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache, sessions -----------------------------------------------------------------
-REDIS_URL = env("REDIS_URL", default="")
+REDIS_URL: str = env("REDIS_URL", default="")
 # A Redis that does not answer costs one request at most these timeouts; then every caller of this process
 # skips it for REDIS_BACKOFF_SECONDS (config/redis_circuit.py: the cache, sessions, RQ enqueue, the queue).
-REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
-REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
-REDIS_BACKOFF_SECONDS = env.float("REDIS_BACKOFF_SECONDS", default=5.0)
+REDIS_CONNECT_TIMEOUT: float = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
+REDIS_SOCKET_TIMEOUT: float = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
+REDIS_BACKOFF_SECONDS: float = env.float("REDIS_BACKOFF_SECONDS", default=5.0)
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -121,10 +130,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "frontrow_cache"}}
-SESSION_ENGINE = env("SESSION_ENGINE", default="django.contrib.sessions.backends.db")
+SESSION_ENGINE: str = env("SESSION_ENGINE", default="django.contrib.sessions.backends.db")
 # With SESSION_ENGINE="config.sessions" (production): the longest a session stays cached in Redis between
 # reads from PostgreSQL.
-SESSION_CACHE_SECONDS = env.int("SESSION_CACHE_SECONDS", default=600)
+SESSION_CACHE_SECONDS: int = env.int("SESSION_CACHE_SECONDS", default=600)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -144,8 +153,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes counts failed log-ins (fan pages and admin alike) and pauses logging in after
 # AXES_FAILURE_LIMIT failures of one e-mail address from one IP address, for AXES_COOLOFF_TIME hours.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_ENABLED: bool = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT: int = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = datetime.timedelta(hours=env.float("AXES_COOLOFF_TIME", default=0.25))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"  # the log-in forms' field (it holds the e-mail address)
@@ -159,7 +168,7 @@ LANGUAGES = [("ko", _("Korean")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # Date and time formats of the fans' pages, per language (concerts/formats/<lang>/formats.py).
 FORMAT_MODULE_PATH = ["concerts.formats"]
-TIME_ZONE = env("TIME_ZONE", default="Asia/Seoul")
+TIME_ZONE: str = env("TIME_ZONE", default="Asia/Seoul")
 USE_I18N = True
 USE_TZ = True
 
@@ -194,39 +203,39 @@ CSP_STAFF_POLICY = {
     "img-src": ["'self'", "data:"],
 }
 CSP_STAFF_PATH_PREFIXES = ["/admin/"]
-CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
+CSP_REPORT_ONLY: bool = env.bool("CSP_REPORT_ONLY", default=False)
 
 # --- E-mail ---------------------------------------------------------------------------------
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Frontrow <tickets@frontrow.local>")
+EMAIL_BACKEND: str = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL: str = env("DEFAULT_FROM_EMAIL", default="Frontrow <tickets@frontrow.local>")
 
 # --- Domain rules (see DESIGN.md) -----------------------------------------------------------
-SEATS_PER_DATE = env.int("SEATS_PER_DATE", default=50)
-MAX_SEATS_PER_USER = env.int("MAX_SEATS_PER_USER", default=4)
-HOLD_SECONDS = env.int("HOLD_SECONDS", default=300)
-ACTIVE_SECONDS = env.int("ACTIVE_SECONDS", default=600)
-CANCEL_CUTOFF_HOURS = env.int("CANCEL_CUTOFF_HOURS", default=24)
-MIN_CHARGE = env.int("MIN_CHARGE", default=1_000)
-MAX_CHARGE = env.int("MAX_CHARGE", default=1_000_000)
-MAX_BALANCE = env.int("MAX_BALANCE", default=10_000_000)
-DEFAULT_SEAT_PRICE = env.int("DEFAULT_SEAT_PRICE", default=99_000)
+SEATS_PER_DATE: int = env.int("SEATS_PER_DATE", default=50)
+MAX_SEATS_PER_USER: int = env.int("MAX_SEATS_PER_USER", default=4)
+HOLD_SECONDS: int = env.int("HOLD_SECONDS", default=300)
+ACTIVE_SECONDS: int = env.int("ACTIVE_SECONDS", default=600)
+CANCEL_CUTOFF_HOURS: int = env.int("CANCEL_CUTOFF_HOURS", default=24)
+MIN_CHARGE: int = env.int("MIN_CHARGE", default=1_000)
+MAX_CHARGE: int = env.int("MAX_CHARGE", default=1_000_000)
+MAX_BALANCE: int = env.int("MAX_BALANCE", default=10_000_000)
+DEFAULT_SEAT_PRICE: int = env.int("DEFAULT_SEAT_PRICE", default=99_000)
 # How long the concert page's list of dates with seats left is shared between fans (0: never cached).
-CONCERT_PAGE_CACHE_SECONDS = env.int("CONCERT_PAGE_CACHE_SECONDS", default=2)
-QUEUE_BACKEND = env("QUEUE_BACKEND", default="database")  # "database" or "redis"
-QUEUE_DEFAULT_MAX_ACTIVE = env.int("QUEUE_DEFAULT_MAX_ACTIVE", default=100)
-QUEUE_ADMIT_BATCH_SIZE = env.int("QUEUE_ADMIT_BATCH_SIZE", default=500)  # most fans admitted per concert per run
-QUEUE_REDIS_PREFIX = env("QUEUE_REDIS_PREFIX", default="frontrow:queue")  # every Redis queue key starts with it
+CONCERT_PAGE_CACHE_SECONDS: int = env.int("CONCERT_PAGE_CACHE_SECONDS", default=2)
+QUEUE_BACKEND: str = env("QUEUE_BACKEND", default="database")  # "database" or "redis"
+QUEUE_DEFAULT_MAX_ACTIVE: int = env.int("QUEUE_DEFAULT_MAX_ACTIVE", default=100)
+QUEUE_ADMIT_BATCH_SIZE: int = env.int("QUEUE_ADMIT_BATCH_SIZE", default=500)  # most fans admitted per concert per run
+QUEUE_REDIS_PREFIX: str = env("QUEUE_REDIS_PREFIX", default="frontrow:queue")  # every Redis queue key starts with it
 
 # --- Background work ------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_BROKER_URL: str = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER: bool = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TIMEZONE = TIME_ZONE
-EXPIRE_HOLDS_EVERY_SECONDS = env.float("EXPIRE_HOLDS_EVERY_SECONDS", default=5.0)
-ADMIT_QUEUE_EVERY_SECONDS = env.float("ADMIT_QUEUE_EVERY_SECONDS", default=2.0)
+EXPIRE_HOLDS_EVERY_SECONDS: float = env.float("EXPIRE_HOLDS_EVERY_SECONDS", default=5.0)
+ADMIT_QUEUE_EVERY_SECONDS: float = env.float("ADMIT_QUEUE_EVERY_SECONDS", default=2.0)
 # A confirmation e-mail still owed this long after its payment (its enqueue failed) is queued by the sweep.
-CONFIRMATION_OWED_AFTER_SECONDS = env.int("CONFIRMATION_OWED_AFTER_SECONDS", default=15)
-SEND_OWED_CONFIRMATIONS_EVERY_SECONDS = env.float("SEND_OWED_CONFIRMATIONS_EVERY_SECONDS", default=30.0)
+CONFIRMATION_OWED_AFTER_SECONDS: int = env.int("CONFIRMATION_OWED_AFTER_SECONDS", default=15)
+SEND_OWED_CONFIRMATIONS_EVERY_SECONDS: float = env.float("SEND_OWED_CONFIRMATIONS_EVERY_SECONDS", default=30.0)
 # Every entry expires after about one interval: a run not started by then is stale (the next one does
 # the same work), so runs sent while the worker is down do not pile up and all run at its restart.
 CELERY_BEAT_SCHEDULE = {
@@ -248,10 +257,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # django-rq: without Redis the jobs run synchronously in the request (embedded default).
-RQ_QUEUES = {
+RQ_QUEUES: dict[str, dict[str, Any]] = {
     "default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600},
 }
-RQ_ASYNC = env.bool("RQ_ASYNC", default=bool(REDIS_URL))
+RQ_ASYNC: bool = env.bool("RQ_ASYNC", default=bool(REDIS_URL))
 if not RQ_ASYNC:
     RQ_QUEUES["default"]["ASYNC"] = False
 

@@ -4,19 +4,25 @@ Queue tokens and the visit history are read-only records here (with the Redis ba
 in Redis, so the QueueToken table stays empty; the history is always in the database).
 """
 
+from collections.abc import Callable
+
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_stubs_ext import StrOrPromise
 
 from config.admin import GuardedDeleteAdmin, ReadOnlyAdmin, SavesChangedFieldsAdmin
 
 from . import selectors, services
 from .exceptions import QueueUnavailable
 from .models import QueueEntryHistory, QueueToken, WaitingRoom
+from .selectors import RoomCounts
 
 
 @admin.register(WaitingRoom)
-class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin):
+class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin[WaitingRoom]):
     """Staff change max_active and pause; the queue counters move only in queueing.services (the form writes
     only what staff changed), and a room fans have queued in is never deleted."""
 
@@ -38,39 +44,48 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
     readonly_fields = ["waiting_now", "admitted_now", "admitted_total", "last_admission_at"]
     fields = ["concert", "max_active", "is_paused", *readonly_fields]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: WaitingRoom | None = None) -> list[str]:
         return [*self.readonly_fields, "concert"] if obj else self.readonly_fields
 
-    def delete_refusal(self, obj):
+    def delete_refusal(self, obj: WaitingRoom) -> StrOrPromise | None:
         return selectors.room_delete_refusal(obj)
 
-    def _counts(self, obj):
+    def _counts(self, obj: WaitingRoom) -> RoomCounts | None:
+        # Read once per row (two columns show them), kept on the row object the list draws.
         if not hasattr(obj, "_live_counts"):
-            obj._live_counts = selectors.room_counts(room=obj) if obj.pk else None
-        return obj._live_counts
+            obj._live_counts = selectors.room_counts(room=obj) if obj.pk else None  # type: ignore[attr-defined]  # see above
+        counts: RoomCounts | None = obj._live_counts  # type: ignore[attr-defined]  # see above
+        return counts
 
     @admin.display(description=_("waiting now"))
-    def waiting_now(self, obj):
+    def waiting_now(self, obj: WaitingRoom) -> StrOrPromise | int:
         counts = self._counts(obj)
         if counts is None:
             return "—"
         return _("unavailable") if counts.waiting is None else counts.waiting
 
     @admin.display(description=_("admitted now"))
-    def admitted_now(self, obj):
+    def admitted_now(self, obj: WaitingRoom) -> StrOrPromise:
         counts = self._counts(obj)
         if counts is None:
             return "—"
         return _("unavailable") if counts.admitted is None else f"{counts.admitted} / {obj.max_active}"
 
-    def _set_paused(self, request, queryset, *, paused, message):
+    def _set_paused(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[WaitingRoom],
+        *,
+        paused: bool,
+        message: Callable[[int], str],
+    ) -> None:
         rooms = list(queryset.select_related("concert"))
         for room in rooms:
             services.set_paused(concert=room.concert, paused=paused)
         self.message_user(request, message(len(rooms)) % len(rooms))
 
     @admin.action(description=_("Pause admission"))
-    def pause_admission(self, request, queryset):
+    def pause_admission(self, request: HttpRequest, queryset: QuerySet[WaitingRoom]) -> None:
         self._set_paused(
             request,
             queryset,
@@ -79,7 +94,7 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
         )
 
     @admin.action(description=_("Resume admission"))
-    def resume_admission(self, request, queryset):
+    def resume_admission(self, request: HttpRequest, queryset: QuerySet[WaitingRoom]) -> None:
         self._set_paused(
             request,
             queryset,
@@ -88,7 +103,7 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
         )
 
     @admin.action(description=_("Admit the next batch now"))
-    def admit_batch_now(self, request, queryset):
+    def admit_batch_now(self, request: HttpRequest, queryset: QuerySet[WaitingRoom]) -> None:
         total = 0
         try:
             for room in queryset.select_related("concert"):

@@ -6,25 +6,38 @@ browser sends (a token id, a cookie, a form field) is consulted, so a copied tok
 
 import functools
 import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar, cast, overload
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured
-from django.http import Http404
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from accounts.redirects import login_next
+from accounts.redirects import AuthenticatedRequest, login_next
 from concerts.models import Concert, ConcertDate
 
 from . import services
 from .exceptions import QueueUnavailable
 
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
-def unavailable_response(request, exc=None):
+
+class AdmittedRequest(AuthenticatedRequest):
+    """The request a view behind admitted_required gets: the gate has set these."""
+
+    concert: Concert
+    concert_date: ConcertDate  # only for a URL with a `date_id`
+    admitted: bool
+
+
+def unavailable_response(request: HttpRequest, exc: QueueUnavailable | None = None) -> TemplateResponse:
     """The 503 page shown when the queue's backend (Redis) cannot be reached."""
     exc = exc or QueueUnavailable()
     response = TemplateResponse(request, "queueing/unavailable.html", {"message": exc.message}, status=exc.status)
@@ -32,12 +45,12 @@ def unavailable_response(request, exc=None):
     return response
 
 
-def room_url(concert, *, next_url=None):
+def room_url(concert: Concert, *, next_url: str | None = None) -> str:
     url = reverse("queueing:room", kwargs={"concert_id": concert.pk})
     return f"{url}?{urlencode({'next': next_url})}" if next_url else url
 
 
-def _uuid_or_404(value):
+def _uuid_or_404(value: object) -> uuid.UUID:
     if isinstance(value, uuid.UUID):
         return value
     try:
@@ -46,7 +59,7 @@ def _uuid_or_404(value):
         raise Http404 from exc
 
 
-def _resolve(kwargs):
+def _resolve(kwargs: dict[str, Any]) -> tuple[Concert, ConcertDate | None]:
     """(concert, concert_date or None) from the view's `date_id` or `concert_id` URL kwarg; 404 if unknown."""
     if "date_id" in kwargs:
         concert_date = get_object_or_404(
@@ -58,7 +71,17 @@ def _resolve(kwargs):
     raise ImproperlyConfigured("admitted_required needs a `date_id` or `concert_id` URL argument.")
 
 
-def admitted_required(view=None, *, open_without_admission=None):
+@overload
+def admitted_required(
+    view: _View, *, open_without_admission: Callable[[AdmittedRequest], bool] | None = None
+) -> _View: ...
+@overload
+def admitted_required(
+    view: None = None, *, open_without_admission: Callable[[AdmittedRequest], bool] | None = None
+) -> Callable[[_View], _View]: ...
+def admitted_required(
+    view: _View | None = None, *, open_without_admission: Callable[[AdmittedRequest], bool] | None = None
+) -> _View | Callable[[_View], _View]:
     """Let the request through only if its user is admitted for the concert of the URL right now.
 
     Requires login (anonymous users go to the log-in page), resolves the concert from `date_id` (a
@@ -75,9 +98,10 @@ def admitted_required(view=None, *, open_without_admission=None):
         return functools.partial(admitted_required, open_without_admission=open_without_admission)
 
     @functools.wraps(view)
-    def gated(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(login_next(request))
+    def gated(http_request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not http_request.user.is_authenticated:
+            return redirect_to_login(login_next(http_request))
+        request = cast(AdmittedRequest, http_request)  # the attributes are set below
         concert, concert_date = _resolve(kwargs)
         try:
             admitted = services.touch(user=request.user, concert=concert)
@@ -102,4 +126,4 @@ def admitted_required(view=None, *, open_without_admission=None):
         comes_back = request.method in ("GET", "HEAD")  # a POST's URL is no page to come back to
         return redirect(room_url(concert, next_url=request.get_full_path() if comes_back else None))
 
-    return gated
+    return cast(_View, gated)

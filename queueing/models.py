@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from config.service_fields import ServiceFieldsMixin
 
 
-def default_max_active():
+def default_max_active() -> int:
     return settings.QUEUE_DEFAULT_MAX_ACTIVE
 
 
@@ -49,7 +49,7 @@ class WaitingRoom(ServiceFieldsMixin, models.Model):
         verbose_name_plural = _("waiting rooms")
         constraints = [models.CheckConstraint(condition=Q(max_active__gte=1), name="waiting_room_max_active_positive")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.concert)
 
 
@@ -100,11 +100,11 @@ class QueueToken(models.Model):
             models.Index(fields=["expired_at"], condition=Q(state="ADMITTED"), name="queue_token_admitted_exp_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.concert} #{self.queue_position} · {self.state}"
 
     @property
-    def is_admitted(self):
+    def is_admitted(self) -> bool:
         return self.state == self.State.ADMITTED
 
 
@@ -137,5 +137,5 @@ class QueueEntryHistory(models.Model):
             models.Index(fields=["concert", "admitted_at"], name="queue_history_admitted_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} · {self.concert} · {self.entered_at:%Y-%m-%d %H:%M}"

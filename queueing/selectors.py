@@ -1,9 +1,13 @@
 """Reads about the waiting rooms: live waiting and admitted counts per concert, for staff and operators."""
 
+import datetime
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from .backends import get_backend
 from .exceptions import QueueUnavailable
@@ -17,11 +21,11 @@ class RoomCounts:
     admitted: int | None
 
     @property
-    def available(self):
+    def available(self) -> bool:
         return self.waiting is not None
 
 
-def room_counts(*, room, now=None):
+def room_counts(*, room: WaitingRoom, now: datetime.datetime | None = None) -> RoomCounts:
     """Waiting and admitted-right-now counts of one room, or None counts when the backend is unreachable."""
     try:
         waiting, admitted = get_backend().counts(concert_id=room.pk, now=now or timezone.now())
@@ -30,7 +34,9 @@ def room_counts(*, room, now=None):
     return RoomCounts(room=room, waiting=waiting, admitted=admitted)
 
 
-def rooms_overview(*, now=None, include_past=False, concert_ids=None):
+def rooms_overview(
+    *, now: datetime.datetime | None = None, include_past: bool = False, concert_ids: Iterable[uuid.UUID] | None = None
+) -> list[RoomCounts]:
     """RoomCounts for every waiting room (of concerts not over yet, unless include_past), soonest first."""
     now = now or timezone.now()
     rooms = WaitingRoom.objects.select_related("concert").order_by("concert__start_time", "concert__title")
@@ -41,7 +47,7 @@ def rooms_overview(*, now=None, include_past=False, concert_ids=None):
     return [room_counts(room=room, now=now) for room in rooms]
 
 
-def room_delete_refusal(room):
+def room_delete_refusal(room: WaitingRoom) -> StrOrPromise | None:
     """Why staff may not delete this waiting room, or None: once fans have queued in it, its places and
     admission record are part of the queue (a new room would hand the same places out again)."""
     queued = (

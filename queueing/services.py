@@ -10,16 +10,26 @@ import datetime
 import logging
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
-from django.db.models import Case, DateTimeField, F, Func, IntegerField, Value, When
+from django.db.models import Case, DateTimeField, F, Func, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
-from .backends import get_backend
+from accounts.models import User
+from concerts.models import Concert
+
+from .backends import QueueBackend, Ticket, get_backend
 from .exceptions import QueueClosed, QueueError, QueueNotOpen, QueueUnavailable
 from .models import QueueEntryHistory, WaitingRoom
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
 __all__ = [
     "QueueClosed",
@@ -73,27 +83,27 @@ class QueueStatus:
     entered_at: datetime.datetime | None = None
 
 
-def max_lifetime_seconds():
+def max_lifetime_seconds() -> int:
     return MAX_LIFETIME_FACTOR * settings.ACTIVE_SECONDS
 
 
-def _room_for(concert):
+def _room_for(concert: Concert) -> WaitingRoom:
     room, _ = WaitingRoom.objects.get_or_create(concert=concert)
     return room
 
 
-def _room_if_any(concert):
+def _room_if_any(concert: Concert) -> WaitingRoom | None:
     return WaitingRoom.objects.filter(pk=concert.pk).first()
 
 
 # --- history --------------------------------------------------------------------------------------
 
 
-def _seconds_between(start, end):
+def _seconds_between(start: datetime.datetime, end: datetime.datetime) -> int:
     return max(0, int((end - start).total_seconds()))
 
 
-def _record_entry(*, user, concert, ticket):
+def _record_entry(*, user: User, concert: Concert, ticket: Ticket) -> None:
     QueueEntryHistory.objects.create(
         user=user,
         concert=concert,
@@ -112,20 +122,20 @@ class _SecondsSince(Func):
 
     output_field = IntegerField()
 
-    def __init__(self, column, moment):
+    def __init__(self, column: F, moment: datetime.datetime) -> None:
         super().__init__(Value(moment, output_field=DateTimeField()), column)
 
-    def as_postgresql(self, compiler, connection, **extra):
+    def as_postgresql(self, compiler: "SQLCompiler", connection: "BaseDatabaseWrapper", **extra: Any) -> "_AsSqlType":
         template = "GREATEST(0, FLOOR(EXTRACT(EPOCH FROM (%(expressions)s))))::integer"
         return self.as_sql(compiler, connection, template=template, arg_joiner=" - ", **extra)
 
-    def as_sqlite(self, compiler, connection, **extra):
+    def as_sqlite(self, compiler: "SQLCompiler", connection: "BaseDatabaseWrapper", **extra: Any) -> "_AsSqlType":
         # julianday() is a float of days: round to milliseconds before flooring to whole seconds.
         template = "MAX(0, CAST(ROUND((julianday(%(expressions)s)) * 86400000) AS INTEGER) / 1000)"
         return self.as_sql(compiler, connection, template=template, arg_joiner=") - julianday(", **extra)
 
 
-def _record_admissions(tickets, *, now):
+def _record_admissions(tickets: Sequence[Ticket], *, now: datetime.datetime) -> int:
     """Mark the history rows of a batch admitted at `now`, in one UPDATE; returns the rows marked. (A row
     whose exit was written first, when catching up, keeps its whole duration.)"""
     if not tickets:
@@ -141,7 +151,7 @@ def _record_admissions(tickets, *, now):
     )
 
 
-def _record_exits(tickets, *, now, reason):
+def _record_exits(tickets: Sequence[Ticket], *, now: datetime.datetime, reason: str) -> None:
     """Close the history rows of ended tickets. An admission that ran out exits when it ran out."""
     if not tickets:
         return
@@ -158,13 +168,15 @@ def _record_exits(tickets, *, now, reason):
     QueueEntryHistory.objects.bulk_update(rows, ["exited_at", "exit_reason", "duration_seconds"], batch_size=500)
 
 
-def _forget_when_committed(backend, concert_id, *, admitted=(), exited=()):
+def _forget_when_committed(
+    backend: QueueBackend, concert_id: uuid.UUID, *, admitted: Sequence[Ticket] = (), exited: Sequence[Ticket] = ()
+) -> None:
     """Once the history rows of these admissions and ends are committed, the backend drops its notes of
     them (Redis; see _catch_up_history). If that fails, the next admission run does it."""
     if backend.transactional or not (admitted or exited):
         return
 
-    def forget():
+    def forget() -> None:
         try:
             backend.history_written(concert_id=concert_id, admitted=admitted, exited=exited)
         except QueueUnavailable:
@@ -173,7 +185,7 @@ def _forget_when_committed(backend, concert_id, *, admitted=(), exited=()):
     transaction.on_commit(forget, robust=True)
 
 
-def _catch_up_history(room, backend):
+def _catch_up_history(room: WaitingRoom, backend: QueueBackend) -> int:
     """Write into QueueEntryHistory the admissions and ends the backend made but the history missed.
 
     Redis keeps its change when the history write after it fails (or the process dies in between); its
@@ -188,14 +200,16 @@ def _catch_up_history(room, backend):
     admissions = [note.ticket for note in notes if note.exited_at is None]
     ends = {note.ticket.token: note for note in notes if note.exited_at is not None}
     written = 0
-    by_time = {}
+    by_time: dict[datetime.datetime, list[Ticket]] = {}
     for ticket in admissions:
-        by_time.setdefault(ticket.admitted_at, []).append(ticket)
+        if ticket.admitted_at is not None:  # always, for an admission's note
+            by_time.setdefault(ticket.admitted_at, []).append(ticket)
     for admitted_at, tickets in by_time.items():
         written += _record_admissions(tickets, now=admitted_at)
     rows = list(QueueEntryHistory.objects.filter(token__in=ends, exited_at__isnull=True))
     for row in rows:
         note = ends[row.token]
+        assert note.exited_at is not None  # `ends` holds the notes of ends only
         if row.admitted_at is None and note.ticket.admitted_at is not None:
             row.admitted_at, row.was_admitted = note.ticket.admitted_at, True
             written += 1
@@ -212,7 +226,7 @@ def _catch_up_history(room, backend):
 # --- estimated wait -------------------------------------------------------------------------------
 
 
-def estimate_wait_seconds(*, ahead, room, now):
+def estimate_wait_seconds(*, ahead: int, room: WaitingRoom, now: datetime.datetime) -> int | None:
     """Seconds until a fan with `ahead` waiting fans in front is likely admitted; None while paused.
 
     The rate is the one observed over the last ADMISSION_LOG_SECONDS, but never below what capacity
@@ -234,7 +248,7 @@ def estimate_wait_seconds(*, ahead, room, now):
     return max(1, math.ceil((ahead + 1) / observed))
 
 
-def _log_admissions(log, *, now, count):
+def _log_admissions(log: list[list[float]], *, now: datetime.datetime, count: int) -> list[list[float]]:
     now_ts = now.timestamp()
     kept = [[at, n] for at, n in log if at >= now_ts - ADMISSION_LOG_SECONDS]
     if count:
@@ -242,7 +256,8 @@ def _log_admissions(log, *, now, count):
     return kept
 
 
-def _waiting_status(ticket, room, now):
+def _waiting_status(ticket: Ticket, room: WaitingRoom, now: datetime.datetime) -> QueueStatus:
+    assert ticket.ahead is not None  # the backends fill it in for every waiting ticket
     return QueueStatus(
         position=ticket.ahead + 1,
         ahead=ticket.ahead,
@@ -255,7 +270,7 @@ def _waiting_status(ticket, room, now):
     )
 
 
-def _admitted_status(ticket, room):
+def _admitted_status(ticket: Ticket, room: WaitingRoom) -> QueueStatus:
     return QueueStatus(
         position=0,
         ahead=0,
@@ -271,7 +286,7 @@ def _admitted_status(ticket, room):
 # --- joining and reading -------------------------------------------------------------------------
 
 
-def join(*, user, concert, now=None):
+def join(*, user: User, concert: Concert, now: datetime.datetime | None = None) -> QueueStatus:
     """Put the user in the concert's waiting room, or return the place they already hold.
 
     Idempotent per user and concert (refresh, second tab, second device: same token, same place). Admits
@@ -317,7 +332,7 @@ def join(*, user, concert, now=None):
     return _waiting_status(result.ticket, room, now)
 
 
-def poll_place(*, user, concert, now=None):
+def poll_place(*, user: User, concert: Concert, now: datetime.datetime | None = None) -> QueueStatus | None:
     """The user's place in the concert's waiting room, or None if they hold no live place.
 
     Not a pure read: when the fan is waiting and the last admission run is overdue (beat stopped), it runs
@@ -337,7 +352,7 @@ def poll_place(*, user, concert, now=None):
         lease = max(5.0, settings.ADMIT_QUEUE_EVERY_SECONDS)
         if backend.try_admission_lease(concert_id=concert.pk, overdue_since=room.last_admission_at, seconds=lease):
             _admit(concert=concert, now=injected, limit=settings.QUEUE_ADMIT_BATCH_SIZE, only_if_overdue=True)
-            room = _room_if_any(concert)
+            room = WaitingRoom.objects.get(pk=concert.pk)
             ticket = backend.status(room=room, user_id=user.pk, now=now)
             if ticket is None:
                 return None
@@ -346,7 +361,7 @@ def poll_place(*, user, concert, now=None):
     return _waiting_status(ticket, room, now)
 
 
-def touch(*, user, concert, now=None):
+def touch(*, user: User | AnonymousUser, concert: Concert, now: datetime.datetime | None = None) -> bool:
     """Is this user admitted for this concert right now? If so their admission slides to ACTIVE_SECONDS
     from now (capped at MAX_LIFETIME_FACTOR x ACTIVE_SECONDS after admission). Server-side state only:
     nothing the client sends can make this True.
@@ -354,7 +369,7 @@ def touch(*, user, concert, now=None):
     "Now" is the store's clock (PostgreSQL's or Redis's), not this server's, unless `now` is injected;
     an admission that was ended to give its place away is never revived.
     """
-    if not getattr(user, "is_authenticated", False):
+    if isinstance(user, AnonymousUser) or not user.is_authenticated:
         return False
     return get_backend().touch(
         concert_id=concert.pk,
@@ -368,13 +383,15 @@ def touch(*, user, concert, now=None):
 # --- admission ------------------------------------------------------------------------------------
 
 
-def _is_overdue(room, now):
+def _is_overdue(room: WaitingRoom, now: datetime.datetime) -> bool:
     last = room.last_admission_at
     limit = OVERDUE_INTERVALS * settings.ADMIT_QUEUE_EVERY_SECONDS
     return last is None or (now - last).total_seconds() > limit
 
 
-def _admit(*, concert, now, limit, only_if_overdue=False):
+def _admit(
+    *, concert: Concert, now: datetime.datetime | None, limit: int, only_if_overdue: bool = False
+) -> tuple[int, int]:
     """One admission run for one concert under its WaitingRoom row lock; returns (admitted, expired) counts.
 
     The time is read once the lock is held (unless injected), and the room's last admission time never
@@ -410,7 +427,7 @@ def _admit(*, concert, now, limit, only_if_overdue=False):
     return len(result.admitted), len(result.expired)
 
 
-def admit_batch(*, concert, now=None, limit=None):
+def admit_batch(*, concert: Concert, now: datetime.datetime | None = None, limit: int | None = None) -> int:
     """Admit the next waiting fans of one concert, first-in first-out, up to its free places.
 
     Ends run-out admissions first (freeing their places). Never lets more than max_active be admitted,
@@ -420,11 +437,11 @@ def admit_batch(*, concert, now=None, limit=None):
     return _admit(concert=concert, now=now, limit=limit)[0]
 
 
-def _current_rooms(now):
+def _current_rooms(now: datetime.datetime) -> QuerySet[WaitingRoom]:
     return WaitingRoom.objects.filter(concert__end_time__gte=now).select_related("concert").order_by("pk")
 
 
-def admit_all_due(*, now=None):
+def admit_all_due(*, now: datetime.datetime | None = None) -> int:
     """One admission run for every concert whose waiting room is still open: what beat runs.
 
     Returns the number of fans admitted in all. A concert whose backend is unreachable is logged and
@@ -439,7 +456,7 @@ def admit_all_due(*, now=None):
     return total
 
 
-def expire_admissions(*, now=None):
+def expire_admissions(*, now: datetime.datetime | None = None) -> int:
     """End every admission whose time has run out (all open waiting rooms), freeing the places.
 
     Admits nobody; returns how many admissions ended.
@@ -450,7 +467,7 @@ def expire_admissions(*, now=None):
 # --- leaving --------------------------------------------------------------------------------------
 
 
-def _end(*, user, concert, reason, now):
+def _end(*, user: User, concert: Concert, reason: str, now: datetime.datetime) -> bool:
     backend = get_backend()
     with transaction.atomic():
         ticket = backend.end(concert_id=concert.pk, user_id=user.pk, now=now, reason=reason)
@@ -460,7 +477,7 @@ def _end(*, user, concert, reason, now):
     return ticket is not None
 
 
-def leave(*, user, concert, now=None):
+def leave(*, user: User, concert: Concert, now: datetime.datetime | None = None) -> bool:
     """The fan leaves the waiting room (waiting or admitted), freeing the place. False if they held none.
 
     Raises QueueUnavailable when the backend cannot be reached.
@@ -468,7 +485,7 @@ def leave(*, user, concert, now=None):
     return _end(user=user, concert=concert, reason=EXIT_LEFT, now=now or timezone.now())
 
 
-def end_for_user(*, user, concert, reason, now=None):
+def end_for_user(*, user: User, concert: Concert, reason: str, now: datetime.datetime | None = None) -> bool:
     """End the user's place for this concert (after payment, expiry or leaving), freeing it for the next fan.
 
     Booking calls this from transaction.on_commit after a successful payment (reason "paid"). A no-op
@@ -485,7 +502,7 @@ def end_for_user(*, user, concert, reason, now=None):
 # --- staff ----------------------------------------------------------------------------------------
 
 
-def set_paused(*, concert, paused):
+def set_paused(*, concert: Concert, paused: bool) -> WaitingRoom:
     """Pause or resume admission for a concert (creating its waiting room if need be)."""
     room = _room_for(concert)
     WaitingRoom.objects.filter(pk=room.pk).update(is_paused=paused)

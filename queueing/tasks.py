@@ -6,7 +6,7 @@ from . import services
 
 
 @shared_task(name="queueing.tasks.admit_queue_batches", ignore_result=True)
-def admit_queue_batches():
+def admit_queue_batches() -> int:
     """One admission run per open waiting room: ends run-out admissions, admits the next fans.
 
     Idempotent and safe on several workers at once: each room's run holds its WaitingRoom row lock and

@@ -4,11 +4,14 @@ The page works without JavaScript (a <noscript> meta refresh reloads it); static
 status URL instead and moves the fan on as soon as they are admitted.
 """
 
+import datetime
 import math
 import uuid
+from typing import Any
 
 from django.contrib import messages
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
@@ -18,19 +21,20 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.redirects import login_required, redirect_to_next, safe_next
+from accounts.redirects import AuthenticatedRequest, login_required, redirect_to_next, safe_next
 from concerts.models import Concert, ConcertDate
 
 from . import services
 from .exceptions import QueueError, QueueUnavailable
 from .gate import room_url, unavailable_response
+from .services import QueueStatus
 
 # Polling slows down for fans far from the front: a 100,000-fan queue must not poll itself to death.
 MIN_POLL_SECONDS = 3
 MAX_POLL_SECONDS = 30
 
 
-def poll_seconds(current):
+def poll_seconds(current: QueueStatus | None) -> int:
     if current is None or current.admitted:
         return MIN_POLL_SECONDS
     if current.eta_seconds is None:  # paused
@@ -38,7 +42,7 @@ def poll_seconds(current):
     return max(MIN_POLL_SECONDS, min(MAX_POLL_SECONDS, current.eta_seconds // 20))
 
 
-def eta_text(seconds):
+def eta_text(seconds: int | None) -> str:
     if seconds is None:
         return _("Admission is paused for the moment")
     if seconds < 60:
@@ -50,14 +54,14 @@ def eta_text(seconds):
     return _("about %(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
 
 
-def _concert_url(concert):
+def _concert_url(concert: Concert) -> str:
     try:
         return reverse("concerts:detail", kwargs={"concert_id": concert.pk})
     except NoReverseMatch:
         return "/"
 
 
-def _seats_url(concert, date_value):
+def _seats_url(concert: Concert, date_value: object) -> str | None:
     """The seat map of the chosen date, if the value names a date of this concert."""
     try:
         date_id = uuid.UUID(str(date_value))
@@ -71,7 +75,7 @@ def _seats_url(concert, date_value):
         return None
 
 
-def _requested_next(request, concert):
+def _requested_next(request: HttpRequest, concert: Concert) -> str | None:
     data = request.POST if request.method == "POST" else request.GET
     if data.get("date"):
         seats = _seats_url(concert, data["date"])
@@ -84,11 +88,11 @@ PROGRESS_KEY = "queue-progress:{concert_id}"
 LEGACY_PROGRESS_PREFIX = "queue-start:"  # one key per visit, written by earlier versions
 
 
-def _forget_progress(request, concert):
+def _forget_progress(request: HttpRequest, concert: Concert) -> None:
     request.session.pop(PROGRESS_KEY.format(concert_id=concert.pk), None)
 
 
-def _progress_percent(request, concert, current):
+def _progress_percent(request: HttpRequest, concert: Concert, current: QueueStatus | None) -> int:
     """How far the fan has come since they first saw the page: 0..100.
 
     The starting point is kept in the session, one key per concert ([token, fans ahead at the start]),
@@ -99,7 +103,7 @@ def _progress_percent(request, concert, current):
         _forget_progress(request, concert)
         return 100 if current is not None else 0
     key = PROGRESS_KEY.format(concert_id=concert.pk)
-    token, start = request.session.get(key) or (None, None)
+    token, start = request.session.get(key) or ("", current.ahead)
     if token != str(current.token) or current.ahead > start:
         start = current.ahead
         request.session[key] = [str(current.token), start]
@@ -108,7 +112,9 @@ def _progress_percent(request, concert, current):
     return min(99, int(100 * (start - current.ahead + 1) / (start + 1)))
 
 
-def _payload(request, concert, current, next_url):
+def _payload(
+    request: HttpRequest, concert: Concert, current: QueueStatus | None, next_url: str | None
+) -> dict[str, Any]:
     if current is None:
         _forget_progress(request, concert)
         return {
@@ -142,7 +148,7 @@ def _payload(request, concert, current, next_url):
 @never_cache
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-def room(request, concert_id):
+def room(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResponseBase:
     """GET: the waiting room (join button, or the fan's place). POST: join, then come back here (or go
     straight on when admitted at once)."""
     concert = get_object_or_404(Concert, pk=concert_id)
@@ -150,13 +156,13 @@ def room(request, concert_id):
     now = timezone.now()
     if request.method == "POST":
         try:
-            current = services.join(user=request.user, concert=concert, now=now)
+            joined = services.join(user=request.user, concert=concert, now=now)
         except QueueUnavailable as exc:
             return unavailable_response(request, exc)
         except QueueError as exc:
             messages.error(request, exc.message)
             return _render_room(request, concert, None, next_url, now=now, status=exc.status)
-        if current.admitted:
+        if joined.admitted:
             return redirect_to_next(request, next_url, _concert_url(concert))
         return redirect(room_url(concert, next_url=next_url))
     try:
@@ -166,7 +172,15 @@ def room(request, concert_id):
     return _render_room(request, concert, current, next_url, now=now)
 
 
-def _render_room(request, concert, current, next_url, *, now, status=200):
+def _render_room(
+    request: HttpRequest,
+    concert: Concert,
+    current: QueueStatus | None,
+    next_url: str | None,
+    *,
+    now: datetime.datetime,
+    status: int = 200,
+) -> TemplateResponse:
     payload = _payload(request, concert, current, next_url)
     context = {
         "concert": concert,
@@ -183,7 +197,7 @@ def _render_room(request, concert, current, next_url, *, now, status=200):
 
 @never_cache
 @require_safe
-def status(request, concert_id):
+def status(request: HttpRequest, concert_id: uuid.UUID) -> JsonResponse:
     """JSON for the waiting page's polling: position, ahead, eta_seconds, admitted, next_url (and more)."""
     if not request.user.is_authenticated:
         return JsonResponse({"error": _("Please log in to join the waiting room.")}, status=401)
@@ -197,13 +211,13 @@ def status(request, concert_id):
     return JsonResponse(_payload(request, concert, current, _requested_next(request, concert)))
 
 
-def _room_page(request, concert_id):
+def _room_page(request: HttpRequest, concert_id: uuid.UUID) -> str:
     return reverse("queueing:room", kwargs={"concert_id": concert_id})
 
 
 @login_required(form_page=_room_page)
 @require_POST
-def leave_view(request, concert_id):
+def leave_view(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResponse:
     """Give up the place (waiting or admitted), freeing it for the next fan."""
     concert = get_object_or_404(Concert, pk=concert_id)
     try:

@@ -2,10 +2,16 @@
 English reason short enough for the ledger's reason column, an HTTP status (400 unless the class says
 otherwise) and a stable code."""
 
+from typing import TYPE_CHECKING
+
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from config.refusals import Refusal, RefusalCode
+
+if TYPE_CHECKING:
+    from .models import ChargeHistory
 
 
 class WalletError(Refusal):
@@ -24,7 +30,7 @@ class ChargeRefused(WalletError):
 
     code = RefusalCode.CHARGE_REFUSED
 
-    def __init__(self, message, *, charge=None):
+    def __init__(self, message: StrOrPromise, *, charge: "ChargeHistory | None" = None) -> None:
         super().__init__(message)
         self.charge = charge
 
@@ -33,7 +39,7 @@ class InsufficientBalance(WalletError):
     status = 402
     code = RefusalCode.INSUFFICIENT_BALANCE
 
-    def __init__(self, *, needed, available):
+    def __init__(self, *, needed: int, available: int) -> None:
         self.needed, self.available = needed, available
         super().__init__(
             format_lazy(

@@ -24,6 +24,8 @@ class ChargeHistory(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices)
     reason = models.CharField(_("failure reason"), max_length=200, blank=True)
     charged_at = models.DateTimeField(_("charged at"), default=timezone.now)
+    # Not a column: wallet.services.charge sets it on the row it returns (the balance right after the top-up).
+    balance_after: int
 
     class Meta:
         verbose_name = _("top-up")
@@ -38,7 +40,7 @@ class ChargeHistory(models.Model):
         ]
         indexes = [models.Index(fields=["user", "charged_at"], name="charge_user_time_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} +{self.amount}원 · {self.status}"
 
 
@@ -85,5 +87,5 @@ class UsageHistory(models.Model):
         ]
         indexes = [models.Index(fields=["user", "used_at"], name="usage_user_time_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} {self.action_type} {self.amount}원 · {self.status}"

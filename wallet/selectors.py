@@ -1,17 +1,24 @@
 """Reads of the wallet: a fan's balance and history, and the ledger check behind reconcile_wallets."""
 
 import heapq
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib.auth import get_user_model
-from django.db.models import BigIntegerField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import BigIntegerField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+
+from accounts.models import User
 
 from .models import ChargeHistory, UsageHistory
 
+if TYPE_CHECKING:
+    from booking.models import Reservation
 
-def balance(*, user):
+
+def balance(*, user: User) -> int:
     """The fan's balance in won as stored now (not the possibly stale `user.balance` of a request)."""
     return get_user_model().objects.values_list("balance", flat=True).get(pk=user.pk)
 
@@ -26,14 +33,14 @@ class WalletEntry:
     reason: str
     at: datetime
     delta: int  # what it did to the balance: + for top-ups and refunds, − for payments, 0 if it failed
-    reservation_id: object = None
+    reservation_id: uuid.UUID | None = None
     # What a payment or refund was for (None for top-ups): the concert, its date and the seat.
     concert_title: str | None = None
     concert_date: date | None = None
     seat_number: int | None = None
 
 
-def wallet_history(*, user, limit=None):
+def wallet_history(*, user: User, limit: int | None = None) -> list[WalletEntry]:
     """Top-ups (including refused ones) and usages of the fan, newest first, in two queries.
 
     A payment or refund says what it was for: its reservation's concert, date and seat (joined, no query each).
@@ -53,7 +60,7 @@ def wallet_history(*, user, limit=None):
             status=c.status,
             reason=c.reason,
             at=c.charged_at,
-            delta=c.amount if c.status == ChargeHistory.Status.SUCCESS else 0,
+            delta=(c.amount or 0) if c.status == ChargeHistory.Status.SUCCESS else 0,  # a success has an amount
         )
         for c in charges
     )
@@ -74,7 +81,13 @@ def wallet_history(*, user, limit=None):
     return list(merged)[:limit] if limit is not None else list(merged)
 
 
-def _booked_for(reservation):
+class _BookedFor(TypedDict, total=False):
+    concert_title: str
+    concert_date: date
+    seat_number: int
+
+
+def _booked_for(reservation: "Reservation | None") -> _BookedFor:
     if reservation is None:
         return {}
     date = reservation.seat.concert_date
@@ -85,7 +98,7 @@ def _booked_for(reservation):
     }
 
 
-def _usage_delta(usage):
+def _usage_delta(usage: UsageHistory) -> int:
     if usage.status != UsageHistory.Status.SUCCESS:
         return 0
     if usage.action_type == UsageHistory.ActionType.CANCELLATION:
@@ -97,19 +110,19 @@ def _usage_delta(usage):
 
 @dataclass(frozen=True)
 class LedgerMismatch:
-    user_id: object
+    user_id: uuid.UUID
     email: str
     balance: int
     expected: int
 
 
-def _success_sum(queryset):
+def _success_sum(queryset: QuerySet[Any]) -> Coalesce:
     """A correlated subquery: the sum of `amount` of these SUCCESS rows for the outer user, or 0."""
     total = queryset.filter(user=OuterRef("pk")).order_by().values("user").annotate(total=Sum("amount"))
     return Coalesce(Subquery(total.values("total")), Value(0), output_field=BigIntegerField())
 
 
-def unreconciled_wallets():
+def unreconciled_wallets() -> list[LedgerMismatch]:
     """Users whose balance differs from SUCCESS top-ups − payments + refunds, in one query."""
     success = Q(status=UsageHistory.Status.SUCCESS)
     users = (

@@ -6,9 +6,12 @@ The ledger always reconciles: balance == SUCCESS charges − SUCCESS RESERVATION
 usages (see wallet.selectors.unreconciled_wallets).
 """
 
+import datetime
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -17,11 +20,16 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from accounts.locking import lock_user
+from accounts.models import User
 
 from .exceptions import ChargeRefused, InsufficientBalance, InvalidAmount
 from .models import ChargeHistory, UsageHistory
+
+if TYPE_CHECKING:
+    from booking.models import Reservation  # booking pays through this module: no import at run time
 
 # ChargeHistory.amount is a 64-bit column: an attempt outside it is recorded with no amount.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -30,7 +38,7 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _AMOUNT_TEXT = re.compile(r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?")
 
 
-def whole_won(raw):
+def whole_won(raw: object) -> int:
     """Read an amount of won from whatever a form or a caller hands over; return it as an int.
 
     Accepts ints, integral Decimals/floats and digit strings (thousands commas allowed). Raises
@@ -54,7 +62,7 @@ def whole_won(raw):
     raise InvalidAmount()
 
 
-def _charge_refusal(value):
+def _charge_refusal(value: int) -> StrOrPromise | None:
     """Why a top-up of `value` won is refused regardless of the balance, or None."""
     if value < settings.MIN_CHARGE:
         return format_lazy(_("A top-up must be at least {minimum:,} won."), minimum=settings.MIN_CHARGE)
@@ -63,7 +71,7 @@ def _charge_refusal(value):
     return None
 
 
-def charge(*, user, amount, now=None):
+def charge(*, user: User, amount: object, now: datetime.datetime | None = None) -> ChargeHistory:
     """Top up the wallet by `amount` whole won and return the SUCCESS ChargeHistory row.
 
     A refused attempt (not a whole number, outside MIN_CHARGE..MAX_CHARGE, or a balance that would pass
@@ -71,7 +79,8 @@ def charge(*, user, amount, now=None):
     The returned row has a `balance_after` attribute. Locks the user row.
     """
     now = now or timezone.now()
-    recorded, refusal = None, None
+    recorded: int | None = None
+    refusal: StrOrPromise | None = None
     try:
         value = whole_won(amount)
     except InvalidAmount as exc:
@@ -105,12 +114,12 @@ def charge(*, user, amount, now=None):
 
 @dataclass(frozen=True)
 class Debit:
-    usages: list
+    usages: list[UsageHistory]
     total: int
     balance_after: int
 
 
-def debit(*, user, items, now=None):
+def debit(*, user: User, items: Iterable[tuple["Reservation", int]], now: datetime.datetime | None = None) -> Debit:
     """Pay for reservations from the balance: `items` is a list of (reservation, amount) pairs.
 
     All or nothing: locks the user row, raises InsufficientBalance (writing nothing) when the balance is
@@ -141,7 +150,9 @@ def debit(*, user, items, now=None):
     return Debit(usages=usages, total=total, balance_after=locked.balance - total)
 
 
-def refund(*, user, amount, reservation, now=None):
+def refund(
+    *, user: User, amount: int, reservation: "Reservation", now: datetime.datetime | None = None
+) -> UsageHistory:
     """Give `amount` won back for a paid reservation: F() update plus one SUCCESS CANCELLATION UsageHistory.
 
     A refund is never refused for the MAX_BALANCE cap (the money was the fan's). The database refuses a

@@ -2,12 +2,13 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.redirects import login_required, redirect_to_next, safe_next
+from accounts.redirects import AuthenticatedRequest, login_required, redirect_to_next, safe_next
 from concerts.pricing import won
 
 from . import selectors, services
@@ -19,7 +20,7 @@ HISTORY_LIMIT = 100
 QUICK_AMOUNTS = (10_000, 50_000, 100_000)
 
 
-def _render_wallet(request, form, *, status=200):
+def _render_wallet(request: AuthenticatedRequest, form: TopUpForm, *, status: int = 200) -> HttpResponse:
     return render(
         request,
         "wallet/home.html",
@@ -40,7 +41,7 @@ def _render_wallet(request, form, *, status=200):
 
 @require_safe
 @login_required
-def home(request):
+def home(request: AuthenticatedRequest) -> HttpResponse:
     """Balance, the top-up form (coming back to `next` after a top-up) and the wallet's history."""
     initial = {"next": safe_next(request, request.GET.get("next")), "amount": request.GET.get("amount", "")[:20]}
     return _render_wallet(request, TopUpForm(initial=initial))
@@ -48,7 +49,7 @@ def home(request):
 
 @require_POST
 @login_required(form_page="wallet:home")
-def charge_view(request):
+def charge_view(request: AuthenticatedRequest) -> HttpResponse:
     """Top up by `amount` won. A refused top-up is recorded by the service and shown with its status (400)."""
     form = TopUpForm(request.POST)
     form.is_valid()  # every field is optional text: the service judges the amount

@@ -7,14 +7,14 @@ from .base import AdmitResult, HistoryNote, JoinResult, QueueBackend, Ticket
 
 __all__ = ["AdmitResult", "HistoryNote", "JoinResult", "QueueBackend", "Ticket", "get_backend"]
 
-_backends = {}
+_backends: dict[tuple[str, ...], QueueBackend] = {}
 
 
-def get_backend(name=None) -> QueueBackend:
+def get_backend(name: str | None = None) -> QueueBackend:
     """The configured backend. Settings are read on every call (tests switch them), instances are reused."""
     name = name or settings.QUEUE_BACKEND
     if name == "database":
-        key = (name,)
+        key: tuple[str, ...] = (name,)
     elif name == "redis":
         key = (name, settings.REDIS_URL, settings.QUEUE_REDIS_PREFIX)
     else:

@@ -9,7 +9,10 @@ writes commit or roll back together with the history rows.
 import abc
 import datetime
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from queueing.models import WaitingRoom
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,7 @@ class Ticket:
     ahead: int | None = None  # waiting fans in front (waiting tickets from status() only)
 
     @property
-    def is_admitted(self):
+    def is_admitted(self) -> bool:
         return self.admitted_at is not None
 
 
@@ -71,7 +74,7 @@ class QueueBackend(abc.ABC):
     transactional: bool = False
 
     @abc.abstractmethod
-    def join(self, *, room, user_id, now, active_seconds) -> JoinResult:
+    def join(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime, active_seconds: int) -> JoinResult:
         """Give the user a place, or return the live one they hold (idempotent per user and concert).
 
         A waiting ticket comes back with `ahead` filled in, as status() would give it.
@@ -83,11 +86,11 @@ class QueueBackend(abc.ABC):
         """
 
     @abc.abstractmethod
-    def status(self, *, room, user_id, now) -> Ticket | None:
+    def status(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime) -> Ticket | None:
         """The user's live ticket with `ahead` filled in for waiting ones; None if none (or run out)."""
 
     @abc.abstractmethod
-    def admit(self, *, room, now, limit, active_seconds) -> AdmitResult:
+    def admit(self, *, room: WaitingRoom, now: datetime.datetime, limit: int, active_seconds: int) -> AdmitResult:
         """End run-out admissions, then admit up to `limit` waiting fans first-in first-out.
 
         The caller holds the WaitingRoom row lock (select_for_update) and saves the room afterwards.
@@ -97,7 +100,15 @@ class QueueBackend(abc.ABC):
         """
 
     @abc.abstractmethod
-    def touch(self, *, concert_id, user_id, now, active_seconds, max_lifetime_seconds) -> bool:
+    def touch(
+        self,
+        *,
+        concert_id: uuid.UUID,
+        user_id: uuid.UUID,
+        now: datetime.datetime | None,
+        active_seconds: int,
+        max_lifetime_seconds: int,
+    ) -> bool:
         """Is the user admitted right now? If so, slide the admission's end to now + active_seconds, never
         past admitted_at + max_lifetime_seconds (so nobody keeps a place for ever by clicking).
 
@@ -106,26 +117,30 @@ class QueueBackend(abc.ABC):
         atomic step: an admission that was ended in between is never brought back."""
 
     @abc.abstractmethod
-    def end(self, *, concert_id, user_id, now, reason) -> Ticket | None:
+    def end(self, *, concert_id: uuid.UUID, user_id: uuid.UUID, now: datetime.datetime, reason: str) -> Ticket | None:
         """End the user's live place (waiting or admitted), freeing it; None if there was none.
         `now` and `reason` are what the history records."""
 
     @abc.abstractmethod
-    def counts(self, *, concert_id, now) -> tuple[int, int]:
+    def counts(self, *, concert_id: uuid.UUID, now: datetime.datetime) -> tuple[int, int]:
         """(waiting, admitted right now)."""
 
-    def unwritten_history(self, *, concert_id) -> list[HistoryNote]:
+    def unwritten_history(self, *, concert_id: uuid.UUID) -> list[HistoryNote]:
         """Admissions and ends this backend noted, in the same atomic step as the change, that the history
         may not show yet (a database write that failed, or a process that died, after the change). Always
         empty for a transactional backend, whose changes roll back with the history."""
         return []
 
-    def history_written(self, *, concert_id, admitted=(), exited=()) -> None:
+    def history_written(
+        self, *, concert_id: uuid.UUID, admitted: Iterable[Ticket] = (), exited: Iterable[Ticket] = ()
+    ) -> None:
         """The history now shows these tickets' admission (`admitted`) and end (`exited`): forget the notes.
         Idempotent."""
         return None
 
-    def try_admission_lease(self, *, concert_id, overdue_since, seconds) -> bool:
+    def try_admission_lease(
+        self, *, concert_id: uuid.UUID, overdue_since: datetime.datetime | None, seconds: float
+    ) -> bool:
         """A cheap pre-lock before an overdue admission run from a status poll: True for one caller per
         overdue state (`overdue_since` is the last run's time, or None), for `seconds` at most.
         The admission itself is guarded by the WaitingRoom row lock in any case."""

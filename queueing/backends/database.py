@@ -8,8 +8,10 @@ poll never counts a long run of rows; only near the front, where the count is sh
 """
 
 import datetime
+import uuid
+from collections.abc import Sequence
 
-from django.db.models import DateTimeField, F, Value
+from django.db.models import DateTimeField, F, QuerySet, Value
 from django.db.models.functions import Least, Now
 
 from queueing.models import QueueToken, WaitingRoom
@@ -21,7 +23,7 @@ from .base import AdmitResult, JoinResult, QueueBackend, Ticket
 EXACT_AHEAD_WINDOW = 1_000
 
 
-def _ticket(token, *, ahead=None):
+def _ticket(token: QueueToken, *, ahead: int | None = None) -> Ticket:
     return Ticket(
         token=token.token,
         user_id=token.user_id,
@@ -37,15 +39,15 @@ class DatabaseQueueBackend(QueueBackend):
     name = "database"
     transactional = True
 
-    def _live(self, concert_id, user_id):
+    def _live(self, concert_id: uuid.UUID, user_id: uuid.UUID) -> QuerySet[QueueToken]:
         return QueueToken.objects.filter(concert_id=concert_id, user_id=user_id, state__in=QueueToken.LIVE_STATES)
 
-    def _admitted_now(self, concert_id, now):
+    def _admitted_now(self, concert_id: uuid.UUID, now: datetime.datetime) -> int:
         return QueueToken.objects.filter(
             concert_id=concert_id, state=QueueToken.State.ADMITTED, expired_at__gt=now
         ).count()
 
-    def _end_ran_out(self, concert_id, now):
+    def _end_ran_out(self, concert_id: uuid.UUID, now: datetime.datetime) -> list[Ticket]:
         """End the admissions that have run out (locking their rows: a touch racing this either slid the
         row first, and it is not ended, or finds it ended). Returns them as tickets."""
         ran_out = list(
@@ -57,19 +59,19 @@ class DatabaseQueueBackend(QueueBackend):
             self._end_tokens(ran_out, now=now, reason="expired")
         return [_ticket(t) for t in ran_out]
 
-    def _end_tokens(self, tokens, *, now, reason):
+    def _end_tokens(self, tokens: Sequence[QueueToken], *, now: datetime.datetime, reason: str) -> None:
         QueueToken.objects.filter(pk__in=[t.pk for t in tokens]).update(
             state=QueueToken.State.ENDED, ended_at=now, end_reason=reason
         )
 
-    def join(self, *, room, user_id, now, active_seconds):
+    def join(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime, active_seconds: int) -> JoinResult:
         room = WaitingRoom.objects.select_for_update().get(pk=room.pk)
         replaced = None
         live = self._live(room.pk, user_id).select_for_update().first()
         if live is not None:
             if live.state == QueueToken.State.WAITING:
                 return JoinResult(ticket=_ticket(live, ahead=self._ahead(room, live.queue_position)), created=False)
-            if live.expired_at > now:
+            if live.expired_at is not None and live.expired_at > now:  # an admitted token has an end
                 return JoinResult(ticket=_ticket(live), created=False)
             replaced = _ticket(live)
             self._end_tokens([live], now=now, reason="expired")
@@ -103,7 +105,7 @@ class DatabaseQueueBackend(QueueBackend):
         ahead = None if admit_now else self._ahead(room, place)
         return JoinResult(ticket=_ticket(token, ahead=ahead), created=True, replaced=replaced, expired=expired)
 
-    def _highest_place(self, concert_id):
+    def _highest_place(self, concert_id: uuid.UUID) -> int:
         place = (
             QueueToken.objects.filter(concert_id=concert_id)
             .order_by("-queue_position")
@@ -112,7 +114,7 @@ class DatabaseQueueBackend(QueueBackend):
         )
         return place or 0
 
-    def _ahead(self, room, place):
+    def _ahead(self, room: WaitingRoom, place: int) -> int:
         """Waiting fans in front of `place`: the place difference, counted exactly near the front."""
         ahead = max(0, place - room.served_position - 1)
         if ahead <= EXACT_AHEAD_WINDOW:
@@ -124,17 +126,17 @@ class DatabaseQueueBackend(QueueBackend):
             ).count()
         return ahead
 
-    def status(self, *, room, user_id, now):
+    def status(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime) -> Ticket | None:
         token = self._live(room.pk, user_id).first()
         if token is None:
             return None
         if token.state == QueueToken.State.ADMITTED:
-            return _ticket(token) if token.expired_at > now else None
+            return _ticket(token) if token.expired_at is not None and token.expired_at > now else None
         # `room` was read before the token, so served_position is no newer than the token's state:
         # the difference is an upper bound of the waiting fans in front.
         return _ticket(token, ahead=self._ahead(room, token.queue_position))
 
-    def admit(self, *, room, now, limit, active_seconds):
+    def admit(self, *, room: WaitingRoom, now: datetime.datetime, limit: int, active_seconds: int) -> AdmitResult:
         expired = self._end_ran_out(room.pk, now)
         if room.is_paused or limit <= 0:
             return AdmitResult(admitted=[], expired=expired)
@@ -160,7 +162,15 @@ class DatabaseQueueBackend(QueueBackend):
         room.save(update_fields=["served_position"])
         return AdmitResult(admitted=[_ticket(t) for t in batch], expired=expired)
 
-    def touch(self, *, concert_id, user_id, now, active_seconds, max_lifetime_seconds):
+    def touch(
+        self,
+        *,
+        concert_id: uuid.UUID,
+        user_id: uuid.UUID,
+        now: datetime.datetime | None,
+        active_seconds: int,
+        max_lifetime_seconds: int,
+    ) -> bool:
         # PostgreSQL's STATEMENT_TIMESTAMP() unless a time is injected: one clock for every app server.
         moment = Now() if now is None else Value(now, output_field=DateTimeField())
         live = QueueToken.objects.filter(
@@ -177,13 +187,13 @@ class DatabaseQueueBackend(QueueBackend):
             return True
         return live.exists()
 
-    def end(self, *, concert_id, user_id, now, reason):
+    def end(self, *, concert_id: uuid.UUID, user_id: uuid.UUID, now: datetime.datetime, reason: str) -> Ticket | None:
         token = self._live(concert_id, user_id).select_for_update().first()
         if token is None:
             return None
         self._end_tokens([token], now=now, reason=reason)
         return _ticket(token)
 
-    def counts(self, *, concert_id, now):
+    def counts(self, *, concert_id: uuid.UUID, now: datetime.datetime) -> tuple[int, int]:
         waiting = QueueToken.objects.filter(concert_id=concert_id, state=QueueToken.State.WAITING).count()
         return waiting, self._admitted_now(concert_id, now)

@@ -24,13 +24,17 @@ open (config.redis_circuit: one timeout per back-off per process, shared with th
 import datetime
 import functools
 import uuid
+from collections.abc import Callable, Iterable
+from typing import Concatenate, ParamSpec, TypeVar
 
+import redis
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from config.redis_circuit import UNREACHABLE, breaker_for
 from config.redis_circuit import client as redis_client
 from queueing.exceptions import QueueUnavailable
+from queueing.models import WaitingRoom
 
 from .base import AdmitResult, HistoryNote, JoinResult, QueueBackend, Ticket
 
@@ -201,20 +205,22 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MICROSECOND = datetime.timedelta(microseconds=1)
 
 
-def _us(moment):
+def _us(moment: datetime.datetime) -> int:
     """Exact integer epoch microseconds (no float rounding)."""
     return (moment - _EPOCH) // _MICROSECOND
 
 
-def _moment(us):
+def _moment(us: bytes | str) -> datetime.datetime:
     return _EPOCH + datetime.timedelta(microseconds=int(float(_decode(us))))
 
 
-def _decode(value):
+def _decode(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _ticket(user_id, data, ends=None, ahead=None):
+def _ticket(
+    user_id: uuid.UUID | bytes | str, data: bytes | str, ends: bytes | str | None = None, ahead: int | None = None
+) -> Ticket:
     parts = _decode(data).split("|")
     ends = _decode(ends) if ends is not None else ""
     return Ticket(
@@ -228,14 +234,20 @@ def _ticket(user_id, data, ends=None, ahead=None):
     )
 
 
-def client_for(url):
+def client_for(url: str) -> redis.Redis:
     """One connection pool per Redis URL per process (redis-py clients are thread-safe), short timeouts."""
     return redis_client(url)
 
 
-def _unavailable_on_error(method):
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _unavailable_on_error(
+    method: Callable[Concatenate["RedisQueueBackend", _P], _R],
+) -> Callable[Concatenate["RedisQueueBackend", _P], _R]:
     @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
+    def wrapper(self: "RedisQueueBackend", /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             with self.breaker.guard():
                 return method(self, *args, **kwargs)
@@ -248,11 +260,11 @@ def _unavailable_on_error(method):
 class RedisQueueBackend(QueueBackend):
     name = "redis"
 
-    def __init__(self, *, url=None, prefix=None):
-        self.url = url or settings.REDIS_URL
+    def __init__(self, *, url: str | None = None, prefix: str | None = None) -> None:
+        self.url: str = url or settings.REDIS_URL
         if not self.url:
             raise ImproperlyConfigured("QUEUE_BACKEND='redis' needs REDIS_URL.")
-        self.prefix = prefix or settings.QUEUE_REDIS_PREFIX
+        self.prefix: str = prefix or settings.QUEUE_REDIS_PREFIX
         self.client = client_for(self.url)
         self.breaker = breaker_for(self.url)
         self._join = self.client.register_script(JOIN)
@@ -261,14 +273,14 @@ class RedisQueueBackend(QueueBackend):
         self._touch = self.client.register_script(TOUCH)
         self._end = self.client.register_script(END)
 
-    def key(self, concert_id, name):
+    def key(self, concert_id: uuid.UUID, name: str) -> str:
         return f"{self.prefix}:{{{concert_id}}}:{name}"
 
-    def _keys(self, concert_id, *names):
+    def _keys(self, concert_id: uuid.UUID, *names: str) -> list[str]:
         return [self.key(concert_id, name) for name in names]
 
     @_unavailable_on_error
-    def join(self, *, room, user_id, now, active_seconds):
+    def join(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime, active_seconds: int) -> JoinResult:
         created, data, ends, replaced, replaced_ends, rank, expired = self._join(
             keys=self._keys(room.pk, "seq", "waiting", "admitted", "tokens", "unwritten"),
             args=[
@@ -288,18 +300,18 @@ class RedisQueueBackend(QueueBackend):
         )
 
     @_unavailable_on_error
-    def status(self, *, room, user_id, now):
+    def status(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime) -> Ticket | None:
         found = self._status(keys=self._keys(room.pk, "waiting", "admitted", "tokens"), args=[str(user_id)])
         if not found:
             return None
         data, ends, rank = found
         if _decode(ends):
             ticket = _ticket(user_id, data, ends)
-            return ticket if ticket.expires_at > now else None
+            return ticket if ticket.expires_at is not None and ticket.expires_at > now else None
         return _ticket(user_id, data, ahead=int(rank))
 
     @_unavailable_on_error
-    def admit(self, *, room, now, limit, active_seconds):
+    def admit(self, *, room: WaitingRoom, now: datetime.datetime, limit: int, active_seconds: int) -> AdmitResult:
         expired, admitted = self._admit(
             keys=self._keys(room.pk, "waiting", "admitted", "tokens", "unwritten"),
             args=[_us(now), room.max_active, int(room.is_paused), max(0, limit), active_seconds * 1_000_000],
@@ -311,7 +323,15 @@ class RedisQueueBackend(QueueBackend):
         )
 
     @_unavailable_on_error
-    def touch(self, *, concert_id, user_id, now, active_seconds, max_lifetime_seconds):
+    def touch(
+        self,
+        *,
+        concert_id: uuid.UUID,
+        user_id: uuid.UUID,
+        now: datetime.datetime | None,
+        active_seconds: int,
+        max_lifetime_seconds: int,
+    ) -> bool:
         return bool(
             self._touch(
                 keys=self._keys(concert_id, "admitted", "tokens"),
@@ -325,7 +345,7 @@ class RedisQueueBackend(QueueBackend):
         )
 
     @_unavailable_on_error
-    def end(self, *, concert_id, user_id, now, reason):
+    def end(self, *, concert_id: uuid.UUID, user_id: uuid.UUID, now: datetime.datetime, reason: str) -> Ticket | None:
         found = self._end(
             keys=self._keys(concert_id, "waiting", "admitted", "tokens", "unwritten"),
             args=[str(user_id), _us(now), reason],
@@ -336,7 +356,7 @@ class RedisQueueBackend(QueueBackend):
         return _ticket(user_id, data, ends)
 
     @_unavailable_on_error
-    def unwritten_history(self, *, concert_id):
+    def unwritten_history(self, *, concert_id: uuid.UUID) -> list[HistoryNote]:
         notes = []
         for field, value in self.client.hgetall(self.key(concert_id, "unwritten")).items():
             field, value = _decode(field), _decode(value)
@@ -349,13 +369,15 @@ class RedisQueueBackend(QueueBackend):
         return notes
 
     @_unavailable_on_error
-    def history_written(self, *, concert_id, admitted=(), exited=()):
+    def history_written(
+        self, *, concert_id: uuid.UUID, admitted: Iterable[Ticket] = (), exited: Iterable[Ticket] = ()
+    ) -> None:
         fields = [f"{t.token}:a" for t in admitted] + [f"{t.token}:x" for t in exited]
         if fields:
             self.client.hdel(self.key(concert_id, "unwritten"), *fields)
 
     @_unavailable_on_error
-    def counts(self, *, concert_id, now):
+    def counts(self, *, concert_id: uuid.UUID, now: datetime.datetime) -> tuple[int, int]:
         pipe = self.client.pipeline(transaction=False)
         pipe.zcard(self.key(concert_id, "waiting"))
         pipe.zcount(self.key(concert_id, "admitted"), f"({_us(now)}", "+inf")
@@ -363,7 +385,9 @@ class RedisQueueBackend(QueueBackend):
         return int(waiting), int(admitted)
 
     @_unavailable_on_error
-    def try_admission_lease(self, *, concert_id, overdue_since, seconds):
+    def try_admission_lease(
+        self, *, concert_id: uuid.UUID, overdue_since: datetime.datetime | None, seconds: float
+    ) -> bool:
         # One lease per overdue state (the last run's time): once a run moves it on, a later overdue
         # state gets a fresh lease; if the lucky poll dies, the lease runs out after `seconds`.
         key = self.key(concert_id, f"lease:{_us(overdue_since) if overdue_since else 0}")

@@ -1,8 +1,9 @@
 """Run one admission batch now (what the Celery beat task does every few seconds)."""
 
 import uuid
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from concerts.models import Concert
 from queueing import services
@@ -12,10 +13,10 @@ from queueing.exceptions import QueueUnavailable
 class Command(BaseCommand):
     help = "Admit the next batch of waiting fans now: for one concert (--concert) or every open waiting room."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--concert", help="The concert's id (UUID). Default: every open waiting room.")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             if options["concert"]:
                 try:

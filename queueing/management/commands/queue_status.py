@@ -1,6 +1,8 @@
 """Print the waiting and admitted fans of every open waiting room."""
 
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from queueing import selectors
 
@@ -8,10 +10,10 @@ from queueing import selectors
 class Command(BaseCommand):
     help = "Show waiting and admitted fans per concert (open waiting rooms; --all for past concerts too)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--all", action="store_true", help="Include concerts that are over.")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         rows = selectors.rooms_overview(include_past=options["all"])
         if not rows:
             self.stdout.write("No waiting rooms.")

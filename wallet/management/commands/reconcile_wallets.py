@@ -1,5 +1,7 @@
 """Check every wallet against its ledger; print the ones that do not add up and exit non-zero if any."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from wallet.selectors import unreconciled_wallets
@@ -8,7 +10,7 @@ from wallet.selectors import unreconciled_wallets
 class Command(BaseCommand):
     help = "For every user, check balance == successful top-ups − payments + refunds."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         mismatches = unreconciled_wallets()
         for m in mismatches:
             self.stdout.write(
