@@ -1,0 +1,122 @@
+"""What every booking workflow shares: the date's share lock, booking's seat lock (seats in seat_number order,
+the lock order of accounts.locking), freeing seats, and the SeatStatusHistory rows each change of a seat writes.
+"""
+
+import datetime
+
+from django.db import connection
+from django.db.models import Max
+
+from concerts.models import ConcertDate, Seat, SeatStatusHistory
+
+from ..exceptions import DateNotBookable
+from ..models import Reservation
+
+
+def lock_seats(queryset, *, skip_locked=False, limit=None):
+    """Lock the seats in the queryset's order; each gets `last_history_at`, the time of its last history row."""
+    queryset = queryset.select_for_update(no_key=True, of=("self",), skip_locked=skip_locked)
+    seats = list(queryset if limit is None else queryset[:limit])
+    if seats:
+        # Read only once the locks are held: the locking statement's own snapshot predates a change we may
+        # have waited for, and reusing that change's timestamp would make "the last row" ambiguous.
+        last = dict(
+            SeatStatusHistory.objects.filter(seat_id__in=[seat.pk for seat in seats])
+            .order_by()
+            .values("seat_id")
+            .annotate(at=Max("changed_at"))
+            .values_list("seat_id", "at")
+        )
+        for seat in seats:
+            seat.last_history_at = last.get(seat.pk)
+    return seats
+
+
+class History:
+    """Collects SeatStatusHistory rows for one transaction.
+
+    Each seat's rows get strictly increasing changed_at (at least `now`, after the seat's last row), so
+    "the last history row" of a seat is well defined even when two changes happen in one transaction or a
+    caller's `now` is behind an earlier change. The seat lock keeps this safe between transactions.
+    """
+
+    def __init__(self, now):
+        self.now = now
+        self.rows = []
+        self.last = {}
+
+    def add(self, seat, *, from_status, to_status, by, reason):
+        last = self.last.get(seat.pk, getattr(seat, "last_history_at", None))
+        at = self.now if last is None or last < self.now else last + datetime.timedelta(microseconds=1)
+        self.last[seat.pk] = at
+        self.rows.append(
+            SeatStatusHistory(
+                seat_id=seat.pk,
+                from_status=from_status,
+                to_status=to_status,
+                changed_by_id=getattr(by, "pk", None),
+                reason=reason,
+                changed_at=at,
+            )
+        )
+
+    def save(self):
+        SeatStatusHistory.objects.bulk_create(self.rows)
+
+
+def free_seats(seats, *, live_status, ended_status, end_reason, by, reason, history, now):
+    """Make locked seats AVAILABLE and end their live reservation (`live_status` → `ended_status`, and why)."""
+    ids = [seat.pk for seat in seats]
+    Reservation.objects.filter(seat_id__in=ids, status=live_status).update(
+        status=ended_status, ended_at=now, end_reason=end_reason
+    )
+    Seat.objects.filter(pk__in=ids).update(status=Seat.Status.AVAILABLE, held_by=None, hold_expire_at=None)
+    for seat in seats:
+        history.add(seat, from_status=seat.status, to_status=Seat.Status.AVAILABLE, by=by, reason=reason)
+        seat.status, seat.held_by_id, seat.hold_expire_at = Seat.Status.AVAILABLE, None, None
+
+
+def expire_seats(seats, *, history, now):
+    """Free locked seats whose hold has passed; their HOLD reservations become EXPIRED."""
+    free_seats(
+        seats,
+        live_status=Reservation.Status.HOLD,
+        ended_status=Reservation.Status.EXPIRED,
+        end_reason=Reservation.EndReason.HOLD_EXPIRED,
+        by=None,
+        reason="hold expired",
+        history=history,
+        now=now,
+    )
+
+
+def share_lock_date(concert_date):
+    """Share-lock the date row for this transaction, refuse it if it has been cancelled, and return its start
+    as it is now (staff may have moved it since `concert_date` was read).
+
+    concerts.services.cancel_date and reschedule_concert_date lock the row for update, so a date cannot be
+    cancelled or moved while a hold or payment on it is in flight, and the refund job that follows a
+    cancellation sees every reservation made before. Holds and payments on one date still run side by side
+    (FOR SHARE does not block FOR SHARE).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT status, starts_at FROM {ConcertDate._meta.db_table} WHERE id = %s FOR SHARE",
+                [concert_date.pk],
+            )
+            status, starts_at = cursor.fetchone()
+    else:  # SQLite runs one writing transaction at a time anyway
+        status, starts_at = ConcertDate.objects.values_list("status", "starts_at").get(pk=concert_date.pk)
+    if status == ConcertDate.Status.CANCELLED:
+        raise DateNotBookable.cancelled()
+    return starts_at
+
+
+def lock_reservation(reservation: Reservation) -> Reservation:
+    """Lock the reservation's seat and re-read both: the seat lock guards every change of its reservations
+    (cancel, refund, release) and the door's check-in of it (booking.checkins). Call inside a transaction."""
+    seat = lock_seats(Seat.objects.filter(pk=reservation.seat_id).select_related("concert_date__concert"))[0]
+    fresh = Reservation.objects.get(pk=reservation.pk)
+    fresh.seat = seat
+    return fresh

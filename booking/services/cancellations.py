@@ -1,0 +1,100 @@
+"""Ending one reservation early: the fan's cancellation (refunded, until the cutoff), staff's refund of a paid
+reservation and staff's release of a hold. Each is idempotent or refuses a second time."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.locking import lock_user
+from wallet import services as wallet_services
+
+from .. import selectors
+from ..exceptions import CancellationClosed, ReservationNotCancellable
+from ..models import Reservation
+from ._seats import History, free_seats, lock_reservation
+
+
+def _cancel_and_free(reservation, *, end_reason, by, reason, now):
+    """End a locked live reservation as CANCELLED for `end_reason` and make its seat AVAILABLE, with history."""
+    history = History(now)
+    free_seats(
+        [reservation.seat],
+        live_status=reservation.status,
+        ended_status=Reservation.Status.CANCELLED,
+        end_reason=end_reason,
+        by=by,
+        reason=reason,
+        history=history,
+        now=now,
+    )
+    history.save()
+    reservation.status, reservation.ended_at, reservation.end_reason = Reservation.Status.CANCELLED, now, end_reason
+    return reservation
+
+
+def _refund_and_free(*, user, reservation, end_reason, by, reason, now):
+    wallet_services.refund(user=user, amount=reservation.price, reservation=reservation, now=now)
+    return _cancel_and_free(reservation, end_reason=end_reason, by=by, reason=reason, now=now)
+
+
+def cancel(*, user, reservation, now=None):
+    """The fan cancels a paid reservation: full refund to the wallet, reservation CANCELLED, seat AVAILABLE.
+
+    Allowed until CANCEL_CUTOFF_HOURS before the show. Raises ReservationNotCancellable (not the fan's, or
+    not CONFIRMED — so a second cancel is refused, never refunded twice) or CancellationClosed.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked_user = lock_user(user.pk)
+        reservation = lock_reservation(reservation)
+        if reservation.user_id != user.pk or reservation.status != Reservation.Status.CONFIRMED:
+            raise ReservationNotCancellable()
+        if now >= selectors.cancellation_deadline(reservation.seat.concert_date):
+            raise CancellationClosed()
+        return _refund_and_free(
+            user=locked_user,
+            reservation=reservation,
+            end_reason=Reservation.EndReason.FAN_CANCELLED,
+            by=user,
+            reason="cancelled by the fan",
+            now=now,
+        )
+
+
+def refund_and_cancel(
+    *, reservation, by=None, reason="refunded by staff", end_reason=Reservation.EndReason.STAFF_REFUNDED, now=None
+):
+    """Staff refund of a paid reservation whatever the cutoff (e.g. a cancelled date: end_reason=DATE_CANCELLED).
+    Idempotent.
+
+    A reservation already CANCELLED is returned unchanged; one that is not CONFIRMED raises
+    ReservationNotCancellable. Locks the reservation's user, then its seat.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked_user = lock_user(reservation.user_id)
+        reservation = lock_reservation(reservation)
+        if reservation.status == Reservation.Status.CANCELLED:
+            return reservation
+        if reservation.status != Reservation.Status.CONFIRMED:
+            raise ReservationNotCancellable()
+        return _refund_and_free(
+            user=locked_user, reservation=reservation, end_reason=end_reason, by=by, reason=reason, now=now
+        )
+
+
+def release_hold(
+    *, reservation, by=None, reason="released by staff", end_reason=Reservation.EndReason.STAFF_RELEASED, now=None
+):
+    """Staff end a fan's hold early: the seat becomes AVAILABLE, the reservation CANCELLED. Idempotent.
+
+    A hold already ended (EXPIRED or CANCELLED) is returned unchanged; a paid one raises
+    ReservationNotCancellable (refund it with refund_and_cancel instead).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        reservation = lock_reservation(reservation)
+        if reservation.status in (Reservation.Status.EXPIRED, Reservation.Status.CANCELLED):
+            return reservation
+        if reservation.status != Reservation.Status.HOLD:
+            raise ReservationNotCancellable()
+        return _cancel_and_free(reservation, end_reason=end_reason, by=by, reason=reason, now=now)

@@ -1,0 +1,38 @@
+"""The expiry sweep: holds past their time back to AVAILABLE in batches, never waiting on a seat lock."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from concerts.models import Seat
+
+from ._seats import History, expire_seats, lock_seats
+
+EXPIRE_BATCH_SIZE = 500
+
+
+def expire_holds(*, now=None, batch_size=EXPIRE_BATCH_SIZE):
+    """Turn every hold past its expiry back into an AVAILABLE seat; return how many were expired.
+
+    Works in set-based batches (one UPDATE for the seats, one for the reservations, one bulk INSERT of
+    history per batch), each batch its own transaction. Seats are claimed with SKIP LOCKED, so two workers
+    split the work instead of queueing, and a seat being held or paid right now is left to that request.
+    Idempotent: a second run finds nothing to do.
+    """
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic():
+            seats = lock_seats(
+                Seat.objects.filter(status=Seat.Status.HELD, hold_expire_at__lte=now)
+                .only("id", "status")
+                .order_by("hold_expire_at"),
+                skip_locked=True,
+                limit=batch_size,
+            )
+            if seats:
+                history = History(now)
+                expire_seats(seats, history=history, now=now)
+                history.save()
+        total += len(seats)
+        if len(seats) < batch_size:
+            return total

@@ -1,0 +1,100 @@
+"""Holding seats: a fan's all-or-nothing hold of some seats of a date, for HOLD_SECONDS."""
+
+import datetime
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.locking import lock_user
+from concerts.models import Seat
+
+from .. import selectors
+from ..exceptions import DateNotBookable, InvalidSeatSelection, SaleNotOpen, SeatLimitReached, SeatTaken
+from ..models import Reservation
+from ._seats import History, expire_seats, lock_seats, share_lock_date
+
+
+def _seat_numbers(raw):
+    """Validate what a form or caller sends as seat numbers; return them sorted. Raises InvalidSeatSelection."""
+    if isinstance(raw, (str, bytes)) or not isinstance(raw, Iterable):
+        raise InvalidSeatSelection()
+    numbers = []
+    for item in raw:
+        text = item.strip() if isinstance(item, str) else None
+        if text and text.isascii() and text.isdigit() and len(text) <= 9:  # a form's "7"
+            item = int(text)
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise InvalidSeatSelection()
+        numbers.append(item)
+        if len(numbers) > settings.SEATS_PER_DATE:
+            raise InvalidSeatSelection()
+    if not numbers:
+        raise InvalidSeatSelection()
+    if any(not 1 <= n <= settings.SEATS_PER_DATE for n in numbers):
+        raise InvalidSeatSelection.out_of_range(settings.SEATS_PER_DATE)
+    if len(set(numbers)) != len(numbers):
+        raise InvalidSeatSelection.repeated()
+    return sorted(numbers)
+
+
+def _check_bookable(concert_date, now):
+    if concert_date.is_cancelled:
+        raise DateNotBookable.cancelled()
+    if selectors.show_has_started(concert_date, now=now):
+        raise DateNotBookable()
+    if not concert_date.concert.is_on_sale(now):
+        raise SaleNotOpen()
+
+
+def hold_seats(*, user, concert_date, seat_numbers, now=None):
+    """Hold these seats of the date for the fan, all or nothing, for HOLD_SECONDS; return the HOLD reservations.
+
+    Locks the user row, then the seats in seat order. A seat whose hold has expired counts as available: its
+    old reservation becomes EXPIRED in the same transaction. Raises InvalidSeatSelection, DateNotBookable,
+    SaleNotOpen, SeatLimitReached (more than MAX_SEATS_PER_USER live seats on the date) or SeatTaken.
+    """
+    now = now or timezone.now()
+    numbers = _seat_numbers(seat_numbers)
+    _check_bookable(concert_date, now)
+    with transaction.atomic():
+        lock_user(user.pk)
+        if share_lock_date(concert_date) <= now:  # moved earlier by staff since the caller read it
+            raise DateNotBookable()
+        already = selectors.live_seat_count(user=user, concert_date=concert_date, now=now)
+        if already + len(numbers) > settings.MAX_SEATS_PER_USER:
+            raise SeatLimitReached(limit=settings.MAX_SEATS_PER_USER, already=already, requested=len(numbers))
+        seats = lock_seats(
+            Seat.objects.filter(concert_date=concert_date, seat_number__in=numbers).order_by("seat_number")
+        )
+        if len(seats) != len(numbers):
+            raise InvalidSeatSelection()
+        taken = [seat.seat_number for seat in seats if not seat.is_free_at(now)]
+        if taken:
+            raise SeatTaken(seat_numbers=taken)
+
+        history = History(now)
+        expired = [seat for seat in seats if seat.status == Seat.Status.HELD]
+        if expired:
+            expire_seats(expired, history=history, now=now)
+        expire_at = now + datetime.timedelta(seconds=settings.HOLD_SECONDS)
+        Seat.objects.filter(pk__in=[seat.pk for seat in seats]).update(
+            status=Seat.Status.HELD, held_by=user.pk, hold_expire_at=expire_at
+        )
+        reservations = Reservation.objects.bulk_create(
+            Reservation(
+                user_id=user.pk,
+                seat=seat,
+                status=Reservation.Status.HOLD,
+                price=seat.price,
+                created_at=now,
+                hold_expire_at=expire_at,
+            )
+            for seat in seats
+        )
+        for seat in seats:
+            history.add(seat, from_status=Seat.Status.AVAILABLE, to_status=Seat.Status.HELD, by=user, reason="held")
+            seat.status, seat.held_by_id, seat.hold_expire_at = Seat.Status.HELD, user.pk, expire_at
+        history.save()
+    return reservations
