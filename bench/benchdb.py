@@ -3,7 +3,7 @@
 import os
 
 
-def setup_django(*, pg_server, database, redis_url, **env):
+def setup_django(*, pg_server: str, database: str, redis_url: str, **env: str) -> None:
     """Point Django at `database` on `pg_server` (created if missing) and Redis at `redis_url`, apply the
     extra environment `env`, start Django and migrate. Never touches the dev or test databases."""
     os.environ.update(

@@ -26,7 +26,13 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from concerts.models import ConcertDate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -36,9 +42,12 @@ BENCH_DB = os.environ.get("BENCH_DB", "frontrow_bench")
 BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
 START_BALANCE = 1_000_000
 
+# What each fan's booking took, per step (seconds), and what went wrong.
+Stats = dict[str, list[Any]]
 
-def configure():
-    from benchdb import setup_django
+
+def configure() -> None:
+    from bench.benchdb import setup_django
 
     setup_django(
         pg_server=PG_SERVER,
@@ -54,13 +63,13 @@ def configure():
     drop_queued_jobs()
 
 
-def drop_queued_jobs():
+def drop_queued_jobs() -> int:
     import django_rq
 
     return django_rq.get_queue("default").empty()
 
 
-def prepare(fan_count, date_count):
+def prepare(fan_count: int, date_count: int) -> tuple[list["User"], list["ConcertDate"]]:
     """Fans with a funded wallet (their top-up on the ledger) and one concert with `date_count` dates."""
     from django.utils import timezone
 
@@ -88,7 +97,7 @@ def prepare(fan_count, date_count):
     return fans, dates
 
 
-def book(fan, date, stats, rng):
+def book(fan: "User", date: "ConcertDate", stats: Stats, rng: random.Random) -> None:
     """Hold one seat (retrying on "seat taken" with a free seat from the seat map), then pay for it."""
     from booking import selectors, services
     from booking.exceptions import SeatTaken
@@ -116,20 +125,20 @@ def book(fan, date, stats, rng):
     stats["total"].append(now - started)
 
 
-def run(fans, dates, workers):
+def run(fans: Sequence["User"], dates: Sequence["ConcertDate"], workers: int) -> tuple[Stats, float]:
     from django.db import connection
 
-    work = queue.Queue()
+    work: queue.Queue[tuple[User, ConcertDate]] = queue.Queue()
     order = list(range(len(fans)))
     random.Random(1).shuffle(order)
     for i in order:
         work.put((fans[i], dates[i % len(dates)]))
-    stats = {"hold": [], "hold_refused": [], "pay": [], "total": [], "sold_out": [], "errors": []}
+    stats: Stats = {"hold": [], "hold_refused": [], "pay": [], "total": [], "sold_out": [], "errors": []}
     lock = threading.Lock()
 
-    def worker(index):
+    def worker(index: int) -> None:
         rng = random.Random(index)
-        local = {key: [] for key in stats}
+        local: Stats = {key: [] for key in stats}
         try:
             while True:
                 try:
@@ -155,7 +164,7 @@ def run(fans, dates, workers):
     return stats, time.perf_counter() - started
 
 
-def ms(values, q):
+def ms(values: Sequence[float], q: int) -> str:
     if not values:
         return "-"
     if q == 50:
@@ -163,7 +172,7 @@ def ms(values, q):
     return f"{statistics.quantiles(values, n=100, method='inclusive')[q - 1] * 1000:.1f}"
 
 
-def verify(fan_count):
+def verify(fan_count: int) -> tuple[int, int, int]:
     from django.db.models import Count
 
     from booking.models import Reservation
@@ -181,7 +190,7 @@ def verify(fan_count):
     return doubled, confirmed, mismatches
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fans", type=int, default=2_000)
     parser.add_argument("--dates", type=int, default=40)

@@ -22,7 +22,15 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    import uuid
+
+    from accounts.models import User
+    from concerts.models import Concert
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -32,9 +40,11 @@ BENCH_DB = os.environ.get("BENCH_DB", "frontrow_queue_bench")
 BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 BENCH_PREFIX = "frontrow-bench:queue"
 
+_Item = TypeVar("_Item")
 
-def configure():
-    from benchdb import setup_django
+
+def configure() -> None:
+    from bench.benchdb import setup_django
 
     setup_django(
         pg_server=PG_SERVER,
@@ -45,7 +55,7 @@ def configure():
     )
 
 
-def fans(count):
+def fans(count: int) -> list["User"]:
     from accounts.models import User
 
     existing = list(User.objects.filter(email__startswith="bench-fan-").order_by("email")[:count])
@@ -60,7 +70,7 @@ def fans(count):
     return existing
 
 
-def fresh_concert(backend):
+def fresh_concert(backend: str) -> "Concert":
     import datetime
 
     from django.utils import timezone
@@ -81,7 +91,7 @@ def fresh_concert(backend):
     return concert
 
 
-def cleanup(backend):
+def cleanup(backend: str) -> None:
     import redis
 
     from concerts.models import Concert
@@ -94,13 +104,13 @@ def cleanup(backend):
         client.close()
 
 
-def in_threads(count, items, work):
+def in_threads(count: int, items: Sequence[_Item], work: Callable[[_Item], object]) -> float:
     from django.db import connection
 
     chunks = [items[i::count] for i in range(count)]
-    errors = []
+    errors: list[Exception] = []
 
-    def run(chunk):
+    def run(chunk: Sequence[_Item]) -> None:
         try:
             for item in chunk:
                 work(item)
@@ -120,7 +130,7 @@ def in_threads(count, items, work):
     return time.perf_counter() - started
 
 
-def redis_bytes(concert):
+def redis_bytes(concert: "Concert") -> tuple[int, int]:
     import redis
 
     client = redis.Redis.from_url(BENCH_REDIS)
@@ -132,29 +142,33 @@ def redis_bytes(concert):
     return total, used
 
 
-def postgres_bytes():
+def postgres_bytes() -> tuple[int, int]:
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_total_relation_size('queueing_queuetoken'), pg_total_relation_size('queueing_queueentryhistory')"
         )
-        return cursor.fetchone()
+        tokens, history = cursor.fetchone() or (0, 0)
+        return tokens, history
 
 
-def admitted_user_ids(backend, concert):
+def admitted_user_ids(concert: "Concert") -> "Iterable[uuid.UUID]":
     import uuid
 
     from queueing.backends import get_backend
+    from queueing.backends.redis import RedisQueueBackend
     from queueing.models import QueueToken
 
-    if backend == "redis":
-        key = get_backend().key(concert.pk, "admitted")
-        return [uuid.UUID(member.decode()) for member in get_backend().client.zrange(key, 0, -1)]
+    backend = get_backend()
+    if isinstance(backend, RedisQueueBackend):
+        key = backend.key(concert.pk, "admitted")
+        members = backend.client.zrange(key, 0, -1)
+        return [uuid.UUID(member.decode() if isinstance(member, bytes) else str(member)) for member in members]
     return QueueToken.objects.filter(concert=concert, state=QueueToken.State.ADMITTED).values_list("user_id", flat=True)
 
 
-def run(backend, args):
+def run(backend: str, args: argparse.Namespace) -> None:
     from django.conf import settings
 
     from queueing import services
@@ -183,10 +197,13 @@ def run(backend, args):
     )
 
     sample = random.Random(7).choices(users, k=args.polls)
-    positions = []
+    positions: list[int] = []
 
-    def poll(user):
-        positions.append(services.poll_place(user=user, concert=concert).position)
+    def poll(user: "User") -> None:
+        place = services.poll_place(user=user, concert=concert)
+        if place is None:
+            raise RuntimeError(f"{user} has no place in the queue")
+        positions.append(place.position)
 
     elapsed = in_threads(args.threads, sample, poll)
     spread = f"positions {min(positions)}..{max(positions)}"
@@ -199,7 +216,7 @@ def run(backend, args):
     print(f"poll time:  {single:10.2f} ms each, one thread")
 
     services.set_paused(concert=concert, paused=False)
-    times = []
+    times: list[float] = []
     for _ in range(args.batches):
         started = time.perf_counter()
         admitted = services.admit_batch(concert=concert, limit=args.batch)
@@ -209,23 +226,25 @@ def run(backend, args):
         f"admission:  {statistics.mean(times):10.1f} ms per batch of {args.batch} "
         f"(median {statistics.median(times):.1f}, max {max(times):.1f}; {args.batches} batches)"
     )
-    admitted_ids = set(admitted_user_ids(backend, concert))
+    admitted_ids = set(admitted_user_ids(concert))
     admitted_fans = [user for user in users if user.pk in admitted_ids]
     sample = random.Random(8).choices(admitted_fans, k=args.polls)
 
-    def touch(user):
+    def touch(user: "User") -> None:
         assert services.touch(user=user, concert=concert)
 
     elapsed = in_threads(args.threads, sample, touch)
     print(f"touches:    {args.polls / elapsed:10,.0f} /s   ({elapsed:.1f} s)")
 
     last = services.poll_place(user=users[-1], concert=concert)
+    if last is None:
+        raise RuntimeError("the last fan has no place in the queue")
     print(f"afterwards: the last fan is number {last.position:,}, eta {last.eta_seconds} s")
     cleanup(backend)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--fans", type=int, default=100_000)
     parser.add_argument("--polls", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500)

@@ -8,6 +8,7 @@ import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import User
 from concerts.models import ConcertDate
 
 from . import services, tickets
@@ -15,7 +16,9 @@ from .exceptions import TicketAlreadyCheckedIn, TicketForAnotherDate, TicketNotV
 from .models import CheckIn, Reservation
 
 
-def check_in_ticket(*, code: str, concert_date: ConcertDate, by, now: datetime.datetime | None = None) -> CheckIn:
+def check_in_ticket(
+    *, code: str, concert_date: ConcertDate, by: User | None, now: datetime.datetime | None = None
+) -> CheckIn:
     """Let the ticket with `code` in for `concert_date` (the date the door is checking); return its CheckIn.
 
     Locks the ticket's seat (services.lock_reservation, the lock every change of a reservation takes), so

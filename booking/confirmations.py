@@ -7,6 +7,9 @@ lost: a Redis blip at the moment of payment only delays it until the next sweep.
 
 import datetime
 import logging
+import uuid
+from collections.abc import Sequence
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -14,6 +17,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+
+from accounts.models import User
 
 from . import tickets
 from .models import ConfirmationEmail, Reservation
@@ -27,14 +32,14 @@ MAX_ENQUEUES = 5
 SWEEP_BATCH_SIZE = 200
 
 
-def _language(value):
+def _language(value: str | None) -> str:
     try:
         return translation.get_supported_language_variant(value or "")
     except LookupError:
         return settings.LANGUAGE_CODE
 
 
-def owe(*, user, language=None, now) -> ConfirmationEmail:
+def owe(*, user: User, language: str | None = None, now: datetime.datetime) -> ConfirmationEmail:
     """Record, inside the payment's transaction, that this checkout's confirmation e-mail is owed.
 
     `language` is the one the fan booked in (default: the active one; unsupported: the site's default).
@@ -45,17 +50,17 @@ def owe(*, user, language=None, now) -> ConfirmationEmail:
     )
 
 
-def _enqueue_job(confirmation_id):
+def _enqueue_job(confirmation_id: uuid.UUID) -> None:
     from . import jobs
 
     jobs.enqueue(jobs.send_booking_confirmation, confirmation_id=str(confirmation_id))
 
 
-def enqueue_on_commit(confirmation) -> None:
+def enqueue_on_commit(confirmation: ConfirmationEmail) -> None:
     """Queue the mail's job once the payment commits. A failure (Redis unreachable) is logged and left to the
     sweep; it never reaches the fan, whose payment is done."""
 
-    def enqueue_confirmation():
+    def enqueue_confirmation() -> None:
         try:
             _enqueue_job(confirmation.pk)
         except Exception:
@@ -69,7 +74,7 @@ def enqueue_on_commit(confirmation) -> None:
     transaction.on_commit(enqueue_confirmation, robust=True)
 
 
-def enqueue_owed(*, now=None, batch_size=SWEEP_BATCH_SIZE) -> int:
+def enqueue_owed(*, now: datetime.datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE) -> int:
     """The beat sweep: queue the job of every mail still owed whose enqueue failed (older than
     CONFIRMATION_OWED_AFTER_SECONDS and never queued), or whose job was queued long ago (REQUEUE_AFTER) and
     never sent; return how many were queued.
@@ -104,15 +109,20 @@ def enqueue_owed(*, now=None, batch_size=SWEEP_BATCH_SIZE) -> int:
     return len(owed)
 
 
-def _one_line(text):
+def _one_line(text: str) -> str:
     """A mail header is one line: fold every line break and run of spaces (a title typed with a newline)."""
     return " ".join(text.split())
 
 
-def render(*, user, reservations, language) -> EmailMultiAlternatives:
+class _Ticket(TypedDict):
+    reservation: Reservation
+    code: str
+
+
+def render(*, user: User, reservations: Sequence[Reservation], language: str | None) -> EmailMultiAlternatives:
     """The confirmation e-mail of these paid reservations (one date), in `language`, QR codes attached."""
     date = reservations[0].seat.concert_date
-    ticket_list = [{"reservation": r, "code": tickets.ticket_code(r)} for r in reservations]
+    ticket_list: list[_Ticket] = [{"reservation": r, "code": tickets.ticket_code(r)} for r in reservations]
     context = {"user": user, "date": date, "concert": date.concert, "tickets": ticket_list}
     with translation.override(_language(language)):
         subject = _one_line(render_to_string("booking/email/confirmation_subject.txt", context))
@@ -126,7 +136,7 @@ def render(*, user, reservations, language) -> EmailMultiAlternatives:
     return message
 
 
-def send_owed(*, confirmation_id, now=None) -> int:
+def send_owed(*, confirmation_id: uuid.UUID | str, now: datetime.datetime | None = None) -> int:
     """Send this owed mail and mark it sent, at most once; return 1 if a mail went out, else 0.
 
     The row is locked (SKIP LOCKED) for the whole send: a second run while one is sending, or any run after

@@ -48,7 +48,7 @@ def enqueue(func: Callable[..., Any], **kwargs: Any) -> Job | None:
 
 
 def send_booking_confirmation(
-    *, confirmation_id: uuid.UUID | None = None, reservation_ids: Iterable[uuid.UUID] | None = None
+    *, confirmation_id: uuid.UUID | str | None = None, reservation_ids: Iterable[uuid.UUID | str] | None = None
 ) -> int:
     """One e-mail per checkout, in the fan's language: every paid seat with its e-ticket code and QR code.
 
@@ -69,7 +69,7 @@ def send_booking_confirmation(
     return 1
 
 
-def refund_cancelled_date(*, cancellation_id: uuid.UUID) -> int:
+def refund_cancelled_date(*, cancellation_id: uuid.UUID | str) -> int:
     """End every live reservation of a cancelled date (refunding the paid ones); safe to run twice."""
     cancellation = DateCancellation.objects.select_related("concert_date").get(pk=cancellation_id)
     try:
@@ -79,7 +79,7 @@ def refund_cancelled_date(*, cancellation_id: uuid.UUID) -> int:
         raise
 
 
-def export_date_csv(*, export_id: uuid.UUID) -> int:
+def export_date_csv(*, export_id: uuid.UUID | str) -> int:
     """Write the CSV of a DateExport; on failure mark it FAILED with the error and raise (RQ retries)."""
     export = DateExport.objects.select_related("concert_date").get(pk=export_id)
     try:

@@ -11,6 +11,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from concerts.models import ConcertDate, DateCancellation, DateExport, Seat
 from concerts.selectors import dates_with_seat_counts
 
@@ -18,12 +19,12 @@ from .exceptions import BookingError, CancellationClosed, ReservationNotCancella
 from .models import Payment, Reservation
 
 
-def show_has_started(concert_date, *, now):
+def show_has_started(concert_date: ConcertDate, *, now: datetime.datetime) -> bool:
     """A date whose show has begun (or is over) is in the past: it can no longer be booked."""
     return concert_date.starts_at <= now
 
 
-def cancellation_deadline(concert_date):
+def cancellation_deadline(concert_date: ConcertDate) -> datetime.datetime:
     """Confirmed reservations can be cancelled before this moment: CANCEL_CUTOFF_HOURS before the show."""
     return concert_date.starts_at - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS)
 
@@ -163,7 +164,7 @@ def last_hold_ran_out(*, user, concert_date, now=None) -> bool:
     return status == Reservation.Status.EXPIRED or (status == Reservation.Status.HOLD and expire_at <= now)
 
 
-def live_seat_count(*, user, concert_date, now):
+def live_seat_count(*, user: User, concert_date: ConcertDate, now: datetime.datetime) -> int:
     """How many seats of this date the fan holds (unexpired) or has paid for: what MAX_SEATS_PER_USER limits."""
     return Reservation.objects.filter(
         Q(status=Reservation.Status.CONFIRMED) | Q(status=Reservation.Status.HOLD, hold_expire_at__gt=now),

@@ -129,6 +129,8 @@ class Seat(ServiceFieldsMixin, models.Model):
         verbose_name=_("held by"),
     )
     hold_expire_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
+    # Not a column: booking's seat lock sets it on each seat it locks (when its last history row was written).
+    last_history_at: datetime.datetime | None = None
 
     class Meta:
         verbose_name = _("seat")

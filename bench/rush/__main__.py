@@ -8,6 +8,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bench import rush
@@ -19,8 +20,8 @@ from bench.rush.stack import Stack, port_in_use
 from bench.rush.yardstick import run_yardstick
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bench.rush", description=rush.__doc__.split("\n\n")[0])
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.rush", description=(rush.__doc__ or "").split("\n\n")[0])
     add = parser.add_argument
     add("--fans", type=int, default=2000, help="fans in the rush (default 2000)")
     add("--dates", type=int, default=None, help="concert dates on sale (default: fans / seats per date)")
@@ -56,7 +57,7 @@ def parse_args(argv=None):
     return args
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.seed is not None:
         random.seed(args.seed)
@@ -129,7 +130,7 @@ def main(argv=None):
             yardstick = asyncio.run(run_yardstick(args, bases, str(probe_concert.pk), str(probe_date.pk), probes))
         if args.yardstick_only:
             print()
-            print(render_yardstick(yardstick, args.concurrency))
+            print(render_yardstick(yardstick, args.concurrency) if yardstick else "yardstick skipped")
             return 0
 
         concert = create_concert(

@@ -3,10 +3,21 @@ cancellation refunded once, wallets reconcile, admission was FIFO; and the facts
 Django is imported inside the function: it runs after django_setup()."""
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from accounts.models import User
+    from concerts.models import Concert
+
+# A check's name -> (passed, what was found).
+Checks = dict[str, tuple[bool, str]]
 
 
-def check_database(concert, fans, opens_at):
+def check_database(concert: "Concert", fans: Sequence["User"], opens_at: datetime) -> tuple[Checks, dict[str, Any]]:
     """The invariants after the rush. Returns (checks, facts): checks maps a name to (ok, detail)."""
     from django.db.models import Count, Max, Q, Sum
 
@@ -16,7 +27,7 @@ def check_database(concert, fans, opens_at):
     from queueing.models import QueueEntryHistory
     from wallet.models import ChargeHistory, UsageHistory
 
-    checks = {}
+    checks: Checks = {}
     seats = Seat.objects.filter(concert_date__concert=concert)
     reservations = Reservation.objects.filter(seat__concert_date__concert=concert)
     live = ["HOLD", "CONFIRMED"]
@@ -45,7 +56,7 @@ def check_database(concert, fans, opens_at):
 
     fan_ids = [fan.pk for fan in fans]
 
-    def totals(queryset, field_name):
+    def totals(queryset: "QuerySet[Any]", field_name: str) -> dict[Any, int]:
         return dict(queryset.filter(user_id__in=fan_ids).values_list("user_id").annotate(total=Sum(field_name)))
 
     charged = totals(ChargeHistory.objects.filter(status="SUCCESS"), "amount")
@@ -67,7 +78,9 @@ def check_database(concert, fans, opens_at):
     # from entered_at until admitted (or until they left); fan j > i jumped them if j was admitted inside
     # that window. Fans admitted the moment they joined never wait, so they cannot be jumped.
     never = datetime.max.replace(tzinfo=UTC)
-    waiting_windows = []  # (entered_at, stopped_waiting_at) of every earlier fan who actually waited
+    waiting_windows: list[
+        tuple[datetime, datetime]
+    ] = []  # (entered_at, stopped_waiting_at) of every earlier fan who actually waited
     out_of_order = 0
     for _position, admitted_at, exited_at, entered_at in entries:
         if admitted_at is not None and any(start < admitted_at < end for start, end in waiting_windows):

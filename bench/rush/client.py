@@ -1,15 +1,21 @@
 """One fan's browser over HTTP: the shared aiohttp connection pool, each fan's own cookies and CSRF token,
 requests spread over the web instances, every request timed into a phase's Metrics."""
 
+import argparse
 import json
 import random
 import re
 import time
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from multidict import CIMultiDictProxy
+
+from bench.rush.metrics import Metrics
 
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -26,35 +32,44 @@ class Response:
     """What a fan's browser keeps of an answer: status, headers, body."""
 
     status_code: int
-    headers: object  # aiohttp's case-insensitive multidict
+    headers: CIMultiDictProxy[str]  # case-insensitive
     text: str
 
     @property
-    def is_redirect(self):
+    def is_redirect(self) -> bool:
         return self.status_code in (301, 302, 303, 307, 308) and "Location" in self.headers
 
-    def json(self):
+    def json(self) -> Any:
         return json.loads(self.text)
 
 
 class Browser:
     """A fan's browser: its own cookies, each request sent to the next web instance in turn."""
 
-    def __init__(self, client, bases, metrics, cookies=None, lane=None):
+    def __init__(
+        self,
+        client: aiohttp.ClientSession,
+        bases: Sequence[str],
+        metrics: Metrics,
+        cookies: Mapping[str, str] | None = None,
+        lane: str | None = None,
+    ) -> None:
         self.client = client
         self.bases = bases
         self.lane = lane  # with --booking-lane: the instance the booking endpoints go to
         self.turn = random.randrange(len(bases))
         self.metrics = metrics
         self.cookies = dict(cookies or {})
-        self.csrf = None
+        self.csrf: str | None = None
 
-    def next_base(self):
+    def next_base(self) -> str:
         base = self.bases[self.turn % len(self.bases)]
         self.turn += 1
         return base
 
-    async def request(self, endpoint, method, path, data=None, base=None):
+    async def request(
+        self, endpoint: str, method: str, path: str, data: Mapping[str, object] | None = None, base: str | None = None
+    ) -> Response:
         if base is None:
             base = self.lane if self.lane and endpoint in BOOKING_ENDPOINTS else self.next_base()
         headers = {"Accept-Language": "en"}
@@ -88,15 +103,17 @@ class Browser:
                 self.csrf = match.group(1)
         return response
 
-    def get(self, endpoint, path):
+    def get(self, endpoint: str, path: str) -> Coroutine[Any, Any, Response]:
         return self.request(endpoint, "GET", path)
 
-    def post(self, endpoint, path, data=None, base=None):
+    def post(
+        self, endpoint: str, path: str, data: Mapping[str, object] | None = None, base: str | None = None
+    ) -> Coroutine[Any, Any, Response]:
         return self.request(endpoint, "POST", path, data={"csrfmiddlewaretoken": self.csrf, **(data or {})}, base=base)
 
-    def _keep_cookies(self, response):
+    def _keep_cookies(self, response: Response) -> None:
         for header in response.headers.getall("Set-Cookie", []):
-            jar = SimpleCookie()
+            jar: SimpleCookie = SimpleCookie()
             try:
                 jar.load(header)
             except CookieError:
@@ -108,7 +125,7 @@ class Browser:
                     self.cookies[name] = morsel.value
 
 
-def http_client(args):
+def http_client(args: argparse.Namespace) -> aiohttp.ClientSession:
     """One connection pool for every fan (aiohttp: a fraction of httpx's CPU per request, which matters
     when the load generator shares the machine with the stack). Its cookie jar keeps nothing: each
     Browser sends its own cookies."""
@@ -120,6 +137,6 @@ def http_client(args):
     )
 
 
-def location(response):
+def location(response: Response) -> str | None:
     """The path a redirect points to (None for any other answer)."""
     return urlsplit(response.headers["Location"]).path if response.is_redirect else None

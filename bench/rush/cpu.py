@@ -4,11 +4,16 @@ machine, read from /proc (Linux)."""
 import os
 import time
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+# pid -> {"ppid", "cpu_ticks", "started"}
+ProcessTable = dict[int, dict[str, int]]
 
 
-def process_table():
+def process_table() -> ProcessTable:
     """{pid: {"ppid", "cpu_ticks", "started"}} for every process /proc shows."""
-    table = {}
+    table: ProcessTable = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -26,13 +31,14 @@ def process_table():
     return table
 
 
-def descendants(root, table=None):
+def descendants(root: int, table: ProcessTable | None = None) -> set[int]:
     """Every pid below root in the process tree (honcho starts each process in a session of its own)."""
     table = table or process_table()
-    children = defaultdict(list)
+    children: defaultdict[int, list[int]] = defaultdict(list)
     for pid, row in table.items():
         children[row["ppid"]].append(pid)
-    found, todo = set(), [root]
+    found: set[int] = set()
+    todo = [root]
     while todo:
         for child in children[todo.pop()]:
             if child not in found:
@@ -52,14 +58,19 @@ class CpuMeter:
 
     TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
-    def __init__(self, stack_pid=None, processes=None):
+    def __init__(self, stack_pid: int | None = None, processes: Mapping[str, int] | None = None) -> None:
         self.stack_pid = stack_pid
         self.processes = processes or {}  # Procfile name -> pid, for a per-process breakdown
         self.start = self._read()
 
-    def _read(self):
+    def _read(self) -> dict[str, Any]:
         own = os.times()
-        reading = {"wall": time.monotonic(), "generator": own.user + own.system, "stack": 0.0, "machine": 0.0}
+        reading: dict[str, Any] = {
+            "wall": time.monotonic(),
+            "generator": own.user + own.system,
+            "stack": 0.0,
+            "machine": 0.0,
+        }
         try:
             with open("/proc/stat") as stat:
                 fields = [int(value) for value in stat.readline().split()[1:]]
@@ -70,14 +81,14 @@ class CpuMeter:
         if self.stack_pid:
             table = process_table()
 
-            def tree_cpu(root):
+            def tree_cpu(root: int) -> int:
                 return sum(table[pid]["cpu_ticks"] for pid in descendants(root, table) | {root} if pid in table)
 
             reading["stack"] = tree_cpu(self.stack_pid) / self.TICKS
             reading["processes"] = {name: tree_cpu(pid) / self.TICKS for name, pid in self.processes.items()}
         return reading
 
-    def stop(self):
+    def stop(self) -> dict[str, Any]:
         end = self._read()
         wall = end["wall"] - self.start["wall"]
         used = {name: end[name] - self.start[name] for name in ("generator", "stack", "machine")}

@@ -4,12 +4,17 @@ through the project's own models and services. Django is imported inside the fun
 runs first."""
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from concerts.models import Concert
 
 FAN_PASSWORD = "bench-fan-password-not-secret"
 
 
-def django_setup():
+def django_setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_production")
     os.environ["DB_POOL"] = "false"  # this process is one thread; a pool buys nothing
     import logging
@@ -20,7 +25,7 @@ def django_setup():
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the report
 
 
-def create_fans(run_id, count, prefix):
+def create_fans(run_id: str, count: int, prefix: str) -> list["User"]:
     """Bulk-create fans sharing one precomputed password hash; top up each wallet through the service."""
     from django.contrib.auth.hashers import make_password
 
@@ -37,7 +42,7 @@ def create_fans(run_id, count, prefix):
     return users
 
 
-def session_cookies(user):
+def session_cookies(user: "User") -> dict[str, str]:
     """A logged-in session made the way django.contrib.auth.login makes one (cached_db: Redis + PostgreSQL)."""
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -48,10 +53,10 @@ def session_cookies(user):
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
-    return {settings.SESSION_COOKIE_NAME: session.session_key}
+    return {settings.SESSION_COOKIE_NAME: session.session_key or ""}  # create() gave it its key
 
 
-def create_concert(run_id, title, *, dates, opens_at, max_active):
+def create_concert(run_id: str, title: str, *, dates: int, opens_at: datetime, max_active: int) -> "Concert":
     from django.utils import timezone
 
     from concerts.models import Concert

@@ -4,6 +4,8 @@ figures a report shows: requests/s, percentiles, statuses."""
 import math
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
 
 # The endpoints the report lists, in the order a fan meets them.
 ENDPOINTS = [
@@ -28,28 +30,29 @@ ENDPOINTS = [
 class Metrics:
     """Every request of a phase: when it started, how long it took, what it answered, per endpoint."""
 
-    def __init__(self):
-        self.samples = defaultdict(list)  # endpoint -> [(started, seconds, status or transport error)]
+    def __init__(self) -> None:
+        # endpoint -> [(started, seconds, status or transport error)]
+        self.samples: defaultdict[str, list[tuple[float, float, int | str]]] = defaultdict(list)
         self.started = time.monotonic()
-        self.ended = None
-        self.cpu = None
+        self.ended: float | None = None
+        self.cpu: dict[str, Any] | None = None  # a CpuMeter's reading
 
-    def record(self, endpoint, started, seconds, status):
+    def record(self, endpoint: str, started: float, seconds: float, status: int | str) -> None:
         self.samples[endpoint].append((started, seconds, status))
 
-    def finish(self):
+    def finish(self) -> None:
         self.ended = time.monotonic()
 
     @property
-    def duration(self):
+    def duration(self) -> float:
         return (self.ended or time.monotonic()) - self.started
 
-    def summary(self, since=None, until=None):
+    def summary(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
         """Per-endpoint figures for the requests started in [since, until) (default: the whole phase)."""
         since = self.started if since is None else since
         until = (self.ended or time.monotonic()) if until is None else until
         duration = max(until - since, 1e-9)
-        rows = {}
+        rows: dict[str, dict[str, Any]] = {}
         for endpoint in sorted(self.samples, key=lambda name: ENDPOINTS.index(name) if name in ENDPOINTS else 99):
             window = [(seconds, status) for at, seconds, status in self.samples[endpoint] if since <= at < until]
             if not window:
@@ -71,7 +74,7 @@ class Metrics:
         return {"duration_s": duration, "endpoints": rows, "cpu": self.cpu}
 
 
-def percentile(values, pct):
+def percentile(values: Sequence[float], pct: float) -> float:
     """Nearest-rank percentile of sorted values (0.0 for none)."""
     if not values:
         return 0.0

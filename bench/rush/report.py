@@ -1,32 +1,38 @@
 """The report: the run's figures gathered into one dict (config, yardstick, rush per window, facts,
 targets, checks), rendered as text, printed and written to bench/results/ as .txt and .json."""
 
+import argparse
 import json
 import os
 from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from bench.rush.metrics import percentile
+from bench.rush.checks import Checks
+from bench.rush.metrics import Metrics, percentile
+from bench.rush.scenario import Fan
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
 
 
 def build_report(
-    args,
+    args: argparse.Namespace,
     *,
-    run_id,
-    machine,
-    dates,
-    seats_per_date,
-    bases,
-    yardstick,
-    fans,
-    metrics,
-    opens_at,
-    opens_wall,
-    checks,
-    facts,
-):
+    run_id: str,
+    machine: str,
+    dates: int,
+    seats_per_date: int,
+    bases: Sequence[str],
+    yardstick: dict[str, Any] | None,
+    fans: Sequence[Fan],
+    metrics: Metrics,
+    opens_at: float,
+    opens_wall: datetime,
+    checks: Checks,
+    facts: dict[str, Any],
+) -> dict[str, Any]:
     """The report of a finished rush. Adds the no-5xx check, which comes from the requests, to `checks`."""
     wall = max((fan.arrival + (fan.finished_at or 0) for fan in fans), default=0.0)
     rush_summary = metrics.summary()
@@ -55,7 +61,7 @@ def build_report(
         if fan.admitted_at and fan.email in first_admitted
     )
     endpoints = rush_summary["endpoints"]
-    targets = {}
+    targets: Checks = {}
     if yardstick:
         for name, ratio in yardstick["ratios"].items():
             targets[f"{name} ≥ 50% of hello req/s"] = (ratio >= 0.5, f"{ratio * 100:.0f}%")
@@ -113,7 +119,7 @@ def build_report(
     return report
 
 
-def publish(report):
+def publish(report: dict[str, Any]) -> None:
     """Print the report and write it to bench/results/rush-<run id>.txt and .json."""
     run_id = report["run_id"]
     text = render_report(report)
@@ -126,7 +132,7 @@ def publish(report):
         print("fan notes:", report["rush"]["fan_notes"])
 
 
-def table(summary, title):
+def table(summary: dict[str, Any], title: str) -> str:
     lines = [
         f"{title} ({summary['duration_s']:.1f} s)",
         f"  {'endpoint':<20} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
@@ -155,7 +161,7 @@ def table(summary, title):
     return "\n".join(lines)
 
 
-def render_yardstick(yardstick, concurrency):
+def render_yardstick(yardstick: dict[str, Any], concurrency: int) -> str:
     out = [
         table(summary, f"Yardstick: {name}, closed loop, {concurrency} workers")
         for name, summary in yardstick["runs"].items()
@@ -167,7 +173,7 @@ def render_yardstick(yardstick, concurrency):
     return "\n".join(out)
 
 
-def render_report(report):
+def render_report(report: dict[str, Any]) -> str:
     out = [f"Frontrow rush — {report['run_id']} — {report['machine']}", ""]
     cfg = report["config"]
     out.append(
@@ -227,7 +233,7 @@ def render_report(report):
     return "\n".join(out)
 
 
-def machine_description():
+def machine_description() -> str:
     cpus = os.cpu_count()
     try:
         load = os.getloadavg()[0]

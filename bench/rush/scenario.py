@@ -6,6 +6,7 @@ import asyncio
 import random
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -38,7 +39,7 @@ class Fan:
 
     index: int
     email: str
-    cookies: dict
+    cookies: dict[str, str]
     arrival: float
     abandons: bool
     cancels: bool
@@ -48,7 +49,7 @@ class Fan:
     joined_at: float | None = None
     admitted_at: float | None = None
     finished_at: float | None = None
-    notes: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -57,21 +58,21 @@ class Rush:
 
     args: argparse.Namespace
     client: aiohttp.ClientSession
-    bases: list
+    bases: list[str]
     concert_id: str
     opens_at: float  # time.monotonic() of the sale opening
     metrics: Metrics
     lane: str | None = None
 
-    async def think(self, scale=1.0):
+    async def think(self, scale: float = 1.0) -> None:
         if self.args.think > 0:
             await asyncio.sleep(random.uniform(0.5, 1.5) * self.args.think * scale)
 
     @property
-    def concert_path(self):
+    def concert_path(self) -> str:
         return f"/concerts/{self.concert_id}/"
 
-    async def run_fan(self, fan):
+    async def run_fan(self, fan: Fan) -> None:
         await asyncio.sleep(max(0.0, self.opens_at + fan.arrival - time.monotonic()))
         browser = Browser(self.client, self.bases, self.metrics, fan.cookies, lane=self.lane)
         started = time.monotonic()
@@ -89,7 +90,7 @@ class Rush:
         finally:
             fan.finished_at = time.monotonic() - started
 
-    async def shop(self, fan, browser, give_up_at):
+    async def shop(self, fan: Fan, browser: Browser, give_up_at: float | None) -> str:
         """Concert page → pick a date → waiting room → seats → hold → pay; try again while seats return."""
         while True:
             page = await browser.get("concert page", self.concert_path)
@@ -107,7 +108,7 @@ class Rush:
                 return "sold out"
             await asyncio.sleep(random.uniform(3, 6))
 
-    async def enter(self, fan, browser, date_id):
+    async def enter(self, fan: Fan, browser: Browser, date_id: str) -> str:
         """Join the waiting room for this date's seats and wait until admitted; return the seat map path."""
         for _attempt in range(5):
             joined = await browser.post("queue join (POST)", f"/concerts/{self.concert_id}/queue/", {"date": date_id})
@@ -121,10 +122,10 @@ class Rush:
                 fan.admitted_at = fan.admitted_at or time.monotonic() - self.opens_at
                 return target
             room = await browser.get("waiting room page", joined.headers["location"])
-            status_url, poll = STATUS_URL_RE.search(room.text), POLL_RE.search(room.text)
-            if status_url is None or poll is None:
+            status_match, poll = STATUS_URL_RE.search(room.text), POLL_RE.search(room.text)
+            if status_match is None or poll is None:
                 raise FanGaveUp(f"waiting room page without its status URL ({room.status_code})")
-            status_url, delay = status_url.group(1).replace("&amp;", "&"), int(poll.group(1))
+            status_url, delay = status_match.group(1).replace("&amp;", "&"), int(poll.group(1))
             failures = 0
             while True:
                 # queue.js: poll after poll_seconds plus up to a second of jitter; back off on errors.
@@ -138,33 +139,35 @@ class Rush:
                 status = response.json()
                 if status["admitted"] and status["next_url"]:
                     fan.admitted_at = fan.admitted_at or time.monotonic() - self.opens_at
-                    return urlsplit(status["next_url"]).path
+                    next_url: str = status["next_url"]
+                    return urlsplit(next_url).path
                 if not status["joined"]:
                     break  # the place ended (ran out): join again, as the page's reload would
                 delay = status["poll_seconds"] or delay
         raise FanGaveUp("could not get through the waiting room")
 
-    async def book_date(self, fan, browser, date_id):
+    async def book_date(self, fan: Fan, browser: Browser, date_id: str) -> str | None:
         """Seats → hold → (abandon | pay [→ cancel]). None when this date had nothing left for the fan."""
         seat_path = await self.enter(fan, browser, date_id)
         page = await browser.get("seat map", seat_path)
         if page.is_redirect:  # admission ran out between the status poll and the click
             return None
         free = SEAT_RE.findall(page.text)
-        held = []
+        held: list[str] = []
         for _attempt in range(3):
             if not free:
                 return None
             await self.think()
             wanted = random.sample(free, min(len(free), random.choice((1, 2))))
             response = await browser.post("hold (POST)", f"/dates/{date_id}/hold/", {"seats": wanted})
-            if response.is_redirect and location(response).startswith("/checkout/"):
+            target = location(response) or ""  # a redirect's path
+            if target.startswith("/checkout/"):
                 held = wanted
                 break
-            if response.is_redirect and location(response).startswith(f"/dates/{date_id}/seats/"):
+            if target.startswith(f"/dates/{date_id}/seats/"):
                 # Someone was faster: the refusal sends the browser back to the seat map (303, the
                 # message and the seats still free kept), which shows what is left.
-                page = await browser.get("seat map", location(response))
+                page = await browser.get("seat map", target)
                 free = SEAT_RE.findall(page.text)
                 continue
             if response.is_redirect:
@@ -184,7 +187,10 @@ class Rush:
             # opening can take longer than HOLD_SECONDS): start again from the concert page.
             fan.notes.append("no holds left at checkout" if not checkout.is_redirect else "checkout sent back")
             return None
-        key = VALUE_RE.search(form.group(0)).group(1)
+        key_value = VALUE_RE.search(form.group(0))
+        if key_value is None:
+            raise ValueError("the checkout form's key has no value")
+        key = key_value.group(1)
         await self.think()
         data = {"idempotency_key": key, "reservations": HOLD_ID_RE.findall(checkout.text)}  # the holds it shows
         if fan.double_pays:
@@ -198,7 +204,7 @@ class Rush:
             paid = first if (location(first) or "").startswith("/reservations/") else second
         else:
             paid = await browser.post("pay (POST)", f"/checkout/{date_id}/", data)
-        if not (paid.is_redirect and location(paid).startswith("/reservations/")):
+        if not (location(paid) or "").startswith("/reservations/"):
             raise FanGaveUp(f"payment answered {paid.status_code} {location(paid) or ''}".strip())
         fan.seats = len(held)
         if not fan.cancels:
@@ -217,7 +223,9 @@ class Rush:
         return "bought, then cancelled one seat"
 
 
-async def run_rush(args, bases, concert_id, fans, opens_at):
+async def run_rush(
+    args: argparse.Namespace, bases: list[str], concert_id: str, fans: Sequence[Fan], opens_at: float
+) -> Metrics:
     metrics = Metrics()
     async with http_client(args) as client:
         rush = Rush(args, client, bases, concert_id, opens_at, metrics, lane=args.lane)

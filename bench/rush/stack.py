@@ -1,6 +1,7 @@
 """The stack under test: `honcho start -f Procfile` (web instances, Celery worker and beat, RQ worker)
 started, waited for, and stopped with everything it started."""
 
+import argparse
 import contextlib
 import os
 import re
@@ -8,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -20,7 +22,7 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 class Stack:
     """`honcho start -f Procfile` in its own process group, output to a log file."""
 
-    def __init__(self, args, ports, log_path):
+    def __init__(self, args: argparse.Namespace, ports: Sequence[int], log_path: Path) -> None:
         env = {
             **os.environ,
             "WEB1_PORT": str(ports[0]),
@@ -59,12 +61,12 @@ class Stack:
             start_new_session=True,
         )
 
-    def processes(self):
+    def processes(self) -> dict[str, int]:
         """{"web1.1": pid, ...} from honcho's "web1.1 started (pid=...)" lines."""
         started = re.findall(r"\| (\S+) started \(pid=(\d+)\)", self.log_path.read_text(errors="replace"))
         return {name.removesuffix(".1"): int(pid) for name, pid in started}
 
-    def wait_ready(self, bases, timeout=90):
+    def wait_ready(self, bases: Sequence[str], timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         wanted = ("celery@", "beat: Starting", "Listening on")
         while time.monotonic() < deadline:
@@ -80,7 +82,7 @@ class Stack:
             time.sleep(0.5)
         raise RuntimeError(f"the stack did not come up in {timeout}s; see {self.log_path}")
 
-    def stop(self):
+    def stop(self) -> None:
         table = process_table()
         ours = {pid: table[pid]["started"] for pid in descendants(self.process.pid, table)}
         if self.process.poll() is None:
@@ -97,7 +99,7 @@ class Stack:
         self.log.close()
 
 
-def port_in_use(port):
+def port_in_use(port: int) -> bool:
     try:
         httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
     except httpx.ConnectError:

@@ -1,20 +1,33 @@
 """The yardstick: closed-loop runs on the quiet stack (hello, queue status for waiting fans, seat map for
 admitted fans), the same workers for the same time each, so their requests/s compare."""
 
+import argparse
 import asyncio
 import time
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
 
 from bench.rush.client import Browser, ServerError, http_client, location
 from bench.rush.cpu import CpuMeter
 from bench.rush.metrics import Metrics
 
 
-async def closed_loop(client, bases, endpoint, path, cookies_list, concurrency, seconds):
+async def closed_loop(
+    client: aiohttp.ClientSession,
+    bases: Sequence[str],
+    endpoint: str,
+    path: str,
+    cookies_list: Sequence[dict[str, str]] | None,
+    concurrency: int,
+    seconds: float,
+) -> Metrics:
     """`concurrency` workers each send GET path back to back for `seconds`; returns the phase metrics."""
     metrics = Metrics()
     deadline = time.monotonic() + seconds
 
-    async def worker(index):
+    async def worker(index: int) -> None:
         browser = Browser(client, bases, metrics, cookies_list[index % len(cookies_list)] if cookies_list else None)
         while time.monotonic() < deadline:
             try:
@@ -29,10 +42,17 @@ async def closed_loop(client, bases, endpoint, path, cookies_list, concurrency, 
     return metrics
 
 
-async def run_yardstick(args, bases, probe_concert, probe_date_id, probes):
+async def run_yardstick(
+    args: argparse.Namespace,
+    bases: Sequence[str],
+    probe_concert: str,
+    probe_date_id: str,
+    probes: Sequence[dict[str, str]],
+) -> dict[str, Any]:
     """Closed-loop runs on the quiet stack: hello, queue status (waiting fans), seat map (admitted fans)."""
     async with http_client(args) as client:
-        admitted, waiting = [], []
+        admitted: list[dict[str, str]] = []
+        waiting: list[dict[str, str]] = []
         for cookies in probes:
             browser = Browser(client, bases, Metrics(), cookies)
             await browser.get("concert page", f"/concerts/{probe_concert}/")
@@ -51,10 +71,10 @@ async def run_yardstick(args, bases, probe_concert, probe_date_id, probes):
             ("seat map", "seat map", f"/dates/{probe_date_id}/seats/", admitted),
             ("hello (again)", "hello", "/hello/", None),
         ]
-        summaries = {}
-        for run_name, endpoint, path, cookies in plan:
+        summaries: dict[str, dict[str, Any]] = {}
+        for run_name, endpoint, path, run_cookies in plan:
             meter = CpuMeter(args.stack_pid, args.stack_processes)
-            metrics = await closed_loop(client, bases, endpoint, path, cookies, concurrency, seconds)
+            metrics = await closed_loop(client, bases, endpoint, path, run_cookies, concurrency, seconds)
             summaries[run_name] = metrics.summary()
             summaries[run_name]["cpu"] = meter.stop()
             summaries[run_name]["rps"] = summaries[run_name]["endpoints"][endpoint]["rps"]

@@ -5,15 +5,16 @@ the lock order of accounts.locking), freeing seats, and the SeatStatusHistory ro
 import datetime
 
 from django.db import connection
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
+from accounts.models import User
 from concerts.models import ConcertDate, Seat, SeatStatusHistory
 
 from ..exceptions import DateNotBookable
 from ..models import Reservation
 
 
-def lock_seats(queryset, *, skip_locked=False, limit=None):
+def lock_seats(queryset: QuerySet[Seat], *, skip_locked: bool = False, limit: int | None = None) -> list[Seat]:
     """Lock the seats in the queryset's order; each gets `last_history_at`, the time of its last history row."""
     queryset = queryset.select_for_update(no_key=True, of=("self",), skip_locked=skip_locked)
     seats = list(queryset if limit is None else queryset[:limit])
@@ -40,13 +41,13 @@ class History:
     caller's `now` is behind an earlier change. The seat lock keeps this safe between transactions.
     """
 
-    def __init__(self, now):
+    def __init__(self, now: datetime.datetime) -> None:
         self.now = now
-        self.rows = []
-        self.last = {}
+        self.rows: list[SeatStatusHistory] = []
+        self.last: dict[object, datetime.datetime] = {}  # seat pk -> its last row's time
 
-    def add(self, seat, *, from_status, to_status, by, reason):
-        last = self.last.get(seat.pk, getattr(seat, "last_history_at", None))
+    def add(self, seat: Seat, *, from_status: str | None, to_status: str, by: User | None, reason: str) -> None:
+        last = self.last.get(seat.pk, seat.last_history_at)
         at = self.now if last is None or last < self.now else last + datetime.timedelta(microseconds=1)
         self.last[seat.pk] = at
         self.rows.append(
@@ -54,17 +55,27 @@ class History:
                 seat_id=seat.pk,
                 from_status=from_status,
                 to_status=to_status,
-                changed_by_id=getattr(by, "pk", None),
+                changed_by_id=by.pk if by is not None else None,
                 reason=reason,
                 changed_at=at,
             )
         )
 
-    def save(self):
+    def save(self) -> None:
         SeatStatusHistory.objects.bulk_create(self.rows)
 
 
-def free_seats(seats, *, live_status, ended_status, end_reason, by, reason, history, now):
+def free_seats(
+    seats: list[Seat],
+    *,
+    live_status: str,
+    ended_status: str,
+    end_reason: str,
+    by: User | None,
+    reason: str,
+    history: History,
+    now: datetime.datetime,
+) -> None:
     """Make locked seats AVAILABLE and end their live reservation (`live_status` → `ended_status`, and why)."""
     ids = [seat.pk for seat in seats]
     Reservation.objects.filter(seat_id__in=ids, status=live_status).update(
@@ -76,7 +87,7 @@ def free_seats(seats, *, live_status, ended_status, end_reason, by, reason, hist
         seat.status, seat.held_by_id, seat.hold_expire_at = Seat.Status.AVAILABLE, None, None
 
 
-def expire_seats(seats, *, history, now):
+def expire_seats(seats: list[Seat], *, history: History, now: datetime.datetime) -> None:
     """Free locked seats whose hold has passed; their HOLD reservations become EXPIRED."""
     free_seats(
         seats,
@@ -90,7 +101,7 @@ def expire_seats(seats, *, history, now):
     )
 
 
-def share_lock_date(concert_date):
+def share_lock_date(concert_date: ConcertDate) -> datetime.datetime:
     """Share-lock the date row for this transaction, refuse it if it has been cancelled, and return its start
     as it is now (staff may have moved it since `concert_date` was read).
 
@@ -99,13 +110,17 @@ def share_lock_date(concert_date):
     cancellation sees every reservation made before. Holds and payments on one date still run side by side
     (FOR SHARE does not block FOR SHARE).
     """
+    starts_at: datetime.datetime
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT status, starts_at FROM {ConcertDate._meta.db_table} WHERE id = %s FOR SHARE",
                 [concert_date.pk],
             )
-            status, starts_at = cursor.fetchone()
+            row = cursor.fetchone()
+        if row is None:  # as the .get() below would say
+            raise ConcertDate.DoesNotExist(f"no concert date {concert_date.pk}")
+        status, starts_at = row
     else:  # SQLite runs one writing transaction at a time anyway
         status, starts_at = ConcertDate.objects.values_list("status", "starts_at").get(pk=concert_date.pk)
     if status == ConcertDate.Status.CANCELLED:

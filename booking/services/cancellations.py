@@ -1,10 +1,13 @@
 """Ending one reservation early: the fan's cancellation (refunded, until the cutoff), staff's refund of a paid
 reservation and staff's release of a hold. Each is idempotent or refuses a second time."""
 
+import datetime
+
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.locking import lock_user
+from accounts.models import User
 from wallet import services as wallet_services
 
 from .. import selectors
@@ -13,7 +16,9 @@ from ..models import Reservation
 from ._seats import History, free_seats, lock_reservation
 
 
-def _cancel_and_free(reservation, *, end_reason, by, reason, now):
+def _cancel_and_free(
+    reservation: Reservation, *, end_reason: str, by: User | None, reason: str, now: datetime.datetime
+) -> Reservation:
     """End a locked live reservation as CANCELLED for `end_reason` and make its seat AVAILABLE, with history."""
     history = History(now)
     free_seats(
@@ -31,12 +36,14 @@ def _cancel_and_free(reservation, *, end_reason, by, reason, now):
     return reservation
 
 
-def _refund_and_free(*, user, reservation, end_reason, by, reason, now):
+def _refund_and_free(
+    *, user: User, reservation: Reservation, end_reason: str, by: User | None, reason: str, now: datetime.datetime
+) -> Reservation:
     wallet_services.refund(user=user, amount=reservation.price, reservation=reservation, now=now)
     return _cancel_and_free(reservation, end_reason=end_reason, by=by, reason=reason, now=now)
 
 
-def cancel(*, user, reservation, now=None):
+def cancel(*, user: User, reservation: Reservation, now: datetime.datetime | None = None) -> Reservation:
     """The fan cancels a paid reservation: full refund to the wallet, reservation CANCELLED, seat AVAILABLE.
 
     Allowed until CANCEL_CUTOFF_HOURS before the show. Raises ReservationNotCancellable (not the fan's, or
@@ -61,8 +68,13 @@ def cancel(*, user, reservation, now=None):
 
 
 def refund_and_cancel(
-    *, reservation, by=None, reason="refunded by staff", end_reason=Reservation.EndReason.STAFF_REFUNDED, now=None
-):
+    *,
+    reservation: Reservation,
+    by: User | None = None,
+    reason: str = "refunded by staff",
+    end_reason: str = Reservation.EndReason.STAFF_REFUNDED,
+    now: datetime.datetime | None = None,
+) -> Reservation:
     """Staff refund of a paid reservation whatever the cutoff (e.g. a cancelled date: end_reason=DATE_CANCELLED).
     Idempotent.
 
@@ -83,8 +95,13 @@ def refund_and_cancel(
 
 
 def release_hold(
-    *, reservation, by=None, reason="released by staff", end_reason=Reservation.EndReason.STAFF_RELEASED, now=None
-):
+    *,
+    reservation: Reservation,
+    by: User | None = None,
+    reason: str = "released by staff",
+    end_reason: str = Reservation.EndReason.STAFF_RELEASED,
+    now: datetime.datetime | None = None,
+) -> Reservation:
     """Staff end a fan's hold early: the seat becomes AVAILABLE, the reservation CANCELLED. Idempotent.
 
     A hold already ended (EXPIRED or CANCELLED) is returned unchanged; a paid one raises

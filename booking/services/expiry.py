@@ -1,5 +1,7 @@
 """The expiry sweep: holds past their time back to AVAILABLE in batches, never waiting on a seat lock."""
 
+import datetime
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -10,7 +12,7 @@ from ._seats import History, expire_seats, lock_seats
 EXPIRE_BATCH_SIZE = 500
 
 
-def expire_holds(*, now=None, batch_size=EXPIRE_BATCH_SIZE):
+def expire_holds(*, now: datetime.datetime | None = None, batch_size: int = EXPIRE_BATCH_SIZE) -> int:
     """Turn every hold past its expiry back into an AVAILABLE seat; return how many were expired.
 
     Works in set-based batches (one UPDATE for the seats, one for the reservations, one bulk INSERT of

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.locking import lock_user
-from concerts.models import Seat
+from accounts.models import User
+from concerts.models import ConcertDate, Seat
 
 from .. import selectors
 from ..exceptions import DateNotBookable, InvalidSeatSelection, SaleNotOpen, SeatLimitReached, SeatTaken
@@ -16,7 +17,7 @@ from ..models import Reservation
 from ._seats import History, expire_seats, lock_seats, share_lock_date
 
 
-def _seat_numbers(raw):
+def _seat_numbers(raw: object) -> list[int]:
     """Validate what a form or caller sends as seat numbers; return them sorted. Raises InvalidSeatSelection."""
     if isinstance(raw, (str, bytes)) or not isinstance(raw, Iterable):
         raise InvalidSeatSelection()
@@ -39,7 +40,7 @@ def _seat_numbers(raw):
     return sorted(numbers)
 
 
-def _check_bookable(concert_date, now):
+def _check_bookable(concert_date: ConcertDate, now: datetime.datetime) -> None:
     if concert_date.is_cancelled:
         raise DateNotBookable.cancelled()
     if selectors.show_has_started(concert_date, now=now):
@@ -48,7 +49,9 @@ def _check_bookable(concert_date, now):
         raise SaleNotOpen()
 
 
-def hold_seats(*, user, concert_date, seat_numbers, now=None):
+def hold_seats(
+    *, user: User, concert_date: ConcertDate, seat_numbers: Iterable[int | str], now: datetime.datetime | None = None
+) -> list[Reservation]:
     """Hold these seats of the date for the fan, all or nothing, for HOLD_SECONDS; return the HOLD reservations.
 
     Locks the user row, then the seats in seat order. A seat whose hold has expired counts as available: its

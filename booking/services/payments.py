@@ -1,6 +1,7 @@
 """Paying: checkout of a fan's holds on one date from the wallet, once per idempotency key, and what follows
 a payment (the confirmation e-mail owed, the fan's admission ended)."""
 
+import datetime
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,12 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.locking import lock_user
-from concerts.models import Seat
+from accounts.models import User
+from concerts.models import Concert, ConcertDate, Seat
 from wallet import exceptions as wallet_exceptions
 from wallet import services as wallet_services
 
 from .. import confirmations, selectors
 from ..exceptions import (
+    BookingError,
     CheckoutChanged,
     DateNotBookable,
     HoldExpired,
@@ -23,31 +26,31 @@ from ..exceptions import (
     InvalidPaymentRequest,
     NothingToPay,
 )
-from ..models import Payment, Reservation
+from ..models import ConfirmationEmail, Payment, Reservation
 from ._seats import History, expire_seats, lock_seats, share_lock_date
 
 
 @dataclass(frozen=True)
 class PaymentResult:
-    reservations: list  # CONFIRMED reservations, in seat order, seats joined
-    payments: list  # one SUCCESS Payment per reservation
+    reservations: list[Reservation]  # CONFIRMED reservations, in seat order, seats joined
+    payments: list[Payment]  # one SUCCESS Payment per reservation
     total: int
     balance_after: int
     replayed: bool = False  # True when this key had already paid: nothing was charged this time
 
 
-def _idempotency_key(raw):
+def _idempotency_key(raw: object) -> str:
     key = raw.strip() if isinstance(raw, str) else ""
     if not key or len(key) > 64:
         raise InvalidPaymentRequest()
     return key
 
 
-def _reservation_ids(raw):
+def _reservation_ids(raw: object) -> set[uuid.UUID]:
     """The reservation ids a checkout form sends, as a set of UUIDs. Raises InvalidPaymentRequest."""
     if isinstance(raw, (str, bytes)) or not isinstance(raw, Iterable):
         raise InvalidPaymentRequest()
-    ids = set()
+    ids: set[uuid.UUID] = set()
     for item in raw:
         try:
             ids.add(item if isinstance(item, uuid.UUID) else uuid.UUID(str(item)))
@@ -58,7 +61,7 @@ def _reservation_ids(raw):
     return ids
 
 
-def _holds_shown(holds, shown, *, now):
+def _holds_shown(holds: list[Reservation], shown: set[uuid.UUID], *, now: datetime.datetime) -> list[Reservation]:
     """The locked holds the checkout page showed (`shown`: their ids). Raises CheckoutChanged when one of
     them is gone or a live hold was not shown. A hold that had already run out when the page was drawn (so
     it was not shown; the sweep has not reached it yet) is expired here rather than blocking the payment;
@@ -66,7 +69,8 @@ def _holds_shown(holds, shown, *, now):
     if not shown <= {hold.pk for hold in holds}:
         raise CheckoutChanged()
     unshown = [hold for hold in holds if hold.pk not in shown]
-    if any(hold.hold_expire_at > now for hold in unshown):
+    # hold_seats always sets hold_expire_at; a hold without one would count as run out.
+    if any(hold.hold_expire_at is not None and hold.hold_expire_at > now for hold in unshown):
         raise CheckoutChanged()
     if not shown:
         return holds
@@ -77,7 +81,7 @@ def _holds_shown(holds, shown, *, now):
     return [hold for hold in holds if hold.pk in shown]
 
 
-def _paid_with_key(*, user, concert_date, key, balance):
+def _paid_with_key(*, user: User, concert_date: ConcertDate, key: str, balance: int) -> PaymentResult | None:
     payments = list(
         Payment.objects.filter(
             user_id=user.pk,
@@ -99,7 +103,7 @@ def _paid_with_key(*, user, concert_date, key, balance):
     )
 
 
-def _end_admission_if_done(*, user, concert, now):
+def _end_admission_if_done(*, user: User, concert: Concert, now: datetime.datetime) -> None:
     """End the fan's admission once a payment leaves them nothing held on the concert (any date).
 
     Seats the fan still holds on another date keep the admission, so paying date 1 does not strand them.
@@ -111,7 +115,9 @@ def _end_admission_if_done(*, user, concert, now):
         queue_services.end_for_user(user=user, concert=concert, reason="paid")
 
 
-def _after_payment(*, user, concert_date, confirmation, now):
+def _after_payment(
+    *, user: User, concert_date: ConcertDate, confirmation: ConfirmationEmail, now: datetime.datetime
+) -> None:
     """Schedule what follows a successful checkout, once it has committed.
 
     Each follow-up is its own robust on-commit callback: one that fails (the queue backend, RQ's Redis) is
@@ -121,13 +127,21 @@ def _after_payment(*, user, concert_date, confirmation, now):
     """
     confirmations.enqueue_on_commit(confirmation)
 
-    def end_admission():  # named, not a partial: Django logs a failed robust callback by its __qualname__
+    def end_admission() -> None:  # named, not a partial: Django logs a failed robust callback by its __qualname__
         _end_admission_if_done(user=user, concert=concert_date.concert, now=now)
 
     transaction.on_commit(end_admission, robust=True)
 
 
-def pay(*, user, concert_date, idempotency_key, reservation_ids=None, language=None, now=None):
+def pay(
+    *,
+    user: User,
+    concert_date: ConcertDate,
+    idempotency_key: str,
+    reservation_ids: Iterable[uuid.UUID | str] | None = None,
+    language: str | None = None,
+    now: datetime.datetime | None = None,
+) -> PaymentResult:
     """Pay all of the fan's holds on this date from the wallet in one transaction; return a PaymentResult.
 
     Locks the user row, then the held seats in seat order. The same idempotency key (a retry, double click,
@@ -146,7 +160,7 @@ def pay(*, user, concert_date, idempotency_key, reservation_ids=None, language=N
     now = now or timezone.now()
     key = _idempotency_key(idempotency_key)
     shown = None if reservation_ids is None else _reservation_ids(reservation_ids)
-    failure = None
+    failure: BookingError | None = None
     with transaction.atomic():
         locked_user = lock_user(user.pk)
         replay = _paid_with_key(user=user, concert_date=concert_date, key=key, balance=locked_user.balance)
@@ -174,7 +188,7 @@ def pay(*, user, concert_date, idempotency_key, reservation_ids=None, language=N
         if shown is not None:
             holds = _holds_shown(holds, shown, now=now)
 
-        expired = [hold for hold in holds if hold.hold_expire_at <= now]
+        expired = [hold for hold in holds if hold.hold_expire_at is None or hold.hold_expire_at <= now]
         if starts_at <= now:
             # The show has begun: a hold made just before it may still be live, but it is no longer payable.
             failure = DateNotBookable.show_started()
@@ -212,7 +226,16 @@ def pay(*, user, concert_date, idempotency_key, reservation_ids=None, language=N
     return result
 
 
-def _confirm(*, user, concert_date, holds, key, debit, language, now):
+def _confirm(
+    *,
+    user: User,
+    concert_date: ConcertDate,
+    holds: list[Reservation],
+    key: str,
+    debit: wallet_services.Debit,
+    language: str | None,
+    now: datetime.datetime,
+) -> PaymentResult:
     ids = [hold.pk for hold in holds]
     Reservation.objects.filter(pk__in=ids).update(status=Reservation.Status.CONFIRMED, confirmed_at=now)
     Seat.objects.filter(pk__in=[hold.seat_id for hold in holds]).update(
