@@ -1,19 +1,22 @@
-"""Reads for booking: which dates can be booked, the seat map as a fan sees it now, holds and reservations.
+"""Reads for booking: the seat map as a fan sees it now, holds and reservations, the door's counts, and the
+staff's figures over bookings (sales and revenue per date, a date's buyers, its refunds and exports).
 
 Every read treats a HELD seat whose hold has passed as AVAILABLE, whether or not the sweep has run.
 """
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import BigIntegerField, Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.models import User
-from concerts.models import ConcertDate, DateCancellation, DateExport, Seat
+from concerts.models import Concert, ConcertDate, DateCancellation, DateExport, Seat
 from concerts.selectors import dates_with_seat_counts
+from wallet.models import UsageHistory
 
 from .exceptions import BookingError, CancellationClosed, ReservationNotCancellable
 from .models import Payment, Reservation
@@ -27,24 +30,6 @@ def show_has_started(concert_date: ConcertDate, *, now: datetime.datetime) -> bo
 def cancellation_deadline(concert_date: ConcertDate) -> datetime.datetime:
     """Confirmed reservations can be cancelled before this moment: CANCEL_CUTOFF_HOURS before the show."""
     return concert_date.starts_at - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS)
-
-
-def bookable_dates(*, concert, now=None):
-    """The concert's dates not cancelled and whose show has not started, each with `seats_left`, in one query.
-
-    seats_left counts AVAILABLE seats and seats whose hold has expired. Dates are listed even before the
-    sale opens (the concert page shows them with a countdown); hold_seats refuses them until it does.
-    """
-    now = now or timezone.now()
-    dates = list(
-        dates_with_seat_counts(
-            ConcertDate.objects.filter(concert=concert, starts_at__gt=now).exclude(status=ConcertDate.Status.CANCELLED),
-            now=now,
-        ).order_by("starts_at")
-    )
-    for date in dates:
-        date.seats_left = date.seats_available
-    return dates
 
 
 class SeatState:
@@ -287,6 +272,151 @@ def checkin_counts(*, concert_date: ConcertDate) -> CheckInCounts:
         expected=Count("id"), entered=Count("checkins")
     )
     return CheckInCounts(entered=counts["entered"], expected=counts["expected"])
+
+
+# --- staff: sales figures (the sales dashboard, sales_report, the date list's revenue) -----------------
+
+
+def date_revenue():
+    """Won of the paid (not refunded) reservations of the ConcertDate in the outer query."""
+    confirmed = Reservation.objects.filter(seat__concert_date=OuterRef("pk"), status=Reservation.Status.CONFIRMED)
+    return Coalesce(
+        Subquery(confirmed.order_by().values("seat__concert_date").annotate(total=Sum("price")).values("total")),
+        0,
+        output_field=BigIntegerField(),
+    )
+
+
+def _date_sum(queryset, path):
+    """The sum of `amount` of these rows for the ConcertDate in the outer query (`path` leads to it), or 0."""
+    total = queryset.filter(**{path: OuterRef("pk")}).order_by().values(path).annotate(total=Sum("amount"))
+    return Coalesce(Subquery(total.values("total")), 0, output_field=BigIntegerField())
+
+
+def sales_by_date(*, concert=None, now=None):
+    """Dates (of one concert, or every concert) with seats_available / seats_held / seats_reserved, concert
+    joined, and their money: `gross` (successful payments), `refunded` (refunds to the fans' wallets) and
+    `revenue` (won of the paid, not refunded, reservations); one query."""
+    queryset = ConcertDate.objects.select_related("concert")
+    if concert is not None:
+        queryset = queryset.filter(concert=concert)
+    return (
+        dates_with_seat_counts(queryset, now=now)
+        .annotate(
+            revenue=date_revenue(),
+            gross=_date_sum(Payment.objects.filter(status=Payment.Status.SUCCESS), "reservation__seat__concert_date"),
+            refunded=_date_sum(
+                UsageHistory.objects.filter(
+                    status=UsageHistory.Status.SUCCESS, action_type=UsageHistory.ActionType.CANCELLATION
+                ),
+                "reservation__seat__concert_date",
+            ),
+        )
+        .order_by("concert__start_time", "concert__title", "starts_at")
+    )
+
+
+@dataclass
+class SalesFigures:
+    """Seats and money of a date, a concert or everything. gross: successful payments; refunded: refunds to
+    the fans' wallets; net = gross − refunded, the money the sale keeps."""
+
+    sold: int = 0
+    held: int = 0
+    free: int = 0
+    gross: int = 0
+    refunded: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.gross - self.refunded
+
+    def add(self, date) -> None:
+        self.sold += date.seats_reserved
+        self.held += date.seats_held
+        self.free += date.seats_available
+        self.gross += date.gross
+        self.refunded += date.refunded
+
+
+@dataclass
+class ConcertSales(SalesFigures):
+    concert: Concert | None = None
+    dates: list = field(default_factory=list)  # ConcertDates from sales_by_date, each with `net` set
+
+
+@dataclass(frozen=True)
+class SalesDashboard:
+    concerts: list[ConcertSales]
+    totals: SalesFigures
+    series: list  # DaySales: gross payments per local day, the chart's bars
+
+
+def sales_dashboard(*, concert=None, days=30, now=None) -> SalesDashboard:
+    """What the staff sales dashboard shows: per concert and date seats sold / held / free and gross,
+    refunded and net won (all time), with totals, and gross payments per day for the last `days` days.
+    Two queries."""
+    now = now or timezone.now()
+    concerts, totals = [], SalesFigures()
+    for date in sales_by_date(concert=concert, now=now):
+        date.net = date.gross - date.refunded
+        if not concerts or concerts[-1].concert.pk != date.concert_id:
+            concerts.append(ConcertSales(concert=date.concert))
+        concerts[-1].dates.append(date)
+        concerts[-1].add(date)
+        totals.add(date)
+    return SalesDashboard(concerts=concerts, totals=totals, series=sales_over_time(concert=concert, days=days, now=now))
+
+
+@dataclass(frozen=True)
+class DaySales:
+    day: datetime.date
+    tickets: int
+    amount: int
+
+
+def sales_over_time(*, concert=None, days=30, now=None):
+    """Successful payments per local day for the last `days` days (oldest first, days without sales as 0)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    first = today - datetime.timedelta(days=days - 1)
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime.combine(first, datetime.time.min, tzinfo=tz)
+    payments = Payment.objects.filter(status=Payment.Status.SUCCESS, paid_at__gte=start)
+    if concert is not None:
+        payments = payments.filter(reservation__seat__concert_date__concert=concert)
+    rows = {
+        row["day"]: row
+        for row in payments.annotate(day=TruncDate("paid_at", tzinfo=tz))
+        .values("day")
+        .annotate(tickets=Count("id"), amount=Sum("amount"))
+        .order_by("day")
+    }
+    series = []
+    for offset in range(days):
+        day = first + datetime.timedelta(days=offset)
+        row = rows.get(day, {})
+        series.append(DaySales(day=day, tickets=row.get("tickets", 0), amount=row.get("amount") or 0))
+    return series
+
+
+def staff_seat_map(*, concert_date, now=None):
+    """The date's seats in order, each with `status_now` (an expired hold reads AVAILABLE), `holder`
+    (the fan holding it, while the hold lasts) and `buyer_email` (the fan who paid for it); one query."""
+    now = now or timezone.now()
+    buyer = Reservation.objects.filter(seat=OuterRef("pk"), status=Reservation.Status.CONFIRMED).values("user__email")[
+        :1
+    ]
+    seats = list(
+        Seat.objects.filter(concert_date=concert_date)
+        .select_related("held_by")
+        .annotate(buyer_email=Subquery(buyer))
+        .order_by("seat_number")
+    )
+    for seat in seats:
+        seat.status_now = seat.status_at(now)
+        seat.holder = seat.held_by if seat.status_now == Seat.Status.HELD else None
+    return seats
 
 
 # --- a date's cancellation and exports (the staff's date page) ------------------------------------------

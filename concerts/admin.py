@@ -1,43 +1,28 @@
-"""Staff screens for concerts: a concert with its dates in one form, per-date seat map, counts and
-revenue, date cancellation (a bulk refund job with progress), CSV exports, the sales dashboard and the
-read-only seat and seat-history tables. Dates are created, moved and deleted through concerts.services
-(their priced seats in the same transaction, the concert's span kept in step); cancelling and exporting
-go through booking.staff. Saving an existing concert or date writes only the fields staff changed (status
-and cancellation move only through the cancel service), and a concert or date with bookings is never
-deleted."""
+"""Staff screens for concerts: a concert with its dates in one form, a date's page with its seat counts, and
+the read-only seat and seat-history tables. Dates are created, moved and deleted through concerts.services
+(their priced seats in the same transaction, the concert's span kept in step). Saving an existing concert
+or date writes only the fields staff changed (status and cancellation move only through booking's cancel
+service), and a concert or date whose seats fans have taken is never deleted.
 
-import io
+What reads or writes bookings — a date's revenue, buyers and refunds, cancelling and exporting dates, the
+cancellations, the exports and the sales dashboard — is registered by booking.admin, which extends the
+date page defined here."""
 
 from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import FileResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from booking import selectors as booking_selectors
-from booking import staff as booking_staff
 from config.admin import GuardedDeleteAdmin, ReadOnlyAdmin, SavesChangedFieldsAdmin
 
-from . import charts, selectors
-from .models import (
-    Concert,
-    ConcertDate,
-    DateCancellation,
-    DateExport,
-    SalesDashboard,
-    Seat,
-    SeatStatusHistory,
-    local_day,
-)
-from .pricing import default_tiers, describe_price_tier, format_price_tiers, parse_price_tiers, seat_prices, won
+from . import selectors
+from .models import Concert, ConcertDate, DateExport, Seat, SeatStatusHistory, local_day
+from .pricing import default_tiers, describe_price_tier, format_price_tiers, parse_price_tiers, seat_prices
 from .services import check_date_start, create_concert_date, delete_concert_date, reschedule_concert_date
 
 
@@ -258,46 +243,24 @@ class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin
         return obj.seats_sold
 
 
-class CancelDatesForm(forms.Form):
-    reason = forms.CharField(
-        label=_("reason (shown in every refund record)"), max_length=150, initial=_("date cancelled by the organiser")
-    )
-
-
 @_seat_count_columns
 @admin.register(ConcertDate)
 class ConcertDateAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin):
+    """A date's start, price tiers and seat counts; dates are created, moved and deleted through
+    concerts.services. booking.admin registers this page again with the date's sales, buyers and refunds
+    and the cancel and export actions."""
+
     form = ConcertDateForm
-    change_form_template = "admin/concerts/concertdate/change_form.html"
-    list_display = (
-        "__str__",
-        "starts_at",
-        "status",
-        "seats_available",
-        "seats_held",
-        "seats_reserved",
-        "revenue_won",
-    )
+    list_display = ("__str__", "starts_at", "status", "seats_available", "seats_held", "seats_reserved")
     list_filter = ("status", "concert_date", "concert")
     search_fields = ("concert__title",)
     list_select_related = ("concert",)
     autocomplete_fields = ("concert",)
     date_hierarchy = "concert_date"
-    readonly_fields = (
-        "seats_available",
-        "seats_held",
-        "seats_reserved",
-        "revenue_won",
-        "status",
-        "cancelled_at",
-        "created_at",
-    )
-    actions = ["cancel_dates", "export_csv"]
+    readonly_fields = ("seats_available", "seats_held", "seats_reserved", "status", "cancelled_at", "created_at")
 
     def get_queryset(self, request):
-        return selectors.dates_with_seat_counts(super().get_queryset(request)).annotate(
-            revenue=selectors.date_revenue()
-        )
+        return selectors.dates_with_seat_counts(super().get_queryset(request))
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -307,10 +270,6 @@ class ConcertDateAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
     def get_readonly_fields(self, request, obj=None):
         # A date keeps its concert: its seats, reservations and payments belong to that concert.
         return ("concert", *self.readonly_fields) if obj else ()
-
-    @admin.display(description=_("revenue"), ordering="revenue")
-    def revenue_won(self, obj):
-        return won(obj.revenue) if getattr(obj, "revenue", None) is not None else "—"
 
     def delete_refusal(self, obj):
         return selectors.date_delete_refusal(obj)
@@ -339,210 +298,6 @@ class ConcertDateAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
     def delete_queryset(self, request, queryset):
         for date in queryset.select_related("concert"):
             delete_concert_date(concert_date=date)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        date = self.get_object(request, object_id)
-        if date is not None:
-            cancellation = booking_selectors.cancellation_of(concert_date=date)
-            progress = booking_staff.cancellation_progress(cancellation) if cancellation else None
-            extra_context.update(
-                seat_map=selectors.staff_seat_map(concert_date=date),
-                cancellation=cancellation,
-                cancellation_progress=progress,
-                exports=booking_selectors.recent_exports(concert_date=date),
-                can_manage=self.has_change_permission(request, date),
-            )
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    @admin.action(description=_("Cancel the selected dates and refund every reservation"), permissions=["change"])
-    def cancel_dates(self, request, queryset):
-        dates = list(queryset.select_related("concert"))
-        form = CancelDatesForm(request.POST if "confirm" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            cancellations = []
-            for date in dates:
-                cancellation = booking_staff.cancel_concert_date(
-                    concert_date=date, by=request.user, reason=form.cleaned_data["reason"]
-                )
-                cancellations.append(cancellation)
-                self.message_user(
-                    request,
-                    _("%(date)s is cancelled; the refunds run in the background.") % {"date": date},
-                    messages.SUCCESS,
-                )
-            # Staff next want to see the refunds go: the one cancellation's progress, or all of them.
-            if len(cancellations) == 1:
-                return HttpResponseRedirect(
-                    reverse("admin:concerts_datecancellation_change", args=[cancellations[0].pk])
-                )
-            return HttpResponseRedirect(reverse("admin:concerts_datecancellation_changelist"))
-        live = booking_staff.live_reservations_summary(dates)
-        return TemplateResponse(
-            request,
-            "admin/concerts/concertdate/cancel_confirmation.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("Cancel concert dates"),
-                "opts": self.model._meta,
-                "dates": [(date, live.get(date.pk)) for date in dates],
-                "form": form,
-                "action": "cancel_dates",
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
-        )
-
-    @admin.action(description=_("Export reservations and payments (CSV)"), permissions=["view"])
-    def export_csv(self, request, queryset):
-        dates = list(queryset.select_related("concert", "cancellation"))
-        for date in dates:
-            booking_staff.request_export(concert_date=date, by=request.user)
-        self.message_user(
-            request,
-            format_html(
-                '{} <a href="{}">{}</a>',
-                ngettext("%(count)d export requested.", "%(count)d exports requested.", len(dates))
-                % {"count": len(dates)},
-                reverse("admin:concerts_dateexport_changelist"),
-                _("Download it from the exports list when it is ready."),
-            ),
-            messages.SUCCESS,
-        )
-        for date in dates:
-            # A cancelled date is exported like any other (each reservation says it was refunded); while
-            # its refund job still runs, the file is a snapshot, and staff should know.
-            if date.is_cancelled and not getattr(getattr(date, "cancellation", None), "finished_at", None):
-                self.message_user(
-                    request,
-                    _(
-                        "The refunds of %(date)s are still running: its export shows each reservation as it is "
-                        "now. Export it again when the refunds have finished."
-                    )
-                    % {"date": date},
-                    messages.WARNING,
-                )
-
-
-@admin.register(DateCancellation)
-class DateCancellationAdmin(ReadOnlyAdmin):
-    list_display = ("concert_date", "requested_at", "requested_by", "reason", "progress", "runs", "state")
-    list_select_related = ("concert_date__concert", "requested_by")
-    search_fields = ("concert_date__concert__title", "reason")
-    list_filter = ("requested_at",)
-    readonly_fields = ("progress", "state")
-    change_list_template = "admin/concerts/datecancellation/change_list.html"
-
-    @admin.display(description=_("refund progress"))
-    def progress(self, obj):
-        done, total, remaining = booking_staff.cancellation_progress(obj)
-        return format_html(
-            '<progress value="{}" max="{}"></progress> {} / {} ({} {})',
-            done,
-            max(total, 1),
-            done,
-            total,
-            remaining,
-            _("left"),
-        )
-
-    @admin.display(description=_("state"))
-    def state(self, obj):
-        if obj.finished_at:
-            return _("finished")
-        if obj.last_error:
-            return format_html("{}: {}", _("failed, will retry"), obj.last_error)
-        return _("running") if obj.started_at else _("waiting for a worker")
-
-    def changelist_view(self, request, extra_context=None):
-        running = booking_selectors.refunds_running()
-        extra_context = {**(extra_context or {}), "refresh_seconds": 5 if running else None}
-        return super().changelist_view(request, extra_context)
-
-
-@admin.register(DateExport)
-class DateExportAdmin(ReadOnlyAdmin):
-    list_display = ("concert_date", "requested_at", "requested_by", "status", "rows", "download")
-    list_select_related = ("concert_date__concert", "requested_by")
-    list_filter = ("status", "requested_at")
-    search_fields = ("concert_date__concert__title",)
-    exclude = ("content",)  # the CSV is downloaded, not shown
-    readonly_fields = ("download",)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).defer("content")
-
-    @admin.display(description=_("file"))
-    def download(self, obj):
-        if obj.status != DateExport.Status.READY:
-            return obj.error or "—"
-        url = reverse("admin:concerts_dateexport_download", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, _("Download CSV"))
-
-    def get_urls(self):
-        return [
-            path(
-                "<uuid:export_id>/download/",
-                self.admin_site.admin_view(self.download_view),
-                name="concerts_dateexport_download",
-            ),
-            *super().get_urls(),
-        ]
-
-    def download_view(self, request, export_id):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        export = get_object_or_404(DateExport, pk=export_id, status=DateExport.Status.READY)
-        return FileResponse(
-            io.BytesIO(booking_staff.export_bytes(export)),
-            as_attachment=True,
-            filename=export.filename,
-            content_type="text/csv; charset=utf-8",
-        )
-
-
-@admin.register(SalesDashboard)
-class SalesDashboardAdmin(admin.ModelAdmin):
-    """The sales dashboard (selectors.sales_dashboard): per concert and date seats sold / held / free and gross,
-    refunded and net won; gross payments per day as a chart."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff and request.user.has_perm("concerts.view_concertdate")
-
-    def get_urls(self):
-        return [
-            path("ticket/", self.admin_site.admin_view(self.ticket_check_view), name="concerts_ticket_check"),
-            *super().get_urls(),
-        ]
-
-    def changelist_view(self, request, extra_context=None):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        concert = selectors.find_concert(request.GET.get("concert"))
-        dashboard = selectors.sales_dashboard(concert=concert, days=30, now=timezone.now())
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Sales dashboard"),
-            "opts": self.model._meta,
-            "dashboard": dashboard,
-            "all_concerts": selectors.concert_choices(),
-            "selected": concert,
-            "chart": charts.daily_sales_svg(dashboard.series),
-        }
-        return TemplateResponse(request, "admin/concerts/sales_dashboard.html", context)
-
-    def ticket_check_view(self, request):
-        """The old "check a ticket" address: the door check-in page now (booking.admin), without the query,
-        so a code in an old bookmark is neither checked nor carried on."""
-        return HttpResponseRedirect(reverse("admin:booking_checkin_door"))
 
 
 @admin.register(Seat)

@@ -1,19 +1,15 @@
-"""Reads about concerts: what is on sale, what is coming, seats left per date."""
+"""Reads about concerts: what is on sale, what is coming, seats left per date, a date's price tiers, and what
+the seats fans have taken forbid staff to do with a date (move it, delete it)."""
 
-import datetime
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from django.db.models import BigIntegerField, Count, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from booking.models import Payment, Reservation
-from wallet.models import UsageHistory
-
-from .models import Concert, ConcertDate, Seat
+from .models import Concert, ConcertDate, Seat, SeatStatusHistory
 from .pricing import PriceTier
 
 
@@ -74,6 +70,24 @@ def dates_with_seat_counts(queryset=None, *, now=None):
     return queryset.annotate(**seat_count_annotations(now=now or timezone.now()))
 
 
+def bookable_dates(*, concert, now=None):
+    """The concert's dates not cancelled and whose show has not started, each with `seats_left`, in one query.
+
+    seats_left counts AVAILABLE seats and seats whose hold has expired. Dates are listed even before the
+    sale opens (the concert page shows them with a countdown); hold_seats refuses them until it does.
+    """
+    now = now or timezone.now()
+    dates = list(
+        dates_with_seat_counts(
+            ConcertDate.objects.filter(concert=concert, starts_at__gt=now).exclude(status=ConcertDate.Status.CANCELLED),
+            now=now,
+        ).order_by("starts_at")
+    )
+    for date in dates:
+        date.seats_left = date.seats_available
+    return dates
+
+
 def price_tiers_of(concert_date):
     """The date's seats as PriceTiers: runs of consecutive seats of one tier name and price.
 
@@ -89,186 +103,51 @@ def price_tiers_of(concert_date):
     return tiers
 
 
-# --- staff: sales figures -------------------------------------------------------------------------
-
-
-def date_revenue():
-    """Won of the paid (not refunded) reservations of the ConcertDate in the outer query."""
-    confirmed = Reservation.objects.filter(seat__concert_date=OuterRef("pk"), status=Reservation.Status.CONFIRMED)
-    return Coalesce(
-        Subquery(confirmed.order_by().values("seat__concert_date").annotate(total=Sum("price")).values("total")),
-        0,
-        output_field=BigIntegerField(),
-    )
-
-
-def _date_sum(queryset, path):
-    """The sum of `amount` of these rows for the ConcertDate in the outer query (`path` leads to it), or 0."""
-    total = queryset.filter(**{path: OuterRef("pk")}).order_by().values(path).annotate(total=Sum("amount"))
-    return Coalesce(Subquery(total.values("total")), 0, output_field=BigIntegerField())
-
-
-def sales_by_date(*, concert=None, now=None):
-    """Dates (of one concert, or every concert) with seats_available / seats_held / seats_reserved, concert
-    joined, and their money: `gross` (successful payments), `refunded` (refunds to the fans' wallets) and
-    `revenue` (won of the paid, not refunded, reservations); one query."""
-    queryset = ConcertDate.objects.select_related("concert")
-    if concert is not None:
-        queryset = queryset.filter(concert=concert)
-    return (
-        dates_with_seat_counts(queryset, now=now)
-        .annotate(
-            revenue=date_revenue(),
-            gross=_date_sum(Payment.objects.filter(status=Payment.Status.SUCCESS), "reservation__seat__concert_date"),
-            refunded=_date_sum(
-                UsageHistory.objects.filter(
-                    status=UsageHistory.Status.SUCCESS, action_type=UsageHistory.ActionType.CANCELLATION
-                ),
-                "reservation__seat__concert_date",
-            ),
-        )
-        .order_by("concert__start_time", "concert__title", "starts_at")
-    )
-
-
-@dataclass
-class SalesFigures:
-    """Seats and money of a date, a concert or everything. gross: successful payments; refunded: refunds to
-    the fans' wallets; net = gross − refunded, the money the sale keeps."""
-
-    sold: int = 0
-    held: int = 0
-    free: int = 0
-    gross: int = 0
-    refunded: int = 0
-
-    @property
-    def net(self) -> int:
-        return self.gross - self.refunded
-
-    def add(self, date) -> None:
-        self.sold += date.seats_reserved
-        self.held += date.seats_held
-        self.free += date.seats_available
-        self.gross += date.gross
-        self.refunded += date.refunded
-
-
-@dataclass
-class ConcertSales(SalesFigures):
-    concert: Concert | None = None
-    dates: list = field(default_factory=list)  # ConcertDates from sales_by_date, each with `net` set
+# --- staff: what a date's sold and held seats forbid ------------------------------------------------
 
 
 @dataclass(frozen=True)
-class SalesDashboard:
-    concerts: list[ConcertSales]
-    totals: SalesFigures
-    series: list  # DaySales: gross payments per local day, the chart's bars
+class SeatsTaken:
+    """A date's seats that fans have taken. Booking changes a seat together with its reservation, under the
+    seat's lock, so a RESERVED seat has its paid reservation and a live HELD seat its live hold; and every
+    reservation begins as a hold, which writes the seat's HELD history row, so a seat held once has a booking
+    record (booking keeps it for good: it protects the seat from deletion)."""
+
+    sold: int  # RESERVED seats
+    held: int  # HELD seats whose hold has not run out
+    held_once: int  # seats that have ever been held, sold or not
 
 
-def sales_dashboard(*, concert=None, days=30, now=None) -> SalesDashboard:
-    """What the staff sales dashboard shows: per concert and date seats sold / held / free and gross,
-    refunded and net won (all time), with totals, and gross payments per day for the last `days` days.
-    Two queries."""
+def seats_taken(*, concert_dates, now=None) -> dict[uuid.UUID, SeatsTaken]:
+    """{date id: SeatsTaken} for these dates (ids, rows or a pk query) whose seats fans have ever held, in
+    one query; a date nobody has booked is not in it."""
     now = now or timezone.now()
-    concerts, totals = [], SalesFigures()
-    for date in sales_by_date(concert=concert, now=now):
-        date.net = date.gross - date.refunded
-        if not concerts or concerts[-1].concert.pk != date.concert_id:
-            concerts.append(ConcertSales(concert=date.concert))
-        concerts[-1].dates.append(date)
-        concerts[-1].add(date)
-        totals.add(date)
-    return SalesDashboard(concerts=concerts, totals=totals, series=sales_over_time(concert=concert, days=days, now=now))
-
-
-@dataclass(frozen=True)
-class DaySales:
-    day: datetime.date
-    tickets: int
-    amount: int
-
-
-def sales_over_time(*, concert=None, days=30, now=None):
-    """Successful payments per local day for the last `days` days (oldest first, days without sales as 0)."""
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    first = today - datetime.timedelta(days=days - 1)
-    tz = timezone.get_current_timezone()
-    start = datetime.datetime.combine(first, datetime.time.min, tzinfo=tz)
-    payments = Payment.objects.filter(status=Payment.Status.SUCCESS, paid_at__gte=start)
-    if concert is not None:
-        payments = payments.filter(reservation__seat__concert_date__concert=concert)
-    rows = {
-        row["day"]: row
-        for row in payments.annotate(day=TruncDate("paid_at", tzinfo=tz))
-        .values("day")
-        .annotate(tickets=Count("id"), amount=Sum("amount"))
-        .order_by("day")
-    }
-    series = []
-    for offset in range(days):
-        day = first + datetime.timedelta(days=offset)
-        row = rows.get(day, {})
-        series.append(DaySales(day=day, tickets=row.get("tickets", 0), amount=row.get("amount") or 0))
-    return series
-
-
-def staff_seat_map(*, concert_date, now=None):
-    """The date's seats in order, each with `status_now` (an expired hold reads AVAILABLE), `holder`
-    (the fan holding it, while the hold lasts) and `buyer_email` (the fan who paid for it); one query."""
-    now = now or timezone.now()
-    buyer = Reservation.objects.filter(seat=OuterRef("pk"), status=Reservation.Status.CONFIRMED).values("user__email")[
-        :1
-    ]
-    seats = list(
-        Seat.objects.filter(concert_date=concert_date)
-        .select_related("held_by")
-        .annotate(buyer_email=Subquery(buyer))
-        .order_by("seat_number")
-    )
-    for seat in seats:
-        seat.status_now = seat.status_at(now)
-        seat.holder = seat.held_by if seat.status_now == Seat.Status.HELD else None
-    return seats
-
-
-# --- staff: what a date's bookings forbid -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DateBookings:
-    paid: int  # CONFIRMED reservations
-    held: int  # holds that have not run out
-    records: int  # reservations of any status (the booking record, kept for good)
-
-
-def bookings_of(*, concert_dates, now=None):
-    """{date id: DateBookings} for these dates (ids or rows), in one query."""
-    now = now or timezone.now()
-    live_hold = Q(status=Reservation.Status.HOLD, hold_expire_at__gt=now)
+    held_once = SeatStatusHistory.objects.filter(seat=OuterRef("pk"), to_status=Seat.Status.HELD)
     rows = (
-        Reservation.objects.filter(seat__concert_date__in=concert_dates)
-        .values("seat__concert_date")
+        Seat.objects.filter(concert_date__in=concert_dates)
+        .values("concert_date")
         .annotate(
-            paid=Count("id", filter=Q(status=Reservation.Status.CONFIRMED)),
-            held=Count("id", filter=live_hold),
-            records=Count("id"),
+            sold=Count("id", filter=Q(status=Seat.Status.RESERVED)),
+            held=Count("id", filter=Q(status=Seat.Status.HELD, hold_expire_at__gt=now)),
+            held_once=Count("id", filter=Exists(held_once)),
         )
         .order_by()
     )
-    return {row["seat__concert_date"]: DateBookings(row["paid"], row["held"], row["records"]) for row in rows}
+    return {
+        row["concert_date"]: SeatsTaken(row["sold"], row["held"], row["held_once"])
+        for row in rows
+        if row["sold"] or row["held"] or row["held_once"]
+    }
 
 
 def date_delete_refusal(concert_date, *, now=None):
-    """Why staff may not delete this date, or None: it has live reservations (cancel it: refunds) or any
-    booking record at all (the ledger keeps pointing at its seats)."""
-    bookings = bookings_of(concert_dates=[concert_date.pk], now=now).get(concert_date.pk)
-    if bookings is None:
+    """Why staff may not delete this date, or None: fans have paid for or hold its seats (cancel it: refunds)
+    or a seat of it was ever held (its booking record is kept, and the ledger keeps pointing at the seat)."""
+    taken = seats_taken(concert_dates=[concert_date.pk], now=now).get(concert_date.pk)
+    if taken is None:
         return None
-    if bookings.paid or bookings.held:
-        count = bookings.paid + bookings.held
+    if taken.sold or taken.held:
+        count = taken.sold + taken.held
         return ngettext(
             "Fans have paid for or are holding %(count)d seat on this date, so it cannot be deleted. Cancel the "
             "date instead: every paid ticket is refunded.",
@@ -281,18 +160,18 @@ def date_delete_refusal(concert_date, *, now=None):
 
 def concert_delete_refusal(concert, *, now=None):
     """Why staff may not delete this concert, or None: one of its dates may not be deleted."""
-    found = bookings_of(concert_dates=ConcertDate.objects.filter(concert=concert).values("pk"), now=now)
+    found = seats_taken(concert_dates=ConcertDate.objects.filter(concert=concert).values("pk"), now=now)
     if not found:
         return None
-    paid, held = sum(b.paid for b in found.values()), sum(b.held for b in found.values())
-    if paid or held:
+    sold, held = sum(t.sold for t in found.values()), sum(t.held for t in found.values())
+    if sold or held:
         return ngettext(
             "Fans have paid for or are holding %(count)d seat on this concert's dates, so it cannot be deleted. "
             "Cancel its dates instead: every paid ticket is refunded.",
             "Fans have paid for or are holding %(count)d seats on this concert's dates, so it cannot be deleted. "
             "Cancel its dates instead: every paid ticket is refunded.",
-            paid + held,
-        ) % {"count": paid + held}
+            sold + held,
+        ) % {"count": sold + held}
     return _("This concert's dates have booking records, which are kept, so it cannot be deleted.")
 
 
@@ -305,16 +184,16 @@ def date_move_refusal(*, concert_date, day, now=None):
         .exists()
     ):
         return _("This concert already has a date on %(day)s.") % {"day": day.isoformat()}
-    bookings = bookings_of(concert_dates=[concert_date.pk], now=now).get(concert_date.pk)
-    if bookings and bookings.paid:
+    taken = seats_taken(concert_dates=[concert_date.pk], now=now).get(concert_date.pk)
+    if taken and taken.sold:
         return ngettext(
             "A fan has paid for %(count)d seat on this date, so its day cannot move. Cancel the date (every "
             "paid ticket is refunded) and add the new day as a new date.",
             "Fans have paid for %(count)d seats on this date, so its day cannot move. Cancel the date (every "
             "paid ticket is refunded) and add the new day as a new date.",
-            bookings.paid,
-        ) % {"count": bookings.paid}
-    if bookings and bookings.held:
+            taken.sold,
+        ) % {"count": taken.sold}
+    if taken and taken.held:
         return _(
             "Fans are holding seats on this date right now, so its day cannot move. Try again once their holds "
             "have ended."

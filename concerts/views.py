@@ -6,8 +6,6 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_safe
 
-from booking import selectors as booking_selectors
-
 from . import selectors
 from .models import Concert
 
@@ -25,7 +23,7 @@ def concert_detail(request, concert_id):
     concert = get_object_or_404(Concert, pk=concert_id)
     now = timezone.now()
     # Lazy: read only when the template's cached date list has to be rendered again.
-    dates = SimpleLazyObject(lambda: booking_selectors.bookable_dates(concert=concert, now=now))
+    dates = SimpleLazyObject(lambda: selectors.bookable_dates(concert=concert, now=now))
     return render(
         request,
         "concerts/detail.html",

@@ -1,36 +1,10 @@
 import datetime
 
 import pytest
-from django.utils import timezone
 
 from booking import selectors, services
-from tests import factories
 
 pytestmark = pytest.mark.django_db
-
-
-def test_bookable_dates_skip_past_shows_and_count_expired_holds_as_free(make_fan, now):
-    concert = factories.ConcertFactory(start_time=now + datetime.timedelta(days=2))
-    today = timezone.localdate(now)
-    past = factories.ConcertDateFactory(concert=concert, concert_date=today - datetime.timedelta(days=1))
-    soon = factories.ConcertDateFactory(concert=concert, concert_date=today + datetime.timedelta(days=2))
-    later = factories.ConcertDateFactory(concert=concert, concert_date=today + datetime.timedelta(days=3))
-    fan = make_fan(500_000)
-    services.hold_seats(user=fan, concert_date=soon, seat_numbers=[1, 2], now=now - datetime.timedelta(minutes=10))
-    services.hold_seats(user=fan, concert_date=soon, seat_numbers=[3], now=now)
-    services.hold_seats(user=fan, concert_date=later, seat_numbers=[1], now=now)
-    services.pay(user=fan, concert_date=later, idempotency_key="k", now=now)
-
-    dates = selectors.bookable_dates(concert=concert, now=now)
-
-    assert past not in dates
-    assert [(d.pk, d.seats_left) for d in dates] == [(soon.pk, 49), (later.pk, 49)]
-
-
-def test_a_show_that_has_started_is_not_bookable(now):
-    date = factories.ConcertDateFactory()
-    assert selectors.bookable_dates(concert=date.concert, now=date.starts_at - datetime.timedelta(seconds=1))
-    assert selectors.bookable_dates(concert=date.concert, now=date.starts_at) == []
 
 
 def test_seat_map_shows_each_status_as_seen_now(make_fan, concert_date, now, django_assert_num_queries):
@@ -106,11 +80,3 @@ def test_reservations_for_joins_everything_and_knows_the_cutoff(
     late = selectors.reservations_for(user=fan, now=by_seat[1].cancel_deadline)
     assert not any(r.cancellable for r in late)
     assert list(selectors.reservations_for(user=make_fan())) == []
-
-
-def test_bookable_dates_leave_out_cancelled_dates(now):
-    from concerts.services import cancel_date
-
-    date = factories.ConcertDateFactory()
-    cancel_date(concert_date=date, reason="storm", now=now)
-    assert selectors.bookable_dates(concert=date.concert, now=now) == []

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from booking import selectors
 from booking.models import Reservation
+from concerts import selectors as concert_selectors
 from concerts.models import Seat
 from queueing import services as queue_services
 from tests.security.fixtures import admit, hold, login_client
@@ -54,7 +55,7 @@ def test_an_expired_hold_is_free_for_readers_and_writers_without_the_sweep(
         # ...but every reader sees them free.
         seat_map = {s.number: s.status for s in selectors.seat_map(concert_date=concert_date, user=mallory)}
         assert seat_map[1] == seat_map[2] == "AVAILABLE"
-        assert selectors.bookable_dates(concert=concert_date.concert)[0].seats_left == settings.SEATS_PER_DATE
+        assert concert_selectors.bookable_dates(concert=concert_date.concert)[0].seats_left == settings.SEATS_PER_DATE
         page = mallory_client.get(reverse("booking:seats", args=[concert_date.pk])).content.decode()
         assert 'name="seats" value="1"' in page and 'name="seats" value="2"' in page
         assert alice_client.get(reverse("booking:checkout", args=[concert_date.pk])).context["holds"] == []

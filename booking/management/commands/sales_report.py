@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.utils import timezone
 
-from concerts import selectors
+from booking import selectors
 from concerts.models import Concert
 
 COLUMNS = ["date_id", "concert", "date", "status", "sold", "held", "free", "revenue_won"]

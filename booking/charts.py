@@ -1,22 +1,26 @@
-"""Server-rendered SVG charts for the staff pages (no JavaScript, no CDN)."""
+"""Server-rendered SVG charts for the staff pages: the sales dashboard's payments per day (no JavaScript, no CDN)."""
+
+from collections.abc import Sequence
 
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import ngettext
 
-from .pricing import won
+from concerts.pricing import won
+
+from .selectors import DaySales
 
 WIDTH, HEIGHT = 760, 220
 LEFT, RIGHT, TOP, BOTTOM = 70, 10, 12, 28
 
 
-def _bar_title(day):
+def _bar_title(day: DaySales) -> str:
     return f"{day.day:%Y-%m-%d}: " + ngettext(
         "%(count)d payment, %(amount)s", "%(count)d payments, %(amount)s", day.tickets
     ) % {"count": day.tickets, "amount": won(day.amount)}
 
 
-def daily_sales_svg(series):
+def daily_sales_svg(series: Sequence[DaySales]) -> SafeString:
     """A bar chart of gross payments per day, refunds not deducted (list of selectors.DaySales, oldest first),
     as safe SVG markup."""
     days = len(series) or 1

@@ -1,5 +1,6 @@
 """`manage.py seed_demo`: the embedded demo's data — concerts on sale and one opening soon, priced seats,
-a fan with won in the wallet and a staff superuser. Creates only what is missing, so it is safe to rerun."""
+a fan with won in the wallet and a staff superuser. Creates only what is missing, so it is safe to rerun.
+It lives in booking, the top app, because it builds on the apps below it (concerts, wallet, accounts)."""
 
 import datetime
 
