@@ -1,8 +1,7 @@
 """Staff screens for booking: reservations, the payment record, check-ins and the door's check-in page, and
 the pages over concert dates that show or change bookings: a date's revenue, buyers and refunds, cancelling
 and exporting dates, the cancellations, the exports and the sales dashboard. Rows change only through
-booking.services / booking.checkins / booking.staff (the admin actions and pages call them), never by
-editing a form."""
+booking.services (the admin actions and pages call them), never by editing a form."""
 
 import io
 
@@ -24,7 +23,7 @@ from concerts.models import ConcertDate, DateCancellation, DateExport, SalesDash
 from concerts.pricing import won
 from config.admin import ReadOnlyAdmin
 
-from . import charts, checkins, selectors, services, staff
+from . import charts, selectors, services
 from .exceptions import BookingError, TicketRefused
 from .models import CheckIn, ConfirmationEmail, Payment, Reservation
 
@@ -225,7 +224,7 @@ class CheckInAdmin(ReadOnlyAdmin):
             if form.is_valid():
                 concert_date = form.cleaned_data["concert_date"]
                 try:
-                    check_in = checkins.check_in_ticket(
+                    check_in = services.check_in_ticket(
                         code=form.cleaned_data["code"], concert_date=concert_date, by=request.user
                     )
                 except TicketRefused as exc:
@@ -281,7 +280,7 @@ admin.site.unregister(ConcertDate)
 class ConcertDateWithBookingsAdmin(concerts_admin.ConcertDateAdmin):
     """concerts.admin's date page plus the date's revenue, its buyers on the seat map, its cancellation's
     refund progress and recent exports, and the actions that cancel (refunding every reservation) and export
-    dates (booking.staff)."""
+    dates (booking.services)."""
 
     change_form_template = "admin/concerts/concertdate/change_form.html"
     list_display = (*concerts_admin.ConcertDateAdmin.list_display, "revenue_won")
@@ -308,7 +307,7 @@ class ConcertDateWithBookingsAdmin(concerts_admin.ConcertDateAdmin):
         date = self.get_object(request, object_id)
         if date is not None:
             cancellation = selectors.cancellation_of(concert_date=date)
-            progress = staff.cancellation_progress(cancellation) if cancellation else None
+            progress = selectors.cancellation_progress(cancellation) if cancellation else None
             extra_context.update(
                 seat_map=selectors.staff_seat_map(concert_date=date),
                 cancellation=cancellation,
@@ -325,7 +324,7 @@ class ConcertDateWithBookingsAdmin(concerts_admin.ConcertDateAdmin):
         if form.is_bound and form.is_valid():
             cancellations = []
             for date in dates:
-                cancellation = staff.cancel_concert_date(
+                cancellation = services.cancel_concert_date(
                     concert_date=date, by=request.user, reason=form.cleaned_data["reason"]
                 )
                 cancellations.append(cancellation)
@@ -340,7 +339,7 @@ class ConcertDateWithBookingsAdmin(concerts_admin.ConcertDateAdmin):
                     reverse("admin:concerts_datecancellation_change", args=[cancellations[0].pk])
                 )
             return HttpResponseRedirect(reverse("admin:concerts_datecancellation_changelist"))
-        live = staff.live_reservations_summary(dates)
+        live = selectors.live_reservations_summary(dates)
         return TemplateResponse(
             request,
             "admin/concerts/concertdate/cancel_confirmation.html",
@@ -359,7 +358,7 @@ class ConcertDateWithBookingsAdmin(concerts_admin.ConcertDateAdmin):
     def export_csv(self, request, queryset):
         dates = list(queryset.select_related("concert", "cancellation"))
         for date in dates:
-            staff.request_export(concert_date=date, by=request.user)
+            services.request_export(concert_date=date, by=request.user)
         self.message_user(
             request,
             format_html(
@@ -397,7 +396,7 @@ class DateCancellationAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("refund progress"))
     def progress(self, obj):
-        done, total, remaining = staff.cancellation_progress(obj)
+        done, total, remaining = selectors.cancellation_progress(obj)
         return format_html(
             '<progress value="{}" max="{}"></progress> {} / {} ({} {})',
             done,
@@ -456,7 +455,7 @@ class DateExportAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         export = get_object_or_404(DateExport, pk=export_id, status=DateExport.Status.READY)
         return FileResponse(
-            io.BytesIO(staff.export_bytes(export)),
+            io.BytesIO(selectors.export_bytes(export)),
             as_attachment=True,
             filename=export.filename,
             content_type="text/csv; charset=utf-8",

@@ -157,7 +157,7 @@ class ReservationNotCancellable(BookingError):
     default_message = _("This reservation cannot be cancelled.")
 
 
-# --- the door: refusals of a ticket at check-in (booking.checkins) ---------------------------------
+# --- the door: refusals of a ticket at check-in (booking.services.checkins) ------------------------
 
 
 def _local(moment: datetime.datetime) -> str:

@@ -1,5 +1,5 @@
 """django-rq jobs people trigger: the booking confirmation e-mail, the bulk refund of a cancelled date,
-the CSV export of a date. Each is a thin wrapper over booking.staff / booking.tickets and safe to run
+the CSV export of a date. Each is a thin wrapper over booking.services and safe to run
 again (RQ retries failed jobs; an operator may requeue one from the RQ dashboard).
 
 Without Redis (the embedded default) there is no RQ: `enqueue` runs the job at once, in the caller.
@@ -20,7 +20,7 @@ from concerts.models import DateCancellation, DateExport
 from config.redis_circuit import breaker_for
 from config.redis_circuit import client as redis_client
 
-from . import confirmations, staff
+from . import services
 from .models import Reservation
 
 logger = logging.getLogger(__name__)
@@ -52,12 +52,12 @@ def send_booking_confirmation(
 ) -> int:
     """One e-mail per checkout, in the fan's language: every paid seat with its e-ticket code and QR code.
 
-    Sends the owed ConfirmationEmail at most once (booking.confirmations.send_owed): a retry, the sweep or
+    Sends the owed ConfirmationEmail at most once (booking.services.confirmations.send_owed): a retry, the sweep or
     a second worker finds it sent and returns 0. Raises on a mail error, so RQ retries. `reservation_ids`
     is what jobs queued before the outbox existed carry: those are sent as then, in the default language.
     """
     if confirmation_id is not None:
-        return confirmations.send_owed(confirmation_id=confirmation_id)
+        return services.confirmations.send_owed(confirmation_id=confirmation_id)
     reservations = list(
         Reservation.objects.filter(pk__in=reservation_ids or (), status=Reservation.Status.CONFIRMED)
         .select_related("user", "seat__concert_date__concert")
@@ -65,7 +65,9 @@ def send_booking_confirmation(
     )
     if not reservations:
         return 0
-    confirmations.render(user=reservations[0].user, reservations=reservations, language=settings.LANGUAGE_CODE).send()
+    services.confirmations.render(
+        user=reservations[0].user, reservations=reservations, language=settings.LANGUAGE_CODE
+    ).send()
     return 1
 
 
@@ -73,7 +75,7 @@ def refund_cancelled_date(*, cancellation_id: uuid.UUID | str) -> int:
     """End every live reservation of a cancelled date (refunding the paid ones); safe to run twice."""
     cancellation = DateCancellation.objects.select_related("concert_date").get(pk=cancellation_id)
     try:
-        return staff.end_reservations_of_cancelled_date(cancellation=cancellation, by=cancellation.requested_by)
+        return services.end_reservations_of_cancelled_date(cancellation=cancellation, by=cancellation.requested_by)
     except Exception as exc:
         DateCancellation.objects.filter(pk=cancellation.pk).update(last_error=f"{exc.__class__.__name__}: {exc}")
         raise
@@ -83,7 +85,7 @@ def export_date_csv(*, export_id: uuid.UUID | str) -> int:
     """Write the CSV of a DateExport; on failure mark it FAILED with the error and raise (RQ retries)."""
     export = DateExport.objects.select_related("concert_date").get(pk=export_id)
     try:
-        return staff.write_export(export=export).rows
+        return services.write_export(export=export).rows
     except Exception as exc:
         DateExport.objects.filter(pk=export.pk).update(
             status=DateExport.Status.FAILED, error=f"{exc.__class__.__name__}: {exc}", finished_at=timezone.now()

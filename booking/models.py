@@ -73,8 +73,8 @@ class ConfirmationEmail(models.Model):
     """The confirmation e-mail one successful checkout owes the fan (an outbox row).
 
     Written in the payment's transaction, so a paid checkout always has one; its job is enqueued when the
-    payment commits, and the beat sweep enqueues it again if that failed (booking.confirmations). The job
-    sets sent_at under a row lock, so retries and the sweep never send it twice.
+    payment commits, and the beat sweep enqueues it again if that failed (booking.services.confirmations). The
+    job sets sent_at under a row lock, so retries and the sweep never send it twice.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -150,7 +150,7 @@ class Payment(models.Model):
 
 
 class CheckIn(models.Model):
-    """A ticket let in at the door: at most one per reservation, written by booking.checkins.check_in_ticket.
+    """A ticket let in at the door: at most one per reservation, written by booking.services.check_in_ticket.
 
     The unique constraint is the guarantee: two doors scanning one ticket at once record one entry.
     """

@@ -1,15 +1,18 @@
 """Reads for booking: the seat map as a fan sees it now, holds and reservations, the door's counts, and the
-staff's figures over bookings (sales and revenue per date, a date's buyers, its refunds and exports).
+staff's figures over bookings (sales and revenue per date, a date's buyers, its refunds and exports, and the
+rows of a date's CSV export).
 
 Every read treats a HELD seat whose hold has passed as AVAILABLE, whether or not the sweep has run.
 """
 
 import datetime
+import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import BigIntegerField, Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import BigIntegerField, Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -19,7 +22,7 @@ from concerts.selectors import dates_with_seat_counts
 from wallet.models import UsageHistory
 
 from .exceptions import BookingError, CancellationClosed, ReservationNotCancellable
-from .models import Payment, Reservation
+from .models import CheckIn, Payment, Reservation
 
 
 def show_has_started(concert_date: ConcertDate, *, now: datetime.datetime) -> bool:
@@ -435,3 +438,134 @@ def refunds_running() -> bool:
 def recent_exports(*, concert_date: ConcertDate, limit: int = 5) -> list[DateExport]:
     """The date's latest CSV exports, newest first, without their files."""
     return list(DateExport.objects.filter(concert_date=concert_date).defer("content")[:limit])
+
+
+def live_reservations(concert_date: ConcertDate | uuid.UUID) -> QuerySet[Reservation]:
+    """The date's live (HOLD or CONFIRMED) reservations: what cancelling it still has to end."""
+    return Reservation.objects.filter(seat__concert_date=concert_date, status__in=Reservation.LIVE_STATUSES)
+
+
+def cancellation_progress(cancellation: DateCancellation) -> tuple[int, int, int]:
+    """(done, total, remaining): `remaining` live reservations are still to be ended on the date."""
+    remaining = live_reservations(cancellation.concert_date_id).count()
+    total = max(cancellation.total, remaining)
+    return total - remaining, total, remaining
+
+
+def live_reservations_summary(concert_dates: Sequence[ConcertDate]) -> dict[uuid.UUID, dict[str, int]]:
+    """{date id: {"held": n, "paid": n, "paid_amount": won}} for the dates' live reservations; one query."""
+    rows = (
+        Reservation.objects.filter(seat__concert_date__in=concert_dates, status__in=Reservation.LIVE_STATUSES)
+        .values("seat__concert_date", "status")
+        .annotate(count=Count("id"), amount=Sum("price"))
+        .order_by()
+    )
+    summary = {date.pk: {"held": 0, "paid": 0, "paid_amount": 0} for date in concert_dates}
+    for row in rows:
+        entry = summary[row["seat__concert_date"]]
+        if row["status"] == Reservation.Status.HOLD:
+            entry["held"] = row["count"]
+        else:
+            entry["paid"], entry["paid_amount"] = row["count"], row["amount"]
+    return summary
+
+
+# --- the CSV export of a date (rows written by booking.services.exports) -------------------------
+
+EXPORT_COLUMNS = [
+    "reservation_id",
+    "reservation_status",
+    "ticket_status",
+    "date_status",
+    "seat_number",
+    "price",
+    "fan_email",
+    "fan_name",
+    "reserved_at",
+    "paid_at",
+    "ended_at",
+    "refund_amount",
+    "refunded_at",
+    "checked_in_at",
+    "checked_in_by",
+    "payment_id",
+    "payment_status",
+    "payment_amount",
+    "payment_reason",
+    "payment_at",
+]
+
+
+def _cell(value: object) -> str:
+    """Text a spreadsheet will not run as a formula (a fan's name may start with "=")."""
+    if value is None:
+        return ""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def ticket_status(reservation: Reservation) -> str:
+    """What became of a reservation, in one word for the export: on hold, hold expired, released (ended
+    before payment), paid, checked in, or refunded. Reads the prefetched `refunds` and `entries`."""
+    if reservation.status == Reservation.Status.HOLD:
+        return "on hold"
+    if reservation.status == Reservation.Status.EXPIRED:
+        return "hold expired"
+    if reservation.status == Reservation.Status.CANCELLED:
+        return "refunded" if reservation.refunds else "released"
+    return "checked in" if reservation.entries else "paid"
+
+
+def export_rows(concert_date: ConcertDate) -> Iterator[list[str]]:
+    """One row per payment attempt of the date, plus one per reservation that never reached payment.
+
+    Each row says what became of its reservation (ticket_status; refunded ones with the amount and
+    time), so the export of a cancelled date is the record of its refunds.
+    """
+    reservations = (
+        Reservation.objects.filter(seat__concert_date=concert_date)
+        .select_related("seat__concert_date", "user")
+        .prefetch_related(
+            Prefetch("payments", queryset=Payment.objects.order_by("paid_at")),
+            Prefetch(
+                "usages",
+                queryset=UsageHistory.objects.filter(
+                    action_type=UsageHistory.ActionType.CANCELLATION, status=UsageHistory.Status.SUCCESS
+                ),
+                to_attr="refunds",
+            ),
+            Prefetch("checkins", queryset=CheckIn.objects.select_related("checked_in_by"), to_attr="entries"),
+        )
+        .order_by("seat__seat_number", "created_at")
+    )
+    for reservation in reservations.iterator(chunk_size=500):
+        refund = reservation.refunds[0] if reservation.refunds else None
+        entry = reservation.entries[0] if reservation.entries else None
+        base = [
+            reservation.pk,
+            reservation.status,
+            ticket_status(reservation),
+            reservation.seat.concert_date.status,
+            reservation.seat.seat_number,
+            reservation.price,
+            reservation.user.email,
+            reservation.user.name,
+            reservation.created_at,
+            reservation.confirmed_at,
+            reservation.ended_at,
+            refund.amount if refund else None,
+            refund.used_at if refund else None,
+            entry.checked_in_at if entry else None,
+            entry.checked_in_by.email if entry and entry.checked_in_by else None,
+        ]
+        payments = list(reservation.payments.all())
+        if not payments:
+            yield [_cell(v) for v in base] + [""] * 5
+        for payment in payments:
+            extra = [payment.pk, payment.status, payment.amount, payment.reason, payment.paid_at]
+            yield [_cell(v) for v in base + extra]
+
+
+def export_bytes(export: DateExport) -> bytes:
+    """The download: the CSV in UTF-8 with a BOM, so spreadsheet programs read Korean names correctly."""
+    return ("\ufeff" + export.content).encode("utf-8")

@@ -1,8 +1,8 @@
-"""Celery tasks of booking: thin callers of booking.services and booking.confirmations."""
+"""Celery tasks of booking: thin callers of booking.services."""
 
 from celery import shared_task
 
-from . import confirmations, services
+from . import services
 
 
 @shared_task(name="booking.tasks.expire_holds", ignore_result=True)
@@ -14,4 +14,4 @@ def expire_holds() -> int:
 @shared_task(name="booking.tasks.send_owed_confirmations", ignore_result=True)
 def send_owed_confirmations() -> int:
     """The beat sweep: queue again every confirmation e-mail still owed (its enqueue at payment failed)."""
-    return confirmations.enqueue_owed()
+    return services.confirmations.enqueue_owed()

@@ -2,7 +2,7 @@
 
 The code is signed with SECRET_KEY, so it cannot be forged or altered. It names the reservation only:
 whether that ticket may enter (paid, not refunded, this date, not used yet) is decided and recorded by
-booking.checkins at the door. The QR code holds the bare code, not a URL, so a phone camera that reads
+booking.services.checkins at the door. The QR code holds the bare code, not a URL, so a phone camera that reads
 it opens nothing and the code never travels in a GET request to the server.
 """
 
@@ -32,7 +32,7 @@ def ticket_qr_svg(code: str) -> bytes:
 
 
 def reservation_for_code(code: str) -> Reservation:
-    """The reservation a ticket code names (any status; booking.checkins decides whether it may enter).
+    """The reservation a ticket code names (any status; booking.services.checkins decides whether it may enter).
 
     Raises TicketCodeInvalid for a code we did not sign, an altered one, or one naming no reservation.
     """

@@ -1,5 +1,6 @@
-"""Writes about concerts: creating a concert and its dates together with their priced seats, moving, deleting
-and cancelling a date. The concert's span (start_time / end_time) follows its dates here and only here."""
+"""Writes about concerts: creating a concert and its dates together with their priced seats, moving and
+deleting a date (cancelling one is booking's: booking.services.date_cancellations). The concert's span
+(start_time / end_time) follows its dates here and only here."""
 
 import datetime
 
@@ -9,9 +10,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from booking.models import Reservation
-
-from .models import Concert, ConcertDate, DateCancellation, Seat, SeatStatusHistory, local_day
+from .models import Concert, ConcertDate, Seat, SeatStatusHistory, local_day
 from .pricing import default_tiers, seat_prices
 
 
@@ -163,27 +162,6 @@ def create_concert(*, title, starts, sale_opens_at, tiers=None, venue="", descri
         if day not in existing
     ]
     return concert, created
-
-
-def cancel_date(*, concert_date, by=None, reason, now=None):
-    """Mark the date CANCELLED and record who, why and how many live reservations it had. Idempotent.
-
-    Locks the date row, so two staff members cancelling at once make one DateCancellation. Returns
-    (cancellation, created). Refunding the reservations is booking's job (booking.staff).
-    """
-    now = now or timezone.now()
-    reason = (reason or "").strip()[:200] or "date cancelled"
-    with transaction.atomic():
-        date = ConcertDate.objects.select_for_update().get(pk=concert_date.pk)
-        if date.is_cancelled:
-            return DateCancellation.objects.get(concert_date=date), False
-        ConcertDate.objects.filter(pk=date.pk).update(status=ConcertDate.Status.CANCELLED, cancelled_at=now)
-        live = Reservation.objects.filter(seat__concert_date=date, status__in=Reservation.LIVE_STATUSES).count()
-        cancellation = DateCancellation.objects.create(
-            concert_date=date, requested_by=by, reason=reason, requested_at=now, total=live
-        )
-    concert_date.status, concert_date.cancelled_at = ConcertDate.Status.CANCELLED, now
-    return cancellation, True
 
 
 def check_date_move(*, concert_date, day, now=None):

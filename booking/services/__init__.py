@@ -1,25 +1,45 @@
-"""Holding, paying, cancelling and expiring seats: the only code that moves seats and reservations.
+"""booking's writes: holding, paying, cancelling and expiring seats (the only code that moves seats and
+reservations), cancelling a whole date with its refunds, the CSV export, the door's check-in and the
+confirmation e-mail outbox.
 
-One module per workflow (holds, payments, cancellations, expiry); _seats has the date and seat locks and the
-seat history they share. Locks are taken in the project's lock order (accounts.locking). Every status change
-of a seat writes a SeatStatusHistory row in the same transaction. Callers use the names re-exported here:
-`from booking import services; services.pay(...)`.
+One module per workflow: holds, payments, cancellations, expiry, date_cancellations, exports, checkins,
+confirmations; _seats has the date and seat locks and the seat history they share. Locks are taken in the
+project's lock order (accounts.locking). Every status change of a seat writes a SeatStatusHistory row in the
+same transaction. Callers use the names re-exported here (`from booking import services; services.pay(...)`);
+the outbox is used as its module (`services.confirmations.send_owed(...)`), whose short names read with it.
 """
 
+from . import confirmations
 from ._seats import lock_reservation
 from .cancellations import cancel, refund_and_cancel, release_hold
+from .checkins import check_in_ticket
+from .date_cancellations import (
+    REFUND_BATCH_SIZE,
+    cancel_concert_date,
+    cancel_date,
+    end_reservations_of_cancelled_date,
+)
 from .expiry import EXPIRE_BATCH_SIZE, expire_holds
+from .exports import request_export, write_export
 from .holds import hold_seats
 from .payments import PaymentResult, pay
 
 __all__ = [
     "EXPIRE_BATCH_SIZE",
+    "REFUND_BATCH_SIZE",
     "PaymentResult",
     "cancel",
+    "cancel_concert_date",
+    "cancel_date",
+    "check_in_ticket",
+    "confirmations",
+    "end_reservations_of_cancelled_date",
     "expire_holds",
     "hold_seats",
     "lock_reservation",
     "pay",
     "refund_and_cancel",
     "release_hold",
+    "request_export",
+    "write_export",
 ]

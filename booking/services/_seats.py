@@ -105,10 +105,10 @@ def share_lock_date(concert_date: ConcertDate) -> datetime.datetime:
     """Share-lock the date row for this transaction, refuse it if it has been cancelled, and return its start
     as it is now (staff may have moved it since `concert_date` was read).
 
-    concerts.services.cancel_date and reschedule_concert_date lock the row for update, so a date cannot be
-    cancelled or moved while a hold or payment on it is in flight, and the refund job that follows a
-    cancellation sees every reservation made before. Holds and payments on one date still run side by side
-    (FOR SHARE does not block FOR SHARE).
+    cancel_date (date_cancellations) and concerts.services.reschedule_concert_date lock the row for update, so a
+    date cannot be cancelled or moved while a hold or payment on it is in flight, and the refund job that
+    follows a cancellation sees every reservation made before. Holds and payments on one date still run side
+    by side (FOR SHARE does not block FOR SHARE).
     """
     starts_at: datetime.datetime
     if connection.vendor == "postgresql":
@@ -130,7 +130,7 @@ def share_lock_date(concert_date: ConcertDate) -> datetime.datetime:
 
 def lock_reservation(reservation: Reservation) -> Reservation:
     """Lock the reservation's seat and re-read both: the seat lock guards every change of its reservations
-    (cancel, refund, release) and the door's check-in of it (booking.checkins). Call inside a transaction."""
+    (cancel, refund, release) and the door's check-in of it (checkins). Call inside a transaction."""
     seat = lock_seats(Seat.objects.filter(pk=reservation.seat_id).select_related("concert_date__concert"))[0]
     fresh = Reservation.objects.get(pk=reservation.pk)
     fresh.seat = seat

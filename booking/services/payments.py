@@ -16,7 +16,7 @@ from concerts.models import Concert, ConcertDate, Seat
 from wallet import exceptions as wallet_exceptions
 from wallet import services as wallet_services
 
-from .. import confirmations, selectors
+from .. import selectors
 from ..exceptions import (
     BookingError,
     CheckoutChanged,
@@ -27,6 +27,7 @@ from ..exceptions import (
     NothingToPay,
 )
 from ..models import ConfirmationEmail, Payment, Reservation
+from . import confirmations
 from ._seats import History, expire_seats, lock_seats, share_lock_date
 
 

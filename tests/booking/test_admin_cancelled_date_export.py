@@ -8,8 +8,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from booking import staff as booking_staff
-from concerts import services as concert_services
+from booking import services as booking_services
 from concerts.models import DateExport
 from tests.factories import ConcertDateFactory
 from tests.support.sales import holding_fan, paid_fan
@@ -30,7 +29,7 @@ def cancelled_date(staff, django_capture_on_commit_callbacks):
     paid_fan(concert_date=date, seats=[1, 2])
     holding_fan(concert_date=date, seats=[7])
     with django_capture_on_commit_callbacks(execute=True):
-        booking_staff.cancel_concert_date(concert_date=date, by=staff, reason="storm")
+        booking_services.cancel_concert_date(concert_date=date, by=staff, reason="storm")
     return date
 
 
@@ -83,7 +82,7 @@ def test_the_cancellation_progress_page_offers_the_export(staff_client, cancelle
 def test_an_export_while_refunds_still_run_says_the_file_is_a_snapshot(staff, staff_client):
     date = ConcertDateFactory()
     paid_fan(concert_date=date, seats=[4])
-    concert_services.cancel_date(concert_date=date, by=staff, reason="storm")  # no refund job has run yet
+    booking_services.cancel_date(concert_date=date, by=staff, reason="storm")  # no refund job has run yet
 
     response = staff_client.post(
         reverse(CHANGELIST), {"action": "export_csv", "_selected_action": [str(date.pk)], "index": "0"}, follow=True
@@ -92,6 +91,6 @@ def test_an_export_while_refunds_still_run_says_the_file_is_a_snapshot(staff, st
     messages = " ".join(str(message) for message in response.context["messages"])
     assert "still" in messages.lower()
     export = DateExport.objects.get(concert_date=date)
-    booking_staff.write_export(export=export)
+    booking_services.write_export(export=export)
     (row,) = export_rows(staff_client, export)
     assert row["ticket_status"] == "paid" and row["date_status"] == "CANCELLED"

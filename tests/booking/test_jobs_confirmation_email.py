@@ -9,9 +9,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from booking import confirmations, jobs, services
+from booking import jobs, services
 from booking.exceptions import InsufficientBalanceToPay, TicketCodeInvalid
 from booking.models import ConfirmationEmail, Reservation
+from booking.services import confirmations
 from booking.tickets import reservation_for_code, ticket_code
 from tests.factories import ConcertDateFactory, UserFactory
 from tests.support.concurrency import run_at_once

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from booking import jobs, staff
+from booking import jobs, services
 from concerts.models import DateExport
 from tests.factories import ConcertDateFactory, StaffFactory
 from tests.support.sales import paid_fan
@@ -28,7 +28,7 @@ def test_an_export_written_on_the_worker_host_downloads_on_a_web_host_with_anoth
     staff_member = StaffFactory()
 
     settings.MEDIA_ROOT = tmp_path / "worker-host"  # the RQ worker's machine
-    export = staff.request_export(concert_date=date, by=staff_member)
+    export = services.request_export(concert_date=date, by=staff_member)
     assert jobs.export_date_csv(export_id=str(export.pk)) == 2
 
     settings.MEDIA_ROOT = tmp_path / "web-host"  # a web instance on another machine
@@ -48,7 +48,7 @@ def test_an_export_written_on_the_worker_host_downloads_on_a_web_host_with_anoth
 def test_writing_an_export_again_replaces_it(settings):
     date = ConcertDateFactory()
     paid_fan(concert_date=date, seats=[1])
-    export = staff.request_export(concert_date=date)
+    export = services.request_export(concert_date=date)
     jobs.export_date_csv(export_id=str(export.pk))
     paid_fan(concert_date=date, seats=[2])
 
@@ -63,7 +63,7 @@ def test_the_exports_list_does_not_load_the_files(settings, django_assert_max_nu
     date = ConcertDateFactory()
     paid_fan(concert_date=date, seats=[1])
     for _ in range(3):
-        jobs.export_date_csv(export_id=str(staff.request_export(concert_date=date).pk))
+        jobs.export_date_csv(export_id=str(services.request_export(concert_date=date).pk))
     client = Client()
     client.force_login(StaffFactory())
 

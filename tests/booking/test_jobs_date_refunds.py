@@ -8,9 +8,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
 
-from booking import jobs, services, staff
+from booking import jobs, selectors, services
 from booking.exceptions import DateNotBookable
 from booking.models import Reservation
+from booking.services import cancellations
 from concerts.models import ConcertDate, DateCancellation, Seat
 from tests.factories import ConcertDateFactory, StaffFactory, UserFactory
 from tests.support.sales import holding_fan, paid_fan
@@ -47,11 +48,11 @@ def test_cancelling_a_date_refunds_everything_and_stops_sales(django_capture_on_
     date, paid, holder = _date_with_sales()
     by = StaffFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        cancellation = staff.cancel_concert_date(concert_date=date, by=by, reason="artist ill")
+        cancellation = services.cancel_concert_date(concert_date=date, by=by, reason="artist ill")
     assert cancellation.total == 7  # 6 paid + 1 held
     cancellation.refresh_from_db()
     assert cancellation.finished_at is not None and cancellation.runs == 1
-    assert staff.cancellation_progress(cancellation) == (7, 7, 0)
+    assert selectors.cancellation_progress(cancellation) == (7, 7, 0)
     _assert_refunded_exactly_once(date, paid)
     assert Reservation.objects.get(user=holder).status == Reservation.Status.CANCELLED
     date.refresh_from_db()
@@ -66,12 +67,12 @@ def test_cancelling_a_date_refunds_everything_and_stops_sales(django_capture_on_
 def test_the_job_run_twice_refunds_once(django_capture_on_commit_callbacks):
     date, paid, _holder = _date_with_sales()
     with django_capture_on_commit_callbacks(execute=True):
-        cancellation = staff.cancel_concert_date(concert_date=date, reason="storm")
+        cancellation = services.cancel_concert_date(concert_date=date, reason="storm")
     balances = {user.pk: user.__class__.objects.get(pk=user.pk).balance for user, _ in paid}
     assert jobs.refund_cancelled_date(cancellation_id=str(cancellation.pk)) == 0
     # Cancelling again (a second click) returns the same record and queues a harmless run.
     with django_capture_on_commit_callbacks(execute=True):
-        again = staff.cancel_concert_date(concert_date=date, reason="storm")
+        again = services.cancel_concert_date(concert_date=date, reason="storm")
     assert again.pk == cancellation.pk and DateCancellation.objects.count() == 1
     again.refresh_from_db()
     assert again.runs == 3
@@ -82,7 +83,7 @@ def test_the_job_run_twice_refunds_once(django_capture_on_commit_callbacks):
 @pytest.mark.django_db
 def test_a_crash_half_way_is_finished_by_the_next_run(monkeypatch):
     date, paid, _holder = _date_with_sales(fans=4)
-    cancellation = staff.cancel_concert_date(concert_date=date, reason="venue flooded", enqueue=False)
+    cancellation = services.cancel_concert_date(concert_date=date, reason="venue flooded", enqueue=False)
     real = services.refund_and_cancel
     calls = {"n": 0}
 
@@ -92,18 +93,18 @@ def test_a_crash_half_way_is_finished_by_the_next_run(monkeypatch):
             raise ConnectionError("database went away")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "refund_and_cancel", flaky)
+    monkeypatch.setattr(cancellations, "refund_and_cancel", flaky)
     with pytest.raises(ConnectionError):
         jobs.refund_cancelled_date(cancellation_id=str(cancellation.pk))
     cancellation.refresh_from_db()
     assert cancellation.finished_at is None
     assert "database went away" in cancellation.last_error
-    done, total, remaining = staff.cancellation_progress(cancellation)
+    done, total, remaining = selectors.cancellation_progress(cancellation)
     refunded = UsageHistory.objects.filter(reservation__seat__concert_date=date, action_type=CANCELLATION).count()
     assert refunded == 3  # three refunds went through before the crash
     assert total == 9 and done in (3, 4) and remaining == total - done  # (4 if the hold came first)
 
-    monkeypatch.setattr(services, "refund_and_cancel", real)
+    monkeypatch.setattr(cancellations, "refund_and_cancel", real)
     jobs.refund_cancelled_date(cancellation_id=str(cancellation.pk))
     cancellation.refresh_from_db()
     assert cancellation.finished_at is not None and cancellation.last_error == ""
@@ -113,7 +114,7 @@ def test_a_crash_half_way_is_finished_by_the_next_run(monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_refund_each_reservation_once():
     date, paid, _holder = _date_with_sales(fans=4, seats_each=3)
-    cancellation = staff.cancel_concert_date(concert_date=date, reason="double run", enqueue=False)
+    cancellation = services.cancel_concert_date(concert_date=date, reason="double run", enqueue=False)
     barrier = threading.Barrier(2)
     errors = []
 
@@ -146,10 +147,10 @@ def test_with_redis_down_the_date_is_still_cancelled_and_the_command_finishes_th
 
     monkeypatch.setattr(jobs, "enqueue", redis_down)
     with django_capture_on_commit_callbacks(execute=True):
-        cancellation = staff.cancel_concert_date(concert_date=date, reason="power cut")
+        cancellation = services.cancel_concert_date(concert_date=date, reason="power cut")
     cancellation.refresh_from_db()
     assert cancellation.started_at is None and cancellation.finished_at is None
-    assert staff.cancellation_progress(cancellation) == (0, 5, 5)
+    assert selectors.cancellation_progress(cancellation) == (0, 5, 5)
 
     call_command("cancel_date", str(date.pk), verbosity=0)
     cancellation.refresh_from_db()

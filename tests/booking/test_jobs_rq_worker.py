@@ -10,7 +10,7 @@ from django.core import mail
 from rq import Queue, SimpleWorker
 from rq.job import JobStatus
 
-from booking import jobs, staff
+from booking import jobs, services
 from booking.models import ConfirmationEmail, Reservation
 from concerts.models import DateExport
 from tests.factories import ConcertDateFactory
@@ -51,7 +51,7 @@ def test_worker_sends_mail_once_refunds_once_and_exports(rq_queue, settings):
 
     export = DateExport.objects.create(concert_date=date)
     export_job = rq_queue.enqueue(jobs.export_date_csv, kwargs={"export_id": str(export.pk)})
-    cancellation = staff.cancel_concert_date(concert_date=date, reason="worker test", enqueue=False)
+    cancellation = services.cancel_concert_date(concert_date=date, reason="worker test", enqueue=False)
     refund_jobs = [
         rq_queue.enqueue(jobs.refund_cancelled_date, kwargs={"cancellation_id": str(cancellation.pk)}, retry=jobs.RETRY)
         for _ in range(2)
@@ -71,7 +71,7 @@ def test_a_failing_job_is_recorded_and_scheduled_for_a_retry(rq_queue):
     date = ConcertDateFactory()
     export = DateExport.objects.create(concert_date=date)
     job = rq_queue.enqueue(jobs.export_date_csv, kwargs={"export_id": str(export.pk)}, retry=jobs.RETRY)
-    with mock.patch.object(staff, "write_export", side_effect=OSError("disk full")):
+    with mock.patch.object(services, "write_export", side_effect=OSError("disk full")):
         _work(rq_queue)
     export.refresh_from_db()
     assert export.status == DateExport.Status.FAILED and "disk full" in export.error
@@ -86,7 +86,7 @@ def test_the_sweep_leaves_a_queued_mail_to_its_job_until_the_job_looks_lost(sett
 
     import django_rq
 
-    from booking import confirmations
+    from booking.services import confirmations
 
     settings.RQ_QUEUES = {"default": {"URL": settings.REDIS_URL, "ASYNC": True, "DEFAULT_TIMEOUT": 60}}
     queue = django_rq.get_queue("default")

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from booking import services
 from booking.models import Reservation
-from booking.staff import cancel_concert_date, end_reservations_of_cancelled_date
+from booking.services import cancel_concert_date, end_reservations_of_cancelled_date
 from tests import factories
 from wallet import services as wallet_services
 

@@ -1,4 +1,4 @@
-"""Door check-in (booking.checkins): a paid ticket enters once, for its own date; everything else is refused
+"""Door check-in (booking.services.checkins): a paid ticket enters once, for its own date; everything else is refused
 with the reason, and a refusal records nothing."""
 
 import datetime
@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from booking import checkins, services
+from booking import services
 from booking.exceptions import TicketAlreadyCheckedIn, TicketCodeInvalid, TicketForAnotherDate, TicketNotValid
 from booking.models import CheckIn
 from booking.tickets import ticket_code
@@ -26,7 +26,7 @@ def staff():
 
 
 def test_a_paid_ticket_checks_in_once_recording_who_and_when(paid, concert_date, staff, now):
-    check_in = checkins.check_in_ticket(code=ticket_code(paid), concert_date=concert_date, by=staff, now=now)
+    check_in = services.check_in_ticket(code=ticket_code(paid), concert_date=concert_date, by=staff, now=now)
 
     assert check_in.reservation == paid
     assert check_in.checked_in_by == staff
@@ -35,11 +35,11 @@ def test_a_paid_ticket_checks_in_once_recording_who_and_when(paid, concert_date,
 
 
 def test_a_second_scan_is_refused_saying_when_and_by_whom(paid, concert_date, staff, now):
-    first = checkins.check_in_ticket(code=ticket_code(paid), concert_date=concert_date, by=staff, now=now)
+    first = services.check_in_ticket(code=ticket_code(paid), concert_date=concert_date, by=staff, now=now)
     other_door = factories.StaffFactory(name="Door B")
 
     with pytest.raises(TicketAlreadyCheckedIn) as refused:
-        checkins.check_in_ticket(
+        services.check_in_ticket(
             code=ticket_code(paid), concert_date=concert_date, by=other_door, now=now + datetime.timedelta(minutes=7)
         )
 
@@ -57,7 +57,7 @@ def test_a_ticket_for_another_date_is_refused_and_records_nothing(paid, concert_
     )
 
     with pytest.raises(TicketForAnotherDate) as refused:
-        checkins.check_in_ticket(code=ticket_code(paid), concert_date=other_date, by=staff, now=now)
+        services.check_in_ticket(code=ticket_code(paid), concert_date=other_date, by=staff, now=now)
 
     assert refused.value.reservation == paid
     assert concert_date.concert_date.isoformat() in refused.value.reason
@@ -68,17 +68,17 @@ def test_a_refunded_ticket_is_refused(paid, concert_date, staff, now):
     services.refund_and_cancel(reservation=paid, by=staff, now=now)
 
     with pytest.raises(TicketNotValid) as refused:
-        checkins.check_in_ticket(code=ticket_code(paid), concert_date=concert_date, by=staff, now=now)
+        services.check_in_ticket(code=ticket_code(paid), concert_date=concert_date, by=staff, now=now)
 
     assert "refunded" in refused.value.reason
     assert not CheckIn.objects.exists()
 
 
 def test_a_ticket_of_a_cancelled_date_is_refused_even_before_its_refund_ran(paid, concert_date, staff, now):
-    concert_services.cancel_date(concert_date=concert_date, by=staff, reason="storm", now=now)
+    services.cancel_date(concert_date=concert_date, by=staff, reason="storm", now=now)
 
     with pytest.raises(TicketNotValid):
-        checkins.check_in_ticket(code=ticket_code(paid), concert_date=concert_date, by=staff, now=now)
+        services.check_in_ticket(code=ticket_code(paid), concert_date=concert_date, by=staff, now=now)
     assert not CheckIn.objects.exists()
 
 
@@ -86,20 +86,20 @@ def test_a_hold_that_was_never_paid_is_refused(funded_fan, concert_date, staff, 
     hold = services.hold_seats(user=funded_fan, concert_date=concert_date, seat_numbers=[9], now=now)[0]
 
     with pytest.raises(TicketNotValid):
-        checkins.check_in_ticket(code=ticket_code(hold), concert_date=concert_date, by=staff, now=now)
+        services.check_in_ticket(code=ticket_code(hold), concert_date=concert_date, by=staff, now=now)
 
 
 @pytest.mark.parametrize("code", ["", "not a code", "abc:def", "IjEi:1t:forged-signature-forged-sig"])
 def test_a_forged_or_garbled_code_is_refused(concert_date, staff, code):
     with pytest.raises(TicketCodeInvalid) as refused:
-        checkins.check_in_ticket(code=code, concert_date=concert_date, by=staff)
+        services.check_in_ticket(code=code, concert_date=concert_date, by=staff)
     assert refused.value.status == 400
 
 
 def test_an_altered_code_is_refused(paid, concert_date, staff):
     code = ticket_code(paid)
     with pytest.raises(TicketCodeInvalid):
-        checkins.check_in_ticket(
+        services.check_in_ticket(
             code=code[:-2] + ("AA" if not code.endswith("AA") else "BB"), concert_date=concert_date, by=staff
         )
 
@@ -140,7 +140,7 @@ def test_a_check_in_racing_a_refund_either_enters_a_paid_ticket_or_refuses_a_ref
     outcomes = run_at_once(
         lambda action: action(),
         [
-            (lambda: checkins.check_in_ticket(code=ticket_code(reservation), concert_date=date, by=staff),),
+            (lambda: services.check_in_ticket(code=ticket_code(reservation), concert_date=date, by=staff),),
             (lambda: services.refund_and_cancel(reservation=reservation, by=staff),),
         ],
     )

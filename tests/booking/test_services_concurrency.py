@@ -212,7 +212,7 @@ def test_cancelling_a_date_waits_for_a_hold_in_flight(make_fan, concert_date):
 
     from django.db import connection, transaction
 
-    from concerts.services import cancel_date
+    from booking.services import cancel_date
 
     fan = make_fan()
     now = timezone.now()

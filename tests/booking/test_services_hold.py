@@ -188,8 +188,8 @@ def test_refusal_messages_follow_the_language_and_reasons_stay_english(make_fan,
 
 
 def test_a_cancelled_date_is_refused_even_through_a_stale_instance(funded_fan, concert_date, now):
+    from booking.services import cancel_date
     from concerts.models import ConcertDate
-    from concerts.services import cancel_date
 
     stale = ConcertDate.objects.get(pk=concert_date.pk)
     cancel_date(concert_date=concert_date, reason="storm", now=now)

@@ -212,7 +212,7 @@ def test_a_bad_idempotency_key_is_refused(make_fan, concert_date, now, key):
 
 def test_paying_for_holds_on_a_cancelled_date_is_refused(make_fan, concert_date, now):
     from booking.exceptions import DateNotBookable
-    from concerts.services import cancel_date
+    from booking.services import cancel_date
 
     fan = make_fan(200_000)
     services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1], now=now)

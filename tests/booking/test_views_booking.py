@@ -219,7 +219,7 @@ def test_holding_a_date_that_has_passed_is_refused(fan_client, fan, admit):
 
 
 def test_holding_on_a_cancelled_date_is_refused(fan_client, concert_date, admitted):
-    from booking.staff import cancel_concert_date
+    from booking.services import cancel_concert_date
 
     cancel_concert_date(concert_date=concert_date, reason="storm", enqueue=False)
     response = refused_hold(fan_client, concert_date, ["1"])
@@ -487,7 +487,7 @@ def test_my_tickets_lists_paid_and_cancelled_with_a_cancel_button(
 
 
 def test_my_tickets_explains_a_show_the_organiser_cancelled(fan_client, fan, concert_date, paid_reservation):
-    from booking.staff import cancel_concert_date, end_reservations_of_cancelled_date
+    from booking.services import cancel_concert_date, end_reservations_of_cancelled_date
 
     cancellation = cancel_concert_date(concert_date=concert_date, reason="storm", enqueue=False)
     end_reservations_of_cancelled_date(cancellation=cancellation)

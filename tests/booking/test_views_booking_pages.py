@@ -249,7 +249,7 @@ def test_a_ticket_the_fan_cancelled_keeps_its_reason_after_staff_cancel_the_date
     fan_client, fan, concert_date, paid_reservation, hold
 ):
     from booking import services as booking_services
-    from booking.staff import cancel_concert_date, end_reservations_of_cancelled_date
+    from booking.services import cancel_concert_date, end_reservations_of_cancelled_date
 
     hold(fan, concert_date, 8)
     booking_services.pay(user=fan, concert_date=concert_date, idempotency_key="second")

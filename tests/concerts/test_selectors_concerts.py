@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from booking import services as booking_services
+from booking.services import cancel_date
 from concerts import selectors
-from concerts.services import cancel_date
 from tests import factories
 from wallet import services as wallet_services
 

@@ -14,7 +14,7 @@ from django.forms.models import BaseModelForm
 from django.urls import reverse
 from django.utils import timezone
 
-from booking import staff as booking_staff
+from booking import services as booking_services
 from concerts.models import ConcertDate
 from config.admin import SavesChangedFieldsAdmin
 from queueing import services as queue_services
@@ -153,7 +153,7 @@ def test_an_empty_waiting_room_can_still_be_deleted(staff_client):
 
 
 def _cancel(date):
-    return lambda: booking_staff.cancel_concert_date(concert_date=date, reason="storm", enqueue=False)
+    return lambda: booking_services.cancel_concert_date(concert_date=date, reason="storm", enqueue=False)
 
 
 def test_saving_the_date_form_while_the_date_is_cancelled_keeps_it_cancelled(staff_client):

@@ -3,7 +3,7 @@ writes them back, a new row is inserted whole, and a service can still name them
 
 import pytest
 
-from booking import staff as booking_staff
+from booking import services as booking_services
 from concerts.models import ConcertDate, Seat
 from tests.factories import ConcertDateFactory
 from tests.support.sales import holding_fan
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_a_plain_save_of_a_date_read_before_its_cancellation_keeps_it_cancelled():
     date = ConcertDateFactory()
     stale = ConcertDate.objects.get(pk=date.pk)
-    booking_staff.cancel_concert_date(concert_date=date, reason="storm", enqueue=False)
+    booking_services.cancel_concert_date(concert_date=date, reason="storm", enqueue=False)
     stale.save()
     date.refresh_from_db()
     assert date.status == ConcertDate.Status.CANCELLED and date.cancelled_at is not None

@@ -16,7 +16,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from booking import checkins
 from booking import services as booking_services
 from booking.tickets import ticket_code
 from config.refusals import Refusal, RefusalCode
@@ -216,7 +215,9 @@ def ticket_for_another_date(scene):
 @provokes(RefusalCode.TICKET_ALREADY_CHECKED_IN, status=409)
 def ticket_already_checked_in(scene):
     _fan, result = paid_fan(concert_date=scene.date, seats=[1])
-    checkins.check_in_ticket(code=ticket_code(result.reservations[0]), concert_date=scene.date, by=StaffFactory())
+    booking_services.check_in_ticket(
+        code=ticket_code(result.reservations[0]), concert_date=scene.date, by=StaffFactory()
+    )
     return _door(scene, ticket_code(result.reservations[0]))
 
 

@@ -19,7 +19,7 @@ import pytest
 from django.conf import settings
 from django.db.models import Count, Q
 
-from booking import jobs, staff
+from booking import jobs, selectors, services
 from booking.models import Reservation
 from concerts.models import DateCancellation
 from tests import factories
@@ -91,7 +91,7 @@ def test_a_refund_job_killed_midway_refunds_each_reservation_exactly_once_when_r
         fans.append((fan, fan.balance))
     for i in range(HOLDING_FANS):
         hold(factories.UserFactory(email=f"holder{i}@example.com"), date, 45 + i)
-    cancellation = staff.cancel_concert_date(
+    cancellation = services.cancel_concert_date(
         concert_date=date, by=factories.StaffFactory(), reason="storm", enqueue=False
     )
     total = PAYING_FANS * SEATS_EACH + HOLDING_FANS
@@ -99,7 +99,7 @@ def test_a_refund_job_killed_midway_refunds_each_reservation_exactly_once_when_r
 
     # The job goes through the live reservations in primary-key order; block it at a paying fan's first one
     # somewhere in the middle.
-    order = list(staff.live_reservations(date).order_by("pk").values_list("pk", "user_id", "status"))
+    order = list(selectors.live_reservations(date).order_by("pk").values_list("pk", "user_id", "status"))
     first_index = {}
     for index, (_pk, user_id, status) in enumerate(order):
         if status == "CONFIRMED":
@@ -138,7 +138,7 @@ def test_a_refund_job_killed_midway_refunds_each_reservation_exactly_once_when_r
     second = start_worker(tmp_path, "second")
     assert second.wait(timeout=180) == 0, (tmp_path / "second.log").read_text()[-3000:]
 
-    assert not staff.live_reservations(date).exists()
+    assert not selectors.live_reservations(date).exists()
     paid = Reservation.objects.filter(seat__concert_date=date, confirmed_at__isnull=False)
     refunds = refunds_per_reservation()
     assert {r.pk: refunds[r.pk] for r in paid} == {r.pk: 1 for r in paid}  # every paid seat, exactly once
@@ -153,5 +153,5 @@ def test_a_refund_job_killed_midway_refunds_each_reservation_exactly_once_when_r
     cancellation.refresh_from_db()
     assert cancellation.finished_at is not None
     assert cancellation.runs >= 2
-    assert staff.cancellation_progress(cancellation) == (total, total, 0)
+    assert selectors.cancellation_progress(cancellation) == (total, total, 0)
     assert DateCancellation.objects.get(pk=cancellation.pk).last_error == ""

@@ -4,7 +4,7 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
-from booking import staff
+from booking import selectors, services
 from concerts.models import ConcertDate
 
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
             date = ConcertDate.objects.select_related("concert").get(pk=uuid.UUID(options["date_id"]))
         except (ValueError, ConcertDate.DoesNotExist) as exc:
             raise CommandError(f"No concert date with id {options['date_id']!r} (see sales_report).") from exc
-        live = staff.live_reservations_summary([date])[date.pk]
+        live = selectors.live_reservations_summary([date])[date.pk]
         state = "already cancelled" if date.is_cancelled else "on sale"
         self.stdout.write(
             f"{date} ({state}): {live['held']} hold(s) to release, {live['paid']} paid reservation(s) to refund, "
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         if options["dry_run"]:
             self.stdout.write("Dry run: nothing changed.")
             return
-        cancellation = staff.cancel_concert_date(concert_date=date, reason=options["reason"], enqueue=False)
+        cancellation = services.cancel_concert_date(concert_date=date, reason=options["reason"], enqueue=False)
         verbosity = options["verbosity"]
 
         def progress(done, total):
@@ -46,10 +46,10 @@ class Command(BaseCommand):
                 self.stdout.flush()
 
         try:
-            ended = staff.end_reservations_of_cancelled_date(cancellation=cancellation, progress=progress)
+            ended = services.end_reservations_of_cancelled_date(cancellation=cancellation, progress=progress)
         except Exception as exc:
             raise CommandError(f"Stopped: {exc}. Run the command again to finish the refunds.") from exc
-        done, total, remaining = staff.cancellation_progress(cancellation)
+        done, total, remaining = selectors.cancellation_progress(cancellation)
         if verbosity:
             self.stdout.write("")
         self.stdout.write(

@@ -20,8 +20,8 @@ from django.utils import timezone, translation
 
 from accounts.models import User
 
-from . import tickets
-from .models import ConfirmationEmail, Reservation
+from .. import tickets
+from ..models import ConfirmationEmail, Reservation
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def owe(*, user: User, language: str | None = None, now: datetime.datetime) -> C
 
 
 def _enqueue_job(confirmation_id: uuid.UUID) -> None:
-    from . import jobs
+    from .. import jobs
 
     jobs.enqueue(jobs.send_booking_confirmation, confirmation_id=str(confirmation_id))
 

@@ -11,9 +11,10 @@ from django.utils import timezone
 from accounts.models import User
 from concerts.models import ConcertDate
 
-from . import services, tickets
-from .exceptions import TicketAlreadyCheckedIn, TicketForAnotherDate, TicketNotValid
-from .models import CheckIn, Reservation
+from .. import tickets
+from ..exceptions import TicketAlreadyCheckedIn, TicketForAnotherDate, TicketNotValid
+from ..models import CheckIn, Reservation
+from ._seats import lock_reservation
 
 
 def check_in_ticket(
@@ -21,7 +22,7 @@ def check_in_ticket(
 ) -> CheckIn:
     """Let the ticket with `code` in for `concert_date` (the date the door is checking); return its CheckIn.
 
-    Locks the ticket's seat (services.lock_reservation, the lock every change of a reservation takes), so
+    Locks the ticket's seat (lock_reservation, the lock every change of a reservation takes), so
     a refund and a check-in of one ticket run one after the other, and two doors scanning one ticket at
     once record one entry: the second waits for the lock, then finds the first entry and is refused.
     The unique constraint checkin_one_per_reservation says the same in the database.
@@ -33,7 +34,7 @@ def check_in_ticket(
     now = now or timezone.now()
     reservation = tickets.reservation_for_code(code)
     with transaction.atomic():
-        reservation = services.lock_reservation(reservation)
+        reservation = lock_reservation(reservation)
         ticket_date = reservation.seat.concert_date
         if ticket_date.pk != concert_date.pk:
             raise TicketForAnotherDate(reservation=reservation)

@@ -1,0 +1,128 @@
+"""Cancelling a whole concert date: the date marked CANCELLED (no more sales), then every live reservation of it
+ended (holds released, paid ones refunded), by an RQ job or `manage.py cancel_date`.
+
+Each reservation is still changed by booking.services.cancellations (release_hold / refund_and_cancel, both
+idempotent), so the locks and the ledger rules stay in one place; this module only loops.
+"""
+
+import datetime
+import uuid
+from collections import Counter
+from collections.abc import Callable
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from concerts.models import ConcertDate, DateCancellation
+
+from .. import selectors
+from ..exceptions import ReservationNotCancellable
+from ..models import Reservation
+from . import cancellations
+
+REFUND_BATCH_SIZE = 200
+DATE_CANCELLED = Reservation.EndReason.DATE_CANCELLED
+
+
+def cancel_date(
+    *, concert_date: ConcertDate, by: User | None = None, reason: str, now: datetime.datetime | None = None
+) -> tuple[DateCancellation, bool]:
+    """Mark the date CANCELLED and record who, why and how many live reservations it had. Idempotent.
+
+    Locks the date row, so two staff members cancelling at once make one DateCancellation. Returns
+    (cancellation, created). Refunding the reservations is end_reservations_of_cancelled_date's job.
+    """
+    now = now or timezone.now()
+    reason = (reason or "").strip()[:200] or "date cancelled"
+    with transaction.atomic():
+        date = ConcertDate.objects.select_for_update().get(pk=concert_date.pk)
+        if date.is_cancelled:
+            return DateCancellation.objects.get(concert_date=date), False
+        ConcertDate.objects.filter(pk=date.pk).update(status=ConcertDate.Status.CANCELLED, cancelled_at=now)
+        live = Reservation.objects.filter(seat__concert_date=date, status__in=Reservation.LIVE_STATUSES).count()
+        cancellation = DateCancellation.objects.create(
+            concert_date=date, requested_by=by, reason=reason, requested_at=now, total=live
+        )
+    concert_date.status, concert_date.cancelled_at = ConcertDate.Status.CANCELLED, now
+    return cancellation, True
+
+
+def cancel_concert_date(
+    *,
+    concert_date: ConcertDate,
+    by: User | None = None,
+    reason: str,
+    now: datetime.datetime | None = None,
+    enqueue: bool = True,
+) -> DateCancellation:
+    """Cancel the date (no more sales) and start refunding it: returns its DateCancellation.
+
+    Idempotent: cancelling a cancelled date returns the same record. With enqueue, the refund job
+    (booking.jobs.refund_cancelled_date) is queued once the cancellation has committed; each new call
+    queues it again, which is safe (the job finishes what is left and stops).
+    """
+    cancellation, _created = cancel_date(concert_date=concert_date, by=by, reason=reason, now=now)
+    if enqueue:
+        from .. import jobs
+
+        # robust: if Redis is down the date stays cancelled and the record shows "waiting for a worker";
+        # cancelling again from the admin list, or `manage.py cancel_date`, finishes the refunds.
+        transaction.on_commit(
+            lambda: jobs.enqueue(jobs.refund_cancelled_date, cancellation_id=str(cancellation.pk)), robust=True
+        )
+    return cancellation
+
+
+def end_reservations_of_cancelled_date(
+    *,
+    cancellation: DateCancellation,
+    by: User | None = None,
+    batch_size: int = REFUND_BATCH_SIZE,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """End every live reservation of a cancelled date: holds released, paid ones refunded. Idempotent.
+
+    Safe to run twice, at once on two workers, or again after a crash: refund_and_cancel refunds a
+    reservation exactly once (under its seat lock) and returns an already-cancelled one unchanged. Loops
+    until no live reservation is left, so a hold or payment that slipped in while the date was being
+    cancelled is ended too. `progress(done, total)` is called after each reservation. Returns how many
+    reservations this run ended.
+    """
+    DateCancellation.objects.filter(pk=cancellation.pk).update(runs=F("runs") + 1)
+    DateCancellation.objects.filter(pk=cancellation.pk, started_at__isnull=True).update(started_at=timezone.now())
+    date = cancellation.concert_date
+    reason = f"date cancelled: {cancellation.reason}"[:200]
+    ended = 0
+    failures: Counter[uuid.UUID] = Counter()
+    stuck: set[uuid.UUID] = set()
+    while True:
+        batch = list(selectors.live_reservations(date).exclude(pk__in=stuck).order_by("pk")[:batch_size])
+        if not batch:
+            break
+        for reservation in batch:
+            try:
+                if reservation.status == Reservation.Status.HOLD:
+                    result = cancellations.release_hold(
+                        reservation=reservation, by=by, reason=reason, end_reason=DATE_CANCELLED
+                    )
+                else:
+                    result = cancellations.refund_and_cancel(
+                        reservation=reservation, by=by, reason=reason, end_reason=DATE_CANCELLED
+                    )
+            except ReservationNotCancellable:
+                # It changed under us (a hold was paid a moment ago): the next pass reads it again.
+                failures[reservation.pk] += 1
+                if failures[reservation.pk] >= 3:
+                    stuck.add(reservation.pk)
+                continue
+            if result.status == Reservation.Status.CANCELLED:
+                ended += 1
+            if progress:
+                done, total, _remaining = selectors.cancellation_progress(cancellation)
+                progress(done, total)
+    if stuck:
+        raise RuntimeError(f"{len(stuck)} reservations could not be ended; run the refund again.")
+    DateCancellation.objects.filter(pk=cancellation.pk).update(finished_at=timezone.now(), last_error="")
+    return ended
