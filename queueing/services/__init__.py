@@ -1,0 +1,61 @@
+"""Writes about the waiting room: join, poll a place, admit, touch, leave and end, over the configured backend.
+
+The live queue sits in a backend (queueing.backends: the database or Redis). This package adds the rules
+around it: the sale must be open, every visit is written to QueueEntryHistory (in the database for both
+backends), admission runs under the WaitingRoom row lock, the estimated wait comes from the recent
+admission rate, and a poll (poll_place) that finds admission overdue (beat stopped) runs it itself.
+
+One module per side: places (the fan's: join, poll_place, touch, leave, end_for_user and the status they
+see), admissions (admitting and expiring under the room's lock, pausing, when a run is overdue); _history
+has the QueueEntryHistory writes both share and the catch-up of what Redis changed but the history missed.
+Callers use the names re-exported here (`from queueing import services; services.join(...)`).
+"""
+
+from ..exceptions import QueueClosed, QueueError, QueueNotOpen, QueueUnavailable
+from ._history import EXIT_EXPIRED, EXIT_LEFT, EXIT_PAID
+from .admissions import (
+    ADMISSION_LOG_SECONDS,
+    OVERDUE_INTERVALS,
+    admit_all_due,
+    admit_batch,
+    expire_admissions,
+    set_paused,
+)
+from .places import (
+    MAX_LIFETIME_FACTOR,
+    MIN_RATE_SPAN_SECONDS,
+    QueueStatus,
+    end_for_user,
+    estimate_wait_seconds,
+    join,
+    leave,
+    max_lifetime_seconds,
+    poll_place,
+    touch,
+)
+
+__all__ = [
+    "ADMISSION_LOG_SECONDS",
+    "EXIT_EXPIRED",
+    "EXIT_LEFT",
+    "EXIT_PAID",
+    "MAX_LIFETIME_FACTOR",
+    "MIN_RATE_SPAN_SECONDS",
+    "OVERDUE_INTERVALS",
+    "QueueClosed",
+    "QueueError",
+    "QueueNotOpen",
+    "QueueStatus",
+    "QueueUnavailable",
+    "admit_all_due",
+    "admit_batch",
+    "end_for_user",
+    "estimate_wait_seconds",
+    "expire_admissions",
+    "join",
+    "leave",
+    "max_lifetime_seconds",
+    "poll_place",
+    "set_paused",
+    "touch",
+]

@@ -1,0 +1,153 @@
+"""What every queue workflow shares: the QueueEntryHistory row of each visit (entry, admission, exit), written
+in the caller's transaction for both backends, and the catch-up of what Redis changed but the history missed.
+"""
+
+import datetime
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import Case, DateTimeField, F, Func, IntegerField, Value, When
+
+from accounts.models import User
+from concerts.models import Concert
+
+from ..backends import QueueBackend, Ticket
+from ..exceptions import QueueUnavailable
+from ..models import QueueEntryHistory, WaitingRoom
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
+
+logger = logging.getLogger(__name__)
+
+EXIT_PAID = "paid"
+EXIT_LEFT = "left"
+EXIT_EXPIRED = "expired"
+
+
+def seconds_between(start: datetime.datetime, end: datetime.datetime) -> int:
+    return max(0, int((end - start).total_seconds()))
+
+
+def record_entry(*, user: User, concert: Concert, ticket: Ticket) -> None:
+    QueueEntryHistory.objects.create(
+        user=user,
+        concert=concert,
+        token=ticket.token,
+        queue_position=ticket.sequence,
+        entered_at=ticket.entered_at,
+        admitted_at=ticket.admitted_at,
+        was_admitted=ticket.is_admitted,
+        duration_seconds=0 if ticket.is_admitted else None,
+    )
+
+
+class SecondsSince(Func):
+    """Whole seconds from a datetime column to a moment, >= 0, computed in the database (one UPDATE for
+    a whole admission batch instead of a CASE per row)."""
+
+    output_field = IntegerField()
+
+    def __init__(self, column: F, moment: datetime.datetime) -> None:
+        super().__init__(Value(moment, output_field=DateTimeField()), column)
+
+    def as_postgresql(self, compiler: "SQLCompiler", connection: "BaseDatabaseWrapper", **extra: Any) -> "_AsSqlType":
+        template = "GREATEST(0, FLOOR(EXTRACT(EPOCH FROM (%(expressions)s))))::integer"
+        return self.as_sql(compiler, connection, template=template, arg_joiner=" - ", **extra)
+
+    def as_sqlite(self, compiler: "SQLCompiler", connection: "BaseDatabaseWrapper", **extra: Any) -> "_AsSqlType":
+        # julianday() is a float of days: round to milliseconds before flooring to whole seconds.
+        template = "MAX(0, CAST(ROUND((julianday(%(expressions)s)) * 86400000) AS INTEGER) / 1000)"
+        return self.as_sql(compiler, connection, template=template, arg_joiner=") - julianday(", **extra)
+
+
+def record_admissions(tickets: Sequence[Ticket], *, now: datetime.datetime) -> int:
+    """Mark the history rows of a batch admitted at `now`, in one UPDATE; returns the rows marked. (A row
+    whose exit was written first, when catching up, keeps its whole duration.)"""
+    if not tickets:
+        return 0
+    return QueueEntryHistory.objects.filter(token__in=[t.token for t in tickets], admitted_at__isnull=True).update(
+        admitted_at=now,
+        was_admitted=True,
+        duration_seconds=Case(
+            When(exited_at__isnull=True, then=SecondsSince(F("entered_at"), now)),
+            default=F("duration_seconds"),
+            output_field=IntegerField(),
+        ),
+    )
+
+
+def record_exits(tickets: Sequence[Ticket], *, now: datetime.datetime, reason: str) -> None:
+    """Close the history rows of ended tickets. An admission that ran out exits when it ran out."""
+    if not tickets:
+        return
+    by_token = {t.token: t for t in tickets}
+    rows = list(QueueEntryHistory.objects.filter(token__in=by_token, exited_at__isnull=True))
+    for row in rows:
+        ticket = by_token[row.token]
+        exited_at = now
+        if reason == EXIT_EXPIRED and ticket.expires_at is not None:
+            exited_at = min(now, ticket.expires_at)
+        row.exited_at = exited_at
+        row.exit_reason = reason
+        row.duration_seconds = seconds_between(row.entered_at, exited_at)
+    QueueEntryHistory.objects.bulk_update(rows, ["exited_at", "exit_reason", "duration_seconds"], batch_size=500)
+
+
+def forget_when_committed(
+    backend: QueueBackend, concert_id: uuid.UUID, *, admitted: Sequence[Ticket] = (), exited: Sequence[Ticket] = ()
+) -> None:
+    """Once the history rows of these admissions and ends are committed, the backend drops its notes of
+    them (Redis; see catch_up_history). If that fails, the next admission run does it."""
+    if backend.transactional or not (admitted or exited):
+        return
+
+    def forget() -> None:
+        try:
+            backend.history_written(concert_id=concert_id, admitted=admitted, exited=exited)
+        except QueueUnavailable:
+            logger.warning("queue %s: backend unavailable, history notes left for the next run", concert_id)
+
+    transaction.on_commit(forget, robust=True)
+
+
+def catch_up_history(room: WaitingRoom, backend: QueueBackend) -> int:
+    """Write into QueueEntryHistory the admissions and ends the backend made but the history missed.
+
+    Redis keeps its change when the history write after it fails (or the process dies in between); its
+    scripts note every admission and end in the same atomic step, and this writes what is still noted:
+    admissions first, then ends, each only on rows that do not show it yet, so it is idempotent and a
+    normal write racing it writes the same values. Runs at the start of every admission run, under the
+    room's lock. Returns the number of admissions written (for the room's admitted_total).
+    """
+    notes = backend.unwritten_history(concert_id=room.pk)
+    if not notes:
+        return 0
+    admissions = [note.ticket for note in notes if note.exited_at is None]
+    ends = {note.ticket.token: note for note in notes if note.exited_at is not None}
+    written = 0
+    by_time: dict[datetime.datetime, list[Ticket]] = {}
+    for ticket in admissions:
+        if ticket.admitted_at is not None:  # always, for an admission's note
+            by_time.setdefault(ticket.admitted_at, []).append(ticket)
+    for admitted_at, tickets in by_time.items():
+        written += record_admissions(tickets, now=admitted_at)
+    rows = list(QueueEntryHistory.objects.filter(token__in=ends, exited_at__isnull=True))
+    for row in rows:
+        note = ends[row.token]
+        assert note.exited_at is not None  # `ends` holds the notes of ends only
+        if row.admitted_at is None and note.ticket.admitted_at is not None:
+            row.admitted_at, row.was_admitted = note.ticket.admitted_at, True
+            written += 1
+        row.exited_at, row.exit_reason = note.exited_at, note.exit_reason
+        row.duration_seconds = seconds_between(row.entered_at, note.exited_at)
+    fields = ["admitted_at", "was_admitted", "exited_at", "exit_reason", "duration_seconds"]
+    QueueEntryHistory.objects.bulk_update(rows, fields, batch_size=500)
+    if written or rows:
+        logger.warning("queue %s: history caught up with %d admissions and %d ends", room.pk, written, len(rows))
+    forget_when_committed(backend, room.pk, admitted=admissions, exited=[note.ticket for note in ends.values()])
+    return written

@@ -1,0 +1,134 @@
+"""Admission: letting waiting fans in, first-in first-out, and ending run-out admissions, one run per concert
+under its WaitingRoom row lock; the room's counters, admission log and pause, and when a run is overdue.
+"""
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from concerts.models import Concert
+
+from ..backends import get_backend
+from ..exceptions import QueueUnavailable
+from ..models import WaitingRoom
+from ._history import EXIT_EXPIRED, catch_up_history, forget_when_committed, record_admissions, record_exits
+
+logger = logging.getLogger(__name__)
+
+# The estimated wait uses the admissions of the last few minutes (see places.estimate_wait_seconds); the
+# room's admission log keeps that long.
+ADMISSION_LOG_SECONDS = 300
+# A status poll runs admission itself when the last run is older than this many beat intervals.
+OVERDUE_INTERVALS = 3
+
+
+def room_for(concert: Concert) -> WaitingRoom:
+    room, _ = WaitingRoom.objects.get_or_create(concert=concert)
+    return room
+
+
+def is_overdue(room: WaitingRoom, now: datetime.datetime) -> bool:
+    """Is the room's last admission run older than OVERDUE_INTERVALS beat intervals (or has none run)?"""
+    last = room.last_admission_at
+    limit = OVERDUE_INTERVALS * settings.ADMIT_QUEUE_EVERY_SECONDS
+    return last is None or (now - last).total_seconds() > limit
+
+
+def _log_admissions(log: list[list[float]], *, now: datetime.datetime, count: int) -> list[list[float]]:
+    now_ts = now.timestamp()
+    kept = [[at, n] for at, n in log if at >= now_ts - ADMISSION_LOG_SECONDS]
+    if count:
+        kept.append([round(now_ts, 3), count])
+    return kept
+
+
+def run_admission(
+    *, concert: Concert, now: datetime.datetime | None, limit: int, only_if_overdue: bool = False
+) -> tuple[int, int]:
+    """One admission run for one concert under its WaitingRoom row lock; returns (admitted, expired) counts.
+
+    The time is read once the lock is held (unless injected), and the room's last admission time never
+    moves backwards, so a run that waited for the lock behind a later one cannot make admission look
+    overdue. A guarded run (from a status poll) skips the row when another run holds it and re-checks
+    that the run is still overdue, so a crowd of polls starts at most one run. Catches the history up
+    first (see _history.catch_up_history).
+    """
+    backend = get_backend()
+    with transaction.atomic():
+        room = WaitingRoom.objects.select_for_update(skip_locked=only_if_overdue).filter(pk=concert.pk).first()
+        if room is None:
+            return 0, 0
+        now = now or timezone.now()
+        if only_if_overdue and not is_overdue(room, now):
+            return 0, 0
+        caught_up = catch_up_history(room, backend)
+        result = backend.admit(room=room, now=now, limit=limit, active_seconds=settings.ACTIVE_SECONDS)
+        record_exits(result.expired, now=now, reason=EXIT_EXPIRED)
+        record_admissions(result.admitted, now=now)
+        forget_when_committed(backend, room.pk, admitted=result.admitted, exited=result.expired)
+        fields = ["admission_log"]
+        room.admission_log = _log_admissions(room.admission_log, now=now, count=len(result.admitted))
+        if result.admitted or caught_up:
+            room.admitted_total += len(result.admitted) + caught_up
+            fields.append("admitted_total")
+        if limit > 0 and (room.last_admission_at is None or room.last_admission_at < now):
+            room.last_admission_at = now
+            fields.append("last_admission_at")
+        room.save(update_fields=fields)
+    if result.admitted or result.expired:
+        logger.info("queue %s: admitted %d, expired %d", concert.pk, len(result.admitted), len(result.expired))
+    return len(result.admitted), len(result.expired)
+
+
+def admit_batch(*, concert: Concert, now: datetime.datetime | None = None, limit: int | None = None) -> int:
+    """Admit the next waiting fans of one concert, first-in first-out, up to its free places.
+
+    Ends run-out admissions first (freeing their places). Never lets more than max_active be admitted,
+    admits nobody while paused, safe to run from several workers at once. Returns how many were admitted.
+    """
+    limit = settings.QUEUE_ADMIT_BATCH_SIZE if limit is None else limit
+    return run_admission(concert=concert, now=now, limit=limit)[0]
+
+
+def _current_rooms(now: datetime.datetime) -> QuerySet[WaitingRoom]:
+    return WaitingRoom.objects.filter(concert__end_time__gte=now).select_related("concert").order_by("pk")
+
+
+def admit_all_due(*, now: datetime.datetime | None = None) -> int:
+    """One admission run for every concert whose waiting room is still open: what beat runs.
+
+    Returns the number of fans admitted in all. A concert whose backend is unreachable is logged and
+    skipped so the others still move. Each room's run reads the time under its lock (unless injected).
+    """
+    total = 0
+    for room in _current_rooms(now or timezone.now()):
+        try:
+            total += admit_batch(concert=room.concert, now=now)
+        except QueueUnavailable:
+            logger.warning("queue %s: backend unavailable, admission skipped", room.pk)
+    return total
+
+
+def expire_admissions(*, now: datetime.datetime | None = None) -> int:
+    """End every admission whose time has run out (all open waiting rooms), freeing the places.
+
+    Admits nobody; returns how many admissions ended.
+    """
+    return sum(
+        run_admission(concert=room.concert, now=now, limit=0)[1] for room in _current_rooms(now or timezone.now())
+    )
+
+
+# --- staff ----------------------------------------------------------------------------------------
+
+
+def set_paused(*, concert: Concert, paused: bool) -> WaitingRoom:
+    """Pause or resume admission for a concert (creating its waiting room if need be)."""
+    room = room_for(concert)
+    WaitingRoom.objects.filter(pk=room.pk).update(is_paused=paused)
+    room.is_paused = paused
+    return room

@@ -1,0 +1,242 @@
+"""A fan's place in a concert's waiting room: join, poll the place (running an overdue admission), touch an
+admission, leave, and end it after payment; the status shown to the fan and its estimated wait.
+"""
+
+import datetime
+import logging
+import math
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from concerts.models import Concert
+
+from ..backends import Ticket, get_backend
+from ..exceptions import QueueClosed, QueueNotOpen, QueueUnavailable
+from ..models import WaitingRoom
+from ._history import EXIT_EXPIRED, EXIT_LEFT, forget_when_committed, record_entry, record_exits
+from .admissions import ADMISSION_LOG_SECONDS, is_overdue, room_for, run_admission
+
+logger = logging.getLogger(__name__)
+
+# The estimated wait spreads the recent admissions over at least a minute, so one early burst (the first
+# batch when a sale opens) does not promise a wait that is far too short.
+MIN_RATE_SPAN_SECONDS = 60
+# An admission slides with activity (see touch) but never lasts beyond this many ACTIVE_SECONDS.
+MAX_LIFETIME_FACTOR = 2
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """Where a fan stands in one concert's waiting room.
+
+    position is 1 for the fan at the front (0 once admitted); ahead counts the waiting fans in front;
+    eta_seconds is None while admission is paused.
+    """
+
+    position: int
+    ahead: int
+    eta_seconds: int | None
+    admitted: bool
+    token: uuid.UUID
+    expires_at: datetime.datetime | None
+    paused: bool = False
+    entered_at: datetime.datetime | None = None
+
+
+def max_lifetime_seconds() -> int:
+    return MAX_LIFETIME_FACTOR * settings.ACTIVE_SECONDS
+
+
+def _room_if_any(concert: Concert) -> WaitingRoom | None:
+    return WaitingRoom.objects.filter(pk=concert.pk).first()
+
+
+# --- status and estimated wait --------------------------------------------------------------------
+
+
+def estimate_wait_seconds(*, ahead: int, room: WaitingRoom, now: datetime.datetime) -> int | None:
+    """Seconds until a fan with `ahead` waiting fans in front is likely admitted; None while paused.
+
+    The rate is the one observed over the last ADMISSION_LOG_SECONDS, but never below what capacity
+    gives when every admitted fan uses their full ACTIVE_SECONDS (max_active places per ACTIVE_SECONDS):
+    before any admission has been seen, that is the estimate.
+    """
+    if room.is_paused:
+        return None
+    now_ts = now.timestamp()
+    recent = [(at, count) for at, count in room.admission_log if at >= now_ts - ADMISSION_LOG_SECONDS]
+    observed = 0.0
+    if recent:
+        span = max(now_ts - min(at for at, _ in recent), MIN_RATE_SPAN_SECONDS)
+        observed = sum(count for _, count in recent) / span
+    active = settings.ACTIVE_SECONDS
+    if observed * active <= room.max_active:
+        # Integer arithmetic, so the estimate does not wobble by a second on float rounding.
+        return max(1, -(-(ahead + 1) * active // room.max_active))
+    return max(1, math.ceil((ahead + 1) / observed))
+
+
+def _waiting_status(ticket: Ticket, room: WaitingRoom, now: datetime.datetime) -> QueueStatus:
+    assert ticket.ahead is not None  # the backends fill it in for every waiting ticket
+    return QueueStatus(
+        position=ticket.ahead + 1,
+        ahead=ticket.ahead,
+        eta_seconds=estimate_wait_seconds(ahead=ticket.ahead, room=room, now=now),
+        admitted=False,
+        token=ticket.token,
+        expires_at=None,
+        paused=room.is_paused,
+        entered_at=ticket.entered_at,
+    )
+
+
+def _admitted_status(ticket: Ticket, room: WaitingRoom) -> QueueStatus:
+    return QueueStatus(
+        position=0,
+        ahead=0,
+        eta_seconds=0,
+        admitted=True,
+        token=ticket.token,
+        expires_at=ticket.expires_at,
+        paused=room.is_paused,
+        entered_at=ticket.entered_at,
+    )
+
+
+# --- joining and reading --------------------------------------------------------------------------
+
+
+def join(*, user: User, concert: Concert, now: datetime.datetime | None = None) -> QueueStatus:
+    """Put the user in the concert's waiting room, or return the place they already hold.
+
+    Idempotent per user and concert (refresh, second tab, second device: same token, same place). Admits
+    at once when there is room and nobody is waiting. Raises QueueNotOpen before the sale opens,
+    QueueClosed once the concert's last show has started, QueueUnavailable when the backend cannot be reached.
+    """
+    now = now or timezone.now()
+    if concert.is_over(now):
+        raise QueueClosed()
+    if not concert.is_on_sale(now):
+        raise QueueNotOpen()
+    room = room_for(concert)
+    backend = get_backend()
+    result = None
+    try:
+        with transaction.atomic():
+            result = backend.join(room=room, user_id=user.pk, now=now, active_seconds=settings.ACTIVE_SECONDS)
+            ended = result.expired + ([result.replaced] if result.replaced is not None else [])
+            record_exits(ended, now=now, reason=EXIT_EXPIRED)
+            forget_when_committed(backend, concert.pk, exited=ended)
+            if result.created:
+                record_entry(user=user, concert=concert, ticket=result.ticket)
+                if result.ticket.is_admitted:
+                    WaitingRoom.objects.filter(pk=room.pk).update(admitted_total=F("admitted_total") + 1)
+    except Exception:
+        # Redis keeps its change when the history write fails: take the new place back (best effort; the
+        # ends this join made are noted, and the next admission run writes them).
+        if result is not None and result.created and not backend.transactional:
+            try:
+                taken_back = backend.end(concert_id=concert.pk, user_id=user.pk, now=now, reason="error")
+                if taken_back is not None:  # it never had a history row
+                    backend.history_written(concert_id=concert.pk, exited=[taken_back])
+            except QueueUnavailable:
+                logger.warning("queue %s: could not take back %s's place after a failed join", concert.pk, user.pk)
+        raise
+    if result.ticket.is_admitted:
+        return _admitted_status(result.ticket, room)
+    if is_overdue(room, now):
+        # Beat seems to be stopped: the poll path runs admission under its lock.
+        current = poll_place(user=user, concert=concert, now=now)
+        if current is not None:
+            return current
+    return _waiting_status(result.ticket, room, now)
+
+
+def poll_place(*, user: User, concert: Concert, now: datetime.datetime | None = None) -> QueueStatus | None:
+    """The user's place in the concert's waiting room, or None if they hold no live place.
+
+    Not a pure read: when the fan is waiting and the last admission run is overdue (beat stopped), it runs
+    one under the room's lock first (admitting fans, ending run-out admissions, writing their history), so
+    the queue moves as long as fans poll. Otherwise cheap with any number of fans waiting (no counting of
+    the rows ahead).
+    """
+    injected, now = now, now or timezone.now()
+    room = _room_if_any(concert)
+    if room is None:
+        return None
+    backend = get_backend()
+    ticket = backend.status(room=room, user_id=user.pk, now=now)
+    if ticket is None:
+        return None
+    if not ticket.is_admitted and is_overdue(room, now):
+        lease = max(5.0, settings.ADMIT_QUEUE_EVERY_SECONDS)
+        if backend.try_admission_lease(concert_id=concert.pk, overdue_since=room.last_admission_at, seconds=lease):
+            run_admission(concert=concert, now=injected, limit=settings.QUEUE_ADMIT_BATCH_SIZE, only_if_overdue=True)
+            room = WaitingRoom.objects.get(pk=concert.pk)
+            ticket = backend.status(room=room, user_id=user.pk, now=now)
+            if ticket is None:
+                return None
+    if ticket.is_admitted:
+        return _admitted_status(ticket, room)
+    return _waiting_status(ticket, room, now)
+
+
+def touch(*, user: User | AnonymousUser, concert: Concert, now: datetime.datetime | None = None) -> bool:
+    """Is this user admitted for this concert right now? If so their admission slides to ACTIVE_SECONDS
+    from now (capped at MAX_LIFETIME_FACTOR x ACTIVE_SECONDS after admission). Server-side state only:
+    nothing the client sends can make this True.
+
+    "Now" is the store's clock (PostgreSQL's or Redis's), not this server's, unless `now` is injected;
+    an admission that was ended to give its place away is never revived.
+    """
+    if isinstance(user, AnonymousUser) or not user.is_authenticated:
+        return False
+    return get_backend().touch(
+        concert_id=concert.pk,
+        user_id=user.pk,
+        now=now,
+        active_seconds=settings.ACTIVE_SECONDS,
+        max_lifetime_seconds=max_lifetime_seconds(),
+    )
+
+
+# --- leaving --------------------------------------------------------------------------------------
+
+
+def _end(*, user: User, concert: Concert, reason: str, now: datetime.datetime) -> bool:
+    backend = get_backend()
+    with transaction.atomic():
+        ticket = backend.end(concert_id=concert.pk, user_id=user.pk, now=now, reason=reason)
+        if ticket is not None:
+            record_exits([ticket], now=now, reason=reason)
+            forget_when_committed(backend, concert.pk, exited=[ticket])
+    return ticket is not None
+
+
+def leave(*, user: User, concert: Concert, now: datetime.datetime | None = None) -> bool:
+    """The fan leaves the waiting room (waiting or admitted), freeing the place. False if they held none.
+
+    Raises QueueUnavailable when the backend cannot be reached.
+    """
+    return _end(user=user, concert=concert, reason=EXIT_LEFT, now=now or timezone.now())
+
+
+def end_for_user(*, user: User, concert: Concert, reason: str, now: datetime.datetime | None = None) -> bool:
+    """End the user's place for this concert (after payment, expiry or leaving), freeing it for the next fan.
+
+    Booking calls this from transaction.on_commit after a successful payment (reason "paid"). A no-op
+    returning False when the user holds no place. Never raises for an unreachable backend: the payment
+    is done by then, and the admission runs out on its own.
+    """
+    try:
+        return _end(user=user, concert=concert, reason=reason, now=now or timezone.now())
+    except QueueUnavailable:
+        logger.warning("queue %s: backend unavailable, could not end %s's place (%s)", concert.pk, user.pk, reason)
+        return False
