@@ -10,7 +10,7 @@ transactions never wait on each other in a cycle:
 2. The concert row (concerts.services, FOR NO KEY UPDATE) when staff add, move or delete a date.
 3. The concert-date row: FOR SHARE in hold_seats and pay (booking.services._seats.share_lock_date), so holds and
    payments on one date run side by side; FOR NO KEY UPDATE when staff move the date
-   (concerts.services.check_date_start) and FOR UPDATE when they cancel it (booking.services.cancel_date),
+   (concerts.services.check_date_start) and FOR UPDATE when they cancel it (booking.services.mark_date_cancelled),
    so either waits for the holds and payments in flight, and those wait for it.
 4. Seat rows, in seat_number order: booking.services._seats.lock_seats (FOR NO KEY UPDATE), for holding, paying,
    cancelling, refunding, releasing and the door's check-in (lock_reservation: one seat); moving a date to

@@ -57,7 +57,7 @@ class ConcertDate(ServiceFieldsMixin, models.Model):
         SCHEDULED = "SCHEDULED", _("Scheduled")
         CANCELLED = "CANCELLED", _("Cancelled")
 
-    # Moved only by booking.services.cancel_date; a plain save() never writes them (config.service_fields).
+    # Moved only by booking.services.mark_date_cancelled; a plain save() never writes them (config.service_fields).
     service_fields = ("status", "cancelled_at")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

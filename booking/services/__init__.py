@@ -16,8 +16,8 @@ from .checkins import check_in_ticket
 from .date_cancellations import (
     REFUND_BATCH_SIZE,
     cancel_concert_date,
-    cancel_date,
     end_reservations_of_cancelled_date,
+    mark_date_cancelled,
 )
 from .expiry import EXPIRE_BATCH_SIZE, expire_holds
 from .exports import request_export, write_export
@@ -30,13 +30,13 @@ __all__ = [
     "PaymentResult",
     "cancel",
     "cancel_concert_date",
-    "cancel_date",
     "check_in_ticket",
     "confirmations",
     "end_reservations_of_cancelled_date",
     "expire_holds",
     "hold_seats",
     "lock_reservation",
+    "mark_date_cancelled",
     "pay",
     "refund_and_cancel",
     "release_hold",

@@ -105,7 +105,7 @@ def share_lock_date(concert_date: ConcertDate) -> datetime.datetime:
     """Share-lock the date row for this transaction, refuse it if it has been cancelled, and return its start
     as it is now (staff may have moved it since `concert_date` was read).
 
-    cancel_date (date_cancellations) and concerts.services.reschedule_concert_date lock the row for update, so a
+    mark_date_cancelled (date_cancellations) and concerts.services.reschedule_concert_date lock the row for update, so a
     date cannot be cancelled or moved while a hold or payment on it is in flight, and the refund job that
     follows a cancellation sees every reservation made before. Holds and payments on one date still run side
     by side (FOR SHARE does not block FOR SHARE).

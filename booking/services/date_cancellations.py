@@ -26,13 +26,14 @@ REFUND_BATCH_SIZE = 200
 DATE_CANCELLED = Reservation.EndReason.DATE_CANCELLED
 
 
-def cancel_date(
+def mark_date_cancelled(
     *, concert_date: ConcertDate, by: User | None = None, reason: str, now: datetime.datetime | None = None
 ) -> tuple[DateCancellation, bool]:
     """Mark the date CANCELLED and record who, why and how many live reservations it had. Idempotent.
 
-    Locks the date row, so two staff members cancelling at once make one DateCancellation. Returns
-    (cancellation, created). Refunding the reservations is end_reservations_of_cancelled_date's job.
+    Only the mark: no reservation is ended here (end_reservations_of_cancelled_date does that, in the refund
+    job that cancel_concert_date queues). Locks the date row, so two staff members cancelling at once make
+    one DateCancellation. Returns (cancellation, created).
     """
     now = now or timezone.now()
     reason = (reason or "").strip()[:200] or "date cancelled"
@@ -63,7 +64,7 @@ def cancel_concert_date(
     (booking.jobs.refund_cancelled_date) is queued once the cancellation has committed; each new call
     queues it again, which is safe (the job finishes what is left and stops).
     """
-    cancellation, _created = cancel_date(concert_date=concert_date, by=by, reason=reason, now=now)
+    cancellation, _created = mark_date_cancelled(concert_date=concert_date, by=by, reason=reason, now=now)
     if enqueue:
         from .. import jobs
 

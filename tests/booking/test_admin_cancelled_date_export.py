@@ -82,7 +82,7 @@ def test_the_cancellation_progress_page_offers_the_export(staff_client, cancelle
 def test_an_export_while_refunds_still_run_says_the_file_is_a_snapshot(staff, staff_client):
     date = ConcertDateFactory()
     paid_fan(concert_date=date, seats=[4])
-    booking_services.cancel_date(concert_date=date, by=staff, reason="storm")  # no refund job has run yet
+    booking_services.mark_date_cancelled(concert_date=date, by=staff, reason="storm")  # no refund job has run yet
 
     response = staff_client.post(
         reverse(CHANGELIST), {"action": "export_csv", "_selected_action": [str(date.pk)], "index": "0"}, follow=True

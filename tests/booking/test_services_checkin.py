@@ -75,7 +75,7 @@ def test_a_refunded_ticket_is_refused(paid, concert_date, staff, now):
 
 
 def test_a_ticket_of_a_cancelled_date_is_refused_even_before_its_refund_ran(paid, concert_date, staff, now):
-    services.cancel_date(concert_date=concert_date, by=staff, reason="storm", now=now)
+    services.mark_date_cancelled(concert_date=concert_date, by=staff, reason="storm", now=now)
 
     with pytest.raises(TicketNotValid):
         services.check_in_ticket(code=ticket_code(paid), concert_date=concert_date, by=staff, now=now)

@@ -212,7 +212,7 @@ def test_cancelling_a_date_waits_for_a_hold_in_flight(make_fan, concert_date):
 
     from django.db import connection, transaction
 
-    from booking.services import cancel_date
+    from booking.services import mark_date_cancelled
 
     fan = make_fan()
     now = timezone.now()
@@ -232,7 +232,7 @@ def test_cancelling_a_date_waits_for_a_hold_in_flight(make_fan, concert_date):
     def cancel():
         try:
             assert held.wait(10)
-            outcome["cancellation"], _created = cancel_date(concert_date=concert_date, reason="storm", now=now)
+            outcome["cancellation"], _created = mark_date_cancelled(concert_date=concert_date, reason="storm", now=now)
         finally:
             connection.close()
 

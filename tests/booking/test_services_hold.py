@@ -188,11 +188,11 @@ def test_refusal_messages_follow_the_language_and_reasons_stay_english(make_fan,
 
 
 def test_a_cancelled_date_is_refused_even_through_a_stale_instance(funded_fan, concert_date, now):
-    from booking.services import cancel_date
+    from booking.services import mark_date_cancelled
     from concerts.models import ConcertDate
 
     stale = ConcertDate.objects.get(pk=concert_date.pk)
-    cancel_date(concert_date=concert_date, reason="storm", now=now)
+    mark_date_cancelled(concert_date=concert_date, reason="storm", now=now)
 
     with pytest.raises(DateNotBookable) as exc:
         services.hold_seats(user=funded_fan, concert_date=stale, seat_numbers=[1], now=now)

@@ -212,11 +212,11 @@ def test_a_bad_idempotency_key_is_refused(make_fan, concert_date, now, key):
 
 def test_paying_for_holds_on_a_cancelled_date_is_refused(make_fan, concert_date, now):
     from booking.exceptions import DateNotBookable
-    from booking.services import cancel_date
+    from booking.services import mark_date_cancelled
 
     fan = make_fan(200_000)
     services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1], now=now)
-    cancel_date(concert_date=concert_date, reason="storm", now=now)
+    mark_date_cancelled(concert_date=concert_date, reason="storm", now=now)
     with pytest.raises(DateNotBookable):
         services.pay(user=fan, concert_date=concert_date, idempotency_key="k", now=now)
     assert balance(user=fan) == 200_000

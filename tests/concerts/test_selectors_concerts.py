@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from booking import services as booking_services
-from booking.services import cancel_date
+from booking.services import mark_date_cancelled
 from concerts import selectors
 from tests import factories
 from wallet import services as wallet_services
@@ -48,5 +48,5 @@ def test_a_show_that_has_started_is_not_bookable(now):
 
 def test_bookable_dates_leave_out_cancelled_dates(now):
     date = factories.ConcertDateFactory()
-    cancel_date(concert_date=date, reason="storm", now=now)
+    mark_date_cancelled(concert_date=date, reason="storm", now=now)
     assert selectors.bookable_dates(concert=date.concert, now=now) == []
