@@ -21,18 +21,10 @@ from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .models import User
-
 # Never a destination: logging in or signing up and landing on one of these loops (or logs out, by GET: 405).
 AUTH_URL_NAMES = ("accounts:login", "accounts:signup", "accounts:logout")
 
 _View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
-
-
-class AuthenticatedRequest(HttpRequest):
-    """The request a view behind login_required gets: its user is logged in."""
-
-    user: User
 
 
 def _auth_paths() -> set[str]:

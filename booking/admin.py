@@ -3,23 +3,33 @@ the pages over concert dates that show or change bookings: a date's revenue, buy
 and exporting dates, the cancellations, the exports and the sales dashboard. Rows change only through
 booking.services (the admin actions and pages call them), never by editing a form."""
 
+import datetime
 import io
+import uuid
+from collections.abc import Callable
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpResponseRedirect
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_stubs_ext import StrOrPromise
 
+from accounts.models import User
+from accounts.requests import acting_user
 from concerts import admin as concerts_admin
 from concerts import selectors as concert_selectors
-from concerts.models import ConcertDate, DateCancellation, DateExport, SalesDashboard
+from concerts.models import Concert, ConcertDate, DateCancellation, DateExport, SalesDashboard, Seat
 from concerts.pricing import won
 from config.admin import ReadOnlyAdmin
 
@@ -34,17 +44,18 @@ class RefundForm(forms.Form):
     )
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(admin.TabularInline[Payment, Reservation]):
     model = Payment
     fields = ("paid_at", "amount", "status", "reason", "idempotency_key")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Reservation | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    # Django passes an inline the parent's row (the stubs say the inline's own model).
+    def has_change_permission(self, request: HttpRequest, obj: Reservation | None = None) -> bool:  # type: ignore[override]
         return False
 
 
@@ -58,15 +69,22 @@ class ReservationAdmin(ReadOnlyAdmin):
     inlines = [PaymentInline]
     actions = ["release_holds", "refund_and_cancel"]
 
-    def has_manage_permission(self, request):
+    def has_manage_permission(self, request: HttpRequest) -> bool:
         """Staff who may change reservations may run the actions (which go through booking.services)."""
         return request.user.has_perm("booking.change_reservation")
 
-    def _run(self, request, queryset, service, done_message, **kwargs):
+    def _run(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Reservation],
+        service: Callable[..., Reservation],
+        done_message: Callable[[int], str],
+        **kwargs: Any,
+    ) -> None:
         ended, refused = 0, []
         for reservation in queryset.select_related("seat__concert_date__concert", "user"):
             try:
-                result = service(reservation=reservation, by=request.user, **kwargs)
+                result = service(reservation=reservation, by=acting_user(request), **kwargs)
             except BookingError as exc:
                 refused.append(f"{reservation.seat} ({reservation.user}): {exc.message}")
                 continue
@@ -77,7 +95,7 @@ class ReservationAdmin(ReadOnlyAdmin):
             self.message_user(request, line, messages.WARNING)
 
     @admin.action(description=_("Release the selected holds (seats become free)"), permissions=["manage"])
-    def release_holds(self, request, queryset):
+    def release_holds(self, request: HttpRequest, queryset: QuerySet[Reservation]) -> None:
         self._run(
             request,
             queryset,
@@ -87,7 +105,7 @@ class ReservationAdmin(ReadOnlyAdmin):
         )
 
     @admin.action(description=_("Refund and cancel the selected reservations…"), permissions=["manage"])
-    def refund_and_cancel(self, request, queryset):
+    def refund_and_cancel(self, request: HttpRequest, queryset: QuerySet[Reservation]) -> TemplateResponse | None:
         form = RefundForm(request.POST if "confirm" in request.POST else None)
         if form.is_bound and form.is_valid():
             self._run(
@@ -114,20 +132,20 @@ class ReservationAdmin(ReadOnlyAdmin):
                 "reservations": reservations,
                 "total": sum(r.price for r in reservations if r.status == Reservation.Status.CONFIRMED),
                 "form": form,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
             },
         )
 
     @admin.display(description=_("concert"), ordering="seat__concert_date__concert__title")
-    def concert(self, obj):
+    def concert(self, obj: Reservation) -> Concert:
         return obj.seat.concert_date.concert
 
     @admin.display(description=_("date"), ordering="seat__concert_date__concert_date")
-    def concert_date(self, obj):
+    def concert_date(self, obj: Reservation) -> datetime.date:
         return obj.seat.concert_date.concert_date
 
     @admin.display(description=_("seat"), ordering="seat__seat_number")
-    def seat_number(self, obj):
+    def seat_number(self, obj: Reservation) -> int:
         return obj.seat.seat_number
 
 
@@ -140,12 +158,12 @@ class PaymentAdmin(ReadOnlyAdmin):
     date_hierarchy = "paid_at"
 
     @admin.display(description=_("concert date and seat"))
-    def reservation_concert(self, obj):
+    def reservation_concert(self, obj: Payment) -> Seat:
         return obj.reservation.seat
 
 
-class DoorDateChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
+class DoorDateChoiceField(forms.ModelChoiceField[ConcertDate]):
+    def label_from_instance(self, obj: ConcertDate) -> str:
         return f"{obj.concert_date:%Y-%m-%d} {timezone.localtime(obj.starts_at):%H:%M} · {obj.concert.title}"
 
 
@@ -164,12 +182,16 @@ class DoorCheckInForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["concert_date"].queryset = selectors.door_dates()
+        self.date_field.queryset = selectors.door_dates()
+
+    @property
+    def date_field(self) -> DoorDateChoiceField:
+        return cast(DoorDateChoiceField, self.fields["concert_date"])  # this form's own copy of concert_date
 
 
-def _default_door_date(dates, requested):
+def _default_door_date(dates: list[ConcertDate], requested: str | None) -> ConcertDate | None:
     """The date named in ?date=, else the first date today or later, else the first listed."""
     by_pk = {str(date.pk): date for date in dates}
     if requested in by_pk:
@@ -192,25 +214,25 @@ class CheckInAdmin(ReadOnlyAdmin):
     list_select_related = ("reservation__seat__concert_date__concert", "reservation__user", "checked_in_by")
     date_hierarchy = "checked_in_at"
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         return [
             path("door/", self.admin_site.admin_view(self.door_view), name="booking_checkin_door"),
             *super().get_urls(),
         ]
 
     @admin.display(description=_("concert date"), ordering="reservation__seat__concert_date__concert_date")
-    def concert_date(self, obj):
+    def concert_date(self, obj: CheckIn) -> ConcertDate:
         return obj.reservation.seat.concert_date
 
     @admin.display(description=_("seat"), ordering="reservation__seat__seat_number")
-    def seat_number(self, obj):
+    def seat_number(self, obj: CheckIn) -> int:
         return obj.reservation.seat.seat_number
 
     @admin.display(description=_("fan"), ordering="reservation__user__email")
-    def fan(self, obj):
+    def fan(self, obj: CheckIn) -> User:
         return obj.reservation.user
 
-    def door_view(self, request):
+    def door_view(self, request: HttpRequest) -> TemplateResponse:
         """The door: staff pick the date they check, then scan or type each ticket's code (POST).
 
         Answers 200 with the entry, or the refusal's status (400 bad code, 409 used / other date /
@@ -218,14 +240,17 @@ class CheckInAdmin(ReadOnlyAdmin):
         """
         if not request.user.has_perm("booking.add_checkin"):
             raise PermissionDenied
-        status, check_in, refusal = 200, None, None
+        status = 200
+        check_in: CheckIn | None = None
+        refusal: TicketRefused | None = None
+        concert_date: ConcertDate | None
         if request.method == "POST":
             form = DoorCheckInForm(request.POST)
             if form.is_valid():
                 concert_date = form.cleaned_data["concert_date"]
                 try:
                     check_in = services.check_in_ticket(
-                        code=form.cleaned_data["code"], concert_date=concert_date, by=request.user
+                        code=form.cleaned_data["code"], concert_date=concert_date, by=acting_user(request)
                     )
                 except TicketRefused as exc:
                     refusal, status = exc, exc.status
@@ -234,7 +259,7 @@ class CheckInAdmin(ReadOnlyAdmin):
                 status, concert_date = 400, form.cleaned_data.get("concert_date")
         else:
             form = DoorCheckInForm()
-            concert_date = _default_door_date(list(form.fields["concert_date"].queryset), request.GET.get("date"))
+            concert_date = _default_door_date(list(form.date_field.queryset or ()), request.GET.get("date"))
             form.initial["concert_date"] = concert_date
         context = {
             **self.admin_site.each_context(request),
@@ -295,14 +320,17 @@ class ConcertDateWithBookingsAdmin(concerts_admin.ConcertDateAdmin):
     )
     actions = ["cancel_dates", "export_csv"]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ConcertDate]:
         return super().get_queryset(request).annotate(revenue=selectors.date_revenue())
 
     @admin.display(description=_("revenue"), ordering="revenue")
-    def revenue_won(self, obj):
-        return won(obj.revenue) if getattr(obj, "revenue", None) is not None else "—"
+    def revenue_won(self, obj: ConcertDate) -> str:
+        revenue = getattr(obj, "revenue", None)  # a new row (not saved yet) has none
+        return won(revenue) if revenue is not None else "—"
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         extra_context = extra_context or {}
         date = self.get_object(request, object_id)
         if date is not None:
@@ -318,14 +346,14 @@ class ConcertDateWithBookingsAdmin(concerts_admin.ConcertDateAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description=_("Cancel the selected dates and refund every reservation"), permissions=["change"])
-    def cancel_dates(self, request, queryset):
+    def cancel_dates(self, request: HttpRequest, queryset: QuerySet[ConcertDate]) -> HttpResponse:
         dates = list(queryset.select_related("concert"))
         form = CancelDatesForm(request.POST if "confirm" in request.POST else None)
         if form.is_bound and form.is_valid():
             cancellations = []
             for date in dates:
                 cancellation = services.cancel_concert_date(
-                    concert_date=date, by=request.user, reason=form.cleaned_data["reason"]
+                    concert_date=date, by=acting_user(request), reason=form.cleaned_data["reason"]
                 )
                 cancellations.append(cancellation)
                 self.message_user(
@@ -350,15 +378,15 @@ class ConcertDateWithBookingsAdmin(concerts_admin.ConcertDateAdmin):
                 "dates": [(date, live.get(date.pk)) for date in dates],
                 "form": form,
                 "action": "cancel_dates",
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
             },
         )
 
     @admin.action(description=_("Export reservations and payments (CSV)"), permissions=["view"])
-    def export_csv(self, request, queryset):
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[ConcertDate]) -> None:
         dates = list(queryset.select_related("concert", "cancellation"))
         for date in dates:
-            services.request_export(concert_date=date, by=request.user)
+            services.request_export(concert_date=date, by=acting_user(request))
         self.message_user(
             request,
             format_html(
@@ -395,7 +423,7 @@ class DateCancellationAdmin(ReadOnlyAdmin):
     change_list_template = "admin/concerts/datecancellation/change_list.html"
 
     @admin.display(description=_("refund progress"))
-    def progress(self, obj):
+    def progress(self, obj: DateCancellation) -> SafeString:
         done, total, remaining = selectors.cancellation_progress(obj)
         return format_html(
             '<progress value="{}" max="{}"></progress> {} / {} ({} {})',
@@ -408,14 +436,14 @@ class DateCancellationAdmin(ReadOnlyAdmin):
         )
 
     @admin.display(description=_("state"))
-    def state(self, obj):
+    def state(self, obj: DateCancellation) -> StrOrPromise:
         if obj.finished_at:
             return _("finished")
         if obj.last_error:
             return format_html("{}: {}", _("failed, will retry"), obj.last_error)
         return _("running") if obj.started_at else _("waiting for a worker")
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         running = selectors.refunds_running()
         extra_context = {**(extra_context or {}), "refresh_seconds": 5 if running else None}
         return super().changelist_view(request, extra_context)
@@ -430,17 +458,17 @@ class DateExportAdmin(ReadOnlyAdmin):
     exclude = ("content",)  # the CSV is downloaded, not shown
     readonly_fields = ("download",)
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DateExport]:
         return super().get_queryset(request).defer("content")
 
     @admin.display(description=_("file"))
-    def download(self, obj):
+    def download(self, obj: DateExport) -> str:
         if obj.status != DateExport.Status.READY:
             return obj.error or "—"
         url = reverse("admin:concerts_dateexport_download", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, _("Download CSV"))
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         return [
             path(
                 "<uuid:export_id>/download/",
@@ -450,7 +478,7 @@ class DateExportAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
-    def download_view(self, request, export_id):
+    def download_view(self, request: HttpRequest, export_id: uuid.UUID) -> FileResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
         export = get_object_or_404(DateExport, pk=export_id, status=DateExport.Status.READY)
@@ -463,29 +491,29 @@ class DateExportAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SalesDashboard)
-class SalesDashboardAdmin(admin.ModelAdmin):
+class SalesDashboardAdmin(admin.ModelAdmin[SalesDashboard]):
     """The sales dashboard (selectors.sales_dashboard): per concert and date seats sold / held / free and gross,
     refunded and net won; gross payments per day as a chart (charts.daily_sales_svg)."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: SalesDashboard | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: SalesDashboard | None = None) -> bool:
         return False
 
-    def has_view_permission(self, request, obj=None):
+    def has_view_permission(self, request: HttpRequest, obj: SalesDashboard | None = None) -> bool:
         return request.user.is_active and request.user.is_staff and request.user.has_perm("concerts.view_concertdate")
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         return [
             path("ticket/", self.admin_site.admin_view(self.ticket_check_view), name="concerts_ticket_check"),
             *super().get_urls(),
         ]
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
         concert = concert_selectors.find_concert(request.GET.get("concert"))
@@ -501,7 +529,7 @@ class SalesDashboardAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/concerts/sales_dashboard.html", context)
 
-    def ticket_check_view(self, request):
+    def ticket_check_view(self, request: HttpRequest) -> HttpResponseRedirect:
         """The old "check a ticket" address: the door check-in page now (CheckInAdmin.door_view), without the query,
         so a code in an old bookmark is neither checked nor carried on."""
         return HttpResponseRedirect(reverse("admin:booking_checkin_door"))

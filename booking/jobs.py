@@ -81,7 +81,7 @@ def refund_cancelled_date(*, cancellation_id: uuid.UUID | str) -> int:
         raise
 
 
-def export_date_csv(*, export_id: uuid.UUID | str) -> int:
+def export_date_csv(*, export_id: uuid.UUID | str) -> int | None:
     """Write the CSV of a DateExport; on failure mark it FAILED with the error and raise (RQ retries)."""
     export = DateExport.objects.select_related("concert_date").get(pk=export_id)
     try:

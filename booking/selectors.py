@@ -9,6 +9,7 @@ import datetime
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
@@ -18,11 +19,52 @@ from django.utils import timezone
 
 from accounts.models import User
 from concerts.models import Concert, ConcertDate, DateCancellation, DateExport, Seat
-from concerts.selectors import dates_with_seat_counts
+from concerts.selectors import SeatCounts, dates_with_seat_counts
 from wallet.models import UsageHistory
 
 from .exceptions import BookingError, CancellationClosed, ReservationNotCancellable
 from .models import CheckIn, Payment, Reservation
+
+
+class StaffSeat(TypedDict):
+    """What staff_seat_map adds to each seat."""
+
+    buyer_email: str | None
+    status_now: str
+    holder: User | None
+
+
+class ExportPrefetches(TypedDict):
+    """What export_rows prefetches onto each reservation."""
+
+    refunds: list[UsageHistory]
+    entries: list[CheckIn]
+
+
+class TicketFlags(TypedDict):
+    """What reservations_for sets on each reservation of My tickets."""
+
+    cancel_deadline: datetime.datetime
+    organiser_cancelled: bool
+    cancellable: bool
+
+
+class DateSales(SeatCounts):
+    """What sales_by_date adds to each date (and sales_dashboard its `net`)."""
+
+    revenue: int
+    gross: int
+    refunded: int
+    net: int
+
+
+if TYPE_CHECKING:  # WithAnnotations takes its arguments only in annotations (Python 3.11)
+    from django_stubs_ext import WithAnnotations
+
+    MyTicket = WithAnnotations[Reservation, TicketFlags]
+    DateWithSales = WithAnnotations[ConcertDate, DateSales]
+    SeatForStaff = WithAnnotations[Seat, StaffSeat]
+    ExportReservation = WithAnnotations[Reservation, ExportPrefetches]
 
 
 def show_has_started(concert_date: ConcertDate, *, now: datetime.datetime) -> bool:
@@ -46,35 +88,41 @@ class SeatState:
 
 @dataclass(frozen=True)
 class SeatMapEntry:
-    seat_id: object
+    seat_id: uuid.UUID
     number: int
     price: int
     status: str
     hold_expire_at: datetime.datetime | None = None  # set for the fan's own live holds
 
     @property
-    def is_available(self):
+    def is_available(self) -> bool:
         return self.status == SeatState.AVAILABLE
 
 
-def seat_map(*, concert_date, user, now=None):
+def seat_map(
+    *, concert_date: ConcertDate, user: User | None, now: datetime.datetime | None = None
+) -> list[SeatMapEntry]:
     """Every seat of the date in seat order with its price and status as `user` sees it now: one query."""
     now = now or timezone.now()
-    user_id = getattr(user, "pk", None)
+    user_id = user.pk if user is not None else None  # nobody's (None): nothing is marked as the fan's
     seats = (
         Seat.objects.filter(concert_date=concert_date)
         .annotate(
             paid_by_user=Exists(
-                Reservation.objects.filter(seat=OuterRef("pk"), user_id=user_id, status=Reservation.Status.CONFIRMED)
+                Reservation.objects.filter(
+                    seat=OuterRef("pk"),
+                    user_id=user_id,  # type: ignore[misc]  # None matches no reservation
+                    status=Reservation.Status.CONFIRMED,
+                )
             )
         )
         .only("id", "seat_number", "price", "status", "held_by_id", "hold_expire_at")
         .order_by("seat_number")
     )
-    entries = []
+    entries: list[SeatMapEntry] = []
     for seat in seats:
         status = seat.status_at(now)
-        expire_at = None
+        expire_at: datetime.datetime | None = None
         if status == Seat.Status.HELD and user_id is not None and seat.held_by_id == user_id:
             status, expire_at = SeatState.MINE, seat.hold_expire_at
         elif status == Seat.Status.RESERVED and seat.paid_by_user:
@@ -83,7 +131,7 @@ def seat_map(*, concert_date, user, now=None):
     return entries
 
 
-def live_holds(*, user, concert_date, now=None):
+def live_holds(*, user: User, concert_date: ConcertDate, now: datetime.datetime | None = None) -> list[Reservation]:
     """The fan's unexpired holds on this date (what checkout would pay), seats joined, in seat order."""
     now = now or timezone.now()
     return list(
@@ -106,7 +154,7 @@ class CheckoutState:
     paid: bool  # nothing left to pay because the fan's last checkout of the date was paid
 
 
-def checkout_state(*, user, concert_date, now) -> CheckoutState:
+def checkout_state(*, user: User, concert_date: ConcertDate, now: datetime.datetime) -> CheckoutState:
     """Whether the fan holds seats on this date, or has nothing left there because it was paid. One query.
 
     "Paid" means no unexpired hold on the date and the newest paid reservation is at least as recent as the
@@ -126,7 +174,7 @@ def checkout_state(*, user, concert_date, now) -> CheckoutState:
     return CheckoutState(holds_seats=bool(found["live"]), paid=paid)
 
 
-def holds_seats_on_concert(*, user, concert, now) -> bool:
+def holds_seats_on_concert(*, user: User, concert: Concert, now: datetime.datetime) -> bool:
     """Whether the fan holds any seat (unexpired) on any date of the concert: the admission still has a use."""
     return Reservation.objects.filter(
         user_id=user.pk,
@@ -136,7 +184,7 @@ def holds_seats_on_concert(*, user, concert, now) -> bool:
     ).exists()
 
 
-def last_hold_ran_out(*, user, concert_date, now=None) -> bool:
+def last_hold_ran_out(*, user: User, concert_date: ConcertDate, now: datetime.datetime | None = None) -> bool:
     """Whether the fan's latest reservation on this date is a hold whose time ran out (EXPIRED, or HOLD past
     its expiry and not swept yet): what an empty checkout tells the fan instead of "nothing on hold". One query."""
     now = now or timezone.now()
@@ -149,7 +197,10 @@ def last_hold_ran_out(*, user, concert_date, now=None) -> bool:
     if latest is None:
         return False
     status, expire_at = latest
-    return status == Reservation.Status.EXPIRED or (status == Reservation.Status.HOLD and expire_at <= now)
+    if status == Reservation.Status.EXPIRED:
+        return True
+    # A hold always has its expiry (hold_seats sets it); one without would count as run out.
+    return status == Reservation.Status.HOLD and (expire_at is None or expire_at <= now)
 
 
 def live_seat_count(*, user: User, concert_date: ConcertDate, now: datetime.datetime) -> int:
@@ -165,7 +216,13 @@ def live_seat_count(*, user: User, concert_date: ConcertDate, now: datetime.date
 RESERVATIONS_PER_PAGE = 20
 
 
-def reservations_for(*, user, page=1, per_page=RESERVATIONS_PER_PAGE, now=None) -> Page:
+def reservations_for(
+    *,
+    user: User,
+    page: int | str | None = 1,
+    per_page: int = RESERVATIONS_PER_PAGE,
+    now: datetime.datetime | None = None,
+) -> "Page[MyTicket]":
     """One page of the fan's paid and cancelled reservations, newest first, seat, date and concert joined.
 
     `page` may be anything a query string carries: a number out of range or not a number gives the last or
@@ -183,7 +240,7 @@ def reservations_for(*, user, page=1, per_page=RESERVATIONS_PER_PAGE, now=None) 
         .select_related("seat__concert_date__concert")
         .order_by("-created_at", "seat__seat_number", "pk")  # a total order, so pages never overlap
     )
-    result = Paginator(reservations, per_page).get_page(page)
+    result = cast("Page[MyTicket]", Paginator(reservations, per_page).get_page(page))  # its flags are set below
     result.object_list = list(result.object_list)
     for reservation in result.object_list:
         date = reservation.seat.concert_date
@@ -212,7 +269,7 @@ class CancellationQuote:
         return self.refusal is None
 
 
-def cancellation_quote(*, reservation, now=None) -> CancellationQuote:
+def cancellation_quote(*, reservation: Reservation, now: datetime.datetime | None = None) -> CancellationQuote:
     """The refund, fee and deadline of cancelling this reservation (seat, date and concert joined) at `now`.
 
     The same rules booking.services.cancel applies under its locks: CONFIRMED and before the deadline, else
@@ -221,7 +278,7 @@ def cancellation_quote(*, reservation, now=None) -> CancellationQuote:
     """
     now = now or timezone.now()
     deadline = cancellation_deadline(reservation.seat.concert_date)
-    refusal = None
+    refusal: BookingError | None = None
     if reservation.status != Reservation.Status.CONFIRMED:
         refusal = ReservationNotCancellable()
     elif now >= deadline:
@@ -237,7 +294,7 @@ def cancellation_quote(*, reservation, now=None) -> CancellationQuote:
     )
 
 
-def paid_with_key(*, user, concert_date_id, idempotency_key):
+def paid_with_key(*, user: User, concert_date_id: uuid.UUID, idempotency_key: str) -> bool:
     """Whether this fan's checkout key has already paid for holds on this date (a late double click)."""
     return Payment.objects.filter(
         user_id=user.pk,
@@ -280,7 +337,7 @@ def checkin_counts(*, concert_date: ConcertDate) -> CheckInCounts:
 # --- staff: sales figures (the sales dashboard, sales_report, the date list's revenue) -----------------
 
 
-def date_revenue():
+def date_revenue() -> Coalesce:
     """Won of the paid (not refunded) reservations of the ConcertDate in the outer query."""
     confirmed = Reservation.objects.filter(seat__concert_date=OuterRef("pk"), status=Reservation.Status.CONFIRMED)
     return Coalesce(
@@ -290,20 +347,20 @@ def date_revenue():
     )
 
 
-def _date_sum(queryset, path):
+def _date_sum(queryset: QuerySet[Any], path: str) -> Coalesce:
     """The sum of `amount` of these rows for the ConcertDate in the outer query (`path` leads to it), or 0."""
     total = queryset.filter(**{path: OuterRef("pk")}).order_by().values(path).annotate(total=Sum("amount"))
     return Coalesce(Subquery(total.values("total")), 0, output_field=BigIntegerField())
 
 
-def sales_by_date(*, concert=None, now=None):
+def sales_by_date(*, concert: Concert | None = None, now: datetime.datetime | None = None) -> "QuerySet[DateWithSales]":
     """Dates (of one concert, or every concert) with seats_available / seats_held / seats_reserved, concert
     joined, and their money: `gross` (successful payments), `refunded` (refunds to the fans' wallets) and
     `revenue` (won of the paid, not refunded, reservations); one query."""
     queryset = ConcertDate.objects.select_related("concert")
     if concert is not None:
         queryset = queryset.filter(concert=concert)
-    return (
+    sales = (
         dates_with_seat_counts(queryset, now=now)
         .annotate(
             revenue=date_revenue(),
@@ -317,6 +374,7 @@ def sales_by_date(*, concert=None, now=None):
         )
         .order_by("concert__start_time", "concert__title", "starts_at")
     )
+    return cast("QuerySet[DateWithSales]", sales)  # `net` is sales_dashboard's
 
 
 @dataclass
@@ -334,7 +392,7 @@ class SalesFigures:
     def net(self) -> int:
         return self.gross - self.refunded
 
-    def add(self, date) -> None:
+    def add(self, date: "DateWithSales") -> None:
         self.sold += date.seats_reserved
         self.held += date.seats_held
         self.free += date.seats_available
@@ -345,25 +403,28 @@ class SalesFigures:
 @dataclass
 class ConcertSales(SalesFigures):
     concert: Concert | None = None
-    dates: list = field(default_factory=list)  # ConcertDates from sales_by_date, each with `net` set
+    dates: "list[DateWithSales]" = field(default_factory=list)  # from sales_by_date, each with `net` set
 
 
 @dataclass(frozen=True)
 class SalesDashboard:
     concerts: list[ConcertSales]
     totals: SalesFigures
-    series: list  # DaySales: gross payments per local day, the chart's bars
+    series: "list[DaySales]"  # gross payments per local day, the chart's bars
 
 
-def sales_dashboard(*, concert=None, days=30, now=None) -> SalesDashboard:
+def sales_dashboard(
+    *, concert: Concert | None = None, days: int = 30, now: datetime.datetime | None = None
+) -> SalesDashboard:
     """What the staff sales dashboard shows: per concert and date seats sold / held / free and gross,
     refunded and net won (all time), with totals, and gross payments per day for the last `days` days.
     Two queries."""
     now = now or timezone.now()
-    concerts, totals = [], SalesFigures()
+    concerts: list[ConcertSales] = []
+    totals = SalesFigures()
     for date in sales_by_date(concert=concert, now=now):
         date.net = date.gross - date.refunded
-        if not concerts or concerts[-1].concert.pk != date.concert_id:
+        if not concerts or concerts[-1].concert != date.concert:  # joined: no query
             concerts.append(ConcertSales(concert=date.concert))
         concerts[-1].dates.append(date)
         concerts[-1].add(date)
@@ -378,7 +439,9 @@ class DaySales:
     amount: int
 
 
-def sales_over_time(*, concert=None, days=30, now=None):
+def sales_over_time(
+    *, concert: Concert | None = None, days: int = 30, now: datetime.datetime | None = None
+) -> list[DaySales]:
     """Successful payments per local day for the last `days` days (oldest first, days without sales as 0)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -395,7 +458,7 @@ def sales_over_time(*, concert=None, days=30, now=None):
         .annotate(tickets=Count("id"), amount=Sum("amount"))
         .order_by("day")
     }
-    series = []
+    series: list[DaySales] = []
     for offset in range(days):
         day = first + datetime.timedelta(days=offset)
         row = rows.get(day, {})
@@ -403,18 +466,21 @@ def sales_over_time(*, concert=None, days=30, now=None):
     return series
 
 
-def staff_seat_map(*, concert_date, now=None):
+def staff_seat_map(*, concert_date: ConcertDate, now: datetime.datetime | None = None) -> "list[SeatForStaff]":
     """The date's seats in order, each with `status_now` (an expired hold reads AVAILABLE), `holder`
     (the fan holding it, while the hold lasts) and `buyer_email` (the fan who paid for it); one query."""
     now = now or timezone.now()
     buyer = Reservation.objects.filter(seat=OuterRef("pk"), status=Reservation.Status.CONFIRMED).values("user__email")[
         :1
     ]
-    seats = list(
-        Seat.objects.filter(concert_date=concert_date)
-        .select_related("held_by")
-        .annotate(buyer_email=Subquery(buyer))
-        .order_by("seat_number")
+    seats = cast(  # status_now and holder are set below
+        "list[SeatForStaff]",
+        list(
+            Seat.objects.filter(concert_date=concert_date)
+            .select_related("held_by")
+            .annotate(buyer_email=Subquery(buyer))
+            .order_by("seat_number")
+        ),
     )
     for seat in seats:
         seat.status_now = seat.status_at(now)
@@ -504,7 +570,7 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def ticket_status(reservation: Reservation) -> str:
+def ticket_status(reservation: "ExportReservation") -> str:
     """What became of a reservation, in one word for the export: on hold, hold expired, released (ended
     before payment), paid, checked in, or refunded. Reads the prefetched `refunds` and `entries`."""
     if reservation.status == Reservation.Status.HOLD:

@@ -6,11 +6,13 @@ status.
 """
 
 import uuid
+from collections.abc import Callable, Iterable
 from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +22,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.redirects import login_required
-from queueing.gate import admitted_required
+from accounts.requests import AuthenticatedRequest
+from queueing.gate import AdmittedRequest, admitted_required
 from wallet.exceptions import WalletError
 
 from . import exceptions, selectors, services
@@ -28,7 +31,7 @@ from .forms import CheckoutForm, HoldForm
 from .models import Reservation
 
 
-def _render_seat_map(request, *, status=200, selected=()):
+def _render_seat_map(request: AdmittedRequest, *, status: int = 200, selected: Iterable[int] = ()) -> HttpResponse:
     date = request.concert_date
     seats = selectors.seat_map(concert_date=date, user=request.user, now=timezone.now())
     mine = sum(1 for seat in seats if seat.status == selectors.SeatState.MINE)
@@ -55,7 +58,7 @@ def _render_seat_map(request, *, status=200, selected=()):
 @require_safe
 @login_required
 @admitted_required
-def seats(request, date_id):
+def seats(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponse:
     """The 50 seats of a date with their status and price; the fan's own holds are marked.
 
     `?seats=<n>` (repeatable) checks those seats if they are free: the choice a refused hold sends back.
@@ -64,7 +67,7 @@ def seats(request, date_id):
     return _render_seat_map(request, selected=[int(n) for n in chosen if n.isascii() and n.isdigit() and len(n) < 4])
 
 
-def _back_to_seat_map(request, *, keep=()):
+def _back_to_seat_map(request: AdmittedRequest, *, keep: Iterable[int] = ()) -> HttpResponseRedirect:
     """A refused hold answers with a 303 to the seat map, the fan's choice kept in its query string, so a
     reload shows the map again instead of asking to send the form a second time."""
     url = reverse("booking:seats", args=[request.concert_date.pk])
@@ -75,14 +78,14 @@ def _back_to_seat_map(request, *, keep=()):
     return response
 
 
-def _seat_map_url(request, date_id):
+def _seat_map_url(request: AuthenticatedRequest, date_id: uuid.UUID) -> str:
     return reverse("booking:seats", args=[date_id])
 
 
 @require_POST
 @login_required(form_page=_seat_map_url)
 @admitted_required
-def hold(request, date_id):
+def hold(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponseBase:
     """Hold the checked seats together (all or nothing), then go to checkout.
 
     A refusal goes back to the seat map with its message (see _back_to_seat_map). Seat numbers the map never
@@ -91,11 +94,11 @@ def hold(request, date_id):
     form = HoldForm(request.POST)
     if not form.is_valid():
         for error in form.errors["seats"]:
-            messages.error(request, error)
+            messages.error(request, str(error))  # ErrorList hands out its messages as text
         if form.has_error("seats", "required"):  # nothing checked: the page allows it without JavaScript
             return _back_to_seat_map(request)
         return _render_seat_map(request, status=400)
-    seat_numbers = form.cleaned_data["seats"]
+    seat_numbers: list[int] = form.cleaned_data["seats"]
     try:
         services.hold_seats(user=request.user, concert_date=request.concert_date, seat_numbers=seat_numbers)
     except exceptions.BookingError as error:
@@ -115,7 +118,9 @@ def hold(request, date_id):
     return redirect("booking:checkout", date_id=request.concert_date.pk)
 
 
-def _render_checkout(request, *, status=200, holds=None):
+def _render_checkout(
+    request: AdmittedRequest, *, status: int = 200, holds: list[Reservation] | None = None
+) -> HttpResponse:
     date = request.concert_date
     now = timezone.now()
     if holds is None:
@@ -123,7 +128,7 @@ def _render_checkout(request, *, status=200, holds=None):
     hold_ran_out = not holds and selectors.last_hold_ran_out(user=request.user, concert_date=date, now=now)
     total = sum(reservation.price for reservation in holds)
     balance = request.user.balance
-    expires_at = min((reservation.hold_expire_at for reservation in holds), default=None)
+    expires_at = min((r.hold_expire_at for r in holds if r.hold_expire_at is not None), default=None)
     return render(
         request,
         "booking/checkout.html",
@@ -147,7 +152,9 @@ def _render_checkout(request, *, status=200, holds=None):
     )
 
 
-def _replayed_payment_goes_to_tickets(view):
+def _replayed_payment_goes_to_tickets(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[[AuthenticatedRequest, uuid.UUID], HttpResponseBase]:
     """A checkout POST whose key has already paid goes to My tickets, before the queue gate is asked.
 
     Paying ends the fan's admission, so a second click that arrives after the first payment finished would
@@ -155,7 +162,7 @@ def _replayed_payment_goes_to_tickets(view):
     """
 
     @wraps(view)
-    def wrapper(request, date_id):
+    def wrapper(request: AuthenticatedRequest, date_id: uuid.UUID) -> HttpResponseBase:
         if request.method == "POST":
             form = CheckoutForm(request.POST)
             if form.is_valid() and selectors.paid_with_key(
@@ -168,15 +175,16 @@ def _replayed_payment_goes_to_tickets(view):
     return wrapper
 
 
-def _checkout_state(request):
-    if not hasattr(request, "checkout_state"):
-        request.checkout_state = selectors.checkout_state(
-            user=request.user, concert_date=request.concert_date, now=timezone.now()
-        )
-    return request.checkout_state
+def _checkout_state(request: AdmittedRequest) -> selectors.CheckoutState:
+    """The checkout state of the request's date, read once per request."""
+    state: selectors.CheckoutState | None = getattr(request, "checkout_state", None)
+    if state is None:
+        state = selectors.checkout_state(user=request.user, concert_date=request.concert_date, now=timezone.now())
+        request.checkout_state = state  # type: ignore[attr-defined]  # kept on the request
+    return state
 
 
-def _checkout_open_without_admission(request):
+def _checkout_open_without_admission(request: AdmittedRequest) -> bool:
     """The gate's exception for checkout: seats the fan already holds on this date stay payable after the
     admission ended (it ran out, or a payment on another date ended it), and a checkout that was paid
     answers with My tickets instead of the waiting room. Nothing new can be held this way."""
@@ -184,7 +192,7 @@ def _checkout_open_without_admission(request):
     return state.holds_seats or state.paid
 
 
-def _paid_checkout_goes_to_tickets(request):
+def _paid_checkout_goes_to_tickets(request: HttpRequest) -> HttpResponseRedirect:
     """Back, reload or a second tab after paying: My tickets, saying the seats are paid (not the waiting
     room, nor an empty checkout that reads like a failed payment)."""
     messages.info(request, _("Your seats for this date are already paid: here are your tickets."))
@@ -195,7 +203,7 @@ def _paid_checkout_goes_to_tickets(request):
 @login_required
 @_replayed_payment_goes_to_tickets
 @admitted_required(open_without_admission=_checkout_open_without_admission)
-def checkout(request, date_id):
+def checkout(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponseBase:
     """GET: the fan's holds, total, balance and the hold's countdown. POST: pay them all, once per key.
 
     With nothing left to pay because the date's last checkout was paid, both go to My tickets.
@@ -208,7 +216,7 @@ def checkout(request, date_id):
     form = CheckoutForm(request.POST)
     if not form.is_valid():
         for error in dict.fromkeys(e for errors in form.errors.values() for e in errors):
-            messages.error(request, error)
+            messages.error(request, str(error))  # ErrorList hands out its messages as text
         return _render_checkout(request, status=400)
     try:
         result = services.pay(
@@ -243,7 +251,7 @@ def checkout(request, date_id):
     return redirect("booking:reservations")
 
 
-def _render_reservations(request, *, status=200):
+def _render_reservations(request: AuthenticatedRequest, *, status: int = 200) -> HttpResponse:
     page = selectors.reservations_for(user=request.user, page=request.GET.get("page"))
     return render(
         request,
@@ -260,19 +268,19 @@ def _render_reservations(request, *, status=200):
 
 @require_safe
 @login_required
-def reservations(request):
+def reservations(request: AuthenticatedRequest) -> HttpResponse:
     """The fan's reservations, newest first, a page at a time, with a cancel button while cancellation is
     allowed."""
     return _render_reservations(request)
 
 
-def _cancel_page_url(request, reservation_id):
+def _cancel_page_url(request: AuthenticatedRequest, reservation_id: uuid.UUID) -> str:
     return reverse("booking:cancel", args=[reservation_id])
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required(form_page=_cancel_page_url)
-def cancel_view(request, reservation_id):
+def cancel_view(request: AuthenticatedRequest, reservation_id: uuid.UUID) -> HttpResponse:
     """GET: what cancelling one of the fan's paid reservations gives back (price, fee, refund, deadline), with
     the button that confirms; a 409 with the reason when it cannot be cancelled. POST: cancel it and refund
     it to the wallet. The confirmation is a page, not a script dialog, so it is the same without JavaScript."""
@@ -287,7 +295,7 @@ def cancel_view(request, reservation_id):
             request,
             "booking/cancel.html",
             {"quote": quote, "reservation": reservation, "page_url": _cancel_page_url(request, reservation.pk)},
-            status=200 if quote.cancellable else quote.refusal.status,
+            status=200 if quote.refusal is None else quote.refusal.status,
         )
     try:
         services.cancel(user=request.user, reservation=reservation)

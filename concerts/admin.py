@@ -8,29 +8,47 @@ What reads or writes bookings — a date's revenue, buyers and refunds, cancelli
 cancellations, the exports and the sales dashboard — is registered by booking.admin, which extends the
 date page defined here."""
 
+import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
+from django.forms.renderers import BaseRenderer
+from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
+from accounts.models import User
+from accounts.requests import acting_user
 from config.admin import GuardedDeleteAdmin, ReadOnlyAdmin, SavesChangedFieldsAdmin
 
 from . import selectors
 from .models import Concert, ConcertDate, DateExport, Seat, SeatStatusHistory, local_day
-from .pricing import default_tiers, describe_price_tier, format_price_tiers, parse_price_tiers, seat_prices
+from .pricing import PriceTier, default_tiers, describe_price_tier, format_price_tiers, parse_price_tiers, seat_prices
 from .services import check_date_start, create_concert_date, delete_concert_date, reschedule_concert_date
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
+    from django.utils.datastructures import _ListOrTuple
+
+    from .selectors import ConcertWithCounts
+
+_Admin = TypeVar("_Admin", bound=type[admin.options.BaseModelAdmin[Any]])
 
 
 class PriceTiersWidget(forms.Textarea):
     """The tiers as text to type for a new date; once the date exists (the field is disabled, its seats are
     priced), as a read-only list with the tier names."""
 
-    def render(self, name, value, attrs=None, renderer=None):
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: BaseRenderer | None = None
+    ) -> SafeString:
         if not (attrs or {}).get("disabled"):
             return super().render(name, value, attrs, renderer)
         try:
@@ -44,13 +62,13 @@ class PriceTiersWidget(forms.Textarea):
 class PriceTiersField(forms.CharField):
     widget = PriceTiersWidget(attrs={"rows": 3, "cols": 26})
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> str | None:
         # Browsers post "\r\n"; normalise so an untouched extra inline row does not count as changed.
-        value = super().to_python(value)
-        return value.replace("\r\n", "\n") if value else value
+        text = super().to_python(value)
+        return text.replace("\r\n", "\n") if text else text
 
 
-class ConcertDateForm(forms.ModelForm):
+class ConcertDateForm(forms.ModelForm[ConcertDate]):
     """A date's start plus the price tiers its seats are created with (only when the date is new)."""
 
     price_tiers = PriceTiersField(
@@ -65,7 +83,7 @@ class ConcertDateForm(forms.ModelForm):
         model = ConcertDate
         fields = ("concert", "starts_at")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance._state.adding:
             self.fields["price_tiers"].initial = format_price_tiers(default_tiers())
@@ -74,7 +92,7 @@ class ConcertDateForm(forms.ModelForm):
             self.fields["price_tiers"].help_text = self.fixed_help_text
             self.fields["price_tiers"].initial = format_price_tiers(selectors.price_tiers_of(self.instance))
 
-    def clean_price_tiers(self):
+    def clean_price_tiers(self) -> list[PriceTier] | None:
         """The parsed, validated tiers for a new date (default: one price for every seat)."""
         if not self.instance._state.adding:
             return None
@@ -82,11 +100,11 @@ class ConcertDateForm(forms.ModelForm):
         seat_prices(tiers)  # raises ValidationError when the tiers do not cover each seat once
         return tiers
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         """A new date's day must be free; an existing date moved to another day is refused onto a day the
         concert has already, or while fans have paid for or hold its seats (check_date_start, under the
         seats' locks: the admin's change view is one transaction)."""
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         starts_at = cleaned.get("starts_at")
         concert = cleaned.get("concert") or getattr(self.instance, "concert", None)
         changed = self.instance._state.adding or "starts_at" in self.changed_data
@@ -99,15 +117,15 @@ class ConcertDateForm(forms.ModelForm):
         return cleaned
 
 
-class ConcertDateInlineFormSet(forms.BaseInlineFormSet):
-    created_by = None  # set per request by ConcertDateInline.get_formset
+class ConcertDateInlineFormSet(forms.BaseInlineFormSet[ConcertDate, Concert, forms.ModelForm[ConcertDate]]):
+    created_by: User | None = None  # set per request by ConcertDateInline.get_formset
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
-        days = {}
+        days: dict[datetime.date, forms.ModelForm[ConcertDate]] = {}
         for form in self.forms:
             starts_at = getattr(form, "cleaned_data", {}).get("starts_at")
-            if not starts_at or self.can_delete and self._should_delete_form(form):
+            if not starts_at or self.can_delete and self._should_delete_form(form):  # type: ignore[attr-defined]
                 continue
             day = local_day(starts_at)
             if day in days:
@@ -115,7 +133,7 @@ class ConcertDateInlineFormSet(forms.BaseInlineFormSet):
                 form.add_error("starts_at", message % {"day": day.isoformat()})
             days[day] = form
 
-    def save_new(self, form, commit=True):
+    def save_new(self, form: forms.ModelForm[ConcertDate], commit: bool = True) -> ConcertDate:
         return create_concert_date(
             concert=self.instance,
             starts_at=form.cleaned_data["starts_at"],
@@ -123,17 +141,17 @@ class ConcertDateInlineFormSet(forms.BaseInlineFormSet):
             created_by=self.created_by,
         )
 
-    def save_existing(self, form, obj, commit=True):
+    def save_existing(self, form: forms.ModelForm[ConcertDate], obj: ConcertDate, commit: bool = True) -> ConcertDate:
         if "starts_at" in form.changed_data:
             return reschedule_concert_date(concert_date=obj, starts_at=form.cleaned_data["starts_at"])
         return obj  # nothing else of an existing date is edited here (its tiers are fixed)
 
-    def delete_existing(self, obj, commit=True):
+    def delete_existing(self, obj: ConcertDate, commit: bool = True) -> None:
         if commit:
             delete_concert_date(concert_date=obj)
 
 
-def _seat_count_columns(admin_class):
+def _seat_count_columns(admin_class: _Admin) -> _Admin:
     """Add seats_available / seats_held / seats_reserved columns reading the selector's annotations."""
     for name, label in (
         ("seats_available", _("free")),
@@ -141,18 +159,17 @@ def _seat_count_columns(admin_class):
         ("seats_reserved", _("sold")),
     ):
 
-        def column(self, obj, name=name):
+        @admin.display(description=label, ordering=name)
+        def column(self: admin.options.BaseModelAdmin[Any], obj: ConcertDate, name: str = name) -> object:
             value = getattr(obj, name, None)  # a new row (not saved yet) has no counts
             return self.get_empty_value_display() if value is None else value
 
-        column.short_description = label
-        column.admin_order_field = name
         setattr(admin_class, name, column)
     return admin_class
 
 
 @_seat_count_columns
-class ConcertDateInline(admin.TabularInline):
+class ConcertDateInline(admin.TabularInline[ConcertDate, Concert]):
     model = ConcertDate
     form = ConcertDateForm
     formset = ConcertDateInlineFormSet
@@ -161,22 +178,27 @@ class ConcertDateInline(admin.TabularInline):
     extra = 1
     show_change_link = True
 
-    def get_fields(self, request, obj=None):
+    # Django passes an inline the parent's row (the stubs say the inline's own model).
+    def get_fields(self, request: HttpRequest, obj: Concert | None = None) -> "_FieldGroups":  # type: ignore[override]
         # A concert being added has no seats yet: no count columns to show.
         return self.fields if obj else tuple(f for f in self.fields if f not in self.readonly_fields)
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ConcertDate]:
         seats = Prefetch("seats", queryset=Seat.objects.only("id", "concert_date_id", "seat_number", "price", "tier"))
         queryset = super().get_queryset(request).select_related("concert").prefetch_related(seats)
         # Meta.ordering does not apply to a query with aggregates: order the rows by start explicitly.
         return selectors.dates_with_seat_counts(queryset).order_by("starts_at")
 
-    def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        formset.created_by = request.user  # a fresh class per call, so this does not leak across requests
+    def get_formset(
+        self, request: HttpRequest, obj: Concert | None = None, **kwargs: Any
+    ) -> type[ConcertDateInlineFormSet]:
+        # A subclass of `formset` above, made per call.
+        formset = cast(type[ConcertDateInlineFormSet], super().get_formset(request, obj, **kwargs))
+        formset.created_by = acting_user(request)  # a fresh class per call, so this does not leak across requests
+        form_class = formset.form
 
-        class GuardedDeleteForm(formset.form):
-            def hand_clean_DELETE(self):
+        class GuardedDeleteForm(form_class):  # type: ignore[valid-type,misc]  # made per call
+            def hand_clean_DELETE(self) -> None:
                 """A date with bookings is not deleted from the concert page either: say why (cancel it)."""
                 if self.cleaned_data.get("DELETE") and not self.instance._state.adding:
                     refusal = selectors.date_delete_refusal(self.instance)
@@ -191,7 +213,7 @@ class ConcertDateInline(admin.TabularInline):
 
 
 @admin.register(Concert)
-class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin):
+class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin[Concert]):
     list_display = ("title", "venue", "sale_opens_at", "start_time", "end_time", "date_count", "seats_sold")
     list_filter = ("sale_opens_at", "start_time")
     search_fields = ("title", "venue")
@@ -201,17 +223,17 @@ class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin
     fields = ("title", "description", "venue", "sale_opens_at", "created_at")
     inlines = [ConcertDateInline]
 
-    def get_fields(self, request, obj=None):
+    def get_fields(self, request: HttpRequest, obj: Concert | None = None) -> "_FieldGroups":
         if obj is None:  # nothing to show yet for what only an existing concert has
             return tuple(f for f in self.fields if f not in self.readonly_fields)
         return (*self.fields, "start_time", "end_time", "queue_controls")
 
-    def delete_refusal(self, obj):
+    def delete_refusal(self, obj: Concert) -> str | None:
         return selectors.concert_delete_refusal(obj)
 
     deletes_with_it = (ConcertDate, Seat, SeatStatusHistory, DateExport)
 
-    def save_formset(self, request, form, formset, change):
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if isinstance(formset, ConcertDateInlineFormSet):
             # Every date row goes through concerts.services (create, reschedule, delete), which keep the
             # concert's span in step; the start is the only column of an existing date written here.
@@ -220,7 +242,7 @@ class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin
         super().save_formset(request, form, formset, change)
 
     @admin.display(description=_("waiting room"))
-    def queue_controls(self, obj):
+    def queue_controls(self, obj: Concert) -> str:
         """A link to the concert's queue controls (max admitted, pause/resume, live counts)."""
         try:
             if hasattr(obj, "waiting_room"):
@@ -231,52 +253,66 @@ class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin
             return "—"
         return format_html('<a class="button" href="{}">{}</a>', url, _("Queue controls and live counts"))
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Concert]:
         return selectors.concerts_with_counts(super().get_queryset(request))
 
     @admin.display(description=_("dates"), ordering="date_count")
-    def date_count(self, obj):
+    def date_count(self, obj: "ConcertWithCounts") -> int:
         return obj.date_count
 
     @admin.display(description=_("seats sold"), ordering="seats_sold")
-    def seats_sold(self, obj):
+    def seats_sold(self, obj: "ConcertWithCounts") -> int:
         return obj.seats_sold
 
 
 @_seat_count_columns
 @admin.register(ConcertDate)
-class ConcertDateAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin):
+class ConcertDateAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin[ConcertDate]):
     """A date's start, price tiers and seat counts; dates are created, moved and deleted through
     concerts.services. booking.admin registers this page again with the date's sales, buyers and refunds
     and the cancel and export actions."""
 
     form = ConcertDateForm
-    list_display = ("__str__", "starts_at", "status", "seats_available", "seats_held", "seats_reserved")
+    list_display: tuple[str, ...] = (
+        "__str__",
+        "starts_at",
+        "status",
+        "seats_available",
+        "seats_held",
+        "seats_reserved",
+    )
     list_filter = ("status", "concert_date", "concert")
     search_fields = ("concert__title",)
     list_select_related = ("concert",)
     autocomplete_fields = ("concert",)
     date_hierarchy = "concert_date"
-    readonly_fields = ("seats_available", "seats_held", "seats_reserved", "status", "cancelled_at", "created_at")
+    readonly_fields: ClassVar[tuple[str, ...]] = (
+        "seats_available",
+        "seats_held",
+        "seats_reserved",
+        "status",
+        "cancelled_at",
+        "created_at",
+    )
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ConcertDate]:
         return selectors.dates_with_seat_counts(super().get_queryset(request))
 
-    def get_fields(self, request, obj=None):
+    def get_fields(self, request: HttpRequest, obj: ConcertDate | None = None) -> "_FieldGroups":
         if obj is None:
             return ("concert", "starts_at", "price_tiers")
         return ("concert", "starts_at", "price_tiers", *self.readonly_fields)
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: ConcertDate | None = None) -> "_ListOrTuple[str]":
         # A date keeps its concert: its seats, reservations and payments belong to that concert.
         return ("concert", *self.readonly_fields) if obj else ()
 
-    def delete_refusal(self, obj):
+    def delete_refusal(self, obj: ConcertDate) -> str | None:
         return selectors.date_delete_refusal(obj)
 
     deletes_with_it = (Seat, SeatStatusHistory, DateExport)
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: ConcertDate, form: Any, change: bool) -> None:
         if change:
             # The start is all this form edits (the rest is read-only or moves through services).
             if "starts_at" in form.changed_data:
@@ -286,16 +322,16 @@ class ConcertDateAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
             concert=obj.concert,
             starts_at=obj.starts_at,
             tiers=form.cleaned_data["price_tiers"],
-            created_by=request.user,
+            created_by=acting_user(request),
         )
         # The admin goes on with `obj` (log entry, redirect): make it the row the service created.
         obj.pk, obj.created_at = date.pk, date.created_at
         obj._state.adding, obj._state.db = False, date._state.db
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: HttpRequest, obj: ConcertDate) -> None:
         delete_concert_date(concert_date=obj)
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ConcertDate]) -> None:
         for date in queryset.select_related("concert"):
             delete_concert_date(concert_date=date)
 
@@ -311,7 +347,7 @@ class SeatAdmin(ReadOnlyAdmin):
     ordering = ("concert_date__concert_date", "seat_number")
 
     @admin.display(description=_("status now"), ordering="status")
-    def status_now(self, obj):
+    def status_now(self, obj: Seat) -> StrOrPromise:
         return obj.Status(obj.status_at(timezone.now())).label
 
 

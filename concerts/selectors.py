@@ -1,8 +1,11 @@
 """Reads about concerts: what is on sale, what is coming, seats left per date, a date's price tiers, and what
 the seats fans have taken forbid staff to do with a date (move it, delete it)."""
 
+import datetime
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -13,7 +16,29 @@ from .models import Concert, ConcertDate, Seat, SeatStatusHistory
 from .pricing import PriceTier
 
 
-def concerts_for_listing(*, now=None):
+class SeatCounts(TypedDict):
+    """What dates_with_seat_counts adds to each date."""
+
+    seats_available: int  # an expired hold counts as available
+    seats_held: int
+    seats_reserved: int
+
+
+class ConcertCounts(TypedDict):
+    """What concerts_with_counts adds to each concert."""
+
+    date_count: int
+    seats_sold: int  # RESERVED seats of all its dates
+
+
+if TYPE_CHECKING:  # WithAnnotations takes its arguments only in annotations (Python 3.11)
+    from django_stubs_ext import WithAnnotations
+
+    DateWithSeatCounts = WithAnnotations[ConcertDate, SeatCounts]
+    ConcertWithCounts = WithAnnotations[Concert, "ConcertCounts"]
+
+
+def concerts_for_listing(*, now: datetime.datetime | None = None) -> tuple[Sequence[Concert], Sequence[Concert]]:
     """Concerts whose last show is still ahead, split into (on_sale, coming_up), in two queries at most."""
     now = now or timezone.now()
     concerts = list(
@@ -39,7 +64,7 @@ def concert_choices() -> QuerySet[Concert]:
     return Concert.objects.order_by("start_time").only("id", "title")
 
 
-def concerts_with_counts(queryset: QuerySet[Concert] | None = None) -> QuerySet[Concert]:
+def concerts_with_counts(queryset: QuerySet[Concert] | None = None) -> "QuerySet[ConcertWithCounts]":
     """Concerts annotated with date_count (their dates) and seats_sold (RESERVED seats of all their dates), in
     one query."""
     queryset = Concert.objects.all() if queryset is None else queryset
@@ -49,7 +74,7 @@ def concerts_with_counts(queryset: QuerySet[Concert] | None = None) -> QuerySet[
     )
 
 
-def seat_count_annotations(*, now, seats="seats"):
+def seat_count_annotations(*, now: datetime.datetime, seats: str = "seats") -> dict[str, Count]:
     """Count() annotations for AVAILABLE / HELD / RESERVED seats through the `seats` relation path.
 
     An expired hold counts as available, whether or not the expiry sweep has run yet.
@@ -64,13 +89,16 @@ def seat_count_annotations(*, now, seats="seats"):
     }
 
 
-def dates_with_seat_counts(queryset=None, *, now=None):
+def dates_with_seat_counts(
+    queryset: QuerySet[ConcertDate] | None = None, *, now: datetime.datetime | None = None
+) -> "QuerySet[DateWithSeatCounts]":
     """ConcertDates annotated with seats_available / seats_held / seats_reserved, in one query."""
     queryset = ConcertDate.objects.all() if queryset is None else queryset
-    return queryset.annotate(**seat_count_annotations(now=now or timezone.now()))
+    counted = queryset.annotate(**seat_count_annotations(now=now or timezone.now()))
+    return cast("QuerySet[DateWithSeatCounts]", counted)  # the checker cannot read the names out of **
 
 
-def bookable_dates(*, concert, now=None):
+def bookable_dates(*, concert: Concert, now: datetime.datetime | None = None) -> "list[DateWithSeatCounts]":
     """The concert's dates not cancelled and whose show has not started, each with `seats_left`, in one query.
 
     seats_left counts AVAILABLE seats and seats whose hold has expired. Dates are listed even before the
@@ -84,16 +112,16 @@ def bookable_dates(*, concert, now=None):
         ).order_by("starts_at")
     )
     for date in dates:
-        date.seats_left = date.seats_available
+        date.seats_left = date.seats_available  # type: ignore[attr-defined]  # the name the concert page reads
     return dates
 
 
-def price_tiers_of(concert_date):
+def price_tiers_of(concert_date: ConcertDate) -> list[PriceTier]:
     """The date's seats as PriceTiers: runs of consecutive seats of one tier name and price.
 
     Uses concert_date.seats.all(), so a prefetch of seats makes this free.
     """
-    tiers = []
+    tiers: list[PriceTier] = []
     for seat in sorted(concert_date.seats.all(), key=lambda s: s.seat_number):
         last = tiers[-1] if tiers else None
         if last and (last.name, last.price) == (seat.tier, seat.price) and last.last == seat.seat_number - 1:
@@ -118,7 +146,9 @@ class SeatsTaken:
     held_once: int  # seats that have ever been held, sold or not
 
 
-def seats_taken(*, concert_dates, now=None) -> dict[uuid.UUID, SeatsTaken]:
+def seats_taken(
+    *, concert_dates: Iterable[object] | QuerySet[Any], now: datetime.datetime | None = None
+) -> dict[uuid.UUID, SeatsTaken]:
     """{date id: SeatsTaken} for these dates (ids, rows or a pk query) whose seats fans have ever held, in
     one query; a date nobody has booked is not in it."""
     now = now or timezone.now()
@@ -140,7 +170,7 @@ def seats_taken(*, concert_dates, now=None) -> dict[uuid.UUID, SeatsTaken]:
     }
 
 
-def date_delete_refusal(concert_date, *, now=None):
+def date_delete_refusal(concert_date: ConcertDate, *, now: datetime.datetime | None = None) -> str | None:
     """Why staff may not delete this date, or None: fans have paid for or hold its seats (cancel it: refunds)
     or a seat of it was ever held (its booking record is kept, and the ledger keeps pointing at the seat)."""
     taken = seats_taken(concert_dates=[concert_date.pk], now=now).get(concert_date.pk)
@@ -158,7 +188,7 @@ def date_delete_refusal(concert_date, *, now=None):
     return _("This date has booking records, which are kept, so it cannot be deleted.")
 
 
-def concert_delete_refusal(concert, *, now=None):
+def concert_delete_refusal(concert: Concert, *, now: datetime.datetime | None = None) -> str | None:
     """Why staff may not delete this concert, or None: one of its dates may not be deleted."""
     found = seats_taken(concert_dates=ConcertDate.objects.filter(concert=concert).values("pk"), now=now)
     if not found:
@@ -175,7 +205,9 @@ def concert_delete_refusal(concert, *, now=None):
     return _("This concert's dates have booking records, which are kept, so it cannot be deleted.")
 
 
-def date_move_refusal(*, concert_date, day, now=None):
+def date_move_refusal(
+    *, concert_date: ConcertDate, day: datetime.date, now: datetime.datetime | None = None
+) -> str | None:
     """Why this date may not move to `day`, or None: its concert has a date that day already, or fans
     have paid for or are holding its seats (a paid show moves by cancelling it, which refunds)."""
     if (

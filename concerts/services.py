@@ -3,6 +3,7 @@ deleting a date (cancelling one is booking's: booking.services.date_cancellation
 (start_time / end_time) follows its dates here and only here."""
 
 import datetime
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,16 +11,18 @@ from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
+
 from .models import Concert, ConcertDate, Seat, SeatStatusHistory, local_day
-from .pricing import default_tiers, seat_prices
+from .pricing import PriceTier, default_tiers, seat_prices
 
 
-def _lock_concert(concert):
+def _lock_concert(concert: Concert) -> Concert:
     # FOR NO KEY UPDATE: queue tokens and history rows that reference the concert can still be inserted.
     return Concert.objects.select_for_update(no_key=True).get(pk=concert.pk)
 
 
-def _sync_span(concert):
+def _sync_span(concert: Concert) -> None:
     """Set the concert's start_time / end_time to the start of its first and last date (None without dates).
 
     Call it with the concert row locked (_lock_concert), so two staff members adding dates at once both count.
@@ -29,7 +32,7 @@ def _sync_span(concert):
     concert.start_time, concert.end_time = span["first"], span["last"]
 
 
-def check_date_start(*, concert, starts_at, date=None):
+def check_date_start(*, concert: Concert, starts_at: datetime.datetime, date: ConcertDate | None = None) -> None:
     """Raise ValidationError if `date` (None: a new date) of `concert` may not start at `starts_at`.
 
     One show per concert per day; a cancelled date does not move; a new time on the same day is always
@@ -54,14 +57,20 @@ def check_date_start(*, concert, starts_at, date=None):
             check_date_move(concert_date=date, day=day)
 
 
-def _aware(starts_at):
+def _aware(starts_at: object) -> datetime.datetime:
     if not isinstance(starts_at, datetime.datetime) or timezone.is_naive(starts_at):
         raise ValueError(f"A date's start must be a timezone-aware datetime, not {starts_at!r}.")
     return starts_at
 
 
 @transaction.atomic
-def create_concert_date(*, concert, starts_at, tiers=None, created_by=None):
+def create_concert_date(
+    *,
+    concert: Concert,
+    starts_at: datetime.datetime,
+    tiers: list[PriceTier] | None = None,
+    created_by: User | None = None,
+) -> ConcertDate:
     """Create a ConcertDate starting at `starts_at` (timezone-aware) and all its seats, in one transaction.
 
     Each seat gets its first SeatStatusHistory row (None → AVAILABLE), so history always explains the
@@ -96,7 +105,7 @@ def create_concert_date(*, concert, starts_at, tiers=None, created_by=None):
 
 
 @transaction.atomic
-def reschedule_concert_date(*, concert_date, starts_at):
+def reschedule_concert_date(*, concert_date: ConcertDate, starts_at: datetime.datetime) -> ConcertDate:
     """Move a date's start to `starts_at` (timezone-aware); the concert's span follows. Returns the date.
 
     Locks the concert row, then the date row (a hold or payment on the date finishes first: they share-lock
@@ -114,7 +123,7 @@ def reschedule_concert_date(*, concert_date, starts_at):
 
 
 @transaction.atomic
-def delete_concert_date(*, concert_date):
+def delete_concert_date(*, concert_date: ConcertDate) -> None:
     """Delete a date with its seats and their history; the concert's span follows. Locks the concert row.
 
     Reservations protect their seats: a date that ever had one raises django.db.models.ProtectedError.
@@ -125,7 +134,16 @@ def delete_concert_date(*, concert_date):
 
 
 @transaction.atomic
-def create_concert(*, title, starts, sale_opens_at, tiers=None, venue="", description="", created_by=None):
+def create_concert(
+    *,
+    title: str,
+    starts: Iterable[datetime.datetime],
+    sale_opens_at: datetime.datetime,
+    tiers: list[PriceTier] | None = None,
+    venue: str = "",
+    description: str = "",
+    created_by: User | None = None,
+) -> tuple[Concert, list[ConcertDate]]:
     """Create a concert and its dates (each with priced seats) in one transaction; idempotent by title.
 
     `starts` are the timezone-aware starts of the shows, one a day at most. A concert with this title that
@@ -164,7 +182,7 @@ def create_concert(*, title, starts, sale_opens_at, tiers=None, venue="", descri
     return concert, created
 
 
-def check_date_move(*, concert_date, day, now=None):
+def check_date_move(*, concert_date: ConcertDate, day: datetime.date, now: datetime.datetime | None = None) -> None:
     """Raise ValidationError when the date may not move to `day` (see selectors.date_move_refusal).
 
     Locks the date's seats first, in seat order (the lock order in accounts.locking), so no hold or payment lands

@@ -1,6 +1,9 @@
 """Fans' concert pages: the listing and one concert's page, thin views over the selectors."""
 
+import uuid
+
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
@@ -11,14 +14,14 @@ from .models import Concert
 
 
 @require_safe
-def concert_list(request):
+def concert_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     on_sale, coming_up = selectors.concerts_for_listing(now=now)
     return render(request, "concerts/list.html", {"on_sale": on_sale, "coming_up": coming_up, "now": now})
 
 
 @require_safe
-def concert_detail(request, concert_id):
+def concert_detail(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponse:
     """Dates with seats left, the sale countdown, and the way into the waiting room."""
     concert = get_object_or_404(Concert, pk=concert_id)
     now = timezone.now()

@@ -20,7 +20,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from accounts.redirects import AuthenticatedRequest, login_next
+from accounts.redirects import login_next
+from accounts.requests import AuthenticatedRequest
 from concerts.models import Concert, ConcertDate
 
 from . import services

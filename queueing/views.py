@@ -21,7 +21,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.redirects import AuthenticatedRequest, login_required, redirect_to_next, safe_next
+from accounts.redirects import login_required, redirect_to_next, safe_next
+from accounts.requests import AuthenticatedRequest
 from concerts.models import Concert, ConcertDate
 
 from . import services

@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.redirects import AuthenticatedRequest, login_required, redirect_to_next, safe_next
+from accounts.redirects import login_required, redirect_to_next, safe_next
+from accounts.requests import AuthenticatedRequest
 from concerts.pricing import won
 
 from . import selectors, services

@@ -4,8 +4,10 @@ small display formats.
 `{{ amount|won }}` renders 12,000원 in Korean and ₩12,000 in English (the active language decides).
 """
 
+import datetime
 import re
 import zlib
+from collections.abc import Iterable
 
 from django import template
 from django.utils import timezone
@@ -17,13 +19,13 @@ register = template.Library()
 
 
 @register.filter
-def won(amount):
+def won(amount: object) -> object:
     """{{ amount|won }}: pricing.won, the amount in won for the active language."""
     return pricing.won(amount)
 
 
 @register.filter
-def seconds_until(moment, now=None):
+def seconds_until(moment: datetime.datetime | None, now: datetime.datetime | None = None) -> int:
     """Whole seconds from now until moment (0 once it has passed): the no-JS value of a countdown."""
     if moment is None:
         return 0
@@ -31,12 +33,20 @@ def seconds_until(moment, now=None):
     return max(0, int((moment - now).total_seconds()))
 
 
-@register.filter
-def clock(seconds):
-    """Seconds as a countdown clock: 4:05, or 1:02:03 / 3일 4:05:06 for longer spans (no-JS fallback)."""
+def _whole_seconds(value: object) -> int | None:
+    """What a template hands over as a number of seconds, as an int >= 0; None if int() cannot read it."""
     try:
-        seconds = max(0, int(seconds))
+        seconds: int = int(value)  # type: ignore[call-overload]  # whatever int() takes
     except (TypeError, ValueError):
+        return None
+    return max(0, seconds)
+
+
+@register.filter
+def clock(value: object) -> str:
+    """Seconds as a countdown clock: 4:05, or 1:02:03 / 3일 4:05:06 for longer spans (no-JS fallback)."""
+    seconds = _whole_seconds(value)
+    if seconds is None:
         return ""
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
@@ -50,11 +60,10 @@ def clock(seconds):
 
 
 @register.filter
-def duration(seconds):
+def duration(value: object) -> str:
     """Seconds as words for a fan: "5 minutes", "45 seconds", "1 minute 30 seconds" (5분, 45초, 1분 30초)."""
-    try:
-        seconds = max(0, int(seconds))
-    except (TypeError, ValueError):
+    seconds = _whole_seconds(value)
+    if seconds is None:
         return ""
     minutes, secs = divmod(seconds, 60)
     parts = []
@@ -66,7 +75,7 @@ def duration(seconds):
 
 
 @register.filter
-def poster_hue(concert):
+def poster_hue(concert: object) -> int:
     """A stable colour (0..11, a `hue-N` class of site.css) per concert: its own poster without images.
 
     A class, not an inline style, so the pages keep a Content-Security-Policy without 'unsafe-inline'.
@@ -75,14 +84,14 @@ def poster_hue(concert):
 
 
 @register.filter
-def initials(title):
+def initials(title: object) -> str:
     """Up to two initials of a title, for the generated poster ("Seoul Jazz Night" → "SJ")."""
     words = [w for w in str(title).split() if w[:1].isalnum()]
     return "".join(w[0] for w in words[:2]).upper() or "♪"
 
 
 @register.filter
-def price_runs(seats):
+def price_runs(seats: Iterable[pricing.PricedSeat]) -> list[pricing.PriceRun]:
     """{{ seats|price_runs }}: pricing.price_runs, runs of consecutive seats at one price."""
     return pricing.price_runs(seats)
 
@@ -99,8 +108,9 @@ REASON_TEMPLATES = (
 _PLACEHOLDER = re.compile(r"\{(\w+)(:,)?\}")
 
 
-def _template_pattern(template_text):
-    parts, pos = [], 0
+def _template_pattern(template_text: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    pos = 0
     for match in _PLACEHOLDER.finditer(template_text):
         parts.append(re.escape(template_text[pos : match.start()]))
         parts.append(rf"(?P<{match[1]}>-?[\d,]+)" if match[2] else rf"(?P<{match[1]}>.+?)")
@@ -113,7 +123,7 @@ _REASON_PATTERNS = [(text, _template_pattern(text)) for text in REASON_TEMPLATES
 
 
 @register.filter
-def reason_text(reason):
+def reason_text(reason: str | None) -> str:
     """A stored English refusal reason in the active language (as stored when no translation fits)."""
     if not reason:
         return ""

@@ -1,8 +1,9 @@
 """`manage.py cancel_date`: cancel a concert date and refund every paid reservation, with a progress bar."""
 
 import uuid
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from booking import selectors, services
 from concerts.models import ConcertDate
@@ -16,12 +17,12 @@ class Command(BaseCommand):
         "shows what would happen. Find date ids with `manage.py sales_report`."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("date_id", help="The ConcertDate id (see sales_report).")
         parser.add_argument("--reason", default="date cancelled by the organiser", help="Kept in every record.")
         parser.add_argument("--dry-run", action="store_true", help="Show what would be refunded; change nothing.")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             date = ConcertDate.objects.select_related("concert").get(pk=uuid.UUID(options["date_id"]))
         except (ValueError, ConcertDate.DoesNotExist) as exc:
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         cancellation = services.cancel_concert_date(concert_date=date, reason=options["reason"], enqueue=False)
         verbosity = options["verbosity"]
 
-        def progress(done, total):
+        def progress(done: int, total: int) -> None:
             if verbosity:
                 width = 30
                 filled = width * done // total if total else width

@@ -2,8 +2,10 @@
 
 import csv
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
@@ -20,11 +22,11 @@ class Command(BaseCommand):
         "cancel_date takes."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--concert", help="Only this concert: its id, or part of its title.")
         parser.add_argument("--format", choices=["table", "csv"], default="table", help="Output format (table).")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         concert = None
         if options["concert"]:
             text = options["concert"].strip()
@@ -38,7 +40,7 @@ class Command(BaseCommand):
                     f"No concert matches {text!r}." if not matches else f"More than one concert matches {text!r}."
                 )
             concert = matches[0]
-        rows = [
+        rows: list[list[str | int]] = [
             [
                 str(date.pk),
                 date.concert.title,
@@ -56,8 +58,8 @@ class Command(BaseCommand):
             writer.writerow(COLUMNS)
             writer.writerows(rows)
             return
-        total = ["", "TOTAL", "", "", *(sum(row[i] for row in rows) for i in range(4, 8))]
-        table = [COLUMNS, *rows, total]
+        total: list[str | int] = ["", "TOTAL", "", "", *(sum(int(row[i]) for row in rows) for i in range(4, 8))]
+        table: list[Sequence[str | int]] = [COLUMNS, *rows, total]
         widths = [max(len(self._cell(row[i])) for row in table) for i in range(len(COLUMNS))]
         for index, row in enumerate(table):
             if index == len(table) - 1:
@@ -69,5 +71,5 @@ class Command(BaseCommand):
             self.stdout.write("  ".join(cells).rstrip())
 
     @staticmethod
-    def _cell(value):
+    def _cell(value: object) -> str:
         return f"{value:,}" if isinstance(value, int) else str(value)

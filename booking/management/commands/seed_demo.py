@@ -3,6 +3,7 @@ a fan with won in the wallet and a staff superuser. Creates only what is missing
 It lives in booking, the top app, because it builds on the apps below it (concerts, wallet, accounts)."""
 
 import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -58,7 +59,7 @@ CONCERTS = [
 ]
 
 
-def demo_tiers(seats=None):
+def demo_tiers(seats: int | None = None) -> list[PriceTier]:
     """VIP / R / S over the first 20% / next 40% / rest of the seats (VIP 1-10, R 11-30, S 31-50 for 50)."""
     seats = seats or settings.SEATS_PER_DATE
     vip_last, r_last = max(1, seats // 5), max(1, seats * 3 // 5)
@@ -78,7 +79,7 @@ class Command(BaseCommand):
         f"(password {STAFF_PASSWORD}). Only missing rows are created, so running it again changes nothing."
     )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         now = timezone.now()
         with transaction.atomic():
             staff = self._user(STAFF_EMAIL, STAFF_PASSWORD, "Frontrow Staff", superuser=True)
@@ -94,7 +95,7 @@ class Command(BaseCommand):
             )
         )
 
-    def _user(self, email, password, name, *, superuser):
+    def _user(self, email: str, password: str, name: str, *, superuser: bool) -> User:
         user = User.objects.filter(email__iexact=email).first()
         if user:
             return user
@@ -105,7 +106,18 @@ class Command(BaseCommand):
         self.stdout.write(f"Created {'staff' if superuser else 'fan'} account {email}")
         return user
 
-    def _concert(self, title, venue, description, days_ahead, times, sale_in_hours, *, now, staff):
+    def _concert(
+        self,
+        title: str,
+        venue: str,
+        description: str,
+        days_ahead: int,
+        times: list[str],
+        sale_in_hours: int,
+        *,
+        now: datetime.datetime,
+        staff: User,
+    ) -> None:
         if Concert.objects.filter(title=title).exists():
             return  # its dates were created with it, in one transaction: a rerun on a later day adds nothing
         tz = timezone.get_current_timezone()
@@ -127,7 +139,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Created concert {title}")
 
-    def _top_up(self, fan, *, now):
+    def _top_up(self, fan: User, *, now: datetime.datetime) -> None:
         """Top the fan up once, through the wallet service, so the ledger reconciles."""
         if ChargeHistory.objects.filter(user=fan, status=ChargeHistory.Status.SUCCESS).exists():
             return

@@ -1,16 +1,17 @@
 """`manage.py create_concert`: a concert with its dates, price tiers and sale time, from the command line."""
 
 import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import dateparse, timezone
 
 from concerts.pricing import parse_price_tiers
 from concerts.services import create_concert
 
 
-def _show(text, default_time):
+def _show(text: str, default_time: datetime.time) -> datetime.datetime:
     """'YYYY-MM-DD' (at default_time) or 'YYYY-MM-DD HH:MM' as a local, timezone-aware start."""
     day_text, _, time_text = text.strip().replace("T", " ").partition(" ")
     try:
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         '--tier "S 31-50 99000"'
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--title", required=True, help="Concert title.")
         parser.add_argument(
             "--date",
@@ -60,7 +61,7 @@ class Command(BaseCommand):
         parser.add_argument("--venue", default="", help="Venue name.")
         parser.add_argument("--description", default="", help="Description shown on the concert page.")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             start = dateparse.parse_time(options["start"])
         except ValueError:
@@ -71,13 +72,12 @@ class Command(BaseCommand):
         sale_opens = timezone.now()
         if options["sale_opens"]:
             try:
-                sale_opens = dateparse.parse_datetime(options["sale_opens"].strip())
+                parsed = dateparse.parse_datetime(options["sale_opens"].strip())
             except ValueError:
-                sale_opens = None
-            if sale_opens is None:
+                parsed = None
+            if parsed is None:
                 raise CommandError(f"Cannot read --sale-opens {options['sale_opens']!r}; write 'YYYY-MM-DD HH:MM'.")
-            if timezone.is_naive(sale_opens):
-                sale_opens = timezone.make_aware(sale_opens)
+            sale_opens = timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
         try:
             tiers = parse_price_tiers("\n".join(options["tiers"]))
             concert, created = create_concert(
