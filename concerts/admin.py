@@ -125,6 +125,7 @@ class ConcertDateInlineFormSet(forms.BaseInlineFormSet[ConcertDate, Concert, for
         days: dict[datetime.date, forms.ModelForm[ConcertDate]] = {}
         for form in self.forms:
             starts_at = getattr(form, "cleaned_data", {}).get("starts_at")
+            # _should_delete_form is Django's own, missing from the stubs.
             if not starts_at or self.can_delete and self._should_delete_form(form):  # type: ignore[attr-defined]
                 continue
             day = local_day(starts_at)
@@ -197,7 +198,7 @@ class ConcertDateInline(admin.TabularInline[ConcertDate, Concert]):
         formset.created_by = acting_user(request)  # a fresh class per call, so this does not leak across requests
         form_class = formset.form
 
-        class GuardedDeleteForm(form_class):  # type: ignore[valid-type,misc]  # made per call
+        class GuardedDeleteForm(form_class):  # type: ignore[valid-type,misc]  # a base known only at run time
             def hand_clean_DELETE(self) -> None:
                 """A date with bookings is not deleted from the concert page either: say why (cancel it)."""
                 if self.cleaned_data.get("DELETE") and not self.instance._state.adding:
