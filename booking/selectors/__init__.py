@@ -1,0 +1,94 @@
+"""Reads for booking: the seat map as a fan sees it now, holds and reservations, the door's counts, and the
+staff's figures over bookings (sales and revenue per date, a date's buyers, its refunds and exports, and the
+rows of a date's CSV export).
+
+One module per subject: seat_maps (the fan's and the staff's), reservations (the fan's holds, checkout, My
+tickets and cancellation quotes, and the date's booking and cancelling deadlines), checkins (the door),
+sales (the dashboard, sales_report and revenue), date_cancellations (a cancelled date's record and refund
+progress) and exports (the CSV rows). Every read treats a HELD seat whose hold has passed as AVAILABLE,
+whether or not the sweep has run. Callers use the names re-exported here
+(`from booking import selectors; selectors.seat_map(...)`).
+"""
+
+from .checkins import CheckInCounts, checkin_counts, door_dates
+from .date_cancellations import (
+    cancellation_of,
+    cancellation_progress,
+    live_reservations,
+    live_reservations_summary,
+    refunds_running,
+)
+from .exports import EXPORT_COLUMNS, ExportPrefetches, export_bytes, export_rows, recent_exports, ticket_status
+from .reservations import (
+    RESERVATIONS_PER_PAGE,
+    CancellationQuote,
+    CheckoutState,
+    TicketFlags,
+    cancellation_deadline,
+    cancellation_quote,
+    checkout_state,
+    holds_seats_on_concert,
+    last_hold_ran_out,
+    live_holds,
+    live_seat_count,
+    paid_with_key,
+    reservations_for,
+    show_has_started,
+)
+from .sales import (
+    ConcertSales,
+    DateSales,
+    DaySales,
+    SalesDashboard,
+    SalesFigures,
+    date_revenue,
+    sales_by_date,
+    sales_dashboard,
+    sales_over_time,
+)
+from .seat_maps import SeatMapEntry, SeatState, StaffSeat, seat_map, staff_seat_map
+
+__all__ = [
+    "EXPORT_COLUMNS",
+    "RESERVATIONS_PER_PAGE",
+    "CancellationQuote",
+    "CheckInCounts",
+    "CheckoutState",
+    "ConcertSales",
+    "DateSales",
+    "DaySales",
+    "ExportPrefetches",
+    "SalesDashboard",
+    "SalesFigures",
+    "SeatMapEntry",
+    "SeatState",
+    "StaffSeat",
+    "TicketFlags",
+    "cancellation_deadline",
+    "cancellation_of",
+    "cancellation_progress",
+    "cancellation_quote",
+    "checkin_counts",
+    "checkout_state",
+    "date_revenue",
+    "door_dates",
+    "export_bytes",
+    "export_rows",
+    "holds_seats_on_concert",
+    "last_hold_ran_out",
+    "live_holds",
+    "live_reservations",
+    "live_reservations_summary",
+    "live_seat_count",
+    "paid_with_key",
+    "recent_exports",
+    "refunds_running",
+    "reservations_for",
+    "sales_by_date",
+    "sales_dashboard",
+    "sales_over_time",
+    "seat_map",
+    "show_has_started",
+    "staff_seat_map",
+    "ticket_status",
+]

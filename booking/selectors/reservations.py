@@ -1,0 +1,216 @@
+"""The fan's bookings: when a date can still be booked or cancelled, their holds and what checkout has to pay,
+how many seats they have on a date, My tickets, and what cancelling a ticket would refund.
+"""
+
+import datetime
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict, cast
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from accounts.models import User
+from concerts.models import Concert, ConcertDate
+
+from ..exceptions import BookingError, CancellationClosed, ReservationNotCancellable
+from ..models import Payment, Reservation
+
+
+class TicketFlags(TypedDict):
+    """What reservations_for sets on each reservation of My tickets."""
+
+    cancel_deadline: datetime.datetime
+    organiser_cancelled: bool
+    cancellable: bool
+
+
+if TYPE_CHECKING:  # WithAnnotations takes its arguments only in annotations (Python 3.11)
+    from django_stubs_ext import WithAnnotations
+
+    MyTicket = WithAnnotations[Reservation, TicketFlags]
+
+
+def show_has_started(concert_date: ConcertDate, *, now: datetime.datetime) -> bool:
+    """A date whose show has begun (or is over) is in the past: it can no longer be booked."""
+    return concert_date.starts_at <= now
+
+
+def cancellation_deadline(concert_date: ConcertDate) -> datetime.datetime:
+    """Confirmed reservations can be cancelled before this moment: CANCEL_CUTOFF_HOURS before the show."""
+    return concert_date.starts_at - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS)
+
+
+def live_holds(*, user: User, concert_date: ConcertDate, now: datetime.datetime | None = None) -> list[Reservation]:
+    """The fan's unexpired holds on this date (what checkout would pay), seats joined, in seat order."""
+    now = now or timezone.now()
+    return list(
+        Reservation.objects.filter(
+            user_id=user.pk,
+            status=Reservation.Status.HOLD,
+            seat__concert_date=concert_date,
+            hold_expire_at__gt=now,
+        )
+        .select_related("seat")
+        .order_by("seat__seat_number")
+    )
+
+
+@dataclass(frozen=True)
+class CheckoutState:
+    """What a fan's checkout of one date has, as far as the queue gate and an empty checkout care."""
+
+    holds_seats: bool  # unexpired holds on the date: something to pay
+    paid: bool  # nothing left to pay because the fan's last checkout of the date was paid
+
+
+def checkout_state(*, user: User, concert_date: ConcertDate, now: datetime.datetime) -> CheckoutState:
+    """Whether the fan holds seats on this date, or has nothing left there because it was paid. One query.
+
+    "Paid" means no unexpired hold on the date and the newest paid reservation is at least as recent as the
+    newest unpaid hold (live or expired): a hold that ran out after an earlier payment is not called paid.
+    Reservations cancelled later are left out (a checkout whose every seat was refunded is not paid).
+    """
+    found = Reservation.objects.filter(user_id=user.pk, seat__concert_date_id=concert_date.pk).aggregate(
+        live=Count("pk", filter=Q(status=Reservation.Status.HOLD, hold_expire_at__gt=now)),
+        last_paid=Max("created_at", filter=Q(status=Reservation.Status.CONFIRMED)),
+        last_unpaid=Max("created_at", filter=Q(status__in=[Reservation.Status.HOLD, Reservation.Status.EXPIRED])),
+    )
+    paid = (
+        not found["live"]
+        and found["last_paid"] is not None
+        and (found["last_unpaid"] is None or found["last_paid"] >= found["last_unpaid"])
+    )
+    return CheckoutState(holds_seats=bool(found["live"]), paid=paid)
+
+
+def holds_seats_on_concert(*, user: User, concert: Concert, now: datetime.datetime) -> bool:
+    """Whether the fan holds any seat (unexpired) on any date of the concert: the admission still has a use."""
+    return Reservation.objects.filter(
+        user_id=user.pk,
+        status=Reservation.Status.HOLD,
+        hold_expire_at__gt=now,
+        seat__concert_date__concert_id=concert.pk,
+    ).exists()
+
+
+def last_hold_ran_out(*, user: User, concert_date: ConcertDate, now: datetime.datetime | None = None) -> bool:
+    """Whether the fan's latest reservation on this date is a hold whose time ran out (EXPIRED, or HOLD past
+    its expiry and not swept yet): what an empty checkout tells the fan instead of "nothing on hold". One query."""
+    now = now or timezone.now()
+    latest = (
+        Reservation.objects.filter(user_id=user.pk, seat__concert_date=concert_date)
+        .order_by("-created_at")
+        .values_list("status", "hold_expire_at")
+        .first()
+    )
+    if latest is None:
+        return False
+    status, expire_at = latest
+    if status == Reservation.Status.EXPIRED:
+        return True
+    # A hold always has its expiry (hold_seats sets it); one without would count as run out.
+    return status == Reservation.Status.HOLD and (expire_at is None or expire_at <= now)
+
+
+def live_seat_count(*, user: User, concert_date: ConcertDate, now: datetime.datetime) -> int:
+    """How many seats of this date the fan holds (unexpired) or has paid for: what MAX_SEATS_PER_USER limits."""
+    return Reservation.objects.filter(
+        Q(status=Reservation.Status.CONFIRMED) | Q(status=Reservation.Status.HOLD, hold_expire_at__gt=now),
+        user_id=user.pk,
+        seat__concert_date=concert_date,
+    ).count()
+
+
+def paid_with_key(*, user: User, concert_date_id: uuid.UUID, idempotency_key: str) -> bool:
+    """Whether this fan's checkout key has already paid for holds on this date (a late double click)."""
+    return Payment.objects.filter(
+        user_id=user.pk,
+        idempotency_key=idempotency_key,
+        status=Payment.Status.SUCCESS,
+        reservation__seat__concert_date_id=concert_date_id,
+    ).exists()
+
+
+# My tickets lists this many reservations a page.
+RESERVATIONS_PER_PAGE = 20
+
+
+def reservations_for(
+    *,
+    user: User,
+    page: int | str | None = 1,
+    per_page: int = RESERVATIONS_PER_PAGE,
+    now: datetime.datetime | None = None,
+) -> "Page[MyTicket]":
+    """One page of the fan's paid and cancelled reservations, newest first, seat, date and concert joined.
+
+    `page` may be anything a query string carries: a number out of range or not a number gives the last or
+    the first page (Paginator.get_page). Two queries whatever the page or the fan's history: the count and
+    the page. Each reservation on it carries `cancel_deadline`, `cancellable` (CONFIRMED, before the
+    deadline, date not cancelled) and `organiser_cancelled`: ended because staff cancelled the date, or paid
+    on a cancelled date whose refund is on its way. A reservation that ended for another reason (the fan
+    cancelled it first) keeps that reason (`end_reason`), whatever happened to the date afterwards.
+    """
+    now = now or timezone.now()
+    reservations = (
+        Reservation.objects.filter(
+            user_id=user.pk, status__in=[Reservation.Status.CONFIRMED, Reservation.Status.CANCELLED]
+        )
+        .select_related("seat__concert_date__concert")
+        .order_by("-created_at", "seat__seat_number", "pk")  # a total order, so pages never overlap
+    )
+    result = cast("Page[MyTicket]", Paginator(reservations, per_page).get_page(page))  # its flags are set below
+    result.object_list = list(result.object_list)
+    for reservation in result.object_list:
+        date = reservation.seat.concert_date
+        live = reservation.status == Reservation.Status.CONFIRMED
+        reservation.cancel_deadline = cancellation_deadline(date)
+        reservation.organiser_cancelled = reservation.end_reason == Reservation.EndReason.DATE_CANCELLED or (
+            live and date.is_cancelled
+        )
+        reservation.cancellable = live and not date.is_cancelled and now < reservation.cancel_deadline
+    return result
+
+
+@dataclass(frozen=True)
+class CancellationQuote:
+    """What cancelling a paid reservation gives back now: what the fan confirms before cancelling."""
+
+    reservation: Reservation
+    paid: int
+    fee: int
+    refund: int
+    deadline: datetime.datetime
+    refusal: BookingError | None  # why it cannot be cancelled now; None when it can
+
+    @property
+    def cancellable(self) -> bool:
+        return self.refusal is None
+
+
+def cancellation_quote(*, reservation: Reservation, now: datetime.datetime | None = None) -> CancellationQuote:
+    """The refund, fee and deadline of cancelling this reservation (seat, date and concert joined) at `now`.
+
+    The same rules booking.services.cancel applies under its locks: CONFIRMED and before the deadline, else
+    `refusal` is the ReservationNotCancellable or CancellationClosed it would raise. Frontrow charges no
+    cancellation fee yet, so the refund is the price paid, as services.cancel refunds it. No query.
+    """
+    now = now or timezone.now()
+    deadline = cancellation_deadline(reservation.seat.concert_date)
+    refusal: BookingError | None = None
+    if reservation.status != Reservation.Status.CONFIRMED:
+        refusal = ReservationNotCancellable()
+    elif now >= deadline:
+        refusal = CancellationClosed()
+    fee = 0
+    return CancellationQuote(
+        reservation=reservation,
+        paid=reservation.price,
+        fee=fee,
+        refund=reservation.price - fee,
+        deadline=deadline,
+        refusal=refusal,
+    )
