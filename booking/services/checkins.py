@@ -1,6 +1,6 @@
 """Door check-in: the one write that lets a ticket in. A paid ticket enters once, for its own date, and the
 entry is recorded (CheckIn: which ticket, when, which staff member); every other scan is refused with its
-reason and writes nothing. The door page in the admin (booking.admin.CheckInAdmin) only calls this.
+reason and writes nothing. The door page in the admin (booking.admin.door.CheckInAdmin) only calls this.
 """
 
 import datetime
