@@ -5,7 +5,6 @@ again (RQ retries failed jobs; an operator may requeue one from the RQ dashboard
 Without Redis (the embedded default) there is no RQ: `enqueue` runs the job at once, in the caller.
 """
 
-import logging
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -22,8 +21,6 @@ from config.redis_circuit import client as redis_client
 
 from . import services
 from .models import Reservation
-
-logger = logging.getLogger(__name__)
 
 # Mail servers and databases have bad minutes: try again after 10 s, 1 min and 5 min.
 RETRY = Retry(max=3, interval=[10, 60, 300])

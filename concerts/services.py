@@ -15,6 +15,7 @@ from accounts.models import User
 
 from .models import Concert, ConcertDate, Seat, SeatStatusHistory, local_day
 from .pricing import PriceTier, default_tiers, seat_prices
+from .selectors import date_move_refusal
 
 
 def _lock_concert(concert: Concert) -> Concert:
@@ -189,8 +190,6 @@ def check_date_move(*, concert_date: ConcertDate, day: datetime.date, now: datet
     between this check and the caller's write of the new day: call it inside the transaction that writes
     the move (the admin's change view runs in one; reschedule_concert_date does).
     """
-    from .selectors import date_move_refusal
-
     with transaction.atomic():
         list(Seat.objects.select_for_update().filter(concert_date=concert_date).order_by("seat_number").values("pk"))
         refusal = date_move_refusal(concert_date=concert_date, day=day, now=now)

@@ -40,10 +40,6 @@ class Breaker:
         self._lock = threading.Lock()
         self._retry_at: float | None = None  # time.monotonic() after which one caller may try; None: closed
 
-    @property
-    def is_open(self) -> bool:
-        return self._retry_at is not None
-
     def allow(self) -> bool:
         """May the caller use Redis now? While open, True for one caller per back-off (the one that tries)."""
         if self._retry_at is None:

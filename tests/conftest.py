@@ -11,9 +11,8 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 
 from booking import services as booking_services
-from queueing import services as queue_services
 from tests import factories
-from wallet import services as wallet_services
+from tests.support import fans
 
 
 @pytest.fixture(autouse=True)
@@ -48,16 +47,7 @@ def fan(db):
 @pytest.fixture
 def top_up():
     """Top a fan up through wallet.services.charge, so the ledger reconciles."""
-
-    def top_up(user, amount):
-        while amount > 0:
-            step = min(amount, 1_000_000)
-            wallet_services.charge(user=user, amount=step)
-            amount -= step
-        user.refresh_from_db(fields=["balance"])
-        return user
-
-    return top_up
+    return fans.top_up
 
 
 @pytest.fixture
@@ -82,13 +72,7 @@ def concert_date(db):
 @pytest.fixture
 def admit():
     """Admit a user to the concert's waiting room (admitted at once: there is room and nobody waits)."""
-
-    def admit(user, concert):
-        current = queue_services.join(user=user, concert=concert)
-        assert current.admitted
-        return current
-
-    return admit
+    return fans.admit
 
 
 @pytest.fixture
@@ -98,10 +82,7 @@ def admitted(fan, concert_date, admit):
 
 @pytest.fixture
 def hold():
-    def hold(user, concert_date, *numbers):
-        return booking_services.hold_seats(user=user, concert_date=concert_date, seat_numbers=list(numbers))
-
-    return hold
+    return fans.hold
 
 
 @pytest.fixture

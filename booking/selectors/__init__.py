@@ -32,6 +32,7 @@ from .reservations import (
     live_holds,
     live_seat_count,
     paid_with_key,
+    payments_with_key,
     reservations_for,
     show_has_started,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "live_reservations_summary",
     "live_seat_count",
     "paid_with_key",
+    "payments_with_key",
     "recent_exports",
     "refunds_running",
     "reservations_for",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -124,14 +124,19 @@ def live_seat_count(*, user: User, concert_date: ConcertDate, now: datetime.date
     ).count()
 
 
-def paid_with_key(*, user: User, concert_date_id: uuid.UUID, idempotency_key: str) -> bool:
-    """Whether this fan's checkout key has already paid for holds on this date (a late double click)."""
+def payments_with_key(*, user: User, concert_date_id: uuid.UUID, idempotency_key: str) -> QuerySet[Payment]:
+    """The successful payments this fan's checkout key made for holds on this date (none, or one checkout)."""
     return Payment.objects.filter(
         user_id=user.pk,
         idempotency_key=idempotency_key,
         status=Payment.Status.SUCCESS,
         reservation__seat__concert_date_id=concert_date_id,
-    ).exists()
+    )
+
+
+def paid_with_key(*, user: User, concert_date_id: uuid.UUID, idempotency_key: str) -> bool:
+    """Whether this fan's checkout key has already paid for holds on this date (a late double click)."""
+    return payments_with_key(user=user, concert_date_id=concert_date_id, idempotency_key=idempotency_key).exists()
 
 
 # My tickets lists this many reservations a page.

@@ -10,23 +10,15 @@ the outbox is used as its module (`services.confirmations.send_owed(...)`), whos
 """
 
 from . import confirmations
-from ._seats import lock_reservation
 from .cancellations import cancel, refund_and_cancel, release_hold
 from .checkins import check_in_ticket
-from .date_cancellations import (
-    REFUND_BATCH_SIZE,
-    cancel_concert_date,
-    end_reservations_of_cancelled_date,
-    mark_date_cancelled,
-)
-from .expiry import EXPIRE_BATCH_SIZE, expire_holds
+from .date_cancellations import cancel_concert_date, end_reservations_of_cancelled_date, mark_date_cancelled
+from .expiry import expire_holds
 from .exports import request_export, write_export
 from .holds import hold_seats
 from .payments import PaymentResult, pay
 
 __all__ = [
-    "EXPIRE_BATCH_SIZE",
-    "REFUND_BATCH_SIZE",
     "PaymentResult",
     "cancel",
     "cancel_concert_date",
@@ -35,7 +27,6 @@ __all__ = [
     "end_reservations_of_cancelled_date",
     "expire_holds",
     "hold_seats",
-    "lock_reservation",
     "mark_date_cancelled",
     "pay",
     "refund_and_cancel",

@@ -42,7 +42,7 @@ def mark_date_cancelled(
         if date.is_cancelled:
             return DateCancellation.objects.get(concert_date=date), False
         ConcertDate.objects.filter(pk=date.pk).update(status=ConcertDate.Status.CANCELLED, cancelled_at=now)
-        live = Reservation.objects.filter(seat__concert_date=date, status__in=Reservation.LIVE_STATUSES).count()
+        live = selectors.live_reservations(date).count()
         cancellation = DateCancellation.objects.create(
             concert_date=date, requested_by=by, reason=reason, requested_at=now, total=live
         )
@@ -102,6 +102,8 @@ def end_reservations_of_cancelled_date(
         batch = list(selectors.live_reservations(date).exclude(pk__in=stuck).order_by("pk")[:batch_size])
         if not batch:
             break
+        if progress:  # counted once a batch; each reservation ended below moves it on by one
+            done, total, _remaining = selectors.cancellation_progress(cancellation)
         for reservation in batch:
             try:
                 if reservation.status == Reservation.Status.HOLD:
@@ -121,7 +123,7 @@ def end_reservations_of_cancelled_date(
             if result.status == Reservation.Status.CANCELLED:
                 ended += 1
             if progress:
-                done, total, _remaining = selectors.cancellation_progress(cancellation)
+                done = min(done + 1, total)
                 progress(done, total)
     if stuck:
         raise RuntimeError(f"{len(stuck)} reservations could not be ended; run the refund again.")

@@ -84,12 +84,7 @@ def _holds_shown(holds: list[Reservation], shown: set[uuid.UUID], *, now: dateti
 
 def _paid_with_key(*, user: User, concert_date: ConcertDate, key: str, balance: int) -> PaymentResult | None:
     payments = list(
-        Payment.objects.filter(
-            user_id=user.pk,
-            idempotency_key=key,
-            status=Payment.Status.SUCCESS,
-            reservation__seat__concert_date=concert_date,
-        )
+        selectors.payments_with_key(user=user, concert_date_id=concert_date.pk, idempotency_key=key)
         .select_related("reservation__seat")
         .order_by("reservation__seat__seat_number")
     )
@@ -113,7 +108,7 @@ def _end_admission_if_done(*, user: User, concert: Concert, now: datetime.dateti
     from queueing import services as queue_services
 
     if not selectors.holds_seats_on_concert(user=user, concert=concert, now=now):
-        queue_services.end_for_user(user=user, concert=concert, reason="paid")
+        queue_services.end_for_user(user=user, concert=concert, reason=queue_services.EXIT_PAID)
 
 
 def _after_payment(

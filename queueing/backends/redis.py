@@ -27,7 +27,6 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Concatenate, ParamSpec, TypeVar
 
-import redis
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -234,11 +233,6 @@ def _ticket(
     )
 
 
-def client_for(url: str) -> redis.Redis:
-    """One connection pool per Redis URL per process (redis-py clients are thread-safe), short timeouts."""
-    return redis_client(url)
-
-
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -265,7 +259,7 @@ class RedisQueueBackend(QueueBackend):
         if not self.url:
             raise ImproperlyConfigured("QUEUE_BACKEND='redis' needs REDIS_URL.")
         self.prefix: str = prefix or settings.QUEUE_REDIS_PREFIX
-        self.client = client_for(self.url)
+        self.client = redis_client(self.url)  # one pool per URL per process, short timeouts
         self.breaker = breaker_for(self.url)
         self._join = self.client.register_script(JOIN)
         self._status = self.client.register_script(STATUS)

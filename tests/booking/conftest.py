@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from booking import services
 from tests import factories
-from wallet import services as wallet_services
+from tests.support import fans
 
 
 @pytest.fixture
@@ -22,10 +22,8 @@ def make_fan():
 
     def make(balance=0):
         fan = factories.UserFactory()
-        while balance > 0:
-            step = min(balance, 1_000_000)
-            wallet_services.charge(user=fan, amount=step)
-            balance -= step
+        if balance:
+            fans.top_up(fan, balance)
         return fan
 
     return make

@@ -7,39 +7,17 @@ from django.test import Client
 from booking import services as booking_services
 from booking.models import Payment, Reservation
 from concerts.models import Seat, SeatStatusHistory
-from queueing import services as queue_services
 from queueing.models import QueueEntryHistory
 from tests import factories
-from wallet import services as wallet_services
+from tests.support.fans import admit, hold, top_up  # noqa: F401  (admit and hold: tests import them from here)
 from wallet.models import ChargeHistory, UsageHistory
 from wallet.selectors import unreconciled_wallets
-
-
-def top_up(user, amount):
-    """Top a fan up through wallet.services.charge, so the ledger reconciles."""
-    while amount > 0:
-        step = min(amount, 1_000_000)
-        wallet_services.charge(user=user, amount=step)
-        amount -= step
-    user.refresh_from_db(fields=["balance"])
-    return user
 
 
 def login_client(user, *, csrf=False):
     client = Client(enforce_csrf_checks=csrf)
     client.force_login(user)
     return client
-
-
-def admit(user, concert):
-    """Admit the fan through the real waiting room (admitted at once: there is room and nobody waits)."""
-    current = queue_services.join(user=user, concert=concert)
-    assert current.admitted
-    return current
-
-
-def hold(user, concert_date, *numbers):
-    return booking_services.hold_seats(user=user, concert_date=concert_date, seat_numbers=list(numbers))
 
 
 def pay(user, concert_date, key="fixture-key"):
