@@ -25,6 +25,14 @@ class Concert(models.Model):
     start_time = models.DateTimeField(_("first show starts"), null=True, blank=True, editable=False)
     end_time = models.DateTimeField(_("last show starts"), null=True, blank=True, editable=False)
     sale_opens_at = models.DateTimeField(_("sale opens at"))
+    # From when fans may enter the pre-queue (everyone in it before the opening is drawn at random when
+    # the sale opens); empty means settings.PREQUEUE_MINUTES before the opening.
+    prequeue_opens_at = models.DateTimeField(
+        _("pre-queue opens at"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty for the default: PREQUEUE_MINUTES (30 unless configured) before the sale opens."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -33,6 +41,11 @@ class Concert(models.Model):
         ordering = ["start_time", "title"]
         constraints = [
             models.CheckConstraint(condition=Q(end_time__gte=models.F("start_time")), name="concert_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(prequeue_opens_at__isnull=True) | Q(prequeue_opens_at__lt=models.F("sale_opens_at")),
+                name="concert_prequeue_before_sale",
+                violation_error_message=_("The pre-queue must open before the sale opens."),
+            ),
         ]
         indexes = [models.Index(fields=["sale_opens_at"], name="concert_sale_opens_idx")]
 
@@ -41,6 +54,17 @@ class Concert(models.Model):
 
     def is_on_sale(self, now: datetime.datetime | None = None) -> bool:
         return (now or timezone.now()) >= self.sale_opens_at
+
+    @property
+    def prequeue_starts_at(self) -> datetime.datetime:
+        """When fans may start entering the pre-queue: the staff's time, or PREQUEUE_MINUTES before the sale."""
+        if self.prequeue_opens_at is not None:
+            return self.prequeue_opens_at
+        return self.sale_opens_at - datetime.timedelta(minutes=settings.PREQUEUE_MINUTES)
+
+    def is_in_prequeue(self, now: datetime.datetime | None = None) -> bool:
+        """Is the pre-queue open (entrants will be drawn at random when the sale opens)?"""
+        return self.prequeue_starts_at <= (now or timezone.now()) < self.sale_opens_at
 
     def is_over(self, now: datetime.datetime | None = None) -> bool:
         """Its last show has started (or it has no dates yet): nothing is left to book."""

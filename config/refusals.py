@@ -47,6 +47,7 @@ class RefusalCode(StrEnum):
     QUEUE_NOT_OPEN = "queue_not_open"
     QUEUE_CLOSED = "queue_closed"
     QUEUE_UNAVAILABLE = "queue_unavailable"
+    QUEUE_ADDRESS_LIMIT = "queue_address_limit"
 
 
 class Refusal(Exception):

@@ -221,6 +221,14 @@ MAX_BALANCE: int = env.int("MAX_BALANCE", default=10_000_000)
 DEFAULT_SEAT_PRICE: int = env.int("DEFAULT_SEAT_PRICE", default=99_000)
 # How long the concert page's list of dates with seats left is shared between fans (0: never cached).
 CONCERT_PAGE_CACHE_SECONDS: int = env.int("CONCERT_PAGE_CACHE_SECONDS", default=2)
+# Fans may enter a concert's pre-queue this many minutes before its sale opens (staff may set another time
+# per concert); everyone in it when the sale opens gets a place by a verifiable random draw.
+PREQUEUE_MINUTES: int = env.int("PREQUEUE_MINUTES", default=30)
+# Most live places (waiting or admitted) one client address may hold in one concert's queue: generous, since
+# a campus or a mobile carrier puts many fans behind one address.
+QUEUE_MAX_PLACES_PER_IP: int = env.int("QUEUE_MAX_PLACES_PER_IP", default=200)
+# The proof-of-work challenge at queue entry (ALTCHA): the default difficulty of a new waiting room.
+ALTCHA_MAX_NUMBER: int = env.int("ALTCHA_MAX_NUMBER", default=100_000)
 QUEUE_BACKEND: str = env("QUEUE_BACKEND", default="database")  # "database" or "redis"
 QUEUE_DEFAULT_MAX_ACTIVE: int = env.int("QUEUE_DEFAULT_MAX_ACTIVE", default=100)
 QUEUE_ADMIT_BATCH_SIZE: int = env.int("QUEUE_ADMIT_BATCH_SIZE", default=500)  # most fans admitted per concert per run

@@ -16,7 +16,9 @@ class QueueError(Refusal):
 
 class QueueNotOpen(QueueError):
     code = RefusalCode.QUEUE_NOT_OPEN
-    default_message = _("Sales for this concert have not opened yet. The waiting room opens when they do.")
+    default_message = _(
+        "The waiting room for this concert is not open yet. Its pre-queue opens shortly before the sale does."
+    )
 
 
 class QueueClosed(QueueError):
@@ -30,3 +32,14 @@ class QueueUnavailable(QueueError):
     status = 503
     code = RefusalCode.QUEUE_UNAVAILABLE
     default_message = _("The waiting room is temporarily unavailable. Please try again in a moment.")
+
+
+class TooManyPlacesFromAddress(QueueError):
+    """More live places from one client address than QUEUE_MAX_PLACES_PER_IP (a farm of accounts)."""
+
+    status = 429
+    code = RefusalCode.QUEUE_ADDRESS_LIMIT
+    default_message = _(
+        "Too many fans are already in this waiting room from your network address. "
+        "Please try again once some of them have finished."
+    )

@@ -4,7 +4,9 @@ The database backend keeps the queue itself in QueueToken; the Redis backend kee
 and mirrors nothing here but QueueEntryHistory (see queueing/backends/).
 """
 
+import secrets
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -14,9 +16,20 @@ from django.utils.translation import gettext_lazy as _
 
 from config.service_fields import ServiceFieldsMixin
 
+from .draw import commitment
+
 
 def default_max_active() -> int:
     return settings.QUEUE_DEFAULT_MAX_ACTIVE
+
+
+def default_challenge_max_number() -> int:
+    return settings.ALTCHA_MAX_NUMBER
+
+
+def new_draw_seed() -> str:
+    """32 random bytes, hex: the secret the pre-queue draw is keyed with (see queueing.draw)."""
+    return secrets.token_hex(32)
 
 
 class WaitingRoom(ServiceFieldsMixin, models.Model):
@@ -26,7 +39,18 @@ class WaitingRoom(ServiceFieldsMixin, models.Model):
     writes the staff settings alone (config.service_fields).
     """
 
-    service_fields = ("next_position", "served_position", "admitted_total", "admission_log", "last_admission_at")
+    service_fields = (
+        "next_position",
+        "served_position",
+        "admitted_total",
+        "admission_log",
+        "last_admission_at",
+        "draw_seed",
+        "draw_commitment",
+        "drawn_at",
+        "draw_size",
+        "prequeue_arrivals",
+    )
 
     concert = models.OneToOneField(
         "concerts.Concert", on_delete=models.CASCADE, primary_key=True, related_name="waiting_room"
@@ -43,14 +67,49 @@ class WaitingRoom(ServiceFieldsMixin, models.Model):
     # Recent admission runs as [epoch seconds, fans admitted], pruned to a few minutes: the estimated
     # wait is computed from it (both backends; written under this row's lock).
     admission_log = models.JSONField(_("recent admissions"), default=list, blank=True, editable=False)
+    # The pre-queue draw (queueing.draw): a secret seed chosen when the room is made, its SHA-256 published
+    # from the pre-queue's opening, the seed itself published once the draw has run (drawn_at).
+    draw_seed = models.CharField(_("draw seed"), max_length=64, default=new_draw_seed, editable=False)
+    draw_commitment = models.CharField(
+        _("draw commitment (SHA-256 of the seed)"), max_length=64, default="", editable=False
+    )
+    drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True, editable=False)
+    draw_size = models.PositiveIntegerField(_("fans drawn"), default=0, editable=False)
+    # Database backend only: the last pre-queue arrival number handed out (a receipt is made from it).
+    prequeue_arrivals = models.BigIntegerField(_("pre-queue arrivals"), default=0, editable=False)
+    # The proof-of-work challenge (ALTCHA) a fan solves to enter this room.
+    challenge_enabled = models.BooleanField(
+        _("challenge at entry"),
+        default=True,
+        help_text=_("Fans' browsers solve a small proof-of-work puzzle before entering (it keeps macros slow)."),
+    )
+    challenge_max_number = models.PositiveIntegerField(
+        _("challenge difficulty"),
+        default=default_challenge_max_number,
+        help_text=_("The puzzle's largest number: higher takes a browser longer (100,000 is about a second)."),
+    )
 
     class Meta:
         verbose_name = _("waiting room")
         verbose_name_plural = _("waiting rooms")
-        constraints = [models.CheckConstraint(condition=Q(max_active__gte=1), name="waiting_room_max_active_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(max_active__gte=1), name="waiting_room_max_active_positive"),
+            models.CheckConstraint(
+                condition=Q(challenge_max_number__gte=1000), name="waiting_room_challenge_max_number_min"
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.concert)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.draw_commitment:
+            self.draw_commitment = commitment(self.draw_seed)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_drawn(self) -> bool:
+        return self.drawn_at is not None
 
 
 class QueueToken(models.Model):
@@ -68,8 +127,11 @@ class QueueToken(models.Model):
     concert = models.ForeignKey(
         "concerts.Concert", on_delete=models.CASCADE, related_name="queue_tokens", verbose_name=_("concert")
     )
-    # A per-concert sequence number handed out at join: the fan's place, never renumbered.
-    queue_position = models.BigIntegerField(_("place in the queue"))
+    # A per-concert sequence number: the fan's place, never renumbered. Empty while the fan is in the
+    # pre-queue; the draw gives every pre-queue entrant a place (1, 2, ...) when the sale opens.
+    queue_position = models.BigIntegerField(_("place in the queue"), null=True, blank=True)
+    # A pre-queue entry's public receipt (its arrival number): the draw orders entries by it and the seed.
+    receipt = models.CharField(_("receipt"), max_length=16, blank=True)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.WAITING)
     issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
     admitted_at = models.DateTimeField(_("admitted at"), null=True, blank=True)
@@ -88,6 +150,15 @@ class QueueToken(models.Model):
                 name="queue_token_one_live_per_user_concert",
             ),
             models.UniqueConstraint(fields=["concert", "queue_position"], name="queue_token_position_unique"),
+            models.UniqueConstraint(
+                fields=["concert", "receipt"], condition=~Q(receipt=""), name="queue_token_receipt_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(queue_position__isnull=False)
+                | Q(state="WAITING", receipt__gt="")
+                | Q(state="ENDED", receipt__gt=""),
+                name="queue_token_unplaced_is_prequeue",
+            ),
             models.CheckConstraint(
                 condition=Q(state="ADMITTED", admitted_at__isnull=False, expired_at__isnull=False)
                 | Q(state="WAITING", admitted_at__isnull=True)
@@ -101,7 +172,7 @@ class QueueToken(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.concert} #{self.queue_position} · {self.state}"
+        return f"{self.concert} #{self.queue_position or self.receipt} · {self.state}"
 
     @property
     def is_admitted(self) -> bool:
@@ -119,7 +190,10 @@ class QueueEntryHistory(models.Model):
         "concerts.Concert", on_delete=models.CASCADE, related_name="queue_history", verbose_name=_("concert")
     )
     token = models.UUIDField(_("token"), unique=True)
-    queue_position = models.BigIntegerField(_("place in the queue"))
+    # Empty for a pre-queue entry until the draw places it (and for ever if it left before the draw).
+    queue_position = models.BigIntegerField(_("place in the queue"), null=True, blank=True)
+    receipt = models.CharField(_("pre-queue receipt"), max_length=16, blank=True)
+    client_ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
     entered_at = models.DateTimeField(_("joined at"))
     admitted_at = models.DateTimeField(_("admitted at"), null=True, blank=True)
     exited_at = models.DateTimeField(_("exited at"), null=True, blank=True)
@@ -127,6 +201,16 @@ class QueueEntryHistory(models.Model):
     was_admitted = models.BooleanField(_("was admitted"), default=False)
     # Seconds waited until admission, then (once exited) seconds from joining to exit.
     duration_seconds = models.PositiveIntegerField(_("duration (s)"), null=True, blank=True)
+    # A staff removal (exit_reason "removed"): who, and why.
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("removed by"),
+    )
+    exit_note = models.CharField(_("note"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("waiting-room visit")
@@ -135,6 +219,15 @@ class QueueEntryHistory(models.Model):
         indexes = [
             models.Index(fields=["concert", "entered_at"], name="queue_history_concert_idx"),
             models.Index(fields=["concert", "admitted_at"], name="queue_history_admitted_idx"),
+            # The live places of one address in one concert (the per-address cap).
+            models.Index(
+                fields=["concert", "client_ip"], condition=Q(exited_at__isnull=True), name="queue_history_live_ip_idx"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["concert", "receipt"], condition=~Q(receipt=""), name="queue_history_receipt_unique"
+            ),
         ]
 
     def __str__(self) -> str:

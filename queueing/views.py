@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.redirects import login_required, redirect_to_next, safe_next
 from accounts.requests import AuthenticatedRequest
 from concerts.models import Concert, ConcertDate
+from config.lockout import client_ip
 
 from . import services
 from .exceptions import QueueError, QueueUnavailable
@@ -157,7 +158,7 @@ def room(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResponseBa
     now = timezone.now()
     if request.method == "POST":
         try:
-            joined = services.join(user=request.user, concert=concert, now=now)
+            joined = services.join(user=request.user, concert=concert, now=now, client_ip=client_ip(request))
         except QueueUnavailable as exc:
             return unavailable_response(request, exc)
         except QueueError as exc:

@@ -21,15 +21,25 @@ class Ticket:
 
     token: uuid.UUID
     user_id: uuid.UUID
-    sequence: int  # the place handed out at join; never renumbered
+    sequence: int | None  # the place: handed out at join, or by the draw (None until then); never renumbered
     entered_at: datetime.datetime
     admitted_at: datetime.datetime | None = None
     expires_at: datetime.datetime | None = None
     ahead: int | None = None  # waiting fans in front (waiting tickets from status() only)
+    receipt: str = ""  # a pre-queue entry's public receipt (queueing.draw); kept once drawn
 
     @property
     def is_admitted(self) -> bool:
         return self.admitted_at is not None
+
+    @property
+    def is_prequeued(self) -> bool:
+        """In the pre-queue, waiting for the draw to give it a place."""
+        return self.sequence is None
+
+
+class DrawPending(Exception):
+    """A join after the opening found the room's draw not run yet: run it (queueing.services), then join."""
 
 
 @dataclass(frozen=True)
@@ -74,16 +84,44 @@ class QueueBackend(abc.ABC):
     transactional: bool = False
 
     @abc.abstractmethod
-    def join(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime, active_seconds: int) -> JoinResult:
+    def join(
+        self,
+        *,
+        room: WaitingRoom,
+        user_id: uuid.UUID,
+        now: datetime.datetime,
+        active_seconds: int,
+        prequeue: bool = False,
+    ) -> JoinResult:
         """Give the user a place, or return the live one they hold (idempotent per user and concert).
 
         A waiting ticket comes back with `ahead` filled in, as status() would give it.
+
+        `prequeue`: the sale has not opened yet. Until the room's draw has run, the user gets a pre-queue
+        entry (no place, a receipt from the next arrival number); once it has run, a place as after the
+        opening. After the opening (`prequeue` False) raises DrawPending until the draw has run: nobody
+        gets a place before the pre-queue's entrants.
 
         Admits at once when admission is not paused, nobody is waiting and fewer than max_active are
         admitted, after ending the admissions that have run out (returned as `expired`). The user's own
         admission that has run out is ended (and returned as `replaced`) and a new place at the back is
         handed out.
         """
+
+    @abc.abstractmethod
+    def draw(self, *, room: WaitingRoom, seed: str) -> list[Ticket]:
+        """Run the room's draw: every pre-queue entry still live gets a place, 1, 2, ... in the order of
+        queueing.draw.draw_order(seed, receipts), ahead of any later arrival; later joins queue behind.
+
+        The caller holds the WaitingRoom row lock, has checked that the room's draw has not been recorded
+        in the database, and records it (room.drawn_at) in the same transaction. All or nothing. Returns
+        the drawn tickets in place order. A backend whose draw already ran (a database write failed after
+        it) returns that draw again, unchanged, so the history can be written from it.
+        """
+
+    @abc.abstractmethod
+    def prequeue_count(self, *, concert_id: uuid.UUID) -> int:
+        """Entries in the pre-queue, waiting for the draw."""
 
     @abc.abstractmethod
     def status(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime) -> Ticket | None:

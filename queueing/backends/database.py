@@ -11,12 +11,13 @@ import datetime
 import uuid
 from collections.abc import Sequence
 
-from django.db.models import DateTimeField, F, QuerySet, Value
+from django.db.models import DateTimeField, F, Max, QuerySet, Value
 from django.db.models.functions import Least, Now
 
+from queueing.draw import draw_order, receipt_for
 from queueing.models import QueueToken, WaitingRoom
 
-from .base import AdmitResult, JoinResult, QueueBackend, Ticket
+from .base import AdmitResult, DrawPending, JoinResult, QueueBackend, Ticket
 
 # Within this many places of the front, `ahead` is counted exactly (a bounded index range scan), so
 # fans who left the queue in front of you are not counted; further back it is the place difference.
@@ -32,6 +33,7 @@ def _ticket(token: QueueToken, *, ahead: int | None = None) -> Ticket:
         admitted_at=token.admitted_at if token.state == QueueToken.State.ADMITTED else None,
         expires_at=token.expired_at if token.state == QueueToken.State.ADMITTED else None,
         ahead=ahead,
+        receipt=token.receipt,
     )
 
 
@@ -64,26 +66,59 @@ class DatabaseQueueBackend(QueueBackend):
             state=QueueToken.State.ENDED, ended_at=now, end_reason=reason
         )
 
-    def join(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime, active_seconds: int) -> JoinResult:
+    def _waiting(self, concert_id: uuid.UUID) -> QuerySet[QueueToken]:
+        """Waiting fans with a place (not the pre-queue's, who have none until the draw)."""
+        return QueueToken.objects.filter(
+            concert_id=concert_id, state=QueueToken.State.WAITING, queue_position__isnull=False
+        )
+
+    def _prequeued(self, concert_id: uuid.UUID) -> QuerySet[QueueToken]:
+        return QueueToken.objects.filter(
+            concert_id=concert_id, state=QueueToken.State.WAITING, queue_position__isnull=True
+        )
+
+    def join(
+        self,
+        *,
+        room: WaitingRoom,
+        user_id: uuid.UUID,
+        now: datetime.datetime,
+        active_seconds: int,
+        prequeue: bool = False,
+    ) -> JoinResult:
         room = WaitingRoom.objects.select_for_update().get(pk=room.pk)
         replaced = None
         live = self._live(room.pk, user_id).select_for_update().first()
         if live is not None:
             if live.state == QueueToken.State.WAITING:
-                return JoinResult(ticket=_ticket(live, ahead=self._ahead(room, live.queue_position)), created=False)
+                ahead = None if live.queue_position is None else self._ahead(room, live.queue_position)
+                return JoinResult(ticket=_ticket(live, ahead=ahead), created=False)
             if live.expired_at is not None and live.expired_at > now:  # an admitted token has an end
                 return JoinResult(ticket=_ticket(live), created=False)
             replaced = _ticket(live)
             self._end_tokens([live], now=now, reason="expired")
 
+        if room.drawn_at is None:
+            if not prequeue:
+                raise DrawPending()
+            arrival = room.prequeue_arrivals + 1
+            token = QueueToken.objects.create(
+                user_id=user_id,
+                concert_id=room.pk,
+                queue_position=None,
+                receipt=receipt_for(arrival),
+                state=QueueToken.State.WAITING,
+                issued_at=now,
+            )
+            room.prequeue_arrivals = arrival
+            room.save(update_fields=["prequeue_arrivals"])
+            return JoinResult(ticket=_ticket(token), created=True, replaced=replaced)
+
         # next_position is the counter; the highest place on record is the truth, should a counter ever have
         # been written back stale (one step down the position index), so a join never collides.
         place = max(room.next_position, self._highest_place(room.pk)) + 1
         expired, admit_now = [], False
-        if (
-            not room.is_paused
-            and not QueueToken.objects.filter(concert_id=room.pk, state=QueueToken.State.WAITING).exists()
-        ):
+        if not room.is_paused and not self._waiting(room.pk).exists():
             # A run-out admission's place is given away only once it is ended (see QueueBackend).
             expired = self._end_ran_out(room.pk, now)
             admit_now = self._admitted_now(room.pk, now) < room.max_active
@@ -106,24 +141,32 @@ class DatabaseQueueBackend(QueueBackend):
         return JoinResult(ticket=_ticket(token, ahead=ahead), created=True, replaced=replaced, expired=expired)
 
     def _highest_place(self, concert_id: uuid.UUID) -> int:
-        place = (
-            QueueToken.objects.filter(concert_id=concert_id)
-            .order_by("-queue_position")
-            .values_list("queue_position", flat=True)
-            .first()
-        )
+        place: int | None = QueueToken.objects.filter(concert_id=concert_id).aggregate(top=Max("queue_position"))["top"]
         return place or 0
+
+    def draw(self, *, room: WaitingRoom, seed: str) -> list[Ticket]:
+        entries = {token.receipt: token for token in self._prequeued(room.pk).select_for_update()}
+        base = max(room.next_position, self._highest_place(room.pk))
+        drawn = []
+        for place, receipt in enumerate(draw_order(seed, entries), start=base + 1):
+            token = entries[receipt]
+            token.queue_position = place
+            drawn.append(token)
+        QueueToken.objects.bulk_update(drawn, ["queue_position"], batch_size=1000)
+        room.next_position = base + len(drawn)
+        room.save(update_fields=["next_position"])
+        return [_ticket(token) for token in drawn]
+
+    def prequeue_count(self, *, concert_id: uuid.UUID) -> int:
+        return self._prequeued(concert_id).count()
 
     def _ahead(self, room: WaitingRoom, place: int) -> int:
         """Waiting fans in front of `place`: the place difference, counted exactly near the front."""
         ahead = max(0, place - room.served_position - 1)
         if ahead <= EXACT_AHEAD_WINDOW:
-            ahead = QueueToken.objects.filter(
-                concert_id=room.pk,
-                state=QueueToken.State.WAITING,
-                queue_position__gt=room.served_position,
-                queue_position__lt=place,
-            ).count()
+            ahead = (
+                self._waiting(room.pk).filter(queue_position__gt=room.served_position, queue_position__lt=place).count()
+            )
         return ahead
 
     def status(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime) -> Ticket | None:
@@ -132,6 +175,8 @@ class DatabaseQueueBackend(QueueBackend):
             return None
         if token.state == QueueToken.State.ADMITTED:
             return _ticket(token) if token.expired_at is not None and token.expired_at > now else None
+        if token.queue_position is None:  # in the pre-queue
+            return _ticket(token)
         # `room` was read before the token, so served_position is no newer than the token's state:
         # the difference is an upper bound of the waiting fans in front.
         return _ticket(token, ahead=self._ahead(room, token.queue_position))
@@ -145,11 +190,7 @@ class DatabaseQueueBackend(QueueBackend):
         count = min(limit, free)
         if count <= 0:
             return AdmitResult(admitted=[], expired=expired)
-        batch = list(
-            QueueToken.objects.select_for_update()
-            .filter(concert_id=room.pk, state=QueueToken.State.WAITING)
-            .order_by("queue_position")[:count]
-        )
+        batch = list(self._waiting(room.pk).select_for_update().order_by("queue_position")[:count])
         if not batch:
             return AdmitResult(admitted=[], expired=expired)
         expires_at = now + datetime.timedelta(seconds=active_seconds)
@@ -158,7 +199,9 @@ class DatabaseQueueBackend(QueueBackend):
         )
         for token in batch:
             token.state, token.admitted_at, token.expired_at = QueueToken.State.ADMITTED, now, expires_at
-        room.served_position = max(room.served_position, batch[-1].queue_position)
+        last = batch[-1].queue_position
+        assert last is not None  # _waiting() has places only
+        room.served_position = max(room.served_position, last)
         room.save(update_fields=["served_position"])
         return AdmitResult(admitted=[_ticket(t) for t in batch], expired=expired)
 
@@ -195,5 +238,5 @@ class DatabaseQueueBackend(QueueBackend):
         return _ticket(token)
 
     def counts(self, *, concert_id: uuid.UUID, now: datetime.datetime) -> tuple[int, int]:
-        waiting = QueueToken.objects.filter(concert_id=concert_id, state=QueueToken.State.WAITING).count()
+        waiting = self._waiting(concert_id).count()
         return waiting, self._admitted_now(concert_id, now)

@@ -12,6 +12,12 @@ one concert's keys would sit on one Redis Cluster shard and a script may touch t
                                    show yet; written by the same script as the change, deleted once the
                                    history shows it (see unwritten_history)
     <prefix>:{<concert>}:lease:<t> short SET NX lease for an overdue admission run from a status poll
+    <prefix>:{<concert>}:pre       HASH user id -> "token|receipt|joined µs": the pre-queue, until the draw
+    <prefix>:{<concert>}:preseq    INCR counter: the last pre-queue arrival number (receipts are made of it)
+    <prefix>:{<concert>}:receipts  HASH user id -> receipt, for live entries that came through the pre-queue
+    <prefix>:{<concert>}:draw      HASH "_" -> fans drawn, user id -> "token|place|receipt|joined µs": the
+                                   draw, written once by the script that ran it (no place is handed out
+                                   after the opening before this exists)
 
 Times come from the caller (`now=`), so tests can move them, except in touch(), which reads Redis's
 own clock (TIME) unless a time is injected: a fan whose pages land on app servers with different
@@ -23,6 +29,7 @@ open (config.redis_circuit: one timeout per back-off per process, shared with th
 
 import datetime
 import functools
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Concatenate, ParamSpec, TypeVar
@@ -32,10 +39,17 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.redis_circuit import UNREACHABLE, breaker_for
 from config.redis_circuit import client as redis_client
+from queueing.draw import draw_order, is_receipt
 from queueing.exceptions import QueueUnavailable
 from queueing.models import WaitingRoom
 
-from .base import AdmitResult, HistoryNote, JoinResult, QueueBackend, Ticket
+from .base import AdmitResult, DrawPending, HistoryNote, JoinResult, QueueBackend, Ticket
+
+logger = logging.getLogger(__name__)
+
+# The draw reads the pre-queue, orders it, and places it in one script that checks the pre-queue is still
+# what was read; a join or a leave in between makes it read again, at most this many times.
+DRAW_ATTEMPTS = 5
 
 # Times are integer epoch microseconds (exact in a Lua double until the year 2255), always passed on as
 # strings or through string.format('%d'), since Lua's own number-to-string conversion keeps 14 digits.
@@ -50,7 +64,7 @@ local function note_ended(key, user, data, at, reason)
   redis.call('HSET', key, string.match(data, '^[^|]+') .. ':x', user .. '|' .. at .. '|' .. reason .. '|' .. data)
 end
 -- Ends every admission whose time ran out by `now` (noted for the history); returns {user, data, end, ...}.
-local function end_ran_out(admitted, tokens, unwritten, now)
+local function end_ran_out(admitted, tokens, unwritten, now, receipts)
   local ended = {}
   local ran_out = redis.call('ZRANGEBYSCORE', admitted, '-inf', now, 'WITHSCORES')
   for i = 1, #ran_out, 2 do
@@ -58,6 +72,7 @@ local function end_ran_out(admitted, tokens, unwritten, now)
     local data = redis.call('HGET', tokens, user)
     redis.call('ZREM', admitted, user)
     redis.call('HDEL', tokens, user)
+    redis.call('HDEL', receipts, user)
     if data then
       note_ended(unwritten, user, data, ran_out[i + 1], 'expired')
       ended[#ended + 1] = user
@@ -69,27 +84,40 @@ local function end_ran_out(admitted, tokens, unwritten, now)
 end
 """
 
-# KEYS: seq, waiting, admitted, tokens, unwritten.
-# ARGV: user, new token, now µs, max_active, paused (0/1), active µs.
+# KEYS: seq, waiting, admitted, tokens, unwritten, pre, preseq, receipts, draw.
+# ARGV: user, new token, now µs, max_active, paused (0/1), active µs, phase ('pre' before the opening, else 'open').
 # Returns {created (0/1), data, admission end or '', replaced data or '', replaced end or '', rank or -1,
-# {user, data, end, ...} of other run-out admissions ended to make room}.
+# {user, data, end, ...} of other run-out admissions ended to make room, receipt or ''}; or {-1} when the
+# sale is open but the draw has not run (the caller runs it and joins again).
 JOIN = (
     NOTES
     + """
 local user, now = ARGV[1], tonumber(ARGV[3])
+if redis.call('HEXISTS', KEYS[9], '_') == 0 then
+  if ARGV[7] ~= 'pre' then return {-1} end
+  local entry = redis.call('HGET', KEYS[6], user)
+  if entry then return {0, entry, '', '', '', -1, {}, ''} end
+  local receipt = string.format('P%06d', redis.call('INCR', KEYS[7]))
+  local data = ARGV[2] .. '|' .. receipt .. '|' .. ARGV[3]
+  redis.call('HSET', KEYS[6], user, data)
+  redis.call('HSET', KEYS[8], user, receipt)
+  return {1, data, '', '', '', -1, {}, receipt}
+end
 local replaced, replaced_end = '', ''
 local current = redis.call('HGET', KEYS[4], user)
 if current then
   local ends = redis.call('ZSCORE', KEYS[3], user)
+  local receipt = redis.call('HGET', KEYS[8], user) or ''
   if ends and tonumber(ends) > now then
-    return {0, current, ends, '', '', -1, {}}
+    return {0, current, ends, '', '', -1, {}, receipt}
   elseif ends then
     redis.call('ZREM', KEYS[3], user)
     redis.call('HDEL', KEYS[4], user)
+    redis.call('HDEL', KEYS[8], user)
     note_ended(KEYS[5], user, current, ends, 'expired')
     replaced, replaced_end = current, ends
   elseif redis.call('ZSCORE', KEYS[2], user) then
-    return {0, current, '', '', '', redis.call('ZRANK', KEYS[2], user), {}}
+    return {0, current, '', '', '', redis.call('ZRANK', KEYS[2], user), {}, receipt}
   else
     redis.call('HDEL', KEYS[4], user)
   end
@@ -101,7 +129,7 @@ local waiting = redis.call('ZCARD', KEYS[2])
 local admit_now = false
 if ARGV[5] == '0' and waiting == 0 then
   -- A run-out admission's place is given away only by ending it here, so touch() cannot revive it.
-  expired = end_ran_out(KEYS[3], KEYS[4], KEYS[5], ARGV[3])
+  expired = end_ran_out(KEYS[3], KEYS[4], KEYS[5], ARGV[3], KEYS[8])
   admit_now = redis.call('ZCARD', KEYS[3]) < tonumber(ARGV[4])
 end
 if admit_now then
@@ -113,22 +141,54 @@ else
   rank = waiting  -- places only grow, so the newcomer is last
 end
 redis.call('HSET', KEYS[4], user, data)
-return {1, data, ends, replaced, replaced_end, rank, expired}
+return {1, data, ends, replaced, replaced_end, rank, expired, ''}
 """
 )
 
-# KEYS: waiting, admitted, tokens. ARGV: user. Returns {data, admission end or '', rank or -1} or {}.
+# KEYS: pre, waiting, tokens, seq, draw. ARGV: count, then the pre-queue's user ids in drawn order.
+# Places them count+1... after the last place handed out (none before the draw: 1, 2, ...), all or nothing:
+# {-1, {}} if the pre-queue is not exactly those users any more (the caller reads it again). Returns
+# {1, the draw hash as a flat list}, or {0, the same} when the draw had already run.
+DRAW = """
+if redis.call('HEXISTS', KEYS[5], '_') == 1 then return {0, redis.call('HGETALL', KEYS[5])} end
+local n = tonumber(ARGV[1])
+if redis.call('HLEN', KEYS[1]) ~= n then return {-1, {}} end
+for i = 1, n do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i + 1]) == 0 then return {-1, {}} end
+end
+local base = tonumber(redis.call('GET', KEYS[4]) or '0')
+for i = 1, n do
+  local user = ARGV[i + 1]
+  local token, receipt, joined = string.match(redis.call('HGET', KEYS[1], user), '^([^|]+)|([^|]+)|([^|]+)$')
+  local place = string.format('%d', base + i)
+  redis.call('HSET', KEYS[3], user, token .. '|' .. place .. '|' .. joined)
+  redis.call('ZADD', KEYS[2], place, user)
+  redis.call('HSET', KEYS[5], user, token .. '|' .. place .. '|' .. receipt .. '|' .. joined)
+end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[4], string.format('%d', base + n))
+redis.call('HSET', KEYS[5], '_', n)
+return {1, redis.call('HGETALL', KEYS[5])}
+"""
+
+# KEYS: waiting, admitted, tokens, pre, receipts. ARGV: user.
+# Returns {data, admission end or '', rank or -1, receipt or ''} or {} (a pre-queue entry: rank -1, no end).
 STATUS = """
 local current = redis.call('HGET', KEYS[3], ARGV[1])
-if not current then return {} end
+if not current then
+  local entry = redis.call('HGET', KEYS[4], ARGV[1])
+  if entry then return {entry, '', -1, ''} end
+  return {}
+end
+local receipt = redis.call('HGET', KEYS[5], ARGV[1]) or ''
 local ends = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if ends then return {current, ends, -1} end
+if ends then return {current, ends, -1, receipt} end
 local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
-if rank then return {current, '', rank} end
+if rank then return {current, '', rank, receipt} end
 return {}
 """
 
-# KEYS: waiting, admitted, tokens, unwritten. ARGV: now µs, max_active, paused (0/1), limit, active µs.
+# KEYS: waiting, admitted, tokens, unwritten, receipts. ARGV: now µs, max_active, paused (0/1), limit, active µs.
 # Ends run-out admissions, then pops up to `limit` waiting fans while fewer than max_active are admitted.
 # Returns {{user, data, end, ...} ended, {user, data, ...} admitted}.
 ADMIT = (
@@ -136,7 +196,7 @@ ADMIT = (
     + """
 local now = tonumber(ARGV[1])
 local admitted = {}
-local expired = end_ran_out(KEYS[2], KEYS[3], KEYS[4], ARGV[1])
+local expired = end_ran_out(KEYS[2], KEYS[3], KEYS[4], ARGV[1], KEYS[5])
 if ARGV[3] == '0' then
   local count = math.min(tonumber(ARGV[4]), tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[2]))
   if count > 0 then
@@ -183,17 +243,25 @@ end
 return 1
 """
 
-# KEYS: waiting, admitted, tokens, unwritten. ARGV: user, now µs, reason.
+# KEYS: waiting, admitted, tokens, unwritten, pre, receipts. ARGV: user, now µs, reason.
 # Returns {data, admission end or ''} or {}.
 END = (
     NOTES
     + """
 local data = redis.call('HGET', KEYS[3], ARGV[1])
-if not data then return {} end
+if not data then
+  data = redis.call('HGET', KEYS[5], ARGV[1])
+  if not data then return {} end
+  redis.call('HDEL', KEYS[5], ARGV[1])
+  redis.call('HDEL', KEYS[6], ARGV[1])
+  note_ended(KEYS[4], ARGV[1], data, ARGV[2], ARGV[3])
+  return {data, ''}
+end
 local ends = redis.call('ZSCORE', KEYS[2], ARGV[1]) or ''
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[6], ARGV[1])
 note_ended(KEYS[4], ARGV[1], data, ARGV[2], ARGV[3])
 return {data, ends}
 """
@@ -218,18 +286,26 @@ def _decode(value: bytes | str) -> str:
 
 
 def _ticket(
-    user_id: uuid.UUID | bytes | str, data: bytes | str, ends: bytes | str | None = None, ahead: int | None = None
+    user_id: uuid.UUID | bytes | str,
+    data: bytes | str,
+    ends: bytes | str | None = None,
+    ahead: int | None = None,
+    receipt: bytes | str = "",
 ) -> Ticket:
+    """A ticket from a `tokens` value ("token|place|joined[|admitted]") or a `pre` one ("token|receipt|joined":
+    a receipt, never a number, in the second field)."""
     parts = _decode(data).split("|")
     ends = _decode(ends) if ends is not None else ""
+    prequeued = is_receipt(parts[1])
     return Ticket(
         token=uuid.UUID(parts[0]),
         user_id=user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(_decode(user_id)),
-        sequence=int(parts[1]),
+        sequence=None if prequeued else int(parts[1]),
         entered_at=_moment(parts[2]),
         admitted_at=_moment(parts[3]) if len(parts) > 3 else None,
         expires_at=_moment(ends) if ends else None,
         ahead=ahead,
+        receipt=parts[1] if prequeued else _decode(receipt),
     )
 
 
@@ -266,6 +342,7 @@ class RedisQueueBackend(QueueBackend):
         self._admit = self.client.register_script(ADMIT)
         self._touch = self.client.register_script(TOUCH)
         self._end = self.client.register_script(END)
+        self._draw = self.client.register_script(DRAW)
 
     def key(self, concert_id: uuid.UUID, name: str) -> str:
         return f"{self.prefix}:{{{concert_id}}}:{name}"
@@ -274,9 +351,19 @@ class RedisQueueBackend(QueueBackend):
         return [self.key(concert_id, name) for name in names]
 
     @_unavailable_on_error
-    def join(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime, active_seconds: int) -> JoinResult:
-        created, data, ends, replaced, replaced_ends, rank, expired = self._join(
-            keys=self._keys(room.pk, "seq", "waiting", "admitted", "tokens", "unwritten"),
+    def join(
+        self,
+        *,
+        room: WaitingRoom,
+        user_id: uuid.UUID,
+        now: datetime.datetime,
+        active_seconds: int,
+        prequeue: bool = False,
+    ) -> JoinResult:
+        found = self._join(
+            keys=self._keys(
+                room.pk, "seq", "waiting", "admitted", "tokens", "unwritten", "pre", "preseq", "receipts", "draw"
+            ),
             args=[
                 str(user_id),
                 str(uuid.uuid4()),
@@ -284,10 +371,14 @@ class RedisQueueBackend(QueueBackend):
                 room.max_active,
                 int(room.is_paused),
                 active_seconds * 1_000_000,
+                "pre" if prequeue else "open",
             ],
         )
+        if len(found) == 1:
+            raise DrawPending()
+        created, data, ends, replaced, replaced_ends, rank, expired, receipt = found
         return JoinResult(
-            ticket=_ticket(user_id, data, ends, ahead=None if int(rank) < 0 else int(rank)),
+            ticket=_ticket(user_id, data, ends, ahead=None if int(rank) < 0 else int(rank), receipt=receipt),
             created=bool(created),
             replaced=_ticket(user_id, replaced, replaced_ends) if _decode(replaced) else None,
             expired=[_ticket(expired[i], expired[i + 1], expired[i + 2]) for i in range(0, len(expired), 3)],
@@ -295,19 +386,49 @@ class RedisQueueBackend(QueueBackend):
 
     @_unavailable_on_error
     def status(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime) -> Ticket | None:
-        found = self._status(keys=self._keys(room.pk, "waiting", "admitted", "tokens"), args=[str(user_id)])
+        found = self._status(
+            keys=self._keys(room.pk, "waiting", "admitted", "tokens", "pre", "receipts"), args=[str(user_id)]
+        )
         if not found:
             return None
-        data, ends, rank = found
+        data, ends, rank, receipt = found
         if _decode(ends):
-            ticket = _ticket(user_id, data, ends)
+            ticket = _ticket(user_id, data, ends, receipt=receipt)
             return ticket if ticket.expires_at is not None and ticket.expires_at > now else None
-        return _ticket(user_id, data, ahead=int(rank))
+        return _ticket(user_id, data, ahead=None if int(rank) < 0 else int(rank), receipt=receipt)
+
+    @_unavailable_on_error
+    def draw(self, *, room: WaitingRoom, seed: str) -> list[Ticket]:
+        keys = self._keys(room.pk, "pre", "waiting", "tokens", "seq", "draw")
+        for _attempt in range(DRAW_ATTEMPTS):
+            entries = {_decode(user): _decode(data) for user, data in self.client.hgetall(keys[0]).items()}
+            by_receipt = {data.split("|")[1]: user for user, data in entries.items()}
+            ordered = [by_receipt[receipt] for receipt in draw_order(seed, by_receipt)]
+            ran, recorded = self._draw(keys=keys, args=[len(ordered), *ordered])
+            if int(ran) >= 0:
+                return self._drawn_tickets(recorded)
+        logger.warning("queue %s: the pre-queue kept changing during the draw; trying again later", room.pk)
+        raise QueueUnavailable()
+
+    @staticmethod
+    def _drawn_tickets(recorded: list[bytes]) -> list[Ticket]:
+        tickets = []
+        for i in range(0, len(recorded), 2):
+            user = _decode(recorded[i])
+            if user == "_":
+                continue
+            token, place, receipt, joined = _decode(recorded[i + 1]).split("|")
+            tickets.append(_ticket(user, f"{token}|{place}|{joined}", receipt=receipt))
+        return sorted(tickets, key=lambda ticket: ticket.sequence or 0)
+
+    @_unavailable_on_error
+    def prequeue_count(self, *, concert_id: uuid.UUID) -> int:
+        return int(self.client.hlen(self.key(concert_id, "pre")))
 
     @_unavailable_on_error
     def admit(self, *, room: WaitingRoom, now: datetime.datetime, limit: int, active_seconds: int) -> AdmitResult:
         expired, admitted = self._admit(
-            keys=self._keys(room.pk, "waiting", "admitted", "tokens", "unwritten"),
+            keys=self._keys(room.pk, "waiting", "admitted", "tokens", "unwritten", "receipts"),
             args=[_us(now), room.max_active, int(room.is_paused), max(0, limit), active_seconds * 1_000_000],
         )
         ends = now + datetime.timedelta(seconds=active_seconds)
@@ -341,7 +462,7 @@ class RedisQueueBackend(QueueBackend):
     @_unavailable_on_error
     def end(self, *, concert_id: uuid.UUID, user_id: uuid.UUID, now: datetime.datetime, reason: str) -> Ticket | None:
         found = self._end(
-            keys=self._keys(concert_id, "waiting", "admitted", "tokens", "unwritten"),
+            keys=self._keys(concert_id, "waiting", "admitted", "tokens", "unwritten", "pre", "receipts"),
             args=[str(user_id), _us(now), reason],
         )
         if not found:

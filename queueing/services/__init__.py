@@ -6,21 +6,24 @@ backends), admission runs under the WaitingRoom row lock, the estimated wait com
 admission rate, and a poll (poll_place) that finds admission overdue (beat stopped) runs it itself.
 
 One module per side: places (the fan's: join, poll_place, touch, leave, end_for_user and the status they
-see), admissions (admitting and expiring under the room's lock, pausing, when a run is overdue); _history
-has the QueueEntryHistory writes both share and the catch-up of what Redis changed but the history missed.
+see), admissions (admitting and expiring under the room's lock, pausing, when a run is overdue, staff
+removals), draws (the pre-queue's draw when the sale opens); _history has the QueueEntryHistory writes both
+share and the catch-up of what Redis changed but the history missed.
 Callers use the names re-exported here (`from queueing import services; services.join(...)`).
 """
 
-from ..exceptions import QueueClosed, QueueError, QueueNotOpen, QueueUnavailable
-from ._history import EXIT_EXPIRED, EXIT_LEFT, EXIT_PAID
+from ..exceptions import QueueClosed, QueueError, QueueNotOpen, QueueUnavailable, TooManyPlacesFromAddress
+from ._history import EXIT_EXPIRED, EXIT_LEFT, EXIT_PAID, EXIT_REMOVED
 from .admissions import (
     ADMISSION_LOG_SECONDS,
     OVERDUE_INTERVALS,
     admit_all_due,
     admit_batch,
     expire_admissions,
+    remove_from_queue,
     set_paused,
 )
+from .draws import is_draw_due, run_draw
 from .places import (
     MAX_LIFETIME_FACTOR,
     MIN_RATE_SPAN_SECONDS,
@@ -39,6 +42,7 @@ __all__ = [
     "EXIT_EXPIRED",
     "EXIT_LEFT",
     "EXIT_PAID",
+    "EXIT_REMOVED",
     "MAX_LIFETIME_FACTOR",
     "MIN_RATE_SPAN_SECONDS",
     "OVERDUE_INTERVALS",
@@ -47,6 +51,7 @@ __all__ = [
     "QueueNotOpen",
     "QueueStatus",
     "QueueUnavailable",
+    "TooManyPlacesFromAddress",
     "admit_all_due",
     "admit_batch",
     "end_for_user",
@@ -55,7 +60,10 @@ __all__ = [
     "join",
     "leave",
     "max_lifetime_seconds",
+    "is_draw_due",
     "poll_place",
+    "remove_from_queue",
+    "run_draw",
     "set_paused",
     "touch",
 ]

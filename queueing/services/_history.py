@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, DateTimeField, F, Func, IntegerField, Value, When
 
 from accounts.models import User
@@ -27,18 +27,21 @@ logger = logging.getLogger(__name__)
 EXIT_PAID = "paid"
 EXIT_LEFT = "left"
 EXIT_EXPIRED = "expired"
+EXIT_REMOVED = "removed"  # by staff (QueueEntryHistory.removed_by, exit_note)
 
 
 def seconds_between(start: datetime.datetime, end: datetime.datetime) -> int:
     return max(0, int((end - start).total_seconds()))
 
 
-def record_entry(*, user: User, concert: Concert, ticket: Ticket) -> None:
+def record_entry(*, user: User, concert: Concert, ticket: Ticket, client_ip: str | None = None) -> None:
     QueueEntryHistory.objects.create(
         user=user,
         concert=concert,
         token=ticket.token,
         queue_position=ticket.sequence,
+        receipt=ticket.receipt,
+        client_ip=client_ip,
         entered_at=ticket.entered_at,
         admitted_at=ticket.admitted_at,
         was_admitted=ticket.is_admitted,
@@ -63,6 +66,32 @@ class SecondsSince(Func):
         # julianday() is a float of days: round to milliseconds before flooring to whole seconds.
         template = "MAX(0, CAST(ROUND((julianday(%(expressions)s)) * 86400000) AS INTEGER) / 1000)"
         return self.as_sql(compiler, connection, template=template, arg_joiner=") - julianday(", **extra)
+
+
+def record_draw(tickets: Sequence[Ticket]) -> None:
+    """Write the drawn places into the pre-queue entries' history rows (only rows without one: idempotent).
+
+    On PostgreSQL one UPDATE joined to the (token, place) pairs, so a draw of 100,000 is one statement."""
+    if not tickets:
+        return
+    if connection.vendor == "postgresql":
+        table = QueueEntryHistory._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS h SET queue_position = d.place "  # noqa: S608 -- the table name is ours
+                "FROM unnest(%s::uuid[], %s::bigint[]) AS d(token, place) "
+                "WHERE h.token = d.token AND h.queue_position IS NULL",
+                [[t.token for t in tickets], [t.sequence for t in tickets]],
+            )
+        return
+    places = {t.token: t.sequence for t in tickets}
+    tokens = list(places)
+    for start in range(0, len(tokens), 500):
+        batch = tokens[start : start + 500]
+        rows = list(QueueEntryHistory.objects.filter(token__in=batch, queue_position__isnull=True))
+        for row in rows:
+            row.queue_position = places[row.token]
+        QueueEntryHistory.objects.bulk_update(rows, ["queue_position"])
 
 
 def record_admissions(tickets: Sequence[Ticket], *, now: datetime.datetime) -> int:

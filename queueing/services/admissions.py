@@ -10,12 +10,21 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from concerts.models import Concert
 
 from ..backends import get_backend
 from ..exceptions import QueueUnavailable
-from ..models import WaitingRoom
-from ._history import EXIT_EXPIRED, catch_up_history, forget_when_committed, record_admissions, record_exits
+from ..models import QueueEntryHistory, WaitingRoom
+from ._history import (
+    EXIT_EXPIRED,
+    EXIT_REMOVED,
+    catch_up_history,
+    forget_when_committed,
+    record_admissions,
+    record_exits,
+)
+from .draws import is_draw_due, run_draw
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +108,8 @@ def _current_rooms(now: datetime.datetime) -> QuerySet[WaitingRoom]:
 
 
 def admit_all_due(*, now: datetime.datetime | None = None) -> int:
-    """One admission run for every concert whose waiting room is still open: what beat runs.
+    """One admission run for every concert whose waiting room is still open: what beat runs. A room whose
+    sale has just opened gets its pre-queue draw first (see draws.run_draw).
 
     Returns the number of fans admitted in all. A concert whose backend is unreachable is logged and
     skipped so the others still move. Each room's run reads the time under its lock (unless injected).
@@ -107,6 +117,8 @@ def admit_all_due(*, now: datetime.datetime | None = None) -> int:
     total = 0
     for room in _current_rooms(now or timezone.now()):
         try:
+            if is_draw_due(room, room.concert, now or timezone.now()):
+                run_draw(concert=room.concert, now=now)
             total += admit_batch(concert=room.concert, now=now)
         except QueueUnavailable:
             logger.warning("queue %s: backend unavailable, admission skipped", room.pk)
@@ -124,6 +136,27 @@ def expire_admissions(*, now: datetime.datetime | None = None) -> int:
 
 
 # --- staff ----------------------------------------------------------------------------------------
+
+
+def remove_from_queue(
+    *, concert: Concert, user: User, by: User, note: str, now: datetime.datetime | None = None
+) -> bool:
+    """Staff end a fan's place in a concert's queue (waiting, in the pre-queue or admitted), recording who
+    did it and why in the visit's history (exit reason "removed"). False if the fan held no place.
+
+    Raises QueueUnavailable when the backend cannot be reached.
+    """
+    now = now or timezone.now()
+    backend = get_backend()
+    with transaction.atomic():
+        ticket = backend.end(concert_id=concert.pk, user_id=user.pk, now=now, reason=EXIT_REMOVED)
+        if ticket is None:
+            return False
+        record_exits([ticket], now=now, reason=EXIT_REMOVED)
+        QueueEntryHistory.objects.filter(token=ticket.token).update(removed_by=by, exit_note=note[:500])
+        forget_when_committed(backend, concert.pk, exited=[ticket])
+    logger.info("queue %s: %s removed %s (%s)", concert.pk, by.pk, user.pk, note)
+    return True
 
 
 def set_paused(*, concert: Concert, paused: bool) -> WaitingRoom:

@@ -10,18 +10,19 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from concerts.models import Concert
 
-from ..backends import Ticket, get_backend
-from ..exceptions import QueueClosed, QueueNotOpen, QueueUnavailable
-from ..models import WaitingRoom
+from ..backends import DrawPending, JoinResult, Ticket, get_backend
+from ..exceptions import QueueClosed, QueueNotOpen, QueueUnavailable, TooManyPlacesFromAddress
+from ..models import QueueEntryHistory, WaitingRoom
 from ._history import EXIT_EXPIRED, EXIT_LEFT, forget_when_committed, record_entry, record_exits
 from .admissions import ADMISSION_LOG_SECONDS, is_overdue, room_for, run_admission
+from .draws import is_draw_due, run_draw
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,9 @@ class QueueStatus:
     """Where a fan stands in one concert's waiting room.
 
     position is 1 for the fan at the front (0 once admitted); ahead counts the waiting fans in front;
-    eta_seconds is None while admission is paused.
+    eta_seconds is None while admission is paused. A fan in the pre-queue (`prequeued`) has no place yet
+    (position and ahead 0, eta_seconds None): the draw gives them one at `draw_at`, the sale's opening;
+    `receipt` is their entry's public receipt (kept once drawn).
     """
 
     position: int
@@ -48,6 +51,9 @@ class QueueStatus:
     expires_at: datetime.datetime | None
     paused: bool = False
     entered_at: datetime.datetime | None = None
+    prequeued: bool = False
+    receipt: str = ""
+    draw_at: datetime.datetime | None = None
 
 
 def max_lifetime_seconds() -> int:
@@ -94,6 +100,23 @@ def _waiting_status(ticket: Ticket, room: WaitingRoom, now: datetime.datetime) -
         expires_at=None,
         paused=room.is_paused,
         entered_at=ticket.entered_at,
+        receipt=ticket.receipt,
+    )
+
+
+def _prequeued_status(ticket: Ticket, room: WaitingRoom, concert: Concert) -> QueueStatus:
+    return QueueStatus(
+        position=0,
+        ahead=0,
+        eta_seconds=None,
+        admitted=False,
+        token=ticket.token,
+        expires_at=None,
+        paused=room.is_paused,
+        entered_at=ticket.entered_at,
+        prequeued=True,
+        receipt=ticket.receipt,
+        draw_at=concert.sale_opens_at,
     )
 
 
@@ -107,35 +130,99 @@ def _admitted_status(ticket: Ticket, room: WaitingRoom) -> QueueStatus:
         expires_at=ticket.expires_at,
         paused=room.is_paused,
         entered_at=ticket.entered_at,
+        receipt=ticket.receipt,
     )
+
+
+def _status_of(ticket: Ticket, room: WaitingRoom, concert: Concert, now: datetime.datetime) -> QueueStatus:
+    if ticket.is_prequeued:
+        return _prequeued_status(ticket, room, concert)
+    if ticket.is_admitted:
+        return _admitted_status(ticket, room)
+    return _waiting_status(ticket, room, now)
 
 
 # --- joining and reading --------------------------------------------------------------------------
 
 
-def join(*, user: User, concert: Concert, now: datetime.datetime | None = None) -> QueueStatus:
+def _check_address_cap(*, user: User, concert: Concert, client_ip: str) -> None:
+    """Refuse a new place when this address already holds QUEUE_MAX_PLACES_PER_IP live ones in the concert.
+
+    Counted from the history (both backends write every visit there). On PostgreSQL a transaction-scoped
+    advisory lock per concert and address makes the count and the new row one step, so concurrent joins
+    from one address cannot pass the cap together; SQLite runs one writer at a time anyway.
+    """
+    live = QueueEntryHistory.objects.filter(concert=concert, exited_at__isnull=True)
+    if live.filter(user=user).exists():
+        return  # the fan's own place comes back unchanged
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"queue-ip:{concert.pk}:{client_ip}"]
+            )
+    if live.filter(client_ip=client_ip).count() >= settings.QUEUE_MAX_PLACES_PER_IP:
+        raise TooManyPlacesFromAddress()
+
+
+def join(
+    *, user: User, concert: Concert, now: datetime.datetime | None = None, client_ip: str | None = None
+) -> QueueStatus:
     """Put the user in the concert's waiting room, or return the place they already hold.
 
-    Idempotent per user and concert (refresh, second tab, second device: same token, same place). Admits
-    at once when there is room and nobody is waiting. Raises QueueNotOpen before the sale opens,
-    QueueClosed once the concert's last show has started, QueueUnavailable when the backend cannot be reached.
+    Idempotent per user and concert (refresh, second tab, second device: same token, same place). From the
+    pre-queue's opening until the sale opens the fan enters the pre-queue (a receipt, no place: the draw
+    places everyone in it at the opening); after the opening the draw runs first if it has not, and the
+    fan queues behind everyone drawn, first come first served. Admits at once when there is room and
+    nobody is waiting. `client_ip` (the fan's address) is recorded and capped per concert
+    (QUEUE_MAX_PLACES_PER_IP). Raises QueueNotOpen before the pre-queue opens, QueueClosed once the
+    concert's last show has started, TooManyPlacesFromAddress over the cap, QueueUnavailable when the
+    backend cannot be reached.
     """
     now = now or timezone.now()
     if concert.is_over(now):
         raise QueueClosed()
-    if not concert.is_on_sale(now):
+    if now < concert.prequeue_starts_at:
         raise QueueNotOpen()
+    prequeue = not concert.is_on_sale(now)
     room = room_for(concert)
+    if is_draw_due(room, concert, now):
+        run_draw(concert=concert, now=now)
+    try:
+        result = _join_once(user=user, concert=concert, room=room, now=now, prequeue=prequeue, client_ip=client_ip)
+    except DrawPending:  # the room was read before another process's view of the draw: run it, join again
+        run_draw(concert=concert, now=now)
+        result = _join_once(user=user, concert=concert, room=room, now=now, prequeue=prequeue, client_ip=client_ip)
+    if not result.ticket.is_prequeued and not result.ticket.is_admitted and is_overdue(room, now):
+        # Beat seems to be stopped: the poll path runs admission under its lock.
+        current = poll_place(user=user, concert=concert, now=now)
+        if current is not None:
+            return current
+    return _status_of(result.ticket, room, concert, now)
+
+
+def _join_once(
+    *,
+    user: User,
+    concert: Concert,
+    room: WaitingRoom,
+    now: datetime.datetime,
+    prequeue: bool,
+    client_ip: str | None,
+) -> JoinResult:
     backend = get_backend()
     result = None
     try:
         with transaction.atomic():
-            result = backend.join(room=room, user_id=user.pk, now=now, active_seconds=settings.ACTIVE_SECONDS)
+            if client_ip:
+                _check_address_cap(user=user, concert=concert, client_ip=client_ip)
+            result = backend.join(
+                room=room, user_id=user.pk, now=now, active_seconds=settings.ACTIVE_SECONDS, prequeue=prequeue
+            )
             ended = result.expired + ([result.replaced] if result.replaced is not None else [])
             record_exits(ended, now=now, reason=EXIT_EXPIRED)
             forget_when_committed(backend, concert.pk, exited=ended)
             if result.created:
-                record_entry(user=user, concert=concert, ticket=result.ticket)
+                record_entry(user=user, concert=concert, ticket=result.ticket, client_ip=client_ip)
                 if result.ticket.is_admitted:
                     WaitingRoom.objects.filter(pk=room.pk).update(admitted_total=F("admitted_total") + 1)
     except Exception:
@@ -149,14 +236,7 @@ def join(*, user: User, concert: Concert, now: datetime.datetime | None = None) 
             except QueueUnavailable:
                 logger.warning("queue %s: could not take back %s's place after a failed join", concert.pk, user.pk)
         raise
-    if result.ticket.is_admitted:
-        return _admitted_status(result.ticket, room)
-    if is_overdue(room, now):
-        # Beat seems to be stopped: the poll path runs admission under its lock.
-        current = poll_place(user=user, concert=concert, now=now)
-        if current is not None:
-            return current
-    return _waiting_status(result.ticket, room, now)
+    return result
 
 
 def poll_place(*, user: User, concert: Concert, now: datetime.datetime | None = None) -> QueueStatus | None:
@@ -175,7 +255,15 @@ def poll_place(*, user: User, concert: Concert, now: datetime.datetime | None = 
     ticket = backend.status(room=room, user_id=user.pk, now=now)
     if ticket is None:
         return None
-    if not ticket.is_admitted and is_overdue(room, now):
+    if ticket.is_prequeued and is_draw_due(room, concert, now):
+        # The first poll after the opening runs the draw (unless another process is running it: then the
+        # fan sees the pre-queue once more, and their place on the next poll).
+        run_draw(concert=concert, now=injected, wait=False)
+        room = WaitingRoom.objects.get(pk=concert.pk)
+        ticket = backend.status(room=room, user_id=user.pk, now=now)
+        if ticket is None:
+            return None
+    if not ticket.is_prequeued and not ticket.is_admitted and is_overdue(room, now):
         lease = max(5.0, settings.ADMIT_QUEUE_EVERY_SECONDS)
         if backend.try_admission_lease(concert_id=concert.pk, overdue_since=room.last_admission_at, seconds=lease):
             run_admission(concert=concert, now=injected, limit=settings.QUEUE_ADMIT_BATCH_SIZE, only_if_overdue=True)
@@ -183,9 +271,7 @@ def poll_place(*, user: User, concert: Concert, now: datetime.datetime | None = 
             ticket = backend.status(room=room, user_id=user.pk, now=now)
             if ticket is None:
                 return None
-    if ticket.is_admitted:
-        return _admitted_status(ticket, room)
-    return _waiting_status(ticket, room, now)
+    return _status_of(ticket, room, concert, now)
 
 
 def touch(*, user: User | AnonymousUser, concert: Concert, now: datetime.datetime | None = None) -> bool:

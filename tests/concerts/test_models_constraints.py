@@ -20,6 +20,15 @@ def test_concert_cannot_end_before_it_starts(refused):
     )
 
 
+def test_prequeue_opens_before_the_sale(refused):
+    concert = ConcertFactory()
+    refused(
+        "concert_prequeue_before_sale",
+        lambda: Concert.objects.filter(pk=concert.pk).update(prequeue_opens_at=concert.sale_opens_at),
+    )
+    Concert.objects.filter(pk=concert.pk).update(prequeue_opens_at=concert.sale_opens_at - datetime.timedelta(1))
+
+
 def test_one_date_per_day_per_concert(refused):
     date = ConcertDateFactory()
     local = timezone.localtime(date.starts_at)

@@ -253,6 +253,16 @@ def queue_not_open(scene):
     return Refused(refusal, page)
 
 
+@provokes(RefusalCode.QUEUE_ADDRESS_LIMIT, status=429)
+def queue_address_limit(scene):
+    scene.settings.QUEUE_MAX_PLACES_PER_IP = 1
+    concert = scene.date.concert
+    queue_services.join(user=UserFactory(), concert=concert, now=scene.now, client_ip="203.0.113.9")
+    return Refused(
+        refusal_of(lambda: queue_services.join(user=scene.fan, concert=concert, now=scene.now, client_ip="203.0.113.9"))
+    )
+
+
 @provokes(RefusalCode.QUEUE_CLOSED, status=409)
 def queue_closed(scene):
     concert = scene.date.concert

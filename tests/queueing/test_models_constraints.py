@@ -4,12 +4,28 @@ tokens whose timestamps contradict their state."""
 import pytest
 from django.utils import timezone
 
+from queueing.draw import commitment
 from queueing.models import QueueEntryHistory, QueueToken, WaitingRoom
 from tests.factories import ConcertFactory, QueueEntryHistoryFactory, QueueTokenFactory, WaitingRoomFactory
 
 pytestmark = pytest.mark.django_db
 
 WAITING, ADMITTED, ENDED = QueueToken.State.WAITING, QueueToken.State.ADMITTED, QueueToken.State.ENDED
+
+
+def test_waiting_room_challenge_has_a_floor(refused):
+    room = WaitingRoomFactory()
+    refused(
+        "waiting_room_challenge_max_number_min",
+        lambda: WaitingRoom.objects.filter(pk=room.pk).update(challenge_max_number=10),
+    )
+
+
+def test_a_new_room_commits_to_its_own_seed():
+    first, second = WaitingRoomFactory(), WaitingRoomFactory()
+    assert first.draw_seed != second.draw_seed
+    assert first.draw_commitment == commitment(first.draw_seed)
+    assert len(first.draw_commitment) == 64
 
 
 def test_waiting_room_admits_at_least_one(refused):
@@ -71,3 +87,39 @@ def test_history_token_unique(refused):
     visit = QueueEntryHistoryFactory()
     refused("queueing_queueentryhistory_token", lambda: QueueEntryHistoryFactory(token=visit.token))
     assert QueueEntryHistory.objects.filter(token=visit.token).count() == 1
+
+
+def test_receipt_unique_per_concert(refused):
+    token = QueueTokenFactory(queue_position=None, receipt="P000001")
+    refused(
+        "queue_token_receipt_unique",
+        lambda: QueueTokenFactory(concert=token.concert, queue_position=None, receipt="P000001"),
+    )
+    QueueTokenFactory(concert=ConcertFactory(), queue_position=None, receipt="P000001")
+    QueueTokenFactory(concert=token.concert, receipt="")  # entries after the opening have none
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"queue_position": None},  # no place and no receipt
+        {
+            "queue_position": None,
+            "receipt": "P000009",
+            "state": ADMITTED,
+            "admitted_at": timezone.now(),
+            "expired_at": timezone.now(),
+        },  # admitted before the draw placed it
+    ],
+)
+def test_only_a_prequeue_entry_has_no_place(refused, fields):
+    token = QueueTokenFactory()
+    refused("queue_token_unplaced_is_prequeue", lambda: QueueToken.objects.filter(pk=token.pk).update(**fields))
+
+
+def test_history_receipt_unique_per_concert(refused):
+    visit = QueueEntryHistoryFactory(receipt="P000001", queue_position=None)
+    refused(
+        "queue_history_receipt_unique",
+        lambda: QueueEntryHistoryFactory(concert=visit.concert, receipt="P000001", queue_position=None),
+    )

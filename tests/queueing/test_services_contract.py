@@ -79,7 +79,7 @@ def test_joining_is_refused_before_the_sale_opens_and_after_the_concert(queue_ba
 
     with pytest.raises(QueueNotOpen) as refused:
         services.join(user=fan, concert=upcoming, now=now)
-    assert "not opened" in refused.value.reason
+    assert "not open yet" in refused.value.reason
     with pytest.raises(QueueClosed):
         services.join(user=fan, concert=past, now=now)
     assert not QueueEntryHistory.objects.exists()

@@ -113,7 +113,7 @@ def test_joining_before_the_sale_opens_is_refused_with_a_message(fan_client, fan
     upcoming = ConcertFactory(sale_opens_at=timezone.now() + datetime.timedelta(hours=3))
     response = fan_client.post(room_url(upcoming))
     assert response.status_code == 409
-    assert "Sales for this concert have not opened yet" in response.content.decode()
+    assert "is not open yet" in response.content.decode()
     assert services.poll_place(user=fan, concert=upcoming) is None
     assert not QueueEntryHistory.objects.exists()
 

@@ -1,0 +1,53 @@
+"""The pre-queue draw: run exactly once per concert, at or right after its sale opens, under the room's lock.
+
+Beat runs it (admissions.admit_all_due), and so does the first join or status poll after the opening that
+finds it not run; whichever comes first, the WaitingRoom row lock makes it one draw. It is one database
+transaction: the backend places the pre-queue (queueing.draw orders it; Redis does it in one script), the
+history rows get their places and the room records drawn_at, or none of it happens. The one gap a
+transaction cannot close, Redis placing the pre-queue and the database then failing to commit, is closed by
+the Redis backend keeping its draw: the next run finds it there and writes the same places to the history.
+"""
+
+import datetime
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from concerts.models import Concert
+
+from ..backends import get_backend
+from ..models import WaitingRoom
+from ._history import record_draw
+
+logger = logging.getLogger(__name__)
+
+
+def is_draw_due(room: WaitingRoom, concert: Concert, now: datetime.datetime) -> bool:
+    """Has the sale opened without the room's draw having run?"""
+    return room.drawn_at is None and concert.is_on_sale(now)
+
+
+def run_draw(*, concert: Concert, now: datetime.datetime | None = None, wait: bool = True) -> bool:
+    """Run the concert's draw if its sale has opened and it has not run; True if this call ran it.
+
+    Safe to call from any number of processes at once: the WaitingRoom row lock makes one of them draw,
+    and the others find it done. `wait` False (a status poll) does not queue behind a draw in progress: it
+    returns False at once and the fan's next poll sees the places.
+    """
+    WaitingRoom.objects.get_or_create(concert=concert)  # a room exists (with its seed) before the lock is taken
+    backend = get_backend()
+    with transaction.atomic():
+        room = WaitingRoom.objects.select_for_update(skip_locked=not wait).filter(pk=concert.pk).first()
+        if room is None:
+            return False
+        now = now or timezone.now()
+        if not is_draw_due(room, concert, now):
+            return False
+        drawn = backend.draw(room=room, seed=room.draw_seed)
+        record_draw(drawn)
+        room.drawn_at = now
+        room.draw_size = len(drawn)
+        room.save(update_fields=["drawn_at", "draw_size"])
+    logger.info("queue %s: drew %d pre-queue entries", concert.pk, len(drawn))
+    return True
