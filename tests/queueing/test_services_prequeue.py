@@ -1,0 +1,300 @@
+"""The pre-queue and its draw, against both backends: entrants before the opening get a receipt and no place,
+the draw at the opening places them all in the order of queueing.draw.draw_order (once, whoever triggers it,
+all or nothing), and fans who come after the opening queue behind them, first come first served."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from queueing import services
+from queueing.backends import get_backend
+from queueing.draw import draw_order, is_receipt
+from queueing.exceptions import QueueNotOpen, TooManyPlacesFromAddress
+from queueing.models import QueueEntryHistory, WaitingRoom
+from queueing.services import _history, admissions
+from tests.factories import ConcertFactory, UserFactory
+from tests.support.concurrency import run_at_once
+
+SECOND = datetime.timedelta(seconds=1)
+MINUTE = datetime.timedelta(minutes=1)
+
+
+@pytest.fixture
+def opening():
+    return (timezone.now() + datetime.timedelta(hours=1)).replace(microsecond=0)
+
+
+@pytest.fixture
+def upcoming(db, opening):
+    """A concert whose sale opens in an hour: its pre-queue opened half an hour before (PREQUEUE_MINUTES)."""
+    return ConcertFactory(sale_opens_at=opening)
+
+
+def room_of(concert):
+    return WaitingRoom.objects.get(pk=concert.pk)
+
+
+def hold_admission(concert, max_active=100):
+    """Pause admission, so the places polls show are the drawn ones (an overdue poll admits nobody)."""
+    services.set_paused(concert=concert, paused=True)
+    WaitingRoom.objects.filter(pk=concert.pk).update(max_active=max_active)
+
+
+def enter_prequeue(concert, fans, *, at):
+    return [services.join(user=fan, concert=concert, now=at + i * SECOND) for i, fan in enumerate(fans)]
+
+
+def drawn_places(concert):
+    """{receipt: place} of the drawn entries, from the history."""
+    rows = QueueEntryHistory.objects.filter(concert=concert).exclude(receipt="").exclude(queue_position=None)
+    return dict(rows.values_list("receipt", "queue_position"))
+
+
+@pytest.mark.django_db
+def test_before_the_opening_a_fan_gets_a_receipt_and_no_place(queue_backend, upcoming, opening, make_fans):
+    a, b = make_fans(2)
+    first, second = enter_prequeue(upcoming, [a, b], at=opening - 10 * MINUTE)
+    again = services.join(user=a, concert=upcoming, now=opening - 5 * MINUTE)
+
+    assert first.prequeued and not first.admitted
+    assert (first.position, first.ahead, first.eta_seconds) == (0, 0, None)
+    assert first.draw_at == opening
+    assert is_receipt(first.receipt) and is_receipt(second.receipt) and first.receipt != second.receipt
+    assert (again.token, again.receipt) == (first.token, first.receipt)  # idempotent: same entry
+    polled = services.poll_place(user=b, concert=upcoming, now=opening - MINUTE)
+    assert polled.prequeued and polled.receipt == second.receipt
+    assert queue_backend.prequeue_count(concert_id=upcoming.pk) == 2
+    assert queue_backend.counts(concert_id=upcoming.pk, now=opening - MINUTE) == (0, 0)
+    visit = QueueEntryHistory.objects.get(user=a)
+    assert (visit.receipt, visit.queue_position) == (first.receipt, None)
+
+
+@pytest.mark.django_db
+def test_nobody_enters_before_the_prequeue_opens(queue_backend, upcoming, opening, make_fans, settings):
+    (fan,) = make_fans(1)
+    with pytest.raises(QueueNotOpen):
+        services.join(user=fan, concert=upcoming, now=opening - (settings.PREQUEUE_MINUTES + 1) * MINUTE)
+    upcoming.prequeue_opens_at = opening - 2 * datetime.timedelta(hours=2)  # staff open it earlier
+    upcoming.save()
+    assert services.join(user=fan, concert=upcoming, now=opening - datetime.timedelta(hours=3)).prequeued
+
+
+@pytest.mark.django_db
+def test_admission_before_the_opening_admits_nobody_from_the_prequeue(queue_backend, upcoming, opening, make_fans):
+    fans = make_fans(3)
+    enter_prequeue(upcoming, fans, at=opening - 10 * MINUTE)
+    assert services.admit_batch(concert=upcoming, now=opening - MINUTE) == 0
+    assert room_of(upcoming).drawn_at is None
+    assert all(services.poll_place(user=fan, concert=upcoming, now=opening - SECOND).prequeued for fan in fans)
+
+
+@pytest.mark.django_db
+def test_the_draw_places_every_entrant_in_the_order_of_the_seed(queue_backend, upcoming, opening, make_fans):
+    fans = make_fans(12)
+    entries = enter_prequeue(upcoming, fans, at=opening - 20 * MINUTE)
+    hold_admission(upcoming, max_active=3)
+
+    assert services.run_draw(concert=upcoming, now=opening)
+    assert not services.run_draw(concert=upcoming, now=opening + SECOND)  # once
+
+    room = room_of(upcoming)
+    expected = draw_order(room.draw_seed, [entry.receipt for entry in entries])
+    assert drawn_places(upcoming) == {receipt: place for place, receipt in enumerate(expected, start=1)}
+    assert (room.drawn_at, room.draw_size) == (opening, 12)
+    assert queue_backend.prequeue_count(concert_id=upcoming.pk) == 0
+    for fan, entry in zip(fans, entries, strict=True):
+        status = services.poll_place(user=fan, concert=upcoming, now=opening + SECOND)
+        place = expected.index(entry.receipt) + 1
+        assert not status.prequeued and status.receipt == entry.receipt
+        assert (status.position, status.ahead) == (place, place - 1)
+
+    # Admission follows the drawn order.
+    services.set_paused(concert=upcoming, paused=False)
+    services.admit_batch(concert=upcoming, now=opening + 2 * SECOND)
+    admitted = QueueEntryHistory.objects.filter(concert=upcoming, was_admitted=True)
+    assert sorted(admitted.values_list("receipt", flat=True)) == sorted(expected[:3])
+
+
+@pytest.mark.django_db
+def test_fans_after_the_opening_queue_behind_every_entrant_first_come_first_served(
+    queue_backend, upcoming, opening, make_fans
+):
+    early, late = make_fans(5), make_fans(4)
+    enter_prequeue(upcoming, early, at=opening - 10 * MINUTE)
+    hold_admission(upcoming)
+
+    # The first join after the opening runs the draw itself (no beat here), then queues behind it.
+    statuses = [services.join(user=fan, concert=upcoming, now=opening + (i + 1) * SECOND) for i, fan in enumerate(late)]
+
+    assert room_of(upcoming).draw_size == 5
+    assert [s.position for s in statuses] == [6, 7, 8, 9]
+    places = dict(QueueEntryHistory.objects.filter(user__in=late).values_list("user_id", "queue_position"))
+    assert [places[fan.pk] for fan in late] == [6, 7, 8, 9]
+    assert all(s.receipt == "" for s in statuses)
+
+
+@pytest.mark.django_db
+def test_the_first_poll_after_the_opening_runs_the_draw(queue_backend, upcoming, opening, make_fans):
+    fans = make_fans(4)
+    entries = enter_prequeue(upcoming, fans, at=opening - 10 * MINUTE)
+    hold_admission(upcoming)
+    status = services.poll_place(user=fans[0], concert=upcoming, now=opening + SECOND)
+    expected = draw_order(room_of(upcoming).draw_seed, [e.receipt for e in entries])
+    assert not status.prequeued
+    assert status.position == expected.index(entries[0].receipt) + 1
+
+
+@pytest.mark.django_db
+def test_beat_runs_the_draw_at_the_opening(queue_backend, upcoming, opening, make_fans):
+    enter_prequeue(upcoming, make_fans(3), at=opening - 10 * MINUTE)
+    services.admit_all_due(now=opening - SECOND)
+    assert room_of(upcoming).drawn_at is None
+    services.admit_all_due(now=opening + SECOND)
+    room = room_of(upcoming)
+    assert (room.drawn_at, room.draw_size) == (opening + SECOND, 3)
+    assert QueueEntryHistory.objects.filter(concert=upcoming, was_admitted=True).count() == 3
+
+
+@pytest.mark.django_db
+def test_who_left_the_prequeue_is_not_drawn(queue_backend, upcoming, opening, make_fans):
+    a, b, c = make_fans(3)
+    entries = enter_prequeue(upcoming, [a, b, c], at=opening - 10 * MINUTE)
+    assert services.leave(user=b, concert=upcoming, now=opening - MINUTE)
+    assert queue_backend.prequeue_count(concert_id=upcoming.pk) == 2
+    services.run_draw(concert=upcoming, now=opening)
+    assert set(drawn_places(upcoming)) == {entries[0].receipt, entries[2].receipt}
+    assert sorted(drawn_places(upcoming).values()) == [1, 2]
+    left = QueueEntryHistory.objects.get(user=b)
+    assert (left.queue_position, left.exit_reason) == (None, services.EXIT_LEFT)
+    assert services.poll_place(user=b, concert=upcoming, now=opening + SECOND) is None
+
+
+@pytest.mark.django_db
+def test_an_entry_after_the_draw_queues_normally_even_on_a_slow_clock(queue_backend, upcoming, opening, make_fans):
+    a, b = make_fans(2)
+    enter_prequeue(upcoming, [a], at=opening - MINUTE)
+    services.run_draw(concert=upcoming, now=opening)
+    # This server's clock is behind: it still thinks the sale has not opened, but the draw has run.
+    late = services.join(user=b, concert=upcoming, now=opening - SECOND)
+    assert not late.prequeued and late.receipt == ""
+    assert QueueEntryHistory.objects.get(user=b).queue_position == 2
+
+
+@pytest.mark.django_db
+def test_staff_removal_is_recorded_with_who_and_why(queue_backend, upcoming, opening, make_fans):
+    fan, staff = make_fans(2)
+    enter_prequeue(upcoming, [fan], at=opening - MINUTE)
+    assert services.remove_from_queue(concert=upcoming, user=fan, by=staff, note="one of 40 accounts on one card")
+    assert not services.remove_from_queue(concert=upcoming, user=fan, by=staff, note="again")
+    visit = QueueEntryHistory.objects.get(user=fan)
+    assert (visit.exit_reason, visit.removed_by, visit.exit_note) == (
+        services.EXIT_REMOVED,
+        staff,
+        "one of 40 accounts on one card",
+    )
+    assert services.poll_place(user=fan, concert=upcoming, now=opening - SECOND) is None
+
+
+@pytest.mark.django_db
+def test_a_crash_mid_draw_leaves_no_draw_and_the_next_run_makes_the_same_one(
+    queue_backend, upcoming, opening, make_fans, monkeypatch
+):
+    fans = make_fans(6)
+    entries = enter_prequeue(upcoming, fans, at=opening - MINUTE)
+    hold_admission(upcoming)
+
+    def crash(tickets):
+        raise RuntimeError("the database went away mid-draw")
+
+    monkeypatch.setattr("queueing.services.draws.record_draw", crash)
+    with pytest.raises(RuntimeError):
+        services.run_draw(concert=upcoming, now=opening)
+    room = room_of(upcoming)
+    assert (room.drawn_at, room.draw_size) == (None, 0)
+    assert drawn_places(upcoming) == {}
+
+    monkeypatch.setattr("queueing.services.draws.record_draw", _history.record_draw)
+    assert services.run_draw(concert=upcoming, now=opening + SECOND)
+    expected = draw_order(room.draw_seed, [e.receipt for e in entries])
+    assert drawn_places(upcoming) == {receipt: place for place, receipt in enumerate(expected, start=1)}
+    assert room_of(upcoming).draw_size == 6
+    for fan, entry in zip(fans, entries, strict=True):
+        assert services.poll_place(user=fan, concert=upcoming, now=opening + SECOND).position == (
+            expected.index(entry.receipt) + 1
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_draw_happens_once_whoever_triggers_it_at_the_same_moment(queue_backend, upcoming, opening):
+    early = [UserFactory() for _ in range(10)]
+    late = [UserFactory() for _ in range(4)]
+    entries = enter_prequeue(upcoming, early, at=opening - MINUTE)
+    at = opening + SECOND
+    calls = (
+        [(lambda: services.run_draw(concert=upcoming, now=at),) for _ in range(3)]
+        + [(lambda fan=fan: services.poll_place(user=fan, concert=upcoming, now=at),) for fan in early[:3]]
+        + [(lambda fan=fan: services.join(user=fan, concert=upcoming, now=at),) for fan in late]
+    )
+    outcomes = run_at_once(lambda work: work(), calls)
+    assert [error for _, error in outcomes if error is not None] == []
+
+    room = room_of(upcoming)
+    assert room.draw_size == 10
+    expected = draw_order(room.draw_seed, [e.receipt for e in entries])
+    assert drawn_places(upcoming) == {receipt: place for place, receipt in enumerate(expected, start=1)}
+    late_places = sorted(QueueEntryHistory.objects.filter(user__in=late).values_list("queue_position", flat=True))
+    assert late_places == [11, 12, 13, 14]
+    assert sum(1 for result, _ in outcomes[:3] if result is True) <= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_live_places_per_address_are_capped_under_concurrent_joins(queue_backend, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("the cap's lock is PostgreSQL's")
+    settings.QUEUE_MAX_PLACES_PER_IP = 3
+    concert = ConcertFactory()
+    fans = [UserFactory() for _ in range(8)]
+    outcomes = run_at_once(
+        lambda fan: services.join(user=fan, concert=concert, client_ip="198.51.100.7"), [(fan,) for fan in fans]
+    )
+    joined = [result for result, error in outcomes if error is None]
+    refused = [error for _, error in outcomes if error is not None]
+    assert len(joined) == 3
+    assert all(isinstance(error, TooManyPlacesFromAddress) for error in refused)
+    assert QueueEntryHistory.objects.filter(concert=concert, client_ip="198.51.100.7").count() == 3
+    # Another address is not affected; a fan who already holds a place gets it back.
+    services.join(user=UserFactory(), concert=concert, client_ip="198.51.100.8")
+    holder = QueueEntryHistory.objects.filter(concert=concert, client_ip="198.51.100.7").first().user
+    services.join(user=holder, concert=concert, client_ip="198.51.100.7")
+
+
+def test_backend_draw_is_all_or_nothing_when_the_prequeue_changes_under_it(redis_backend, upcoming, opening):
+    """Redis: the draw script checks the pre-queue is exactly what was read; a change makes it read again."""
+    fans = [UserFactory() for _ in range(3)]
+    enter_prequeue(upcoming, fans, at=opening - MINUTE)
+    room = room_of(upcoming)
+    backend = get_backend()
+    script = backend._draw
+    calls = []
+
+    def changing(keys, args):
+        if not calls:  # a fan leaves between the read and the script
+            backend.end(concert_id=upcoming.pk, user_id=fans[0].pk, now=opening, reason="left")
+        calls.append(args)
+        return script(keys=keys, args=args)
+
+    backend._draw = changing
+    try:
+        drawn = backend.draw(room=room, seed=room.draw_seed)
+    finally:
+        backend._draw = script
+    assert len(calls) == 2
+    assert [t.sequence for t in drawn] == [1, 2]
+    assert {t.user_id for t in drawn} == {fans[1].pk, fans[2].pk}
+    assert backend.draw(room=room, seed=room.draw_seed) == drawn  # kept: a retry gets the same draw
+
+
+def test_admissions_module_exports_removal():
+    assert admissions.remove_from_queue is services.remove_from_queue
