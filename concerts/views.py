@@ -35,6 +35,7 @@ def concert_detail(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponse:
             "dates": dates,
             "now": now,
             "on_sale": concert.is_on_sale(now),
+            "in_prequeue": concert.is_in_prequeue(now),
             "seats_per_date": settings.SEATS_PER_DATE,
             "cache_seconds": settings.CONCERT_PAGE_CACHE_SECONDS,
         },

@@ -6,6 +6,7 @@ status URL instead and moves the fan on as soon as they are admitted.
 
 import datetime
 import math
+import random
 import uuid
 from typing import Any
 
@@ -34,11 +35,19 @@ from .services import QueueStatus
 # Polling slows down for fans far from the front: a 100,000-fan queue must not poll itself to death.
 MIN_POLL_SECONDS = 3
 MAX_POLL_SECONDS = 30
+# Fans in the pre-queue learn their drawn place from a poll spread at random over this many seconds after
+# the opening, so the whole pre-queue never asks in the same second (the page never reloads at zero).
+OPENING_SPREAD_SECONDS = 12
 
 
-def poll_seconds(current: QueueStatus | None) -> int:
+def poll_seconds(current: QueueStatus | None, now: datetime.datetime | None = None) -> int:
     if current is None or current.admitted:
         return MIN_POLL_SECONDS
+    if current.prequeued and current.draw_at is not None:
+        until = math.ceil((current.draw_at - (now or timezone.now())).total_seconds())
+        if until > MAX_POLL_SECONDS:
+            return MAX_POLL_SECONDS
+        return max(MIN_POLL_SECONDS, until + random.randint(1, OPENING_SPREAD_SECONDS))  # noqa: S311 -- not secret
     if current.eta_seconds is None:  # paused
         return 15
     return max(MIN_POLL_SECONDS, min(MAX_POLL_SECONDS, current.eta_seconds // 20))
@@ -122,6 +131,9 @@ def _payload(
         return {
             "joined": False,
             "admitted": False,
+            "prequeue": False,
+            "receipt": None,
+            "draw_at": None,
             "position": None,
             "ahead": None,
             "eta_seconds": None,
@@ -132,9 +144,29 @@ def _payload(
             "next_url": None,
             "poll_seconds": MIN_POLL_SECONDS,
         }
+    if current.prequeued:
+        return {
+            "joined": True,
+            "admitted": False,
+            "prequeue": True,
+            "receipt": current.receipt,
+            "draw_at": current.draw_at.isoformat() if current.draw_at else None,
+            "position": None,
+            "ahead": None,
+            "eta_seconds": None,
+            "eta_text": None,
+            "paused": current.paused,
+            "progress": 0,
+            "expires_at": None,
+            "next_url": None,
+            "poll_seconds": poll_seconds(current),
+        }
     return {
         "joined": True,
         "admitted": current.admitted,
+        "prequeue": False,
+        "receipt": current.receipt or None,
+        "draw_at": None,
         "position": current.position,
         "ahead": current.ahead,
         "eta_seconds": current.eta_seconds,
@@ -190,7 +222,9 @@ def _render_room(
         "payload": payload,
         "next_url": next_url,
         "sale_open": concert.is_on_sale(now),
+        "prequeue_open": concert.is_in_prequeue(now),
         "closed": concert.is_over(now),
+        "commitment": services.draw_commitment(concert),
         "concert_url": _concert_url(concert),
         "status_url": reverse("queueing:status", kwargs={"concert_id": concert.pk}),
     }

@@ -23,7 +23,7 @@ from .admissions import (
     remove_from_queue,
     set_paused,
 )
-from .draws import is_draw_due, run_draw
+from .draws import draw_commitment, is_draw_due, run_draw
 from .places import (
     MAX_LIFETIME_FACTOR,
     MIN_RATE_SPAN_SECONDS,
@@ -56,6 +56,7 @@ __all__ = [
     "admit_batch",
     "end_for_user",
     "estimate_wait_seconds",
+    "draw_commitment",
     "expire_admissions",
     "join",
     "leave",

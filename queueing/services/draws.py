@@ -51,3 +51,9 @@ def run_draw(*, concert: Concert, now: datetime.datetime | None = None, wait: bo
         room.save(update_fields=["drawn_at", "draw_size"])
     logger.info("queue %s: drew %d pre-queue entries", concert.pk, len(drawn))
     return True
+
+
+def draw_commitment(concert: Concert) -> str:
+    """The SHA-256 the concert's draw is committed to (made with the room, if it has none yet)."""
+    room, _ = WaitingRoom.objects.get_or_create(concert=concert)
+    return room.draw_commitment

@@ -1,7 +1,9 @@
 /* Frontrow waiting room: polls the status URL and updates the page in place; goes on to the seats as
  * soon as the fan is admitted. Without this file the page reloads itself (<noscript> meta refresh).
- * The server says how often to poll (poll_seconds grows with the distance to the front); a failing
- * backend (503) or network error backs off instead of hammering the server.
+ * The server says how often to poll (poll_seconds grows with the distance to the front; in the pre-queue
+ * it points at a moment spread at random over the seconds after the opening, when the poll brings the
+ * drawn place); every wait is jittered by a fifth either way, so pages opened together drift apart. A
+ * failing backend (503) or network error backs off instead of hammering the server.
  */
 (function () {
   "use strict";
@@ -10,6 +12,7 @@
     var url = room.getAttribute("data-status-url");
     var delay = parseInt(room.getAttribute("data-poll-seconds"), 10) || 5;
     var failures = 0;
+    var inPrequeue = room.getAttribute("data-prequeue") === "true";
     if (room.getAttribute("data-joined") !== "true" || room.getAttribute("data-admitted") === "true") {
       return;
     }
@@ -35,9 +38,16 @@
         window.location.reload();
         return false;
       }
-      setText("position", data.position.toLocaleString());
-      setText("ahead", data.ahead.toLocaleString());
-      setText("eta", data.eta_text);
+      var prequeue = find("prequeue");
+      var waiting = find("waiting");
+      inPrequeue = !!data.prequeue;
+      if (prequeue) prequeue.hidden = !data.prequeue;
+      if (waiting) waiting.hidden = !!data.prequeue;
+      if (!data.prequeue) {
+        setText("position", data.position.toLocaleString());
+        setText("ahead", data.ahead.toLocaleString());
+        setText("eta", data.eta_text);
+      }
       var bar = find("progress");
       if (bar) { bar.value = data.progress; bar.textContent = data.progress + "%"; }
       var paused = find("paused");
@@ -65,8 +75,10 @@
     }
 
     function schedule(seconds) {
-      // A little jitter so thousands of open pages do not poll in lockstep.
-      window.setTimeout(poll, (seconds + Math.random()) * 1000);
+      // Jitter (±20 %) so thousands of open pages do not poll in lockstep; in the pre-queue only later,
+      // never before the moment the server picked after the opening.
+      var factor = inPrequeue ? 1 + 0.2 * Math.random() : 0.8 + 0.4 * Math.random();
+      window.setTimeout(poll, seconds * factor * 1000);
     }
 
     schedule(delay);

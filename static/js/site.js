@@ -1,7 +1,9 @@
 /* Frontrow: small enhancements only. Every page works without this file.
  * - [data-countdown-seconds]: live countdown (sale opening, hold expiry); it replaces a sibling
  *   [data-countdown-fallback] (the deadline as text, for pages without JavaScript). At zero a hold's
- *   countdown shows [data-show-on-expiry], hides [data-hide-on-expiry] and the page's success messages.
+ *   countdown shows [data-show-on-expiry], hides [data-hide-on-expiry] and the page's success messages;
+ *   any countdown shows its data-zero-text and the page's [data-show-at-zero]. No countdown reloads the
+ *   page: at a sale's opening every open page would do it in the same second.
  * - form[data-seat-form]: selected-seat counter, total and the per-date limit
  * - [data-quick-amount]: top-up shortcuts
  * - form[data-submit-once]: a double click submits once
@@ -56,9 +58,10 @@
   }
 
   function onZero(el, box) {
-    if (el.hasAttribute("data-countdown-reload")) {
-      window.setTimeout(function () { window.location.reload(); }, 1200);
-    }
+    // Never reload at zero: thousands of open pages would all ask the server in the same second.
+    var zeroText = el.getAttribute("data-zero-text");
+    if (zeroText) el.textContent = zeroText;
+    document.querySelectorAll("[data-show-at-zero]").forEach(function (e) { e.hidden = false; });
     var text = el.getAttribute("data-expired-text");
     if (text) {
       var note = box && box.querySelector("[data-timer-note]");

@@ -176,15 +176,18 @@ def test_signing_up_from_log_in_to_book_comes_back_to_booking_that_date(client, 
     _join_and_choose_seats(client, concert_date, response)
 
 
-def test_concert_page_counts_down_to_the_sale_before_it_opens(fan_client):
+def test_concert_page_counts_down_to_the_prequeue_before_it_opens(fan_client, settings):
     now = timezone.now()
     concert = factories.ConcertFactory(sale_opens_at=now + datetime.timedelta(hours=2, minutes=3))
     factories.ConcertDateFactory(concert=concert)
     response = fan_client.get(f"/concerts/{concert.pk}/")
-    assertContains(response, "예매 오픈까지")
+    assertContains(response, "사전 대기열 오픈까지")
     seconds = int(re.search(rb'data-countdown-seconds="(\d+)"', response.content)[1])
-    assert 2 * 3600 + 2 * 60 < seconds <= 2 * 3600 + 3 * 60
-    assertContains(response, "2:0")  # the no-JS text of the countdown, e.g. 2:02:59
+    to_prequeue = 2 * 3600 + 3 * 60 - settings.PREQUEUE_MINUTES * 60
+    assert to_prequeue - 60 < seconds <= to_prequeue
+    assertContains(response, "1:3")  # the no-JS text of the countdown, e.g. 1:32:59
+    assertNotContains(response, "data-countdown-reload")  # never reloads at zero
+    assertNotContains(response, 'data-testid="enter-prequeue"')
     assertContains(response, "오픈 전")  # dates are listed but cannot be booked yet
     assertNotContains(response, 'name="date"')
 
