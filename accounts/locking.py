@@ -17,9 +17,11 @@ transactions never wait on each other in a cycle:
    another day locks all its seats first (concerts.services.check_date_move, FOR UPDATE).
 
 Outside that chain, each taken with none of the above held:
-- The waiting-room row (queueing: WaitingRoom, FOR UPDATE), for joins and admission runs, then that
-  concert's QueueToken rows in queue_position order. No queue transaction locks a user, date or seat, and
-  a payment ends the fan's admission only once it has committed (transaction.on_commit).
+- A join from a client address first takes a transaction-scoped advisory lock on (concert, address)
+  (queueing.services.places: the live places per address are counted and the new one written under it).
+- The waiting-room row (queueing: WaitingRoom, FOR UPDATE), for joins, admission runs and the pre-queue's
+  draw, then that concert's QueueToken rows in queue_position order. No queue transaction locks a user,
+  date or seat, and a payment ends the fan's admission only once it has committed (transaction.on_commit).
 - Sweeps never wait, so their order does not matter: expire_holds claims expired seats (by expiry, not
   seat number) and the confirmation e-mail sweep and send claim ConfirmationEmail rows, all with SKIP
   LOCKED; an admission run a status poll starts skips a waiting room another run holds.
