@@ -53,6 +53,20 @@ def run_draw(*, concert: Concert, now: datetime.datetime | None = None, wait: bo
     return True
 
 
+def restore_backend_draw(*, concert: Concert) -> None:
+    """The database has the draw but the backend does not know it (a Redis that lost its data, or a backend
+    switched after the opening): let the backend record it again (drawing whatever pre-queue it still
+    has, normally none), so joins go on. Under the room's lock; idempotent."""
+    backend = get_backend()
+    with transaction.atomic():
+        room = WaitingRoom.objects.select_for_update().get(pk=concert.pk)
+        if room.drawn_at is None:
+            return
+        drawn = backend.draw(room=room, seed=room.draw_seed)
+        record_draw(drawn)
+    logger.warning("queue %s: the backend had lost the draw; recorded it again", concert.pk)
+
+
 def draw_commitment(concert: Concert) -> str:
     """The SHA-256 the concert's draw is committed to (made with the room, if it has none yet)."""
     room, _ = WaitingRoom.objects.get_or_create(concert=concert)

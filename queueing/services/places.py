@@ -22,7 +22,7 @@ from ..exceptions import QueueClosed, QueueNotOpen, QueueUnavailable, TooManyPla
 from ..models import QueueEntryHistory, WaitingRoom
 from ._history import EXIT_EXPIRED, EXIT_LEFT, forget_when_committed, record_entry, record_exits
 from .admissions import ADMISSION_LOG_SECONDS, is_overdue, room_for, run_admission
-from .draws import is_draw_due, run_draw
+from .draws import is_draw_due, restore_backend_draw, run_draw
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +190,8 @@ def join(
     try:
         result = _join_once(user=user, concert=concert, room=room, now=now, prequeue=prequeue, client_ip=client_ip)
     except DrawPending:  # the room was read before another process's view of the draw: run it, join again
-        run_draw(concert=concert, now=now)
+        if not run_draw(concert=concert, now=now):
+            restore_backend_draw(concert=concert)
         result = _join_once(user=user, concert=concert, room=room, now=now, prequeue=prequeue, client_ip=client_ip)
     if not result.ticket.is_prequeued and not result.ticket.is_admitted and is_overdue(room, now):
         # Beat seems to be stopped: the poll path runs admission under its lock.

@@ -298,3 +298,15 @@ def test_backend_draw_is_all_or_nothing_when_the_prequeue_changes_under_it(redis
 
 def test_admissions_module_exports_removal():
     assert admissions.remove_from_queue is services.remove_from_queue
+
+
+def test_joins_go_on_when_redis_lost_the_draw(redis_backend, upcoming, opening):
+    early, late = UserFactory(), UserFactory()
+    enter_prequeue(upcoming, [early], at=opening - MINUTE)
+    services.run_draw(concert=upcoming, now=opening)
+    redis_backend.client.delete(redis_backend.key(upcoming.pk, "draw"))  # a Redis that lost its data
+
+    status = services.join(user=late, concert=upcoming, now=opening + SECOND)
+
+    assert not status.prequeued
+    assert QueueEntryHistory.objects.get(user=late).queue_position == 2
