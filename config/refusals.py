@@ -48,6 +48,8 @@ class RefusalCode(StrEnum):
     QUEUE_CLOSED = "queue_closed"
     QUEUE_UNAVAILABLE = "queue_unavailable"
     QUEUE_ADDRESS_LIMIT = "queue_address_limit"
+    # every fan page that counts requests (config.ratelimit)
+    RATE_LIMITED = "rate_limited"
 
 
 class Refusal(Exception):
@@ -55,7 +57,8 @@ class Refusal(Exception):
     QueueError) giving the default message and status, and each concrete refusal sets its `code`.
 
     `status` is the HTTP status a page answers with: 400 a malformed request, 402 a short balance, 403 not
-    allowed yet, 409 a state that does not allow it, 503 a service that cannot be reached.
+    allowed yet, 409 a state that does not allow it, 429 too many requests, 503 a service that cannot be
+    reached.
     """
 
     default_message: ClassVar[StrOrPromise]

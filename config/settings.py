@@ -5,6 +5,7 @@ no Redis. Point DATABASE_URL / REDIS_URL / QUEUE_BACKEND elsewhere for the full 
 """
 
 import datetime
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +234,45 @@ QUEUE_BACKEND: str = env("QUEUE_BACKEND", default="database")  # "database" or "
 QUEUE_DEFAULT_MAX_ACTIVE: int = env.int("QUEUE_DEFAULT_MAX_ACTIVE", default=100)
 QUEUE_ADMIT_BATCH_SIZE: int = env.int("QUEUE_ADMIT_BATCH_SIZE", default=500)  # most fans admitted per concert per run
 QUEUE_REDIS_PREFIX: str = env("QUEUE_REDIS_PREFIX", default="frontrow:queue")  # every Redis queue key starts with it
+
+# --- Rate limits (config/ratelimit.py) --------------------------------------------------------
+# Per action: the most requests one account and one client address may make in `seconds` (0: no limit on
+# that key), from RATE_LIMIT_<ACTION>="account,ip,seconds". A fan using the pages (the waiting room's poll
+# every 3 s, reloads, two tabs) stays far below; an address is shared by many fans behind one NAT (an
+# office, a campus, a mobile carrier), so its limits are many times an account's.
+RATE_LIMITS_ENABLED: bool = env.bool("RATE_LIMITS_ENABLED", default=True)
+RATE_LIMIT_DEFAULTS: dict[str, tuple[int, int, int]] = {
+    "login": (10, 100, 60),  # account: the e-mail address typed in; django-axes counts the failures
+    "signup": (0, 60, 600),
+    "queue_join": (30, 600, 60),
+    "queue_status": (120, 3000, 60),
+    "seat_map": (60, 1200, 60),
+    "hold": (30, 600, 60),
+    "pay": (20, 400, 60),
+    "top_up": (10, 200, 60),
+}
+RATE_LIMITS: dict[str, dict[str, int]] = {}
+for _action, _default in RATE_LIMIT_DEFAULTS.items():
+    _given = env.list(f"RATE_LIMIT_{_action.upper()}", default=[str(n) for n in _default])
+    try:
+        _values = [int(value) for value in _given]
+    except ValueError:
+        _values = []
+    if len(_values) != 3 or min(_values) < 0 or _values[2] < 1:
+        raise ImproperlyConfigured(
+            f"RATE_LIMIT_{_action.upper()} is three whole numbers, account,ip,seconds (e.g. "
+            f"{','.join(map(str, _default))}): limits of 0 (none) or more, a window of at least 1 second."
+        )
+    RATE_LIMITS[_action] = dict(zip(("account", "ip", "seconds"), _values, strict=True))
+# Client addresses (CIDR) never limited nor counted: a monitoring probe, or a load test's yardstick
+# (bench/rush exempts 198.18.0.0/15, the benchmarking range, and sends its fans from elsewhere).
+RATE_LIMIT_EXEMPT_NETWORKS: list[str] = env.list("RATE_LIMIT_EXEMPT_NETWORKS", default=[])
+for _network in RATE_LIMIT_EXEMPT_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"RATE_LIMIT_EXEMPT_NETWORKS: {_network!r} is not an address or network") from _exc
+RATE_LIMIT_REDIS_PREFIX: str = env("RATE_LIMIT_REDIS_PREFIX", default="frontrow:ratelimit")
 
 # --- Background work ------------------------------------------------------------------------
 CELERY_BROKER_URL: str = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")

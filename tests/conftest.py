@@ -6,6 +6,8 @@ the cross-cutting folders (security, fuzz, faults, stack, e2e) keep theirs. Help
 live in tests/support/, factories in tests/factories.py.
 """
 
+import uuid
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.test import Client
@@ -13,6 +15,7 @@ from django.test import Client
 from booking import services as booking_services
 from tests import factories
 from tests.support import fans
+from tests.support.ratelimits import delete_prefixed_keys
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +34,19 @@ def _redis_breakers_closed():
 
     for breaker in list(redis_circuit._breakers.values()):
         breaker.answered()
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits_of_its_own(settings):
+    """Each test counts its requests against the rate limits (config.ratelimit) under a key prefix of its own,
+    deleted afterwards: no test spends another's limits, and the default limits stay on everywhere, so every
+    test that drives the pages as a fan would also shows that normal use never meets a limit (429)."""
+    prefix = f"test-ratelimit:{uuid.uuid4().hex[:12]}"
+    url = settings.REDIS_URL  # a test may point REDIS_URL at a dead server; clean up the real one
+    settings.RATE_LIMIT_REDIS_PREFIX = prefix
+    yield prefix
+    if url:
+        delete_prefixed_keys(url, prefix)
 
 
 @pytest.fixture(autouse=True)

@@ -12,15 +12,17 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps
 from django.conf import settings
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from booking import services as booking_services
 from booking.tickets import ticket_code
+from config.ratelimit import check_rate_limit
 from config.refusals import Refusal, RefusalCode
 from queueing import services as queue_services
 from tests.factories import ConcertDateFactory, ConcertFactory, StaffFactory, UserFactory, WaitingRoomFactory
+from tests.support.ratelimits import set_limit
 from tests.support.sales import holding_fan, paid_fan
 from wallet import services as wallet_services
 
@@ -280,6 +282,20 @@ def queue_unavailable(scene):
     polled = scene.client.get(reverse("queueing:status", kwargs={"concert_id": concert.pk}))
     assert polled.json()["code"] == RefusalCode.QUEUE_UNAVAILABLE  # the JSON says the code too
     return Refused(refusal, polled)
+
+
+# Every page that counts requests (config.ratelimit).
+
+
+@provokes(RefusalCode.RATE_LIMITED, status=429)
+def rate_limited(scene):
+    set_limit(scene.settings, "top_up", account=1, ip=100)
+    request = RequestFactory().post("/wallet/charge/")
+    request.user = scene.fan
+    check_rate_limit("top_up", request)  # the one top-up the window allows
+    refusal = refusal_of(lambda: check_rate_limit("top_up", request))
+    page = scene.client.post(reverse("wallet:charge"), {"amount": "10000"})
+    return Refused(refusal, page)
 
 
 @pytest.mark.parametrize("code", list(RefusalCode), ids=str)
