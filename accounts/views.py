@@ -6,8 +6,11 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
+
+from config.ratelimit import rate_limited
 
 from .forms import EmailAuthenticationForm, SignupForm
 from .redirects import redirect_to_next, safe_next
@@ -19,6 +22,7 @@ def _next_url(request: HttpRequest) -> str:
 
 @sensitive_post_parameters("password1", "password2")
 @require_http_methods(["GET", "HEAD", "POST"])
+@rate_limited("signup", methods=["POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     """Create the account and log the fan in; an invalid form re-renders with 400."""
     if request.user.is_authenticated:
@@ -33,6 +37,8 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)})
 
 
+# Attempts per address and per e-mail address typed; django-axes locks out after repeated failures.
+@method_decorator(rate_limited("login", methods=["POST"], account_field="username"), name="dispatch")
 class LoginView(auth_views.LoginView):
     form_class = EmailAuthenticationForm
     template_name = "accounts/login.html"

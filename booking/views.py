@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.redirects import login_required
 from accounts.requests import AuthenticatedRequest
+from config.ratelimit import rate_limited
 from queueing.gate import AdmittedRequest, admitted_required
 from wallet.exceptions import WalletError
 
@@ -57,6 +58,7 @@ def _render_seat_map(request: AdmittedRequest, *, status: int = 200, selected: I
 
 @require_safe
 @login_required
+@rate_limited("seat_map")
 @admitted_required
 def seats(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponse:
     """The 50 seats of a date with their status and price; the fan's own holds are marked.
@@ -84,6 +86,7 @@ def _seat_map_url(request: AuthenticatedRequest, date_id: uuid.UUID) -> str:
 
 @require_POST
 @login_required(form_page=_seat_map_url)
+@rate_limited("hold")
 @admitted_required
 def hold(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponseBase:
     """Hold the checked seats together (all or nothing), then go to checkout.
@@ -201,6 +204,7 @@ def _paid_checkout_goes_to_tickets(request: HttpRequest) -> HttpResponseRedirect
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
+@rate_limited("pay", methods=["POST"])
 @_replayed_payment_goes_to_tickets
 @admitted_required(open_without_admission=_checkout_open_without_admission)
 def checkout(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponseBase:

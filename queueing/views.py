@@ -26,6 +26,7 @@ from accounts.redirects import login_required, redirect_to_next, safe_next
 from accounts.requests import AuthenticatedRequest
 from concerts.models import Concert, ConcertDate
 from config.lockout import client_ip
+from config.ratelimit import rate_limited
 
 from . import services
 from .exceptions import QueueError, QueueUnavailable
@@ -182,6 +183,7 @@ def _payload(
 @never_cache
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
+@rate_limited("queue_join", methods=["POST"])
 def room(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResponseBase:
     """GET: the waiting room (join button, or the fan's place). POST: join, then come back here (or go
     straight on when admitted at once)."""
@@ -233,6 +235,7 @@ def _render_room(
 
 @never_cache
 @require_safe
+@rate_limited("queue_status", json=True)
 def status(request: HttpRequest, concert_id: uuid.UUID) -> JsonResponse:
     """JSON for the waiting page's polling: position, ahead, eta_seconds, admitted, next_url (and more)."""
     if not request.user.is_authenticated:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.redirects import login_required, redirect_to_next, safe_next
 from accounts.requests import AuthenticatedRequest
 from concerts.pricing import won
+from config.ratelimit import rate_limited
 
 from . import selectors, services
 from .exceptions import WalletError
@@ -50,6 +51,7 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
 
 @require_POST
 @login_required(form_page="wallet:home")
+@rate_limited("top_up")
 def charge_view(request: AuthenticatedRequest) -> HttpResponse:
     """Top up by `amount` won. A refused top-up is recorded by the service and shown with its status (400)."""
     form = TopUpForm(request.POST)

@@ -81,7 +81,8 @@ def open_page(browser, live_server):
 
     `page.problems` collects console errors and uncaught exceptions: a Content-Security-Policy violation
     or a broken script shows up there. Every HTML page the tab loads (links, redirects, form posts) is
-    read on its way in; a page whose text shows `{%`, `{{`, `{#` or a raw `None` is a problem too. The
+    read on its way in; a page whose text shows `{%`, `{{`, `{#` or a raw `None` is a problem too, and so is
+    any answer 429 (a rate limit met in a flow a fan follows normally). The
     test fails at its end if there is any problem, so every page of every flow is checked in the
     language it was shown in.
     """
@@ -117,6 +118,13 @@ def open_page(browser, live_server):
 
         page.on("console", on_console)
         page.on("pageerror", lambda error: page.problems.append(str(error)))
+
+        def on_response(response):
+            # A fan using the pages never meets a rate limit (config.ratelimit): a 429 fails the test.
+            if response.status == 429:
+                page.problems.append(f"{response.url} answered 429 (rate limited)")
+
+        page.on("response", on_response)
         page.route("**/*", check_document)
         pages.append(page)
         return page
