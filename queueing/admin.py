@@ -5,15 +5,17 @@ in Redis, so the QueueToken table stays empty; the history is always in the data
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_stubs_ext import StrOrPromise
 
 from config.admin import GuardedDeleteAdmin, ReadOnlyAdmin, SavesChangedFieldsAdmin
+from config.ratelimit import KINDS, top_offenders
 
 from . import selectors, services
 from .exceptions import QueueUnavailable
@@ -49,6 +51,11 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
 
     def delete_refusal(self, obj: WaitingRoom) -> StrOrPromise | None:
         return selectors.room_delete_refusal(obj)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # Under the rooms: the accounts and addresses the rate limits refused most over the last day.
+        extra_context = {**(extra_context or {}), "offenders": {kind: top_offenders(kind) for kind in KINDS}}
+        return super().changelist_view(request, extra_context)
 
     def _counts(self, obj: WaitingRoom) -> RoomCounts | None:
         # Read once per row (two columns show them), kept on the row object the list draws.
