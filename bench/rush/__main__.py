@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from bench import rush
 from bench.rush.checks import check_database
+from bench.rush.client import fan_address
 from bench.rush.fixtures import create_concert, create_fans, django_setup, session_cookies
 from bench.rush.report import RESULTS_DIR, build_report, machine_description, publish, render_yardstick
 from bench.rush.scenario import Fan, run_rush
@@ -106,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 Fan(
                     index=index,
                     email=user.email,
+                    address=fan_address(index),
                     cookies={} if index < args.form_logins else session_cookies(user),
                     arrival=random.uniform(0.05, args.spread),
                     abandons=random.random() < args.abandon,

@@ -2,6 +2,7 @@
 requests spread over the web instances, every request timed into a phase's Metrics."""
 
 import argparse
+import ipaddress
 import json
 import random
 import re
@@ -21,6 +22,19 @@ CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 # What a load balancer would send to the booking lane (--booking-lane): the admitted fans' pages.
 BOOKING_ENDPOINTS = frozenset({"seat map", "hold (POST)", "checkout page", "pay (POST)"})
+
+# Every request carries X-Forwarded-For, as a load balancer in front of the stack would add it (the stack
+# trusts one proxy: TRUSTED_PROXY_COUNT=1, see stack.py). Each fan has an address of their own, from
+# 10.0.0.0/8, so the rate limits per client address (config/ratelimit.py) see thousands of fans, not one
+# load generator. The yardstick's probes hammer one endpoint on purpose, from the benchmarking range
+# 198.18.0.0/15 (RFC 2544), which the stack exempts from the rate limits; the fans are never exempt.
+YARDSTICK_NETWORK = "198.18.0.0/15"
+YARDSTICK_ADDRESS = "198.18.0.1"
+
+
+def fan_address(index: int) -> str:
+    """Fan `index`'s own client address: 10.0.0.1, 10.0.0.2, ..."""
+    return str(ipaddress.IPv4Address(0x0A000001 + index))
 
 
 class ServerError(Exception):
@@ -53,6 +67,7 @@ class Browser:
         metrics: Metrics,
         cookies: Mapping[str, str] | None = None,
         lane: str | None = None,
+        address: str | None = None,
     ) -> None:
         self.client = client
         self.bases = bases
@@ -61,6 +76,7 @@ class Browser:
         self.metrics = metrics
         self.cookies = dict(cookies or {})
         self.csrf: str | None = None
+        self.address = address  # sent as X-Forwarded-For
 
     def next_base(self) -> str:
         base = self.bases[self.turn % len(self.bases)]
@@ -73,6 +89,8 @@ class Browser:
         if base is None:
             base = self.lane if self.lane and endpoint in BOOKING_ENDPOINTS else self.next_base()
         headers = {"Accept-Language": "en"}
+        if self.address:
+            headers["X-Forwarded-For"] = self.address
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         if method == "POST":

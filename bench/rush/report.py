@@ -38,6 +38,8 @@ def build_report(
     rush_summary = metrics.summary()
     every_request = metrics.summary(since=0.0)["endpoints"]  # the form log-ins before the opening too
     five_xx = sum(row["5xx"] for row in every_request.values())
+    # A 429 is a fan of the normal flow refused by a rate limit: a failure, counted apart from 5xx.
+    rate_limited = {name: row["status"].get("429", 0) for name, row in every_request.items()}
     transport = sum(sum(row["transport_errors"].values()) for row in every_request.values())
     # The opening burst (until the last fan's join answered) and the rest of the sale, apart: the
     # burst is where every fan's first three requests land within a few seconds.
@@ -51,6 +53,11 @@ def build_report(
     checks["no request answered 5xx (or failed to connect)"] = (
         five_xx == 0 and transport == 0,
         f"{five_xx} 5xx, {transport} transport errors",
+    )
+    checks["no fan was rate limited (429)"] = (
+        sum(rate_limited.values()) == 0,
+        f"{sum(rate_limited.values())} 429s"
+        + "".join(f", {name} {count}" for name, count in rate_limited.items() if count),
     )
     waits = sorted(fan.admitted_at - fan.joined_at for fan in fans if fan.admitted_at and fan.joined_at)
     # How long an admission sat unnoticed until the fan's next status poll (their place is idle meanwhile).

@@ -39,6 +39,7 @@ class Fan:
 
     index: int
     email: str
+    address: str  # the fan's client address (X-Forwarded-For)
     cookies: dict[str, str]
     arrival: float
     abandons: bool
@@ -74,7 +75,7 @@ class Rush:
 
     async def run_fan(self, fan: Fan) -> None:
         await asyncio.sleep(max(0.0, self.opens_at + fan.arrival - time.monotonic()))
-        browser = Browser(self.client, self.bases, self.metrics, fan.cookies, lane=self.lane)
+        browser = Browser(self.client, self.bases, self.metrics, fan.cookies, lane=self.lane, address=fan.address)
         started = time.monotonic()
         try:
             fan.outcome = await self.shop(fan, browser, give_up_at=None)
@@ -172,7 +173,7 @@ class Rush:
                 continue
             if response.is_redirect:
                 return None  # sent back to the waiting room
-            if response.status_code != 409:
+            if response.status_code != 409:  # 429 included: rate limited, a failure of the normal flow
                 raise FanGaveUp(f"hold refused with {response.status_code}")
             free = SEAT_RE.findall(response.text)  # someone was faster: the page shows what is left
         if not held:
@@ -231,7 +232,7 @@ async def run_rush(
         rush = Rush(args, client, bases, concert_id, opens_at, metrics, lane=args.lane)
         for fan in fans[: args.form_logins]:
             # The real log-in form (Argon2) for a few fans, so the session path through it is exercised.
-            browser = Browser(client, bases, metrics)
+            browser = Browser(client, bases, metrics, address=fan.address)
             await browser.get("login page", "/accounts/login/")
             response = await browser.post(
                 "login (POST)", "/accounts/login/", {"username": fan.email, "password": FAN_PASSWORD}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.rush.client import YARDSTICK_NETWORK
 from bench.rush.cpu import descendants, process_table
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -33,6 +34,10 @@ class Stack:
             # Confirmation e-mails are still rendered (QR codes and all) by the RQ worker, then dropped
             # instead of printed into the stack's log.
             "EMAIL_URL": os.environ.get("BENCH_EMAIL_URL", "dummymail://"),
+            # As behind one load balancer: the client address is the one it appends to X-Forwarded-For (each
+            # fan's own, see client.py), so the rate limits and django-axes count per fan, not per generator.
+            "TRUSTED_PROXY_COUNT": "1",
+            "RATE_LIMIT_EXEMPT_NETWORKS": YARDSTICK_NETWORK,  # the yardstick's probes only
         }
         if args.web_workers:
             env["WEB_WORKERS"] = str(args.web_workers)
