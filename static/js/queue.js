@@ -3,7 +3,8 @@
  * The server says how often to poll (poll_seconds grows with the distance to the front; in the pre-queue
  * it points at a moment spread at random over the seconds after the opening, when the poll brings the
  * drawn place); every wait is jittered by a fifth either way, so pages opened together drift apart. A
- * failing backend (503) or network error backs off instead of hammering the server.
+ * failing backend (503) or network error backs off instead of hammering the server; a rate limit (429)
+ * is waited out as its retry_after says.
  */
 (function () {
   "use strict";
@@ -63,14 +64,19 @@
           return response.json().then(function (data) { return { ok: response.ok, data: data }; });
         })
         .then(function (result) {
-          if (!result.ok) throw new Error(result.data && result.data.error);
+          if (!result.ok) {
+            var problem = new Error(result.data && result.data.error);
+            problem.retryAfter = result.data && result.data.retry_after;  // a rate limit says when
+            throw problem;
+          }
           failures = 0;
           if (apply(result.data)) schedule(delay);
         })
         .catch(function (error) {
           failures += 1;
           showError(error && error.message ? error.message : "");
-          schedule(Math.min(60, delay * Math.pow(2, failures)));
+          var wait = error && error.retryAfter ? error.retryAfter : delay * Math.pow(2, failures);
+          schedule(Math.min(60, Math.max(1, wait)));
         });
     }
 
