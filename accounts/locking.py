@@ -7,11 +7,14 @@ transactions never wait on each other in a cycle:
    cancellations and guards the balance. booking.services takes it first in hold_seats, pay, cancel and
    refund_and_cancel (a refund locks the reservation's fan); wallet.services takes it in charge and debit
    (inside pay it is already held).
-2. The concert row (concerts.services, FOR NO KEY UPDATE) when staff add, move or delete a date.
-3. The concert-date row: FOR SHARE in hold_seats and pay (booking.services._seats.share_lock_date), so holds and
-   payments on one date run side by side; FOR NO KEY UPDATE when staff move the date
-   (concerts.services.check_date_start) and FOR UPDATE when they cancel it (booking.services.mark_date_cancelled),
-   so either waits for the holds and payments in flight, and those wait for it.
+2. The concert row (concerts.services, FOR NO KEY UPDATE) when staff add, move or delete a date or delete the
+   concert.
+3. The concert-date row: FOR SHARE in hold_seats, pay and the fan's cancel (booking.services._seats.share_lock_date),
+   so holds, payments and cancellations on one date run side by side; FOR NO KEY UPDATE when staff move the date
+   (concerts.services.check_date_start), FOR UPDATE when they cancel it (booking.services.mark_date_cancelled)
+   and when they delete it (concerts.services.check_date_delete; deleting a concert locks all its dates, in
+   day order: concerts.services.delete_concert), so each waits for the holds, payments and cancellations in
+   flight, and those wait for it (then find the date cancelled, or gone).
 4. Seat rows, in seat_number order: booking.services._seats.lock_seats (FOR NO KEY UPDATE), for holding, paying,
    cancelling, refunding, releasing and the door's check-in (lock_reservation: one seat); moving a date to
    another day locks all its seats first (concerts.services.check_date_move, FOR UPDATE).

@@ -1,8 +1,9 @@
 """Staff screens for concerts: a concert with its dates in one form, a date's page with its seat counts, and
-the read-only seat and seat-history tables. Dates are created, moved and deleted through concerts.services
-(their priced seats in the same transaction, the concert's span kept in step). Saving an existing concert
-or date writes only the fields staff changed (status and cancellation move only through booking's cancel
-service), and a concert or date whose seats fans have taken is never deleted.
+the read-only seat and seat-history tables. Dates are created, moved and deleted, and concerts deleted,
+through concerts.services (their priced seats in the same transaction, the concert's span kept in step).
+Saving an existing concert or date writes only the fields staff changed (status and cancellation move only
+through booking's cancel service), and a concert or date whose seats fans have taken is never deleted: the
+pages refuse early, the services again under their locks (a hold that landed after the page's check).
 
 What reads or writes bookings — a date's revenue, buyers and refunds, cancelling and exporting dates, the
 cancellations, the exports and the sales dashboard — is registered by booking.admin, which extends the
@@ -31,7 +32,13 @@ from config.admin import GuardedDeleteAdmin, ReadOnlyAdmin, SavesChangedFieldsAd
 from . import selectors
 from .models import Concert, ConcertDate, DateExport, Seat, SeatStatusHistory, local_day
 from .pricing import PriceTier, default_tiers, describe_price_tier, format_price_tiers, parse_price_tiers, seat_prices
-from .services import check_date_start, create_concert_date, delete_concert_date, reschedule_concert_date
+from .services import (
+    check_date_start,
+    create_concert_date,
+    delete_concert,
+    delete_concert_date,
+    reschedule_concert_date,
+)
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldGroups
@@ -233,6 +240,13 @@ class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin
         return selectors.concert_delete_refusal(obj)
 
     deletes_with_it = (ConcertDate, Seat, SeatStatusHistory, DateExport)
+
+    def delete_model(self, request: HttpRequest, obj: Concert) -> None:
+        delete_concert(concert=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Concert]) -> None:
+        for concert in queryset:
+            delete_concert(concert=concert)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if isinstance(formset, ConcertDateInlineFormSet):

@@ -1,6 +1,6 @@
 """Writes about concerts: creating a concert and its dates together with their priced seats, moving and
-deleting a date (cancelling one is booking's: booking.services.date_cancellations). The concert's span
-(start_time / end_time) follows its dates here and only here."""
+deleting a date (cancelling one is booking's: booking.services.date_cancellations), deleting a concert. The
+concert's span (start_time / end_time) follows its dates here and only here."""
 
 import datetime
 from collections.abc import Iterable
@@ -15,7 +15,7 @@ from accounts.models import User
 
 from .models import Concert, ConcertDate, Seat, SeatStatusHistory, local_day
 from .pricing import PriceTier, default_tiers, seat_prices
-from .selectors import date_move_refusal
+from .selectors import concert_delete_refusal, date_delete_refusal, date_move_refusal
 
 
 def _lock_concert(concert: Concert) -> Concert:
@@ -123,15 +123,55 @@ def reschedule_concert_date(*, concert_date: ConcertDate, starts_at: datetime.da
     return concert_date
 
 
+def check_date_delete(*, concert_date: ConcertDate, now: datetime.datetime | None = None) -> bool:
+    """Raise ValidationError (code "date_not_deletable") if staff may not delete `concert_date` now (see
+    selectors.date_delete_refusal); return False if it is gone already, True if it may go.
+
+    Locks the concert row, then the date's row FOR UPDATE (the lock order in accounts.locking): a hold or
+    payment in flight on the date (they share-lock it) finishes first and is counted, and none starts until
+    the caller's transaction ends. So the admin's check before it (without locks) only gives the early
+    answer; call this inside the transaction that deletes.
+    """
+    with transaction.atomic():
+        _lock_concert(concert_date.concert)
+        if not ConcertDate.objects.select_for_update().filter(pk=concert_date.pk).exists():
+            return False
+        refusal = date_delete_refusal(concert_date, now=now)
+    if refusal:
+        raise ValidationError(refusal, code="date_not_deletable")
+    return True
+
+
 @transaction.atomic
 def delete_concert_date(*, concert_date: ConcertDate) -> None:
-    """Delete a date with its seats and their history; the concert's span follows. Locks the concert row.
+    """Delete a date with its seats and their history; the concert's span follows. Idempotent.
 
-    Reservations protect their seats: a date that ever had one raises django.db.models.ProtectedError.
+    Locks the concert row, then the date's row, and checks again under those locks (check_date_delete):
+    a date whose seats fans have held or paid for, even a moment ago, raises ValidationError and nothing is
+    deleted (reservations keep their seats: the database would refuse with ProtectedError).
     """
-    concert = _lock_concert(concert_date.concert)
-    ConcertDate.objects.filter(pk=concert_date.pk).delete()
-    _sync_span(concert)
+    if check_date_delete(concert_date=concert_date):
+        ConcertDate.objects.filter(pk=concert_date.pk).delete()
+        _sync_span(concert_date.concert)
+
+
+@transaction.atomic
+def delete_concert(*, concert: Concert) -> None:
+    """Delete a concert with its dates, their seats and history (and its waiting room). Idempotent.
+
+    Locks the concert row, then every date of it FOR UPDATE in day order (the lock order in accounts.locking),
+    and checks again under those locks: a concert any of whose dates' seats fans have held or paid for,
+    even a moment ago, raises ValidationError (code "concert_not_deletable") and nothing is deleted.
+    """
+    try:
+        _lock_concert(concert)
+    except Concert.DoesNotExist:
+        return
+    list(ConcertDate.objects.select_for_update().filter(concert_id=concert.pk).order_by("concert_date").values("pk"))
+    refusal = concert_delete_refusal(concert)
+    if refusal:
+        raise ValidationError(refusal, code="concert_not_deletable")
+    Concert.objects.filter(pk=concert.pk).delete()
 
 
 @transaction.atomic

@@ -2,13 +2,15 @@
 saves an existing row (only the fields staff changed) together with the guard against deleting rows that
 still matter."""
 
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import models, router, transaction
 from django.forms.boundfield import BoundField
 from django.forms.models import BaseModelFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -174,6 +176,11 @@ class GuardedDeleteAdmin(_ModelAdmin):
     no Delete button; its delete page sends staff back to the row with the reason; the list's "delete
     selected" action lists the reasons and deletes nothing. `deletes_with_it` names the models whose rows
     belong to this one and go with it (its seats, say), though staff may not delete those on their own.
+
+    That check reads without locks, so something may come to depend on the row between it and the delete:
+    the delete's service checks again under its locks and raises ValidationError. The delete page, the
+    change page (an inline row ticked for deletion) and the "delete selected" action (one transaction for
+    all the selected rows) then show its message as an error and change nothing.
     """
 
     deletes_with_it: tuple[type[models.Model], ...] = ()
@@ -186,19 +193,43 @@ class GuardedDeleteAdmin(_ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def _back_to_row(self, request: HttpRequest, obj: Any, refusal: StrOrPromise) -> HttpResponseRedirect:
+        self.message_user(request, refusal, messages.ERROR)
+        opts = self.opts
+        return HttpResponseRedirect(
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk], current_app=self.admin_site.name)
+        )
+
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         obj = self.get_object(request, unquote(object_id))
         if obj is not None and (refusal := self.delete_refusal(obj)):
-            self.message_user(request, refusal, messages.ERROR)
-            opts = self.opts
-            return HttpResponseRedirect(
-                reverse(
-                    f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk], current_app=self.admin_site.name
-                )
-            )
-        return super().delete_view(request, object_id, extra_context)
+            return self._back_to_row(request, obj, refusal)
+        try:
+            return super().delete_view(request, object_id, extra_context)  # one transaction, rolled back here
+        except ValidationError as error:  # the service's check under its locks: booked since the check above
+            return self._back_to_row(request, obj, " ".join(error.messages))
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)  # one transaction
+        except ValidationError as error:  # an inline row's delete refused under the service's locks
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def get_actions(self, request: HttpRequest) -> dict[str, tuple[Callable[..., str], str, str] | None]:
+        actions = super().get_actions(request)
+        if actions.get("delete_selected"):
+            func, name, description = actions["delete_selected"]  # type: ignore[misc]  # not None: checked above
+            actions[name] = (_all_or_nothing(func), name, description)
+        return actions
 
     def get_deleted_objects(
         self, objs: Sequence[Any] | models.QuerySet[Any], request: HttpRequest
@@ -207,3 +238,23 @@ class GuardedDeleteAdmin(_ModelAdmin):
         perms_needed = perms_needed - {str(model._meta.verbose_name) for model in self.deletes_with_it}
         refusals = [f"{obj}: {reason}" for obj in objs if (reason := self.delete_refusal(obj))]
         return deletable, model_count, perms_needed, [*refusals, *protected]
+
+
+def _all_or_nothing(action: Callable[..., Any]) -> Callable[..., Any]:
+    """The "delete selected" action in one transaction: a refusal raised while deleting one of the rows (a
+    ValidationError from the service's check under its locks) deletes none of them and logs no deletion,
+    and staff read it as an error message on the list."""
+
+    @functools.wraps(action)
+    def delete_selected(
+        modeladmin: GuardedDeleteAdmin, request: HttpRequest, queryset: models.QuerySet[Any]
+    ) -> HttpResponse | None:
+        try:
+            with transaction.atomic(using=router.db_for_write(queryset.model)):
+                response: HttpResponse | None = action(modeladmin, request, queryset)
+                return response
+        except ValidationError as error:
+            modeladmin.message_user(request, " ".join(error.messages), messages.ERROR)
+            return None
+
+    return delete_selected

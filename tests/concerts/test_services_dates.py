@@ -9,7 +9,14 @@ from django.utils import timezone
 from booking import selectors as booking_selectors
 from booking import services as booking_services
 from concerts.models import Concert, ConcertDate
-from concerts.services import create_concert, create_concert_date, delete_concert_date, reschedule_concert_date
+from concerts.selectors import date_delete_refusal
+from concerts.services import (
+    create_concert,
+    create_concert_date,
+    delete_concert,
+    delete_concert_date,
+    reschedule_concert_date,
+)
 from queueing import services as queue_services
 from tests import factories
 from tests.support.concurrency import run_at_once
@@ -130,6 +137,46 @@ def test_deleting_dates_shrinks_the_concerts_span_to_the_dates_left():
     concert.refresh_from_db()
     assert (concert.start_time, concert.end_time) == (None, None)
     assert concert.is_over()
+
+
+def test_deleting_a_date_a_fan_holds_a_seat_of_is_refused_with_the_reason_not_a_protected_error():
+    date = factories.ConcertDateFactory()
+    booking_services.hold_seats(user=factories.UserFactory(), concert_date=date, seat_numbers=[3])
+
+    with pytest.raises(ValidationError) as refused:
+        delete_concert_date(concert_date=date)
+
+    assert refused.value.code == "date_not_deletable"
+    assert refused.value.messages == [date_delete_refusal(date)]
+    assert ConcertDate.objects.filter(pk=date.pk).exists()
+
+
+def test_deleting_a_date_twice_deletes_it_once():
+    first = factories.ConcertDateFactory()
+    last = factories.ConcertDateFactory(concert=first.concert, starts_at=first.starts_at + datetime.timedelta(days=4))
+
+    delete_concert_date(concert_date=last)
+    delete_concert_date(concert_date=last)
+
+    assert list(ConcertDate.objects.values_list("pk", flat=True)) == [first.pk]
+    first.concert.refresh_from_db()
+    assert first.concert.end_time == first.starts_at
+
+
+def test_deleting_a_concert_deletes_its_dates_unless_a_fan_holds_a_seat_of_one():
+    free = factories.ConcertDateFactory()
+    held = factories.ConcertDateFactory()
+    second = factories.ConcertDateFactory(concert=held.concert, starts_at=held.starts_at + datetime.timedelta(days=1))
+    booking_services.hold_seats(user=factories.UserFactory(), concert_date=second, seat_numbers=[3])
+
+    with pytest.raises(ValidationError) as refused:
+        delete_concert(concert=held.concert)
+    delete_concert(concert=free.concert)
+    delete_concert(concert=free.concert)
+
+    assert refused.value.code == "concert_not_deletable"
+    assert set(ConcertDate.objects.values_list("pk", flat=True)) == {held.pk, second.pk}
+    assert list(Concert.objects.values_list("pk", flat=True)) == [held.concert_id]
 
 
 @pytest.mark.django_db(transaction=True)
