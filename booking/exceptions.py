@@ -157,6 +157,17 @@ class ReservationNotCancellable(BookingError):
     default_message = _("This reservation cannot be cancelled.")
 
 
+class DateCancelledByOrganiser(BookingError):
+    """The fan would cancel a ticket of a date staff cancelled: the date's refund job ends it (refunded, for
+    the date's reason), so the fan's own cancellation is refused."""
+
+    code = RefusalCode.DATE_CANCELLED
+    default_message = _(
+        "The organiser cancelled this date: your ticket is refunded in full to your wallet automatically, so there "
+        "is nothing to cancel."
+    )
+
+
 # --- the door: refusals of a ticket at check-in (booking.services.checkins) ------------------------
 
 

@@ -34,6 +34,7 @@ class RefusalCode(StrEnum):
     # booking: cancelling
     CANCELLATION_CLOSED = "cancellation_closed"
     RESERVATION_NOT_CANCELLABLE = "reservation_not_cancellable"
+    DATE_CANCELLED = "date_cancelled"
     # booking: the door
     TICKET_CODE_INVALID = "ticket_code_invalid"
     TICKET_NOT_VALID = "ticket_not_valid"

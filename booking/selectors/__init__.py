@@ -3,10 +3,10 @@ staff's figures over bookings (sales and revenue per date, a date's buyers, its 
 rows of a date's CSV export).
 
 One module per subject: seat_maps (the fan's and the staff's), reservations (the fan's holds, checkout, My
-tickets and cancellation quotes, and the date's booking and cancelling deadlines), checkins (the door),
-sales (the dashboard, sales_report and revenue), date_cancellations (a cancelled date's record and refund
-progress) and exports (the CSV rows). Every read treats a HELD seat whose hold has passed as AVAILABLE,
-whether or not the sweep has run. Callers use the names re-exported here
+tickets, cancellation quotes and whether a ticket may be cancelled, and the date's booking and cancelling
+deadlines), checkins (the door), sales (the dashboard, sales_report and revenue), date_cancellations (a
+cancelled date's record and refund progress) and exports (the CSV rows). Every read treats a HELD seat
+whose hold has passed as AVAILABLE, whether or not the sweep has run. Callers use the names re-exported here
 (`from booking import selectors; selectors.seat_map(...)`).
 """
 
@@ -26,6 +26,7 @@ from .reservations import (
     TicketFlags,
     cancellation_deadline,
     cancellation_quote,
+    cancellation_refusal,
     checkout_state,
     holds_seats_on_concert,
     last_hold_ran_out,
@@ -69,6 +70,7 @@ __all__ = [
     "cancellation_of",
     "cancellation_progress",
     "cancellation_quote",
+    "cancellation_refusal",
     "checkin_counts",
     "checkout_state",
     "date_revenue",

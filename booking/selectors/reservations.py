@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from concerts.models import Concert, ConcertDate
 
-from ..exceptions import BookingError, CancellationClosed, ReservationNotCancellable
+from ..exceptions import BookingError, CancellationClosed, DateCancelledByOrganiser, ReservationNotCancellable
 from ..models import Payment, Reservation
 
 
@@ -41,6 +41,26 @@ def show_has_started(concert_date: ConcertDate, *, now: datetime.datetime) -> bo
 def cancellation_deadline(concert_date: ConcertDate) -> datetime.datetime:
     """Confirmed reservations can be cancelled before this moment: CANCEL_CUTOFF_HOURS before the show."""
     return concert_date.starts_at - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS)
+
+
+def cancellation_refusal(reservation: Reservation, *, now: datetime.datetime) -> BookingError | None:
+    """Why the fan may not cancel this reservation of theirs at `now`, or None: the one rule My tickets' button,
+    the cancel page (cancellation_quote) and booking.services.cancel (under its locks) all apply.
+
+    A ticket of a date the organiser cancelled (live on it, or already refunded by it) is
+    DateCancelledByOrganiser: the date's refund job ends it; anything but a paid (CONFIRMED) reservation is
+    ReservationNotCancellable; from CANCEL_CUTOFF_HOURS before the show, CancellationClosed. Reads
+    reservation.seat.concert_date: no query once they are joined.
+    """
+    live = reservation.status == Reservation.Status.CONFIRMED
+    date = reservation.seat.concert_date
+    if reservation.end_reason == Reservation.EndReason.DATE_CANCELLED or (live and date.is_cancelled):
+        return DateCancelledByOrganiser()
+    if not live:
+        return ReservationNotCancellable()
+    if now >= cancellation_deadline(date):
+        return CancellationClosed()
+    return None
 
 
 def live_holds(*, user: User, concert_date: ConcertDate, now: datetime.datetime | None = None) -> list[Reservation]:
@@ -154,8 +174,8 @@ def reservations_for(
 
     `page` may be anything a query string carries: a number out of range or not a number gives the last or
     the first page (Paginator.get_page). Two queries whatever the page or the fan's history: the count and
-    the page. Each reservation on it carries `cancel_deadline`, `cancellable` (CONFIRMED, before the
-    deadline, date not cancelled) and `organiser_cancelled`: ended because staff cancelled the date, or paid
+    the page. Each reservation on it carries `cancel_deadline`, `cancellable` (cancellation_refusal has
+    none) and `organiser_cancelled`: ended because staff cancelled the date, or paid
     on a cancelled date whose refund is on its way. A reservation that ended for another reason (the fan
     cancelled it first) keeps that reason (`end_reason`), whatever happened to the date afterwards.
     """
@@ -176,7 +196,7 @@ def reservations_for(
         reservation.organiser_cancelled = reservation.end_reason == Reservation.EndReason.DATE_CANCELLED or (
             live and date.is_cancelled
         )
-        reservation.cancellable = live and not date.is_cancelled and now < reservation.cancel_deadline
+        reservation.cancellable = cancellation_refusal(reservation, now=now) is None
     return result
 
 
@@ -199,17 +219,12 @@ class CancellationQuote:
 def cancellation_quote(*, reservation: Reservation, now: datetime.datetime | None = None) -> CancellationQuote:
     """The refund, fee and deadline of cancelling this reservation (seat, date and concert joined) at `now`.
 
-    The same rules booking.services.cancel applies under its locks: CONFIRMED and before the deadline, else
-    `refusal` is the ReservationNotCancellable or CancellationClosed it would raise. Frontrow charges no
-    cancellation fee yet, so the refund is the price paid, as services.cancel refunds it. No query.
+    `refusal` is cancellation_refusal's, the one booking.services.cancel raises under its locks. Frontrow
+    charges no cancellation fee yet, so the refund is the price paid, as services.cancel refunds it. No query.
     """
     now = now or timezone.now()
     deadline = cancellation_deadline(reservation.seat.concert_date)
-    refusal: BookingError | None = None
-    if reservation.status != Reservation.Status.CONFIRMED:
-        refusal = ReservationNotCancellable()
-    elif now >= deadline:
-        refusal = CancellationClosed()
+    refusal = cancellation_refusal(reservation, now=now)
     fee = 0
     return CancellationQuote(
         reservation=reservation,

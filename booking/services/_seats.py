@@ -101,16 +101,16 @@ def expire_seats(seats: list[Seat], *, history: History, now: datetime.datetime)
     )
 
 
-def share_lock_date(concert_date: ConcertDate) -> datetime.datetime:
-    """Share-lock the date row for this transaction, refuse it if it has been cancelled, and return its start
-    as it is now (staff may have moved it since `concert_date` was read).
+def share_lock_date_row(concert_date: ConcertDate) -> tuple[str, datetime.datetime]:
+    """Share-lock the date row for this transaction and return its status and start as they are now (staff
+    may have cancelled or moved it since `concert_date` was read).
 
-    mark_date_cancelled (date_cancellations) and concerts.services.reschedule_concert_date lock the row for update, so a
-    date cannot be cancelled or moved while a hold or payment on it is in flight, and the refund job that
-    follows a cancellation sees every reservation made before. Holds and payments on one date still run side
-    by side (FOR SHARE does not block FOR SHARE).
+    mark_date_cancelled (date_cancellations), concerts.services.reschedule_concert_date and
+    concerts.services.delete_concert_date lock the row for update, so a date cannot be cancelled, moved or
+    deleted while a hold, payment or fan's cancellation on it is in flight, and the refund job that follows a
+    cancellation sees every reservation made before. These still run side by side on one date (FOR SHARE does
+    not block FOR SHARE). Raises ConcertDate.DoesNotExist for a date deleted meanwhile.
     """
-    starts_at: datetime.datetime
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
@@ -121,8 +121,15 @@ def share_lock_date(concert_date: ConcertDate) -> datetime.datetime:
         if row is None:  # as the .get() below would say
             raise ConcertDate.DoesNotExist(f"no concert date {concert_date.pk}")
         status, starts_at = row
-    else:  # SQLite runs one writing transaction at a time anyway
-        status, starts_at = ConcertDate.objects.values_list("status", "starts_at").get(pk=concert_date.pk)
+        return status, starts_at
+    # SQLite runs one writing transaction at a time anyway
+    return ConcertDate.objects.values_list("status", "starts_at").get(pk=concert_date.pk)
+
+
+def share_lock_date(concert_date: ConcertDate) -> datetime.datetime:
+    """Share-lock the date row (share_lock_date_row) for a hold or payment: refuse it if the date has been
+    cancelled (DateNotBookable), else return its start as it is now."""
+    status, starts_at = share_lock_date_row(concert_date)
     if status == ConcertDate.Status.CANCELLED:
         raise DateNotBookable.cancelled()
     return starts_at

@@ -11,9 +11,9 @@ from accounts.models import User
 from wallet import services as wallet_services
 
 from .. import selectors
-from ..exceptions import CancellationClosed, ReservationNotCancellable
+from ..exceptions import ReservationNotCancellable
 from ..models import Reservation
-from ._seats import History, free_seats, lock_reservation
+from ._seats import History, free_seats, lock_reservation, share_lock_date_row
 
 
 def _cancel_and_free(
@@ -46,17 +46,23 @@ def _refund_and_free(
 def cancel(*, user: User, reservation: Reservation, now: datetime.datetime | None = None) -> Reservation:
     """The fan cancels a paid reservation: full refund to the wallet, reservation CANCELLED, seat AVAILABLE.
 
-    Allowed until CANCEL_CUTOFF_HOURS before the show. Raises ReservationNotCancellable (not the fan's, or
-    not CONFIRMED — so a second cancel is refused, never refunded twice) or CancellationClosed.
+    Allowed until CANCEL_CUTOFF_HOURS before the show, unless the organiser cancelled the date. Locks the
+    fan's user row, then share-locks the date's row, then the seat (the lock order in accounts.locking), and
+    checks selectors.cancellation_refusal under those locks: so staff cancelling the date either wait for this
+    cancellation (their refund job then finds the ticket ended by the fan) or come first (this refuses, the
+    job refunds the ticket for the date's reason); never both. Raises ReservationNotCancellable (not the
+    fan's, or not CONFIRMED — so a second cancel is refused, never refunded twice), DateCancelledByOrganiser
+    or CancellationClosed.
     """
     now = now or timezone.now()
     with transaction.atomic():
         locked_user = lock_user(user.pk)
-        reservation = lock_reservation(reservation)
-        if reservation.user_id != user.pk or reservation.status != Reservation.Status.CONFIRMED:
+        if reservation.user_id != user.pk:
             raise ReservationNotCancellable()
-        if now >= selectors.cancellation_deadline(reservation.seat.concert_date):
-            raise CancellationClosed()
+        share_lock_date_row(reservation.seat.concert_date)
+        reservation = lock_reservation(reservation)  # re-reads the reservation and its date under the locks
+        if refusal := selectors.cancellation_refusal(reservation, now=now):
+            raise refusal
         return _refund_and_free(
             user=locked_user,
             reservation=reservation,

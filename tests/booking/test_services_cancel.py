@@ -3,7 +3,7 @@ import datetime
 import pytest
 
 from booking import services
-from booking.exceptions import CancellationClosed, ReservationNotCancellable
+from booking.exceptions import BookingError, CancellationClosed, ReservationNotCancellable
 from booking.models import Reservation
 from concerts.models import Seat, SeatStatusHistory
 from tests.support.checks import assert_consistent, seat_snapshot
@@ -119,3 +119,42 @@ def test_staff_release_of_a_paid_reservation_is_refused(paid, now):
     with pytest.raises(ReservationNotCancellable):
         services.release_hold(reservation=paid, now=now)
     assert Seat.objects.get(pk=paid.seat_id).status == "RESERVED"
+
+
+def test_a_ticket_of_a_date_staff_cancelled_is_refunded_by_the_date_not_cancelled_by_the_fan(
+    funded_fan, paid, concert_date, now
+):
+    topped_up = balance(user=funded_fan) + paid.price
+    cancellation, _created = services.mark_date_cancelled(concert_date=concert_date, reason="storm", now=now)
+    before = seat_snapshot(concert_date), balance(user=funded_fan)
+
+    with pytest.raises(BookingError) as refused:
+        services.cancel(user=funded_fan, reservation=paid, now=now)
+
+    assert (refused.value.code, refused.value.status) == ("date_cancelled", 409)
+    assert refused.value.reason.startswith("The organiser cancelled this date")
+    assert (seat_snapshot(concert_date), balance(user=funded_fan)) == before
+    services.end_reservations_of_cancelled_date(cancellation=cancellation)
+    paid.refresh_from_db()
+    assert (paid.status, paid.end_reason) == (Reservation.Status.CANCELLED, Reservation.EndReason.DATE_CANCELLED)
+    assert balance(user=funded_fan) == topped_up
+    with pytest.raises(BookingError) as again:  # refunded by the date: still the date's answer
+        services.cancel(user=funded_fan, reservation=paid, now=now)
+    assert again.value.code == "date_cancelled"
+    assert_consistent()
+
+
+def test_the_cancel_quote_and_my_tickets_refuse_a_ticket_of_a_cancelled_date_as_the_service_does(
+    funded_fan, paid, concert_date, now
+):
+    from booking import selectors
+
+    assert selectors.cancellation_quote(reservation=paid, now=now).cancellable
+    services.mark_date_cancelled(concert_date=concert_date, reason="storm", now=now)
+    paid = Reservation.objects.select_related("seat__concert_date__concert").get(pk=paid.pk)
+
+    quote = selectors.cancellation_quote(reservation=paid, now=now)
+    [ticket] = selectors.reservations_for(user=funded_fan, now=now).object_list
+
+    assert quote.refusal is not None and quote.refusal.code == "date_cancelled"
+    assert (ticket.cancellable, ticket.organiser_cancelled) == (False, True)

@@ -244,3 +244,36 @@ def test_cancelling_a_date_waits_for_a_hold_in_flight(make_fan, concert_date):
 
     # The cancellation saw the hold (it waited for it to commit), so its refund job will end it.
     assert outcome["cancellation"].total == 1
+
+
+def test_a_fan_cancelling_while_staff_cancel_the_date_ends_the_ticket_once_for_whoever_came_first(make_fan):
+    from booking.services import end_reservations_of_cancelled_date, mark_date_cancelled
+
+    for _round in range(6):  # which side wins each round is up to the threads: both orders are checked
+        date = factories.ConcertDateFactory()
+        fan = make_fan(100_000)
+        now = timezone.now()
+        services.hold_seats(user=fan, concert_date=date, seat_numbers=[1], now=now)
+        [ticket] = services.pay(user=fan, concert_date=date, idempotency_key="k", now=now).reservations
+
+        def staff_cancel(date=date, now=now):
+            cancellation, _created = mark_date_cancelled(concert_date=date, reason="storm", now=now)
+            end_reservations_of_cancelled_date(cancellation=cancellation)
+            return cancellation
+
+        def fan_cancel(fan=fan, ticket=ticket, now=now):
+            return services.cancel(user=fan, reservation=ticket, now=now)
+
+        (_, fan_error), (cancellation, staff_error) = run_at_once(lambda work: work(), [(fan_cancel,), (staff_cancel,)])
+
+        assert staff_error is None
+        ticket.refresh_from_db()
+        assert ticket.status == Reservation.Status.CANCELLED
+        if fan_error is None:  # the fan's cancel came first: the date's cancellation found nothing live
+            assert (ticket.end_reason, cancellation.total) == (Reservation.EndReason.FAN_CANCELLED, 0)
+        else:  # the date came first: the fan is told so, and the refund is the date's
+            assert getattr(fan_error, "code", None) == "date_cancelled", fan_error
+            assert (ticket.end_reason, cancellation.total) == (Reservation.EndReason.DATE_CANCELLED, 1)
+        assert UsageHistory.objects.filter(reservation=ticket, action_type="CANCELLATION").count() == 1
+        assert balance(user=fan) == 100_000
+    assert_consistent()

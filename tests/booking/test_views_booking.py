@@ -555,6 +555,32 @@ def test_cancelling_after_the_cutoff_is_409(fan_client, fan, paid_reservation):
     assert paid_reservation.status == Reservation.Status.CONFIRMED
 
 
+def test_a_fan_on_the_cancel_page_when_staff_cancel_the_date_is_told_so_and_cancels_nothing(
+    fan_client, fan, concert_date, paid_reservation
+):
+    from booking.services import mark_date_cancelled
+
+    url = f"/reservations/{paid_reservation.pk}/cancel/"
+    assertContains(fan_client.get(url), 'data-testid="confirm-cancel"')  # the fan opens the page...
+    mark_date_cancelled(concert_date=concert_date, reason="storm")  # ...staff cancel the date...
+    fan.refresh_from_db()
+    balance = fan.balance
+
+    response = fan_client.post(url)  # ...and the fan confirms
+    page = fan_client.get(url)
+
+    told = "주최 측 사정으로 이 회차가 취소되었습니다."
+    assertContains(response, told, status_code=409)
+    assertContains(page, told, status_code=409)
+    assertNotContains(page, 'data-testid="confirm-cancel"', status_code=409)
+    paid_reservation.refresh_from_db()
+    fan.refresh_from_db()
+    assert (paid_reservation.status, paid_reservation.end_reason) == (Reservation.Status.CONFIRMED, "")
+    assert fan.balance == balance
+    assert not UsageHistory.objects.filter(action_type=UsageHistory.ActionType.CANCELLATION).exists()
+    assert_consistent()
+
+
 def test_cancelling_someone_elses_reservation_is_404(client, paid_reservation):
     stranger = factories.UserFactory()
     client.force_login(stranger)

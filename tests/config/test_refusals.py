@@ -184,6 +184,17 @@ def reservation_not_cancellable(scene):
     return Refused(refusal, page)
 
 
+@provokes(RefusalCode.DATE_CANCELLED, status=409)
+def date_cancelled(scene):
+    fan, result = paid_fan(concert_date=scene.date, seats=[1])
+    reservation = result.reservations[0]
+    booking_services.mark_date_cancelled(concert_date=scene.date, reason="storm", now=scene.now)
+    refusal = refusal_of(lambda: booking_services.cancel(user=fan, reservation=reservation, now=scene.now))
+    client = Client()
+    client.force_login(fan)
+    return Refused(refusal, client.post(reverse("booking:cancel", args=[reservation.pk])))
+
+
 # The door: through the admin's check-in page, whose context carries the refusal.
 
 
