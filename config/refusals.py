@@ -51,6 +51,8 @@ class RefusalCode(StrEnum):
     QUEUE_ADDRESS_LIMIT = "queue_address_limit"
     # every fan page that counts requests (config.ratelimit)
     RATE_LIMITED = "rate_limited"
+    # the waiting room's entry challenge (queueing.services.challenges)
+    CHALLENGE_FAILED = "challenge_failed"
 
 
 class Refusal(Exception):

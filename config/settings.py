@@ -5,6 +5,8 @@ no Redis. Point DATABASE_URL / REDIS_URL / QUEUE_BACKEND elsewhere for the full 
 """
 
 import datetime
+import hashlib
+import hmac
 import ipaddress
 from pathlib import Path
 from typing import Any
@@ -228,8 +230,18 @@ PREQUEUE_MINUTES: int = env.int("PREQUEUE_MINUTES", default=30)
 # Most live places (waiting or admitted) one client address may hold in one concert's queue: generous, since
 # a campus or a mobile carrier puts many fans behind one address.
 QUEUE_MAX_PLACES_PER_IP: int = env.int("QUEUE_MAX_PLACES_PER_IP", default=200)
-# The proof-of-work challenge at queue entry (ALTCHA): the default difficulty of a new waiting room.
+# The proof-of-work challenge at queue entry (ALTCHA, queueing/services/challenges.py): whether a new waiting
+# room asks for it (staff switch it per concert; the test settings make it off unless a test turns it on), the
+# default difficulty of a new room, how long a challenge may be solved and used, and the key challenges are
+# signed with (by default derived from SECRET_KEY, so it changes with it; set it to keep challenges valid
+# across a SECRET_KEY rotation, or to share it between sites).
+QUEUE_CHALLENGE_DEFAULT: bool = env.bool("QUEUE_CHALLENGE_DEFAULT", default=True)
 ALTCHA_MAX_NUMBER: int = env.int("ALTCHA_MAX_NUMBER", default=100_000)
+ALTCHA_EXPIRES_SECONDS: int = env.int("ALTCHA_EXPIRES_SECONDS", default=600)
+ALTCHA_HMAC_KEY: str = (
+    env("ALTCHA_HMAC_KEY", default="")
+    or hmac.new(SECRET_KEY.encode(), b"frontrow queue entry challenge (ALTCHA)", hashlib.sha256).hexdigest()
+)
 QUEUE_BACKEND: str = env("QUEUE_BACKEND", default="database")  # "database" or "redis"
 QUEUE_DEFAULT_MAX_ACTIVE: int = env.int("QUEUE_DEFAULT_MAX_ACTIVE", default=100)
 QUEUE_ADMIT_BATCH_SIZE: int = env.int("QUEUE_ADMIT_BATCH_SIZE", default=500)  # most fans admitted per concert per run

@@ -12,6 +12,9 @@ os.environ.setdefault("AXES_ENABLED", "false")
 # Tests read seat counts right after changing them; tests/concerts/test_views_concerts.py turns the short
 # page cache on where tested.
 os.environ.setdefault("CONCERT_PAGE_CACHE_SECONDS", "0")
+# Most tests join the waiting room through the pages without a browser to solve the entry challenge; the
+# challenge tests (tests/queueing/test_*challenge*.py) and the browser tests turn it on per room.
+os.environ.setdefault("QUEUE_CHALLENGE_DEFAULT", "false")
 
 from .settings import *  # noqa: E402,F403
 

@@ -1,4 +1,5 @@
-"""Staff's view of the waiting rooms: per-concert max_active, pause/resume, live waiting and admitted counts.
+"""Staff's view of the waiting rooms: per-concert max_active, pause/resume, the entry challenge (on/off and its
+difficulty), live waiting and admitted counts.
 
 Queue tokens and the visit history are read-only records here (with the Redis backend the live queue is
 in Redis, so the QueueToken table stays empty; the history is always in the database).
@@ -25,8 +26,8 @@ from .selectors import RoomCounts
 
 @admin.register(WaitingRoom)
 class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin[WaitingRoom]):
-    """Staff change max_active and pause; the queue counters move only in queueing.services (the form writes
-    only what staff changed), and a room fans have queued in is never deleted."""
+    """Staff change max_active, pause and the entry challenge; the queue counters move only in queueing.services
+    (the form writes only what staff changed), and a room fans have queued in is never deleted."""
 
     list_display = [
         "concert",
@@ -44,7 +45,7 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
     ordering = ["concert__start_time"]
     actions = ["pause_admission", "resume_admission", "admit_batch_now"]
     readonly_fields = ["waiting_now", "admitted_now", "admitted_total", "last_admission_at"]
-    fields = ["concert", "max_active", "is_paused", *readonly_fields]
+    fields = ["concert", "max_active", "is_paused", "challenge_enabled", "challenge_max_number", *readonly_fields]
 
     def get_readonly_fields(self, request: HttpRequest, obj: WaitingRoom | None = None) -> list[str]:
         return [*self.readonly_fields, "concert"] if obj else self.readonly_fields

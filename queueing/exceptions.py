@@ -43,3 +43,12 @@ class TooManyPlacesFromAddress(QueueError):
         "Too many fans are already in this waiting room from your network address. "
         "Please try again once some of them have finished."
     )
+
+
+class ChallengeFailed(QueueError):
+    """The entry challenge's solution is missing, forged, wrong, expired, for another concert or used already
+    (queueing.services.challenges). 403, like a missing CSRF token: the form is fine, the proof is not."""
+
+    status = 403
+    code = RefusalCode.CHALLENGE_FAILED
+    default_message = _("The waiting room's check did not pass. Please try again.")

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -21,6 +22,15 @@ from .draw import commitment
 
 def default_max_active() -> int:
     return settings.QUEUE_DEFAULT_MAX_ACTIVE
+
+
+# The easiest entry challenge a room may set (constraint waiting_room_challenge_max_number_min says it too):
+# below it the puzzle is hardly any work.
+CHALLENGE_MIN_NUMBER = 1000
+
+
+def default_challenge_enabled() -> bool:
+    return settings.QUEUE_CHALLENGE_DEFAULT
 
 
 def default_challenge_max_number() -> int:
@@ -80,12 +90,13 @@ class WaitingRoom(ServiceFieldsMixin, models.Model):
     # The proof-of-work challenge (ALTCHA) a fan solves to enter this room.
     challenge_enabled = models.BooleanField(
         _("challenge at entry"),
-        default=True,
+        default=default_challenge_enabled,
         help_text=_("Fans' browsers solve a small proof-of-work puzzle before entering (it keeps macros slow)."),
     )
     challenge_max_number = models.PositiveIntegerField(
         _("challenge difficulty"),
         default=default_challenge_max_number,
+        validators=[MinValueValidator(CHALLENGE_MIN_NUMBER)],
         help_text=_("The puzzle's largest number: higher takes a browser longer (100,000 is about a second)."),
     )
 

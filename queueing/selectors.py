@@ -5,9 +5,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
+
+from concerts.models import Concert
 
 from .backends import get_backend
 from .exceptions import QueueUnavailable
@@ -57,3 +60,15 @@ def room_delete_refusal(room: WaitingRoom) -> StrOrPromise | None:
     if queued:
         return _("Fans have queued in this waiting room, so it cannot be deleted. To stop admission, pause it.")
     return None
+
+
+def challenge_is_on(*, concert: Concert) -> bool:
+    """Does entering this concert's waiting room take a solved challenge (queueing.services.challenges)? A
+    concert whose room is not made yet answers what a new room will (QUEUE_CHALLENGE_DEFAULT).
+
+    Reads `concert.waiting_room`, so a page that shows more of the room reads its row once.
+    """
+    try:
+        return concert.waiting_room.challenge_enabled
+    except WaitingRoom.DoesNotExist:
+        return settings.QUEUE_CHALLENGE_DEFAULT

@@ -7,5 +7,6 @@ app_name = "queueing"
 urlpatterns = [
     path("concerts/<uuid:concert_id>/queue/", views.room, name="room"),
     path("concerts/<uuid:concert_id>/queue/status/", views.status, name="status"),
+    path("concerts/<uuid:concert_id>/queue/challenge/", views.challenge, name="challenge"),
     path("concerts/<uuid:concert_id>/queue/leave/", views.leave_view, name="leave"),
 ]

@@ -1,4 +1,5 @@
-"""The waiting-room pages: join, wait (the page polls a JSON status), leave. Thin callers of queueing.services.
+"""The waiting-room pages: join, wait (the page polls a JSON status), leave, and the entry challenge's JSON. Thin
+callers of queueing.services.
 
 The page works without JavaScript (a <noscript> meta refresh reloads it); static/js/queue.js polls the
 status URL instead and moves the fan on as soon as they are admitted.
@@ -185,13 +186,14 @@ def _payload(
 @require_http_methods(["GET", "HEAD", "POST"])
 @rate_limited("queue_join", methods=["POST"])
 def room(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResponseBase:
-    """GET: the waiting room (join button, or the fan's place). POST: join, then come back here (or go
-    straight on when admitted at once)."""
+    """GET: the waiting room (join button, or the fan's place). POST: join (with the solved entry challenge
+    when the room asks for one), then come back here (or go straight on when admitted at once)."""
     concert = get_object_or_404(Concert, pk=concert_id)
     next_url = _requested_next(request, concert)
     now = timezone.now()
     if request.method == "POST":
         try:
+            services.redeem_solution(concert=concert, payload=request.POST.get("altcha"), now=now)
             joined = services.join(user=request.user, concert=concert, now=now, client_ip=client_ip(request))
         except QueueUnavailable as exc:
             return unavailable_response(request, exc)
@@ -248,6 +250,16 @@ def status(request: HttpRequest, concert_id: uuid.UUID) -> JsonResponse:
         response["Retry-After"] = "10"
         return response
     return JsonResponse(_payload(request, concert, current, _requested_next(request, concert)))
+
+
+@never_cache
+@require_safe
+def challenge(request: HttpRequest, concert_id: uuid.UUID) -> JsonResponse:
+    """JSON: a new proof-of-work challenge for entering this concert's waiting room (the widget fetches it)."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": _("Please log in to join the waiting room.")}, status=401)
+    concert = get_object_or_404(Concert, pk=concert_id)
+    return JsonResponse(services.issue_challenge(concert=concert))
 
 
 def _room_page(request: HttpRequest, concert_id: uuid.UUID) -> str:

@@ -7,12 +7,20 @@ admission rate, and a poll (poll_place) that finds admission overdue (beat stopp
 
 One module per side: places (the fan's: join, poll_place, touch, leave, end_for_user and the status they
 see), admissions (admitting and expiring under the room's lock, pausing, when a run is overdue, staff
-removals), draws (the pre-queue's draw when the sale opens); _history has the QueueEntryHistory writes both
-share and the catch-up of what Redis changed but the history missed.
+removals), draws (the pre-queue's draw when the sale opens), challenges (the proof-of-work challenge a fan's
+browser solves to enter: issued per room, each solution redeemed once); _history has the QueueEntryHistory
+writes both share and the catch-up of what Redis changed but the history missed.
 Callers use the names re-exported here (`from queueing import services; services.join(...)`).
 """
 
-from ..exceptions import QueueClosed, QueueError, QueueNotOpen, QueueUnavailable, TooManyPlacesFromAddress
+from ..exceptions import (
+    ChallengeFailed,
+    QueueClosed,
+    QueueError,
+    QueueNotOpen,
+    QueueUnavailable,
+    TooManyPlacesFromAddress,
+)
 from ._history import EXIT_EXPIRED, EXIT_LEFT, EXIT_PAID, EXIT_REMOVED
 from .admissions import (
     ADMISSION_LOG_SECONDS,
@@ -23,6 +31,7 @@ from .admissions import (
     remove_from_queue,
     set_paused,
 )
+from .challenges import issue_challenge, redeem_solution
 from .draws import draw_commitment, is_draw_due, run_draw
 from .places import (
     MAX_LIFETIME_FACTOR,
@@ -46,6 +55,7 @@ __all__ = [
     "MAX_LIFETIME_FACTOR",
     "MIN_RATE_SPAN_SECONDS",
     "OVERDUE_INTERVALS",
+    "ChallengeFailed",
     "QueueClosed",
     "QueueError",
     "QueueNotOpen",
@@ -58,11 +68,13 @@ __all__ = [
     "estimate_wait_seconds",
     "draw_commitment",
     "expire_admissions",
+    "issue_challenge",
     "join",
     "leave",
     "max_lifetime_seconds",
     "is_draw_due",
     "poll_place",
+    "redeem_solution",
     "remove_from_queue",
     "run_draw",
     "set_paused",

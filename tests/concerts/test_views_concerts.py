@@ -80,8 +80,9 @@ def test_concert_page_shares_its_date_list_for_a_moment(
     url = f"/concerts/{concert_date.concert.pk}/"
     assertContains(fan_client.get(url), "잔여 <b>50</b>석", html=False)
     hold(factories.UserFactory(), concert_date, 1, 2)
-    # session, user, concert: the dates and their seat counts come from the cache
-    with django_assert_max_num_queries(3):
+    # session, user, concert, its waiting room (is the entry challenge on?): the dates and their seat counts
+    # come from the cache
+    with django_assert_max_num_queries(4):
         cached = fan_client.get(url)
     assertContains(cached, "잔여 <b>50</b>석", html=False)
     assertContains(cached, f'name="date" value="{concert_date.pk}"')
@@ -224,8 +225,8 @@ def test_concert_page_runs_a_fixed_number_of_queries(fan_client, date_count, dja
     start = timezone.localdate(concert.start_time)
     for day in range(date_count):
         factories.ConcertDateFactory(concert=concert, concert_date=start + datetime.timedelta(days=day))
-    # session, user, concert, dates with seat counts
-    with django_assert_max_num_queries(4):
+    # session, user, concert, its waiting room (is the entry challenge on?), dates with seat counts
+    with django_assert_max_num_queries(5):
         response = fan_client.get(f"/concerts/{concert.pk}/")
     assert len(response.context["dates"]) == date_count
 

@@ -22,6 +22,7 @@ from config.ratelimit import check_rate_limit
 from config.refusals import Refusal, RefusalCode
 from queueing import services as queue_services
 from tests.factories import ConcertDateFactory, ConcertFactory, StaffFactory, UserFactory, WaitingRoomFactory
+from tests.support.challenges import altered, challenge_room, solved
 from tests.support.ratelimits import set_limit
 from tests.support.sales import holding_fan, paid_fan
 from wallet import services as wallet_services
@@ -293,6 +294,16 @@ def queue_unavailable(scene):
     polled = scene.client.get(reverse("queueing:status", kwargs={"concert_id": concert.pk}))
     assert polled.json()["code"] == RefusalCode.QUEUE_UNAVAILABLE  # the JSON says the code too
     return Refused(refusal, polled)
+
+
+@provokes(RefusalCode.CHALLENGE_FAILED, status=403)
+def challenge_failed(scene):
+    concert = scene.date.concert
+    challenge_room(concert)
+    forged = altered(solved(concert), signature="0" * 64)  # refused before anything is remembered in Redis
+    refusal = refusal_of(lambda: queue_services.redeem_solution(concert=concert, payload=forged, now=scene.now))
+    page = scene.client.post(reverse("queueing:room", kwargs={"concert_id": concert.pk}), {"altcha": forged})
+    return Refused(refusal, page)
 
 
 # Every page that counts requests (config.ratelimit).

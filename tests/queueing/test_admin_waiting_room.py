@@ -1,4 +1,5 @@
-"""Staff's waiting-room admin: live counts, max_active, pause/resume, admit now; read-only records."""
+"""Staff's waiting-room admin: live counts, max_active, pause/resume, the entry challenge, admit now; read-only
+records."""
 
 import pytest
 from django.urls import reverse
@@ -7,6 +8,7 @@ from django.utils import timezone
 from queueing import services
 from queueing.models import QueueEntryHistory, QueueToken, WaitingRoom
 from tests.factories import StaffFactory
+from tests.support.browser import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +51,7 @@ def test_the_change_form_shows_counts_and_saves_max_active(staff_client, busy_ro
     assert page.status_code == 200
     assert "waiting now" in page.content.decode().lower()
 
-    response = staff_client.post(url, {"max_active": "3", "is_paused": "on"})
+    response = staff_client.post(url, {"max_active": "3", "is_paused": "on", "challenge_max_number": "100000"})
     assert response.status_code == 302
     busy_room.refresh_from_db()
     assert (busy_room.max_active, busy_room.is_paused) == (3, True)
@@ -96,3 +98,26 @@ def test_counts_read_unavailable_when_redis_is_down(settings, redis_prefix, staf
     response = staff_client.get(changelist("waitingroom"))
     assert response.status_code == 200
     assert "unavailable" in response.content.decode()
+
+
+def test_staff_switch_the_entry_challenge_and_set_its_difficulty_per_concert(staff_client, busy_room):
+    url = reverse("admin:queueing_waitingroom_change", args=[busy_room.pk])
+    data = form_data(staff_client.get(url), "waitingroom_form")
+    assert "challenge_max_number" in data
+    data.update(challenge_enabled="on", challenge_max_number="250000")
+    assert staff_client.post(url, data).status_code == 302
+    busy_room.refresh_from_db()
+    assert (busy_room.challenge_enabled, busy_room.challenge_max_number) == (True, 250_000)
+
+    data = form_data(staff_client.get(url), "waitingroom_form")
+    data.pop("challenge_enabled")  # unticked
+    data["challenge_max_number"] = "999"  # below the floor: the form says so, the database is not asked
+    refused = staff_client.post(url, data)
+    assert refused.status_code == 200
+    assert "greater than or equal to 1000" in refused.content.decode()
+    busy_room.refresh_from_db()
+    assert (busy_room.challenge_enabled, busy_room.challenge_max_number) == (True, 250_000)
+    data["challenge_max_number"] = "1000"
+    assert staff_client.post(url, data).status_code == 302
+    busy_room.refresh_from_db()
+    assert (busy_room.challenge_enabled, busy_room.challenge_max_number) == (False, 1000)

@@ -62,8 +62,9 @@ def test_every_fan_page_sends_an_anonymous_visitor_to_log_in(concert_date, alice
     assert state_snapshot() == before
 
 
-def test_the_queue_status_json_answers_401_to_an_anonymous_visitor(concert_date):
-    response = Client().get(reverse("queueing:status", args=[concert_date.concert.pk]))
+@pytest.mark.parametrize("name", ["queueing:status", "queueing:challenge"])
+def test_the_queue_jsons_answer_401_to_an_anonymous_visitor(concert_date, name):
+    response = Client().get(reverse(name, args=[concert_date.concert.pk]))
     assert response.status_code == 401
     assert "error" in response.json()
 

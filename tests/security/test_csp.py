@@ -22,6 +22,7 @@ from booking import services as booking_services
 from queueing import services as queue_services
 from tests import factories
 from tests.security.fixtures import admit, hold, login_client, pay
+from tests.support.challenges import challenge_room
 from wallet import services as wallet_services
 from wallet.exceptions import WalletError
 
@@ -213,6 +214,22 @@ def test_the_staff_pages_get_the_staff_policy_and_nothing_looser_elsewhere(db):
     assert_satisfies_strict_policy(client.get(reverse("concerts:list")), "staff on the list")
 
 
+def test_the_join_forms_with_the_entry_challenge_satisfy_the_strict_policy(alice_client, concert_date):
+    concert = concert_date.concert
+    challenge_room(concert)
+    for language in ("ko", "en"):
+        alice_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        for url in (reverse("concerts:detail", args=[concert.pk]), reverse("queueing:room", args=[concert.pk])):
+            page = alice_client.get(url)
+            assert "<altcha-widget" in page.content.decode()
+            assert_satisfies_strict_policy(page, f"{url} with the challenge ({language})")
+        refused = alice_client.post(reverse("queueing:room", args=[concert.pk]))  # no solution: 403 page
+        assert refused.status_code == 403
+        assert_satisfies_strict_policy(refused, f"the challenge refused ({language})")
+    challenge = alice_client.get(reverse("queueing:challenge", args=[concert.pk]))
+    assert parse_policy(challenge["Content-Security-Policy"])["default-src"] == "'self'"
+
+
 def test_json_and_static_responses_carry_the_policy_too(alice_client, concert_date):
     status = alice_client.get(reverse("queueing:status", args=[concert_date.concert.pk]))
     assert status["Content-Type"] == "application/json"
@@ -220,9 +237,10 @@ def test_json_and_static_responses_carry_the_policy_too(alice_client, concert_da
 
 
 def test_the_static_scripts_use_no_eval_and_write_no_inline_styles():
+    """Ours (static/js) and the vendored ones (static/vendor: the entry challenge's widget and its worker)."""
     forbidden = re.compile(r"\beval\s*\(|new\s+Function\s*\(|setAttribute\(\s*['\"]style|\.cssText|style=|<style")
-    scripts = sorted((Path(settings.BASE_DIR) / "static" / "js").glob("*.js"))
-    assert scripts
+    scripts = sorted((Path(settings.BASE_DIR) / "static").rglob("*.js"))
+    assert {"site.js", "altcha.js", "worker.js"} <= {script.name for script in scripts}
     for script in scripts:
         found = forbidden.findall(script.read_text())
         assert found == [], f"{script.name}: {found}"
