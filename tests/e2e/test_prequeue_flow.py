@@ -13,6 +13,7 @@ from queueing.draw import draw_order
 from queueing.models import QueueEntryHistory, WaitingRoom
 from tests import factories
 from tests.e2e.test_fan_pages import log_in
+from tests.support.challenges import challenge_room
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -23,6 +24,7 @@ OPENS_IN = datetime.timedelta(seconds=12)
 def upcoming():
     concert = factories.ConcertFactory(title="Opening Night", sale_opens_at=timezone.now() + OPENS_IN)
     factories.ConcertDateFactory(concert=concert)
+    challenge_room(concert, max_number=20_000)  # entering goes through the entry challenge, as in production
     return concert
 
 
@@ -45,7 +47,9 @@ def test_prequeue_draw_and_admission_without_a_reload_at_zero(open_page, live_se
     watcher.goto(f"/concerts/{upcoming.pk}/")
     watcher.evaluate("window.__stillHere = true")
 
-    # Enter the pre-queue: a receipt, no number yet, a countdown to the draw.
+    # Enter the pre-queue (the browser solves the entry challenge on the click): a receipt, no number yet, a
+    # countdown to the draw.
+    expect(box.locator("altcha-widget .altcha")).to_have_attribute("data-state", "unverified")
     page.get_by_test_id("enter-prequeue").click()
     expect(page).to_have_url(re.compile(f"/concerts/{upcoming.pk}/queue/"))
     expect(page.get_by_role("heading", name="사전 대기열에 입장했습니다")).to_be_visible()

@@ -107,6 +107,16 @@ def test_the_concert_page_puts_the_widget_in_its_date_form_for_a_logged_in_fan(c
     assert "<altcha-widget" not in anonymous.content.decode()
 
 
+def test_the_concert_page_puts_the_widget_in_its_pre_queue_form(fan_client, settings):
+    settings.PREQUEUE_MINUTES = 30
+    concert = ConcertFactory(sale_opens_at=timezone.now() + datetime.timedelta(minutes=10))
+    challenge_room(concert)
+    body = fan_client.get(reverse("concerts:detail", kwargs={"concert_id": concert.pk})).content.decode()
+    form = body[body.index('data-testid="prequeue-open"') :]
+    assert form.index("<altcha-widget") < form.index('data-testid="enter-prequeue"')
+    assert body.count("<altcha-widget") == 1  # not in the date list: its buttons wait for the sale
+
+
 def test_no_widget_where_nothing_is_to_be_solved(fan_client, concert):
     challenge_room(concert, enabled=False)
     assert "<altcha-widget" not in fan_client.get(room_url(concert)).content.decode()
