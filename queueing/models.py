@@ -234,6 +234,10 @@ class QueueEntryHistory(models.Model):
             models.Index(
                 fields=["concert", "client_ip"], condition=Q(exited_at__isnull=True), name="queue_history_live_ip_idx"
             ),
+            # The drawn entries of one concert by place: the draw's public page reads a range of places.
+            models.Index(
+                fields=["concert", "queue_position"], condition=~Q(receipt=""), name="queue_history_drawn_idx"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

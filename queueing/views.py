@@ -6,13 +6,15 @@ status URL instead and moves the fan on as soon as they are admitted.
 """
 
 import datetime
+import json
 import math
 import random
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -29,9 +31,11 @@ from concerts.models import Concert, ConcertDate
 from config.lockout import client_ip
 from config.ratelimit import rate_limited
 
-from . import services
+from . import selectors, services
+from .draw import is_receipt
 from .exceptions import QueueError, QueueUnavailable
 from .gate import room_url, unavailable_response
+from .selectors import DrawRecord, DrawState
 from .services import QueueStatus
 
 # Polling slows down for fans far from the front: a 100,000-fan queue must not poll itself to death.
@@ -281,3 +285,90 @@ def leave_view(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResp
     else:
         messages.info(request, _("You were not in the waiting room for %(concert)s.") % {"concert": concert.title})
     return redirect(_concert_url(concert))
+
+
+# --- the draw's public record ----------------------------------------------------------------------
+
+DRAW_PAGE_SIZE = 500
+
+
+def _draw_record(concert: Concert) -> DrawRecord:
+    """The concert's draw record; once the pre-queue has opened its room (and so its seed and commitment)
+    exists, so the commitment is on show before anyone can be drawn."""
+    record = selectors.draw_record(concert)
+    if not record.commitment and record.state != DrawState.NOT_OPEN:
+        services.draw_commitment(concert)
+        record = selectors.draw_record(concert)
+    return record
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return int(value or 1)
+    except ValueError:
+        return 1
+
+
+@require_safe
+def draw_view(request: HttpRequest, concert_id: uuid.UUID) -> TemplateResponse:
+    """The concert's draw, public: before it, the commitment and what will happen; after it, the seed and
+    every receipt with its place (500 a page, by place), and a receipt finder. No names, no e-mails."""
+    concert = get_object_or_404(Concert, pk=concert_id)
+    record = _draw_record(concert)
+    status = 200
+    found: dict[str, Any] | None = None
+    page_number = _page_number(request.GET.get("page"))
+    asked = request.GET.get("receipt", "").strip().upper()
+    if asked:
+        if len(asked) > 16 or not is_receipt(asked):
+            status = 400
+            found = {"receipt": asked[:16], "valid": False}
+        else:
+            place = selectors.draw_place_of(concert, asked) if record.is_drawn else None
+            found = {"receipt": asked, "valid": True, "place": place}
+            if place is not None:
+                page_number = -(-place // DRAW_PAGE_SIZE)
+    json_url = reverse("queueing:draw_json", kwargs={"concert_id": concert.pk})
+    context = {
+        "concert": concert,
+        "record": record,
+        "page": selectors.draw_page(record, page=page_number, per_page=DRAW_PAGE_SIZE),
+        "found": found,
+        "concert_url": _concert_url(concert),
+        "json_url": json_url,
+        "json_absolute_url": request.build_absolute_uri(json_url),
+    }
+    return TemplateResponse(request, "queueing/draw.html", context, status=status)
+
+
+def _draw_json_chunks(record: DrawRecord) -> Iterator[str]:
+    head = {
+        "concert": str(record.concert.pk),
+        "title": record.concert.title,
+        "commitment": record.commitment,
+        "seed": record.seed,
+        "drawn_at": record.drawn_at.isoformat() if record.drawn_at else None,
+        "draw_size": record.draw_size,
+    }
+    yield json.dumps(head, ensure_ascii=False)[:-1] + ', "entries": ['
+    if record.is_drawn:
+        separator, batch = "", []
+        for receipt, place in selectors.draw_entries(record.concert).iterator(chunk_size=5000):
+            batch.append(f'["{receipt}",{place}]')  # a receipt is "P" and digits: nothing to escape
+            if len(batch) == 5000:
+                yield separator + ",".join(batch)
+                separator, batch = ",", []
+        if batch:
+            yield separator + ",".join(batch)
+    yield "]}\n"
+
+
+@require_safe
+def draw_json(request: HttpRequest, concert_id: uuid.UUID) -> StreamingHttpResponse:
+    """The draw as JSON, streamed: {"concert", "title", "commitment", "seed", "drawn_at", "draw_size",
+    "entries": [[receipt, place], ...]} in place order (seed null and entries empty before the draw)."""
+    concert = get_object_or_404(Concert, pk=concert_id)
+    record = _draw_record(concert)
+    response = StreamingHttpResponse(_draw_json_chunks(record), content_type="application/json")
+    response["Content-Disposition"] = f'inline; filename="draw-{concert.pk}.json"'
+    return response
