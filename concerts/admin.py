@@ -228,7 +228,7 @@ class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin
     date_hierarchy = "start_time"
     # The span (start_time / end_time) follows the dates below: shown, never edited.
     readonly_fields = ("created_at", "start_time", "end_time", "queue_controls")
-    fields = ("title", "description", "venue", "sale_opens_at", "created_at")
+    fields = ("title", "description", "venue", "sale_opens_at", "prequeue_opens_at", "created_at")
     inlines = [ConcertDateInline]
 
     def get_fields(self, request: HttpRequest, obj: Concert | None = None) -> "_FieldGroups":
