@@ -364,11 +364,16 @@ def _draw_json_chunks(record: DrawRecord) -> Iterator[str]:
 
 
 @require_safe
-def draw_json(request: HttpRequest, concert_id: uuid.UUID) -> StreamingHttpResponse:
+def draw_json(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponseBase:
     """The draw as JSON, streamed: {"concert", "title", "commitment", "seed", "drawn_at", "draw_size",
-    "entries": [[receipt, place], ...]} in place order (seed null and entries empty before the draw)."""
+    "entries": [[receipt, place], ...]} in place order (seed null and entries empty before the draw).
+    HEAD answers the headers without reading the entries."""
     concert = get_object_or_404(Concert, pk=concert_id)
     record = _draw_record(concert)
-    response = StreamingHttpResponse(_draw_json_chunks(record), content_type="application/json")
+    response: HttpResponseBase
+    if request.method == "HEAD":
+        response = HttpResponse(content_type="application/json")
+    else:
+        response = StreamingHttpResponse(_draw_json_chunks(record), content_type="application/json")
     response["Content-Disposition"] = f'inline; filename="draw-{concert.pk}.json"'
     return response

@@ -228,3 +228,11 @@ def test_the_readme_and_the_page_snippets_check_a_real_draw_over_http(live_serve
     QueueEntryHistory.objects.filter(concert=draw.concert, queue_position=1).update(queue_position=99)
     with pytest.raises(AssertionError, match="the places do not follow from the seed"):
         run_snippet(code, capsys)
+
+
+def test_head_on_the_download_reads_no_entries(client, drawn, django_assert_max_num_queries):
+    with django_assert_max_num_queries(3):
+        response = client.head(json_url(drawn.concert))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.content == b""
