@@ -9,6 +9,7 @@ in Redis, so the QueueToken table stays empty; the history is always in the data
 import ipaddress
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -47,8 +48,7 @@ PLACES_FIELDS = ["live_visits", "places_by_address"]
 
 
 def _history_url(**filters: object) -> str:
-    query = "&".join(f"{key}={value}" for key, value in filters.items())
-    return f"{reverse('admin:queueing_queueentryhistory_changelist')}?{query}"
+    return f"{reverse('admin:queueing_queueentryhistory_changelist')}?{urlencode(filters)}"
 
 
 @admin.register(WaitingRoom)
@@ -77,7 +77,9 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
     fields = ["concert", "max_active", "is_paused", "challenge_enabled", "challenge_max_number", *readonly_fields]
 
     def get_readonly_fields(self, request: HttpRequest, obj: WaitingRoom | None = None) -> list[str]:
-        return [*self.readonly_fields, "concert", *DRAW_FIELDS, *PLACES_FIELDS] if obj else self.readonly_fields
+        if obj is None:
+            return self.readonly_fields
+        return [*self.readonly_fields, "concert", *DRAW_FIELDS, *PLACES_FIELDS, "limit_offenders"]
 
     def get_fieldsets(self, request: HttpRequest, obj: WaitingRoom | None = None) -> Any:
         fieldsets = list(super().get_fieldsets(request, obj))
@@ -97,8 +99,16 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
                     ),
                 },
             ),
-            # RATELIMIT: when config/ratelimit.py lands on main, show top_offenders("account") and
-            # top_offenders("ip") here (the accounts and addresses the rate limits refused most).
+            (
+                _("Refused most often by the rate limits · last 24 hours"),
+                {
+                    "fields": ["limit_offenders"],
+                    "description": _(
+                        "Counted over every concert and action (config.ratelimit). Each link shows this concert's "
+                        "live visits of that account or address, to remove them if need be."
+                    ),
+                },
+            ),
         ]
 
     def delete_refusal(self, obj: WaitingRoom) -> StrOrPromise | None:
@@ -194,6 +204,28 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
             _("live places"),
             body,
         )
+
+    @admin.display(description=_("accounts and addresses"))
+    def limit_offenders(self, obj: WaitingRoom) -> str:
+        def table(heading: StrOrPromise, rows: list[tuple[str, int]], link: Callable[[str], str]) -> str:
+            body = format_html_join(
+                "", '<tr><td><a href="{}">{}</a></td><td>{}</td></tr>', ((link(who), who, hits) for who, hits in rows)
+            )
+            if not rows:
+                body = format_html('<tr><td colspan="2">{}</td></tr>', _("None"))
+            return format_html(
+                "<table><thead><tr><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+                heading,
+                _("Refusals"),
+                body,
+            )
+
+        live = {"concert__id__exact": obj.pk, "live": "yes"}
+        accounts = table(_("Account"), top_offenders("account"), lambda email: _history_url(**live, q=email))
+        addresses = table(
+            _("Client address"), top_offenders("ip"), lambda address: _history_url(**live, client_ip=address)
+        )
+        return format_html('<div class="limit-offenders">{}{}</div>', accounts, addresses)
 
     def _set_paused(
         self,

@@ -6,12 +6,15 @@ import datetime
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.test import RequestFactory
 from django.urls import reverse
 
+from config.ratelimit import RateLimited, check_rate_limit
 from queueing import services
 from queueing.models import QueueEntryHistory, WaitingRoom
 from tests.factories import StaffFactory, UserFactory
 from tests.support.draws import run_a_draw, sale_opening_soon
+from tests.support.ratelimits import set_limit
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +83,29 @@ def test_the_room_page_lists_the_addresses_with_the_most_live_places(staff_clien
     busiest = body.index(">203.0.113.5</a></td><td>2</td>")
     assert busiest < body.index(">198.51.100.20</a></td><td>1</td>")
     assert f"concert__id__exact={concert.pk}&amp;live=yes&amp;client_ip=203.0.113.5" in body
+
+
+def test_the_room_page_shows_who_the_rate_limits_refused_most_with_links_to_their_live_visits(
+    staff_client, settings, prequeued
+):
+    concert, fans = prequeued
+    set_limit(settings, "hold", account=1, ip=1)
+    request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.66")
+    request.user = fans[0]
+    refused = 0
+    for _ in range(4):
+        try:
+            check_rate_limit("hold", request)
+        except RateLimited:
+            refused += 1
+    assert refused == 3
+
+    body = staff_client.get(room_page(concert)).content.decode()
+
+    assert "Refused most often by the rate limits" in body
+    assert f">{fans[0].email}</a></td><td>3</td>" in body
+    assert ">198.51.100.66</a></td><td>3</td>" in body
+    assert f"concert__id__exact={concert.pk}&amp;live=yes&amp;q={fans[0].email.replace('@', '%40')}" in body
 
 
 def test_the_room_list_shows_the_prequeue_columns(staff_client, prequeued):
