@@ -212,7 +212,7 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
                 "", '<tr><td><a href="{}">{}</a></td><td>{}</td></tr>', ((link(who), who, hits) for who, hits in rows)
             )
             if not rows:
-                body = format_html('<tr><td colspan="2">{}</td></tr>', _("None"))
+                body = format_html('<tr><td colspan="2">{}</td></tr>', _("No refusals"))
             return format_html(
                 "<table><thead><tr><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
                 heading,
