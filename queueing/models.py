@@ -205,7 +205,7 @@ class QueueEntryHistory(models.Model):
     queue_position = models.BigIntegerField(_("place in the queue"), null=True, blank=True)
     receipt = models.CharField(_("pre-queue receipt"), max_length=16, blank=True)
     client_ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
-    entered_at = models.DateTimeField(_("joined at"))
+    entered_at = models.DateTimeField(_("entered the queue at"))
     admitted_at = models.DateTimeField(_("admitted at"), null=True, blank=True)
     exited_at = models.DateTimeField(_("exited at"), null=True, blank=True)
     exit_reason = models.CharField(_("exit reason"), max_length=32, blank=True)

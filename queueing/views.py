@@ -233,6 +233,7 @@ def _render_room(
         "prequeue_open": concert.is_in_prequeue(now),
         "closed": concert.is_over(now),
         "commitment": services.draw_commitment(concert),
+        "draw_url": reverse("queueing:draw", kwargs={"concert_id": concert.pk}),
         "concert_url": _concert_url(concert),
         "status_url": reverse("queueing:status", kwargs={"concert_id": concert.pk}),
     }
