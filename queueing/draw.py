@@ -29,6 +29,11 @@ def receipt_for(arrival: int) -> str:
     return f"{RECEIPT_PREFIX}{arrival:06d}"
 
 
+def arrival_of(receipt: str) -> int:
+    """The arrival number a receipt was made from."""
+    return int(receipt[len(RECEIPT_PREFIX) :])
+
+
 def is_receipt(value: str) -> bool:
     return value.startswith(RECEIPT_PREFIX) and value[len(RECEIPT_PREFIX) :].isdigit()
 

@@ -197,8 +197,12 @@ def room(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResponseBa
     now = timezone.now()
     if request.method == "POST":
         try:
-            services.redeem_solution(concert=concert, payload=request.POST.get("altcha"), now=now)
-            joined = services.join(user=request.user, concert=concert, now=now, client_ip=client_ip(request))
+            services.check_entry_window(concert, now)
+            # A fan who already holds a place (a second tab, a double click) keeps it without a new challenge.
+            joined = services.poll_place(user=request.user, concert=concert, now=now)
+            if joined is None:
+                services.redeem_solution(concert=concert, payload=request.POST.get("altcha"), now=now)
+                joined = services.join(user=request.user, concert=concert, now=now, client_ip=client_ip(request))
         except QueueUnavailable as exc:
             return unavailable_response(request, exc)
         except QueueError as exc:

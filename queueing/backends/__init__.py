@@ -3,9 +3,28 @@
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import AdmitResult, DrawPending, HistoryNote, JoinResult, QueueBackend, Ticket
+from .base import (
+    AdmitResult,
+    ArrivalFloorNeeded,
+    DrawPending,
+    DrawResult,
+    HistoryNote,
+    JoinResult,
+    QueueBackend,
+    Ticket,
+)
 
-__all__ = ["AdmitResult", "DrawPending", "HistoryNote", "JoinResult", "QueueBackend", "Ticket", "get_backend"]
+__all__ = [
+    "AdmitResult",
+    "ArrivalFloorNeeded",
+    "DrawPending",
+    "DrawResult",
+    "HistoryNote",
+    "JoinResult",
+    "QueueBackend",
+    "Ticket",
+    "get_backend",
+]
 
 _backends: dict[tuple[str, ...], QueueBackend] = {}
 

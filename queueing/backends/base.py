@@ -42,6 +42,18 @@ class DrawPending(Exception):
     """A join after the opening found the room's draw not run yet: run it (queueing.services), then join."""
 
 
+class ArrivalFloorNeeded(Exception):
+    """A pre-queue join found the backend's arrival counter missing (a new room, or a Redis that lost its
+    data): join again with `arrival_floor`, the highest arrival number the history has handed out, so no
+    receipt is ever given twice."""
+
+
+@dataclass(frozen=True)
+class DrawResult:
+    tickets: list[Ticket]  # the drawn entries in place order
+    drawn_at: datetime.datetime  # when the backend ran it (an earlier run's time when it had already run)
+
+
 @dataclass(frozen=True)
 class JoinResult:
     ticket: Ticket
@@ -92,6 +104,7 @@ class QueueBackend(abc.ABC):
         now: datetime.datetime,
         active_seconds: int,
         prequeue: bool = False,
+        arrival_floor: int | None = None,
     ) -> JoinResult:
         """Give the user a place, or return the live one they hold (idempotent per user and concert).
 
@@ -109,14 +122,15 @@ class QueueBackend(abc.ABC):
         """
 
     @abc.abstractmethod
-    def draw(self, *, room: WaitingRoom, seed: str) -> list[Ticket]:
+    def draw(self, *, room: WaitingRoom, seed: str, now: datetime.datetime, place_floor: int = 0) -> DrawResult:
         """Run the room's draw: every pre-queue entry still live gets a place, 1, 2, ... in the order of
         queueing.draw.draw_order(seed, receipts), ahead of any later arrival; later joins queue behind.
 
         The caller holds the WaitingRoom row lock, has checked that the room's draw has not been recorded
-        in the database, and records it (room.drawn_at) in the same transaction. All or nothing. Returns
-        the drawn tickets in place order. A backend whose draw already ran (a database write failed after
-        it) returns that draw again, unchanged, so the history can be written from it.
+        in the database, and records it (room.drawn_at) in the same transaction. All or nothing. Places
+        start after the last place handed out and after `place_floor` (the history's highest place, when
+        a backend that lost its data records the draw again). A backend whose draw already ran (a database
+        write failed after it) returns that draw again, with its time, so the history can be written from it.
         """
 
     @abc.abstractmethod

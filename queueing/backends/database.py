@@ -17,7 +17,7 @@ from django.db.models.functions import Least, Now
 from queueing.draw import draw_order, receipt_for
 from queueing.models import QueueToken, WaitingRoom
 
-from .base import AdmitResult, DrawPending, JoinResult, QueueBackend, Ticket
+from .base import AdmitResult, DrawPending, DrawResult, JoinResult, QueueBackend, Ticket
 
 # Within this many places of the front, `ahead` is counted exactly (a bounded index range scan), so
 # fans who left the queue in front of you are not counted; further back it is the place difference.
@@ -85,7 +85,9 @@ class DatabaseQueueBackend(QueueBackend):
         now: datetime.datetime,
         active_seconds: int,
         prequeue: bool = False,
+        arrival_floor: int | None = None,
     ) -> JoinResult:
+        # The arrival counter is the room's row, kept with the database: it is never lost, so no floor.
         room = WaitingRoom.objects.select_for_update().get(pk=room.pk)
         replaced = None
         live = self._live(room.pk, user_id).select_for_update().first()
@@ -144,9 +146,9 @@ class DatabaseQueueBackend(QueueBackend):
         place: int | None = QueueToken.objects.filter(concert_id=concert_id).aggregate(top=Max("queue_position"))["top"]
         return place or 0
 
-    def draw(self, *, room: WaitingRoom, seed: str) -> list[Ticket]:
+    def draw(self, *, room: WaitingRoom, seed: str, now: datetime.datetime, place_floor: int = 0) -> DrawResult:
         entries = {token.receipt: token for token in self._prequeued(room.pk).select_for_update()}
-        base = max(room.next_position, self._highest_place(room.pk))
+        base = max(room.next_position, self._highest_place(room.pk), place_floor)
         drawn = []
         for place, receipt in enumerate(draw_order(seed, entries), start=base + 1):
             token = entries[receipt]
@@ -155,7 +157,7 @@ class DatabaseQueueBackend(QueueBackend):
         QueueToken.objects.bulk_update(drawn, ["queue_position"], batch_size=1000)
         room.next_position = base + len(drawn)
         room.save(update_fields=["next_position"])
-        return [_ticket(token) for token in drawn]
+        return DrawResult(tickets=[_ticket(token) for token in drawn], drawn_at=now)
 
     def prequeue_count(self, *, concert_id: uuid.UUID) -> int:
         return self._prequeued(concert_id).count()

@@ -43,7 +43,16 @@ from queueing.draw import draw_order, is_receipt
 from queueing.exceptions import QueueUnavailable
 from queueing.models import WaitingRoom
 
-from .base import AdmitResult, DrawPending, HistoryNote, JoinResult, QueueBackend, Ticket
+from .base import (
+    AdmitResult,
+    ArrivalFloorNeeded,
+    DrawPending,
+    DrawResult,
+    HistoryNote,
+    JoinResult,
+    QueueBackend,
+    Ticket,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,10 +94,12 @@ end
 """
 
 # KEYS: seq, waiting, admitted, tokens, unwritten, pre, preseq, receipts, draw.
-# ARGV: user, new token, now µs, max_active, paused (0/1), active µs, phase ('pre' before the opening, else 'open').
+# ARGV: user, new token, now µs, max_active, paused (0/1), active µs, phase ('pre' before the opening, else 'open'),
+# arrival floor ('' or the history's highest arrival number, asked for by {-2} when the counter is missing).
 # Returns {created (0/1), data, admission end or '', replaced data or '', replaced end or '', rank or -1,
 # {user, data, end, ...} of other run-out admissions ended to make room, receipt or ''}; or {-1} when the
-# sale is open but the draw has not run (the caller runs it and joins again).
+# sale is open but the draw has not run (the caller runs it and joins again); or {-2} when a pre-queue
+# entry needs the arrival floor.
 JOIN = (
     NOTES
     + """
@@ -97,6 +108,11 @@ if redis.call('HEXISTS', KEYS[9], '_') == 0 then
   if ARGV[7] ~= 'pre' then return {-1} end
   local entry = redis.call('HGET', KEYS[6], user)
   if entry then return {0, entry, '', '', '', -1, {}, ''} end
+  if redis.call('EXISTS', KEYS[7]) == 0 then
+    -- No arrival counter: a new room, or a Redis that lost its data. Never hand out a receipt twice.
+    if ARGV[8] == '' then return {-2} end
+    redis.call('SET', KEYS[7], ARGV[8])
+  end
   local receipt = string.format('P%06d', redis.call('INCR', KEYS[7]))
   local data = ARGV[2] .. '|' .. receipt .. '|' .. ARGV[3]
   redis.call('HSET', KEYS[6], user, data)
@@ -145,20 +161,20 @@ return {1, data, ends, replaced, replaced_end, rank, expired, ''}
 """
 )
 
-# KEYS: pre, waiting, tokens, seq, draw. ARGV: count, then the pre-queue's user ids in drawn order.
-# Places them count+1... after the last place handed out (none before the draw: 1, 2, ...), all or nothing:
-# {-1, {}} if the pre-queue is not exactly those users any more (the caller reads it again). Returns
-# {1, the draw hash as a flat list}, or {0, the same} when the draw had already run.
+# KEYS: pre, waiting, tokens, seq, draw. ARGV: count, place floor, now µs, then the pre-queue's user ids in
+# drawn order. Places them after the last place handed out and the floor (none before the draw: 1, 2, ...),
+# all or nothing: {-1, {}} if the pre-queue is not exactly those users any more (the caller reads it again).
+# Returns {1, the draw hash as a flat list} ("_at" is when it ran), or {0, the same} when it had already run.
 DRAW = """
 if redis.call('HEXISTS', KEYS[5], '_') == 1 then return {0, redis.call('HGETALL', KEYS[5])} end
 local n = tonumber(ARGV[1])
 if redis.call('HLEN', KEYS[1]) ~= n then return {-1, {}} end
 for i = 1, n do
-  if redis.call('HEXISTS', KEYS[1], ARGV[i + 1]) == 0 then return {-1, {}} end
+  if redis.call('HEXISTS', KEYS[1], ARGV[i + 3]) == 0 then return {-1, {}} end
 end
-local base = tonumber(redis.call('GET', KEYS[4]) or '0')
+local base = math.max(tonumber(redis.call('GET', KEYS[4]) or '0'), tonumber(ARGV[2]))
 for i = 1, n do
-  local user = ARGV[i + 1]
+  local user = ARGV[i + 3]
   local token, receipt, joined = string.match(redis.call('HGET', KEYS[1], user), '^([^|]+)|([^|]+)|([^|]+)$')
   local place = string.format('%d', base + i)
   redis.call('HSET', KEYS[3], user, token .. '|' .. place .. '|' .. joined)
@@ -167,7 +183,7 @@ for i = 1, n do
 end
 redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[4], string.format('%d', base + n))
-redis.call('HSET', KEYS[5], '_', n)
+redis.call('HSET', KEYS[5], '_', n, '_at', ARGV[3])
 return {1, redis.call('HGETALL', KEYS[5])}
 """
 
@@ -359,6 +375,7 @@ class RedisQueueBackend(QueueBackend):
         now: datetime.datetime,
         active_seconds: int,
         prequeue: bool = False,
+        arrival_floor: int | None = None,
     ) -> JoinResult:
         found = self._join(
             keys=self._keys(
@@ -372,9 +389,12 @@ class RedisQueueBackend(QueueBackend):
                 int(room.is_paused),
                 active_seconds * 1_000_000,
                 "pre" if prequeue else "open",
+                "" if arrival_floor is None else arrival_floor,
             ],
         )
         if len(found) == 1:
+            if int(found[0]) == -2:
+                raise ArrivalFloorNeeded()
             raise DrawPending()
         created, data, ends, replaced, replaced_ends, rank, expired, receipt = found
         return JoinResult(
@@ -398,28 +418,31 @@ class RedisQueueBackend(QueueBackend):
         return _ticket(user_id, data, ahead=None if int(rank) < 0 else int(rank), receipt=receipt)
 
     @_unavailable_on_error
-    def draw(self, *, room: WaitingRoom, seed: str) -> list[Ticket]:
+    def draw(self, *, room: WaitingRoom, seed: str, now: datetime.datetime, place_floor: int = 0) -> DrawResult:
         keys = self._keys(room.pk, "pre", "waiting", "tokens", "seq", "draw")
         for _attempt in range(DRAW_ATTEMPTS):
             entries = {_decode(user): _decode(data) for user, data in self.client.hgetall(keys[0]).items()}
             by_receipt = {data.split("|")[1]: user for user, data in entries.items()}
             ordered = [by_receipt[receipt] for receipt in draw_order(seed, by_receipt)]
-            ran, recorded = self._draw(keys=keys, args=[len(ordered), *ordered])
+            ran, recorded = self._draw(keys=keys, args=[len(ordered), place_floor, _us(now), *ordered])
             if int(ran) >= 0:
-                return self._drawn_tickets(recorded)
+                return self._drawn(recorded)
         logger.warning("queue %s: the pre-queue kept changing during the draw; trying again later", room.pk)
         raise QueueUnavailable()
 
     @staticmethod
-    def _drawn_tickets(recorded: list[bytes]) -> list[Ticket]:
-        tickets = []
+    def _drawn(recorded: list[bytes]) -> DrawResult:
+        tickets, drawn_at = [], None
         for i in range(0, len(recorded), 2):
             user = _decode(recorded[i])
-            if user == "_":
+            if user == "_at":
+                drawn_at = _moment(recorded[i + 1])
+            if user.startswith("_"):
                 continue
             token, place, receipt, joined = _decode(recorded[i + 1]).split("|")
             tickets.append(_ticket(user, f"{token}|{place}|{joined}", receipt=receipt))
-        return sorted(tickets, key=lambda ticket: ticket.sequence or 0)
+        assert drawn_at is not None  # the script writes "_at" with "_"
+        return DrawResult(tickets=sorted(tickets, key=lambda ticket: ticket.sequence or 0), drawn_at=drawn_at)
 
     @_unavailable_on_error
     def prequeue_count(self, *, concert_id: uuid.UUID) -> int:

@@ -40,6 +40,8 @@ from ..models import WaitingRoom
 
 logger = logging.getLogger(__name__)
 
+CLOCK_SKEW_MARGIN_SECONDS = 60
+
 ALGORITHM: altcha.AlgoType = "SHA-256"
 # A real payload is about 400 characters; anything much longer is not one, and is not decoded.
 PAYLOAD_MAX_LENGTH = 2_000
@@ -106,7 +108,8 @@ def redeem_solution(*, concert: Concert, payload: str | None, now: datetime.date
     seconds_left = expires - int(now.timestamp())
     if seconds_left <= 0:
         _refuse(concert, "expired", EXPIRED_MESSAGE)
-    if not _first_use(concert, solution["challenge"], seconds=seconds_left):
+    # Remembered a minute past its expiry, so a server whose clock runs a little behind cannot take it again.
+    if not _first_use(concert, solution["challenge"], seconds=seconds_left + CLOCK_SKEW_MARGIN_SECONDS):
         _refuse(concert, "replayed")
 
 

@@ -12,12 +12,13 @@ import datetime
 import logging
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from concerts.models import Concert
 
 from ..backends import get_backend
-from ..models import WaitingRoom
+from ..models import QueueEntryHistory, WaitingRoom
 from ._history import record_draw
 
 logger = logging.getLogger(__name__)
@@ -44,12 +45,12 @@ def run_draw(*, concert: Concert, now: datetime.datetime | None = None, wait: bo
         now = now or timezone.now()
         if not is_draw_due(room, concert, now):
             return False
-        drawn = backend.draw(room=room, seed=room.draw_seed)
-        record_draw(drawn)
-        room.drawn_at = now
-        room.draw_size = len(drawn)
+        result = backend.draw(room=room, seed=room.draw_seed, now=now)
+        record_draw(result.tickets)
+        room.drawn_at = result.drawn_at  # an earlier run's time, when Redis kept a draw the database missed
+        room.draw_size = len(result.tickets)
         room.save(update_fields=["drawn_at", "draw_size"])
-    logger.info("queue %s: drew %d pre-queue entries", concert.pk, len(drawn))
+    logger.info("queue %s: drew %d pre-queue entries", concert.pk, room.draw_size)
     return True
 
 
@@ -62,8 +63,10 @@ def restore_backend_draw(*, concert: Concert) -> None:
         room = WaitingRoom.objects.select_for_update().get(pk=concert.pk)
         if room.drawn_at is None:
             return
-        drawn = backend.draw(room=room, seed=room.draw_seed)
-        record_draw(drawn)
+        # Places go on after the highest one the history knows, whatever the backend still remembers.
+        highest = QueueEntryHistory.objects.filter(concert=concert).aggregate(top=Max("queue_position"))["top"]
+        result = backend.draw(room=room, seed=room.draw_seed, now=timezone.now(), place_floor=highest or 0)
+        record_draw(result.tickets)
     logger.warning("queue %s: the backend had lost the draw; recorded it again", concert.pk)
 
 

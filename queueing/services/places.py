@@ -3,6 +3,7 @@ admission, leave, and end it after payment; the status shown to the fan and its 
 """
 
 import datetime
+import ipaddress
 import logging
 import math
 import uuid
@@ -12,12 +13,14 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from accounts.models import User
 from concerts.models import Concert
 
-from ..backends import DrawPending, JoinResult, Ticket, get_backend
+from ..backends import ArrivalFloorNeeded, DrawPending, JoinResult, Ticket, get_backend
+from ..draw import arrival_of
 from ..exceptions import QueueClosed, QueueNotOpen, QueueUnavailable, TooManyPlacesFromAddress
 from ..models import QueueEntryHistory, WaitingRoom
 from ._history import EXIT_EXPIRED, EXIT_LEFT, forget_when_committed, record_entry, record_exits
@@ -145,6 +148,36 @@ def _status_of(ticket: Ticket, room: WaitingRoom, concert: Concert, now: datetim
 # --- joining and reading --------------------------------------------------------------------------
 
 
+def address_for_cap(client_ip: str) -> str:
+    """The address live places are counted against: the client's, an IPv6 one as the first address of its
+    /64 (one subscriber's whole network, as the rate limits count it; stored in the history as such)."""
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return client_ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return str(address)
+
+
+def highest_arrival(concert: Concert) -> int:
+    """The highest pre-queue arrival number the history has handed out for this concert (0 for none)."""
+    receipts = QueueEntryHistory.objects.filter(concert=concert).exclude(receipt="")
+    top = receipts.order_by(Length("receipt").desc(), "-receipt").values_list("receipt", flat=True).first()
+    return arrival_of(top) if top else 0
+
+
+def check_entry_window(concert: Concert, now: datetime.datetime) -> None:
+    """Refuse entry outside the room's opening hours: QueueNotOpen before the pre-queue opens, QueueClosed
+    once the concert's last show has started. Views call it before spending an entry challenge on a join."""
+    if concert.is_over(now):
+        raise QueueClosed()
+    if now < concert.prequeue_starts_at:
+        raise QueueNotOpen()
+
+
 def _check_address_cap(*, user: User, concert: Concert, client_ip: str) -> None:
     """Refuse a new place when this address already holds QUEUE_MAX_PLACES_PER_IP live ones in the concert.
 
@@ -179,10 +212,9 @@ def join(
     backend cannot be reached.
     """
     now = now or timezone.now()
-    if concert.is_over(now):
-        raise QueueClosed()
-    if now < concert.prequeue_starts_at:
-        raise QueueNotOpen()
+    check_entry_window(concert, now)
+    if client_ip:
+        client_ip = address_for_cap(client_ip)
     prequeue = not concert.is_on_sale(now)
     room = room_for(concert)
     if is_draw_due(room, concert, now):
@@ -216,9 +248,19 @@ def _join_once(
         with transaction.atomic():
             if client_ip:
                 _check_address_cap(user=user, concert=concert, client_ip=client_ip)
-            result = backend.join(
-                room=room, user_id=user.pk, now=now, active_seconds=settings.ACTIVE_SECONDS, prequeue=prequeue
-            )
+            try:
+                result = backend.join(
+                    room=room, user_id=user.pk, now=now, active_seconds=settings.ACTIVE_SECONDS, prequeue=prequeue
+                )
+            except ArrivalFloorNeeded:
+                result = backend.join(
+                    room=room,
+                    user_id=user.pk,
+                    now=now,
+                    active_seconds=settings.ACTIVE_SECONDS,
+                    prequeue=prequeue,
+                    arrival_floor=highest_arrival(concert),
+                )
             ended = result.expired + ([result.replaced] if result.replaced is not None else [])
             record_exits(ended, now=now, reason=EXIT_EXPIRED)
             forget_when_committed(backend, concert.pk, exited=ended)

@@ -287,17 +287,60 @@ def test_backend_draw_is_all_or_nothing_when_the_prequeue_changes_under_it(redis
 
     backend._draw = changing
     try:
-        drawn = backend.draw(room=room, seed=room.draw_seed)
+        drawn = backend.draw(room=room, seed=room.draw_seed, now=opening)
     finally:
         backend._draw = script
     assert len(calls) == 2
-    assert [t.sequence for t in drawn] == [1, 2]
-    assert {t.user_id for t in drawn} == {fans[1].pk, fans[2].pk}
-    assert backend.draw(room=room, seed=room.draw_seed) == drawn  # kept: a retry gets the same draw
+    assert [t.sequence for t in drawn.tickets] == [1, 2]
+    assert {t.user_id for t in drawn.tickets} == {fans[1].pk, fans[2].pk}
+    assert drawn.drawn_at == opening
+    # Kept: a retry later gets the same draw, with the time it ran.
+    assert backend.draw(room=room, seed=room.draw_seed, now=opening + MINUTE) == drawn
 
 
 def test_admissions_module_exports_removal():
     assert admissions.remove_from_queue is services.remove_from_queue
+
+
+def test_a_retry_after_a_crash_keeps_the_time_redis_drew(redis_backend, upcoming, opening, monkeypatch):
+    enter_prequeue(upcoming, [UserFactory(), UserFactory()], at=opening - MINUTE)
+    monkeypatch.setattr("queueing.services.draws.record_draw", lambda tickets: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        services.run_draw(concert=upcoming, now=opening)
+    monkeypatch.setattr("queueing.services.draws.record_draw", _history.record_draw)
+    services.run_draw(concert=upcoming, now=opening + 30 * SECOND)
+    assert room_of(upcoming).drawn_at == opening  # when the places were given, not when the retry wrote them
+
+
+def test_receipts_never_repeat_when_redis_loses_the_prequeue(redis_backend, upcoming, opening):
+    first = enter_prequeue(upcoming, [UserFactory(), UserFactory()], at=opening - 2 * MINUTE)
+    for name in ("pre", "preseq", "receipts"):  # a Redis restarted without its data
+        redis_backend.client.delete(redis_backend.key(upcoming.pk, name))
+    (later,) = enter_prequeue(upcoming, [UserFactory()], at=opening - MINUTE)
+    assert [e.receipt for e in first] == ["P000001", "P000002"]
+    assert later.receipt == "P000003"
+
+
+def test_a_lost_redis_queue_goes_on_after_the_drawn_places(redis_backend, upcoming, opening):
+    enter_prequeue(upcoming, [UserFactory() for _ in range(3)], at=opening - MINUTE)
+    services.run_draw(concert=upcoming, now=opening)
+    for key in redis_backend.client.scan_iter(match=redis_backend.key(upcoming.pk, "*")):
+        redis_backend.client.delete(key)  # every key of the concert gone
+    late = UserFactory()
+    services.join(user=late, concert=upcoming, now=opening + SECOND)
+    assert QueueEntryHistory.objects.get(user=late).queue_position == 4
+
+
+@pytest.mark.django_db
+def test_an_ipv6_subscriber_network_counts_as_one_address(queue_backend, settings):
+    settings.QUEUE_MAX_PLACES_PER_IP = 2
+    concert = ConcertFactory()
+    services.join(user=UserFactory(), concert=concert, client_ip="2001:db8:1:2::a")
+    services.join(user=UserFactory(), concert=concert, client_ip="2001:db8:1:2:ffff::b")
+    with pytest.raises(TooManyPlacesFromAddress):
+        services.join(user=UserFactory(), concert=concert, client_ip="2001:db8:1:2:1234::c")
+    services.join(user=UserFactory(), concert=concert, client_ip="2001:db8:1:3::a")  # the next /64
+    assert set(QueueEntryHistory.objects.values_list("client_ip", flat=True)) == {"2001:db8:1:2::", "2001:db8:1:3::"}
 
 
 def test_joins_go_on_when_redis_lost_the_draw(redis_backend, upcoming, opening):

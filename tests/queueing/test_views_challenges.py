@@ -5,6 +5,7 @@ import datetime
 import json
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -193,9 +194,23 @@ def test_a_spoiled_solution_is_refused_with_403_and_nothing_changes(
 def test_a_scripted_client_solves_with_the_altcha_package_and_joins_once(fan_client, fan, concert, room):
     payload = fetched_and_solved(fan_client, concert)
     assert fan_client.post(room_url(concert), {"altcha": payload}).status_code == 302
+    # Holding a place (a second tab, a double click), the fan keeps it: no challenge spent, no new visit.
+    assert fan_client.post(room_url(concert), {}).status_code == 302
+    assert QueueEntryHistory.objects.filter(concert=concert, user=fan).count() == 1
+    # Once the place is given up, the used solution is refused; a fresh one joins again.
+    fan_client.post(reverse("queueing:leave", kwargs={"concert_id": concert.pk}))
     assert fan_client.post(room_url(concert), {"altcha": payload}).status_code == 403
     assert fan_client.post(room_url(concert), {"altcha": fetched_and_solved(fan_client, concert)}).status_code == 302
-    assert QueueEntryHistory.objects.filter(concert=concert, user=fan).count() == 1  # the same place again
+    assert QueueEntryHistory.objects.filter(concert=concert, user=fan).count() == 2
+
+
+def test_a_refused_entry_does_not_spend_the_solution(fan_client, fan):
+    later = ConcertFactory(sale_opens_at=timezone.now() + datetime.timedelta(minutes=32))  # pre-queue in 2 min
+    challenge_room(later)
+    payload = fetched_and_solved(fan_client, later)
+    assert fan_client.post(room_url(later), {"altcha": payload}).status_code == 409  # not open yet
+    with time_machine.travel(later.prequeue_starts_at + datetime.timedelta(seconds=1), tick=False):
+        assert fan_client.post(room_url(later), {"altcha": payload}).status_code == 302
 
 
 def test_with_the_challenge_off_the_form_joins_without_a_solution(fan_client, fan, concert):
