@@ -8,7 +8,8 @@ with Retry-After, a page in the site's layout (or JSON, for the poll).
 How it counts: a fixed window per key. The first request let through opens the key's window for the
 action's `seconds` (settings.RATE_LIMITS). A request is let through when every key it counts against is
 under its limit, and then counts against each: the account (the signed-in fan, or for log-in the e-mail
-address typed in) and the client address (config.lockout.client_ip, the address django-axes counts:
+address typed in from this client address: never the e-mail alone, which would let anyone lock a fan out)
+and the client address (config.lockout.client_ip, the address django-axes counts:
 X-Forwarded-For only behind TRUSTED_PROXY_COUNT proxies; an IPv6 address counts by its /64, which one
 household holds). A refused request counts against none: a client that keeps hammering gets through again
 when its window ends, and a bot refused by its account's limit does not spend the budget of the address it
@@ -149,8 +150,9 @@ def _exempt(address: str) -> bool:
 def counters_for(action: str, request: HttpRequest, *, account_field: str | None = None) -> list[Counter]:
     """The keys `request` counts against for `action` (none from an exempt address, none with limits off).
 
-    The account is the e-mail address typed into `account_field` when given (log-in: nobody is signed in
-    yet), else the signed-in user; an anonymous request counts against its address only.
+    The account is the e-mail address typed into `account_field` together with the client address when given
+    (log-in: nobody is signed in yet), else the signed-in user; an anonymous request counts against its
+    address only.
     """
     if not settings.RATE_LIMITS_ENABLED:
         return []
@@ -164,7 +166,12 @@ def counters_for(action: str, request: HttpRequest, *, account_field: str | None
     if account_field is not None:
         typed = str(request.POST.get(account_field, "")).strip().lower()[:254]
         if typed:  # hashed in the key: any text, any length, fits any cache's keys
-            account_key = "typed:" + hashlib.sha256(typed.encode()).hexdigest()[:32]
+            # The pair (e-mail typed, address), never the e-mail alone: anyone can type a fan's e-mail, so a
+            # count of the e-mail alone would let ten posts a minute from anywhere refuse that fan's own
+            # log-ins. django-axes locks the same pairs (AXES_LOCKOUT_PARAMETERS) for the same reason. A
+            # guesser spreading over many addresses meets each address's own limit and axes' lockout instead.
+            pair = f"{typed}\n{address}"
+            account_key = "typed:" + hashlib.sha256(pair.encode()).hexdigest()[:32]
             account_label = typed
     elif request.user.is_authenticated:
         account_key, account_label = str(request.user.pk), str(getattr(request.user, "email", request.user.pk))

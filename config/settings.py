@@ -254,7 +254,7 @@ QUEUE_REDIS_PREFIX: str = env("QUEUE_REDIS_PREFIX", default="frontrow:queue")  #
 # office, a campus, a mobile carrier), so its limits are many times an account's.
 RATE_LIMITS_ENABLED: bool = env.bool("RATE_LIMITS_ENABLED", default=True)
 RATE_LIMIT_DEFAULTS: dict[str, tuple[int, int, int]] = {
-    "login": (10, 100, 60),  # account: the e-mail address typed in; django-axes counts the failures
+    "login": (10, 100, 60),  # account: the e-mail typed in from this address (not alone: no lock-out by others)
     "signup": (0, 60, 600),
     "queue_join": (30, 600, 60),
     "queue_status": (120, 3000, 60),

@@ -1,5 +1,6 @@
 """Log-in and sign-up over their rate limits (config.ratelimit): counted per address, and log-in per e-mail
-address typed too; over the limit a 429 page, and nobody is logged in or signed up."""
+address typed from that address too (never per e-mail alone: others could lock a fan out); over the limit a
+429 page, and nobody is logged in or signed up."""
 
 import pytest
 from django.contrib.auth import SESSION_KEY
@@ -37,10 +38,21 @@ def test_log_in_attempts_over_the_address_limit_are_refused_even_with_the_right_
     assert _login(Client(), alice.email, PASSWORD, address="203.0.113.6").status_code == 302  # elsewhere
 
 
-def test_log_in_attempts_on_one_account_are_counted_from_every_address(settings, alice):
+def test_log_ins_with_a_fans_e_mail_from_one_address_are_refused_there_and_nowhere_else(settings, alice):
+    set_limit(settings, "login", account=3, ip=100)
+    from_x = [_login(Client(), alice.email, "wrong", address="198.51.100.7").status_code for _ in range(4)]
+    assert from_x == [400, 400, 400, 429]
+    assert _login(Client(), alice.email, PASSWORD, address="198.51.100.7").status_code == 429
+    client = Client()
+    assert _login(client, alice.email, PASSWORD, address="203.0.113.44").status_code == 302  # alice, from Y
+    assert client.session[SESSION_KEY] == str(alice.pk)
+
+
+def test_an_address_guessing_one_fans_password_meets_the_pair_limit_before_its_own(settings, alice):
     set_limit(settings, "login", account=2, ip=100)
-    answers = [_login(Client(), alice.email, "wrong", address=f"198.51.100.{n}").status_code for n in range(3)]
+    answers = [_login(Client(), alice.email, "wrong", address="198.51.100.8").status_code for _ in range(3)]
     assert answers == [400, 400, 429]
+    assert _login(Client(), "bob@example.com", "wrong", address="198.51.100.8").status_code == 400  # another e-mail
 
 
 def test_the_log_in_page_itself_is_not_counted(settings, client):

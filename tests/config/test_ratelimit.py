@@ -120,7 +120,7 @@ def test_a_limit_of_zero_is_no_limit_and_the_switch_turns_them_all_off(settings,
     assert all(_let_through("hold", _request(user)) for _ in range(5))
 
 
-def test_log_in_counts_the_e_mail_address_typed_whoever_types_it(settings):
+def test_log_in_counts_the_e_mail_address_typed_per_address_it_is_typed_from(settings):
     set_limit(settings, "login", account=2, ip=100)
 
     def attempt(email, address):
@@ -128,9 +128,11 @@ def test_log_in_counts_the_e_mail_address_typed_whoever_types_it(settings):
         return _let_through("login", request, account_field="username")
 
     assert attempt("Victim@Example.com", "198.51.100.1")
-    assert attempt(" victim@example.com ", "198.51.100.2")  # the same account, as the form reads it
-    assert not attempt("victim@example.com", "198.51.100.3")
-    assert attempt("someone.else@example.com", "198.51.100.3")
+    assert attempt(" victim@example.com ", "198.51.100.1")  # the same account, as the form reads it
+    assert not attempt("victim@example.com", "198.51.100.1")
+    assert attempt("someone.else@example.com", "198.51.100.1")
+    assert attempt("victim@example.com", "198.51.100.2")  # the victim, elsewhere: not locked out by the first
+    assert top_offenders("account", now=NOW) == [("victim@example.com", 1)]  # staff read the e-mail targeted
 
 
 # --- the client address: django-axes's, through trusted proxies only ----------------------------------------
