@@ -1,6 +1,7 @@
 """How django-axes sees a log-in: the client's address behind trusted proxies (AXES_CLIENT_IP_CALLABLE), and
 the page shown once a log-in is locked out (AXES_LOCKOUT_CALLABLE): 429 Too Many Requests in the site's layout,
-with when to try again, and a Retry-After header.
+with when to try again, and a Retry-After header (JSON for a script: wants_json, which the rate limits' 429
+shares).
 """
 
 import ipaddress
@@ -27,9 +28,7 @@ def lockout_response(
         if minutes
         else _("Too many failed log-in attempts. Please contact us to unlock your account.")
     )
-    if request.headers.get("x-requested-with") == "XMLHttpRequest" or "application/json" in request.headers.get(
-        "accept", ""
-    ):
+    if wants_json(request):
         response: HttpResponse = JsonResponse({"error": message, "locked_out": True}, status=LOCKOUT_STATUS)
     else:
         page = TemplateResponse(
@@ -42,6 +41,13 @@ def lockout_response(
     if cool_off:
         response["Retry-After"] = str(math.ceil(cool_off.total_seconds()))
     return response
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """A script asked (XMLHttpRequest, or JSON in Accept): the lockout and the rate limits answer it in JSON."""
+    return request.headers.get("x-requested-with") == "XMLHttpRequest" or "application/json" in request.headers.get(
+        "accept", ""
+    )
 
 
 def client_ip(request: HttpRequest) -> str | None:

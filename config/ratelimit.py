@@ -51,7 +51,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_stubs_ext import StrOrPromise
 
-from .lockout import client_ip
+from .lockout import client_ip, wants_json
 from .redis_circuit import UNREACHABLE, RedisSkipped, breaker_for
 from .redis_circuit import client as redis_client
 from .refusals import Refusal, RefusalCode
@@ -312,12 +312,6 @@ def check_rate_limit(
 # --- the answer ---------------------------------------------------------------------------------------
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return request.headers.get("x-requested-with") == "XMLHttpRequest" or "application/json" in request.headers.get(
-        "accept", ""
-    )
-
-
 def _back_url(request: HttpRequest) -> str:
     """The page of this site the request came from (its Referer), to go back to; "" if none."""
     referer = str(request.META.get("HTTP_REFERER", ""))
@@ -332,7 +326,7 @@ def limited_response(request: HttpRequest, refusal: RateLimited, *, json: bool =
     """The 429: JSON ({"error", "code", "retry_after"}) for a script, else the page in the site's layout
     (a GET reloads itself when the window ends). Retry-After in both; never cached."""
     response: HttpResponse
-    if json or _wants_json(request):
+    if json or wants_json(request):
         response = JsonResponse(
             {"error": str(refusal.message), "code": refusal.code, "retry_after": refusal.retry_after},
             status=refusal.status,

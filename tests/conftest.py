@@ -15,7 +15,7 @@ from django.test import Client
 from booking import services as booking_services
 from tests import factories
 from tests.support import fans
-from tests.support.ratelimits import delete_prefixed_keys
+from tests.support.redis_keys import delete_prefixed_keys
 
 
 @pytest.fixture(autouse=True)

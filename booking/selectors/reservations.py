@@ -43,22 +43,31 @@ def cancellation_deadline(concert_date: ConcertDate) -> datetime.datetime:
     return concert_date.starts_at - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS)
 
 
+def organiser_cancelled(reservation: Reservation) -> bool:
+    """The organiser's cancellation of the date ended this reservation (its end reason), or will (paid on a
+    date staff cancelled, its refund on the way). Not one the fan cancelled first, whatever happened to the date
+    afterwards: it keeps its own end_reason.
+    Reads reservation.seat.concert_date: no query once they are joined."""
+    live = reservation.status == Reservation.Status.CONFIRMED
+    return reservation.end_reason == Reservation.EndReason.DATE_CANCELLED or (
+        live and reservation.seat.concert_date.is_cancelled
+    )
+
+
 def cancellation_refusal(reservation: Reservation, *, now: datetime.datetime) -> BookingError | None:
     """Why the fan may not cancel this reservation of theirs at `now`, or None: the one rule My tickets' button,
     the cancel page (cancellation_quote) and booking.services.cancel (under its locks) all apply.
 
-    A ticket of a date the organiser cancelled (live on it, or already refunded by it) is
+    A ticket of a date the organiser cancelled (organiser_cancelled: live on it, or already refunded by it) is
     DateCancelledByOrganiser: the date's refund job ends it; anything but a paid (CONFIRMED) reservation is
     ReservationNotCancellable; from CANCEL_CUTOFF_HOURS before the show, CancellationClosed. Reads
     reservation.seat.concert_date: no query once they are joined.
     """
-    live = reservation.status == Reservation.Status.CONFIRMED
-    date = reservation.seat.concert_date
-    if reservation.end_reason == Reservation.EndReason.DATE_CANCELLED or (live and date.is_cancelled):
+    if organiser_cancelled(reservation):
         return DateCancelledByOrganiser()
-    if not live:
+    if reservation.status != Reservation.Status.CONFIRMED:
         return ReservationNotCancellable()
-    if now >= cancellation_deadline(date):
+    if now >= cancellation_deadline(reservation.seat.concert_date):
         return CancellationClosed()
     return None
 
@@ -175,9 +184,8 @@ def reservations_for(
     `page` may be anything a query string carries: a number out of range or not a number gives the last or
     the first page (Paginator.get_page). Two queries whatever the page or the fan's history: the count and
     the page. Each reservation on it carries `cancel_deadline`, `cancellable` (cancellation_refusal has
-    none) and `organiser_cancelled`: ended because staff cancelled the date, or paid
-    on a cancelled date whose refund is on its way. A reservation that ended for another reason (the fan
-    cancelled it first) keeps that reason (`end_reason`), whatever happened to the date afterwards.
+    none) and `organiser_cancelled` (the function of that name: ended because staff cancelled the date, or
+    paid on a cancelled date whose refund is on its way).
     """
     now = now or timezone.now()
     reservations = (
@@ -190,12 +198,8 @@ def reservations_for(
     result = cast("Page[MyTicket]", Paginator(reservations, per_page).get_page(page))  # its flags are set below
     result.object_list = list(result.object_list)
     for reservation in result.object_list:
-        date = reservation.seat.concert_date
-        live = reservation.status == Reservation.Status.CONFIRMED
-        reservation.cancel_deadline = cancellation_deadline(date)
-        reservation.organiser_cancelled = reservation.end_reason == Reservation.EndReason.DATE_CANCELLED or (
-            live and date.is_cancelled
-        )
+        reservation.cancel_deadline = cancellation_deadline(reservation.seat.concert_date)
+        reservation.organiser_cancelled = organiser_cancelled(reservation)
         reservation.cancellable = cancellation_refusal(reservation, now=now) is None
     return result
 

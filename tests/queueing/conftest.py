@@ -7,20 +7,10 @@ afterwards, so tests never see each other's queues (nor anyone else's in a share
 import uuid
 
 import pytest
-import redis
 
 from queueing.backends import get_backend
 from tests.factories import ConcertFactory, UserFactory, WaitingRoomFactory
-
-
-def delete_prefixed_keys(url, prefix):
-    client = redis.Redis.from_url(url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+from tests.support.redis_keys import delete_prefixed_keys
 
 
 @pytest.fixture
