@@ -1,4 +1,5 @@
-"""Site-wide response handling: the Content-Security-Policy header, and a 503 page when the database is lost.
+"""Site-wide response handling: the Content-Security-Policy header, Retry-After on every 429, and a 503 page when
+the database is lost.
 
 The CSP lets the browser run only our own scripts and styles, from our own origin.
 
@@ -44,6 +45,26 @@ class ContentSecurityPolicyMiddleware:
         if self.header_name not in response:
             staff = request.path_info.startswith(self.staff_prefixes)
             response[self.header_name] = self.staff_header if staff else self.header
+        return response
+
+
+# Retry-After of a 429 that did not say when to try again: a refusal with no window of its own, such as
+# queueing's TooManyPlacesFromAddress (a place of that address frees when its fan pays, leaves or times out).
+DEFAULT_RETRY_AFTER_SECONDS = 60
+
+
+class RetryAfterMiddleware:
+    """Every 429 Too Many Requests carries Retry-After (RFC 6585, 9110), whichever view answered it: the
+    rate limits' and the log-in lockout's own, else DEFAULT_RETRY_AFTER_SECONDS. Views that show a refusal
+    with its status (e.g. the waiting room's join) need not know which of their refusals are 429s."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if response.status_code == 429 and "Retry-After" not in response:
+            response["Retry-After"] = str(DEFAULT_RETRY_AFTER_SECONDS)
         return response
 
 

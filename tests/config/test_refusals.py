@@ -272,9 +272,11 @@ def queue_address_limit(scene):
     scene.settings.QUEUE_MAX_PLACES_PER_IP = 1
     concert = scene.date.concert
     queue_services.join(user=UserFactory(), concert=concert, now=scene.now, client_ip="203.0.113.9")
-    return Refused(
-        refusal_of(lambda: queue_services.join(user=scene.fan, concert=concert, now=scene.now, client_ip="203.0.113.9"))
+    refusal = refusal_of(
+        lambda: queue_services.join(user=scene.fan, concert=concert, now=scene.now, client_ip="203.0.113.9")
     )
+    page = scene.client.post(reverse("queueing:room", kwargs={"concert_id": concert.pk}), REMOTE_ADDR="203.0.113.9")
+    return Refused(refusal, page)
 
 
 @provokes(RefusalCode.QUEUE_CLOSED, status=409)
@@ -328,3 +330,5 @@ def test_each_code_is_provoked_for_real(code, scene):
     assert (refused.refusal.code, refused.refusal.status) == (code, status)
     if refused.response is not None:
         assert refused.response.status_code == status
+        if status == 429:  # too many requests: the answer says when to try again
+            assert int(refused.response["Retry-After"]) > 0
