@@ -34,6 +34,7 @@ from .models import Concert, ConcertDate, DateExport, Seat, SeatStatusHistory, l
 from .pricing import PriceTier, default_tiers, describe_price_tier, format_price_tiers, parse_price_tiers, seat_prices
 from .services import (
     check_date_start,
+    check_sale_opening_change,
     create_concert_date,
     delete_concert,
     delete_concert_date,
@@ -121,6 +122,33 @@ class ConcertDateForm(forms.ModelForm[ConcertDate]):
                 check_date_start(concert=concert, starts_at=starts_at, date=date)
             except forms.ValidationError as error:
                 self.add_error("starts_at", error)
+        return cleaned
+
+
+class ConcertForm(forms.ModelForm[Concert]):
+    """A concert's own fields. Its sale's opening and its pre-queue's move only until the sale has opened
+    (check_sale_opening_change, under the concert's lock: the admin's change view is one transaction)."""
+
+    OPENINGS = ("sale_opens_at", "prequeue_opens_at")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # changed_data compares at the widget's precision (seconds): re-sending the page unchanged moves nothing.
+        moved = [field for field in self.OPENINGS if field in self.changed_data]
+        if self.instance._state.adding or not moved or any(field in self.errors for field in self.OPENINGS):
+            return cleaned
+        concert = self.instance
+        try:
+            check_sale_opening_change(
+                concert=concert,
+                sale_opens_at=cleaned["sale_opens_at"] if "sale_opens_at" in moved else concert.sale_opens_at,
+                prequeue_opens_at=(
+                    cleaned.get("prequeue_opens_at") if "prequeue_opens_at" in moved else concert.prequeue_opens_at
+                ),
+            )
+        except ValidationError as error:
+            for field in moved:
+                self.add_error(field, error)
         return cleaned
 
 
@@ -229,6 +257,7 @@ class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin
     # The span (start_time / end_time) follows the dates below: shown, never edited.
     readonly_fields = ("created_at", "start_time", "end_time", "queue_controls")
     fields = ("title", "description", "venue", "sale_opens_at", "prequeue_opens_at", "created_at")
+    form = ConcertForm
     inlines = [ConcertDateInline]
 
     def get_fields(self, request: HttpRequest, obj: Concert | None = None) -> "_FieldGroups":

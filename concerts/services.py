@@ -1,6 +1,7 @@
-"""Writes about concerts: creating a concert and its dates together with their priced seats, moving and
-deleting a date (cancelling one is booking's: booking.services.date_cancellations), deleting a concert. The
-concert's span (start_time / end_time) follows its dates here and only here."""
+"""Writes about concerts: creating a concert and its dates together with their priced seats, whether its sale's
+opening may still move, moving and deleting a date (cancelling one is booking's:
+booking.services.date_cancellations), deleting a concert. The concert's span (start_time / end_time) follows its
+dates here and only here."""
 
 import datetime
 from collections.abc import Iterable
@@ -8,7 +9,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Min
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -56,6 +57,37 @@ def check_date_start(*, concert: Concert, starts_at: datetime.datetime, date: Co
             raise ValidationError(_("A cancelled date cannot be moved."), code="cancelled")
         if day != date.concert_date:
             check_date_move(concert_date=date, day=day)
+
+
+def check_sale_opening_change(
+    *,
+    concert: Concert,
+    sale_opens_at: datetime.datetime,
+    prequeue_opens_at: datetime.datetime | None,
+    now: datetime.datetime | None = None,
+) -> None:
+    """Raise ValidationError (code "sale_opened") if `concert` may not take this sale opening and pre-queue
+    opening (None: the default) now: once its stored sale opening has passed, neither may change, because the
+    pre-queue's entrants were drawn at that opening and the pages would offer a pre-queue that is over. Until
+    then staff move both freely (the model's constraint keeps the pre-queue first).
+
+    Locks the concert row (re-read, so a form loaded before the opening and sent after it is refused), which
+    the caller's transaction keeps until it saves: the admin's change view runs in one.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        stored = _lock_concert(concert)
+        if now < stored.sale_opens_at:
+            return
+        if (sale_opens_at, prequeue_opens_at) != (stored.sale_opens_at, stored.prequeue_opens_at):
+            raise ValidationError(
+                _(
+                    "The sale opened at %(opened)s, so neither its opening nor the pre-queue's can be changed: "
+                    "the pre-queue's fans were drawn when the sale opened."
+                ),
+                code="sale_opened",
+                params={"opened": formats.date_format(timezone.localtime(stored.sale_opens_at), "DATETIME_FORMAT")},
+            )
 
 
 def _aware(starts_at: object) -> datetime.datetime:

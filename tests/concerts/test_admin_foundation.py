@@ -144,8 +144,9 @@ def test_adding_a_date_to_an_existing_concert_inline(staff_client):
         "title": concert.title,
         "description": concert.description,
         "venue": concert.venue,
-        "sale_opens_at_0": start.date().isoformat(),
-        "sale_opens_at_1": "10:00",
+        # as the page shows it: the sale has opened, so its opening no longer moves
+        "sale_opens_at_0": timezone.localtime(concert.sale_opens_at).date().isoformat(),
+        "sale_opens_at_1": timezone.localtime(concert.sale_opens_at).strftime("%H:%M:%S"),
         "dates-TOTAL_FORMS": "2",
         "dates-INITIAL_FORMS": "1",
         "dates-MIN_NUM_FORMS": "0",
