@@ -1,5 +1,6 @@
 """Rate limits per account and per client address on the fans' busiest requests: log-in, sign-up, queue entry,
-the waiting room's status poll, the seat map, hold, pay and top-up; and who hit them, for staff.
+the waiting room's status poll, the seat map, hold, pay, top-up and the draw's public record; and who hit them,
+for staff.
 
 `@rate_limited("hold")` goes on the view after login_required (the account is known) and before anything
 that does work. Over a limit the view never runs, so nothing changed: the answer is 429 Too Many Requests
@@ -163,7 +164,10 @@ def counters_for(action: str, request: HttpRequest, *, account_field: str | None
     prefix = f"{settings.RATE_LIMIT_REDIS_PREFIX}:{action}"
     found: list[Counter] = []
     account_key, account_label = None, ""
-    if account_field is not None:
+    # No account limit: the account is not even read, so a public page limited per address reads no session
+    # (and its answer does not vary by cookie).
+    counts_accounts = limits["account"] > 0
+    if counts_accounts and account_field is not None:
         typed = str(request.POST.get(account_field, "")).strip().lower()[:254]
         if typed:  # hashed in the key: any text, any length, fits any cache's keys
             # The pair (e-mail typed, address), never the e-mail alone: anyone can type a fan's e-mail, so a
@@ -173,9 +177,9 @@ def counters_for(action: str, request: HttpRequest, *, account_field: str | None
             pair = f"{typed}\n{address}"
             account_key = "typed:" + hashlib.sha256(pair.encode()).hexdigest()[:32]
             account_label = typed
-    elif request.user.is_authenticated:
+    elif counts_accounts and request.user.is_authenticated:
         account_key, account_label = str(request.user.pk), str(getattr(request.user, "email", request.user.pk))
-    if account_key and limits["account"]:
+    if account_key:
         found.append(
             Counter("account", f"{prefix}:account:{account_key}", account_label, limits["account"], limits["seconds"])
         )

@@ -6,6 +6,7 @@ status URL instead and moves the fan on as soon as they are admitted.
 """
 
 import datetime
+import hashlib
 import json
 import math
 import random
@@ -20,11 +21,13 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.models import User
 from accounts.redirects import login_required, redirect_to_next, safe_next
 from accounts.requests import AuthenticatedRequest
 from concerts.models import Concert, ConcertDate
@@ -295,6 +298,39 @@ def leave_view(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResp
 # --- the draw's public record ----------------------------------------------------------------------
 
 DRAW_PAGE_SIZE = 500
+# Once drawn, a record never changes (only the concert's title might): any cache may keep the download this long.
+DRAWN_MAX_AGE_SECONDS = 3600
+
+
+def _drawn_etag(record: DrawRecord, *more: object) -> str:
+    """A drawn record's ETag: its commitment, drawn_at and draw_size, the concert's title, and `more` (what else
+    the answer depends on). Before the draw there is none: the record changes at the opening."""
+    assert record.drawn_at is not None
+    parts = [record.commitment, record.drawn_at.isoformat(), record.draw_size, record.concert.title, *more]
+    return '"' + hashlib.sha256("\n".join(map(str, parts)).encode()).hexdigest()[:32] + '"'
+
+
+def _page_etag(request: HttpRequest, record: DrawRecord) -> str:
+    """The page's: besides the record, its language and the visitor's own header (who is signed in, their
+    name and balance), so a 304 never shows a page in another language or of another visitor."""
+    user = request.user
+    visitor = (user.pk, user.name, user.email, user.balance) if isinstance(user, User) else ("",)
+    return _drawn_etag(record, "page", get_language(), *visitor)
+
+
+def _cache_draw_answer(response: HttpResponseBase, etag: str | None, *, public: bool) -> HttpResponseBase:
+    """Drawn (etag given): the download any cache may keep (public, max-age), the page only the visitor's
+    browser, which asks again each time (private, no-cache: it carries their CSRF token, name and balance) and
+    gets a 304 while its copy is current. Before the draw: no-cache, since the record changes at the opening."""
+    if etag is None:
+        patch_cache_control(response, no_cache=True, **({} if public else {"private": True}))
+        return response
+    response["ETag"] = etag
+    if public:
+        patch_cache_control(response, public=True, max_age=DRAWN_MAX_AGE_SECONDS)
+    else:
+        patch_cache_control(response, private=True, no_cache=True)
+    return response
 
 
 def _draw_record(concert: Concert) -> DrawRecord:
@@ -315,11 +351,16 @@ def _page_number(value: str | None) -> int:
 
 
 @require_safe
-def draw_view(request: HttpRequest, concert_id: uuid.UUID) -> TemplateResponse:
+@rate_limited("draw")
+def draw_view(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponseBase:
     """The concert's draw, public: before it, the commitment and what will happen; after it, the seed and
-    every receipt with its place (500 a page, by place), and a receipt finder. No names, no e-mails."""
+    every receipt with its place (500 a page, by place), and a receipt finder. No names, no e-mails. Drawn,
+    it answers 304 to a visitor whose copy is current (see _cache_draw_answer)."""
     concert = get_object_or_404(Concert, pk=concert_id)
     record = _draw_record(concert)
+    etag = _page_etag(request, record) if record.is_drawn else None
+    if etag is not None and (not_modified := get_conditional_response(request, etag=etag)) is not None:
+        return _cache_draw_answer(not_modified, etag, public=False)
     status = 200
     found: dict[str, Any] | None = None
     page_number = _page_number(request.GET.get("page"))
@@ -343,7 +384,8 @@ def draw_view(request: HttpRequest, concert_id: uuid.UUID) -> TemplateResponse:
         "json_url": json_url,
         "json_absolute_url": request.build_absolute_uri(json_url),
     }
-    return TemplateResponse(request, "queueing/draw.html", context, status=status)
+    response = TemplateResponse(request, "queueing/draw.html", context, status=status)
+    return _cache_draw_answer(response, etag if status == 200 else None, public=False)
 
 
 def _draw_json_chunks(record: DrawRecord) -> Iterator[str]:
@@ -369,16 +411,21 @@ def _draw_json_chunks(record: DrawRecord) -> Iterator[str]:
 
 
 @require_safe
+@rate_limited("draw", json=True)
 def draw_json(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponseBase:
     """The draw as JSON, streamed: {"concert", "title", "commitment", "seed", "drawn_at", "draw_size",
     "entries": [[receipt, place], ...]} in place order (seed null and entries empty before the draw).
-    HEAD answers the headers without reading the entries."""
+    HEAD answers the headers without reading the entries. Drawn, any cache may keep it, and a client whose
+    copy is current gets a 304 (see _cache_draw_answer)."""
     concert = get_object_or_404(Concert, pk=concert_id)
     record = _draw_record(concert)
+    etag = _drawn_etag(record, "json") if record.is_drawn else None
+    if etag is not None and (not_modified := get_conditional_response(request, etag=etag)) is not None:
+        return _cache_draw_answer(not_modified, etag, public=True)
     response: HttpResponseBase
     if request.method == "HEAD":
         response = HttpResponse(content_type="application/json")
     else:
         response = StreamingHttpResponse(_draw_json_chunks(record), content_type="application/json")
     response["Content-Disposition"] = f'inline; filename="draw-{concert.pk}.json"'
-    return response
+    return _cache_draw_answer(response, etag, public=True)
