@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bench import rush
+from bench.rush.bots import Bot, BotArmy
+from bench.rush.challenge import Solver
 from bench.rush.checks import check_database
 from bench.rush.client import fan_address
 from bench.rush.fixtures import create_concert, create_fans, django_setup, session_cookies
@@ -26,8 +28,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add = parser.add_argument
     add("--fans", type=int, default=2000, help="fans in the rush (default 2000)")
     add("--dates", type=int, default=None, help="concert dates on sale (default: fans / seats per date)")
-    add("--spread", type=float, default=3.0, help="fans arrive within this many seconds of the opening")
-    add("--lead", type=float, default=5.0, help="seconds between the end of setup and the sale opening")
+    add(
+        "--no-prequeue",
+        action="store_true",
+        help="the stampede before the pre-queue: every fan arrives within --spread seconds after the opening",
+    )
+    add(
+        "--prequeue-window",
+        type=float,
+        default=60.0,
+        help="fans arrive over this many seconds before the opening, the pre-queue open throughout (default 60)",
+    )
+    add("--late", type=float, default=0.10, help="share of fans who arrive after the opening anyway (default 0.10)")
+    add("--late-spread", type=float, default=30.0, help="late fans arrive within this many seconds of the opening")
+    add("--spread", type=float, default=3.0, help="--no-prequeue: fans arrive within this many seconds of the opening")
+    add("--lead", type=float, default=5.0, help="seconds between the end of setup and the first arrival")
+    add("--opening-window", type=float, default=30.0, help="the report shows the opening's first N seconds apart")
+    add("--challenge-max-number", type=int, default=None, help="the rush room's challenge difficulty (admin setting)")
+    add("--bots", type=int, default=0, help="scripted clients that skip the pages and hammer join, poll and hold")
+    add("--bot-early", type=float, default=3.0, help="bots start this many seconds before the pre-queue opens")
+    add("--bot-hammer", type=float, default=10.0, help="bots hammer the join until this many seconds after opening")
+    add("--bot-interval", type=float, default=0.2, help="seconds between a bot's join POSTs")
+    add("--bot-poll", type=float, default=0.25, help="seconds between a bot's status polls")
     add("--max-active", type=int, default=100, help="fans admitted at once (the waiting room's max_active)")
     add("--think", type=float, default=1.0, help="mean seconds a fan takes between two clicks (0 = none)")
     add("--patience", type=float, default=15.0, help="seconds a fan keeps looking for returned seats")
@@ -78,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_id = time.strftime("%Y%m%d-%H%M%S")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
 
+    solver = Solver()
     stack = None
     if not args.no_stack:
         busy = [port for port in ports if port_in_use(port)]
@@ -100,21 +123,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"setup: {args.fans} fans, {dates} dates ...", flush=True)
         setup_started = time.monotonic()
         users = create_fans(run_id, args.fans, "fan")
+        bot_users = create_fans(run_id, args.bots, "bot")
         probe_users = create_fans(run_id, args.concurrency, "probe")
         fans = []
         for index, user in enumerate(users):
+            # With the pre-queue, fans arrive over the window before the opening (a share of them after it);
+            # without it, every fan within a few seconds after the opening.
+            prequeue = not args.no_prequeue and random.random() >= args.late
+            if args.no_prequeue:
+                arrival = random.uniform(0.05, args.spread)
+            else:
+                arrival = (
+                    -random.uniform(0.05, args.prequeue_window) if prequeue else random.uniform(0.05, args.late_spread)
+                )
             fans.append(
                 Fan(
                     index=index,
                     email=user.email,
                     address=fan_address(index),
                     cookies={} if index < args.form_logins else session_cookies(user),
-                    arrival=random.uniform(0.05, args.spread),
+                    arrival=arrival,
                     abandons=random.random() < args.abandon,
                     cancels=random.random() < args.cancel,
                     double_pays=random.random() < args.double_pay,
+                    prequeue=prequeue,
                 )
             )
+        bots = [
+            Bot(index=index, email=user.email, cookies=session_cookies(user)) for index, user in enumerate(bot_users)
+        ]
         probes = [session_cookies(user) for user in probe_users]
         probe_concert = create_concert(
             run_id,
@@ -122,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             dates=1,
             opens_at=timezone.now() - timedelta(hours=1),
             max_active=args.probe_admitted,
+            challenge=False,  # the yardstick measures the poll and the seat map; its probes join once, unsolved
         )
         probe_date = probe_concert.dates.get()
         print(f"setup took {time.monotonic() - setup_started:.1f} s", flush=True)
@@ -136,15 +174,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
 
         concert = create_concert(
-            run_id, "Bench rush", dates=dates, opens_at=timezone.now() + timedelta(days=1), max_active=args.max_active
+            run_id,
+            "Bench rush",
+            dates=dates,
+            opens_at=timezone.now() + timedelta(days=1),
+            max_active=args.max_active,
+            challenge_max_number=args.challenge_max_number,
         )
-        opens_wall = timezone.now() + timedelta(seconds=args.lead)
-        opens_at = time.monotonic() + args.lead
-        type(concert).objects.filter(pk=concert.pk).update(sale_opens_at=opens_wall)
-        print(f"rush: the sale opens in {args.lead:.0f} s for {args.fans} fans ...", flush=True)
-        rush_metrics = asyncio.run(run_rush(args, bases, str(concert.pk), fans, opens_at))
+        # The first arrival comes `lead` seconds from now (bots a little earlier, before the pre-queue opens);
+        # with the pre-queue, the sale opens a window later and the pre-queue opens just before the first fan.
+        lead = max(args.lead, args.bot_early + 2) if bots else args.lead
+        window = 0.0 if args.no_prequeue else args.prequeue_window
+        opens_wall = timezone.now() + timedelta(seconds=lead + window)
+        opens_at = time.monotonic() + lead + window
+        # --no-prequeue: a pre-queue that opens a millisecond before the sale is none at all.
+        prequeue_opens = opens_wall - timedelta(seconds=window + 0.5 if window else 0.001)
+        type(concert).objects.filter(pk=concert.pk).update(sale_opens_at=opens_wall, prequeue_opens_at=prequeue_opens)
+        army = None
+        if bots:
+            bots_start = opens_at - window - 0.5 - args.bot_early
+            date_ids = [str(pk) for pk in concert.dates.values_list("pk", flat=True)]
+            army = BotArmy(args, bases, str(concert.pk), date_ids, opens_at, bots_start, solver, bots)
+        print(
+            f"rush: the sale opens in {lead + window:.0f} s for {args.fans} fans"
+            + (f" (the pre-queue in {lead - 0.5:.0f} s)" if window else "")
+            + (f" and {len(bots)} bots" if bots else "")
+            + " ...",
+            flush=True,
+        )
+        rush_metrics = asyncio.run(
+            run_rush(args, bases, str(concert.pk), fans, opens_at, solver, alongside=[army.run] if army else [])
+        )
 
-        checks, facts = check_database(concert, users, opens_wall)
+        joins = {fan.email: fan.joins for fan in fans} | {bot.email: bot.joins for bot in bots}
+        checks, facts = check_database(concert, [*users, *bot_users], opens_wall, joins=joins, bots=bot_users)
         report = build_report(
             args,
             run_id=run_id,
@@ -159,10 +222,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             opens_wall=opens_wall,
             checks=checks,
             facts=facts,
+            army=army,
+            solver=solver,
         )
         publish(report)
         return 0 if all(ok for ok, _ in checks.values()) else 1
     finally:
+        solver.close()
         if stack:
             print("stopping the stack ...", flush=True)
             stack.stop()

@@ -1,11 +1,17 @@
 """The checks after the rush, against the database: no seat sold twice, every sale paid once, every
-cancellation refunded once, wallets reconcile, admission was FIFO; and the facts the report quotes.
-Django is imported inside the function: it runs after django_setup()."""
+cancellation refunded once, wallets reconcile, admission followed places, the draw followed its seed, fans
+who came after the opening queued behind the draw in arrival order, no bot got ahead; and the facts the
+report quotes. The rules are plain functions of the history's rows (tested alone, tests/bench/); Django is
+imported inside check_database: it runs after django_setup()."""
 
+import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from queueing.draw import commitment, draw_order
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -15,16 +21,133 @@ if TYPE_CHECKING:
 
 # A check's name -> (passed, what was found).
 Checks = dict[str, tuple[bool, str]]
+# A user's join POSTs as the load generator saw them: (sent, answered), wall-clock seconds.
+Joins = Mapping[str, Sequence[tuple[float, float]]]
+
+NEVER = datetime.max.replace(tzinfo=UTC)
 
 
-def check_database(concert: "Concert", fans: Sequence["User"], opens_at: datetime) -> tuple[Checks, dict[str, Any]]:
-    """The invariants after the rush. Returns (checks, facts): checks maps a name to (ok, detail)."""
+@dataclass(frozen=True)
+class Visit:
+    """One QueueEntryHistory row: a visit to the waiting room."""
+
+    email: str
+    position: int | None  # None: a pre-queue entry the draw has not placed (it left before the draw)
+    receipt: str  # "" for a visit that began after the opening
+    entered_at: datetime
+    admitted_at: datetime | None
+    exited_at: datetime | None
+
+
+def admission_jumps(visits: Sequence[Visit]) -> list[Visit]:
+    """The visits admitted while a visit with an earlier place was still waiting: none, if admission followed
+    places. Each visit waits from entering until admitted (or until it left); a drawn entrant entered before
+    the opening, but nobody is admitted before the draw, so its window starts in effect at the draw. Visits
+    without a place (pre-queue entries that left before the draw) never waited for one and are skipped;
+    visits admitted the moment they joined never waited, so nobody can jump them."""
+    windows: list[tuple[datetime, datetime]] = []  # (entered, stopped waiting) of every earlier visit that waited
+    jumped = []
+    for visit in sorted((v for v in visits if v.position is not None), key=lambda v: v.position or 0):
+        if visit.admitted_at is not None and any(start < visit.admitted_at < end for start, end in windows):
+            jumped.append(visit)
+        stopped_waiting = visit.admitted_at or visit.exited_at or NEVER
+        if stopped_waiting > visit.entered_at:
+            windows.append((visit.entered_at, stopped_waiting))
+    return jumped
+
+
+def draw_problems(*, seed: str, committed: str, draw_size: int | None, visits: Sequence[Visit]) -> list[str]:
+    """What is wrong with the draw as the history shows it (nothing, if it followed the seed): the seed is the
+    one committed to, the drawn places are 1..n with n the room's draw size, and the receipts stand in the
+    order queueing.draw.draw_order gives for the seed."""
+    problems = []
+    if commitment(seed) != committed:
+        problems.append("the seed's SHA-256 is not the published commitment")
+    drawn = sorted((v for v in visits if v.receipt and v.position is not None), key=lambda v: v.position or 0)
+    if [v.position for v in drawn] != list(range(1, len(drawn) + 1)):
+        problems.append("the drawn places are not 1, 2, ... n")
+    if draw_size is not None and len(drawn) != draw_size:
+        problems.append(f"{len(drawn)} drawn entries in the history, the room says {draw_size}")
+    receipts = [v.receipt for v in drawn]
+    misplaced = sum(a != b for a, b in zip(receipts, draw_order(seed, receipts), strict=True))
+    if misplaced:
+        problems.append(f"{misplaced} of {len(drawn)} receipts not at the place the seed gives them")
+    return problems
+
+
+def late_problems(*, drawn: int, visits: Sequence[Visit], joins: Joins) -> list[str]:
+    """What is wrong with the places of the visits that began after the opening (nothing, if each came after
+    every one of the `drawn` pre-queue places, first come first served).
+
+    Arrival order is judged by what the load generator saw, which no clock skew between web processes can
+    blur: each visit is matched to the join POST whose (sent, answered) span holds its entered_at, and a visit
+    whose join was answered before another's was sent must have the earlier place. (Joins in flight together
+    may be placed either way.)"""
+    late = [v for v in visits if not v.receipt and v.position is not None]
+    problems = []
+    ahead = sum(1 for v in late if (v.position or 0) <= drawn)
+    if ahead:
+        problems.append(f"{ahead} placed among the drawn entrants")
+    timed: list[tuple[int, float, float]] = []
+    unmatched = 0
+    for visit in late:
+        at = visit.entered_at.timestamp()
+        span = next(((sent, answered) for sent, answered in joins.get(visit.email, ()) if sent <= at <= answered), None)
+        if span is None:
+            unmatched += 1
+        else:
+            timed.append((visit.position or 0, *span))
+    if unmatched:
+        problems.append(f"{unmatched} without a join POST of theirs that could have made them")
+    inversions, earliest_answer_behind = 0, math.inf
+    for _position, sent, answered in sorted(timed, reverse=True):
+        inversions += earliest_answer_behind < sent  # someone behind had their answer before this one asked
+        earliest_answer_behind = min(earliest_answer_behind, answered)
+    if inversions:
+        problems.append(f"{inversions} placed behind a join answered before theirs was sent")
+    return problems
+
+
+def bot_problems(
+    *, bots: set[str], visits: Sequence[Visit], jumped: Sequence[Visit], holds: Sequence[tuple[str, datetime]]
+) -> list[str]:
+    """What bots got that they should not have (nothing, if none got ahead): an admission that jumped an earlier
+    place, an admission without a place, or a seat held (`holds`: (email, reserved at)) before any admission."""
+    problems = []
+    ahead = sum(1 for v in jumped if v.email in bots)
+    if ahead:
+        problems.append(f"{ahead} bot admissions ahead of an earlier place")
+    unplaced = sum(1 for v in visits if v.email in bots and v.position is None and v.admitted_at is not None)
+    if unplaced:
+        problems.append(f"{unplaced} bot admissions without a drawn place")
+    first_admitted: dict[str, datetime] = {}
+    for visit in visits:
+        if visit.email in bots and visit.admitted_at is not None:
+            first_admitted[visit.email] = min(visit.admitted_at, first_admitted.get(visit.email, NEVER))
+    early = sum(1 for email, at in holds if email in bots and at < first_admitted.get(email, NEVER))
+    if early:
+        problems.append(f"{early} seats held by bots before they were admitted")
+    return problems
+
+
+def check_database(
+    concert: "Concert",
+    fans: Sequence["User"],
+    opens_at: datetime,
+    *,
+    joins: Joins | None = None,
+    bots: Sequence["User"] = (),
+) -> tuple[Checks, dict[str, Any]]:
+    """The invariants after the rush. Returns (checks, facts): checks maps a name to (ok, detail). `fans` are
+    every account of the rush whose wallet must reconcile (bots included), `joins` each account's join POSTs
+    as the load generator saw them, `bots` the scripted clients' accounts."""
     from django.db.models import Count, Max, Q, Sum
 
     from accounts.models import User
     from booking.models import Payment, Reservation
     from concerts.models import Seat, SeatStatusHistory
-    from queueing.models import QueueEntryHistory
+    from queueing import selectors
+    from queueing.models import QueueEntryHistory, WaitingRoom
     from wallet.models import ChargeHistory, UsageHistory
 
     checks: Checks = {}
@@ -69,29 +192,50 @@ def check_database(concert: "Concert", fans: Sequence["User"], opens_at: datetim
         off += balance != expected or payments.get(user_id, 0) != spent.get(user_id, 0)
     checks["wallets reconcile (balance = top-ups - payments + refunds)"] = (off == 0, f"{off} of {len(fan_ids)} off")
 
-    entries = list(
-        QueueEntryHistory.objects.filter(concert=concert)
-        .order_by("queue_position")
-        .values_list("queue_position", "admitted_at", "exited_at", "entered_at")
+    visits = [
+        Visit(*row)
+        for row in QueueEntryHistory.objects.filter(concert=concert).values_list(
+            "user__email", "queue_position", "receipt", "entered_at", "admitted_at", "exited_at"
+        )
+    ]
+    jumped = admission_jumps(visits)
+    unplaced = [v for v in visits if v.position is None]
+    admitted_unplaced = sum(1 for v in unplaced if v.admitted_at is not None)
+    checks["admission followed places (QueueEntryHistory)"] = (
+        not jumped and not admitted_unplaced,
+        f"{len(jumped)} of {sum(1 for v in visits if v.admitted_at)} admissions jumped someone still waiting, "
+        f"{admitted_unplaced} admitted without a place ({len(unplaced)} pre-queue entries left before the draw)",
     )
-    # FIFO: nobody is admitted while someone who joined earlier is waiting. Fan i (earlier place) waits
-    # from entered_at until admitted (or until they left); fan j > i jumped them if j was admitted inside
-    # that window. Fans admitted the moment they joined never wait, so they cannot be jumped.
-    never = datetime.max.replace(tzinfo=UTC)
-    waiting_windows: list[
-        tuple[datetime, datetime]
-    ] = []  # (entered_at, stopped_waiting_at) of every earlier fan who actually waited
-    out_of_order = 0
-    for _position, admitted_at, exited_at, entered_at in entries:
-        if admitted_at is not None and any(start < admitted_at < end for start, end in waiting_windows):
-            out_of_order += 1
-        stopped_waiting = admitted_at or exited_at or never
-        if stopped_waiting > entered_at:
-            waiting_windows.append((entered_at, stopped_waiting))
-    checks["admission was FIFO (QueueEntryHistory)"] = (
-        out_of_order == 0,
-        f"{out_of_order} of {sum(1 for entry in entries if entry[1])} admissions jumped someone still waiting",
+
+    room = WaitingRoom.objects.get(pk=concert.pk)
+    drawn = room.draw_size if room.drawn_at else 0
+    problems = draw_problems(
+        seed=room.draw_seed,
+        committed=room.draw_commitment,
+        draw_size=room.draw_size if room.drawn_at else None,
+        visits=visits,
     )
+    verify_draw = getattr(selectors, "verify_draw", None)  # queueing's own check, where it exists
+    if verify_draw is not None and room.drawn_at:
+        problems += [f"verify_draw: {problem}" for problem in verify_draw(concert)]
+    checks["the draw followed its committed seed"] = (
+        not problems,
+        "; ".join(problems) or (f"{drawn} entrants placed in the seed's order" if room.drawn_at else "no draw ran"),
+    )
+    late = [v for v in visits if not v.receipt and v.position is not None]
+    problems = late_problems(drawn=drawn, visits=visits, joins=joins or {})
+    checks["arrivals after the opening queued behind the draw, first come first served"] = (
+        not problems,
+        "; ".join(problems) or f"{len(late)} visits placed {drawn + 1} onwards in arrival order",
+    )
+    bot_emails = {bot.email for bot in bots}
+    if bot_emails:
+        holds = list(reservations.filter(user__in=bots).values_list("user__email", "created_at"))
+        problems = bot_problems(bots=bot_emails, visits=visits, jumped=jumped, holds=holds)
+        checks["no bot got ahead of its place (admission, holds)"] = (
+            not problems,
+            "; ".join(problems) or f"{len(holds)} bot reservations, each after the bot's admission",
+        )
 
     total_seats = seats.count()
     reserved_count = seats.filter(status=Seat.Status.RESERVED).count()
@@ -113,7 +257,15 @@ def check_database(concert: "Concert", fans: Sequence["User"], opens_at: datetim
         "no_seat_free_after_opening_s": (gone_at - opens_at).total_seconds() if gone_at else None,
         "last_sale_after_opening_s": (last_sale - opens_at).total_seconds() if last_sale else None,
         "reservations": dict(Counter(reservations.values_list("status", flat=True))),
-        "queue_entries": len(entries),
+        "queue_entries": len(visits),
+        "draw": {
+            "size": drawn,
+            "after_opening_s": (room.drawn_at - opens_at).total_seconds() if room.drawn_at else None,
+            "left_before": len(unplaced),
+            "late_visits": len(late),
+            # Where the bots' drawn places fell among all drawn places (a fair draw: spread over them all).
+            "bot_places": sorted(v.position or 0 for v in visits if v.email in bot_emails and v.receipt and v.position),
+        },
         # When each fan was first admitted, server-side: the report compares it with when the fan's
         # status poll noticed.
         "first_admitted_at": dict(

@@ -56,7 +56,18 @@ def session_cookies(user: "User") -> dict[str, str]:
     return {settings.SESSION_COOKIE_NAME: session.session_key or ""}  # create() gave it its key
 
 
-def create_concert(run_id: str, title: str, *, dates: int, opens_at: datetime, max_active: int) -> "Concert":
+def create_concert(
+    run_id: str,
+    title: str,
+    *,
+    dates: int,
+    opens_at: datetime,
+    max_active: int,
+    challenge: bool | None = None,
+    challenge_max_number: int | None = None,
+) -> "Concert":
+    """A concert with `dates` dates and its waiting room: max_active, and the entry challenge on or off and its
+    difficulty where given (else a new room's defaults)."""
     from django.utils import timezone
 
     from concerts.models import Concert
@@ -67,5 +78,10 @@ def create_concert(run_id: str, title: str, *, dates: int, opens_at: datetime, m
     concert = Concert.objects.create(title=f"{title} {run_id}", venue="Bench Arena", sale_opens_at=opens_at)
     for offset in range(dates):
         create_concert_date(concert=concert, starts_at=first + timedelta(days=offset))
-    WaitingRoom.objects.update_or_create(concert=concert, defaults={"max_active": max_active})
+    room: dict[str, object] = {"max_active": max_active}
+    if challenge is not None:
+        room["challenge_enabled"] = challenge
+    if challenge_max_number is not None:
+        room["challenge_max_number"] = challenge_max_number
+    WaitingRoom.objects.update_or_create(concert=concert, defaults=room)
     return concert

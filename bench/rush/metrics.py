@@ -11,6 +11,7 @@ from typing import Any
 ENDPOINTS = [
     "hello",
     "concert page",
+    "queue challenge",
     "queue join (POST)",
     "waiting room page",
     "queue status",
@@ -36,6 +37,7 @@ class Metrics:
         self.started = time.monotonic()
         self.ended: float | None = None
         self.cpu: dict[str, Any] | None = None  # a CpuMeter's reading
+        self.window_cpu: dict[str, dict[str, Any]] = {}  # CpuMeter readings of parts of the phase, by name
 
     def record(self, endpoint: str, started: float, seconds: float, status: int | str) -> None:
         self.samples[endpoint].append((started, seconds, status))

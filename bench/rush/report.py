@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.rush.bots import BotArmy
+from bench.rush.challenge import Solver
 from bench.rush.checks import Checks
 from bench.rush.metrics import Metrics, percentile
 from bench.rush.scenario import Fan
@@ -32,34 +34,36 @@ def build_report(
     opens_wall: datetime,
     checks: Checks,
     facts: dict[str, Any],
+    army: BotArmy | None = None,
+    solver: Solver | None = None,
 ) -> dict[str, Any]:
-    """The report of a finished rush. Adds the no-5xx check, which comes from the requests, to `checks`."""
-    wall = max((fan.arrival + (fan.finished_at or 0) for fan in fans), default=0.0)
+    """The report of a finished rush. Adds the checks that come from the requests (no 5xx, no 429 for a fan)
+    to `checks`."""
+    wall = max((fan.arrival + (fan.finished_at or 0) for fan in fans), default=0.0) - min(
+        [0.0, *(fan.arrival for fan in fans)]
+    )
     rush_summary = metrics.summary()
-    every_request = metrics.summary(since=0.0)["endpoints"]  # the form log-ins before the opening too
-    five_xx = sum(row["5xx"] for row in every_request.values())
-    # A 429 is a fan of the normal flow refused by a rate limit: a failure, counted apart from 5xx.
+    every_request = metrics.summary(since=0.0)["endpoints"]  # the form log-ins before the rush too
+    bot_requests = army.metrics.summary(since=0.0)["endpoints"] if army else {}
+    five_xx = sum(row["5xx"] for row in [*every_request.values(), *bot_requests.values()])
+    transport = sum(sum(row["transport_errors"].values()) for row in [*every_request.values(), *bot_requests.values()])
+    # A 429 is a fan of the normal flow refused by a rate limit: a failure (bots expect theirs).
     rate_limited = {name: row["status"].get("429", 0) for name, row in every_request.items()}
-    transport = sum(sum(row["transport_errors"].values()) for row in every_request.values())
-    # The opening burst (until the last fan's join answered) and the rest of the sale, apart: the
-    # burst is where every fan's first three requests land within a few seconds.
-    last_join = max((fan.joined_at for fan in fans if fan.joined_at is not None), default=0.0)
-    windows = {
-        f"opening burst: the first {last_join:.1f} s, until every fan had joined": metrics.summary(
-            until=opens_at + last_join
-        ),
-        "after every fan had joined": metrics.summary(since=opens_at + last_join),
-    }
-    checks["no request answered 5xx (or failed to connect)"] = (
+    windows = rush_windows(args, metrics, fans, opens_at)
+    checks["no request answered 5xx (or failed to connect), fans' or bots'"] = (
         five_xx == 0 and transport == 0,
         f"{five_xx} 5xx, {transport} transport errors",
     )
     checks["no fan was rate limited (429)"] = (
         sum(rate_limited.values()) == 0,
-        f"{sum(rate_limited.values())} 429s"
-        + "".join(f", {name} {count}" for name, count in rate_limited.items() if count),
+        f"{sum(rate_limited.values())} 429s" + "".join(f", {name} {n}" for name, n in rate_limited.items() if n),
     )
-    waits = sorted(fan.admitted_at - fan.joined_at for fan in fans if fan.admitted_at and fan.joined_at)
+    # From joining (or from the opening, for a fan who joined the pre-queue before it) to admission.
+    waits = sorted(
+        fan.admitted_at - max(0.0, fan.joined_at)
+        for fan in fans
+        if fan.admitted_at is not None and fan.joined_at is not None
+    )
     # How long an admission sat unnoticed until the fan's next status poll (their place is idle meanwhile).
     first_admitted = facts.pop("first_admitted_at")
     lags = sorted(
@@ -72,14 +76,14 @@ def build_report(
     if yardstick:
         for name, ratio in yardstick["ratios"].items():
             targets[f"{name} ≥ 50% of hello req/s"] = (ratio >= 0.5, f"{ratio * 100:.0f}%")
-    after = windows["after every fan had joined"]["endpoints"]
+    opening = windows[opening_title(args)]["endpoints"]
     for name in ("hold (POST)", "pay (POST)"):
         if name in endpoints:
             p99 = endpoints[name]["p99_ms"]
             detail = f"{p99:.0f} ms"
-            if name in after:
-                detail += f" (after the opening burst: {after[name]['p99_ms']:.0f} ms)"
-            targets[f"{name} p99 < 250 ms during the rush"] = (p99 < 250, detail)
+            if name in opening:
+                detail += f" (the opening's first {args.opening_window:.0f} s: {opening[name]['p99_ms']:.0f} ms)"
+            targets[f"{name} p99 < 250 ms over the whole rush"] = (p99 < 250, detail)
     targets["zero double bookings, zero lost won, zero 5xx"] = (
         all(ok for ok, _ in checks.values()),
         "see checks",
@@ -102,6 +106,12 @@ def build_report(
             f"{args.web_threads or os.environ.get('WEB_THREADS', 8)} threads)",
             "access_log": args.access_log,
             "booking_lane": args.lane,
+            "prequeue_window": None if args.no_prequeue else args.prequeue_window,
+            "late": None if args.no_prequeue else args.late,
+            "late_spread": None if args.no_prequeue else args.late_spread,
+            "spread": args.spread if args.no_prequeue else None,
+            "prequeue_fans": sum(1 for fan in fans if fan.prequeue),
+            "bots": len(army.bots) if army else 0,
         },
         "yardstick": yardstick,
         "rush": {
@@ -119,11 +129,70 @@ def build_report(
             if waits
             else None,
             "fan_notes": Counter(note for fan in fans for note in fan.notes).most_common(10),
+            "challenges": {
+                "solved": solver.solves,
+                "cpu_s": solver.cpu_s,
+                "wait_p50_s": percentile(sorted(solver.waits), 50),
+                "wait_p99_s": percentile(sorted(solver.waits), 99),
+            }
+            if solver and solver.solves
+            else None,
         },
+        "bots": bot_report(army) if army else None,
         "checks": checks,
         "targets": targets,
     }
     return report
+
+
+def opening_title(args: argparse.Namespace) -> str:
+    return f"the opening's first {args.opening_window:.0f} s"
+
+
+def rush_windows(
+    args: argparse.Namespace, metrics: Metrics, fans: Sequence[Fan], opens_at: float
+) -> dict[str, dict[str, Any]]:
+    """The rush in parts: the pre-queue before the opening (if any), the opening's first seconds, the rest; and
+    without the pre-queue the old split too: the opening burst (until the last fan's join was answered, where
+    every fan's first three requests land) and after it."""
+    opening_end = opens_at + args.opening_window
+    bounds: dict[str, tuple[float | None, float | None, str | None]] = {}  # title: since, until, CPU reading
+    if metrics.started < opens_at:
+        bounds["the pre-queue, before the opening"] = (None, opens_at, "before the opening")
+    bounds[opening_title(args)] = (opens_at, opening_end, "opening")
+    bounds[f"after the first {args.opening_window:.0f} s"] = (opening_end, None, None)
+    if args.no_prequeue:
+        last_join = max((fan.joined_at for fan in fans if fan.joined_at is not None), default=0.0)
+        bounds[f"opening burst: the first {last_join:.1f} s, until every fan had joined"] = (
+            opens_at,
+            opens_at + last_join,
+            None,
+        )
+        bounds["after every fan had joined"] = (opens_at + last_join, None, None)
+    windows = {}
+    for title, (since, until, cpu) in bounds.items():
+        windows[title] = metrics.summary(since=since, until=until)
+        windows[title]["cpu"] = metrics.window_cpu.get(cpu) if cpu else None  # only the windows metered apart
+    return windows
+
+
+def bot_report(army: BotArmy) -> dict[str, Any]:
+    """What the bots sent and got: per endpoint, the refusals they met, what became of them."""
+    summary = army.metrics.summary()
+    statuses: Counter[str] = Counter()
+    for row in summary["endpoints"].values():
+        statuses.update(row["status"])
+    return {
+        "metrics": summary,
+        "statuses": dict(sorted(statuses.items())),
+        "429": statuses.get("429", 0),
+        "4xx": sum(count for code, count in statuses.items() if code.startswith("4")),
+        "5xx": sum(count for code, count in statuses.items() if code.startswith("5")),
+        "outcomes": dict(Counter(bot.outcome for bot in army.bots).most_common()),
+        "admitted": sum(1 for bot in army.bots if bot.admitted_at is not None),
+        "seats": sum(bot.seats for bot in army.bots),
+        "notes": Counter(note for bot in army.bots for note in bot.notes).most_common(10),
+    }
 
 
 def publish(report: dict[str, Any]) -> None:
@@ -142,7 +211,7 @@ def publish(report: dict[str, Any]) -> None:
 def table(summary: dict[str, Any], title: str) -> str:
     lines = [
         f"{title} ({summary['duration_s']:.1f} s)",
-        f"  {'endpoint':<20} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
+        f"  {'endpoint':<28} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
         "statuses",
     ]
     for name, row in summary["endpoints"].items():
@@ -150,7 +219,7 @@ def table(summary: dict[str, Any], title: str) -> str:
         if row["transport_errors"]:
             statuses += " " + " ".join(f"{kind}×{count}" for kind, count in row["transport_errors"].items())
         lines.append(
-            f"  {name:<20} {row['requests']:>8} {row['rps']:>8.1f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} "
+            f"  {name:<28} {row['requests']:>8} {row['rps']:>8.1f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} "
             f"{row['p99_ms']:>8.1f} {row['max_ms']:>8.1f}  {statuses}"
         )
     cpu = summary.get("cpu")
@@ -183,6 +252,14 @@ def render_yardstick(yardstick: dict[str, Any], concurrency: int) -> str:
 def render_report(report: dict[str, Any]) -> str:
     out = [f"Frontrow rush — {report['run_id']} — {report['machine']}", ""]
     cfg = report["config"]
+    if cfg.get("prequeue_window"):
+        arrivals = (
+            f"pre-queue: {cfg['prequeue_fans']} fans arrive over the {cfg['prequeue_window']:.0f} s before the "
+            f"opening, {cfg['fans'] - cfg['prequeue_fans']} within {cfg['late_spread']:.0f} s after it"
+        )
+    else:
+        arrivals = f"no pre-queue: every fan arrives within {cfg['spread']:.0f} s after the opening"
+    out.append(arrivals + (f"; {cfg['bots']} bots" if cfg.get("bots") else ""))
     out.append(
         f"{cfg['fans']} fans, {cfg['dates']} dates × {cfg['seats_per_date']} seats, max_active {cfg['max_active']}, "
         f"think {cfg['think']} s, hold {cfg['hold_seconds']} s, web {cfg['web']}"
@@ -196,7 +273,7 @@ def render_report(report: dict[str, Any]) -> str:
     if report.get("yardstick"):
         out.append(render_yardstick(report["yardstick"], cfg["concurrency"]))
         out.append("")
-    out.append(table(report["rush"]["metrics"], "Rush, from the opening to the last fan"))
+    out.append(table(report["rush"]["metrics"], "Rush, from the first arrival to the last fan"))
     out.append("")
     for title, summary in report["rush"]["windows"].items():
         out.append(table(summary, f"Rush, {title}"))
@@ -229,6 +306,37 @@ def render_report(report: dict[str, Any]) -> str:
     out.append(
         f"Reservations: {facts['reservations']}; won paid {facts['won_paid']:,}, refunded {facts['won_refunded']:,}"
     )
+    draw = facts.get("draw")
+    if draw and draw["after_opening_s"] is not None:
+        out.append(
+            f"Draw: {draw['size']} pre-queue entrants placed {draw['after_opening_s']:.2f} s after the opening "
+            f"({draw['left_before']} left before it); {draw['late_visits']} visits queued after it"
+        )
+    challenges = rush.get("challenges")
+    if challenges:
+        out.append(
+            f"Entry challenges: {challenges['solved']} solved at nice 19 (the fans' devices' work), "
+            f"{challenges['cpu_s']:.1f} CPU-s; a solve took p50 {challenges['wait_p50_s']:.2f} s, "
+            f"p99 {challenges['wait_p99_s']:.2f} s"
+        )
+    bots = report.get("bots")
+    if bots:
+        out.append("")
+        out.append(table(bots["metrics"], "Bots (their own requests; refusals expected)"))
+        out.append(
+            f"Bots: {', '.join(f'{count} {name}' for name, count in bots['outcomes'].items())}; "
+            f"{bots['admitted']} admitted, {bots['seats']} seats bought; refusals: {bots['429']} × 429, "
+            f"{bots['4xx'] - bots['429']} other 4xx; {bots['5xx']} 5xx"
+        )
+        if draw and draw["bot_places"]:
+            places = draw["bot_places"]
+            out.append(
+                f"Bots' drawn places among {draw['size']}: {', '.join(str(p) for p in places[:12])}"
+                + (" ..." if len(places) > 12 else "")
+                + f" (median {places[len(places) // 2]})"
+            )
+        if bots["notes"]:
+            out.append(f"Bot notes: {bots['notes']}")
     out.append("")
     out.append("Targets:")
     for name, (ok, detail) in report["targets"].items():

@@ -1,18 +1,26 @@
 """The fan's journey through a sale: concert page, waiting room, seat map, hold, pay (or abandon, or
-cancel later), as the pages make a browser do it; and the rush that sends every fan at the opening."""
+cancel later), as the pages make a browser do it; and the rush that sends every fan on their way.
+
+With the pre-queue (the default) most fans arrive during the minutes before the opening: they open the
+concert page, enter the pre-queue through its form and wait on the waiting page, which polls the status JSON
+exactly as static/js/queue.js does, until the draw's place comes up; the rest arrive after the opening and
+queue behind the draw. Without it (--no-prequeue) every fan arrives within a few seconds of the opening.
+"""
 
 import argparse
 import asyncio
 import random
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from bench.rush.client import Browser, ServerError, http_client, location
+from bench.rush.challenge import Form, Solver, find_form
+from bench.rush.client import Browser, Response, ServerError, http_client, location
 from bench.rush.cpu import CpuMeter
 from bench.rush.fixtures import FAN_PASSWORD
 from bench.rush.metrics import Metrics
@@ -21,11 +29,22 @@ DATE_RE = re.compile(r'name="date" value="([0-9a-f-]{36})"')
 SEAT_RE = re.compile(r'<input type="checkbox" name="seats" value="(\d+)"')
 STATUS_URL_RE = re.compile(r'data-status-url="([^"]+)"')
 POLL_RE = re.compile(r'data-poll-seconds="(\d+)"')
+PREQUEUE_RE = re.compile(r'data-prequeue="(true|false)"')
 KEY_RE = re.compile(r'<input[^>]*name="idempotency_key"[^>]*>')
 HOLD_ID_RE = re.compile(r'<input[^>]*name="reservations" value="([0-9a-f-]{36})"')
 VALUE_RE = re.compile(r'value="([^"]+)"')
 # My tickets links each cancellable seat to its confirmation page, whose form posts back to the same URL.
 CANCEL_RE = re.compile(r'href="(/reservations/[0-9a-f-]{36}/cancel/)"')
+# The forms a fan submits to join: the concert page's pre-queue box, its date list, the waiting room's button.
+PREQUEUE_FORM = 'data-testid="enter-prequeue"'
+DATE_FORM = 'class="date-form"'
+
+
+def poll_wait(seconds: float, prequeue: bool, rng: Callable[[], float] = random.random) -> float:
+    """How long static/js/queue.js waits before its next poll: the server's seconds jittered by a fifth
+    either way, or in the pre-queue only later (never before the moment the server picked)."""
+    factor = 1 + 0.2 * rng() if prequeue else 0.8 + 0.4 * rng()
+    return seconds * factor
 
 
 class FanGaveUp(Exception):
@@ -34,8 +53,10 @@ class FanGaveUp(Exception):
 
 @dataclass
 class Fan:
-    """One fan: the choices drawn at setup, and what became of them (joined_at and admitted_at are seconds
-    after the opening, finished_at the seconds the fan spent from arrival to done)."""
+    """One fan: the choices drawn at setup, and what became of them. arrival, joined_at and admitted_at are
+    seconds after the opening (negative before it: a pre-queue fan), finished_at the seconds the fan spent
+    from arrival to done; joins are the (sent, answered) wall-clock times of every join POST, which the
+    checks match to the history's entries."""
 
     index: int
     email: str
@@ -45,11 +66,14 @@ class Fan:
     abandons: bool
     cancels: bool
     double_pays: bool
+    prequeue: bool = False  # arrives before the opening and enters the pre-queue
     outcome: str = "not started"
     seats: int = 0
     joined_at: float | None = None
     admitted_at: float | None = None
     finished_at: float | None = None
+    receipt: str | None = None
+    joins: list[tuple[float, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -63,6 +87,7 @@ class Rush:
     concert_id: str
     opens_at: float  # time.monotonic() of the sale opening
     metrics: Metrics
+    solver: Solver
     lane: str | None = None
 
     async def think(self, scale: float = 1.0) -> None:
@@ -73,11 +98,17 @@ class Rush:
     def concert_path(self) -> str:
         return f"/concerts/{self.concert_id}/"
 
+    @property
+    def room_path(self) -> str:
+        return f"/concerts/{self.concert_id}/queue/"
+
     async def run_fan(self, fan: Fan) -> None:
         await asyncio.sleep(max(0.0, self.opens_at + fan.arrival - time.monotonic()))
         browser = Browser(self.client, self.bases, self.metrics, fan.cookies, lane=self.lane, address=fan.address)
         started = time.monotonic()
         try:
+            if fan.prequeue:
+                await self.enter_prequeue(fan, browser)
             fan.outcome = await self.shop(fan, browser, give_up_at=None)
         except ServerError as exc:
             fan.outcome = "server error"
@@ -91,13 +122,78 @@ class Rush:
         finally:
             fan.finished_at = time.monotonic() - started
 
+    async def join(self, fan: Fan, browser: Browser, form: Form, data: dict[str, object]) -> Response:
+        """Submit a join form as the browser does: solve its challenge first when it carries one."""
+        if form.challenge_url:
+            challenge = await browser.get("queue challenge", form.challenge_url)
+            if challenge.status_code != 200:
+                raise FanGaveUp(f"the challenge answered {challenge.status_code}")
+            data = {**data, "altcha": await self.solver.solve(challenge.json())}
+        sent = time.time()
+        joined = await browser.post("queue join (POST)", form.action or self.room_path, data)
+        fan.joins.append((sent, time.time()))
+        if fan.joined_at is None and location(joined) is not None:
+            fan.joined_at = time.monotonic() - self.opens_at
+        return joined
+
+    async def enter_prequeue(self, fan: Fan, browser: Browser) -> None:
+        """Concert page → the pre-queue box's button → the waiting page, polling until the draw's place comes
+        up and admits the fan (who then books from the concert page like everyone). Returns at once if the
+        sale opened before the fan got there (the page shows the dates instead: shop() joins from them)."""
+        page = await browser.get("concert page", self.concert_path)
+        form = find_form(page.text, PREQUEUE_FORM)
+        if form is None:
+            return
+        joined = await self.join(fan, browser, form, {})
+        target = location(joined)
+        if target is None:
+            raise FanGaveUp(f"the pre-queue refused the fan with {joined.status_code}")
+        if target == self.concert_path or target.startswith("/dates/"):  # admitted at once
+            fan.admitted_at = fan.admitted_at or time.monotonic() - self.opens_at
+            return
+        room = await browser.get("waiting room page", joined.headers["location"])
+        receipt = re.search(r"<strong>(P\d+)</strong>", room.text)
+        fan.receipt = receipt.group(1) if receipt else None
+        await self.wait_in_room(fan, browser, room)
+
+    async def wait_in_room(self, fan: Fan, browser: Browser, room: Response) -> str | None:
+        """Poll the status JSON as static/js/queue.js does until admitted: returns the path it moves on to,
+        or None when the place ended (the page reloads and shows the join button again)."""
+        status_match, poll = STATUS_URL_RE.search(room.text), POLL_RE.search(room.text)
+        if status_match is None or poll is None:
+            raise FanGaveUp(f"waiting room page without its status URL ({room.status_code})")
+        prequeue_match = PREQUEUE_RE.search(room.text)
+        in_prequeue = prequeue_match is not None and prequeue_match.group(1) == "true"
+        status_url, delay = status_match.group(1).replace("&amp;", "&"), int(poll.group(1))
+        wait, failures = float(delay), 0
+        while True:
+            await asyncio.sleep(poll_wait(wait, in_prequeue))
+            response = await browser.get("queue status", status_url)
+            if response.status_code != 200:  # queue.js: back off, doubling, up to a minute
+                failures += 1
+                wait = min(60, delay * 2**failures)
+                continue
+            failures = 0
+            status = response.json()
+            if status["admitted"] and status["next_url"]:
+                fan.admitted_at = fan.admitted_at or time.monotonic() - self.opens_at
+                next_url: str = status["next_url"]
+                return urlsplit(next_url).path
+            if not status["joined"]:
+                return None
+            in_prequeue = bool(status.get("prequeue"))
+            fan.receipt = status.get("receipt") or fan.receipt
+            delay = status["poll_seconds"] or delay
+            wait = delay
+
     async def shop(self, fan: Fan, browser: Browser, give_up_at: float | None) -> str:
         """Concert page → pick a date → waiting room → seats → hold → pay; try again while seats return."""
         while True:
             page = await browser.get("concert page", self.concert_path)
             dates = DATE_RE.findall(page.text)
-            if dates:
-                outcome = await self.book_date(fan, browser, random.choice(dates))
+            form = find_form(page.text, DATE_FORM)
+            if dates and form is not None:
+                outcome = await self.book_date(fan, browser, random.choice(dates), form)
                 if outcome is not None:
                     return outcome
             # Nothing free right now: sold out, or every free seat is held. Keep the page open a while;
@@ -109,47 +205,29 @@ class Rush:
                 return "sold out"
             await asyncio.sleep(random.uniform(3, 6))
 
-    async def enter(self, fan: Fan, browser: Browser, date_id: str) -> str:
-        """Join the waiting room for this date's seats and wait until admitted; return the seat map path."""
+    async def enter(self, fan: Fan, browser: Browser, date_id: str, form: Form) -> str:
+        """Join the waiting room for this date's seats (a fan admitted already goes straight through) and wait
+        until admitted; return the seat map path."""
         for _attempt in range(5):
-            joined = await browser.post("queue join (POST)", f"/concerts/{self.concert_id}/queue/", {"date": date_id})
-            if fan.joined_at is None:
-                fan.joined_at = time.monotonic() - self.opens_at
+            joined = await self.join(fan, browser, form, {"date": date_id})
             target = location(joined)
             if target is None:
                 await asyncio.sleep(1)  # refused (e.g. a clock a hair before the opening): click again
                 continue
-            if target.startswith("/dates/"):  # admitted at once
+            if target.startswith("/dates/"):  # admitted (at once, or already)
                 fan.admitted_at = fan.admitted_at or time.monotonic() - self.opens_at
                 return target
             room = await browser.get("waiting room page", joined.headers["location"])
-            status_match, poll = STATUS_URL_RE.search(room.text), POLL_RE.search(room.text)
-            if status_match is None or poll is None:
-                raise FanGaveUp(f"waiting room page without its status URL ({room.status_code})")
-            status_url, delay = status_match.group(1).replace("&amp;", "&"), int(poll.group(1))
-            failures = 0
-            while True:
-                # queue.js: poll after poll_seconds plus up to a second of jitter; back off on errors.
-                await asyncio.sleep(delay + random.random())
-                response = await browser.get("queue status", status_url)
-                if response.status_code != 200:
-                    failures += 1
-                    delay = min(60, delay * 2**failures)
-                    continue
-                failures = 0
-                status = response.json()
-                if status["admitted"] and status["next_url"]:
-                    fan.admitted_at = fan.admitted_at or time.monotonic() - self.opens_at
-                    next_url: str = status["next_url"]
-                    return urlsplit(next_url).path
-                if not status["joined"]:
-                    break  # the place ended (ran out): join again, as the page's reload would
-                delay = status["poll_seconds"] or delay
+            admitted_to = await self.wait_in_room(fan, browser, room)
+            if admitted_to is not None:
+                return admitted_to
+            # The place ended (ran out): the page reloads and shows its join button, which the fan clicks.
+            form = find_form(room.text, 'data-testid="join-queue"') or form
         raise FanGaveUp("could not get through the waiting room")
 
-    async def book_date(self, fan: Fan, browser: Browser, date_id: str) -> str | None:
+    async def book_date(self, fan: Fan, browser: Browser, date_id: str, form: Form) -> str | None:
         """Seats → hold → (abandon | pay [→ cancel]). None when this date had nothing left for the fan."""
-        seat_path = await self.enter(fan, browser, date_id)
+        seat_path = await self.enter(fan, browser, date_id, form)
         page = await browser.get("seat map", seat_path)
         if page.is_redirect:  # admission ran out between the status poll and the click
             return None
@@ -182,13 +260,13 @@ class Rush:
             return "abandoned hold"
         await self.think()
         checkout = await browser.get("checkout page", f"/checkout/{date_id}/")
-        form = KEY_RE.search(checkout.text)
-        if form is None:
+        key_input = KEY_RE.search(checkout.text)
+        if key_input is None:
             # Sent back to the waiting room, or the holds ran out while the page loaded (an overloaded
             # opening can take longer than HOLD_SECONDS): start again from the concert page.
             fan.notes.append("no holds left at checkout" if not checkout.is_redirect else "checkout sent back")
             return None
-        key_value = VALUE_RE.search(form.group(0))
+        key_value = VALUE_RE.search(key_input.group(0))
         if key_value is None:
             raise ValueError("the checkout form's key has no value")
         key = key_value.group(1)
@@ -224,12 +302,45 @@ class Rush:
         return "bought, then cancelled one seat"
 
 
+@dataclass
+class WindowMeter:
+    """CPU over one window of the rush (e.g. the opening's first 30 s): started and stopped at its bounds, or
+    when the rush ends first."""
+
+    args: argparse.Namespace
+    start: float  # time.monotonic()
+    end: float
+    meter: CpuMeter | None = None
+    reading: dict[str, Any] | None = None
+
+    async def run(self) -> None:
+        await asyncio.sleep(max(0.0, self.start - time.monotonic()))
+        self.meter = CpuMeter(self.args.stack_pid, self.args.stack_processes)
+        await asyncio.sleep(max(0.0, self.end - time.monotonic()))
+        self.stop()
+
+    def stop(self) -> None:
+        if self.meter is not None and self.reading is None:
+            self.reading = self.meter.stop()
+
+
 async def run_rush(
-    args: argparse.Namespace, bases: list[str], concert_id: str, fans: Sequence[Fan], opens_at: float
+    args: argparse.Namespace,
+    bases: list[str],
+    concert_id: str,
+    fans: Sequence[Fan],
+    opens_at: float,
+    solver: Solver,
+    alongside: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
 ) -> Metrics:
+    """Every fan's journey, each started at their arrival (seconds from `opens_at`, a time.monotonic()), and
+    `alongside` (e.g. the bots) at the same time; until all are done or args.timeout. The metrics' window
+    starts at the first arrival; their CPU readings cover it whole, the pre-queue before the opening, and the
+    opening's first args.opening_window seconds."""
     metrics = Metrics()
     async with http_client(args) as client:
-        rush = Rush(args, client, bases, concert_id, opens_at, metrics, lane=args.lane)
+        rush = Rush(args, client, bases, concert_id, opens_at, metrics, solver, lane=args.lane)
+        others = [asyncio.create_task(start()) for start in alongside]  # they wait for their own start
         for fan in fans[: args.form_logins]:
             # The real log-in form (Argon2) for a few fans, so the session path through it is exercised.
             browser = Browser(client, bases, metrics, address=fan.address)
@@ -240,13 +351,22 @@ async def run_rush(
             if not response.is_redirect:
                 raise RuntimeError(f"form login failed for {fan.email}: {response.status_code}")
             fan.cookies = browser.cookies
-        await asyncio.sleep(max(0.0, opens_at - time.monotonic()))
-        metrics.started = opens_at
+        first = opens_at + min([0.0, *(fan.arrival for fan in fans)])
+        await asyncio.sleep(max(0.0, first - time.monotonic()))
+        metrics.started = first
         meter = CpuMeter(args.stack_pid, args.stack_processes)
+        windows = {
+            "before the opening": WindowMeter(args, first, opens_at),
+            "opening": WindowMeter(args, opens_at, opens_at + args.opening_window),
+        }
+        window_tasks = [asyncio.create_task(window.run()) for window in windows.values() if window.end > window.start]
         tasks = [asyncio.create_task(rush.run_fan(fan)) for fan in fans]
-        _done, pending = await asyncio.wait(tasks, timeout=args.timeout)
+        _done, pending = await asyncio.wait(tasks + others, timeout=args.timeout)
         metrics.cpu = meter.stop()
-        for task in pending:
+        for window in windows.values():
+            window.stop()
+        metrics.window_cpu = {name: window.reading for name, window in windows.items() if window.reading}
+        for task in [*pending, *window_tasks]:
             task.cancel()
         metrics.finish()
         for fan, task in zip(fans, tasks, strict=True):
