@@ -15,7 +15,7 @@ from bench import rush
 from bench.rush.bots import Bot, BotArmy
 from bench.rush.challenge import Solver
 from bench.rush.checks import check_database
-from bench.rush.client import fan_address
+from bench.rush.client import bot_address, fan_address
 from bench.rush.fixtures import create_concert, create_fans, django_setup, session_cookies
 from bench.rush.report import RESULTS_DIR, build_report, machine_description, publish, render_yardstick
 from bench.rush.scenario import Fan, run_rush
@@ -50,6 +50,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--bot-hammer", type=float, default=10.0, help="bots hammer the join until this many seconds after opening")
     add("--bot-interval", type=float, default=0.2, help="seconds between a bot's join POSTs")
     add("--bot-poll", type=float, default=0.25, help="seconds between a bot's status polls")
+    add("--bot-addresses", type=int, default=0, help="client addresses the bots share (default: one each)")
     add("--max-active", type=int, default=100, help="fans admitted at once (the waiting room's max_active)")
     add("--think", type=float, default=1.0, help="mean seconds a fan takes between two clicks (0 = none)")
     add("--patience", type=float, default=15.0, help="seconds a fan keeps looking for returned seats")
@@ -150,7 +151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         bots = [
-            Bot(index=index, email=user.email, cookies=session_cookies(user)) for index, user in enumerate(bot_users)
+            Bot(
+                index=index,
+                email=user.email,
+                cookies=session_cookies(user),
+                address=bot_address(index, args.bot_addresses),
+            )
+            for index, user in enumerate(bot_users)
         ]
         probes = [session_cookies(user) for user in probe_users]
         probe_concert = create_concert(

@@ -27,6 +27,7 @@ class Bot:
     index: int
     email: str
     cookies: dict[str, str]
+    address: str  # sent as X-Forwarded-For
     outcome: str = "not started"
     joined_at: float | None = None
     admitted_at: float | None = None
@@ -61,7 +62,7 @@ class BotArmy:
             self.metrics.finish()
 
     async def run_bot(self, client: aiohttp.ClientSession, bot: Bot) -> None:
-        browser = Browser(client, self.bases, self.metrics, bot.cookies)
+        browser = Browser(client, self.bases, self.metrics, bot.cookies, address=bot.address)
         admitted = asyncio.Event()
         try:
             # One page, for the CSRF token every POST needs; no page after it.

@@ -37,6 +37,12 @@ def fan_address(index: int) -> str:
     return str(ipaddress.IPv4Address(0x0A000001 + index))
 
 
+def bot_address(index: int, addresses: int = 0) -> str:
+    """Bot `index`'s client address, from 172.16.0.0/12 (never a fan's): its own, or one of `addresses`
+    shared by all the bots (a farm behind a few addresses)."""
+    return str(ipaddress.IPv4Address(0xAC100001 + (index % addresses if addresses else index)))
+
+
 class ServerError(Exception):
     """A 5xx answer: counted, and the fan stops (a real fan would see an error page)."""
 

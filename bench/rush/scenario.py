@@ -169,9 +169,11 @@ class Rush:
         while True:
             await asyncio.sleep(poll_wait(wait, in_prequeue))
             response = await browser.get("queue status", status_url)
-            if response.status_code != 200:  # queue.js: back off, doubling, up to a minute
+            if response.status_code != 200:
+                # queue.js: wait out a rate limit as its retry_after says, else back off, doubling; 1 s to 60 s.
                 failures += 1
-                wait = min(60, delay * 2**failures)
+                retry_after = response.json().get("retry_after") if response.status_code == 429 else None
+                wait = min(60, max(1, retry_after or delay * 2**failures))
                 continue
             failures = 0
             status = response.json()
