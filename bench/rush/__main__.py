@@ -16,7 +16,7 @@ from bench.rush.bots import Bot, BotArmy
 from bench.rush.challenge import Solver
 from bench.rush.checks import check_database
 from bench.rush.client import bot_address, fan_address
-from bench.rush.fixtures import create_concert, create_fans, django_setup, session_cookies
+from bench.rush.fixtures import create_concert, create_fans, django_setup, session_cookies, wait_for_jobs
 from bench.rush.report import RESULTS_DIR, build_report, machine_description, publish, render_yardstick
 from bench.rush.scenario import Fan, run_rush
 from bench.rush.stack import Stack, port_in_use
@@ -44,7 +44,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--spread", type=float, default=3.0, help="--no-prequeue: fans arrive within this many seconds of the opening")
     add("--lead", type=float, default=5.0, help="seconds between the end of setup and the first arrival")
     add("--opening-window", type=float, default=30.0, help="the report shows the opening's first N seconds apart")
-    add("--challenge-max-number", type=int, default=None, help="the rush room's challenge difficulty (admin setting)")
+    add(
+        "--challenge-max-number",
+        type=int,
+        default=10_000,
+        help="the rush room's challenge difficulty (admin setting; default 10000, a tenth of a new room's: see README)",
+    )
     add("--bots", type=int, default=0, help="scripted clients that skip the pages and hammer join, poll and hold")
     add("--bot-early", type=float, default=3.0, help="bots start this many seconds before the pre-queue opens")
     add("--bot-hammer", type=float, default=10.0, help="bots hammer the join until this many seconds after opening")
@@ -101,7 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_id = time.strftime("%Y%m%d-%H%M%S")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
 
-    solver = Solver()
+    solver = Solver()  # the fans' devices
+    bot_solver = Solver(workers=1)  # the bots' own machine(s): they must not take the fans' turn
     stack = None
     if not args.no_stack:
         busy = [port for port in ports if port_in_use(port)]
@@ -120,6 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             stack.wait_ready(bases + ([args.lane] if args.lane else []))
             args.stack_processes = stack.processes()
 
+        backlog = wait_for_jobs()
+        if backlog:
+            print(f"warning: {backlog} background jobs of an earlier run still queued; they will run meanwhile")
         dates = args.dates or max(1, math.ceil(args.fans / settings.SEATS_PER_DATE))
         print(f"setup: {args.fans} fans, {dates} dates ...", flush=True)
         setup_started = time.monotonic()
@@ -201,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if bots:
             bots_start = opens_at - window - 0.5 - args.bot_early
             date_ids = [str(pk) for pk in concert.dates.values_list("pk", flat=True)]
-            army = BotArmy(args, bases, str(concert.pk), date_ids, opens_at, bots_start, solver, bots)
+            army = BotArmy(args, bases, str(concert.pk), date_ids, opens_at, bots_start, bot_solver, bots)
         print(
             f"rush: the sale opens in {lead + window:.0f} s for {args.fans} fans"
             + (f" (the pre-queue in {lead - 0.5:.0f} s)" if window else "")
@@ -236,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if all(ok for ok, _ in checks.values()) else 1
     finally:
         solver.close()
+        bot_solver.close()
         if stack:
             print("stopping the stack ...", flush=True)
             stack.stop()

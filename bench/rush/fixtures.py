@@ -4,6 +4,7 @@ through the project's own models and services. Django is imported inside the fun
 runs first."""
 
 import os
+import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,19 @@ def django_setup() -> None:
 
     django.setup()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the report
+
+
+def wait_for_jobs(timeout: float = 180.0) -> int:
+    """Wait until the RQ queue has no job waiting or running (a run's confirmation e-mails still queued when
+    an earlier run stopped its stack are sent by the next stack's worker; they must not run during this
+    run's measurements). Returns the jobs left when the timeout passed (0 when the queue drained)."""
+    import django_rq
+
+    queue = django_rq.get_queue("default")
+    deadline = time.monotonic() + timeout
+    while (left := queue.count + queue.started_job_registry.count) and time.monotonic() < deadline:
+        time.sleep(1)
+    return int(left)
 
 
 def create_fans(run_id: str, count: int, prefix: str) -> list["User"]:

@@ -191,6 +191,8 @@ def bot_report(army: BotArmy) -> dict[str, Any]:
         "outcomes": dict(Counter(bot.outcome for bot in army.bots).most_common()),
         "admitted": sum(1 for bot in army.bots if bot.admitted_at is not None),
         "seats": sum(bot.seats for bot in army.bots),
+        "challenges_solved": army.solver.solves,
+        "challenge_cpu_s": army.solver.cpu_s,
         "notes": Counter(note for bot in army.bots for note in bot.notes).most_common(10),
     }
 
@@ -326,7 +328,8 @@ def render_report(report: dict[str, Any]) -> str:
         out.append(
             f"Bots: {', '.join(f'{count} {name}' for name, count in bots['outcomes'].items())}; "
             f"{bots['admitted']} admitted, {bots['seats']} seats bought; refusals: {bots['429']} × 429, "
-            f"{bots['4xx'] - bots['429']} other 4xx; {bots['5xx']} 5xx"
+            f"{bots['4xx'] - bots['429']} other 4xx; {bots['5xx']} 5xx; {bots['challenges_solved']} challenges "
+            f"solved ({bots['challenge_cpu_s']:.1f} CPU-s at nice 19)"
         )
         if draw and draw["bot_places"]:
             places = draw["bot_places"]
