@@ -215,9 +215,8 @@ def check_database(
         draw_size=room.draw_size if room.drawn_at else None,
         visits=visits,
     )
-    verify_draw = getattr(selectors, "verify_draw", None)  # queueing's own check, where it exists
-    if verify_draw is not None and room.drawn_at:
-        problems += [f"verify_draw: {problem}" for problem in verify_draw(concert)]
+    if room.drawn_at:  # and queueing's own check (manage.py verify_draw) agrees
+        problems += [f"verify_draw: {problem}" for problem in selectors.verify_draw(concert)]
     checks["the draw followed its committed seed"] = (
         not problems,
         "; ".join(problems) or (f"{drawn} entrants placed in the seed's order" if room.drawn_at else "no draw ran"),
