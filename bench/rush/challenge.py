@@ -8,6 +8,7 @@ counts it apart from the load generator's own CPU.
 """
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import re
@@ -63,7 +64,15 @@ def solve_payload(challenge: dict[str, Any]) -> tuple[str, float]:
 
 
 def _lowest_priority() -> None:
+    """nice 19, and in a session of its own whose autogroup is at nice 19 too: where the kernel groups tasks
+    by session (sched_autogroup_enabled, the default on most Linux hosts), a task's nice only ranks it inside
+    its own session's group, so a solver left in the load generator's session would share that group's
+    full share of the CPU with the stack."""
     os.nice(19)
+    with contextlib.suppress(OSError):
+        os.setsid()
+        with open("/proc/self/autogroup", "w") as autogroup:
+            autogroup.write("19")
 
 
 @dataclass
