@@ -7,6 +7,7 @@ figures stay the fans'."""
 
 import argparse
 import asyncio
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -101,7 +102,11 @@ class BotArmy:
                 else:
                     data["altcha"] = payload
             sent = time.time()
-            joined = await browser.post("bot: join (POST)", self.room_path, data)
+            try:
+                joined = await browser.post("bot: join (POST)", self.room_path, data)
+            except ServerError:
+                bot.joins.append((sent, math.inf))  # the place may have been made all the same
+                raise
             bot.joins.append((sent, time.time()))
             if location(joined) is not None and bot.joined_at is None:
                 bot.joined_at = time.monotonic() - self.opens_at

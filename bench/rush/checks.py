@@ -82,7 +82,7 @@ def late_problems(*, drawn: int, visits: Sequence[Visit], joins: Joins) -> list[
     Arrival order is judged by what the load generator saw, which no clock skew between web processes can
     blur: each visit is matched to the join POST whose (sent, answered) span holds its entered_at, and a visit
     whose join was answered before another's was sent must have the earlier place. (Joins in flight together
-    may be placed either way.)"""
+    may be placed either way; a join that got no answer has an endless span.)"""
     late = [v for v in visits if not v.receipt and v.position is not None]
     problems = []
     ahead = sum(1 for v in late if (v.position or 0) <= drawn)

@@ -9,6 +9,7 @@ queue behind the draw. Without it (--no-prequeue) every fan arrives within a few
 
 import argparse
 import asyncio
+import math
 import random
 import re
 import time
@@ -130,7 +131,12 @@ class Rush:
                 raise FanGaveUp(f"the challenge answered {challenge.status_code}")
             data = {**data, "altcha": await self.solver.solve(challenge.json())}
         sent = time.time()
-        joined = await browser.post("queue join (POST)", form.action or self.room_path, data)
+        try:
+            joined = await browser.post("queue join (POST)", form.action or self.room_path, data)
+        except ServerError:
+            # No answer (or a 5xx): the server may still have made the place, at any time from now on.
+            fan.joins.append((sent, math.inf))
+            raise
         fan.joins.append((sent, time.time()))
         if fan.joined_at is None and location(joined) is not None:
             fan.joined_at = time.monotonic() - self.opens_at

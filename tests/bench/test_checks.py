@@ -2,6 +2,7 @@
 on a small sale made through the real services, which passes, and fails once its history is tampered with."""
 
 import datetime
+import math
 
 import pytest
 from django.utils import timezone
@@ -128,6 +129,12 @@ def test_a_later_join_placed_ahead_of_an_answered_one_is_reported():
 def test_joins_in_flight_together_may_be_placed_either_way():
     visits = [late("x", 5, 1.0), late("y", 4, 1.1)]  # y's request was sent before x's was answered
     assert late_problems(drawn=3, visits=visits, joins={"x": span(1.0, after=0.5), "y": span(1.1, before=0.5)}) == []
+
+
+def test_a_join_that_got_no_answer_may_have_made_a_place_at_any_later_time():
+    visits = [late("x", 4, 1), late("y", 5, 70)]  # x's answer never came; the server placed it after all
+    joins = {"x": [((T0 + SECOND).timestamp() - 0.05, math.inf)], "y": span(70)}
+    assert late_problems(drawn=3, visits=visits, joins=joins) == []
 
 
 def test_a_late_visit_no_join_of_theirs_could_have_made_is_reported():
