@@ -169,13 +169,19 @@ def highest_arrival(concert: Concert) -> int:
     return arrival_of(top) if top else 0
 
 
+def is_entry_open(concert: Concert, now: datetime.datetime) -> bool:
+    """Can a fan enter the room now: from the pre-queue's opening until the concert's last show starts?"""
+    return not concert.is_over(now) and now >= concert.prequeue_starts_at
+
+
 def check_entry_window(concert: Concert, now: datetime.datetime) -> None:
-    """Refuse entry outside the room's opening hours: QueueNotOpen before the pre-queue opens, QueueClosed
-    once the concert's last show has started. Views call it before spending an entry challenge on a join."""
+    """Refuse entry outside the room's opening hours (is_entry_open): QueueClosed once the concert's last show
+    has started, QueueNotOpen before the pre-queue opens. Views call it before spending an entry challenge."""
+    if is_entry_open(concert, now):
+        return
     if concert.is_over(now):
         raise QueueClosed()
-    if now < concert.prequeue_starts_at:
-        raise QueueNotOpen()
+    raise QueueNotOpen()
 
 
 def _check_address_cap(*, user: User, concert: Concert, client_ip: str) -> None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from concerts.models import Concert
-from queueing import selectors
+from queueing import selectors, services
 
 register = template.Library()
 
@@ -44,8 +44,7 @@ def widget_strings() -> dict[str, str]:
 def queue_challenge(concert: Concert, user: object) -> EntryChallenge | None:
     if not getattr(user, "is_authenticated", False):
         return None
-    now = timezone.now()
-    if concert.is_over(now) or now < concert.prequeue_starts_at:
+    if not services.is_entry_open(concert, timezone.now()):
         return None
     if not selectors.challenge_is_on(concert=concert):  # read once per page (concert.waiting_room)
         return None
