@@ -17,7 +17,7 @@ from bench.rush.challenge import Solver
 from bench.rush.checks import check_database
 from bench.rush.client import bot_address, fan_address
 from bench.rush.fixtures import create_concert, create_fans, django_setup, session_cookies, wait_for_jobs
-from bench.rush.report import RESULTS_DIR, build_report, machine_description, publish, render_yardstick
+from bench.rush.report import RESULTS_DIR, build_report, machine_description, publish, publish_yardstick
 from bench.rush.scenario import Fan, run_rush
 from bench.rush.stack import Stack, port_in_use
 from bench.rush.yardstick import run_yardstick
@@ -80,7 +80,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--no-stack", action="store_true", help="use a stack already running on --ports")
     add("--ports", default=None, help="web instance ports, comma-separated (default WEB1_PORT,WEB2_PORT)")
     add("--skip-yardstick", action="store_true", help="rush only")
-    add("--yardstick-only", action="store_true", help="no rush: hello, queue status and seat map only")
+    add("--yardstick-only", action="store_true", help="no rush: the yardstick only (hello and the pages)")
     add("--seed", type=int, default=None, help="random seed for the fans' choices")
     args = parser.parse_args(argv)
     return args
@@ -175,18 +175,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             dates=1,
             opens_at=timezone.now() - timedelta(hours=1),
             max_active=args.probe_admitted,
-            challenge=False,  # the yardstick measures the poll and the seat map; its probes join once, unsolved
+            challenge=False,  # the yardstick measures the pages and the poll; its probes join once, unsolved
         )
         probe_date = probe_concert.dates.get()
         print(f"setup took {time.monotonic() - setup_started:.1f} s", flush=True)
 
         yardstick = None
         if not args.skip_yardstick:
-            print("yardstick: hello, queue status, seat map (closed loop) ...", flush=True)
+            print(
+                "yardstick: hello, queue status, waiting room page, concert page, seat map (closed loop) ...",
+                flush=True,
+            )
             yardstick = asyncio.run(run_yardstick(args, bases, str(probe_concert.pk), str(probe_date.pk), probes))
         if args.yardstick_only:
-            print()
-            print(render_yardstick(yardstick, args.concurrency) if yardstick else "yardstick skipped")
+            if yardstick:
+                publish_yardstick(run_id, machine, yardstick, args.concurrency)
             return 0
 
         concert = create_concert(

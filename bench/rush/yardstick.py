@@ -1,5 +1,6 @@
-"""The yardstick: closed-loop runs on the quiet stack (hello, queue status for waiting fans, seat map for
-admitted fans), the same workers for the same time each, so their requests/s compare."""
+"""The yardstick: closed-loop runs on the quiet stack (hello; the queue status poll and the waiting-room page
+for waiting fans; the concert page for logged-in fans; the seat map for admitted fans), the same workers for
+the same time each, so their requests/s compare."""
 
 import argparse
 import asyncio
@@ -12,6 +13,14 @@ import aiohttp
 from bench.rush.client import YARDSTICK_ADDRESS, Browser, ServerError, http_client, location
 from bench.rush.cpu import CpuMeter
 from bench.rush.metrics import Metrics
+
+# Issue 14's targets: each endpoint's requests/s as a share of hello's, on the same stack, client and run.
+TARGETS = {
+    "queue status": 0.90,
+    "waiting room page": 0.60,
+    "concert page": 0.60,
+    "seat map": 0.50,
+}
 
 
 async def closed_loop(
@@ -50,7 +59,8 @@ async def run_yardstick(
     probe_date_id: str,
     probes: Sequence[dict[str, str]],
 ) -> dict[str, Any]:
-    """Closed-loop runs on the quiet stack: hello, queue status (waiting fans), seat map (admitted fans)."""
+    """Closed-loop runs on the quiet stack: hello, queue status and waiting-room page (waiting fans: the probe
+    concert's room is full), concert page (every probe, logged in), seat map (admitted fans), hello again."""
     async with http_client(args) as client:
         admitted: list[dict[str, str]] = []
         waiting: list[dict[str, str]] = []
@@ -69,6 +79,8 @@ async def run_yardstick(
         plan = [
             ("hello", "hello", "/hello/", None),
             ("queue status", "queue status", f"/concerts/{probe_concert}/queue/status/", waiting),
+            ("waiting room page", "waiting room page", f"/concerts/{probe_concert}/queue/", waiting),
+            ("concert page", "concert page", f"/concerts/{probe_concert}/", [*waiting, *admitted]),
             ("seat map", "seat map", f"/dates/{probe_date_id}/seats/", admitted),
             ("hello (again)", "hello", "/hello/", None),
         ]
@@ -83,6 +95,7 @@ async def run_yardstick(
     return {
         "runs": summaries,
         "hello_rps": hello_rps,
-        "ratios": {name: summaries[name]["rps"] / hello_rps for name in ("queue status", "seat map")},
+        "ratios": {name: summaries[name]["rps"] / hello_rps for name in TARGETS},
+        "targets": TARGETS,
         "probes": {"admitted": len(admitted), "waiting": len(waiting)},
     }
