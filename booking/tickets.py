@@ -6,10 +6,9 @@ booking.services.checkins at the door. The QR code holds the bare code, not a UR
 it opens nothing and the code never travels in a GET request to the server.
 """
 
-import io
+import re
 
-import qrcode
-import qrcode.image.svg
+import zxingcpp
 from django.core import signing
 from django.core.exceptions import ValidationError
 
@@ -18,17 +17,39 @@ from .models import Reservation
 
 SALT = "frontrow.e-ticket"
 
+# How the QR codes are drawn (as fans have always received them): two blank modules around the code and 0.8 mm a
+# module, 36 mm wide for a ticket code's 41 modules. Error correction M: a code 15% smudged still reads.
+QR_QUIET_MODULES = 2
+QR_MODULE_MM = 0.8
+_DARK_RUN = re.compile(rb"\x00+")
+
 
 def ticket_code(reservation: Reservation) -> str:
     return signing.dumps(str(reservation.pk), salt=SALT)
 
 
 def ticket_qr_svg(code: str) -> bytes:
-    """The code as a QR code, an SVG document (no image library needed)."""
-    image = qrcode.make(code, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return buffer.getvalue()
+    """The code as a QR code, an SVG document: one path, a rectangle per run of dark modules in a row.
+
+    zxing-cpp encodes it (in C++: a twentieth of the CPU of a pure-Python encoder, which was most of the
+    confirmation e-mail's cost); the SVG is written here from its module matrix, small and drawn as before.
+    """
+    barcode = zxingcpp.create_barcode(code, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    image = barcode.to_image(scale=1, add_quiet_zones=False)  # one byte a module, row by row, 0 is dark
+    size = image.shape[0]
+    rows = memoryview(image).tobytes()  # type: ignore[arg-type]  # its stubs leave out the buffer protocol
+    quiet = QR_QUIET_MODULES
+    path = "".join(
+        f"M{run.start() - y * size + quiet} {y + quiet}h{run.end() - run.start()}v1h-{run.end() - run.start()}z"
+        for y in range(size)
+        for run in _DARK_RUN.finditer(rows, y * size, (y + 1) * size)
+    )
+    side = size + 2 * quiet
+    width = f"{side * QR_MODULE_MM:g}mm"
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" version="1.1" '
+        f'width="{width}" height="{width}" viewBox="0 0 {side} {side}"><path d="{path}" fill="#000"/></svg>\n'
+    ).encode()
 
 
 def reservation_for_code(code: str) -> Reservation:

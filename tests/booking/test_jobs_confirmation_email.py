@@ -16,6 +16,7 @@ from booking.services import confirmations
 from booking.tickets import reservation_for_code, ticket_code
 from tests.factories import ConcertDateFactory, UserFactory
 from tests.support.concurrency import run_at_once
+from tests.support.qr import decode_qr_svg
 from tests.support.sales import paid_fan
 from wallet import services as wallet_services
 
@@ -40,6 +41,42 @@ def test_one_mail_per_payment_with_a_ticket_per_seat(django_capture_on_commit_ca
     assert len(codes) == 2
     admitted = {reservation_for_code(code).pk for code in codes}
     assert admitted == {r.pk for r in result.reservations}
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_each_seats_qr_code_reads_back_as_the_ticket_code_printed_for_that_seat(
+    django_capture_on_commit_callbacks, language
+):
+    date = ConcertDateFactory()
+    user = UserFactory()
+    wallet_services.charge(user=user, amount=500_000)
+    services.hold_seats(user=user, concert_date=date, seat_numbers=[3, 4])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.pay(user=user, concert_date=date, idempotency_key=uuid.uuid4().hex, language=language)
+    [message] = mail.outbox
+    html, html_type = message.alternatives[0]
+    assert html_type == "text/html"
+    printed = re.findall(r": (\S+:\S+)$", message.body, flags=re.MULTILINE)  # the plain text part, seat by seat
+    assert len(printed) == 2 and all(code in html for code in printed)
+
+    read = {}
+    for name, svg, mimetype in message.attachments:
+        assert mimetype == "image/svg+xml"
+        [code] = decode_qr_svg(svg)
+        read[name] = code
+        assert name == f"ticket-seat-{reservation_for_code(code).seat.seat_number}.svg"
+    assert list(read) == ["ticket-seat-3.svg", "ticket-seat-4.svg"]
+    assert list(read.values()) == printed
+
+
+@pytest.mark.parametrize("seats", [[1], [1, 2, 3, 4]])
+def test_the_job_reads_a_mail_of_any_size_in_the_same_few_queries(django_assert_num_queries, seats):
+    _user, result = paid_fan(concert_date=ConcertDateFactory(), seats=seats)  # no commit here: the mail is owed
+    # The owed mail with its fan (locked), its seats with their date and concert, the mark that it was sent; and
+    # the savepoint and its release, its transaction being inside the test's.
+    with django_assert_num_queries(5):
+        assert jobs.send_booking_confirmation(confirmation_id=str(result.payments[0].confirmation_id)) == 1
+    assert len(mail.outbox[0].attachments) == len(seats)
 
 
 def test_paying_again_with_the_same_key_sends_nothing_more(django_capture_on_commit_callbacks):
