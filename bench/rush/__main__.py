@@ -36,11 +36,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add(
         "--prequeue-window",
         type=float,
-        default=60.0,
-        help="fans arrive over this many seconds before the opening, the pre-queue open throughout (default 60)",
+        default=None,
+        help="fans arrive over this many seconds before the opening, the pre-queue open throughout "
+        "(default 60, or fans × 0.018 past 3,333 fans: 180 for 10,000)",
     )
     add("--late", type=float, default=0.10, help="share of fans who arrive after the opening anyway (default 0.10)")
-    add("--late-spread", type=float, default=30.0, help="late fans arrive within this many seconds of the opening")
+    add(
+        "--late-spread",
+        type=float,
+        default=None,
+        help="late fans arrive within this many seconds of the opening (default 30, or fans × 0.009: 90 for 10,000)",
+    )
     add("--spread", type=float, default=3.0, help="--no-prequeue: fans arrive within this many seconds of the opening")
     add("--lead", type=float, default=5.0, help="seconds between the end of setup and the first arrival")
     add("--opening-window", type=float, default=30.0, help="the report shows the opening's first N seconds apart")
@@ -56,7 +62,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--bot-interval", type=float, default=0.2, help="seconds between a bot's join POSTs")
     add("--bot-poll", type=float, default=0.25, help="seconds between a bot's status polls")
     add("--bot-addresses", type=int, default=0, help="client addresses the bots share (default: one each)")
-    add("--max-active", type=int, default=100, help="fans admitted at once (the waiting room's max_active)")
+    add(
+        "--max-active",
+        type=int,
+        default=None,
+        help="fans admitted at once, the waiting room's max_active (default 100, or fans / 20: 500 for 10,000)",
+    )
     add("--think", type=float, default=1.0, help="mean seconds a fan takes between two clicks (0 = none)")
     add("--patience", type=float, default=15.0, help="seconds a fan keeps looking for returned seats")
     add("--abandon", type=float, default=0.10, help="share of fans who hold and never pay")
@@ -66,7 +77,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--yardstick-seconds", type=float, default=8.0, help="seconds per closed-loop yardstick run")
     add("--concurrency", type=int, default=32, help="workers per closed-loop yardstick run")
     add("--connections", type=int, default=400, help="most HTTP connections the load generator opens")
-    add("--timeout", type=float, default=900.0, help="give up on the rush after this many seconds")
+    add(
+        "--timeout",
+        type=float,
+        default=None,
+        help="give up on the rush after this many seconds (default 900, or fans × 0.2: 2,000 for 10,000)",
+    )
     add("--hold-seconds", type=int, default=30, help="HOLD_SECONDS for the stack this script starts")
     add("--active-seconds", type=int, default=90, help="ACTIVE_SECONDS for the stack this script starts")
     add("--web-workers", type=int, default=None, help="gunicorn workers per instance (stack default: CPUs / 2)")
@@ -83,7 +99,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--yardstick-only", action="store_true", help="no rush: the yardstick only (hello and the pages)")
     add("--seed", type=int, default=None, help="random seed for the fans' choices")
     args = parser.parse_args(argv)
+    scale_defaults(args)
     return args
+
+
+def scale_defaults(args: argparse.Namespace) -> None:
+    """The defaults that grow with the fans past the 2,000-fan rush they were set for, so that a bigger rush
+    keeps its shape on the same machine: arrivals at most ~55 a second into the pre-queue and ~11 a second
+    after the opening (each is a concert page, a challenge, a join and a waiting-room page), a waiting
+    room that admits in proportion (at max_active 100 a 10,000-fan sale would take most of an hour: the
+    abandoned holds alone keep ~1,000 places for ACTIVE_SECONDS each), and time enough to finish."""
+    if args.prequeue_window is None:
+        args.prequeue_window = max(60.0, args.fans * 0.018)
+    if args.late_spread is None:
+        args.late_spread = max(30.0, args.fans * 0.009)
+    if args.max_active is None:
+        args.max_active = max(100, args.fans // 20)
+    if args.timeout is None:
+        args.timeout = max(900.0, args.fans * 0.2)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from django.utils import timezone
 
         machine = machine_description()
+        args.servers = (settings.DATABASES["default"], settings.REDIS_URL)  # read by bench.rush.servers
         if stack:
             print(f"starting the stack (honcho, log in {stack.log_path}) ...", flush=True)
             stack.wait_ready(bases + ([args.lane] if args.lane else []))
@@ -135,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         users = create_fans(run_id, args.fans, "fan")
         bot_users = create_fans(run_id, args.bots, "bot")
         probe_users = create_fans(run_id, args.concurrency, "probe")
+        fan_cookies = session_cookies(users[args.form_logins :])  # the first few log in through the form
         fans = []
         for index, user in enumerate(users):
             # With the pre-queue, fans arrive over the window before the opening (a share of them after it);
@@ -151,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     index=index,
                     email=user.email,
                     address=fan_address(index),
-                    cookies={} if index < args.form_logins else session_cookies(user),
+                    cookies={} if index < args.form_logins else fan_cookies[index - args.form_logins],
                     arrival=arrival,
                     abandons=random.random() < args.abandon,
                     cancels=random.random() < args.cancel,
@@ -160,15 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         bots = [
-            Bot(
-                index=index,
-                email=user.email,
-                cookies=session_cookies(user),
-                address=bot_address(index, args.bot_addresses),
-            )
-            for index, user in enumerate(bot_users)
+            Bot(index=index, email=user.email, cookies=cookies, address=bot_address(index, args.bot_addresses))
+            for index, (user, cookies) in enumerate(zip(bot_users, session_cookies(bot_users), strict=True))
         ]
-        probes = [session_cookies(user) for user in probe_users]
+        probes = session_cookies(probe_users)
         probe_concert = create_concert(
             run_id,
             "Bench yardstick",

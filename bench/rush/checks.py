@@ -44,15 +44,39 @@ def admission_jumps(visits: Sequence[Visit]) -> list[Visit]:
     places. Each visit waits from entering until admitted (or until it left); a drawn entrant entered before
     the opening, but nobody is admitted before the draw, so its window starts in effect at the draw. Visits
     without a place (pre-queue entries that left before the draw) never waited for one and are skipped;
-    visits admitted the moment they joined never waited, so nobody can jump them."""
-    windows: list[tuple[datetime, datetime]] = []  # (entered, stopped waiting) of every earlier visit that waited
+    visits admitted the moment they joined never waited, so nobody can jump them.
+
+    In place order, each admission asks whether any earlier place's waiting window (open at both ends) holds
+    it: a Fenwick tree over the sorted instants counts the windows covering each instant, so 20,000 visits
+    take a fraction of a second instead of the minutes that comparing every pair would."""
+    placed = sorted((v for v in visits if v.position is not None), key=lambda v: v.position or 0)
+    instants = sorted({v.entered_at for v in placed} | {v.admitted_at or v.exited_at or NEVER for v in placed})
+    index = {instant: i + 1 for i, instant in enumerate(instants)}  # 1-based for the tree
+    tree = [0] * (len(instants) + 2)
+
+    def add(i: int, delta: int) -> None:
+        while i < len(tree):
+            tree[i] += delta
+            i += i & -i
+
+    def covering(i: int) -> int:  # windows that hold instant i: the prefix sum of the starts and ends
+        total = 0
+        while i > 0:
+            total += tree[i]
+            i -= i & -i
+        return total
+
     jumped = []
-    for visit in sorted((v for v in visits if v.position is not None), key=lambda v: v.position or 0):
-        if visit.admitted_at is not None and any(start < visit.admitted_at < end for start, end in windows):
+    for visit in placed:
+        if visit.admitted_at is not None and covering(index[visit.admitted_at]) > 0:
             jumped.append(visit)
         stopped_waiting = visit.admitted_at or visit.exited_at or NEVER
         if stopped_waiting > visit.entered_at:
-            windows.append((visit.entered_at, stopped_waiting))
+            # Open at both ends: it covers the instants strictly between its start and its end.
+            first, last = index[visit.entered_at] + 1, index[stopped_waiting] - 1
+            if first <= last:
+                add(first, 1)
+                add(last + 1, -1)
     return jumped
 
 

@@ -9,7 +9,6 @@ import re
 import time
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -137,16 +136,35 @@ class Browser:
 
     def _keep_cookies(self, response: Response) -> None:
         for header in response.headers.getall("Set-Cookie", []):
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(header)
-            except CookieError:
+            kept = parse_set_cookie(header)
+            if kept is None:
                 continue
-            for name, morsel in jar.items():
-                if morsel["max-age"] == "0" or "1970" in morsel["expires"]:
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
+            name, value, deleted = kept
+            if deleted:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+
+
+def parse_set_cookie(header: str) -> tuple[str, str, bool] | None:
+    """(name, value, deleted) from a Set-Cookie header, as a browser keeps it: the value as sent (quotes and
+    all: the browser sends it back unchanged), deleted when it expires at once (Max-Age=0, or Django's
+    delete_cookie's 1970 date). None for a header without a name=value pair. A few string operations instead
+    of http.cookies.SimpleCookie, whose parse cost more than the rest of a status poll in the load generator."""
+    pair, _, attributes = header.partition(";")
+    name, equals, value = pair.partition("=")
+    name = name.strip()
+    if not equals or not name:
+        return None
+    deleted = False
+    for attribute in attributes.split(";"):
+        key, _, setting = attribute.partition("=")
+        key = key.strip().lower()
+        if (key == "max-age" and setting.strip().lstrip("-").isdigit() and int(setting) <= 0) or (
+            key == "expires" and "1970" in setting
+        ):
+            deleted = True
+    return name, value.strip(), deleted
 
 
 def http_client(args: argparse.Namespace) -> aiohttp.ClientSession:

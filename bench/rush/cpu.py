@@ -5,7 +5,7 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 # pid -> {"ppid", "cpu_ticks", "started"}
 ProcessTable = dict[int, dict[str, int]]
@@ -47,6 +47,12 @@ def descendants(root: int, table: ProcessTable | None = None) -> set[int]:
     return found
 
 
+class PhaseMeter(Protocol):
+    """Something else read over the same phase (bench.rush.servers.ServerMeter: PostgreSQL's and Redis's work)."""
+
+    def stop(self, settle: float = 0.0) -> dict[str, Any]: ...
+
+
 class CpuMeter:
     """CPU seconds used during a phase: by this load generator, by the stack's processes, by the machine.
 
@@ -58,9 +64,15 @@ class CpuMeter:
 
     TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
-    def __init__(self, stack_pid: int | None = None, processes: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        stack_pid: int | None = None,
+        processes: Mapping[str, int] | None = None,
+        servers: PhaseMeter | None = None,
+    ) -> None:
         self.stack_pid = stack_pid
         self.processes = processes or {}  # Procfile name -> pid, for a per-process breakdown
+        self.servers = servers  # read over the same phase, its figures under "servers"
         self.start = self._read()
 
     def _read(self) -> dict[str, Any]:
@@ -88,7 +100,8 @@ class CpuMeter:
             reading["processes"] = {name: tree_cpu(pid) / self.TICKS for name, pid in self.processes.items()}
         return reading
 
-    def stop(self) -> dict[str, Any]:
+    def stop(self, settle: float = 0.0) -> dict[str, Any]:
+        """The phase's figures; the servers' are read `settle` seconds later (PostgreSQL's statistics lag)."""
         end = self._read()
         wall = end["wall"] - self.start["wall"]
         used = {name: end[name] - self.start[name] for name in ("generator", "stack", "machine")}
@@ -101,4 +114,5 @@ class CpuMeter:
             "cpus": os.cpu_count(),
             **{f"{name}_cpu_s": value for name, value in used.items()},
             "stack_processes_cpu_s": per_process,
+            "servers": self.servers.stop(settle) if self.servers else None,
         }

@@ -38,6 +38,7 @@ class Metrics:
         self.ended: float | None = None
         self.cpu: dict[str, Any] | None = None  # a CpuMeter's reading
         self.window_cpu: dict[str, dict[str, Any]] = {}  # CpuMeter readings of parts of the phase, by name
+        self.queue_keys: dict[str, dict[str, Any]] = {}  # the concert's Redis queue keys at moments of the phase
 
     def record(self, endpoint: str, started: float, seconds: float, status: int | str) -> None:
         self.samples[endpoint].append((started, seconds, status))

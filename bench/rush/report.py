@@ -129,6 +129,7 @@ def build_report(
             }
             if waits
             else None,
+            "queue_keys": metrics.queue_keys,
             "fan_notes": Counter(note for fan in fans for note in fan.notes).most_common(10),
             "challenges": {
                 "solved": solver.solves,
@@ -239,9 +240,11 @@ def table(summary: dict[str, Any], title: str) -> str:
         )
     cpu = summary.get("cpu")
     if cpu:
+        requests = sum(row["requests"] for row in summary["endpoints"].values())
         lines.append(
             f"  CPU over {cpu['wall_s']:.1f} s on {cpu['cpus']} CPUs: stack {cpu['stack_cpu_s']:.1f} s, "
-            f"load generator {cpu['generator_cpu_s']:.1f} s, everything else {cpu['other_cpu_s']:.1f} s "
+            f"load generator {cpu['generator_cpu_s']:.1f} s ({cpu['generator_cpu_s'] * 1000 / max(requests, 1):.2f} ms "
+            f"per request), everything else {cpu['other_cpu_s']:.1f} s "
             f"(machine busy {cpu['machine_cpu_s'] / (cpu['wall_s'] * cpu['cpus']) * 100:.0f}%)"
         )
         if cpu.get("stack_processes_cpu_s"):
@@ -249,7 +252,25 @@ def table(summary: dict[str, Any], title: str) -> str:
                 "  stack CPU by process: "
                 + ", ".join(f"{name} {value:.1f} s" for name, value in cpu["stack_processes_cpu_s"].items())
             )
+        if cpu.get("servers"):
+            lines.extend(f"  {line}" for line in server_lines(cpu["servers"], requests))
     return "\n".join(lines)
+
+
+def server_lines(servers: dict[str, Any], requests: int) -> list[str]:
+    """PostgreSQL's and Redis's work over a phase (bench.rush.servers), and per request of the phase."""
+    pg, redis = servers["postgres"], servers["redis"]
+    xacts = pg["xact_commit"] + pg["xact_rollback"]
+    top = ", ".join(f"{name} {calls}" for name, calls in list(redis["commands"].items())[:6])
+    per = max(requests, 1)
+    return [
+        f"PostgreSQL (the stack's database): {xacts} transactions ({pg['xact_rollback']} rolled back), "
+        f"{pg['tup_inserted']} rows inserted, {pg['tup_updated']} updated; Redis (whole server): {redis['calls']} "
+        f"commands ({top}), {redis['cpu_s']:.1f} CPU-s, memory {redis['used_memory_start'] / 2**20:.1f} → "
+        f"{redis['used_memory_end'] / 2**20:.1f} MiB",
+        f"per request: {xacts / per:.2f} PostgreSQL transactions, {redis['calls'] / per:.2f} Redis commands; "
+        "server CPU: " + ", ".join(f"{name} {value:.1f} s" for name, value in servers["process_cpu_s"].items()),
+    ]
 
 
 def yardstick_target(yardstick: dict[str, Any], name: str) -> float:
@@ -348,6 +369,16 @@ def render_report(report: dict[str, Any]) -> str:
         out.append(
             f"Draw: {draw['size']} pre-queue entrants placed {draw['after_opening_s']:.2f} s after the opening "
             f"({draw['left_before']} left before it); {draw['late_visits']} visits queued after it"
+        )
+    for moment, keys in (rush.get("queue_keys") or {}).items():
+        out.append(
+            f"Redis queue keys {moment}: "
+            + ", ".join(
+                f"{name} ({row['keys']:,} × {row['type']}) {row['members']:,} members {row['bytes'] / 1024:,.0f} KiB"
+                + (f" = {row['bytes'] / row['members']:.0f} B each" if row["members"] > 1 else "")
+                for name, row in keys.items()
+            )
+            + f"; {sum(row['bytes'] for row in keys.values()) / 1024:,.0f} KiB in all"
         )
     challenges = rush.get("challenges")
     if challenges:

@@ -25,6 +25,7 @@ from bench.rush.client import Browser, Response, ServerError, http_client, locat
 from bench.rush.cpu import CpuMeter
 from bench.rush.fixtures import FAN_PASSWORD
 from bench.rush.metrics import Metrics
+from bench.rush.servers import queue_keys, server_meter
 
 DATE_RE = re.compile(r'name="date" value="([0-9a-f-]{36})"')
 SEAT_RE = re.compile(r'<input type="checkbox" name="seats" value="(\d+)"')
@@ -323,13 +324,22 @@ class WindowMeter:
 
     async def run(self) -> None:
         await asyncio.sleep(max(0.0, self.start - time.monotonic()))
-        self.meter = CpuMeter(self.args.stack_pid, self.args.stack_processes)
+        self.meter = CpuMeter(self.args.stack_pid, self.args.stack_processes, servers=server_meter(self.args))
         await asyncio.sleep(max(0.0, self.end - time.monotonic()))
         self.stop()
 
     def stop(self) -> None:
         if self.meter is not None and self.reading is None:
             self.reading = self.meter.stop()
+
+
+async def read_queue_keys(args: argparse.Namespace, concert_id: str, metrics: Metrics, name: str, at: float) -> None:
+    """At `at` (a time.monotonic()), the concert's Redis queue keys: what the waiting fans cost Redis then."""
+    from django.conf import settings
+
+    await asyncio.sleep(max(0.0, at - time.monotonic()))
+    _database, redis_url = args.servers
+    metrics.queue_keys[name] = await asyncio.to_thread(queue_keys, redis_url, settings.QUEUE_REDIS_PREFIX, concert_id)
 
 
 async def run_rush(
@@ -362,12 +372,19 @@ async def run_rush(
         first = opens_at + min([0.0, *(fan.arrival for fan in fans)])
         await asyncio.sleep(max(0.0, first - time.monotonic()))
         metrics.started = first
-        meter = CpuMeter(args.stack_pid, args.stack_processes)
+        meter = CpuMeter(args.stack_pid, args.stack_processes, servers=server_meter(args))
         windows = {
             "before the opening": WindowMeter(args, first, opens_at),
             "opening": WindowMeter(args, opens_at, opens_at + args.opening_window),
         }
         window_tasks = [asyncio.create_task(window.run()) for window in windows.values() if window.end > window.start]
+        if getattr(args, "servers", None):
+            moments = {"just before the opening": opens_at - 0.5, "15 s after the opening": opens_at + 15}
+            window_tasks += [
+                asyncio.create_task(read_queue_keys(args, concert_id, metrics, name, at))
+                for name, at in moments.items()
+                if at > first
+            ]
         tasks = [asyncio.create_task(rush.run_fan(fan)) for fan in fans]
         _done, pending = await asyncio.wait(tasks + others, timeout=args.timeout)
         metrics.cpu = meter.stop()

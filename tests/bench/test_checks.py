@@ -3,11 +3,12 @@ on a small sale made through the real services, which passes, and fails once its
 
 import datetime
 import math
+import random
 
 import pytest
 from django.utils import timezone
 
-from bench.rush.checks import Visit, admission_jumps, bot_problems, check_database, draw_problems, late_problems
+from bench.rush.checks import NEVER, Visit, admission_jumps, bot_problems, check_database, draw_problems, late_problems
 from queueing import services
 from queueing.draw import commitment, draw_order, receipt_for
 from queueing.models import QueueEntryHistory
@@ -64,6 +65,42 @@ def test_an_earlier_place_that_left_before_the_admission_was_not_jumped():
 def test_prequeue_entries_that_left_before_the_draw_have_no_place_and_are_skipped():
     visits = [visit("gone", None, receipt="P000001", entered=-30, exited=-10), visit("b", 1, entered=-5, admitted=3)]
     assert admission_jumps(visits) == []
+
+
+def jumps_pair_by_pair(visits):
+    """The rule as first written, every admission against every earlier place's window: the reference."""
+    windows, jumped = [], []
+    for v in sorted((v for v in visits if v.position is not None), key=lambda v: v.position):
+        if v.admitted_at is not None and any(start < v.admitted_at < end for start, end in windows):
+            jumped.append(v)
+        stopped = v.admitted_at or v.exited_at or NEVER
+        if stopped > v.entered_at:
+            windows.append((v.entered_at, stopped))
+    return jumped
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_fast_rule_finds_exactly_the_jumps_the_pair_by_pair_rule_finds(seed):
+    # Random histories on a coarse clock, so that entries, admissions and exits often share an instant
+    # (the windows are open at both ends): some still waiting, some gone, some admitted out of order.
+    rng = random.Random(seed)
+    visits = []
+    for place in range(1, 301):
+        entered = rng.randint(0, 60)
+        end = entered + rng.randint(0, 40)
+        kind = rng.random()
+        visits.append(
+            visit(
+                f"fan{place}",
+                place if kind > 0.05 else None,
+                entered=entered,
+                admitted=end if kind < 0.8 else None,
+                exited=end if 0.8 <= kind < 0.95 else None,
+            )
+        )
+    expected = jumps_pair_by_pair(visits)
+    assert expected  # the histories do have jumps to find
+    assert admission_jumps(visits) == expected
 
 
 # --- the draw --------------------------------------------------------------------------------------
