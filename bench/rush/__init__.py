@@ -5,8 +5,9 @@
 2. Setup (not timed): a concert with enough dates for the fans, its waiting room, N fans with wallets
    topped up through wallet.services.charge and sessions created server-side (a few log in through the
    real form; Argon2 on two cores would otherwise be the whole benchmark).
-3. Yardstick (closed loop, quiet stack): the plain /hello/ view, the queue status poll and the seat map,
-   each hammered by the same number of workers for the same time, so their requests/s compare.
+3. Yardstick (closed loop, quiet stack): the plain /hello/ view, the queue status poll, the waiting-room
+   page, the concert page and the seat map, each hammered by the same number of workers for the same
+   time, so their requests/s compare.
 4. Rush: with the pre-queue (the default) most fans arrive over a window before the opening, open the
    concert page and enter the pre-queue through its form (solving the entry challenge when the form has
    one), then poll the status as the page's JavaScript does (poll_seconds and jitter) until the draw's
@@ -25,6 +26,6 @@ Prints the report and writes it (JSON and text) to bench/results/. Exit status 1
 Run from the repository root: `python -m bench.rush --help` (`make bench` does so with the production
 settings). The modules, one job each: __main__ (options and the run in order), stack (honcho), fixtures
 (setup through the services), client (a fan's browser over HTTP), challenge (a join form's entry
-challenge), metrics and cpu (measurements), yardstick, scenario (the fan's journey, the rush), bots,
-checks (the database afterwards), report.
+challenge), metrics, cpu and servers (measurements: requests, CPU, PostgreSQL's and Redis's work), yardstick,
+scenario (the fan's journey, the rush), bots, checks (the database afterwards), report.
 """
