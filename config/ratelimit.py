@@ -148,11 +148,18 @@ def _exempt(address: str) -> bool:
     )
 
 
-def counters_for(action: str, request: HttpRequest, *, account_field: str | None = None) -> list[Counter]:
+def counters_for(
+    action: str,
+    request: HttpRequest,
+    *,
+    account_field: str | None = None,
+    account: tuple[str, str] | None = None,
+) -> list[Counter]:
     """The keys `request` counts against for `action` (none from an exempt address, none with limits off).
 
     The account is the e-mail address typed into `account_field` together with the client address when given
-    (log-in: nobody is signed in yet), else the signed-in user; an anonymous request counts against its
+    (log-in: nobody is signed in yet), else `account` when given (the user's pk and label, known without loading
+    the session: the waiting room's fast poll), else the signed-in user; an anonymous request counts against its
     address only.
     """
     if not settings.RATE_LIMITS_ENABLED:
@@ -177,6 +184,8 @@ def counters_for(action: str, request: HttpRequest, *, account_field: str | None
             pair = f"{typed}\n{address}"
             account_key = "typed:" + hashlib.sha256(pair.encode()).hexdigest()[:32]
             account_label = typed
+    elif counts_accounts and account is not None:
+        account_key, account_label = account
     elif counts_accounts and request.user.is_authenticated:
         account_key, account_label = str(request.user.pk), str(getattr(request.user, "email", request.user.pk))
     if account_key:
@@ -285,7 +294,12 @@ def _count_in_cache(action: str, counters: list[Counter], now: float) -> int:
 
 
 def check_rate_limit(
-    action: str, request: HttpRequest, *, account_field: str | None = None, now: float | None = None
+    action: str,
+    request: HttpRequest,
+    *,
+    account_field: str | None = None,
+    account: tuple[str, str] | None = None,
+    now: float | None = None,
 ) -> None:
     """Count `request` against its account's and address's limits for `action`, or raise RateLimited.
 
@@ -293,7 +307,7 @@ def check_rate_limit(
     any key and the refusal is noted for top_offenders. Atomic with Redis. Lets the request through, with a
     warning in the log, when the store cannot be reached. `now`: epoch seconds (tests move time).
     """
-    counters = counters_for(action, request, account_field=account_field)
+    counters = counters_for(action, request, account_field=account_field, account=account)
     if not counters:
         return
     now = time.time() if now is None else now

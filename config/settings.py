@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "config.middleware.ContentSecurityPolicyMiddleware",
     "config.middleware.RetryAfterMiddleware",  # outside every view and middleware that may answer a 429
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The waiting room's status poll, answered from its signed queue pass without a session (queueing/middleware.py).
+    "queueing.middleware.FastPollMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -247,6 +249,13 @@ QUEUE_BACKEND: str = env("QUEUE_BACKEND", default="database")  # "database" or "
 QUEUE_DEFAULT_MAX_ACTIVE: int = env.int("QUEUE_DEFAULT_MAX_ACTIVE", default=100)
 QUEUE_ADMIT_BATCH_SIZE: int = env.int("QUEUE_ADMIT_BATCH_SIZE", default=500)  # most fans admitted per concert per run
 QUEUE_REDIS_PREFIX: str = env("QUEUE_REDIS_PREFIX", default="frontrow:queue")  # every Redis queue key starts with it
+# The status poll's fast path (Redis backend): the signed queue pass the waiting page's polls carry instead of
+# loading the session and the user (queueing/passes.py), how long one lasts before a poll goes the full way and
+# gets a new one, and how long the Redis copy of a room's settings and admission figures lasts
+# (queueing/services/_mirror.py: dropped at once when the room or its concert is saved).
+QUEUE_PASS_COOKIE_NAME: str = env("QUEUE_PASS_COOKIE_NAME", default="queue_pass")
+QUEUE_PASS_SECONDS: int = env.int("QUEUE_PASS_SECONDS", default=300)
+QUEUE_ROOM_MIRROR_SECONDS: float = env.float("QUEUE_ROOM_MIRROR_SECONDS", default=3.0)
 
 # --- Rate limits (config/ratelimit.py) --------------------------------------------------------
 # Per action: the most requests one account and one client address may make in `seconds` (0: no limit on

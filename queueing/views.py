@@ -14,14 +14,20 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils import timezone, translation
+from django.utils.cache import (
+    add_never_cache_headers,
+    get_conditional_response,
+    patch_cache_control,
+    patch_vary_headers,
+)
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -32,12 +38,13 @@ from accounts.redirects import login_required, redirect_to_next, safe_next
 from accounts.requests import AuthenticatedRequest
 from concerts.models import Concert, ConcertDate
 from config.lockout import client_ip
-from config.ratelimit import rate_limited
+from config.ratelimit import RateLimited, check_rate_limit, limited_response, rate_limited
 
 from . import selectors, services
 from .draw import is_receipt
 from .exceptions import QueueError, QueueUnavailable
 from .gate import room_url, unavailable_response
+from .passes import QueuePass, drop_pass, issue_pass, read_pass
 from .selectors import DrawRecord, DrawState
 from .services import QueueStatus
 
@@ -74,9 +81,9 @@ def eta_text(seconds: int | None) -> str:
     return _("about %(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
 
 
-def _concert_url(concert: Concert) -> str:
+def _concert_url(concert_id: uuid.UUID) -> str:
     try:
-        return reverse("concerts:detail", kwargs={"concert_id": concert.pk})
+        return reverse("concerts:detail", kwargs={"concert_id": concert_id})
     except NoReverseMatch:
         return "/"
 
@@ -104,39 +111,21 @@ def _requested_next(request: HttpRequest, concert: Concert) -> str | None:
     return safe_next(request, data.get("next")) or None
 
 
-PROGRESS_KEY = "queue-progress:{concert_id}"
-LEGACY_PROGRESS_PREFIX = "queue-start:"  # one key per visit, written by earlier versions
-
-
-def _forget_progress(request: HttpRequest, concert: Concert) -> None:
-    request.session.pop(PROGRESS_KEY.format(concert_id=concert.pk), None)
-
-
-def _progress_percent(request: HttpRequest, concert: Concert, current: QueueStatus | None) -> int:
-    """How far the fan has come since they first saw the page: 0..100.
-
-    The starting point is kept in the session, one key per concert ([token, fans ahead at the start]),
-    replaced when the fan comes back with a new place and removed once they are admitted or have no
-    place, so rejoining never grows the session.
-    """
-    if current is None or current.admitted:
-        _forget_progress(request, concert)
-        return 100 if current is not None else 0
-    key = PROGRESS_KEY.format(concert_id=concert.pk)
-    token, start = request.session.get(key) or ("", current.ahead)
-    if token != str(current.token) or current.ahead > start:
-        start = current.ahead
-        request.session[key] = [str(current.token), start]
-        for legacy in [k for k in list(request.session.keys()) if k.startswith(LEGACY_PROGRESS_PREFIX)]:
-            del request.session[legacy]
-    return min(99, int(100 * (start - current.ahead + 1) / (start + 1)))
-
-
-def _payload(
-    request: HttpRequest, concert: Concert, current: QueueStatus | None, next_url: str | None
-) -> dict[str, Any]:
+def _progress(current: QueueStatus | None, kept: QueuePass | None) -> tuple[int, int]:
+    """How far the fan has come since this browser first saw their place, 0..100, and that start (fans ahead
+    then), which the queue pass keeps (queueing.passes): a new place, or one further back, starts again."""
     if current is None:
-        _forget_progress(request, concert)
+        return 0, 0
+    if current.admitted:
+        return 100, 0
+    start = current.ahead
+    if kept is not None and kept.token == current.token and current.ahead <= kept.start:
+        start = kept.start
+    return min(99, int(100 * (start - current.ahead + 1) / (start + 1))), start
+
+
+def _payload(concert_id: uuid.UUID, current: QueueStatus | None, next_url: str | None, progress: int) -> dict[str, Any]:
+    if current is None:
         return {
             "joined": False,
             "admitted": False,
@@ -181,11 +170,28 @@ def _payload(
         "eta_seconds": current.eta_seconds,
         "eta_text": None if current.admitted else eta_text(current.eta_seconds),
         "paused": current.paused,
-        "progress": _progress_percent(request, concert, current),
+        "progress": progress,
         "expires_at": current.expires_at.isoformat() if current.expires_at else None,
-        "next_url": (next_url or _concert_url(concert)) if current.admitted else None,
+        "next_url": (next_url or _concert_url(concert_id)) if current.admitted else None,
         "poll_seconds": poll_seconds(current),
     }
+
+
+def _keep_pass(
+    response: HttpResponseBase, request: HttpRequest, concert_id: uuid.UUID, current: QueueStatus | None, start: int
+) -> None:
+    """After a full path: give a fan who waits (or is in the pre-queue) the pass their next polls use; forget it
+    once they hold no place. An admitted fan's page goes on to the seats and keeps whatever it has."""
+    user = request.user
+    if current is None:
+        if settings.QUEUE_PASS_COOKIE_NAME in request.COOKIES:
+            drop_pass(response, concert_id)
+    elif not current.admitted and isinstance(user, User):
+        issue_pass(
+            response,
+            request,
+            QueuePass(user_id=user.pk, concert_id=concert_id, token=current.token, start=start, label=user.email),
+        )
 
 
 @never_cache
@@ -212,7 +218,7 @@ def room(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResponseBa
             messages.error(request, exc.message)
             return _render_room(request, concert, None, next_url, now=now, status=exc.status)
         if joined.admitted:
-            return redirect_to_next(request, next_url, _concert_url(concert))
+            return redirect_to_next(request, next_url, _concert_url(concert.pk))
         return redirect(room_url(concert, next_url=next_url))
     try:
         current = services.poll_place(user=request.user, concert=concert, now=now)
@@ -230,7 +236,8 @@ def _render_room(
     now: datetime.datetime,
     status: int = 200,
 ) -> TemplateResponse:
-    payload = _payload(request, concert, current, next_url)
+    progress, start = _progress(current, read_pass(request, concert.pk) if current is not None else None)
+    payload = _payload(concert.pk, current, next_url, progress)
     context = {
         "concert": concert,
         "queue": current,
@@ -241,17 +248,22 @@ def _render_room(
         "closed": concert.is_over(now),
         "commitment": services.draw_commitment(concert),
         "draw_url": reverse("queueing:draw", kwargs={"concert_id": concert.pk}),
-        "concert_url": _concert_url(concert),
+        "concert_url": _concert_url(concert.pk),
         "status_url": reverse("queueing:status", kwargs={"concert_id": concert.pk}),
     }
-    return TemplateResponse(request, "queueing/room.html", context, status=status)
+    response = TemplateResponse(request, "queueing/room.html", context, status=status)
+    _keep_pass(response, request, concert.pk, current, start)
+    return response
 
 
 @never_cache
 @require_safe
 @rate_limited("queue_status", json=True)
 def status(request: HttpRequest, concert_id: uuid.UUID) -> JsonResponse:
-    """JSON for the waiting page's polling: position, ahead, eta_seconds, admitted, next_url (and more)."""
+    """JSON for the waiting page's polling: position, ahead, eta_seconds, admitted, next_url (and more).
+
+    The full path: most polls are answered before this by queueing.middleware.FastPollMiddleware (see
+    fast_status), from the queue pass this view and the page give a waiting fan."""
     if not request.user.is_authenticated:
         return JsonResponse({"error": _("Please log in to join the waiting room.")}, status=401)
     concert = get_object_or_404(Concert, pk=concert_id)
@@ -261,7 +273,50 @@ def status(request: HttpRequest, concert_id: uuid.UUID) -> JsonResponse:
         response = JsonResponse({"error": str(exc.message), "code": exc.code, "available": False}, status=exc.status)
         response["Retry-After"] = "10"
         return response
-    return JsonResponse(_payload(request, concert, current, _requested_next(request, concert)))
+    progress, start = _progress(current, read_pass(request, concert.pk) if current is not None else None)
+    response = JsonResponse(_payload(concert.pk, current, _requested_next(request, concert), progress))
+    _keep_pass(response, request, concert.pk, current, start)
+    return response
+
+
+def fast_status(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponse | None:
+    """The status poll's answer without the session, the user or the database, or None to take the full path
+    (status). Called by queueing.middleware.FastPollMiddleware before the session and authentication middleware.
+
+    Only with a genuine queue pass for this concert and session (queueing.passes), and only when the backend
+    alone gives what poll_place would (services.poll_quickly: not for an admitted fan, a draw that is due, an
+    overdue admission run, a database backend, or a room not mirrored in the last seconds) and the pass's place
+    is the fan's place. The same rate limit (counted against the pass's account and the address), the same JSON
+    in the language the request asks for (its language cookie or Accept-Language).
+    """
+    queue_pass = read_pass(request, concert_id)
+    if queue_pass is None:
+        return None
+    try:
+        check_rate_limit("queue_status", request, account=(str(queue_pass.user_id), queue_pass.label))
+    except RateLimited as refusal:
+        return limited_response(request, refusal, json=True)
+    try:
+        polled = services.poll_quickly(concert_id=concert_id, user_id=queue_pass.user_id)
+    except QueueUnavailable:
+        return None  # the full path answers the 503 (at once while the backend's breaker is open)
+    if polled is None:
+        return None
+    current = polled.status
+    if current is not None and current.token != queue_pass.token:
+        return None  # a place this pass was not issued for: the full path starts its progress again
+    progress, start = _progress(current, queue_pass)
+    if current is not None and start != queue_pass.start:
+        return None  # the fan is further back than this browser's start: the full path keeps the new start
+    language = translation.get_language_from_request(request)
+    with translation.override(language):
+        response = JsonResponse(_payload(concert_id, current, None, progress))
+    if current is None:
+        drop_pass(response, concert_id)
+    response.headers["Content-Language"] = language
+    patch_vary_headers(response, ("Accept-Language", "Cookie"))
+    add_never_cache_headers(response)
+    return response
 
 
 @never_cache
@@ -287,12 +342,13 @@ def leave_view(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResp
         left = services.leave(user=request.user, concert=concert)
     except QueueUnavailable as exc:
         return unavailable_response(request, exc)
-    _forget_progress(request, concert)
     if left:
         messages.success(request, _("You left the waiting room for %(concert)s.") % {"concert": concert.title})
     else:
         messages.info(request, _("You were not in the waiting room for %(concert)s.") % {"concert": concert.title})
-    return redirect(_concert_url(concert))
+    response = redirect(_concert_url(concert.pk))
+    drop_pass(response, concert.pk)
+    return response
 
 
 # --- the draw's public record ----------------------------------------------------------------------
@@ -380,7 +436,7 @@ def draw_view(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponseBase:
         "record": record,
         "page": selectors.draw_page(record, page=page_number, per_page=DRAW_PAGE_SIZE),
         "found": found,
-        "concert_url": _concert_url(concert),
+        "concert_url": _concert_url(concert.pk),
         "json_url": json_url,
         "json_absolute_url": request.build_absolute_uri(json_url),
     }

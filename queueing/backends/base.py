@@ -177,6 +177,27 @@ class QueueBackend(abc.ABC):
     def counts(self, *, concert_id: uuid.UUID, now: datetime.datetime) -> tuple[int, int]:
         """(waiting, admitted right now)."""
 
+    # --- the status poll's fast path (queueing.fastpoll) ---------------------------------------------------
+    # A backend that keeps the live queue outside the database can also keep a short-lived copy of what a poll
+    # needs from the WaitingRoom row and its concert (mirror_room), so a poll is answered from the backend
+    # alone. The database backend keeps none: every read of it is a query anyway, and the poll takes the full
+    # path there.
+
+    def fast_status(self, *, concert_id: uuid.UUID, user_id: uuid.UUID) -> tuple[str, Ticket | None] | None:
+        """The room's mirror (as given to mirror_room) and the user's live ticket (as status() gives it, but an
+        admission whatever its end), read in one atomic step; None when the backend keeps no mirror or it has
+        run out."""
+        return None
+
+    def mirror_room(self, *, concert_id: uuid.UUID, state: str, seconds: float) -> None:
+        """Keep `state` (what a poll needs to know about the room, encoded by queueing.services) for `seconds`.
+        Nothing for a backend without a fast path."""
+        return None
+
+    def forget_room_mirror(self, *, concert_id: uuid.UUID) -> None:
+        """Drop the room's mirror (its row changed): the next poll takes the full path and mirrors it again."""
+        return None
+
     def unwritten_history(self, *, concert_id: uuid.UUID) -> list[HistoryNote]:
         """Admissions and ends this backend noted, in the same atomic step as the change, that the history
         may not show yet (a database write that failed, or a process that died, after the change). Always

@@ -11,6 +11,9 @@ one concert's keys would sit on one Redis Cluster shard and a script may touch t
                                    "user|exit µs|reason|data" (ended): what QueueEntryHistory may not
                                    show yet; written by the same script as the change, deleted once the
                                    history shows it (see unwritten_history)
+    <prefix>:{<concert>}:room      STRING what a status poll needs of the WaitingRoom row and its concert,
+                                   kept a few seconds (queueing.services.places.mirror_room): the poll's
+                                   fast path reads it with the fan's place in one script (FAST_STATUS)
     <prefix>:{<concert>}:lease:<t> short SET NX lease for an overdue admission run from a status poll
     <prefix>:{<concert>}:pre       HASH user id -> "token|receipt|joined µs": the pre-queue, until the draw
     <prefix>:{<concert>}:preseq    INCR counter: the last pre-queue arrival number (receipts are made of it)
@@ -189,20 +192,36 @@ return {1, redis.call('HGETALL', KEYS[5])}
 
 # KEYS: waiting, admitted, tokens, pre, receipts. ARGV: user.
 # Returns {data, admission end or '', rank or -1, receipt or ''} or {} (a pre-queue entry: rank -1, no end).
-STATUS = """
-local current = redis.call('HGET', KEYS[3], ARGV[1])
-if not current then
-  local entry = redis.call('HGET', KEYS[4], ARGV[1])
-  if entry then return {entry, '', -1, ''} end
+FIND = """
+local function find(waiting, admitted, tokens, pre, receipts, user)
+  local current = redis.call('HGET', tokens, user)
+  if not current then
+    local entry = redis.call('HGET', pre, user)
+    if entry then return {entry, '', -1, ''} end
+    return {}
+  end
+  local receipt = redis.call('HGET', receipts, user) or ''
+  local ends = redis.call('ZSCORE', admitted, user)
+  if ends then return {current, ends, -1, receipt} end
+  local rank = redis.call('ZRANK', waiting, user)
+  if rank then return {current, '', rank, receipt} end
   return {}
 end
-local receipt = redis.call('HGET', KEYS[5], ARGV[1]) or ''
-local ends = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if ends then return {current, ends, -1, receipt} end
-local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
-if rank then return {current, '', rank, receipt} end
-return {}
 """
+STATUS = FIND + "return find(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1])\n"
+
+# The status poll's fast path: STATUS and the room's mirror (KEYS[6], a string kept a few seconds) in one round
+# trip. Returns {} without the mirror (the poll takes the full path), else {mirror, then what STATUS returns}.
+FAST_STATUS = (
+    FIND
+    + """
+local room = redis.call('GET', KEYS[6])
+if not room then return {} end
+local found = find(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1])
+table.insert(found, 1, room)
+return found
+"""
+)
 
 # KEYS: waiting, admitted, tokens, unwritten, receipts. ARGV: now µs, max_active, paused (0/1), limit, active µs.
 # Ends run-out admissions, then pops up to `limit` waiting fans while fewer than max_active are admitted.
@@ -359,6 +378,7 @@ class RedisQueueBackend(QueueBackend):
         self._touch = self.client.register_script(TOUCH)
         self._end = self.client.register_script(END)
         self._draw = self.client.register_script(DRAW)
+        self._fast_status = self.client.register_script(FAST_STATUS)
 
     def key(self, concert_id: uuid.UUID, name: str) -> str:
         return f"{self.prefix}:{{{concert_id}}}:{name}"
@@ -416,6 +436,27 @@ class RedisQueueBackend(QueueBackend):
             ticket = _ticket(user_id, data, ends, receipt=receipt)
             return ticket if ticket.expires_at is not None and ticket.expires_at > now else None
         return _ticket(user_id, data, ahead=None if int(rank) < 0 else int(rank), receipt=receipt)
+
+    @_unavailable_on_error
+    def fast_status(self, *, concert_id: uuid.UUID, user_id: uuid.UUID) -> tuple[str, Ticket | None] | None:
+        found = self._fast_status(
+            keys=self._keys(concert_id, "waiting", "admitted", "tokens", "pre", "receipts", "room"), args=[str(user_id)]
+        )
+        if not found:
+            return None
+        if len(found) == 1:
+            return _decode(found[0]), None
+        room, data, ends, rank, receipt = found
+        ahead = None if _decode(ends) or int(rank) < 0 else int(rank)
+        return _decode(room), _ticket(user_id, data, ends or None, ahead=ahead, receipt=receipt)
+
+    @_unavailable_on_error
+    def mirror_room(self, *, concert_id: uuid.UUID, state: str, seconds: float) -> None:
+        self.client.set(self.key(concert_id, "room"), state, px=max(1, int(seconds * 1000)))
+
+    @_unavailable_on_error
+    def forget_room_mirror(self, *, concert_id: uuid.UUID) -> None:
+        self.client.delete(self.key(concert_id, "room"))
 
     @_unavailable_on_error
     def draw(self, *, room: WaitingRoom, seed: str, now: datetime.datetime, place_floor: int = 0) -> DrawResult:

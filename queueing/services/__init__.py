@@ -9,7 +9,8 @@ One module per side: places (the fan's: join, poll_place, touch, leave, end_for_
 see), admissions (admitting and expiring under the room's lock, pausing, when a run is overdue, staff
 removals), draws (the pre-queue's draw when the sale opens), challenges (the proof-of-work challenge a fan's
 browser solves to enter: issued per room, each solution redeemed once); _history has the QueueEntryHistory
-writes both share and the catch-up of what Redis changed but the history missed.
+writes both share and the catch-up of what Redis changed but the history missed; _mirror the room's short-lived
+copy in the backend that lets a status poll skip the database (places.poll_quickly).
 Callers use the names re-exported here (`from queueing import services; services.join(...)`).
 """
 
@@ -22,6 +23,7 @@ from ..exceptions import (
     TooManyPlacesFromAddress,
 )
 from ._history import EXIT_EXPIRED, EXIT_LEFT, EXIT_PAID, EXIT_REMOVED
+from ._mirror import forget_room_mirror
 from .admissions import (
     ADMISSION_LOG_SECONDS,
     OVERDUE_INTERVALS,
@@ -37,6 +39,7 @@ from .places import (
     MAX_LIFETIME_FACTOR,
     MIN_RATE_SPAN_SECONDS,
     QueueStatus,
+    QuickPoll,
     address_for_cap,
     check_entry_window,
     end_for_user,
@@ -46,6 +49,7 @@ from .places import (
     leave,
     max_lifetime_seconds,
     poll_place,
+    poll_quickly,
     touch,
 )
 
@@ -64,6 +68,7 @@ __all__ = [
     "QueueNotOpen",
     "QueueStatus",
     "QueueUnavailable",
+    "QuickPoll",
     "TooManyPlacesFromAddress",
     "address_for_cap",
     "admit_all_due",
@@ -73,6 +78,7 @@ __all__ = [
     "check_entry_window",
     "draw_commitment",
     "expire_admissions",
+    "forget_room_mirror",
     "issue_challenge",
     "join",
     "leave",
@@ -80,6 +86,7 @@ __all__ = [
     "is_draw_due",
     "is_entry_open",
     "poll_place",
+    "poll_quickly",
     "redeem_solution",
     "remove_from_queue",
     "run_draw",

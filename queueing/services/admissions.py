@@ -24,6 +24,7 @@ from ._history import (
     record_admissions,
     record_exits,
 )
+from ._mirror import forget_room_mirror
 from .draws import is_draw_due, run_draw
 
 logger = logging.getLogger(__name__)
@@ -163,5 +164,6 @@ def set_paused(*, concert: Concert, paused: bool) -> WaitingRoom:
     """Pause or resume admission for a concert (creating its waiting room if need be)."""
     room = room_for(concert)
     WaitingRoom.objects.filter(pk=room.pk).update(is_paused=paused)
+    forget_room_mirror(room.pk)  # an update() sends no post_save: waiting fans see the pause on their next poll
     room.is_paused = paused
     return room

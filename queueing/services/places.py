@@ -24,6 +24,7 @@ from ..draw import arrival_of
 from ..exceptions import QueueClosed, QueueNotOpen, QueueUnavailable, TooManyPlacesFromAddress
 from ..models import QueueEntryHistory, WaitingRoom
 from ._history import EXIT_EXPIRED, EXIT_LEFT, forget_when_committed, record_entry, record_exits
+from ._mirror import mirror_room, room_from_mirror
 from .admissions import ADMISSION_LOG_SECONDS, is_overdue, room_for, run_admission
 from .draws import is_draw_due, restore_backend_draw, run_draw
 
@@ -320,7 +321,46 @@ def poll_place(*, user: User, concert: Concert, now: datetime.datetime | None = 
             ticket = backend.status(room=room, user_id=user.pk, now=now)
             if ticket is None:
                 return None
+    mirror_room(room, concert)
     return _status_of(ticket, room, concert, now)
+
+
+@dataclass(frozen=True)
+class QuickPoll:
+    """A poll answered on the fast path: the fan's status, or None when they hold no live place."""
+
+    status: QueueStatus | None
+
+
+def poll_quickly(
+    *, concert_id: uuid.UUID, user_id: uuid.UUID, now: datetime.datetime | None = None
+) -> QuickPoll | None:
+    """The user's place in the concert's waiting room from the backend alone (one round trip, no query, no
+    write), when that gives the answer poll_place would; None when only poll_place can answer: the backend
+    keeps no mirror of the room (the database backend, or none written in the last few seconds), the fan is
+    admitted (their page goes on to the seats), their pre-queue entry waits for a draw that is due, or the
+    last admission run is overdue (poll_place runs it).
+
+    A read only: the caller must already know that this is `user_id`'s own poll (queueing.fastpoll's cookie).
+    Raises QueueUnavailable when the backend cannot be reached.
+    """
+    now = now or timezone.now()
+    found = get_backend().fast_status(concert_id=concert_id, user_id=user_id)
+    if found is None:
+        return None
+    state, ticket = found
+    if ticket is None:
+        return QuickPoll(status=None)
+    if ticket.is_admitted:
+        return None
+    room, concert = room_from_mirror(concert_id, state)
+    if ticket.is_prequeued:
+        if concert.is_on_sale(now):  # the draw is due (or has just run): poll_place runs it or reads the place
+            return None
+        return QuickPoll(status=_prequeued_status(ticket, room, concert))
+    if is_overdue(room, now):
+        return None
+    return QuickPoll(status=_waiting_status(ticket, room, now))
 
 
 def touch(*, user: User | AnonymousUser, concert: Concert, now: datetime.datetime | None = None) -> bool:

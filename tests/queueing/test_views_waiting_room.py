@@ -202,25 +202,23 @@ def queue_session_keys(client):
     return sorted(key for key in list(client.session.keys()) if key.startswith("queue-"))
 
 
-def test_rejoining_keeps_one_progress_key_per_concert_in_the_session(fan_client, fan, concert, make_room):
+def test_the_progress_starts_from_the_queue_pass_and_the_session_keeps_nothing(fan_client, fan, concert, make_room):
     make_room(max_active=1)
     first, second, third = (UserFactory() for _ in range(3))
     for other in (first, second, third):  # one admitted, two waiting
         services.join(user=other, concert=concert)
-    session = fan_client.session
-    session["queue-start:5a4f3f3e-8d1c-4f4e-9a59-1f0e6c1d2b3a"] = 7  # left by the earlier code: one per visit
-    session.save()
     leave_url = reverse("queueing:leave", kwargs={"concert_id": concert.pk})
 
-    for _ in range(5):
+    for _ in range(3):
         fan_client.post(room_url(concert))
         assert fan_client.get(status_url(concert)).json()["progress"] == 33  # two ahead
+        assert fan_client.cookies["queue_pass"].value
         fan_client.get(room_url(concert))
-        assert len(queue_session_keys(fan_client)) == 1
-        fan_client.post(leave_url)
-        assert queue_session_keys(fan_client) == []
+        left = fan_client.post(leave_url)
+        assert left.cookies["queue_pass"]["max-age"] == 0  # the pass goes with the place
+    assert queue_session_keys(fan_client) == []
 
-    # A new place starts its own progress; admission clears it.
+    # A new place starts its own progress; admission ends it.
     fan_client.post(room_url(concert))
     assert fan_client.get(status_url(concert)).json()["progress"] == 33
     services.leave(user=second, concert=concert)

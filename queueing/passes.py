@@ -1,0 +1,105 @@
+"""The queue pass: a signed, short-lived cookie that says "this browser's session is user X's, waiting in concert
+Y's room with place token T", so the waiting page's status poll can be answered without loading the session or
+the user (queueing.middleware.FastPollMiddleware).
+
+The full paths issue it: the waiting room's page and the status poll that went through the session, once they
+know who is logged in and that they hold a place. It binds the user, the concert, the place's token, the session
+cookie it was issued beside (a hash of its key: after a log-out or a log-in as someone else the session key is
+another, and the pass no longer counts) and its own expiry (QUEUE_PASS_SECONDS), signed with SECRET_KEY under a
+salt of its own. It also carries what the page needs across polls without the session: how many fans were ahead
+when the fan first saw this place (the progress bar's start) and the account's label for the rate limit's record.
+
+It is trusted for nothing but "this is user X's own poll of concert Y": whatever it says, a poll answers only
+what the queue backend holds for X in Y, and the pass's token must be that place's token, or the poll takes the
+full path. A forged, altered, expired or foreign pass is simply ignored. After a log-out the browser's session
+cookie changes, so the pass stops counting at once; a session ended on the server alone (an expired session, a
+password change elsewhere) leaves the pass showing its fan their own place until it expires.
+"""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+from django.urls import reverse
+
+SALT = "queueing.passes.queue-pass"
+
+
+@dataclass(frozen=True)
+class QueuePass:
+    user_id: uuid.UUID
+    concert_id: uuid.UUID
+    token: uuid.UUID  # the place it was issued for
+    start: int  # fans ahead when this browser first saw the place (the progress bar's start)
+    label: str  # the account's label in the rate limits' record (its e-mail address)
+
+
+def _session_tag(request: HttpRequest) -> str:
+    """A digest of the browser's session key (from its cookie, without loading the session)."""
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    return hashlib.sha256(key.encode()).hexdigest()[:24] if key else ""
+
+
+def cookie_path(concert_id: uuid.UUID) -> str:
+    """The pass goes with the concert's waiting-room URLs only (the page and its poll)."""
+    return reverse("queueing:room", kwargs={"concert_id": concert_id})
+
+
+def read_pass(request: HttpRequest, concert_id: uuid.UUID) -> QueuePass | None:
+    """The request's pass for this concert if it is genuine, unexpired, issued for this concert and beside the
+    session cookie the request carries; else None. Reads no session and no database."""
+    value = request.COOKIES.get(settings.QUEUE_PASS_COOKIE_NAME)
+    if not value:
+        return None
+    try:
+        user, concert, token, start, session, label = signing.loads(
+            value, salt=SALT, max_age=settings.QUEUE_PASS_SECONDS
+        )
+        found = QueuePass(
+            user_id=uuid.UUID(hex=user),
+            concert_id=uuid.UUID(hex=concert),
+            token=uuid.UUID(hex=token),
+            start=int(start),
+            label=str(label),
+        )
+    except (signing.BadSignature, ValueError, TypeError):  # forged, altered, expired, or of another shape
+        return None
+    if found.concert_id != concert_id or not session or session != _session_tag(request):
+        return None
+    return found
+
+
+def issue_pass(response: HttpResponseBase, request: HttpRequest, queue_pass: QueuePass) -> None:
+    """Set the pass on `response` (a full path's answer, for the session the request carries)."""
+    session = _session_tag(request)
+    if not session:
+        return
+    value = signing.dumps(
+        [
+            queue_pass.user_id.hex,
+            queue_pass.concert_id.hex,
+            queue_pass.token.hex,
+            queue_pass.start,
+            session,
+            queue_pass.label,
+        ],
+        salt=SALT,
+    )
+    response.set_cookie(
+        settings.QUEUE_PASS_COOKIE_NAME,
+        value,
+        max_age=settings.QUEUE_PASS_SECONDS,
+        path=cookie_path(queue_pass.concert_id),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def drop_pass(response: HttpResponseBase, concert_id: uuid.UUID) -> None:
+    """Tell the browser to forget the concert's pass (the fan left, or holds no place)."""
+    response.delete_cookie(settings.QUEUE_PASS_COOKIE_NAME, path=cookie_path(concert_id), samesite="Lax")

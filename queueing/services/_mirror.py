@@ -1,0 +1,70 @@
+"""The room's mirror in the queue backend: what a status poll needs of the WaitingRoom row and its concert (pause,
+capacity, recent admissions, the last admission run, the sale's opening), kept QUEUE_ROOM_MIRROR_SECONDS, so the
+poll's fast path (places.poll_quickly) reads it with the fan's place in one round trip and no query.
+
+Every full poll (places.poll_place) writes it from the rows it has just read; a saved room or concert drops it
+(queueing.apps connects the signals: the admission run saves the room every ADMIT_QUEUE_EVERY_SECONDS, staff
+save it in the admin, the draw saves it), and so does a pause. So a change reaches the fast path at once when it
+goes through save(), and within QUEUE_ROOM_MIRROR_SECONDS in any case (a mirror written from a read that a change
+overtook). A stale mirror errs on the safe side where it matters: the last admission run's time only moves
+forward, so an old copy can make a run look overdue (the poll then takes the full path), never hide one.
+"""
+
+import contextlib
+import datetime
+import json
+import uuid
+
+from django.conf import settings
+
+from concerts.models import Concert
+
+from ..backends import get_backend
+from ..exceptions import QueueUnavailable
+from ..models import WaitingRoom
+
+
+def _room_state(room: WaitingRoom, concert: Concert) -> str:
+    last = room.last_admission_at
+    fields = [
+        room.max_active,
+        room.is_paused,
+        room.admission_log,
+        last.timestamp() if last else None,
+        concert.sale_opens_at.timestamp(),
+    ]
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def _moment(timestamp: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
+
+
+def room_from_mirror(concert_id: uuid.UUID, state: str) -> tuple[WaitingRoom, Concert]:
+    """Unsaved copies of the room and its concert holding what a poll reads of them: for reading, never saved."""
+    max_active, paused, log, last, opens = json.loads(state)
+    room = WaitingRoom(
+        concert_id=concert_id,
+        max_active=max_active,
+        is_paused=paused,
+        admission_log=log,
+        last_admission_at=_moment(last) if last is not None else None,
+        draw_seed="",  # not read; given so the copy does not draw a random seed of its own
+    )
+    return room, Concert(pk=concert_id, sale_opens_at=_moment(opens))
+
+
+def mirror_room(room: WaitingRoom, concert: Concert) -> None:
+    """Keep what a poll needs of `room` and `concert` in the backend for QUEUE_ROOM_MIRROR_SECONDS (nothing for a
+    backend without a fast path). Best effort: a backend that cannot be reached keeps none, and polls take the
+    full path."""
+    with contextlib.suppress(QueueUnavailable):
+        get_backend().mirror_room(
+            concert_id=concert.pk, state=_room_state(room, concert), seconds=settings.QUEUE_ROOM_MIRROR_SECONDS
+        )
+
+
+def forget_room_mirror(concert_id: uuid.UUID) -> None:
+    """Drop the room's mirror after its row or its concert changed (best effort, like mirror_room)."""
+    with contextlib.suppress(QueueUnavailable):
+        get_backend().forget_room_mirror(concert_id=concert_id)
