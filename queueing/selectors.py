@@ -1,5 +1,6 @@
-"""Reads about the waiting rooms: live waiting and admitted counts per concert, for staff and operators; the
-pre-queue draw's public record and its check (verify_draw); who holds the most live places per address."""
+"""Reads about the waiting rooms: live waiting and admitted counts per concert, for staff and operators; whether a
+fan holds a place; the pre-queue draw's public record and its check (verify_draw); who holds the most live places
+per address."""
 
 import datetime
 import uuid
@@ -76,6 +77,18 @@ def challenge_is_on(*, concert: Concert) -> bool:
         return concert.waiting_room.challenge_enabled
     except WaitingRoom.DoesNotExist:
         return settings.QUEUE_CHALLENGE_DEFAULT
+
+
+def holds_place(*, concert: Concert, user_id: uuid.UUID, now: datetime.datetime | None = None) -> bool:
+    """Does the user hold a live place in the concert's waiting room (waiting, in the pre-queue, or admitted and
+    not run out): the place a join gives back without a new entry challenge? A pure read (unlike
+    services.poll_place it runs no draw or admission). Reads `concert.waiting_room` like challenge_is_on, so after
+    it this costs one backend read; False when there is no room or the backend cannot be reached."""
+    try:
+        room = concert.waiting_room
+        return get_backend().status(room=room, user_id=user_id, now=now or timezone.now()) is not None
+    except (WaitingRoom.DoesNotExist, QueueUnavailable):
+        return False
 
 
 def prequeue_size(*, room: WaitingRoom) -> int | None:

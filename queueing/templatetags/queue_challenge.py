@@ -1,6 +1,7 @@
 """`{% queue_challenge concert user as challenge %}`: what templates/queueing/_challenge.html needs to show the
 entry challenge's widget in a join form (its challenge URL and its texts in the active language), or None when
-this fan has nothing to solve there: logged out, the waiting room not open, or the room's challenge off.
+this fan has nothing to solve there: logged out, the waiting room not open, the room's challenge off, or a place
+already held in that room.
 """
 
 import json
@@ -11,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts.models import User
 from concerts.models import Concert
 from queueing import selectors, services
 
@@ -47,6 +49,10 @@ def queue_challenge(concert: Concert, user: object) -> EntryChallenge | None:
     if not services.is_entry_open(concert, timezone.now()):
         return None
     if not selectors.challenge_is_on(concert=concert):  # read once per page (concert.waiting_room)
+        return None
+    # A fan who holds a place gets it back from the join without a challenge (queueing.views.room): no widget,
+    # so their browser does not solve one for nothing (an admitted fan clicking Book on the concert page).
+    if isinstance(user, User) and selectors.holds_place(concert=concert, user_id=user.pk):
         return None
     return EntryChallenge(
         url=reverse("queueing:challenge", kwargs={"concert_id": concert.pk}),

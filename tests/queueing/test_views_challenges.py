@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from queueing import services
 from queueing.models import QueueEntryHistory
 from tests.factories import ConcertDateFactory, ConcertFactory, UserFactory
 from tests.support.challenges import EASY, altered, challenge_room, decoded, solve, solved
@@ -125,6 +126,21 @@ def test_no_widget_where_nothing_is_to_be_solved(fan_client, concert):
     challenge_room(later)
     page = fan_client.get(reverse("concerts:detail", kwargs={"concert_id": later.pk}))
     assert "<altcha-widget" not in page.content.decode()  # not open yet: nothing to join
+
+
+@pytest.mark.parametrize("backend", ["database", "redis"])
+def test_no_widget_for_a_fan_who_holds_a_place_in_the_room(settings, fan_client, fan, concert, room, backend):
+    settings.QUEUE_BACKEND = backend
+    ConcertDateFactory(concert=concert)
+    concert_url = reverse("concerts:detail", kwargs={"concert_id": concert.pk})
+    assert "<altcha-widget" in fan_client.get(concert_url).content.decode()
+    services.join(user=fan, concert=concert)  # admitted at once: the concert page's Book just goes on
+    assert "<altcha-widget" not in fan_client.get(concert_url).content.decode()
+    other = ConcertFactory()
+    challenge_room(other)
+    assert "<altcha-widget" in fan_client.get(room_url(other)).content.decode()  # a place elsewhere counts not
+    services.leave(user=fan, concert=concert)
+    assert "<altcha-widget" in fan_client.get(concert_url).content.decode()
 
 
 # --- joining with and without a solution --------------------------------------------------------------------------
