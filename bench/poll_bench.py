@@ -1,0 +1,238 @@
+"""The waiting room's status poll and page in process: CPU per request beside /hello/.
+
+Sends requests through Django's whole stack (django.test.Client: every middleware, the production settings:
+PostgreSQL through the psycopg pool, sessions in Redis written through to PostgreSQL, the Redis queue backend,
+rate limits counted) and times each kind with time.process_time(), so the figures are this process's CPU per
+request, without gunicorn and without the network. Kinds:
+
+    hello            /hello/ (the yardstick: the middleware stack and one SELECT 1)
+    poll (fast)      /concerts/<id>/queue/status/ for waiting fans holding their queue cookie
+    poll (full)      the same without the queue cookie (the path every poll took before the cookie)
+    poll (pre-queue) the fast poll of fans in a pre-queue, before its draw
+    room page        GET /concerts/<id>/queue/ for waiting fans
+
+and the PostgreSQL queries and Redis commands each makes (counted on one request). Uses its own PostgreSQL
+database (frontrow_poll_bench, created and migrated if missing; BENCH_DB names another), Redis db 9
+(BENCH_REDIS_URL) under key prefixes of its own, deleted afterwards. Not a test: run it by hand.
+
+    .venv/bin/python bench/poll_bench.py                 # 2,000 requests of each kind
+    .venv/bin/python bench/poll_bench.py --requests 500 --fans 100
+"""
+
+import argparse
+import datetime
+import functools
+import os
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.test import Client
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+BENCH_DB = os.environ.get("BENCH_DB", "frontrow_poll_bench")
+BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+PREFIX = "frontrow-pollbench"
+STATIC_ROOT = os.environ.get("BENCH_STATIC_ROOT", "/tmp/frontrow-poll-bench-static")
+
+
+def configure() -> None:
+    from bench.benchdb import setup_django
+
+    setup_django(
+        pg_server=PG_SERVER,
+        database=BENCH_DB,
+        redis_url=BENCH_REDIS,
+        DJANGO_SETTINGS_MODULE="config.settings_production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="testserver",
+        ALLOW_PLAIN_HTTP="true",
+        QUEUE_BACKEND="redis",
+        QUEUE_REDIS_PREFIX=f"{PREFIX}:queue",
+        RATE_LIMIT_REDIS_PREFIX=f"{PREFIX}:ratelimit",
+        CACHE_KEY_PREFIX=f"{PREFIX}:cache",
+        # Every fan's polls count against the account limit as in a sale; the bench's one address does not
+        # stand for thousands of fans, so its address limit is out of the way.
+        RATE_LIMIT_QUEUE_STATUS="120,100000000,60",
+        RATE_LIMIT_SEAT_MAP="60,100000000,60",
+        RQ_ASYNC="false",
+        # A busy machine (the bench beside other work) must not open the Redis breaker mid-run.
+        REDIS_SOCKET_TIMEOUT="10",
+        QUEUE_CHALLENGE_DEFAULT="false",
+        STATIC_ROOT=STATIC_ROOT,
+    )
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)  # the manifest the pages' {% static %} reads
+
+
+def cleanup() -> None:
+    import redis
+
+    from concerts.models import Concert
+
+    Concert.objects.filter(title__startswith="Poll bench").delete()
+    client = redis.Redis.from_url(BENCH_REDIS)
+    for key in client.scan_iter(match=f"{PREFIX}:*", count=5_000):
+        client.delete(key)
+    client.close()
+
+
+def fans(count: int) -> list[Any]:
+    from accounts.models import User
+
+    emails = [f"poll-bench-{i:05d}@example.com" for i in range(count)]
+    have = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
+    User.objects.bulk_create(User(email=email, name="Bench fan", password="!") for email in emails if email not in have)
+    return list(User.objects.filter(email__in=emails).order_by("email"))
+
+
+def concert(title: str, *, opens_in: datetime.timedelta) -> Any:
+    from django.utils import timezone
+
+    from concerts.models import Concert
+    from queueing.models import WaitingRoom
+
+    now = timezone.now()
+    made = Concert.objects.create(
+        title=title,
+        start_time=now + datetime.timedelta(days=30),
+        end_time=now + datetime.timedelta(days=30, hours=3),
+        sale_opens_at=now + opens_in,
+    )
+    WaitingRoom.objects.create(concert=made, max_active=1)
+    return made
+
+
+def clients(users: list[Any]) -> list["Client"]:
+    from django.test import Client
+
+    made = []
+    for user in users:
+        client = Client()
+        client.force_login(user)
+        made.append(client)
+    return made
+
+
+def timed(name: str, count: int, request: Callable[[int], Any]) -> float:
+    for i in range(min(50, count)):  # warm up: imports, templates, connections
+        request(i)
+    started_cpu, started_wall = time.process_time(), time.perf_counter()
+    for i in range(count):
+        request(i)
+    cpu_ms = (time.process_time() - started_cpu) / count * 1000
+    wall_ms = (time.perf_counter() - started_wall) / count * 1000
+    print(f"  {name:<18} {cpu_ms:7.3f} ms CPU  {wall_ms:7.3f} ms wall  ({count} requests)", flush=True)
+    return cpu_ms
+
+
+def counted(request: Callable[[], Any]) -> tuple[int, int]:
+    """(PostgreSQL queries, Redis commands) of one request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from redis.connection import AbstractConnection
+
+    commands = 0
+    original = AbstractConnection.send_packed_command
+
+    def counting(self: AbstractConnection, command: Any, check_health: Any = True) -> Any:
+        nonlocal commands
+        commands += 1
+        return original(self, command, check_health)  # type: ignore[no-untyped-call]
+
+    AbstractConnection.send_packed_command = counting  # type: ignore[method-assign]
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            request()
+    finally:
+        AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
+    return len(queries), commands
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2_000, help="requests of each kind")
+    parser.add_argument("--fans", type=int, default=200, help="waiting fans the polls are spread over")
+    parser.add_argument("--profile", metavar="KIND", help="profile one kind (e.g. 'poll (fast)') instead")
+    args = parser.parse_args()
+    configure()
+    from django.conf import settings
+
+    from queueing import services
+
+    cleanup()
+    users = fans(args.fans + 1)
+    on_sale = concert("Poll bench (on sale)", opens_in=datetime.timedelta(minutes=-1))
+    services.join(user=users[0], concert=on_sale)  # admitted: the room's one place is taken
+    for user in users[1:]:
+        services.join(user=user, concert=on_sale)
+    prequeue = concert("Poll bench (pre-queue)", opens_in=datetime.timedelta(minutes=10))
+    for user in users[1:]:
+        services.join(user=user, concert=prequeue)
+    waiting = clients(users[1:])
+    prequeued = clients(users[1:])  # a client of its own: the test client keeps one cookie per name, any path
+    bare = clients(users[1:])  # no queue pass: every poll takes the full path
+    room_url = f"/concerts/{on_sale.pk}/queue/"
+    status_url = f"/concerts/{on_sale.pk}/queue/status/"
+    pre_status_url = f"/concerts/{prequeue.pk}/queue/status/"
+    cookie = settings.QUEUE_PASS_COOKIE_NAME
+    for client in waiting:
+        assert client.get(room_url).status_code == 200
+    for client in prequeued:
+        assert client.get(f"/concerts/{prequeue.pk}/queue/").status_code == 200
+
+    def poll_full(i: int) -> None:
+        client = bare[i % len(bare)]
+        if cookie:
+            client.cookies.pop(cookie, None)
+        assert client.get(status_url).status_code == 200
+
+    def poll_fast(i: int) -> None:
+        assert waiting[i % len(waiting)].get(status_url).status_code == 200
+
+    def poll_pre(i: int) -> None:
+        assert prequeued[i % len(prequeued)].get(pre_status_url).status_code == 200
+
+    def room_page(i: int) -> None:
+        assert waiting[i % len(waiting)].get(room_url).status_code == 200
+
+    def hello(i: int) -> None:
+        assert waiting[i % len(waiting)].get("/hello/").status_code == 200
+
+    kinds: list[tuple[str, Callable[[int], None]]] = [
+        ("hello", hello),
+        ("poll (fast)", poll_fast),
+        ("poll (full)", poll_full),
+        ("poll (pre-queue)", poll_pre),
+        ("room page", room_page),
+    ]
+    print(f"\nCPU per request in process, {args.requests} requests each, {args.fans} waiting fans:", flush=True)
+    if args.profile:
+        import cProfile
+        import pstats
+
+        request = dict(kinds)[args.profile]
+        profiler = cProfile.Profile(time.process_time)  # CPU, not wall: waits on PostgreSQL or Redis are not ours
+        profiler.runcall(lambda: [request(i) for i in range(args.requests)])
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        return
+    figures = {name: timed(name, args.requests, request) for name, request in kinds}
+    hello_ms = figures["hello"]
+    print("\nPer request: PostgreSQL queries, Redis commands; CPU against hello's:")
+    for name, request in kinds:
+        request(0)  # the room's mirror may have run out since: the first poll after that takes the full path
+        queries, commands = counted(functools.partial(request, 0))
+        print(f"  {name:<18} {queries:3d} queries  {commands:3d} Redis commands  {hello_ms / figures[name]:6.0%}")
+    cleanup()
+
+
+if __name__ == "__main__":
+    main()
