@@ -222,7 +222,7 @@ def main() -> None:
         request = dict(kinds)[args.profile]
         profiler = cProfile.Profile(time.process_time)  # CPU, not wall: waits on PostgreSQL or Redis are not ours
         profiler.runcall(lambda: [request(i) for i in range(args.requests)])
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(45)
         return
     figures = {name: timed(name, args.requests, request) for name, request in kinds}
     hello_ms = figures["hello"]

@@ -44,6 +44,7 @@ from . import selectors, services
 from .draw import is_receipt
 from .exceptions import QueueError, QueueUnavailable
 from .gate import room_url, unavailable_response
+from .models import WaitingRoom
 from .passes import QueuePass, drop_pass, issue_pass, read_pass
 from .selectors import DrawRecord, DrawState
 from .services import QueueStatus
@@ -201,7 +202,8 @@ def _keep_pass(
 def room(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResponseBase:
     """GET: the waiting room (join button, or the fan's place). POST: join (with the solved entry challenge
     when the room asks for one), then come back here (or go straight on when admitted at once)."""
-    concert = get_object_or_404(Concert, pk=concert_id)
+    # The room comes with the concert (one query): the page and its challenge widget read it.
+    concert = get_object_or_404(Concert.objects.select_related("waiting_room"), pk=concert_id)
     next_url = _requested_next(request, concert)
     now = timezone.now()
     if request.method == "POST":
@@ -220,11 +222,28 @@ def room(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResponseBa
         if joined.admitted:
             return redirect_to_next(request, next_url, _concert_url(concert.pk))
         return redirect(room_url(concert, next_url=next_url))
+    room = _room_read_with(concert)
     try:
-        current = services.poll_place(user=request.user, concert=concert, now=now)
+        current = services.poll_place(user=request.user, concert=concert, now=now, room=room) if room else None
     except QueueUnavailable as exc:
         return unavailable_response(request, exc)
     return _render_room(request, concert, current, next_url, now=now)
+
+
+def _room_read_with(concert: Concert) -> WaitingRoom | None:
+    """The concert's waiting room as read with it (select_related), None if it has none yet."""
+    try:
+        return concert.waiting_room
+    except WaitingRoom.DoesNotExist:
+        return None
+
+
+def _commitment(concert: Concert, current: QueueStatus | None, now: datetime.datetime) -> str:
+    """The draw's commitment where the page shows it (the pre-queue's rules, a fan's receipt), else ""."""
+    if not (current.receipt if current is not None else concert.is_in_prequeue(now)):
+        return ""
+    room = _room_read_with(concert)
+    return room.draw_commitment if room is not None and room.draw_commitment else services.draw_commitment(concert)
 
 
 def _render_room(
@@ -246,7 +265,7 @@ def _render_room(
         "sale_open": concert.is_on_sale(now),
         "prequeue_open": concert.is_in_prequeue(now),
         "closed": concert.is_over(now),
-        "commitment": services.draw_commitment(concert),
+        "commitment": _commitment(concert, current, now),
         "draw_url": reverse("queueing:draw", kwargs={"concert_id": concert.pk}),
         "concert_url": _concert_url(concert.pk),
         "status_url": reverse("queueing:status", kwargs={"concert_id": concert.pk}),

@@ -289,8 +289,12 @@ def _join_once(
     return result
 
 
-def poll_place(*, user: User, concert: Concert, now: datetime.datetime | None = None) -> QueueStatus | None:
+def poll_place(
+    *, user: User, concert: Concert, now: datetime.datetime | None = None, room: WaitingRoom | None = None
+) -> QueueStatus | None:
     """The user's place in the concert's waiting room, or None if they hold no live place.
+
+    `room`: the concert's WaitingRoom as the caller has just read it (with the concert), sparing a query.
 
     Not a pure read: when the fan is waiting and the last admission run is overdue (beat stopped), it runs
     one under the room's lock first (admitting fans, ending run-out admissions, writing their history), so
@@ -298,7 +302,7 @@ def poll_place(*, user: User, concert: Concert, now: datetime.datetime | None = 
     the rows ahead).
     """
     injected, now = now, now or timezone.now()
-    room = _room_if_any(concert)
+    room = room if room is not None else _room_if_any(concert)
     if room is None:
         return None
     backend = get_backend()
