@@ -285,3 +285,12 @@ def test_a_backend_that_cannot_be_reached_is_left_to_the_full_path(settings, fan
     settings.REDIS_URL = "redis://127.0.0.1:1/3"  # nothing listens on port 1
     response = fan_client.get(status_url(full_room))
     assert response.status_code == 503 and response.json()["available"] is False
+
+
+def test_the_waiting_page_reads_the_session_the_fan_and_the_concert_with_its_room(
+    fan_client, full_room, django_assert_num_queries
+):
+    join(fan_client, full_room)
+    with django_assert_num_queries(3):  # the session (in the database in tests), the user, the concert and room
+        page = fan_client.get(room_url(full_room))
+    assert "data-queue-position>3<" in page.content.decode()
