@@ -66,7 +66,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--max-active",
         type=int,
         default=None,
-        help="fans admitted at once, the waiting room's max_active (default 100, or fans / 20: 500 for 10,000)",
+        help="fans admitted at once, the waiting room's max_active (default 100, or fans × 0.03: 300 for 10,000)",
     )
     add("--think", type=float, default=1.0, help="mean seconds a fan takes between two clicks (0 = none)")
     add("--patience", type=float, default=15.0, help="seconds a fan keeps looking for returned seats")
@@ -104,17 +104,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def scale_defaults(args: argparse.Namespace) -> None:
-    """The defaults that grow with the fans past the 2,000-fan rush they were set for, so that a bigger rush
-    keeps its shape on the same machine: arrivals at most ~55 a second into the pre-queue and ~11 a second
+    """The defaults that grow with the fans (from 3,334 on) past the 2,000-fan rush they were set for, so that a
+    bigger rush keeps its shape on the same machine: arrivals at most ~55 a second into the pre-queue and ~11 a second
     after the opening (each is a concert page, a challenge, a join and a waiting-room page), a waiting
     room that admits in proportion (at max_active 100 a 10,000-fan sale would take most of an hour: the
-    abandoned holds alone keep ~1,000 places for ACTIVE_SECONDS each), and time enough to finish."""
+    abandoned holds alone keep ~1,000 places for ACTIVE_SECONDS each; far more than enough to keep two CPUs
+    busy would only queue the admitted fans' requests in gunicorn), and time enough to finish."""
     if args.prequeue_window is None:
         args.prequeue_window = max(60.0, args.fans * 0.018)
     if args.late_spread is None:
         args.late_spread = max(30.0, args.fans * 0.009)
     if args.max_active is None:
-        args.max_active = max(100, args.fans // 20)
+        args.max_active = max(100, round(args.fans * 0.03))
     if args.timeout is None:
         args.timeout = max(900.0, args.fans * 0.2)
 

@@ -1,0 +1,21 @@
+"""The rush bench's options (bench/rush/__main__.py): the defaults that grow with the number of fans."""
+
+from bench.rush.__main__ import parse_args
+
+
+def shape(argv):
+    args = parse_args(argv)
+    return args.prequeue_window, args.late_spread, args.max_active, args.timeout
+
+
+def test_the_2000_fan_rush_keeps_the_defaults_it_was_set_for():
+    assert shape([]) == shape(["--fans", "200"]) == (60.0, 30.0, 100, 900.0)
+
+
+def test_a_10000_fan_rush_gets_a_longer_window_a_wider_room_and_more_time():
+    assert shape(["--fans", "10000"]) == (180.0, 90.0, 300, 2000.0)
+
+
+def test_what_the_command_line_says_wins():
+    argv = ["--fans", "10000", "--prequeue-window", "60", "--late-spread", "30", "--max-active", "100"]
+    assert shape([*argv, "--timeout", "900"]) == (60.0, 30.0, 100, 900.0)
