@@ -10,6 +10,10 @@ breaker closes; if not, another back-off starts.
 
 Per process, not shared: each gunicorn worker, Celery worker and RQ job process finds out for itself, at the
 price of one timeout each. Nothing has to be reachable to learn that Redis is not.
+
+The Redis queue backend may sit on a Redis Cluster (cluster_client): there each node has a breaker of its
+own, named like a server (breaker_for("redis://host:port")), so a dead shard is skipped without its
+neighbours, and the cluster's own ways of saying it cannot serve a slot count as not answering.
 """
 
 import contextlib
@@ -21,11 +25,22 @@ from urllib.parse import urlsplit
 
 import redis
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
-# Redis did not answer. Any other RedisError (a refused command, out of memory) is an answer.
-UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# Redis did not answer. Any other RedisError (a refused command, out of memory) is an answer. A Redis Cluster
+# also fails to answer with a ClusterError (CLUSTERDOWN, redirections that never settle) or a slot that no
+# node serves; Breaker.guard turns the client's "no node reachable" into a ConnectionError.
+UNREACHABLE = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ClusterError,
+    redis.exceptions.SlotNotCoveredError,
+)
 
 
 class RedisSkipped(redis.exceptions.ConnectionError):
@@ -78,7 +93,10 @@ class Breaker:
         """Run the block against Redis, or raise RedisSkipped at once while the breaker is open.
 
         A connection error or timeout inside opens the breaker (and is re-raised); anything Redis answered,
-        errors included, closes it.
+        errors included, closes it. A Redis Cluster client that could reach no node to read the slot map
+        from raises a RedisClusterException caused by the connection error: that is re-raised as a
+        ConnectionError. Its other RedisClusterExceptions are mistakes in the caller (keys of two slots in
+        one script) and pass through untouched.
         """
         if not self.allow():
             raise RedisSkipped(f"Redis {self.server} did not answer a moment ago; skipped")
@@ -87,6 +105,11 @@ class Breaker:
         except UNREACHABLE as exc:
             self.failed(exc)
             raise
+        except redis.exceptions.RedisClusterException as exc:
+            if not isinstance(exc.__cause__ or exc.__context__, UNREACHABLE):
+                raise
+            self.failed(exc)
+            raise redis.exceptions.ConnectionError(f"Redis Cluster {self.server}: {exc}") from exc
         except redis.exceptions.RedisError:
             self.answered()
             raise
@@ -131,4 +154,40 @@ def client(url: str) -> redis.Redis:
                     socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
                     health_check_interval=30,
                 )
+    return found
+
+
+_cluster_clients: dict[str, RedisCluster] = {}
+_cluster_clients_lock = threading.Lock()  # held while a client reads the slot map: not the breakers' lock
+
+
+def cluster_client(url: str) -> RedisCluster:
+    """One Redis Cluster client per seed URL per process, with the same short timeouts as client().
+
+    The client asks the seed node (or, later, any node it knows) for the slot map, follows MOVED and ASK by
+    itself, and after a node fails to answer refreshes the map and tries once more (a replica promoted in a
+    failover), not redis-py's default ten times: a dead node costs the caller that finds out the short
+    timeouts twice (2 s for a node that hangs, nothing for one that refuses), then its breaker skips it.
+    Building the client reads the slot map, so it raises redis.exceptions.ConnectionError (guarded by the
+    seed's breaker) when no node answers, and ImproperlyConfigured for a URL a cluster cannot use (a
+    database other than 0, a socket path).
+    """
+    found = _cluster_clients.get(url)
+    if found is not None:
+        return found
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss") or parts.path.strip("/") not in ("", "0"):
+        raise ImproperlyConfigured(
+            f"A Redis Cluster URL is redis://host:port (or rediss://) with database 0 or none, not {url!r}."
+        )
+    with breaker_for(url).guard(), _cluster_clients_lock:
+        found = _cluster_clients.get(url)
+        if found is None:
+            found = _cluster_clients[url] = RedisCluster.from_url(
+                url,
+                socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
+                socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+                health_check_interval=30,
+                retry=Retry(NoBackoff(), 1),
+            )
     return found

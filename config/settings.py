@@ -249,6 +249,11 @@ QUEUE_BACKEND: str = env("QUEUE_BACKEND", default="database")  # "database" or "
 QUEUE_DEFAULT_MAX_ACTIVE: int = env.int("QUEUE_DEFAULT_MAX_ACTIVE", default=100)
 QUEUE_ADMIT_BATCH_SIZE: int = env.int("QUEUE_ADMIT_BATCH_SIZE", default=500)  # most fans admitted per concert per run
 QUEUE_REDIS_PREFIX: str = env("QUEUE_REDIS_PREFIX", default="frontrow:queue")  # every Redis queue key starts with it
+# The Redis queue backend's server: empty means REDIS_URL's (read when the backend is built). With
+# QUEUE_REDIS_CLUSTER=true it is one node of a Redis Cluster (redis://host:port, database 0), from which the
+# client learns the others; each concert's keys share a hash tag, so they live on one shard.
+QUEUE_REDIS_URL: str = env("QUEUE_REDIS_URL", default="")
+QUEUE_REDIS_CLUSTER: bool = env.bool("QUEUE_REDIS_CLUSTER", default=False)
 # The status poll's fast path (Redis backend): the signed queue pass the waiting page's polls carry instead of
 # loading the session and the user (queueing/passes.py), how long one lasts before a poll goes the full way and
 # gets a new one, and how long the Redis copy of a room's settings and admission figures lasts

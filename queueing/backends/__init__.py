@@ -1,4 +1,5 @@
-"""The waiting room's queue backends, picked by settings.QUEUE_BACKEND ("database" or "redis")."""
+"""The waiting room's queue backends, picked by settings.QUEUE_BACKEND ("database" or "redis"; the Redis one on
+QUEUE_REDIS_URL, else REDIS_URL, a Redis Cluster when QUEUE_REDIS_CLUSTER is set)."""
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -30,12 +31,17 @@ _backends: dict[tuple[str, ...], QueueBackend] = {}
 
 
 def get_backend(name: str | None = None) -> QueueBackend:
-    """The configured backend. Settings are read on every call (tests switch them), instances are reused."""
+    """The configured backend. Settings are read on every call (tests switch them), instances are reused.
+
+    Raises QueueUnavailable when a Redis Cluster backend is built while none of its nodes answers (building it
+    reads the cluster's slot map); the next call tries again.
+    """
     name = name or settings.QUEUE_BACKEND
     if name == "database":
         key: tuple[str, ...] = (name,)
     elif name == "redis":
-        key = (name, settings.REDIS_URL, settings.QUEUE_REDIS_PREFIX)
+        url = settings.QUEUE_REDIS_URL or settings.REDIS_URL
+        key = (name, url, str(settings.QUEUE_REDIS_CLUSTER), settings.QUEUE_REDIS_PREFIX)
     else:
         raise ImproperlyConfigured(f"QUEUE_BACKEND must be 'database' or 'redis', not {name!r}.")
     backend = _backends.get(key)
@@ -47,6 +53,8 @@ def get_backend(name: str | None = None) -> QueueBackend:
         else:
             from .redis import RedisQueueBackend
 
-            backend = RedisQueueBackend(url=settings.REDIS_URL, prefix=settings.QUEUE_REDIS_PREFIX)
+            backend = RedisQueueBackend(
+                url=url, prefix=settings.QUEUE_REDIS_PREFIX, cluster=settings.QUEUE_REDIS_CLUSTER
+            )
         _backends[key] = backend
     return backend

@@ -22,6 +22,12 @@ one concert's keys would sit on one Redis Cluster shard and a script may touch t
                                    draw, written once by the script that ran it (no place is handed out
                                    after the opening before this exists)
 
+On a Redis Cluster (settings.QUEUE_REDIS_CLUSTER) nothing else changes: every script and every pipeline
+names the keys of one concert only, so each runs on the one node that holds that concert's slot (the client
+follows MOVED and ASK), and different concerts spread over the nodes. No command lists keys (SCAN, KEYS) or
+spans concerts. A node that does not answer makes its own concerts unavailable, not the others' (one
+breaker per node, see _breaker).
+
 Times come from the caller (`now=`), so tests can move them, except in touch(), which reads Redis's
 own clock (TIME) unless a time is injected: a fan whose pages land on app servers with different
 clocks still has one admission end. A place is only given away by ending the admission that held it
@@ -35,12 +41,15 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from redis import Redis
+from redis.cluster import RedisCluster
+from redis.exceptions import SlotNotCoveredError
 
-from config.redis_circuit import UNREACHABLE, breaker_for
+from config.redis_circuit import UNREACHABLE, Breaker, breaker_for, cluster_client
 from config.redis_circuit import client as redis_client
 from queueing.draw import draw_order, is_receipt
 from queueing.exceptions import QueueUnavailable
@@ -354,7 +363,7 @@ def _unavailable_on_error(
     @functools.wraps(method)
     def wrapper(self: "RedisQueueBackend", /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
-            with self.breaker.guard():
+            with self._breaker(kwargs).guard():
                 return method(self, *args, **kwargs)
         except UNREACHABLE as exc:  # RedisSkipped (breaker open) included
             raise QueueUnavailable() from exc
@@ -365,13 +374,21 @@ def _unavailable_on_error(
 class RedisQueueBackend(QueueBackend):
     name = "redis"
 
-    def __init__(self, *, url: str | None = None, prefix: str | None = None) -> None:
-        self.url: str = url or settings.REDIS_URL
+    def __init__(self, *, url: str | None = None, prefix: str | None = None, cluster: bool | None = None) -> None:
+        """Raises QueueUnavailable when a cluster's slot map cannot be read (no node answers)."""
+        self.url: str = url or settings.QUEUE_REDIS_URL or settings.REDIS_URL
         if not self.url:
-            raise ImproperlyConfigured("QUEUE_BACKEND='redis' needs REDIS_URL.")
+            raise ImproperlyConfigured("QUEUE_BACKEND='redis' needs QUEUE_REDIS_URL or REDIS_URL.")
         self.prefix: str = prefix or settings.QUEUE_REDIS_PREFIX
-        self.client = redis_client(self.url)  # one pool per URL per process, short timeouts
         self.breaker = breaker_for(self.url)
+        self.client: Redis | RedisCluster  # one pool per URL (per node) per process, short timeouts
+        if settings.QUEUE_REDIS_CLUSTER if cluster is None else cluster:
+            try:
+                self.client = cluster_client(self.url)
+            except UNREACHABLE as exc:
+                raise QueueUnavailable() from exc
+        else:
+            self.client = redis_client(self.url)
         self._join = self.client.register_script(JOIN)
         self._status = self.client.register_script(STATUS)
         self._admit = self.client.register_script(ADMIT)
@@ -382,6 +399,22 @@ class RedisQueueBackend(QueueBackend):
 
     def key(self, concert_id: uuid.UUID, name: str) -> str:
         return f"{self.prefix}:{{{concert_id}}}:{name}"
+
+    def _breaker(self, kwargs: dict[str, Any]) -> Breaker:
+        """The breaker of the Redis that holds the concert named by `room=` or `concert_id=`: the server's,
+        or on a cluster the node's that serves the concert's slot (read from the client's slot map, no
+        round trip), so a dead node is skipped while the others keep serving their concerts."""
+        if not isinstance(self.client, RedisCluster):
+            return self.breaker
+        room = kwargs.get("room")
+        concert_id = room.pk if room is not None else kwargs.get("concert_id")
+        if concert_id is None:
+            return self.breaker
+        try:
+            node = self.client.get_node_from_key(self.key(concert_id, "seq"))  # type: ignore[no-untyped-call]
+        except SlotNotCoveredError:  # the client is reading the slot map again
+            return self.breaker
+        return breaker_for(f"redis://{node.host}:{node.port}")
 
     def _keys(self, concert_id: uuid.UUID, *names: str) -> list[str]:
         return [self.key(concert_id, name) for name in names]
