@@ -42,6 +42,11 @@ if ! reachable $REDIS_HOST $REDIS_PORT; then
     fi
 fi
 
+# The queue's Redis Cluster tests start a private three-master cluster with these (tests/support/redis_cluster.py).
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+    echo "ensure_services: redis-server or redis-cli is not installed; the Redis Cluster tests will be skipped" >&2
+fi
+
 if [ ! -x /usr/bin/chromium ]; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
         echo "ensure_services: installing Debian's chromium for the browser tests"

@@ -1,0 +1,107 @@
+"""A Redis Cluster node killed under the Redis queue backend (a private three-master cluster per test,
+tests/support/redis_cluster.py; the cache and the sessions stay on the shared Redis).
+
+A concert whose slot the dead node served answers the "waiting room temporarily unavailable" page (503,
+Retry-After), never a 500, and writes nothing; concerts on the other nodes carry on, since each node has a
+breaker of its own (config.redis_circuit). With no node answering at all, even a process that has not read
+the slot map yet answers 503.
+"""
+
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from config.redis_circuit import breaker_for
+from queueing import services
+from queueing.models import QueueEntryHistory
+from tests import factories
+from tests.support.redis_cluster import RedisClusterProcesses
+
+pytestmark = pytest.mark.django_db
+
+UNAVAILABLE_KO = "대기실을 잠시 이용할 수 없습니다"
+
+
+@pytest.fixture
+def cluster(settings):
+    # A long node timeout: the survivors keep serving their own slots for the whole test instead of
+    # declaring the cluster down (cluster_state:fail) once the dead node has been missing that long.
+    cluster = RedisClusterProcesses(node_timeout_ms=60_000)
+    try:
+        cluster.start()
+        settings.QUEUE_BACKEND = "redis"
+        settings.QUEUE_REDIS_URL = cluster.url
+        settings.QUEUE_REDIS_CLUSTER = True
+        settings.QUEUE_REDIS_PREFIX = f"faults:{uuid.uuid4().hex[:8]}"
+        settings.REDIS_BACKOFF_SECONDS = 1.0
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def concert_on(cluster, port):
+    concert = factories.ConcertFactory(id=cluster.concert_id_on(port))
+    factories.WaitingRoomFactory(concert=concert)
+    return concert
+
+
+def room(concert):
+    return reverse("queueing:room", kwargs={"concert_id": concert.pk})
+
+
+def status(concert):
+    return reverse("queueing:status", kwargs={"concert_id": concert.pk})
+
+
+def is_open(port):
+    return breaker_for(f"redis://127.0.0.1:{port}")._retry_at is not None
+
+
+def test_a_dead_node_takes_down_its_own_concerts_only(cluster, client):
+    seed, dead, alive = cluster.ports
+    lost, kept = concert_on(cluster, dead), concert_on(cluster, alive)
+    fan, newcomer = factories.UserFactory(), factories.UserFactory()
+    client.force_login(fan)
+    assert client.post(room(lost)).status_code == 302
+    assert client.post(room(kept)).status_code == 302
+
+    cluster.kill(dead)
+
+    page = client.get(room(lost))
+    assert page.status_code == 503 and page["Retry-After"] == "10"
+    assert UNAVAILABLE_KO in page.content.decode()
+    polled = client.get(status(lost))
+    assert polled.status_code == 503 and polled.json()["available"] is False
+    assert is_open(dead) and not is_open(alive) and not is_open(seed)
+
+    assert client.get(room(kept)).status_code == 200
+    assert client.get(status(kept)).json()["admitted"] is True
+    client.force_login(newcomer)
+    assert client.post(room(lost)).status_code == 503
+    assert not QueueEntryHistory.objects.filter(user=newcomer).exists()
+    assert client.post(room(kept)).status_code == 302
+    assert services.poll_place(user=newcomer, concert=kept) is not None
+
+
+def test_with_no_node_answering_the_queue_is_unavailable_not_a_500(cluster, client):
+    concert = concert_on(cluster, cluster.ports[0])
+    client.force_login(factories.UserFactory())
+    for port in list(cluster.ports):
+        cluster.kill(port)
+
+    # This process never read the slot map: building the cluster client is what fails.
+    assert client.get(room(concert)).status_code == 503
+    assert client.post(room(concert)).status_code == 503
+    assert client.get(status(concert)).status_code == 503
+
+
+def test_a_cluster_that_dies_after_the_client_knew_it_is_unavailable_not_a_500(cluster, client):
+    concert = concert_on(cluster, cluster.ports[2])
+    client.force_login(factories.UserFactory())
+    assert client.post(room(concert)).status_code == 302
+    for port in list(cluster.ports):
+        cluster.kill(port)
+
+    assert client.get(room(concert)).status_code == 503
+    assert client.get(status(concert)).status_code == 503
