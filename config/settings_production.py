@@ -56,6 +56,10 @@ if env("TEST_DATABASE_NAME", default=""):
 REDIS_URL = env.str("REDIS_URL")
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("REDIS_URL must be a redis:// (or rediss://, unix://) URL.")
+# The queue's own Redis (a Redis Cluster node with QUEUE_REDIS_CLUSTER=true), or empty for REDIS_URL's.
+QUEUE_REDIS_URL = env.str("QUEUE_REDIS_URL", default="")
+if QUEUE_REDIS_URL and not QUEUE_REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("QUEUE_REDIS_URL must be a redis:// (or rediss://, unix://) URL, or empty.")
 # CACHES comes from config.settings (REDIS_URL is set): config.cache.RedisCache, for which a Redis outage
 # is a miss, with short timeouts and the per-process circuit breaker (REDIS_*_TIMEOUT, REDIS_BACKOFF_SECONDS).
 # Sessions are read from Redis and written through to PostgreSQL: any instance finds them, a Redis restart

@@ -97,6 +97,7 @@ def test_refuses_to_start_without_a_required_variable(tmp_path, missing):
         ("SECRET_KEY", "short-but-not-empty", "SECRET_KEY must be a random value"),
         ("DATABASE_URL", "sqlite:////tmp/frontrow.sqlite3", "Production settings need PostgreSQL"),
         ("REDIS_URL", "memcached://127.0.0.1:11211", "REDIS_URL must be a redis://"),
+        ("QUEUE_REDIS_URL", "127.0.0.1:7000", "QUEUE_REDIS_URL must be a redis://"),
         ("ALLOWED_HOSTS", "", "Set ALLOWED_HOSTS"),
     ],
 )
