@@ -50,7 +50,7 @@ def descendants(root: int, table: ProcessTable | None = None) -> set[int]:
 class PhaseMeter(Protocol):
     """Something else read over the same phase (bench.rush.servers.ServerMeter: PostgreSQL's and Redis's work)."""
 
-    def stop(self, settle: float = 0.0) -> dict[str, Any]: ...
+    def stop(self) -> dict[str, Any]: ...
 
 
 class CpuMeter:
@@ -100,8 +100,7 @@ class CpuMeter:
             reading["processes"] = {name: tree_cpu(pid) / self.TICKS for name, pid in self.processes.items()}
         return reading
 
-    def stop(self, settle: float = 0.0) -> dict[str, Any]:
-        """The phase's figures; the servers' are read `settle` seconds later (PostgreSQL's statistics lag)."""
+    def stop(self) -> dict[str, Any]:
         end = self._read()
         wall = end["wall"] - self.start["wall"]
         used = {name: end[name] - self.start[name] for name in ("generator", "stack", "machine")}
@@ -114,5 +113,5 @@ class CpuMeter:
             "cpus": os.cpu_count(),
             **{f"{name}_cpu_s": value for name, value in used.items()},
             "stack_processes_cpu_s": per_process,
-            "servers": self.servers.stop(settle) if self.servers else None,
+            "servers": self.servers.stop() if self.servers else None,
         }

@@ -4,17 +4,17 @@ and its own CPU (INFO cpu), and the CPU of the server processes as /proc shows i
 serving the stack's database apart from the rest, and the Redis server).
 
 Read with a connection of its own (autocommit, so every reading is a fresh statistics snapshot), not
-through Django: the rush reads it from inside its event loop. PostgreSQL's backends report their counters
-at most once a second, and what is left when they go idle ten seconds later (PostgreSQL 15), so a reading
-lags the truth by up to ten seconds of work: the yardstick waits that long after each run before its last
-reading, and readings over minutes are the ones to trust. Redis's counters are the whole server's: other
-work using the same server (another test suite on another db number) counts too, which is why a bench runs
-on a quiet machine.
+through Django: the rush reads it from inside its event loop. PostgreSQL's backends report their
+transaction counters late (at most once a second, what is left ten seconds after they go idle, and under
+load later still: in the yardstick's 8 s runs each run's transactions showed up mostly in the next run's
+reading, 20 s later), so only readings over minutes (the rush, its pre-queue window) are worth quoting.
+Redis's counters and the processes' CPU are exact, but Redis's are the whole server's: other work using
+the same server (another test suite on another db number) counts too, which is why a bench runs on a quiet
+machine.
 """
 
 import argparse
 import os
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -110,10 +110,8 @@ class ServerMeter:
         }
         return reading
 
-    def stop(self, settle: float = 0.0) -> dict[str, Any]:
-        """The deltas since the start, read `settle` seconds from now (PostgreSQL's backends report their
-        counters up to ten seconds late: a short phase waits that long before its last reading)."""
-        time.sleep(settle)
+    def stop(self) -> dict[str, Any]:
+        """The deltas since the start."""
         end, start = self._read(), self.start
         calls = {
             name: end["redis_calls"][name] - start["redis_calls"].get(name, 0)

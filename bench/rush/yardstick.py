@@ -15,11 +15,6 @@ from bench.rush.cpu import CpuMeter
 from bench.rush.metrics import Metrics
 from bench.rush.servers import server_meter
 
-# Before a run's last reading of PostgreSQL's statistics (its transactions per request): a backend reports
-# its counters at most once a second, and what it still holds when it goes idle ten seconds later
-# (PostgreSQL 15's PGSTAT_IDLE_INTERVAL); a shorter wait gives a run part of the previous run's transactions.
-SETTLE_SECONDS = 11.0
-
 # Issue 14's targets: each endpoint's requests/s as a share of hello's, on the same stack, client and run.
 TARGETS = {
     "queue status": 0.90,
@@ -95,7 +90,7 @@ async def run_yardstick(
             meter = CpuMeter(args.stack_pid, args.stack_processes, servers=server_meter(args))
             metrics = await closed_loop(client, bases, endpoint, path, run_cookies, concurrency, seconds)
             summaries[run_name] = metrics.summary()
-            summaries[run_name]["cpu"] = meter.stop(settle=SETTLE_SECONDS)
+            summaries[run_name]["cpu"] = meter.stop()
             summaries[run_name]["rps"] = summaries[run_name]["endpoints"][endpoint]["rps"]
     hello_rps = (summaries["hello"]["rps"] + summaries["hello (again)"]["rps"]) / 2
     return {
