@@ -38,6 +38,18 @@ class BreakerCacheClient(RedisCacheClient):
     def __init__(self, servers: list[str], **options: Any) -> None:
         super().__init__(servers, **options)
         self.breaker = breaker_for(servers[0])
+        self._clients: dict[int, redis.Redis] = {}
+
+    def get_client(self, key: Key | None = None, *, write: bool = False) -> redis.Redis:
+        """One client per connection pool, kept for the process: Django's builds a new redis.Redis for every
+        command, and building one (its table of reply parsers) costs about as much CPU as the command itself.
+        A client is safe to share between threads (each command borrows a connection from the pool)."""
+        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]  # Django's, not in the stubs
+        client = self._clients.get(index)
+        if client is None:  # two threads may both build one: either is fine
+            pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+            client = self._clients[index] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+        return client
 
     def add(self, key: Key, value: Any, timeout: Expiry | None) -> bool:
         with self.breaker.guard():
