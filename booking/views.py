@@ -27,16 +27,17 @@ from config.ratelimit import rate_limited
 from queueing.gate import AdmittedRequest, admitted_required
 from wallet.exceptions import WalletError
 
-from . import exceptions, selectors, services
+from . import exceptions, seat_map_cache, selectors, services
 from .forms import CheckoutForm, HoldForm
 from .models import Reservation
 
 
 def _render_seat_map(request: AdmittedRequest, *, status: int = 200, selected: Iterable[int] = ()) -> HttpResponse:
     date = request.concert_date
-    seats = selectors.seat_map(concert_date=date, user=request.user, now=timezone.now())
+    rendered = seat_map_cache.rendered_grid(concert_date=date, now=timezone.now())
+    seats = rendered.grid.for_fan(request.user.pk)
     mine = sum(1 for seat in seats if seat.status == selectors.SeatState.MINE)
-    free = {seat.number for seat in seats if seat.is_available}
+    chosen = sorted({seat.number for seat in seats if seat.is_available}.intersection(selected))
     return render(
         request,
         "booking/seats.html",
@@ -44,12 +45,13 @@ def _render_seat_map(request: AdmittedRequest, *, status: int = 200, selected: I
             "concert": request.concert,
             "date": date,
             "seats": seats,
+            "seat_grid": rendered.html(user_id=request.user.pk, checked=chosen),
             "mine_count": mine,
             "max_seats": settings.MAX_SEATS_PER_USER,
             "can_pick": max(settings.MAX_SEATS_PER_USER - mine, 0),
             "has_holds": any(seat.hold_expire_at for seat in seats),
             "hold_seconds": settings.HOLD_SECONDS,
-            "selected": sorted(free.intersection(selected)),
+            "selected": chosen,
             "page_url": reverse("booking:seats", args=[date.pk]),
         },
         status=status,

@@ -227,6 +227,10 @@ MAX_BALANCE: int = env.int("MAX_BALANCE", default=10_000_000)
 DEFAULT_SEAT_PRICE: int = env.int("DEFAULT_SEAT_PRICE", default=99_000)
 # How long the concert page's list of dates with seats left is shared between fans (0: never cached).
 CONCERT_PAGE_CACHE_SECONDS: int = env.int("CONCERT_PAGE_CACHE_SECONDS", default=2)
+# The longest a date's rendered seat grid is shared between fans (0: never cached). Every change of a seat
+# replaces the date's seat version, which drops it at once (booking.seat_map_cache); this only bounds how long
+# a grid could outlive a version change the cache failed to record.
+SEAT_MAP_CACHE_SECONDS: int = env.int("SEAT_MAP_CACHE_SECONDS", default=10)
 # Fans may enter a concert's pre-queue this many minutes before its sale opens (staff may set another time
 # per concert); everyone in it when the sale opens gets a place by a verifiable random draw.
 PREQUEUE_MINUTES: int = env.int("PREQUEUE_MINUTES", default=30)

@@ -2,12 +2,12 @@
 staff's figures over bookings (sales and revenue per date, a date's buyers, its refunds and exports, and the
 rows of a date's CSV export).
 
-One module per subject: seat_maps (the fan's and the staff's), reservations (the fan's holds, checkout, My
-tickets, cancellation quotes and whether a ticket may be cancelled, and the date's booking and cancelling
-deadlines), checkins (the door), sales (the dashboard, sales_report and revenue), date_cancellations (a
-cancelled date's record and refund progress) and exports (the CSV rows). Every read treats a HELD seat
-whose hold has passed as AVAILABLE, whether or not the sweep has run. Callers use the names re-exported here
-(`from booking import selectors; selectors.seat_map(...)`).
+One module per subject: seat_maps (the grid every fan shares, the fan's map and the staff's), reservations
+(the fan's holds, checkout, My tickets, cancellation quotes and whether a ticket may be cancelled, and the date's
+booking and cancelling deadlines), checkins (the door), sales (the dashboard, sales_report and revenue),
+date_cancellations (a cancelled date's record and refund progress) and exports (the CSV rows). Every read
+treats a HELD seat whose hold has passed as AVAILABLE, whether or not the sweep has run. Callers use the names
+re-exported here (`from booking import selectors; selectors.seat_map(...)`).
 """
 
 from .checkins import CheckInCounts, checkin_counts, door_dates
@@ -48,7 +48,7 @@ from .sales import (
     sales_dashboard,
     sales_over_time,
 )
-from .seat_maps import SeatMapEntry, SeatState, StaffSeat, seat_map, staff_seat_map
+from .seat_maps import GridSeat, SeatGrid, SeatMapEntry, SeatState, StaffSeat, seat_grid, seat_map, staff_seat_map
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -60,8 +60,10 @@ __all__ = [
     "DateSales",
     "DaySales",
     "ExportPrefetches",
+    "GridSeat",
     "SalesDashboard",
     "SalesFigures",
+    "SeatGrid",
     "SeatMapEntry",
     "SeatState",
     "StaffSeat",
@@ -91,6 +93,7 @@ __all__ = [
     "sales_by_date",
     "sales_dashboard",
     "sales_over_time",
+    "seat_grid",
     "seat_map",
     "show_has_started",
     "staff_seat_map",

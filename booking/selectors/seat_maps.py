@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict, cast
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -52,36 +52,65 @@ class SeatMapEntry:
         return self.status == SeatState.AVAILABLE
 
 
+@dataclass(frozen=True)
+class GridSeat:
+    """A seat as everyone sees it, with who it belongs to (never shown: it tells each fan which seats are theirs)."""
+
+    seat_id: uuid.UUID
+    number: int
+    price: int
+    status: str  # AVAILABLE (an expired hold included), HELD or RESERVED
+    owner_id: uuid.UUID | None  # the fan holding it (a live hold) or who paid for it
+    hold_expire_at: datetime.datetime | None  # a live hold's end
+
+
+@dataclass(frozen=True)
+class SeatGrid:
+    """A date's seats in seat order, read at one moment; its statuses stay true until `valid_until` (the end of
+    the first live hold: that seat becomes available then) or the next change of a seat (booking.seat_versions)."""
+
+    seats: tuple[GridSeat, ...]
+    valid_until: datetime.datetime | None  # None: no live hold, nothing changes with time alone
+
+    def for_fan(self, user_id: uuid.UUID | None) -> list[SeatMapEntry]:
+        """The seats as this fan sees them: their live holds and paid seats MINE (their holds with the expiry)."""
+        entries = []
+        for seat in self.seats:
+            if user_id is not None and seat.owner_id == user_id:
+                entries.append(SeatMapEntry(seat.seat_id, seat.number, seat.price, SeatState.MINE, seat.hold_expire_at))
+            else:
+                entries.append(SeatMapEntry(seat.seat_id, seat.number, seat.price, seat.status))
+        return entries
+
+
+def seat_grid(*, concert_date: ConcertDate, now: datetime.datetime | None = None) -> SeatGrid:
+    """Every seat of the date in seat order as everyone sees it now, with its holder or buyer: one query."""
+    now = now or timezone.now()
+    buyer = Reservation.objects.filter(seat=OuterRef("pk"), status=Reservation.Status.CONFIRMED).values("user_id")[:1]
+    rows = (
+        Seat.objects.filter(concert_date=concert_date)
+        .annotate(buyer_id=Subquery(buyer))
+        .order_by("seat_number")
+        .values_list("id", "seat_number", "price", "status", "held_by_id", "hold_expire_at", "buyer_id")
+    )
+    seats = []
+    valid_until: datetime.datetime | None = None
+    for seat_id, number, price, status, holder_id, expire_at, buyer_id in rows:
+        if status == Seat.Status.HELD and expire_at is not None and expire_at > now:
+            seats.append(GridSeat(seat_id, number, price, Seat.Status.HELD, holder_id, expire_at))
+            valid_until = expire_at if valid_until is None else min(valid_until, expire_at)
+        elif status == Seat.Status.RESERVED:
+            seats.append(GridSeat(seat_id, number, price, Seat.Status.RESERVED, buyer_id, None))
+        else:  # available, or a hold that has run out (whether or not the sweep has run)
+            seats.append(GridSeat(seat_id, number, price, Seat.Status.AVAILABLE, None, None))
+    return SeatGrid(tuple(seats), valid_until)
+
+
 def seat_map(
     *, concert_date: ConcertDate, user: User | None, now: datetime.datetime | None = None
 ) -> list[SeatMapEntry]:
     """Every seat of the date in seat order with its price and status as `user` sees it now: one query."""
-    now = now or timezone.now()
-    user_id = user.pk if user is not None else None  # nobody's (None): nothing is marked as the fan's
-    seats = (
-        Seat.objects.filter(concert_date=concert_date)
-        .annotate(
-            paid_by_user=Exists(
-                Reservation.objects.filter(
-                    seat=OuterRef("pk"),
-                    user_id=user_id,  # type: ignore[misc]  # None matches no reservation
-                    status=Reservation.Status.CONFIRMED,
-                )
-            )
-        )
-        .only("id", "seat_number", "price", "status", "held_by_id", "hold_expire_at")
-        .order_by("seat_number")
-    )
-    entries: list[SeatMapEntry] = []
-    for seat in seats:
-        status = seat.status_at(now)
-        expire_at: datetime.datetime | None = None
-        if status == Seat.Status.HELD and user_id is not None and seat.held_by_id == user_id:
-            status, expire_at = SeatState.MINE, seat.hold_expire_at
-        elif status == Seat.Status.RESERVED and seat.paid_by_user:
-            status = SeatState.MINE
-        entries.append(SeatMapEntry(seat.id, seat.seat_number, seat.price, str(status), expire_at))
-    return entries
+    return seat_grid(concert_date=concert_date, now=now).for_fan(user.pk if user is not None else None)
 
 
 def staff_seat_map(*, concert_date: ConcertDate, now: datetime.datetime | None = None) -> "list[SeatForStaff]":

@@ -3,6 +3,7 @@ the lock order of accounts.locking), freeing seats, and the SeatStatusHistory ro
 """
 
 import datetime
+import uuid
 
 from django.db import connection
 from django.db.models import Max, QuerySet
@@ -10,6 +11,7 @@ from django.db.models import Max, QuerySet
 from accounts.models import User
 from concerts.models import ConcertDate, Seat, SeatStatusHistory
 
+from .. import seat_versions
 from ..exceptions import DateNotBookable
 from ..models import Reservation
 
@@ -39,17 +41,22 @@ class History:
     Each seat's rows get strictly increasing changed_at (at least `now`, after the seat's last row), so
     "the last history row" of a seat is well defined even when two changes happen in one transaction or a
     caller's `now` is behind an earlier change. The seat lock keeps this safe between transactions.
+
+    Every change of a seat's status writes its history row through here, so save() is also where the dates
+    whose seats changed get a new seat version (booking.seat_versions): cached seat grids follow every change.
     """
 
     def __init__(self, now: datetime.datetime) -> None:
         self.now = now
         self.rows: list[SeatStatusHistory] = []
         self.last: dict[object, datetime.datetime] = {}  # seat pk -> its last row's time
+        self.dates: set[uuid.UUID] = set()  # the dates of the seats changed
 
     def add(self, seat: Seat, *, from_status: str | None, to_status: str, by: User | None, reason: str) -> None:
         last = self.last.get(seat.pk, seat.last_history_at)
         at = self.now if last is None or last < self.now else last + datetime.timedelta(microseconds=1)
         self.last[seat.pk] = at
+        self.dates.add(seat.concert_date_id)
         self.rows.append(
             SeatStatusHistory(
                 seat_id=seat.pk,
@@ -63,6 +70,7 @@ class History:
 
     def save(self) -> None:
         SeatStatusHistory.objects.bulk_create(self.rows)
+        seat_versions.seats_changed(self.dates)
 
 
 def free_seats(

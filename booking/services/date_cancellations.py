@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from concerts.models import ConcertDate, DateCancellation
 
-from .. import selectors
+from .. import seat_versions, selectors
 from ..exceptions import ReservationNotCancellable
 from ..models import Reservation
 from . import cancellations
@@ -46,6 +46,9 @@ def mark_date_cancelled(
         cancellation = DateCancellation.objects.create(
             concert_date=date, requested_by=by, reason=reason, requested_at=now, total=live
         )
+        # No seat changes yet (the refund job frees them, each with its own new version), but nothing cached
+        # from the date should outlive its cancellation either.
+        seat_versions.seats_changed([date.pk])
     concert_date.status, concert_date.cancelled_at = ConcertDate.Status.CANCELLED, now
     return cancellation, True
 

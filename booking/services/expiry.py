@@ -26,7 +26,7 @@ def expire_holds(*, now: datetime.datetime | None = None, batch_size: int = EXPI
         with transaction.atomic():
             seats = lock_seats(
                 Seat.objects.filter(status=Seat.Status.HELD, hold_expire_at__lte=now)
-                .only("id", "status")
+                .only("id", "concert_date", "status")  # the date: its seat version changes
                 .order_by("hold_expire_at"),
                 skip_locked=True,
                 limit=batch_size,

@@ -38,7 +38,8 @@ def test_pay_confirms_every_live_hold_of_the_date(make_fan, tiered_date, now, dj
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         result = services.pay(user=fan, concert_date=tiered_date, idempotency_key="abc", now=paid_at)
 
-    assert len(callbacks) == 2  # the e-mail and the end of the admission
+    # The seat version (booking.seat_versions), the e-mail and the end of the admission.
+    assert [c.__qualname__.split(".")[0] for c in callbacks] == ["seats_changed", "enqueue_on_commit", "_after_payment"]
     assert result.total == 230_000 and result.balance_after == 70_000 and not result.replayed
     assert balance(user=fan) == 70_000
     assert [r.seat.seat_number for r in result.reservations] == [2, 12]
@@ -75,7 +76,8 @@ def test_pay_ends_the_queue_token_once_committed(
     charge(user=fan, amount=1_000)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.pay(user=fan, concert_date=concert_date, idempotency_key="k", now=now)
-    assert len(callbacks) == 2  # the confirmation e-mail and the end of the admission, independent of each other
+    # The seat version, the confirmation e-mail and the end of the admission, independent of each other.
+    assert len(callbacks) == 3
     assert calls == [{"user": fan, "concert": concert_date.concert, "reason": "paid"}]
 
     # A replay does not end the token again.

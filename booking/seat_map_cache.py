@@ -1,0 +1,96 @@
+"""The seat map's grid as HTML, rendered once per date, seat version and language and shared by every fan.
+
+Rendering fifty seats is most of a seat map's cost, and in a sale every admitted fan opens the same few maps
+again and again. So each seat's `<li>` (templates/booking/_seat.html) is rendered once as everyone sees it,
+and for taken seats also as their owner sees it ("Mine"), and kept in the cache under the date's seat version
+(booking.seat_versions): any change of a seat replaces the version, so a grid is never used after the change
+that made it wrong has committed. It is also dropped at the end of the first live hold it shows (that seat is
+free from then on, whether or not the sweep has run) and after SEAT_MAP_CACHE_SECONDS at most (0: no cache).
+
+Per request only the fan's own seats (from the grid's owners: no query) and the seats they had checked are
+swapped in. The map is only what a fan sees: a hold always locks and checks the seat itself.
+"""
+
+import datetime
+import math
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.template.loader import get_template
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+
+from concerts.models import ConcertDate
+
+from . import seat_versions, selectors
+
+
+@dataclass(frozen=True)
+class RenderedGrid:
+    version: str | None  # the seat version it was read at (None: the cache could not keep one)
+    grid: selectors.SeatGrid
+    seats_html: tuple[str, ...]  # each seat's <li> as everyone sees it, in seat order
+    mine_html: dict[int, str]  # index -> a taken seat's <li> as its owner sees it
+
+    def html(self, *, user_id: uuid.UUID | None, checked: Collection[int] = ()) -> SafeString:
+        """The grid as this fan sees it: their seats marked, the `checked` free seats ticked."""
+        parts = list(self.seats_html)
+        for index, seat in enumerate(self.grid.seats):
+            if user_id is not None and seat.owner_id == user_id:
+                parts[index] = self.mine_html[index]
+            elif seat.number in checked and seat.status == selectors.SeatState.AVAILABLE:
+                parts[index] = _render_seat(seat, checked=True)
+        return mark_safe("".join(parts))  # noqa: S308  # rendered by the template engine, escaped there
+
+
+def _render_seat(seat: selectors.GridSeat | selectors.SeatMapEntry, *, checked: bool = False) -> str:
+    return str(get_template("booking/_seat.html").render({"seat": seat, "checked": checked}))
+
+
+def _render(grid: selectors.SeatGrid, version: str | None) -> RenderedGrid:
+    mine = {
+        index: _render_seat(selectors.SeatMapEntry(seat.seat_id, seat.number, seat.price, selectors.SeatState.MINE))
+        for index, seat in enumerate(grid.seats)
+        if seat.owner_id is not None
+    }
+    return RenderedGrid(version, grid, tuple(_render_seat(seat) for seat in grid.seats), mine)
+
+
+def grid_key(concert_date_id: uuid.UUID, language: str) -> str:
+    return f"booking:seat-grid:{concert_date_id}:{language}"
+
+
+def _seconds_to_keep(grid: selectors.SeatGrid, now: datetime.datetime) -> int:
+    seconds = settings.SEAT_MAP_CACHE_SECONDS
+    if grid.valid_until is not None:  # whole seconds, rounded down: never kept past the hold's end
+        seconds = min(seconds, math.floor((grid.valid_until - now).total_seconds()))
+    return seconds
+
+
+def rendered_grid(*, concert_date: ConcertDate, now: datetime.datetime | None = None) -> RenderedGrid:
+    """The date's grid in the active language: from the cache when it was read at the current seat version and
+    no hold it shows has ended since, else read (one query), rendered and cached. One cache round trip."""
+    now = now or timezone.now()
+    if settings.SEAT_MAP_CACHE_SECONDS <= 0:
+        return _render(selectors.seat_grid(concert_date=concert_date, now=now), None)
+    key = grid_key(concert_date.pk, get_language())
+    found = cache.get_many([seat_versions.version_key(concert_date.pk), key])
+    version = seat_versions.current_version(concert_date.pk, found)
+    cached = found.get(key)
+    if (
+        isinstance(cached, RenderedGrid)
+        and version is not None
+        and cached.version == version
+        and (cached.grid.valid_until is None or now < cached.grid.valid_until)
+    ):
+        return cached
+    # Read after the version: a change committed after this read replaces the version we store it under.
+    rendered = _render(selectors.seat_grid(concert_date=concert_date, now=now), version)
+    seconds = _seconds_to_keep(rendered.grid, now)
+    if version is not None and seconds > 0:
+        cache.set(key, rendered, seconds)
+    return rendered
