@@ -3,14 +3,13 @@
 import uuid
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_safe
 
-from . import selectors
-from .models import Concert
+from . import page_cache, selectors
 
 
 @require_safe
@@ -23,7 +22,10 @@ def concert_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def concert_detail(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponse:
     """Dates with seats left, the sale countdown, and the way into the waiting room."""
-    concert = get_object_or_404(Concert, pk=concert_id)
+    # Shared for a few seconds, with the waiting room the join form's challenge asks about (concerts.page_cache).
+    concert = page_cache.concert(concert_id, related=["waiting_room"])
+    if concert is None:
+        raise Http404("No such concert.")
     now = timezone.now()
     # Lazy: read only when the template's cached date list has to be rendered again.
     dates = SimpleLazyObject(lambda: selectors.bookable_dates(concert=concert, now=now))

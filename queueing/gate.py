@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.redirects import login_next
 from accounts.requests import AuthenticatedRequest
+from concerts import page_cache
 from concerts.models import Concert, ConcertDate
 
 from . import services
@@ -63,9 +64,11 @@ def _uuid_or_404(value: object) -> uuid.UUID:
 def _resolve(kwargs: dict[str, Any]) -> tuple[Concert, ConcertDate | None]:
     """(concert, concert_date or None) from the view's `date_id` or `concert_id` URL kwarg; 404 if unknown."""
     if "date_id" in kwargs:
-        concert_date = get_object_or_404(
-            ConcertDate.objects.select_related("concert"), pk=_uuid_or_404(kwargs["date_id"])
-        )
+        # The seat map, hold and checkout of a sale all read the same few dates: a copy shared for a few seconds
+        # (concerts.page_cache); hold and pay re-read the date row under its lock.
+        concert_date = page_cache.concert_date(_uuid_or_404(kwargs["date_id"]))
+        if concert_date is None:
+            raise Http404("No such concert date.")
         return concert_date.concert, concert_date
     if "concert_id" in kwargs:
         return get_object_or_404(Concert, pk=_uuid_or_404(kwargs["concert_id"])), None

@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from concerts import page_cache
 from concerts.models import ConcertDate, DateCancellation
 
 from .. import seat_versions, selectors
@@ -47,8 +48,9 @@ def mark_date_cancelled(
             concert_date=date, requested_by=by, reason=reason, requested_at=now, total=live
         )
         # No seat changes yet (the refund job frees them, each with its own new version), but nothing cached
-        # from the date should outlive its cancellation either.
+        # from the date should outlive its cancellation either (an update() sends no signal).
         seat_versions.seats_changed([date.pk])
+        page_cache.forget(concert_ids=[date.concert_id], concert_date_ids=[date.pk])
     concert_date.status, concert_date.cancelled_at = ConcertDate.Status.CANCELLED, now
     return cancellation, True
 

@@ -96,6 +96,50 @@ def test_concert_page_shares_its_date_list_for_a_moment(
     cache.clear()
 
 
+@pytest.mark.parametrize("sale", ["open", "pre-queue"])
+def test_concert_page_from_the_shared_copies_reads_nothing_but_the_fan(
+    client, fan, concert_date, settings, sale, django_assert_num_queries
+):
+    """At a sale's opening: the concert (with its waiting room), its top and its date list are shared, so an
+    anonymous visitor costs no query and a fan only their session and user row (Django's own)."""
+    from django.core.cache import cache
+
+    concert = concert_date.concert
+    if sale == "pre-queue":
+        Concert.objects.filter(pk=concert.pk).update(sale_opens_at=timezone.now() + datetime.timedelta(minutes=10))
+    settings.CONCERT_PAGE_CACHE_SECONDS = 60
+    cache.clear()
+    url = f"/concerts/{concert.pk}/"
+    client.get(url)
+    with django_assert_num_queries(0 if sale == "open" else 1):  # the pre-queue's box shows the draw's commitment
+        assert client.get(url).status_code == 200
+    client.force_login(fan)
+    client.get(url)
+    with django_assert_num_queries(2 if sale == "open" else 3):
+        page = client.get(url)
+    assertContains(page, "csrfmiddlewaretoken")
+    cache.clear()
+
+
+def test_concert_page_without_the_shared_copies_reads_the_concert_and_its_dates(
+    client, concert_date, django_assert_num_queries
+):
+    with django_assert_num_queries(2):  # the concert with its waiting room, the dates with their seats left
+        assert client.get(f"/concerts/{concert_date.concert.pk}/").status_code == 200
+
+
+def test_concert_page_top_is_shared_once_the_sale_is_open_and_keeps_each_language(client, concert_date, settings):
+    from django.core.cache import cache
+
+    settings.CONCERT_PAGE_CACHE_SECONDS = 60
+    cache.clear()
+    url = f"/concerts/{concert_date.concert.pk}/"
+    for language, on_sale in (("ko", "지금 예매 중"), ("en", "On sale"), ("ko", "지금 예매 중")):
+        client.cookies["django_language"] = language
+        assertContains(client.get(url), on_sale)
+    cache.clear()
+
+
 def test_concert_page_shares_one_date_list_whatever_the_query_string(fan_client, concert_date, settings):
     """A marketing link or a bot's ?r=<n> must not defeat the cache: the shared list is keyed by what it
     shows (concert, language, sale open, logged in or not), not by the URL it was asked for."""

@@ -1,0 +1,62 @@
+"""The staff data the fans' busiest pages read, shared between visitors for CONCERT_PAGE_CACHE_SECONDS: a
+concert's row (the concert page) and a date's row with its concert (every seat map, hold and checkout, through
+the queue's gate).
+
+At a sale's opening thousands of fans load these pages every few seconds while staff change nothing, so one
+read per concert and date every few seconds serves them all. Any save or delete of a concert or a date, from the
+admin or a service, forgets both once it commits (the receivers in concerts.apps), as does booking's cancelling of
+a date; what still lags (a waiting room's setting read along with the concert) lags a few seconds at most. Rules
+never rest on this copy: holding and paying lock and re-read the date row (status, start) themselves.
+CONCERT_PAGE_CACHE_SECONDS=0 reads the database every time.
+"""
+
+import uuid
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from .models import Concert, ConcertDate
+
+
+def concert_key(concert_id: uuid.UUID | str) -> str:
+    return f"concerts:concert:{concert_id}"
+
+
+def date_key(concert_date_id: uuid.UUID | str) -> str:
+    return f"concerts:date:{concert_date_id}"
+
+
+def concert(concert_id: uuid.UUID, *, related: Iterable[str] = ()) -> Concert | None:
+    """The concert (None if there is none), with the one-to-one relations `related` read along (a reverse
+    one-to-one another app defines, named as a string: `concert.waiting_room`) so the page reads none again."""
+    seconds = settings.CONCERT_PAGE_CACHE_SECONDS
+    found = cache.get(concert_key(concert_id)) if seconds > 0 else None
+    if isinstance(found, Concert) and all(found._state.fields_cache.get(name, found) is not found for name in related):
+        return found
+    row = Concert.objects.select_related(*related).filter(pk=concert_id).first()
+    if row is not None and seconds > 0:
+        for name in related:  # a missing one (no room yet) is remembered as missing, not read again
+            row._state.fields_cache.setdefault(name, None)
+        cache.set(concert_key(concert_id), row, seconds)
+    return row
+
+
+def concert_date(concert_date_id: uuid.UUID) -> ConcertDate | None:
+    """The date with its concert (None if there is none)."""
+    seconds = settings.CONCERT_PAGE_CACHE_SECONDS
+    found = cache.get(date_key(concert_date_id)) if seconds > 0 else None
+    if isinstance(found, ConcertDate):
+        return found
+    row = ConcertDate.objects.select_related("concert").filter(pk=concert_date_id).first()
+    if row is not None and seconds > 0:
+        cache.set(date_key(concert_date_id), row, seconds)
+    return row
+
+
+def forget(*, concert_ids: Iterable[uuid.UUID] = (), concert_date_ids: Iterable[uuid.UUID] = ()) -> None:
+    """Forget these concerts and dates once the current transaction commits (at once outside one)."""
+    keys = [concert_key(pk) for pk in concert_ids] + [date_key(pk) for pk in concert_date_ids]
+    if keys:
+        transaction.on_commit(lambda: cache.delete_many(keys), robust=True)
