@@ -2,7 +2,8 @@
 
 Rendering fifty seats is most of a seat map's cost, and in a sale every admitted fan opens the same few maps
 again and again. So each seat's `<li>` (templates/booking/_seat.html) is rendered once as everyone sees it,
-and for taken seats also as their owner sees it ("Mine"), and kept in the cache under the date's seat version
+and for taken seats also as their owner sees it ("Mine"), together with the page's title and the date's price
+list (re-rendered when staff change what the title shows), and kept in the cache under the date's seat version
 (booking.seat_versions): any change of a seat replaces the version, so a grid is never used after the change
 that made it wrong has committed. It is also dropped at the end of the first live hold it shows (that seat is
 free from then on, whether or not the sweep has run) and after SEAT_MAP_CACHE_SECONDS at most (0: no cache).
@@ -35,6 +36,9 @@ class RenderedGrid:
     grid: selectors.SeatGrid
     seats_html: tuple[str, ...]  # each seat's <li> as everyone sees it, in seat order
     mine_html: dict[int, str]  # index -> a taken seat's <li> as its owner sees it
+    head_html: str  # the page's breadcrumb and title: the concert, the date's start and venue
+    prices_html: str  # the date's price list (nothing when every seat costs the same)
+    shows: tuple[object, ...]  # what of the concert and date the head shows: staff changing it re-renders
 
     def html(self, *, user_id: uuid.UUID | None, checked: Collection[int] = ()) -> SafeString:
         """The grid as this fan sees it: their seats marked, the `checked` free seats ticked."""
@@ -51,13 +55,27 @@ def _render_seat(seat: selectors.GridSeat | selectors.SeatMapEntry, *, checked: 
     return str(get_template("booking/_seat.html").render({"seat": seat, "checked": checked}))
 
 
-def _render(grid: selectors.SeatGrid, version: str | None) -> RenderedGrid:
+def _shows(concert_date: ConcertDate) -> tuple[object, ...]:
+    concert = concert_date.concert
+    return (concert.title, concert.venue, concert_date.starts_at)
+
+
+def _render(grid: selectors.SeatGrid, version: str | None, concert_date: ConcertDate) -> RenderedGrid:
     mine = {
         index: _render_seat(selectors.SeatMapEntry(seat.seat_id, seat.number, seat.price, selectors.SeatState.MINE))
         for index, seat in enumerate(grid.seats)
         if seat.owner_id is not None
     }
-    return RenderedGrid(version, grid, tuple(_render_seat(seat) for seat in grid.seats), mine)
+    context = {"concert": concert_date.concert, "date": concert_date, "seats": grid.seats}
+    return RenderedGrid(
+        version,
+        grid,
+        tuple(_render_seat(seat) for seat in grid.seats),
+        mine,
+        head_html=str(get_template("booking/_seat_map_head.html").render(context)),
+        prices_html=str(get_template("booking/_seat_prices.html").render(context)),
+        shows=_shows(concert_date),
+    )
 
 
 def grid_key(concert_date_id: uuid.UUID, language: str) -> str:
@@ -76,7 +94,7 @@ def rendered_grid(*, concert_date: ConcertDate, now: datetime.datetime | None = 
     no hold it shows has ended since, else read (one query), rendered and cached. One cache round trip."""
     now = now or timezone.now()
     if settings.SEAT_MAP_CACHE_SECONDS <= 0:
-        return _render(selectors.seat_grid(concert_date=concert_date, now=now), None)
+        return _render(selectors.seat_grid(concert_date=concert_date, now=now), None, concert_date)
     key = grid_key(concert_date.pk, get_language())
     found = cache.get_many([seat_versions.version_key(concert_date.pk), key])
     version = seat_versions.current_version(concert_date.pk, found)
@@ -86,10 +104,11 @@ def rendered_grid(*, concert_date: ConcertDate, now: datetime.datetime | None = 
         and version is not None
         and cached.version == version
         and (cached.grid.valid_until is None or now < cached.grid.valid_until)
+        and cached.shows == _shows(concert_date)
     ):
         return cached
     # Read after the version: a change committed after this read replaces the version we store it under.
-    rendered = _render(selectors.seat_grid(concert_date=concert_date, now=now), version)
+    rendered = _render(selectors.seat_grid(concert_date=concert_date, now=now), version, concert_date)
     seconds = _seconds_to_keep(rendered.grid, now)
     if version is not None and seconds > 0:
         cache.set(key, rendered, seconds)

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -46,6 +47,8 @@ def _render_seat_map(request: AdmittedRequest, *, status: int = 200, selected: I
             "date": date,
             "seats": seats,
             "seat_grid": rendered.html(user_id=request.user.pk, checked=chosen),
+            "seat_map_head": mark_safe(rendered.head_html),  # noqa: S308  # rendered by the template engine
+            "seat_prices": mark_safe(rendered.prices_html),  # noqa: S308
             "mine_count": mine,
             "max_seats": settings.MAX_SEATS_PER_USER,
             "can_pick": max(settings.MAX_SEATS_PER_USER - mine, 0),

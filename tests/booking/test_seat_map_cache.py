@@ -275,3 +275,33 @@ def test_fans_reading_the_map_while_others_hold_never_see_a_taken_seat_free_afte
     assert {n for n, status in statuses(grid(concert_date)).items() if status == "HELD"} == {1, 2, 3, 4, 5}
     live = Reservation.objects.filter(seat__concert_date=concert_date, status=Reservation.Status.HOLD)
     assert sorted(live.values_list("seat__seat_number", flat=True)) == [1, 2, 3, 4, 5]
+
+
+def test_the_title_and_prices_come_with_the_grid_and_follow_a_staff_change(
+    fan_client, concert_date, admitted, django_capture_on_commit_callbacks
+):
+    from concerts import services as concert_services
+
+    url = f"/dates/{concert_date.pk}/seats/"
+    first = fan_client.get(url).content.decode()
+    assert "Seoul Jazz Night" in first and "Olympic Hall" in first
+    concert = concert_date.concert
+    concert.venue = "Jamsil Arena"
+    later = concert_date.starts_at.replace(hour=(concert_date.starts_at.hour + 1) % 24)
+    with django_capture_on_commit_callbacks(execute=True):
+        concert.save()
+        concert_services.reschedule_concert_date(concert_date=concert_date, starts_at=later)
+    page = fan_client.get(url).content.decode()  # no seat changed: the same seat version, a new head
+    assert "Jamsil Arena" in page and "Olympic Hall" not in page
+
+
+def test_the_price_list_shows_each_tier_of_the_date(fan_client, fan, admit):
+    from concerts.pricing import PriceTier
+
+    tiered = factories.ConcertDateFactory(
+        tiers=[PriceTier("VIP", 1, 10, 165_000), PriceTier("R", 11, 50, 99_000)],
+    )
+    admit(fan, tiered.concert)
+    for _ in range(2):  # rendered, then from the cache
+        page = fan_client.get(f"/dates/{tiered.pk}/seats/").content.decode()
+        assert "1–10번 좌석" in page and "11–50번 좌석" in page and "165,000원" in page
