@@ -1,14 +1,17 @@
 """The seat map's grid as HTML, rendered once per date, seat version and language and shared by every fan.
 
 Rendering fifty seats is most of a seat map's cost, and in a sale every admitted fan opens the same few maps
-again and again. So each seat's `<li>` (templates/booking/_seat.html) is rendered once as everyone sees it,
-and for taken seats also as their owner sees it ("Mine"), together with the page's title and the date's price
-list (re-rendered when staff change what the title shows), and kept in the cache under the date's seat version
-(booking.seat_versions): any change of a seat replaces the version, so a grid is never used after the change
-that made it wrong has committed. It is also dropped at the end of the first live hold it shows (that seat is
-free from then on, whether or not the sweep has run) and after SEAT_MAP_CACHE_SECONDS at most (0: no cache).
+again and again. So the grid is rendered once per seat version and kept in the cache (below), and even then
+each seat is not rendered on its own: a seat's `<li>` (templates/booking/_seat.html) depends only on its status,
+price and number, so each (status, price) the date shows is rendered once with a stand-in for the number, which
+each seat's number replaces. The looks only a fan sees (their own seat, a seat they ticked) are rendered the same
+way for each price. The page's title and the date's price list come along (re-rendered when staff change what
+the title shows). All of it is kept under the date's seat version (booking.seat_versions): any change of a
+seat replaces the version, so a grid is never used after the change that made it wrong has committed. It is also
+dropped at the end of the first live hold it shows (that seat is free from then on, whether or not the sweep has
+run) and after SEAT_MAP_CACHE_SECONDS at most (0: no cache).
 
-Per request only the fan's own seats (from the grid's owners: no query) and the seats they had checked are
+Per request only the fan's own seats (from the grid's owners: no query) and the seats they had ticked are
 swapped in. The map is only what a fan sees: a hold always locks and checks the seat itself.
 """
 
@@ -29,13 +32,27 @@ from concerts.models import ConcertDate
 
 from . import seat_versions, selectors
 
+# Stands for the seat number in a rendered seat: a seat's <li> depends only on its status, price and number, so
+# each (status, price) is rendered once with this in the number's places and each seat's number put in after.
+NUMBER = "\ue000seat\ue000"  # a private-use character: never in a template or a translation
+CHECKED = "CHECKED"  # a free seat the fan had ticked (a refused hold's choice sent back)
+
+
+@dataclass(frozen=True)
+class SeatLook:
+    """What booking/_seat.html is rendered with: a seat's status and price, its number left as NUMBER."""
+
+    status: str
+    price: int
+    number: str = NUMBER
+
 
 @dataclass(frozen=True)
 class RenderedGrid:
     version: str | None  # the seat version it was read at (None: the cache could not keep one)
     grid: selectors.SeatGrid
     seats_html: tuple[str, ...]  # each seat's <li> as everyone sees it, in seat order
-    mine_html: dict[int, str]  # index -> a taken seat's <li> as its owner sees it
+    looks: dict[tuple[str, int], str]  # (MINE or CHECKED, price) -> that <li> with NUMBER, for each price
     head_html: str  # the page's breadcrumb and title: the concert, the date's start and venue
     prices_html: str  # the date's price list (nothing when every seat costs the same)
     shows: tuple[object, ...]  # what of the concert and date the head shows: staff changing it re-renders
@@ -45,14 +62,17 @@ class RenderedGrid:
         parts = list(self.seats_html)
         for index, seat in enumerate(self.grid.seats):
             if user_id is not None and seat.owner_id == user_id:
-                parts[index] = self.mine_html[index]
+                parts[index] = self.looks[selectors.SeatState.MINE, seat.price].replace(NUMBER, str(seat.number))
             elif seat.number in checked and seat.status == selectors.SeatState.AVAILABLE:
-                parts[index] = _render_seat(seat, checked=True)
+                parts[index] = self.looks[CHECKED, seat.price].replace(NUMBER, str(seat.number))
         return mark_safe("".join(parts))  # noqa: S308  # rendered by the template engine, escaped there
 
 
-def _render_seat(seat: selectors.GridSeat | selectors.SeatMapEntry, *, checked: bool = False) -> str:
-    return str(get_template("booking/_seat.html").render({"seat": seat, "checked": checked}))
+def _render_look(look: SeatLook) -> str:
+    seat_template = get_template("booking/_seat.html")
+    if look.status == CHECKED:
+        return str(seat_template.render({"seat": SeatLook(selectors.SeatState.AVAILABLE, look.price), "checked": True}))
+    return str(seat_template.render({"seat": look}))
 
 
 def _shows(concert_date: ConcertDate) -> tuple[object, ...]:
@@ -61,17 +81,23 @@ def _shows(concert_date: ConcertDate) -> tuple[object, ...]:
 
 
 def _render(grid: selectors.SeatGrid, version: str | None, concert_date: ConcertDate) -> RenderedGrid:
-    mine = {
-        index: _render_seat(selectors.SeatMapEntry(seat.seat_id, seat.number, seat.price, selectors.SeatState.MINE))
-        for index, seat in enumerate(grid.seats)
-        if seat.owner_id is not None
+    """Render each (status, price) the grid shows once, then every seat from those; and the fan-only looks (their
+    own seat, a ticked seat) for every price of the date, so no request renders a seat."""
+    prices = {seat.price for seat in grid.seats}
+    looks = {
+        (status, price): _render_look(SeatLook(status, price))
+        for status in (selectors.SeatState.MINE, CHECKED)
+        for price in prices
     }
+    shown = {(seat.status, seat.price) for seat in grid.seats}
+    looks.update({key: _render_look(SeatLook(*key)) for key in shown})
+    seats_html = tuple(looks[seat.status, seat.price].replace(NUMBER, str(seat.number)) for seat in grid.seats)
     context = {"concert": concert_date.concert, "date": concert_date, "seats": grid.seats}
     return RenderedGrid(
         version,
         grid,
-        tuple(_render_seat(seat) for seat in grid.seats),
-        mine,
+        seats_html,
+        {key: html for key, html in looks.items() if key[0] in (selectors.SeatState.MINE, CHECKED)},
         head_html=str(get_template("booking/_seat_map_head.html").render(context)),
         prices_html=str(get_template("booking/_seat_prices.html").render(context)),
         shows=_shows(concert_date),
