@@ -45,9 +45,13 @@ def commitment(seed: str) -> str:
 
 def draw_key(seed: str, receipt: str) -> bytes:
     """The sort key of one receipt: HMAC-SHA256 keyed with the seed's bytes."""
-    return hmac.new(bytes.fromhex(seed), receipt.encode("ascii"), hashlib.sha256).digest()
+    return hmac.digest(bytes.fromhex(seed), receipt.encode("ascii"), "sha256")
 
 
 def draw_order(seed: str, receipts: Iterable[str]) -> list[str]:
-    """The receipts in drawn order: the first gets place 1."""
-    return sorted(receipts, key=lambda receipt: (draw_key(seed, receipt), receipt))
+    """The receipts in drawn order: the first gets place 1.
+
+    The same keys as draw_key, with the seed decoded once (hmac.digest is OpenSSL's one-shot HMAC: 100,000
+    receipts take a few tenths of a second)."""
+    key = bytes.fromhex(seed)
+    return sorted(receipts, key=lambda receipt: (hmac.digest(key, receipt.encode("ascii"), "sha256"), receipt))
