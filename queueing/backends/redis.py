@@ -18,9 +18,12 @@ one concert's keys would sit on one Redis Cluster shard and a script may touch t
     <prefix>:{<concert>}:pre       HASH user id -> "token|receipt|joined µs": the pre-queue, until the draw
     <prefix>:{<concert>}:preseq    INCR counter: the last pre-queue arrival number (receipts are made of it)
     <prefix>:{<concert>}:receipts  HASH user id -> receipt, for live entries that came through the pre-queue
-    <prefix>:{<concert>}:draw      HASH "_" -> fans drawn, user id -> "token|place|receipt|joined µs": the
-                                   draw, written once by the script that ran it (no place is handed out
-                                   after the opening before this exists)
+    <prefix>:{<concert>}:draw      HASH "_" -> fans drawn, "_at" -> when, user id -> "token|place|receipt|
+                                   joined µs": the draw, made visible at once by the script that commits it
+                                   (no place is handed out after the opening before "_" exists)
+    <prefix>:{<concert>}:stage:id  the draw attempt being staged, and its staged waiting ZSET, tokens HASH
+    <prefix>:{<concert>}:stage:waiting, :stage:tokens, :stage:draw   and draw HASH: written in chunks, read
+                                   by nobody, moved into place by the commit (they expire if it never comes)
 
 On a Redis Cluster (settings.QUEUE_REDIS_CLUSTER) nothing else changes: every script and every pipeline
 names the keys of one concert only, so each runs on the one node that holds that concert's slot (the client
@@ -68,9 +71,15 @@ from .base import (
 
 logger = logging.getLogger(__name__)
 
-# The draw reads the pre-queue, orders it, and places it in one script that checks the pre-queue is still
-# what was read; a join or a leave in between makes it read again, at most this many times.
+# The draw reads the pre-queue, orders it, stages the places in chunks and commits them in one script that
+# checks the pre-queue is still what was read; a join or a leave in between makes it read again, at most
+# this many times.
 DRAW_ATTEMPTS = 5
+# Entrants per staging script: each call holds Redis's single thread for a few milliseconds, well inside the
+# client's socket timeout, so a 100,000-entrant draw never stalls the other concerts, sessions and caches.
+DRAW_CHUNK = 5_000
+# Staged places of an attempt that never commits (its process died) expire after this long.
+DRAW_STAGE_MS = 600_000
 
 # Times are integer epoch microseconds (exact in a Lua double until the year 2255), always passed on as
 # strings or through string.format('%d'), since Lua's own number-to-string conversion keeps 14 digits.
@@ -173,30 +182,105 @@ return {1, data, ends, replaced, replaced_end, rank, expired, ''}
 """
 )
 
-# KEYS: pre, waiting, tokens, seq, draw. ARGV: count, place floor, now µs, then the pre-queue's user ids in
-# drawn order. Places them after the last place handed out and the floor (none before the draw: 1, 2, ...),
-# all or nothing: {-1, {}} if the pre-queue is not exactly those users any more (the caller reads it again).
-# Returns {1, the draw hash as a flat list} ("_at" is when it ran), or {0, the same} when it had already run.
-DRAW = """
-if redis.call('HEXISTS', KEYS[5], '_') == 1 then return {0, redis.call('HGETALL', KEYS[5])} end
-local n = tonumber(ARGV[1])
-if redis.call('HLEN', KEYS[1]) ~= n then return {-1, {}} end
-for i = 1, n do
-  if redis.call('HEXISTS', KEYS[1], ARGV[i + 3]) == 0 then return {-1, {}} end
+# The draw, in three kinds of script so that no single call holds Redis for long, and the client parses
+# few replies: a read, chunks of staging, and a commit.
+#
+# DRAW_READ: KEYS: pre, preseq, seq. Returns {arrival counter or '', last place handed out or '0', the
+# pre-queue as one string: "user|token|receipt|joined µs" lines} (one reply instead of 200,000).
+DRAW_READ = """
+local entries = redis.call('HGETALL', KEYS[1])
+local lines = {}
+for i = 1, #entries, 2 do lines[#lines + 1] = entries[i] .. '|' .. entries[i + 1] end
+return {redis.call('GET', KEYS[2]) or '', redis.call('GET', KEYS[3]) or '0', table.concat(lines, '\\n')}
+"""
+
+# DRAW_STAGE writes one chunk of the drawn places into the staging keys, which nobody else reads.
+# KEYS: stage:id, stage:waiting, stage:tokens, stage:draw. ARGV: attempt id, first ('1' starts the attempt:
+# whatever an earlier, dead attempt staged is dropped), expiry ms, the chunk's first place, then the chunk's
+# entrants in drawn order as "user|token|receipt|joined µs" lines. Returns 1, or 0 when another attempt has
+# started since (this one must stop).
+DRAW_STAGE = """
+if ARGV[2] == '1' then
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+elseif redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
 end
-local base = math.max(tonumber(redis.call('GET', KEYS[4]) or '0'), tonumber(ARGV[2]))
-for i = 1, n do
-  local user = ARGV[i + 3]
-  local token, receipt, joined = string.match(redis.call('HGET', KEYS[1], user), '^([^|]+)|([^|]+)|([^|]+)$')
-  local place = string.format('%d', base + i)
-  redis.call('HSET', KEYS[3], user, token .. '|' .. place .. '|' .. joined)
-  redis.call('ZADD', KEYS[2], place, user)
-  redis.call('HSET', KEYS[5], user, token .. '|' .. place .. '|' .. receipt .. '|' .. joined)
+-- Variadic ZADD/HSET, 1,000 entrants a call: Lua's unpack() cannot spread many thousands of values.
+local place = tonumber(ARGV[4])
+local places, tokens, drawn = {}, {}, {}
+local function flush()
+  if #places == 0 then return end
+  redis.call('ZADD', KEYS[2], unpack(places))
+  redis.call('HSET', KEYS[3], unpack(tokens))
+  redis.call('HSET', KEYS[4], unpack(drawn))
+  places, tokens, drawn = {}, {}, {}
 end
-redis.call('DEL', KEYS[1])
-redis.call('SET', KEYS[4], string.format('%d', base + n))
-redis.call('HSET', KEYS[5], '_', n, '_at', ARGV[3])
-return {1, redis.call('HGETALL', KEYS[5])}
+for user, token, receipt, joined in string.gmatch(ARGV[5], '([^|\\n]+)|([^|\\n]+)|([^|\\n]+)|([^|\\n]+)') do
+  local at = string.format('%d', place)
+  places[#places + 1] = at
+  places[#places + 1] = user
+  tokens[#tokens + 1] = user
+  tokens[#tokens + 1] = token .. '|' .. at .. '|' .. joined
+  drawn[#drawn + 1] = user
+  drawn[#drawn + 1] = token .. '|' .. at .. '|' .. receipt .. '|' .. joined
+  place = place + 1
+  if #places == 2000 then flush() end
+end
+flush()
+for i = 2, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+return 1
+"""
+
+# DRAW_COMMIT makes a fully staged draw the draw, all at once (renames, so O(1) for a room whose queue is
+# empty, as it is at the opening), or changes nothing.
+# KEYS: pre, preseq, seq, waiting, tokens, draw, stage:id, stage:waiting, stage:tokens, stage:draw.
+# ARGV: attempt id, count, the arrival counter as read ('' if none), base (the first place is base + 1), place
+# floor, now µs. The pre-queue is what was read if the arrival counter has not moved (every pre-queue join
+# moves it) and it holds as many entries (a leave lowers that). Returns 1 when committed; 0 when the draw
+# had already run (the caller reads it); -1 when the pre-queue, the places or the staging changed (read again).
+DRAW_COMMIT = """
+if redis.call('HEXISTS', KEYS[6], '_') == 1 then return 0 end
+local n = tonumber(ARGV[2])
+if redis.call('GET', KEYS[7]) ~= ARGV[1]
+  or redis.call('HLEN', KEYS[1]) ~= n
+  or (redis.call('GET', KEYS[2]) or '') ~= ARGV[3]
+  or math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), tonumber(ARGV[5])) ~= tonumber(ARGV[4])
+  or redis.call('ZCARD', KEYS[8]) ~= n or redis.call('HLEN', KEYS[9]) ~= n or redis.call('HLEN', KEYS[10]) ~= n
+then
+  return -1
+end
+-- Into an empty key a rename (keeping no expiry); into a live one (a Redis that lost only part of its
+-- data) a merge.
+local function move_hash(from, to)
+  if redis.call('EXISTS', from) == 0 then return end
+  if redis.call('EXISTS', to) == 0 then
+    redis.call('RENAME', from, to)
+    redis.call('PERSIST', to)
+    return
+  end
+  local fields = redis.call('HGETALL', from)
+  for i = 1, #fields, 2000 do
+    redis.call('HSET', to, unpack(fields, i, math.min(i + 1999, #fields)))
+  end
+  redis.call('DEL', from)
+end
+if redis.call('EXISTS', KEYS[8]) == 1 then
+  if redis.call('EXISTS', KEYS[4]) == 0 then
+    redis.call('RENAME', KEYS[8], KEYS[4])
+    redis.call('PERSIST', KEYS[4])
+  else
+    redis.call('ZUNIONSTORE', KEYS[4], 2, KEYS[4], KEYS[8], 'AGGREGATE', 'MAX')
+    redis.call('DEL', KEYS[8])
+  end
+end
+move_hash(KEYS[9], KEYS[5])
+move_hash(KEYS[10], KEYS[6])
+redis.call('UNLINK', KEYS[1])
+redis.call('SET', KEYS[3], string.format('%d', tonumber(ARGV[4]) + n))
+redis.call('HSET', KEYS[6], '_', n, '_at', ARGV[6])
+redis.call('DEL', KEYS[7])
+return 1
 """
 
 # KEYS: waiting, admitted, tokens, pre, receipts. ARGV: user.
@@ -394,8 +478,10 @@ class RedisQueueBackend(QueueBackend):
         self._admit = self.client.register_script(ADMIT)
         self._touch = self.client.register_script(TOUCH)
         self._end = self.client.register_script(END)
-        self._draw = self.client.register_script(DRAW)
         self._fast_status = self.client.register_script(FAST_STATUS)
+        self._draw_read = self.client.register_script(DRAW_READ)
+        self._draw_stage = self.client.register_script(DRAW_STAGE)
+        self._draw_commit = self.client.register_script(DRAW_COMMIT)
 
     def key(self, concert_id: uuid.UUID, name: str) -> str:
         return f"{self.prefix}:{{{concert_id}}}:{name}"
@@ -493,29 +579,84 @@ class RedisQueueBackend(QueueBackend):
 
     @_unavailable_on_error
     def draw(self, *, room: WaitingRoom, seed: str, now: datetime.datetime, place_floor: int = 0) -> DrawResult:
-        keys = self._keys(room.pk, "pre", "waiting", "tokens", "seq", "draw")
+        """Read the pre-queue, order it (queueing.draw), stage the places in chunks of DRAW_CHUNK, then commit
+        them in one script: until the commit nobody sees a place, and after it everyone does. A process that
+        dies in between leaves only staging keys, which the next attempt drops (and which expire)."""
+        draw_key = self.key(room.pk, "draw")
         for _attempt in range(DRAW_ATTEMPTS):
-            entries = {_decode(user): _decode(data) for user, data in self.client.hgetall(keys[0]).items()}
-            by_receipt = {data.split("|")[1]: user for user, data in entries.items()}
-            ordered = [by_receipt[receipt] for receipt in draw_order(seed, by_receipt)]
-            ran, recorded = self._draw(keys=keys, args=[len(ordered), place_floor, _us(now), *ordered])
-            if int(ran) >= 0:
-                return self._drawn(recorded)
+            if self.client.hexists(draw_key, "_"):
+                return self._recorded_draw(room.pk)
+            arrivals, last_place, lines = self._draw_read(keys=self._keys(room.pk, "pre", "preseq", "seq"))
+            base = max(int(last_place), place_floor)
+            by_receipt = {}
+            for line in _decode(lines).split("\n") if lines else ():
+                user, token, receipt, joined = line.split("|")
+                by_receipt[receipt] = (user, token, joined)
+            drawn = [(receipt, *by_receipt[receipt]) for receipt in draw_order(seed, by_receipt)]
+            attempt = uuid.uuid4().hex
+            if not self._stage_draw(room.pk, attempt, drawn, base):
+                continue
+            committed = self._draw_commit(
+                keys=self._keys(
+                    room.pk,
+                    "pre",
+                    "preseq",
+                    "seq",
+                    "waiting",
+                    "tokens",
+                    "draw",
+                    "stage:id",
+                    "stage:waiting",
+                    "stage:tokens",
+                    "stage:draw",
+                ),
+                args=[attempt, len(drawn), _decode(arrivals), base, place_floor, _us(now)],
+            )
+            if int(committed) == 1:
+                return DrawResult(
+                    tickets=[
+                        Ticket(
+                            token=uuid.UUID(token),
+                            user_id=uuid.UUID(user),
+                            sequence=place,
+                            entered_at=_moment(joined),
+                            receipt=receipt,
+                        )
+                        for place, (receipt, user, token, joined) in enumerate(drawn, start=base + 1)
+                    ],
+                    drawn_at=now,
+                )
+            if int(committed) == 0:
+                return self._recorded_draw(room.pk)
         logger.warning("queue %s: the pre-queue kept changing during the draw; trying again later", room.pk)
         raise QueueUnavailable()
 
-    @staticmethod
-    def _drawn(recorded: list[bytes]) -> DrawResult:
+    def _stage_draw(
+        self, concert_id: uuid.UUID, attempt: str, drawn: list[tuple[str, str, str, str]], base: int
+    ) -> bool:
+        """Write the drawn places (receipt, user, token, joined µs, in place order) to the staging keys, a
+        chunk a script; False if another attempt took the staging over meanwhile."""
+        keys = self._keys(concert_id, "stage:id", "stage:waiting", "stage:tokens", "stage:draw")
+        for start in range(0, max(len(drawn), 1), DRAW_CHUNK):
+            chunk = drawn[start : start + DRAW_CHUNK]
+            lines = "\n".join(f"{user}|{token}|{receipt}|{joined}" for receipt, user, token, joined in chunk)
+            first = "1" if start == 0 else "0"
+            if not self._draw_stage(keys=keys, args=[attempt, first, DRAW_STAGE_MS, base + start + 1, lines]):
+                return False
+        return True
+
+    def _recorded_draw(self, concert_id: uuid.UUID) -> DrawResult:
+        """The draw that already ran (a database write failed after it): read back from its record."""
         tickets, drawn_at = [], None
-        for i in range(0, len(recorded), 2):
-            user = _decode(recorded[i])
+        for field, value in self.client.hgetall(self.key(concert_id, "draw")).items():
+            user = _decode(field)
             if user == "_at":
-                drawn_at = _moment(recorded[i + 1])
+                drawn_at = _moment(value)
             if user.startswith("_"):
                 continue
-            token, place, receipt, joined = _decode(recorded[i + 1]).split("|")
+            token, place, receipt, joined = _decode(value).split("|")
             tickets.append(_ticket(user, f"{token}|{place}|{joined}", receipt=receipt))
-        assert drawn_at is not None  # the script writes "_at" with "_"
+        assert drawn_at is not None  # the commit writes "_at" with "_"
         return DrawResult(tickets=sorted(tickets, key=lambda ticket: ticket.sequence or 0), drawn_at=drawn_at)
 
     @_unavailable_on_error

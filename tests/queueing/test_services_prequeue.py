@@ -271,25 +271,25 @@ def test_live_places_per_address_are_capped_under_concurrent_joins(queue_backend
 
 
 def test_backend_draw_is_all_or_nothing_when_the_prequeue_changes_under_it(redis_backend, upcoming, opening):
-    """Redis: the draw script checks the pre-queue is exactly what was read; a change makes it read again."""
+    """Redis: the draw's commit checks the pre-queue is exactly what was read; a change makes it read again."""
     fans = [UserFactory() for _ in range(3)]
     enter_prequeue(upcoming, fans, at=opening - MINUTE)
     room = room_of(upcoming)
     backend = get_backend()
-    script = backend._draw
+    script = backend._draw_commit
     calls = []
 
     def changing(keys, args):
-        if not calls:  # a fan leaves between the read and the script
+        if not calls:  # a fan leaves between the read and the commit
             backend.end(concert_id=upcoming.pk, user_id=fans[0].pk, now=opening, reason="left")
         calls.append(args)
         return script(keys=keys, args=args)
 
-    backend._draw = changing
+    backend._draw_commit = changing
     try:
         drawn = backend.draw(room=room, seed=room.draw_seed, now=opening)
     finally:
-        backend._draw = script
+        backend._draw_commit = script
     assert len(calls) == 2
     assert [t.sequence for t in drawn.tickets] == [1, 2]
     assert {t.user_id for t in drawn.tickets} == {fans[1].pk, fans[2].pk}
@@ -353,3 +353,122 @@ def test_joins_go_on_when_redis_lost_the_draw(redis_backend, upcoming, opening):
 
     assert not status.prequeued
     assert QueueEntryHistory.objects.get(user=late).queue_position == 2
+
+
+def staged_keys(backend, concert):
+    return sorted(
+        key.decode().rsplit("}:", 1)[1] for key in backend.client.scan_iter(match=backend.key(concert.pk, "stage:*"))
+    )
+
+
+def test_a_draw_bigger_than_a_chunk_places_everyone_in_the_order_of_the_seed(
+    redis_backend, upcoming, opening, monkeypatch
+):
+    """Redis stages a big draw a chunk a script: the chunks join up into one draw, 1..n in draw_order."""
+    monkeypatch.setattr("queueing.backends.redis.DRAW_CHUNK", 4)
+    fans = [UserFactory() for _ in range(11)]
+    entries = enter_prequeue(upcoming, fans, at=opening - MINUTE)
+    hold_admission(upcoming)
+    stage = redis_backend._draw_stage
+    chunks = []
+
+    def counting(keys, args):
+        chunks.append(args[4].count("\n") + 1)
+        return stage(keys=keys, args=args)
+
+    monkeypatch.setattr(redis_backend, "_draw_stage", counting)
+    assert services.run_draw(concert=upcoming, now=opening)
+
+    assert chunks == [4, 4, 3]
+    expected = draw_order(room_of(upcoming).draw_seed, [e.receipt for e in entries])
+    assert drawn_places(upcoming) == {receipt: place for place, receipt in enumerate(expected, start=1)}
+    for fan, entry in zip(fans, entries, strict=True):
+        place = expected.index(entry.receipt) + 1
+        assert services.poll_place(user=fan, concert=upcoming, now=opening + SECOND).position == place
+    assert staged_keys(redis_backend, upcoming) == []
+    assert redis_backend.client.ttl(redis_backend.key(upcoming.pk, "waiting")) == -1  # the staging's expiry is gone
+    assert redis_backend.client.ttl(redis_backend.key(upcoming.pk, "draw")) == -1
+
+
+def test_a_crash_between_chunks_shows_no_place_and_the_next_run_makes_the_whole_draw(
+    redis_backend, upcoming, opening, monkeypatch
+):
+    monkeypatch.setattr("queueing.backends.redis.DRAW_CHUNK", 3)
+    fans = [UserFactory() for _ in range(8)]
+    entries = enter_prequeue(upcoming, fans, at=opening - MINUTE)
+    hold_admission(upcoming)
+    stage = redis_backend._draw_stage
+    calls = []
+
+    def dying(keys, args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("the beat process was killed between two chunks")
+        return stage(keys=keys, args=args)
+
+    monkeypatch.setattr(redis_backend, "_draw_stage", dying)
+    with pytest.raises(RuntimeError):
+        services.run_draw(concert=upcoming, now=opening)
+
+    # Half staged, nothing drawn: no places anywhere, everyone still in the pre-queue, the staging expiring.
+    assert staged_keys(redis_backend, upcoming) == ["stage:draw", "stage:id", "stage:tokens", "stage:waiting"]
+    assert redis_backend.client.pttl(redis_backend.key(upcoming.pk, "stage:waiting")) > 0
+    assert room_of(upcoming).drawn_at is None
+    assert drawn_places(upcoming) == {}
+    assert redis_backend.prequeue_count(concert_id=upcoming.pk) == 8
+    assert redis_backend.counts(concert_id=upcoming.pk, now=opening) == (0, 0)
+    assert all(services.poll_place(user=fan, concert=upcoming, now=opening - SECOND).prequeued for fan in fans)
+
+    monkeypatch.setattr(redis_backend, "_draw_stage", stage)
+    assert services.run_draw(concert=upcoming, now=opening + SECOND)
+    expected = draw_order(room_of(upcoming).draw_seed, [e.receipt for e in entries])
+    assert drawn_places(upcoming) == {receipt: place for place, receipt in enumerate(expected, start=1)}
+    assert redis_backend.counts(concert_id=upcoming.pk, now=opening + SECOND) == (8, 0)
+    assert staged_keys(redis_backend, upcoming) == []
+    room = room_of(upcoming)
+    again = redis_backend.draw(room=room, seed=room.draw_seed, now=opening + MINUTE)  # the kept record
+    assert (sorted(t.sequence for t in again.tickets), again.drawn_at) == (list(range(1, 9)), opening + SECOND)
+
+
+def test_an_overtaken_draw_attempt_stops_and_commits_nothing(redis_backend, upcoming, opening, monkeypatch):
+    """A draw whose staging another attempt took over (a stalled process whose lock was given up) cannot
+    commit half of its chunks over the other's: its next chunk is refused, and it reads and stages again."""
+    monkeypatch.setattr("queueing.backends.redis.DRAW_CHUNK", 2)
+    fans = [UserFactory() for _ in range(5)]
+    enter_prequeue(upcoming, fans, at=opening - MINUTE)
+    room = room_of(upcoming)
+    stage = redis_backend._draw_stage
+    attempts = []
+
+    def overtaken(keys, args):
+        if args[1] == "1":
+            attempts.append(args[0])
+        if len(attempts) == 1 and args[1] == "0":
+            stage(keys=keys, args=["intruder", "1", 60_000, 1, ""])  # another attempt starts staging
+        return stage(keys=keys, args=args)
+
+    monkeypatch.setattr(redis_backend, "_draw_stage", overtaken)
+    drawn = redis_backend.draw(room=room, seed=room.draw_seed, now=opening)
+
+    assert len(attempts) == 2  # the first was refused at its second chunk, the second went through
+    assert sorted(t.sequence for t in drawn.tickets) == [1, 2, 3, 4, 5]
+    assert redis_backend.counts(concert_id=upcoming.pk, now=opening) == (5, 0)
+
+
+def test_a_redraw_after_redis_lost_only_its_draw_record_merges_into_the_live_queue(redis_backend, upcoming, opening):
+    """The draw's commit renames its staged keys into place when the queue is empty (the opening), and merges
+    them when it is not: here Redis lost only the draw record, a server with a slow clock put a fan in the
+    pre-queue after the draw, and the next join records the draw again behind the queue that is there."""
+    early, slow, late = UserFactory(), UserFactory(), UserFactory()
+    enter_prequeue(upcoming, [early], at=opening - MINUTE)
+    hold_admission(upcoming)
+    services.run_draw(concert=upcoming, now=opening)
+    redis_backend.client.delete(redis_backend.key(upcoming.pk, "draw"))
+    assert services.join(user=slow, concert=upcoming, now=opening - SECOND).prequeued
+
+    services.join(user=late, concert=upcoming, now=opening + SECOND)
+
+    places = dict(QueueEntryHistory.objects.filter(concert=upcoming).values_list("user_id", "queue_position"))
+    assert places == {early.pk: 1, slow.pk: 2, late.pk: 3}
+    positions = [services.poll_place(user=fan, concert=upcoming, now=opening + SECOND) for fan in (early, slow, late)]
+    assert [(p.position, p.prequeued) for p in positions] == [(1, False), (2, False), (3, False)]
