@@ -1,18 +1,29 @@
-"""Waiting-room benchmark: a rush of fans joins one concert's queue, then polls and admission batches.
+"""Waiting-room benchmark: a rush of fans joins one concert's queue, then polls and admission batches; the
+poll's cost from 10 to 100,000 fans waiting; and the pre-queue's draw of 100,000 entrants.
 
-For each backend (database, redis): N fans join (through queueing.services.join, as the join view does),
+Three parts (--parts), each for each backend (database, redis).
+
+rush: N fans join (through queueing.services.join, as the join view does),
 then P status polls of random waiting fans (queueing.services.poll_place, what the status URL calls), then
 admission batches of B, then P touches of random admitted fans (queueing.services.touch, what every gated
 page calls). Prints joins/s, polls/s, admission batch times, touches/s, and the memory the queue takes:
 bytes per waiting fan in Redis (MEMORY USAGE of the concert's keys), and in PostgreSQL (QueueToken and
 QueueEntryHistory table + index size).
 
+polls: a table of the status poll's cost (polls/s, CPU per poll of this process and of PostgreSQL, the Redis
+script's own time) with 10, 100, 1,000, 10,000 and 100,000 fans waiting (--poll-sizes), each a drawn
+pre-queue; and Redis bytes per pre-queue entrant and per drawn waiting fan.
+
+draw: a pre-queue of 100,000 entrants (--draw-size), then the draw run as beat runs it, timed end to end and
+split into the ordering, the backend and the history write (see bench/queue_scale.py).
+
 It uses its own PostgreSQL database (frontrow_queue_bench, created and migrated if missing; BENCH_DB names
 another) and Redis db 9 (BENCH_REDIS_URL) with its own key prefix, never anyone else's. Not a test: run it
 by hand.
 
-    .venv/bin/python bench/queue_bench.py                       # 100,000 fans, both backends
+    .venv/bin/python bench/queue_bench.py                       # 100,000 fans, both backends, every part
     .venv/bin/python bench/queue_bench.py --fans 5000 --polls 1000 --backends redis
+    .venv/bin/python bench/queue_bench.py --parts draw,polls --backends redis
 """
 
 import argparse
@@ -96,7 +107,7 @@ def cleanup(backend: str) -> None:
 
     from concerts.models import Concert
 
-    Concert.objects.filter(title__startswith="Bench rush").delete()  # cascades to tokens and history
+    Concert.objects.filter(title__startswith="Bench ").delete()  # cascades to tokens and history
     if backend == "redis":
         client = redis.Redis.from_url(BENCH_REDIS)
         for key in client.scan_iter(match=f"{BENCH_PREFIX}:*", count=5_000):
@@ -243,6 +254,80 @@ def run(backend: str, args: argparse.Namespace) -> None:
     cleanup(backend)
 
 
+def run_polls(backend: str, args: argparse.Namespace) -> None:
+    import datetime
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from bench import queue_scale
+    from queueing import services
+
+    settings.QUEUE_BACKEND = backend
+    # As if beat ran admission on time: a poll that finds admission overdue runs it, which is not the
+    # poll's own cost (the room is paused, so no run would admit anyone anyway).
+    settings.ADMIT_QUEUE_EVERY_SECONDS = 3600
+    sizes = [int(size) for size in args.poll_sizes.split(",")]
+    users = fans(max(sizes))
+    print(f"\n== {backend} backend: status polls by fans waiting ({args.poll_count:,} polls each, one thread) ==")
+    rows, memory = [], []
+    for size in sizes:
+        cleanup(backend)
+        opening = timezone.now() + datetime.timedelta(seconds=30)
+        concert = queue_scale.upcoming_concert(backend, "polls", opening=opening)
+        queue_scale.fill_prequeue(concert, users[:size], opening=opening)
+        before = queue_scale.queue_keys_bytes(concert) if backend == "redis" else {}
+        draw = queue_scale.timed_draw(concert, at=opening + datetime.timedelta(seconds=1))
+        after = queue_scale.queue_keys_bytes(concert) if backend == "redis" else {}
+        services.admit_batch(concert=concert)  # paused: admits nobody, marks the run done
+        figures = queue_scale.timed_polls(concert, users[:size], polls=args.poll_count, seed=size)
+        rows.append(queue_scale.poll_row(figures) + f" {draw.wall:.2f} s |")
+        if backend == "redis":
+            memory.append((size, before, after))
+        print(rows[-1], flush=True)
+    print(queue_scale.POLL_HEADER + " draw |")
+    print("|---" * 8 + "|")
+    print("\n".join(rows))
+    for size, before, after in memory:
+        drawn = {name: after.get(name, 0) for name in ("waiting", "tokens", "receipts")}
+        print(
+            f"redis, {size:,} fans: {sum(before.values()) / size:,.1f} B per pre-queue entrant ({before}); "
+            f"{sum(drawn.values()) / size:,.1f} B per drawn waiting fan ({drawn}) "
+            f"+ {after.get('draw', 0) / size:,.1f} B per fan in the kept draw record"
+        )
+    cleanup(backend)
+
+
+def run_draw(backend: str, args: argparse.Namespace) -> None:
+    import datetime
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from bench import queue_scale
+
+    settings.QUEUE_BACKEND = backend
+    cleanup(backend)
+    users = fans(args.draw_size)
+    opening = timezone.now() + datetime.timedelta(minutes=2)
+    concert = queue_scale.upcoming_concert(backend, "draw", opening=opening)
+    print(f"\n== {backend} backend: the draw of a {args.draw_size:,}-entrant pre-queue ==", flush=True)
+    started = time.perf_counter()
+    join_rate = queue_scale.fill_prequeue(concert, users, opening=opening)
+    print(
+        f"pre-queue:  {args.draw_size:,} entrants in {time.perf_counter() - started:.1f} s "
+        f"(the first {queue_scale.THROUGH_JOIN} through services.join: {join_rate:,.0f} joins/s)",
+        flush=True,
+    )
+    figures = queue_scale.timed_draw(concert, at=opening)
+    print(queue_scale.describe_draw(figures))
+    print("verify_draw: agrees")
+    cleanup(backend)
+
+
+PARTS = {"rush": run, "polls": run_polls, "draw": run_draw}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--fans", type=int, default=100_000)
@@ -251,10 +336,15 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--backends", default="database,redis")
+    parser.add_argument("--parts", default="rush,polls,draw", help="any of rush, polls, draw (comma-separated)")
+    parser.add_argument("--poll-sizes", default="10,100,1000,10000,100000", help="fans waiting, per row")
+    parser.add_argument("--poll-count", type=int, default=2_000, help="polls per row")
+    parser.add_argument("--draw-size", type=int, default=100_000, help="pre-queue entrants drawn")
     args = parser.parse_args()
     configure()
-    for backend in args.backends.split(","):
-        run(backend.strip(), args)
+    for part in args.parts.split(","):
+        for backend in args.backends.split(","):
+            PARTS[part.strip()](backend.strip(), args)
 
 
 if __name__ == "__main__":
