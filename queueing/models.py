@@ -135,8 +135,13 @@ class QueueToken(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="queue_tokens", verbose_name=_("user")
     )
+    # No index of its own: the indexes and unique constraints below that start with the concert serve it.
     concert = models.ForeignKey(
-        "concerts.Concert", on_delete=models.CASCADE, related_name="queue_tokens", verbose_name=_("concert")
+        "concerts.Concert",
+        on_delete=models.CASCADE,
+        related_name="queue_tokens",
+        verbose_name=_("concert"),
+        db_index=False,
     )
     # A per-concert sequence number: the fan's place, never renumbered. Empty while the fan is in the
     # pre-queue; the draw gives every pre-queue entrant a place (1, 2, ...) when the sale opens.
@@ -197,8 +202,14 @@ class QueueEntryHistory(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="queue_history", verbose_name=_("user")
     )
+    # No index of its own: each of the indexes below starts with the concert. Every index is one more insert
+    # per join and per drawn place (a draw updates every pre-queue entrant's row).
     concert = models.ForeignKey(
-        "concerts.Concert", on_delete=models.CASCADE, related_name="queue_history", verbose_name=_("concert")
+        "concerts.Concert",
+        on_delete=models.CASCADE,
+        related_name="queue_history",
+        verbose_name=_("concert"),
+        db_index=False,
     )
     token = models.UUIDField(_("token"), unique=True)
     # Empty for a pre-queue entry until the draw places it (and for ever if it left before the draw).
@@ -220,6 +231,7 @@ class QueueEntryHistory(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("removed by"),
+        db_index=False,  # indexed below where set: almost every row has none
     )
     exit_note = models.CharField(_("note"), max_length=500, blank=True)
 
@@ -237,6 +249,10 @@ class QueueEntryHistory(models.Model):
             # The drawn entries of one concert by place: the draw's public page reads a range of places.
             models.Index(
                 fields=["concert", "queue_position"], condition=~Q(receipt=""), name="queue_history_drawn_idx"
+            ),
+            # A deleted staff account's removals (SET_NULL) are found by this.
+            models.Index(
+                fields=["removed_by"], condition=Q(removed_by__isnull=False), name="queue_history_removed_by_idx"
             ),
         ]
         constraints = [
