@@ -9,7 +9,7 @@ writes commit or roll back together with the history rows.
 import abc
 import datetime
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from queueing.models import WaitingRoom
@@ -122,7 +122,15 @@ class QueueBackend(abc.ABC):
         """
 
     @abc.abstractmethod
-    def draw(self, *, room: WaitingRoom, seed: str, now: datetime.datetime, place_floor: int = 0) -> DrawResult:
+    def draw(
+        self,
+        *,
+        room: WaitingRoom,
+        seed: str,
+        now: datetime.datetime,
+        place_floor: int = 0,
+        record: Callable[[Sequence[Ticket]], None] | None = None,
+    ) -> DrawResult:
         """Run the room's draw: every pre-queue entry still live gets a place, 1, 2, ... in the order of
         queueing.draw.draw_order(seed, receipts), ahead of any later arrival; later joins queue behind.
 
@@ -131,6 +139,11 @@ class QueueBackend(abc.ABC):
         start after the last place handed out and after `place_floor` (the history's highest place, when
         a backend that lost its data records the draw again). A backend whose draw already ran (a database
         write failed after it) returns that draw again, with its time, so the history can be written from it.
+
+        `record` (the caller's database write of the places) is called once with the tickets returned, in
+        the caller's transaction, before the backend's draw becomes visible; what it wrote for an attempt the
+        backend then has to give up (the pre-queue changed) is rolled back with a savepoint. The Redis backend
+        runs it while it stages its places, so the two writes of a big draw overlap.
         """
 
     @abc.abstractmethod

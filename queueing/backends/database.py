@@ -9,7 +9,7 @@ poll never counts a long run of rows; only near the front, where the count is sh
 
 import datetime
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.db import connection
 from django.db.models import DateTimeField, F, Max, QuerySet, Value
@@ -163,7 +163,15 @@ class DatabaseQueueBackend(QueueBackend):
         place: int | None = QueueToken.objects.filter(concert_id=concert_id).aggregate(top=Max("queue_position"))["top"]
         return place or 0
 
-    def draw(self, *, room: WaitingRoom, seed: str, now: datetime.datetime, place_floor: int = 0) -> DrawResult:
+    def draw(
+        self,
+        *,
+        room: WaitingRoom,
+        seed: str,
+        now: datetime.datetime,
+        place_floor: int = 0,
+        record: Callable[[Sequence[Ticket]], None] | None = None,
+    ) -> DrawResult:
         # Locked, so a fan leaving the pre-queue waits for the draw; read as plain values, since 100,000
         # model instances cost seconds.
         entries = {
@@ -180,6 +188,8 @@ class DatabaseQueueBackend(QueueBackend):
         _place_tokens(drawn)
         room.next_position = base + len(drawn)
         room.save(update_fields=["next_position"])
+        if record is not None:
+            record(drawn)
         return DrawResult(tickets=drawn, drawn_at=now)
 
     def prequeue_count(self, *, concert_id: uuid.UUID) -> int:

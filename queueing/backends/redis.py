@@ -42,12 +42,14 @@ open (config.redis_circuit: one timeout per back-off per process, shared with th
 import datetime
 import functools
 import logging
+import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 from redis import Redis
 from redis.cluster import RedisCluster
 from redis.exceptions import SlotNotCoveredError
@@ -437,6 +439,14 @@ def _ticket(
     )
 
 
+class _Redraw(Exception):
+    """The pre-queue, the places or the staging changed under a draw attempt: read and stage again."""
+
+
+class _DrawnMeanwhile(Exception):
+    """The draw was committed by someone else meanwhile: record that one."""
+
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -578,14 +588,22 @@ class RedisQueueBackend(QueueBackend):
         self.client.delete(self.key(concert_id, "room"))
 
     @_unavailable_on_error
-    def draw(self, *, room: WaitingRoom, seed: str, now: datetime.datetime, place_floor: int = 0) -> DrawResult:
-        """Read the pre-queue, order it (queueing.draw), stage the places in chunks of DRAW_CHUNK, then commit
-        them in one script: until the commit nobody sees a place, and after it everyone does. A process that
-        dies in between leaves only staging keys, which the next attempt drops (and which expire)."""
-        draw_key = self.key(room.pk, "draw")
+    def draw(
+        self,
+        *,
+        room: WaitingRoom,
+        seed: str,
+        now: datetime.datetime,
+        place_floor: int = 0,
+        record: Callable[[Sequence[Ticket]], None] | None = None,
+    ) -> DrawResult:
+        """Read the pre-queue, order it (queueing.draw), stage the places in chunks of DRAW_CHUNK while
+        `record` writes them to the database, then commit them in one script: until the commit nobody sees a
+        place, and after it everyone does. A process that dies before the commit leaves only staging keys,
+        which the next attempt drops (and which expire)."""
         for _attempt in range(DRAW_ATTEMPTS):
-            if self.client.hexists(draw_key, "_"):
-                return self._recorded_draw(room.pk)
+            if self.client.hexists(self.key(room.pk, "draw"), "_"):
+                return self._recorded_draw(room.pk, record)
             arrivals, last_place, lines = self._draw_read(keys=self._keys(room.pk, "pre", "preseq", "seq"))
             base = max(int(last_place), place_floor)
             by_receipt = {}
@@ -593,43 +611,83 @@ class RedisQueueBackend(QueueBackend):
                 user, token, receipt, joined = line.split("|")
                 by_receipt[receipt] = (user, token, joined)
             drawn = [(receipt, *by_receipt[receipt]) for receipt in draw_order(seed, by_receipt)]
-            attempt = uuid.uuid4().hex
-            if not self._stage_draw(room.pk, attempt, drawn, base):
-                continue
-            committed = self._draw_commit(
-                keys=self._keys(
-                    room.pk,
-                    "pre",
-                    "preseq",
-                    "seq",
-                    "waiting",
-                    "tokens",
-                    "draw",
-                    "stage:id",
-                    "stage:waiting",
-                    "stage:tokens",
-                    "stage:draw",
-                ),
-                args=[attempt, len(drawn), _decode(arrivals), base, place_floor, _us(now)],
-            )
-            if int(committed) == 1:
-                return DrawResult(
-                    tickets=[
-                        Ticket(
-                            token=uuid.UUID(token),
-                            user_id=uuid.UUID(user),
-                            sequence=place,
-                            entered_at=_moment(joined),
-                            receipt=receipt,
-                        )
-                        for place, (receipt, user, token, joined) in enumerate(drawn, start=base + 1)
-                    ],
-                    drawn_at=now,
+            tickets = [
+                Ticket(
+                    token=uuid.UUID(token),
+                    user_id=uuid.UUID(user),
+                    sequence=place,
+                    entered_at=_moment(joined),
+                    receipt=receipt,
                 )
-            if int(committed) == 0:
-                return self._recorded_draw(room.pk)
+                for place, (receipt, user, token, joined) in enumerate(drawn, start=base + 1)
+            ]
+            attempt = uuid.uuid4().hex
+            try:
+                with transaction.atomic():  # a savepoint: what `record` wrote goes if this attempt is given up
+                    if not self._stage_alongside(room.pk, attempt, drawn, base, tickets, record):
+                        raise _Redraw()
+                    committed = int(
+                        self._draw_commit(
+                            keys=self._commit_keys(room.pk),
+                            args=[attempt, len(drawn), _decode(arrivals), base, place_floor, _us(now)],
+                        )
+                    )
+                    if committed == 0:
+                        raise _DrawnMeanwhile()
+                    if committed < 0:
+                        raise _Redraw()
+            except _Redraw:
+                continue
+            except _DrawnMeanwhile:
+                return self._recorded_draw(room.pk, record)
+            return DrawResult(tickets=tickets, drawn_at=now)
         logger.warning("queue %s: the pre-queue kept changing during the draw; trying again later", room.pk)
         raise QueueUnavailable()
+
+    def _commit_keys(self, concert_id: uuid.UUID) -> list[str]:
+        return self._keys(
+            concert_id,
+            "pre",
+            "preseq",
+            "seq",
+            "waiting",
+            "tokens",
+            "draw",
+            "stage:id",
+            "stage:waiting",
+            "stage:tokens",
+            "stage:draw",
+        )
+
+    def _stage_alongside(
+        self,
+        concert_id: uuid.UUID,
+        attempt: str,
+        drawn: list[tuple[str, str, str, str]],
+        base: int,
+        tickets: list[Ticket],
+        record: Callable[[Sequence[Ticket]], None] | None,
+    ) -> bool:
+        """Stage the places on a thread of its own while `record` (the database write, on this thread and
+        its transaction) runs: the two take about as long for a big draw. True if everything was staged."""
+        outcome: list[bool | BaseException] = []
+
+        def stage() -> None:
+            try:
+                outcome.append(self._stage_draw(concert_id, attempt, drawn, base))
+            except BaseException as exc:  # handed to the caller's thread below
+                outcome.append(exc)
+
+        thread = threading.Thread(target=stage, name=f"draw-stage-{concert_id}")
+        thread.start()
+        try:
+            if record is not None:
+                record(tickets)
+        finally:
+            thread.join()
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
 
     def _stage_draw(
         self, concert_id: uuid.UUID, attempt: str, drawn: list[tuple[str, str, str, str]], base: int
@@ -645,8 +703,11 @@ class RedisQueueBackend(QueueBackend):
                 return False
         return True
 
-    def _recorded_draw(self, concert_id: uuid.UUID) -> DrawResult:
-        """The draw that already ran (a database write failed after it): read back from its record."""
+    def _recorded_draw(
+        self, concert_id: uuid.UUID, record: Callable[[Sequence[Ticket]], None] | None = None
+    ) -> DrawResult:
+        """The draw that already ran (a database write failed after it): read back from its record, and
+        recorded by `record`."""
         tickets, drawn_at = [], None
         for field, value in self.client.hgetall(self.key(concert_id, "draw")).items():
             user = _decode(field)
@@ -657,7 +718,10 @@ class RedisQueueBackend(QueueBackend):
             token, place, receipt, joined = _decode(value).split("|")
             tickets.append(_ticket(user, f"{token}|{place}|{joined}", receipt=receipt))
         assert drawn_at is not None  # the commit writes "_at" with "_"
-        return DrawResult(tickets=sorted(tickets, key=lambda ticket: ticket.sequence or 0), drawn_at=drawn_at)
+        tickets.sort(key=lambda ticket: ticket.sequence or 0)
+        if record is not None:
+            record(tickets)
+        return DrawResult(tickets=tickets, drawn_at=drawn_at)
 
     @_unavailable_on_error
     def prequeue_count(self, *, concert_id: uuid.UUID) -> int:

@@ -2,9 +2,10 @@
 
 Beat runs it (admissions.admit_all_due), and so does the first join or status poll after the opening that
 finds it not run; whichever comes first, the WaitingRoom row lock makes it one draw. It is one database
-transaction: the backend places the pre-queue (queueing.draw orders it; Redis does it in one script), the
-history rows get their places and the room records drawn_at, or none of it happens. The one gap a
-transaction cannot close, Redis placing the pre-queue and the database then failing to commit, is closed by
+transaction: the backend places the pre-queue (queueing.draw orders it), the history rows get their places
+(record_draw, which the backend calls before its own draw becomes visible: Redis stages its places while it
+runs, then commits them in one script) and the room records drawn_at, or none of it happens. The one gap a
+transaction cannot close, Redis committing its places and the database then failing to commit, is closed by
 the Redis backend keeping its draw: the next run finds it there and writes the same places to the history.
 """
 
@@ -45,8 +46,7 @@ def run_draw(*, concert: Concert, now: datetime.datetime | None = None, wait: bo
         now = now or timezone.now()
         if not is_draw_due(room, concert, now):
             return False
-        result = backend.draw(room=room, seed=room.draw_seed, now=now)
-        record_draw(result.tickets)
+        result = backend.draw(room=room, seed=room.draw_seed, now=now, record=record_draw)
         room.drawn_at = result.drawn_at  # an earlier run's time, when Redis kept a draw the database missed
         room.draw_size = len(result.tickets)
         room.save(update_fields=["drawn_at", "draw_size"])
@@ -65,8 +65,7 @@ def restore_backend_draw(*, concert: Concert) -> None:
             return
         # Places go on after the highest one the history knows, whatever the backend still remembers.
         highest = QueueEntryHistory.objects.filter(concert=concert).aggregate(top=Max("queue_position"))["top"]
-        result = backend.draw(room=room, seed=room.draw_seed, now=timezone.now(), place_floor=highest or 0)
-        record_draw(result.tickets)
+        backend.draw(room=room, seed=room.draw_seed, now=timezone.now(), place_floor=highest or 0, record=record_draw)
     logger.warning("queue %s: the backend had lost the draw; recorded it again", concert.pk)
 
 

@@ -287,12 +287,16 @@ def test_backend_draw_is_all_or_nothing_when_the_prequeue_changes_under_it(redis
 
     backend._draw_commit = changing
     try:
-        drawn = backend.draw(room=room, seed=room.draw_seed, now=opening)
+        drawn = backend.draw(room=room, seed=room.draw_seed, now=opening, record=_history.record_draw)
     finally:
         backend._draw_commit = script
     assert len(calls) == 2
     assert [t.sequence for t in drawn.tickets] == [1, 2]
     assert {t.user_id for t in drawn.tickets} == {fans[1].pk, fans[2].pk}
+    # The first attempt's history write was rolled back with it: the leaver has no place.
+    places = dict(QueueEntryHistory.objects.filter(concert=upcoming).values_list("user_id", "queue_position"))
+    assert places[fans[0].pk] is None
+    assert sorted([places[fans[1].pk], places[fans[2].pk]]) == [1, 2]
     assert drawn.drawn_at == opening
     # Kept: a retry later gets the same draw, with the time it ran.
     assert backend.draw(room=room, seed=room.draw_seed, now=opening + MINUTE) == drawn
@@ -303,13 +307,24 @@ def test_admissions_module_exports_removal():
 
 
 def test_a_retry_after_a_crash_keeps_the_time_redis_drew(redis_backend, upcoming, opening, monkeypatch):
-    enter_prequeue(upcoming, [UserFactory(), UserFactory()], at=opening - MINUTE)
-    monkeypatch.setattr("queueing.services.draws.record_draw", lambda tickets: 1 / 0)
-    with pytest.raises(ZeroDivisionError):
-        services.run_draw(concert=upcoming, now=opening)
-    monkeypatch.setattr("queueing.services.draws.record_draw", _history.record_draw)
+    """The gap one transaction cannot close: Redis committed its draw, then the database failed before its
+    commit. Redis keeps the draw, and the retry records that one, places and time."""
+    entries = enter_prequeue(upcoming, [UserFactory(), UserFactory()], at=opening - MINUTE)
+
+    def failing(self, *args, **kwargs):
+        raise RuntimeError("the database went away after Redis drew")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(WaitingRoom, "save", failing)
+        with pytest.raises(RuntimeError):
+            services.run_draw(concert=upcoming, now=opening)
+    assert drawn_places(upcoming) == {}
+    assert redis_backend.client.hexists(redis_backend.key(upcoming.pk, "draw"), "_")
+
     services.run_draw(concert=upcoming, now=opening + 30 * SECOND)
     assert room_of(upcoming).drawn_at == opening  # when the places were given, not when the retry wrote them
+    expected = draw_order(room_of(upcoming).draw_seed, [e.receipt for e in entries])
+    assert drawn_places(upcoming) == {receipt: place for place, receipt in enumerate(expected, start=1)}
 
 
 def test_receipts_never_repeat_when_redis_loses_the_prequeue(redis_backend, upcoming, opening):
