@@ -7,8 +7,9 @@ its PostgreSQL backend, and the Redis status script's own time. "Flat" reads dow
 
 draw: a pre-queue of 100,000 entrants, then queueing.services.run_draw timed end to end (what beat or the
 first poll after the opening runs: the room's lock, the backend's draw, the history's places, the commit),
-split into the Python ordering (HMAC and sort), the backend (Redis: its script; database: the QueueToken
-update) and the PostgreSQL history write; afterwards queueing.selectors.verify_draw must agree.
+split into the Python ordering (HMAC and sort), the PostgreSQL history write, the backend's own work (Redis:
+the staging scripts, on a thread of their own while the history is written, and the commit; database: the
+QueueToken update) and the rest; afterwards queueing.selectors.verify_draw must agree.
 
 Fixtures: the first entrants go through queueing.services.join; the rest are written as join writes them
 (QueueEntryHistory rows by COPY, and the backend's pre-queue entries: QueueToken rows by COPY, or the Redis
@@ -220,22 +221,25 @@ def timed_draw(concert: "Concert", *, at: datetime.datetime) -> DrawFigures:
 
 
 def describe_draw(figures: DrawFigures) -> str:
+    """One line: the wall time, its parts and the CPU each process spent. The backend's time includes the
+    history write (it calls it); Redis stages its places on a thread of its own meanwhile."""
     parts = figures.parts
-    ordering = parts.get("ordering", 0.0)
-    backend = parts.get("backend", 0.0)
-    history = parts.get("history", 0.0)
+    ordering, backend, history = (parts.get(name, 0.0) for name in ("ordering", "backend", "history"))
     if "commit" in parts:
-        redis = parts.get("staging", 0.0) + parts["commit"]
         split = (
-            f"ordering {ordering:.2f} s, Redis scripts {redis:.2f} s (staging {parts.get('staging', 0.0):.2f}, "
-            f"commit {parts['commit']:.2f}), rest of the backend {backend - ordering - redis:.2f} s"
+            f"ordering {ordering:.2f} s, history {history:.2f} s with the Redis staging alongside "
+            f"({parts.get('staging', 0.0):.2f} s), Redis commit {parts['commit']:.2f} s, "
+            f"the rest of the backend {backend - ordering - history - parts['commit']:.2f} s"
         )
     else:
-        split = f"ordering {ordering:.2f} s, QueueToken places {backend - ordering:.2f} s"
+        split = (
+            f"ordering {ordering:.2f} s, QueueToken places {backend - ordering - history:.2f} s, "
+            f"history {history:.2f} s"
+        )
     return (
-        f"draw of {figures.size:,}: {figures.wall:.2f} s ({split}, history {history:.2f} s, "
-        f"lock+room+commit {figures.wall - backend - history:.2f} s); CPU: this process {figures.python_cpu:.2f} s, "
-        f"its PostgreSQL backend {figures.postgres_cpu:.2f} s, Redis server {figures.redis_cpu:.2f} s"
+        f"draw of {figures.size:,}: {figures.wall:.2f} s ({split}; lock, room and commit "
+        f"{figures.wall - backend:.2f} s). CPU: this process {figures.python_cpu:.2f} s, its PostgreSQL backend "
+        f"{figures.postgres_cpu:.2f} s, the Redis server {figures.redis_cpu:.2f} s"
     )
 
 
