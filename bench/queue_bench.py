@@ -286,7 +286,7 @@ def run_polls(backend: str, args: argparse.Namespace) -> None:
             memory.append((size, before, after))
         print(rows[-1], flush=True)
     print(queue_scale.POLL_HEADER + " draw |")
-    print("|---" * 8 + "|")
+    print("|---" * 9 + "|")
     print("\n".join(rows))
     for size, before, after in memory:
         drawn = {name: after.get(name, 0) for name in ("waiting", "tokens", "receipts")}

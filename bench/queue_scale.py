@@ -2,8 +2,10 @@
 
 polls: for each size (10 ... 100,000), a concert whose pre-queue of that many entrants has been drawn, so
 that many fans wait with places 1..n; then single-threaded status polls of random waiting fans
-(queueing.services.poll_place, what the status URL calls), with the CPU each poll costs this process and
-its PostgreSQL backend, and the Redis status script's own time. "Flat" reads down the table.
+(queueing.services.poll_place, the status URL's full path), with the CPU each poll costs this process and
+its PostgreSQL backend, Redis's own time for the status script's lookup, and (Redis) the same polls through
+the fast path the status URL takes with a queue pass (queueing.services.poll_quickly). "Flat" reads down the
+table.
 
 draw: a pre-queue of 100,000 entrants, then queueing.services.run_draw timed end to end (what beat or the
 first poll after the opening runs: the room's lock, the backend's draw, the history's places, the commit),
@@ -258,20 +260,23 @@ def queue_keys_bytes(concert: "Concert") -> dict[str, int]:
 
 
 def status_script_seconds(concert: "Concert", users: Sequence["User"]) -> float:
-    """The Redis status script's own time per call: many calls pipelined, so the round trip is shared."""
+    """Redis's own time for the status script's lookup of one fan (queueing.backends.redis.FIND: HGETs, ZSCORE,
+    ZRANK), timed by Redis's clock inside one script that looks up every fan of `users` in turn, so neither
+    the round trip nor the client's parsing (nor anyone else's commands) are counted."""
     from queueing.backends import get_backend
-    from queueing.backends.redis import STATUS, RedisQueueBackend
+    from queueing.backends.redis import FIND, RedisQueueBackend
 
     backend = get_backend()
     assert isinstance(backend, RedisQueueBackend)
+    timing = FIND + (
+        "local t0 = redis.call('TIME')\n"
+        "for i = 1, #ARGV do find(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[i]) end\n"
+        "local t1 = redis.call('TIME')\n"
+        "return (t1[1] - t0[1]) * 1000000 + (t1[2] - t0[2])\n"
+    )
     keys = [backend.key(concert.pk, name) for name in ("waiting", "admitted", "tokens", "pre", "receipts")]
-    sha = backend.client.script_load(STATUS)
-    pipe = backend.client.pipeline(transaction=False)
-    for user in users:
-        pipe.evalsha(sha, len(keys), *keys, str(user.pk))
-    began = time.perf_counter()
-    pipe.execute()
-    return (time.perf_counter() - began) / len(users)
+    micros = backend.client.register_script(timing)(keys=keys, args=[str(user.pk) for user in users])
+    return int(micros) / 1_000_000 / len(users)
 
 
 @dataclass
@@ -283,6 +288,8 @@ class PollFigures:
     postgres_cpu: float
     script: float | None
     spread: tuple[int, int]
+    fast_cpu: float | None = None  # this process's CPU for the same polls through the status URL's fast path
+    fast_share: float = 0.0  # the share of them the fast path answered (the rest went on to poll_place)
 
 
 def timed_polls(concert: "Concert", users: Sequence["User"], *, polls: int, seed: int) -> PollFigures:
@@ -305,29 +312,52 @@ def timed_polls(concert: "Concert", users: Sequence["User"], *, polls: int, seed
     postgres_cpu = postgres_backend_cpu() - pg_before
     from queueing.backends import get_backend
 
-    script = status_script_seconds(concert, sample) if get_backend().name == "redis" else None
-    return PollFigures(
+    figures = PollFigures(
         waiting=len(users),
         polls=polls,
         wall=wall,
         python_cpu=python_cpu,
         postgres_cpu=postgres_cpu,
-        script=script,
+        script=None,
         spread=(min(positions), max(positions)),
     )
+    if get_backend().name == "redis":
+        figures.script = status_script_seconds(concert, sample)
+        figures.fast_cpu, figures.fast_share = fast_polls(concert, sample)
+    return figures
+
+
+def fast_polls(concert: "Concert", sample: Sequence["User"]) -> tuple[float, float]:
+    """The same polls as the status URL answers them with a queue pass: queueing.services.poll_quickly (one
+    Redis script, no query), and poll_place when it cannot answer (e.g. the room's mirror ran out). Returns
+    this process's CPU seconds per poll and the share the fast path answered."""
+    from queueing import services
+
+    quick = 0
+    cpu_before = time.process_time()
+    for user in sample:
+        answer = services.poll_quickly(concert_id=concert.pk, user_id=user.pk)
+        if answer is None:
+            services.poll_place(user=user, concert=concert)  # and it writes the mirror again
+        else:
+            quick += 1
+    return (time.process_time() - cpu_before) / len(sample), quick / len(sample)
 
 
 POLL_HEADER = (
     "| waiting | polls/s (1 thread) | ms per poll | this process CPU µs/poll | PostgreSQL CPU µs/poll "
-    "| Redis status script µs | positions polled |"
+    "| Redis time per status lookup µs | fast path: CPU µs/poll (answered) | positions polled |"
 )
 
 
 def poll_row(figures: PollFigures) -> str:
     per = 1_000_000 / figures.polls
     script = f"{figures.script * 1_000_000:.0f}" if figures.script is not None else "-"
+    fast = "-"
+    if figures.fast_cpu is not None:
+        fast = f"{figures.fast_cpu * 1_000_000:,.0f} ({figures.fast_share:.0%})"
     return (
         f"| {figures.waiting:,} | {figures.polls / figures.wall:,.0f} | {figures.wall / figures.polls * 1000:.2f} "
-        f"| {figures.python_cpu * per:,.0f} | {figures.postgres_cpu * per:,.0f} | {script} "
+        f"| {figures.python_cpu * per:,.0f} | {figures.postgres_cpu * per:,.0f} | {script} | {fast} "
         f"| {figures.spread[0]:,}..{figures.spread[1]:,} |"
     )
