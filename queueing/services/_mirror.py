@@ -14,6 +14,8 @@ import contextlib
 import datetime
 import json
 import uuid
+from dataclasses import dataclass
+from typing import Protocol
 
 from django.conf import settings
 
@@ -22,6 +24,30 @@ from concerts.models import Concert
 from ..backends import get_backend
 from ..exceptions import QueueUnavailable
 from ..models import WaitingRoom
+
+
+class RoomFigures(Protocol):
+    """What a fan's status and its estimated wait read of a room: a WaitingRoom, or its mirror (MirroredRoom)."""
+
+    @property
+    def max_active(self) -> int: ...
+    @property
+    def is_paused(self) -> bool: ...
+    @property
+    def admission_log(self) -> list[list[float]]: ...
+    @property
+    def last_admission_at(self) -> datetime.datetime | None: ...
+
+
+@dataclass(frozen=True)
+class MirroredRoom:
+    """A room as its mirror gives it (RoomFigures), with its concert's sale opening: plain values, no model."""
+
+    max_active: int
+    is_paused: bool
+    admission_log: list[list[float]]
+    last_admission_at: datetime.datetime | None
+    sale_opens_at: datetime.datetime
 
 
 def _room_state(room: WaitingRoom, concert: Concert) -> str:
@@ -40,18 +66,15 @@ def _moment(timestamp: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
 
 
-def room_from_mirror(concert_id: uuid.UUID, state: str) -> tuple[WaitingRoom, Concert]:
-    """Unsaved copies of the room and its concert holding what a poll reads of them: for reading, never saved."""
+def room_from_mirror(state: str) -> MirroredRoom:
     max_active, paused, log, last, opens = json.loads(state)
-    room = WaitingRoom(
-        concert_id=concert_id,
+    return MirroredRoom(
         max_active=max_active,
         is_paused=paused,
         admission_log=log,
         last_admission_at=_moment(last) if last is not None else None,
-        draw_seed="",  # not read; given so the copy does not draw a random seed of its own
+        sale_opens_at=_moment(opens),
     )
-    return room, Concert(pk=concert_id, sale_opens_at=_moment(opens))
 
 
 def mirror_room(room: WaitingRoom, concert: Concert) -> None:

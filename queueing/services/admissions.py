@@ -24,7 +24,7 @@ from ._history import (
     record_admissions,
     record_exits,
 )
-from ._mirror import forget_room_mirror
+from ._mirror import RoomFigures, forget_room_mirror
 from .draws import is_draw_due, run_draw
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def room_for(concert: Concert) -> WaitingRoom:
     return room
 
 
-def is_overdue(room: WaitingRoom, now: datetime.datetime) -> bool:
+def is_overdue(room: RoomFigures, now: datetime.datetime) -> bool:
     """Is the room's last admission run older than OVERDUE_INTERVALS beat intervals (or has none run)?"""
     last = room.last_admission_at
     limit = OVERDUE_INTERVALS * settings.ADMIT_QUEUE_EVERY_SECONDS

@@ -24,7 +24,7 @@ from ..draw import arrival_of
 from ..exceptions import QueueClosed, QueueNotOpen, QueueUnavailable, TooManyPlacesFromAddress
 from ..models import QueueEntryHistory, WaitingRoom
 from ._history import EXIT_EXPIRED, EXIT_LEFT, forget_when_committed, record_entry, record_exits
-from ._mirror import mirror_room, room_from_mirror
+from ._mirror import RoomFigures, mirror_room, room_from_mirror
 from .admissions import ADMISSION_LOG_SECONDS, is_overdue, room_for, run_admission
 from .draws import is_draw_due, restore_backend_draw, run_draw
 
@@ -71,7 +71,7 @@ def _room_if_any(concert: Concert) -> WaitingRoom | None:
 # --- status and estimated wait --------------------------------------------------------------------
 
 
-def estimate_wait_seconds(*, ahead: int, room: WaitingRoom, now: datetime.datetime) -> int | None:
+def estimate_wait_seconds(*, ahead: int, room: RoomFigures, now: datetime.datetime) -> int | None:
     """Seconds until a fan with `ahead` waiting fans in front is likely admitted; None while paused.
 
     The rate is the one observed over the last ADMISSION_LOG_SECONDS, but never below what capacity
@@ -93,7 +93,7 @@ def estimate_wait_seconds(*, ahead: int, room: WaitingRoom, now: datetime.dateti
     return max(1, math.ceil((ahead + 1) / observed))
 
 
-def _waiting_status(ticket: Ticket, room: WaitingRoom, now: datetime.datetime) -> QueueStatus:
+def _waiting_status(ticket: Ticket, room: RoomFigures, now: datetime.datetime) -> QueueStatus:
     assert ticket.ahead is not None  # the backends fill it in for every waiting ticket
     return QueueStatus(
         position=ticket.ahead + 1,
@@ -108,7 +108,7 @@ def _waiting_status(ticket: Ticket, room: WaitingRoom, now: datetime.datetime) -
     )
 
 
-def _prequeued_status(ticket: Ticket, room: WaitingRoom, concert: Concert) -> QueueStatus:
+def _prequeued_status(ticket: Ticket, room: RoomFigures, draw_at: datetime.datetime) -> QueueStatus:
     return QueueStatus(
         position=0,
         ahead=0,
@@ -120,7 +120,7 @@ def _prequeued_status(ticket: Ticket, room: WaitingRoom, concert: Concert) -> Qu
         entered_at=ticket.entered_at,
         prequeued=True,
         receipt=ticket.receipt,
-        draw_at=concert.sale_opens_at,
+        draw_at=draw_at,
     )
 
 
@@ -140,7 +140,7 @@ def _admitted_status(ticket: Ticket, room: WaitingRoom) -> QueueStatus:
 
 def _status_of(ticket: Ticket, room: WaitingRoom, concert: Concert, now: datetime.datetime) -> QueueStatus:
     if ticket.is_prequeued:
-        return _prequeued_status(ticket, room, concert)
+        return _prequeued_status(ticket, room, concert.sale_opens_at)
     if ticket.is_admitted:
         return _admitted_status(ticket, room)
     return _waiting_status(ticket, room, now)
@@ -357,11 +357,11 @@ def poll_quickly(
         return QuickPoll(status=None)
     if ticket.is_admitted:
         return None
-    room, concert = room_from_mirror(concert_id, state)
+    room = room_from_mirror(state)
     if ticket.is_prequeued:
-        if concert.is_on_sale(now):  # the draw is due (or has just run): poll_place runs it or reads the place
+        if now >= room.sale_opens_at:  # the draw is due (or has just run): poll_place runs it or reads the place
             return None
-        return QuickPoll(status=_prequeued_status(ticket, room, concert))
+        return QuickPoll(status=_prequeued_status(ticket, room, room.sale_opens_at))
     if is_overdue(room, now):
         return None
     return QuickPoll(status=_waiting_status(ticket, room, now))
