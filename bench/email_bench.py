@@ -18,12 +18,19 @@ The mail goes to a backend that builds each message's bytes exactly as the SMTP 
 them (`--dummy`: Django's dummy backend instead, the `EMAIL_URL=dummymail://` of `make bench`, which skips the
 MIME phase). Then M more e-mails run under cProfile and the functions that cost most are listed.
 
+`--rq-worker CLASS` sends them as the stack does instead: their jobs are queued on RQ and
+`manage.py rqworker --burst --worker-class CLASS` runs them in a child process (as the Procfile's worker, with
+a persistent connection, CONN_MAX_AGE=60); it prints the CPU of that process and any it forked, per e-mail,
+less its start-up (a burst run on an empty queue). rq.worker.Worker is RQ's default (a fork per job),
+config.rqworker.JobWorker the project's.
+
 It uses its own PostgreSQL database (frontrow_email_bench or BENCH_DB, created and migrated if missing,
-flushed at each run) and Redis db 10 (BENCH_REDIS_URL) for the settings' cache; the payments queue no job
-(the bench runs them). Not a test: run it by hand.
+flushed at each run) and Redis db 10 (BENCH_REDIS_URL) for the settings' cache and, with --rq-worker, the
+jobs; the payments queue no job themselves. Not a test: run it by hand.
 
     .venv/bin/python bench/email_bench.py
     .venv/bin/python bench/email_bench.py --emails 100 --profile 50 --dummy
+    .venv/bin/python bench/email_bench.py --emails 100 --rq-worker rq.worker.Worker
 """
 
 import argparse
@@ -33,8 +40,10 @@ import io
 import os
 import pstats
 import random
+import resource
 import secrets
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -218,6 +227,35 @@ def send_all(confirmation_ids: Sequence[str]) -> list[float]:
     return costs
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # every child waited for, and the children they waited for
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_worker(confirmation_ids: Sequence[str], worker_class: str, *, dummy: bool) -> tuple[float, float]:
+    """Queue the e-mails' jobs on RQ and run a burst worker of `worker_class` in a child process until the queue
+    is empty; return the CPU seconds it took and those of its start-up alone (a burst run on an empty queue)."""
+    import django_rq
+
+    from booking import jobs
+
+    queue = django_rq.get_queue("default")
+    queue.empty()  # type: ignore[no-untyped-call]  # rq left it unannotated
+    command = [sys.executable, "manage.py", "rqworker", "default", "--burst", "--worker-class", worker_class]
+    env = {**os.environ, "DB_POOL": "false", "CONN_MAX_AGE": "60"}
+    if not dummy:
+        env["EMAIL_BACKEND"] = "bench.email_bench.BytesBackend"
+    costs = []
+    for batch in ((), confirmation_ids):
+        for confirmation_id in batch:
+            queue.enqueue(jobs.send_booking_confirmation, kwargs={"confirmation_id": confirmation_id})
+        started = _children_cpu()
+        subprocess.run(command, cwd=BASE_DIR, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        costs.append(_children_cpu() - started)
+    start_up, total = costs
+    return total, start_up
+
+
 def profile(confirmation_ids: Sequence[str], top: int) -> str:
     from booking import jobs
 
@@ -239,6 +277,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=100, help="e-mails sent under cProfile afterwards (0: none)")
     parser.add_argument("--top", type=int, default=25, help="functions listed from the profile")
     parser.add_argument("--dummy", action="store_true", help="Django's dummy mail backend (dummymail://)")
+    parser.add_argument("--rq-worker", metavar="CLASS", help="run the jobs on a burst RQ worker of this class")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
@@ -248,6 +287,15 @@ def main() -> None:
     owed = prepare(WARM_UP + args.emails + args.profile, random.Random(args.seed))
     seats = Reservation.objects.filter(status=Reservation.Status.CONFIRMED).count()
     warm, timed, profiled = owed[:WARM_UP], owed[WARM_UP : WARM_UP + args.emails], owed[WARM_UP + args.emails :]
+    if args.rq_worker:
+        total, start_up = run_worker(owed[: WARM_UP + args.emails], args.rq_worker, dummy=args.dummy)
+        per_mail = (total - start_up) / (WARM_UP + args.emails) * 1000
+        print(f"e-mail bench: {WARM_UP + args.emails} confirmation e-mails on a burst RQ worker, {args.rq_worker}")
+        print(f"  worker CPU          {total:.2f} s, of which start-up {start_up:.2f} s")
+        print(f"  CPU per e-mail      {per_mail:.1f} ms (the worker and its forks, start-up left out)")
+        left = ConfirmationEmail.objects.filter(sent_at__isnull=True).exclude(pk__in=owed[WARM_UP + args.emails :])
+        print(f"\ncheck: {left.count()} of them left unsent")
+        sys.exit(1 if left.exists() else 0)
     instrument()
     send_all(warm)
     PHASE_CLOCK.cpu.clear()

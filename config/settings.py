@@ -342,6 +342,8 @@ CELERY_BEAT_SCHEDULE = {
 RQ_QUEUES: dict[str, dict[str, Any]] = {
     "default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600},
 }
+# `manage.py rqworker` runs the jobs in its own process, not a fork per job (config/rqworker.py says why).
+RQ = {"WORKER_CLASS": "config.rqworker.JobWorker"}
 RQ_ASYNC: bool = env.bool("RQ_ASYNC", default=bool(REDIS_URL))
 if not RQ_ASYNC:
     RQ_QUEUES["default"]["ASYNC"] = False

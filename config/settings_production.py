@@ -33,7 +33,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # takes it back when Django closes it at the end of the request. That keeps the connection count
 # bounded by the pool size, not the thread count (PostgreSQL's max_connections is shared by every web
 # instance and worker), and puts excess concurrency in a short queue in the app instead of in
-# PostgreSQL. Processes that fork per job (the RQ worker) or run one task at a time set DB_POOL=false
+# PostgreSQL. Processes that run one job or task at a time (the RQ worker, Celery) set DB_POOL=false
 # and keep a persistent connection per process with CONN_MAX_AGE instead (see Procfile).
 DATABASES = {"default": env.db("DATABASE_URL")}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":

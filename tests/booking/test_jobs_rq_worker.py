@@ -1,5 +1,5 @@
-"""The jobs on a real RQ worker (SimpleWorker, burst mode) against the test Redis: enqueued, picked up,
-run, retried when they fail."""
+"""The jobs on a real RQ worker (the project's, config.rqworker.JobWorker, in burst mode) against the test
+Redis: enqueued, picked up, run, retried when they fail."""
 
 import uuid
 from unittest import mock
@@ -7,12 +7,13 @@ from unittest import mock
 import pytest
 import redis
 from django.core import mail
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import JobStatus
 
 from booking import jobs, services
 from booking.models import ConfirmationEmail, Reservation
 from concerts.models import DateExport
+from config.rqworker import JobWorker
 from tests.factories import ConcertDateFactory
 from tests.support.sales import paid_fan
 from wallet.models import UsageHistory
@@ -27,7 +28,7 @@ def rq_queue(settings):
 
 
 def _work(queue):
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    JobWorker([queue], connection=queue.connection).work(burst=True)
 
 
 @pytest.mark.django_db(transaction=True)
