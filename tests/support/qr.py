@@ -22,4 +22,7 @@ def decode_qr_svg(svg: bytes, *, pixels_per_module: int = 4) -> list[str]:
         x, y, run = int(x), int(y), int(run)
         for row in range(y * scale, (y + 1) * scale):
             image[row * width + x * scale : row * width + (x + run) * scale] = b"\x00" * (run * scale)
-    return [barcode.text for barcode in zxingcpp.read_barcodes(memoryview(image).cast("B", (width, width)))]
+    # QR codes only: a decoder looking for every format now and then reads a short linear barcode (ITF, say)
+    # out of a row of modules, as a phone's QR scanner does not.
+    found = zxingcpp.read_barcodes(memoryview(image).cast("B", (width, width)), formats=zxingcpp.BarcodeFormat.QRCode)
+    return [barcode.text for barcode in found]
