@@ -62,7 +62,7 @@ def start_worker(tmp_path, name):
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: the worker and its work horse die together
+        start_new_session=True,  # its own process group: the worker and anything it started die together
     )
 
 
