@@ -6,8 +6,7 @@ status.
 """
 
 import uuid
-from collections.abc import Callable, Iterable
-from functools import wraps
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib import messages
@@ -160,29 +159,6 @@ def _render_checkout(
     )
 
 
-def _replayed_payment_goes_to_tickets(
-    view: Callable[..., HttpResponseBase],
-) -> Callable[[AuthenticatedRequest, uuid.UUID], HttpResponseBase]:
-    """A checkout POST whose key has already paid goes to My tickets, before the queue gate is asked.
-
-    Paying ends the fan's admission, so a second click that arrives after the first payment finished would
-    otherwise be sent to the waiting room instead of being told the seats are already theirs.
-    """
-
-    @wraps(view)
-    def wrapper(request: AuthenticatedRequest, date_id: uuid.UUID) -> HttpResponseBase:
-        if request.method == "POST":
-            form = CheckoutForm(request.POST)
-            if form.is_valid() and selectors.paid_with_key(
-                user=request.user, concert_date_id=date_id, idempotency_key=str(form.cleaned_data["idempotency_key"])
-            ):
-                messages.info(request, _("This payment was already made; nothing more was charged."))
-                return redirect("booking:reservations")
-        return view(request, date_id=date_id)
-
-    return wrapper
-
-
 def _checkout_state(request: AdmittedRequest) -> selectors.CheckoutState:
     """The checkout state of the request's date, read once per request."""
     state: selectors.CheckoutState | None = getattr(request, "checkout_state", None)
@@ -195,7 +171,20 @@ def _checkout_state(request: AdmittedRequest) -> selectors.CheckoutState:
 def _checkout_open_without_admission(request: AdmittedRequest) -> bool:
     """The gate's exception for checkout: seats the fan already holds on this date stay payable after the
     admission ended (it ran out, or a payment on another date ended it), and a checkout that was paid
-    answers with My tickets instead of the waiting room. Nothing new can be held this way."""
+    answers with My tickets instead of the waiting room. Nothing new can be held this way.
+
+    Paying ends the admission, so a second click on Pay arriving after the first payment finished comes
+    through here too: its key has paid, and pay() answers it as a replay (My tickets, nothing charged). An
+    admitted fan's replay never needs this: pay() finds the key first thing under the fan's lock.
+    """
+    if request.method == "POST":
+        form = CheckoutForm(request.POST)
+        if form.is_valid() and selectors.paid_with_key(
+            user=request.user,
+            concert_date_id=request.concert_date.pk,
+            idempotency_key=str(form.cleaned_data["idempotency_key"]),
+        ):
+            return True
     state = _checkout_state(request)
     return state.holds_seats or state.paid
 
@@ -210,7 +199,6 @@ def _paid_checkout_goes_to_tickets(request: HttpRequest) -> HttpResponseRedirect
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 @rate_limited("pay", methods=["POST"])
-@_replayed_payment_goes_to_tickets
 @admitted_required(open_without_admission=_checkout_open_without_admission)
 def checkout(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponseBase:
     """GET: the fan's holds, total, balance and the hold's countdown. POST: pay them all, once per key.
