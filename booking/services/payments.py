@@ -164,14 +164,14 @@ def pay(
             return replay
 
         starts_at = share_lock_date(concert_date)
-        seat_ids = list(
-            Reservation.objects.filter(
-                user_id=user.pk, status=Reservation.Status.HOLD, seat__concert_date=concert_date
-            ).values_list("seat_id", flat=True)
-        )
-        if not seat_ids:
+        # The date's seats the fan holds, locked in seat order; found and locked in one statement.
+        held = Reservation.objects.filter(user_id=user.pk, status=Reservation.Status.HOLD).values("seat_id")
+        seats = {
+            seat.pk: seat
+            for seat in lock_seats(Seat.objects.filter(concert_date=concert_date, pk__in=held).order_by("seat_number"))
+        }
+        if not seats:
             raise NothingToPay()
-        seats = {seat.pk: seat for seat in lock_seats(Seat.objects.filter(pk__in=seat_ids).order_by("seat_number"))}
         # Re-read under the seat locks: another fan may have taken over an expired hold meanwhile.
         holds = list(
             Reservation.objects.filter(user_id=user.pk, status=Reservation.Status.HOLD, seat_id__in=list(seats))
