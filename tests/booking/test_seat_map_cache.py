@@ -305,3 +305,26 @@ def test_the_price_list_shows_each_tier_of_the_date(fan_client, fan, admit):
     for _ in range(2):  # rendered, then from the cache
         page = fan_client.get(f"/dates/{tiered.pk}/seats/").content.decode()
         assert "1–10번 좌석" in page and "11–50번 좌석" in page and "165,000원" in page
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_each_seat_reads_exactly_as_if_rendered_on_its_own(make_fan, concert_date, language):
+    """The grid is put together from one rendering per (status, price) with the number filled in after: every
+    seat, in every look, must come out as booking/_seat.html renders that seat by itself."""
+    from django.template.loader import render_to_string
+
+    from booking import selectors
+
+    fan, other = make_fan(500_000), make_fan(500_000)
+    services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[3])
+    services.hold_seats(user=other, concert_date=concert_date, seat_numbers=[4, 44])
+    services.pay(user=other, concert_date=concert_date, idempotency_key="o")
+    services.hold_seats(user=other, concert_date=concert_date, seat_numbers=[5])
+    with override(language):
+        html = grid(concert_date).html(user_id=fan.pk, checked=[7, 5])
+        expected = "".join(
+            render_to_string("booking/_seat.html", {"seat": entry, "checked": entry.number == 7})
+            for entry in selectors.seat_map(concert_date=concert_date, user=fan)
+        )
+    assert html == expected
+    assert seat_map_cache.NUMBER not in html
