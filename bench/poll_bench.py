@@ -25,6 +25,7 @@ import datetime
 import functools
 import os
 import secrets
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -125,16 +126,29 @@ def clients(users: list[Any]) -> list["Client"]:
     return made
 
 
-def timed(name: str, count: int, request: Callable[[int], Any]) -> float:
-    for i in range(min(50, count)):  # warm up: imports, templates, connections
-        request(i)
-    started_cpu, started_wall = time.process_time(), time.perf_counter()
-    for i in range(count):
-        request(i)
-    cpu_ms = (time.process_time() - started_cpu) / count * 1000
-    wall_ms = (time.perf_counter() - started_wall) / count * 1000
-    print(f"  {name:<20} {cpu_ms:7.3f} ms CPU  {wall_ms:7.3f} ms wall  ({count} requests)", flush=True)
-    return cpu_ms
+def timed(kinds: list[tuple[str, Callable[[int], Any]]], count: int, rounds: int) -> dict[str, float]:
+    """CPU ms per request of each kind: `rounds` rounds, each sending count/rounds requests of every kind in turn,
+    so a machine whose load changes during the run weighs on every kind alike; the median round per kind."""
+    for _name, request in kinds:
+        for i in range(min(50, count)):  # warm up: imports, templates, connections
+            request(i)
+    per_round = max(1, count // rounds)
+    cpu: dict[str, list[float]] = {name: [] for name, _ in kinds}
+    wall: dict[str, list[float]] = {name: [] for name, _ in kinds}
+    for round_number in range(rounds):
+        for name, request in kinds:
+            started_cpu, started_wall = time.process_time(), time.perf_counter()
+            for i in range(round_number * per_round, (round_number + 1) * per_round):
+                request(i)
+            cpu[name].append((time.process_time() - started_cpu) / per_round * 1000)
+            wall[name].append((time.perf_counter() - started_wall) / per_round * 1000)
+    for name, _ in kinds:
+        print(
+            f"  {name:<20} {statistics.median(cpu[name]):7.3f} ms CPU  {statistics.median(wall[name]):7.3f} ms wall  "
+            f"(median of {rounds} rounds of {per_round}; CPU {min(cpu[name]):.3f}..{max(cpu[name]):.3f})",
+            flush=True,
+        )
+    return {name: statistics.median(values) for name, values in cpu.items()}
 
 
 def counted(request: Callable[[], Any]) -> tuple[int, int]:
@@ -164,6 +178,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2_000, help="requests of each kind")
     parser.add_argument("--fans", type=int, default=200, help="waiting fans the polls are spread over")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds the requests of every kind alternate in")
     parser.add_argument("--profile", metavar="KIND", help="profile one kind (e.g. 'poll (fast)') instead")
     args = parser.parse_args()
     configure()
@@ -221,7 +236,7 @@ def main() -> None:
         ("poll (pre-queue)", poll_pre),
         ("room page", room_page),
     ]
-    print(f"\nCPU per request in process, {args.requests} requests each, {args.fans} waiting fans:", flush=True)
+    print(f"\nCPU per request in process, {args.requests} requests of each kind, {args.fans} waiting fans:", flush=True)
     if args.profile:
         import cProfile
         import pstats
@@ -231,7 +246,7 @@ def main() -> None:
         profiler.runcall(lambda: [request(i) for i in range(args.requests)])
         pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(45)
         return
-    figures = {name: timed(name, args.requests, request) for name, request in kinds}
+    figures = timed(kinds, args.requests, args.rounds)
     hello_ms = figures["hello"]
     print("\nPer request: PostgreSQL queries, Redis commands; CPU against hello's:")
     for name, request in kinds:

@@ -12,7 +12,7 @@ one concert's keys would sit on one Redis Cluster shard and a script may touch t
                                    show yet; written by the same script as the change, deleted once the
                                    history shows it (see unwritten_history)
     <prefix>:{<concert>}:room      STRING what a status poll needs of the WaitingRoom row and its concert,
-                                   kept a few seconds (queueing.services.places.mirror_room): the poll's
+                                   kept a few seconds (queueing/services/_mirror.py): the poll's
                                    fast path reads it with the fan's place in one script (FAST_STATUS)
     <prefix>:{<concert>}:lease:<t> short SET NX lease for an overdue admission run from a status poll
     <prefix>:{<concert>}:pre       HASH user id -> "token|receipt|joined µs": the pre-queue, until the draw

@@ -2,9 +2,10 @@
 capacity, recent admissions, the last admission run, the sale's opening), kept QUEUE_ROOM_MIRROR_SECONDS, so the
 poll's fast path (places.poll_quickly) reads it with the fan's place in one round trip and no query.
 
-Every full poll (places.poll_place) writes it from the rows it has just read; a saved room or concert drops it
-(queueing.apps connects the signals: the admission run saves the room every ADMIT_QUEUE_EVERY_SECONDS, staff
-save it in the admin, the draw saves it), and so does a pause. So a change reaches the fast path at once when it
+Every full poll (places.poll_place) writes it from the rows it has just read, and so does every admission run
+(admissions.run_admission, beat's every ADMIT_QUEUE_EVERY_SECONDS) once committed; a saved room or concert drops
+it (queueing.apps connects the signals: staff save it in the admin, the draw and the admission run save it), and
+so does a pause. So a change reaches the fast path at once when it
 goes through save(), and within QUEUE_ROOM_MIRROR_SECONDS in any case (a mirror written from a read that a change
 overtook). A stale mirror errs on the safe side where it matters: the last admission run's time only moves
 forward, so an old copy can make a run look overdue (the poll then takes the full path), never hide one.

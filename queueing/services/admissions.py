@@ -24,7 +24,7 @@ from ._history import (
     record_admissions,
     record_exits,
 )
-from ._mirror import RoomFigures, forget_room_mirror
+from ._mirror import RoomFigures, forget_room_mirror, mirror_room
 from .draws import is_draw_due, run_draw
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,8 @@ def run_admission(
         if limit > 0 and (room.last_admission_at is None or room.last_admission_at < now):
             room.last_admission_at = now
             fields.append("last_admission_at")
-        room.save(update_fields=fields)
+        room.save(update_fields=fields)  # drops the room's mirror (queueing.apps) ...
+    mirror_room(room, concert)  # ... and this writes it anew once committed: polls read the fresh figures at once
     if result.admitted or result.expired:
         logger.info("queue %s: admitted %d, expired %d", concert.pk, len(result.admitted), len(result.expired))
     return len(result.admitted), len(result.expired)

@@ -294,3 +294,12 @@ def test_the_waiting_page_reads_the_session_the_fan_and_the_concert_with_its_roo
     with django_assert_num_queries(3):  # the session (in the database in tests), the user, the concert and room
         page = fan_client.get(room_url(full_room))
     assert "data-queue-position>3<" in page.content.decode()
+
+
+def test_an_admission_run_leaves_a_fresh_mirror_for_the_next_poll(fan_client, full_room):
+    join(fan_client, full_room)
+    services.leave(user=front_of(full_room, admitted=True), concert=full_room)  # the admitted fan's place frees
+    services.admit_batch(concert=full_room)  # saves the room (dropping its mirror) and mirrors it again
+    data = poll_fast(fan_client, full_room)
+    assert (data["position"], data["ahead"]) == (2, 1)
+    assert data == poll_full(fan_client, full_room)
