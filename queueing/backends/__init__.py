@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import (
     AdmitResult,
     ArrivalFloorNeeded,
+    DrawnPlaces,
     DrawPending,
     DrawResult,
     HistoryNote,
@@ -18,6 +19,7 @@ from .base import (
 __all__ = [
     "AdmitResult",
     "ArrivalFloorNeeded",
+    "DrawnPlaces",
     "DrawPending",
     "DrawResult",
     "HistoryNote",

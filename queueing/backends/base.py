@@ -48,6 +48,10 @@ class ArrivalFloorNeeded(Exception):
     receipt is ever given twice."""
 
 
+# What a draw's caller records: each drawn entry's token (a UUID, or its text) and place.
+DrawnPlaces = Sequence[tuple[uuid.UUID | str, int]]
+
+
 @dataclass(frozen=True)
 class DrawResult:
     tickets: list[Ticket]  # the drawn entries in place order
@@ -129,7 +133,7 @@ class QueueBackend(abc.ABC):
         seed: str,
         now: datetime.datetime,
         place_floor: int = 0,
-        record: Callable[[Sequence[Ticket]], None] | None = None,
+        record: Callable[[DrawnPlaces], None] | None = None,
     ) -> DrawResult:
         """Run the room's draw: every pre-queue entry still live gets a place, 1, 2, ... in the order of
         queueing.draw.draw_order(seed, receipts), ahead of any later arrival; later joins queue behind.
@@ -140,10 +144,11 @@ class QueueBackend(abc.ABC):
         a backend that lost its data records the draw again). A backend whose draw already ran (a database
         write failed after it) returns that draw again, with its time, so the history can be written from it.
 
-        `record` (the caller's database write of the places) is called once with the tickets returned, in
-        the caller's transaction, before the backend's draw becomes visible; what it wrote for an attempt the
-        backend then has to give up (the pre-queue changed) is rolled back with a savepoint. The Redis backend
-        runs it while it stages its places, so the two writes of a big draw overlap.
+        `record` (the caller's database write of the places) is called once with the (token, place) of every
+        ticket returned, in the caller's transaction, before the backend's draw becomes visible; what it wrote
+        for an attempt the backend then has to give up (the pre-queue changed) is rolled back with a savepoint.
+        The Redis backend runs it while it stages its places (and builds its tickets), so the two writes of a
+        big draw overlap.
         """
 
     @abc.abstractmethod

@@ -18,7 +18,7 @@ from django.db.models.functions import Least, Now
 from queueing.draw import draw_order, receipt_for
 from queueing.models import QueueToken, WaitingRoom
 
-from .base import AdmitResult, DrawPending, DrawResult, JoinResult, QueueBackend, Ticket
+from .base import AdmitResult, DrawnPlaces, DrawPending, DrawResult, JoinResult, QueueBackend, Ticket
 
 # Within this many places of the front, `ahead` is counted exactly (a bounded index range scan), so
 # fans who left the queue in front of you are not counted; further back it is the place difference.
@@ -38,19 +38,18 @@ def _ticket(token: QueueToken, *, ahead: int | None = None) -> Ticket:
     )
 
 
-def _place_tokens(tickets: Sequence[Ticket]) -> None:
-    """Give the tickets' QueueToken rows their places (ticket.sequence): on PostgreSQL one UPDATE joined to
-    the (token, place) pairs, so a draw of 100,000 is one statement (bulk_update's CASE per row takes tens of
-    seconds there)."""
+def _place_tokens(places: list[tuple[uuid.UUID, int]]) -> None:
+    """Give the QueueToken rows their places, (token, place) pairs: on PostgreSQL one UPDATE joined to the
+    pairs, so a draw of 100,000 is one statement (bulk_update's CASE per row takes tens of seconds there)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {QueueToken._meta.db_table} AS t SET queue_position = d.place "  # noqa: S608 -- our table
                 "FROM unnest(%s::uuid[], %s::bigint[]) AS d(token, place) WHERE t.token = d.token",
-                [[t.token for t in tickets], [t.sequence for t in tickets]],
+                [[token for token, _ in places], [place for _, place in places]],
             )
         return
-    rows = [QueueToken(token=t.token, queue_position=t.sequence) for t in tickets]
+    rows = [QueueToken(token=token, queue_position=place) for token, place in places]
     QueueToken.objects.bulk_update(rows, ["queue_position"], batch_size=500)
 
 
@@ -170,7 +169,7 @@ class DatabaseQueueBackend(QueueBackend):
         seed: str,
         now: datetime.datetime,
         place_floor: int = 0,
-        record: Callable[[Sequence[Ticket]], None] | None = None,
+        record: Callable[[DrawnPlaces], None] | None = None,
     ) -> DrawResult:
         # Locked, so a fan leaving the pre-queue waits for the draw; read as plain values, since 100,000
         # model instances cost seconds.
@@ -181,15 +180,16 @@ class DatabaseQueueBackend(QueueBackend):
             .values_list("token", "receipt", "user_id", "issued_at")
         }
         base = max(room.next_position, self._highest_place(room.pk), place_floor)
-        drawn = []
+        drawn, places = [], []
         for place, receipt in enumerate(draw_order(seed, entries), start=base + 1):
             token, user_id, issued_at = entries[receipt]
             drawn.append(Ticket(token=token, user_id=user_id, sequence=place, entered_at=issued_at, receipt=receipt))
-        _place_tokens(drawn)
+            places.append((token, place))
+        _place_tokens(places)
         room.next_position = base + len(drawn)
         room.save(update_fields=["next_position"])
         if record is not None:
-            record(drawn)
+            record(places)
         return DrawResult(tickets=drawn, drawn_at=now)
 
     def prequeue_count(self, *, concert_id: uuid.UUID) -> int:

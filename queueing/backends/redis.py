@@ -44,7 +44,7 @@ import functools
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from django.conf import settings
@@ -63,6 +63,7 @@ from queueing.models import WaitingRoom
 from .base import (
     AdmitResult,
     ArrivalFloorNeeded,
+    DrawnPlaces,
     DrawPending,
     DrawResult,
     HistoryNote,
@@ -595,7 +596,7 @@ class RedisQueueBackend(QueueBackend):
         seed: str,
         now: datetime.datetime,
         place_floor: int = 0,
-        record: Callable[[Sequence[Ticket]], None] | None = None,
+        record: Callable[[DrawnPlaces], None] | None = None,
     ) -> DrawResult:
         """Read the pre-queue, order it (queueing.draw), stage the places in chunks of DRAW_CHUNK while
         `record` writes them to the database, then commit them in one script: until the commit nobody sees a
@@ -611,20 +612,11 @@ class RedisQueueBackend(QueueBackend):
                 user, token, receipt, joined = line.split("|")
                 by_receipt[receipt] = (user, token, joined)
             drawn = [(receipt, *by_receipt[receipt]) for receipt in draw_order(seed, by_receipt)]
-            tickets = [
-                Ticket(
-                    token=uuid.UUID(token),
-                    user_id=uuid.UUID(user),
-                    sequence=place,
-                    entered_at=_moment(joined),
-                    receipt=receipt,
-                )
-                for place, (receipt, user, token, joined) in enumerate(drawn, start=base + 1)
-            ]
             attempt = uuid.uuid4().hex
             try:
                 with transaction.atomic():  # a savepoint: what `record` wrote goes if this attempt is given up
-                    if not self._stage_alongside(room.pk, attempt, drawn, base, tickets, record):
+                    tickets = self._stage_alongside(room.pk, attempt, drawn, base, record)
+                    if tickets is None:
                         raise _Redraw()
                     committed = int(
                         self._draw_commit(
@@ -665,16 +657,30 @@ class RedisQueueBackend(QueueBackend):
         attempt: str,
         drawn: list[tuple[str, str, str, str]],
         base: int,
-        tickets: list[Ticket],
-        record: Callable[[Sequence[Ticket]], None] | None,
-    ) -> bool:
-        """Stage the places on a thread of its own while `record` (the database write, on this thread and
-        its transaction) runs: the two take about as long for a big draw. True if everything was staged."""
-        outcome: list[bool | BaseException] = []
+        record: Callable[[DrawnPlaces], None] | None,
+    ) -> list[Ticket] | None:
+        """Stage the places (receipt, user, token, joined µs, in place order) and build their tickets on a
+        thread of their own while `record` (the database write, on this thread and in its transaction) runs:
+        for a big draw the two take about as long. The tickets, or None if the staging was taken over."""
+        outcome: list[list[Ticket] | None | BaseException] = []
 
         def stage() -> None:
             try:
-                outcome.append(self._stage_draw(concert_id, attempt, drawn, base))
+                if not self._stage_draw(concert_id, attempt, drawn, base):
+                    outcome.append(None)
+                    return
+                outcome.append(
+                    [
+                        Ticket(
+                            token=uuid.UUID(token),
+                            user_id=uuid.UUID(user),
+                            sequence=place,
+                            entered_at=_moment(joined),
+                            receipt=receipt,
+                        )
+                        for place, (receipt, user, token, joined) in enumerate(drawn, start=base + 1)
+                    ]
+                )
             except BaseException as exc:  # handed to the caller's thread below
                 outcome.append(exc)
 
@@ -682,7 +688,7 @@ class RedisQueueBackend(QueueBackend):
         thread.start()
         try:
             if record is not None:
-                record(tickets)
+                record([(token, place) for place, (_, _, token, _) in enumerate(drawn, start=base + 1)])
         finally:
             thread.join()
         if isinstance(outcome[0], BaseException):
@@ -703,9 +709,7 @@ class RedisQueueBackend(QueueBackend):
                 return False
         return True
 
-    def _recorded_draw(
-        self, concert_id: uuid.UUID, record: Callable[[Sequence[Ticket]], None] | None = None
-    ) -> DrawResult:
+    def _recorded_draw(self, concert_id: uuid.UUID, record: Callable[[DrawnPlaces], None] | None = None) -> DrawResult:
         """The draw that already ran (a database write failed after it): read back from its record, and
         recorded by `record`."""
         tickets, drawn_at = [], None
@@ -720,7 +724,7 @@ class RedisQueueBackend(QueueBackend):
         assert drawn_at is not None  # the commit writes "_at" with "_"
         tickets.sort(key=lambda ticket: ticket.sequence or 0)
         if record is not None:
-            record(tickets)
+            record([(ticket.token, ticket.sequence) for ticket in tickets if ticket.sequence is not None])
         return DrawResult(tickets=tickets, drawn_at=drawn_at)
 
     @_unavailable_on_error

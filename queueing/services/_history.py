@@ -14,7 +14,7 @@ from django.db.models import Case, DateTimeField, F, Func, IntegerField, Value, 
 from accounts.models import User
 from concerts.models import Concert
 
-from ..backends import QueueBackend, Ticket
+from ..backends import DrawnPlaces, QueueBackend, Ticket
 from ..exceptions import QueueUnavailable
 from ..models import QueueEntryHistory, WaitingRoom
 
@@ -68,11 +68,12 @@ class SecondsSince(Func):
         return self.as_sql(compiler, connection, template=template, arg_joiner=") - julianday(", **extra)
 
 
-def record_draw(tickets: Sequence[Ticket]) -> None:
-    """Write the drawn places into the pre-queue entries' history rows (only rows without one: idempotent).
+def record_draw(places: DrawnPlaces) -> None:
+    """Write the drawn places, (token, place) pairs, into the pre-queue entries' history rows (only rows without
+    one: idempotent).
 
-    On PostgreSQL one UPDATE joined to the (token, place) pairs, so a draw of 100,000 is one statement."""
-    if not tickets:
+    On PostgreSQL one UPDATE joined to the pairs, so a draw of 100,000 is one statement."""
+    if not places:
         return
     if connection.vendor == "postgresql":
         table = QueueEntryHistory._meta.db_table
@@ -81,16 +82,16 @@ def record_draw(tickets: Sequence[Ticket]) -> None:
                 f"UPDATE {table} AS h SET queue_position = d.place "  # noqa: S608 -- the table name is ours
                 "FROM unnest(%s::uuid[], %s::bigint[]) AS d(token, place) "
                 "WHERE h.token = d.token AND h.queue_position IS NULL",
-                [[t.token for t in tickets], [t.sequence for t in tickets]],
+                [[token for token, _ in places], [place for _, place in places]],
             )
         return
-    places = {t.token: t.sequence for t in tickets}
-    tokens = list(places)
+    by_token = {uuid.UUID(str(token)): place for token, place in places}
+    tokens = list(by_token)
     for start in range(0, len(tokens), 500):
         batch = tokens[start : start + 500]
         rows = list(QueueEntryHistory.objects.filter(token__in=batch, queue_position__isnull=True))
         for row in rows:
-            row.queue_position = places[row.token]
+            row.queue_position = by_token[row.token]
         QueueEntryHistory.objects.bulk_update(rows, ["queue_position"])
 
 
