@@ -241,7 +241,12 @@ class QueueEntryHistory(models.Model):
         ordering = ["-entered_at"]
         indexes = [
             models.Index(fields=["concert", "entered_at"], name="queue_history_concert_idx"),
-            models.Index(fields=["concert", "admitted_at"], name="queue_history_admitted_idx"),
+            # Admitted visits only: a waiting fan's row (most of them in a rush, every one at a draw) skips it.
+            models.Index(
+                fields=["concert", "admitted_at"],
+                condition=Q(admitted_at__isnull=False),
+                name="queue_history_admitted_idx",
+            ),
             # The live places of one address in one concert (the per-address cap).
             models.Index(
                 fields=["concert", "client_ip"], condition=Q(exited_at__isnull=True), name="queue_history_live_ip_idx"
