@@ -119,35 +119,52 @@ class Debit:
     balance_after: int
 
 
-def debit(*, user: User, items: Iterable[tuple["Reservation", int]], now: datetime.datetime | None = None) -> Debit:
+def debit(
+    *,
+    user: User,
+    items: Iterable[tuple["Reservation", int]],
+    now: datetime.datetime | None = None,
+    locked: User | None = None,
+) -> Debit:
     """Pay for reservations from the balance: `items` is a list of (reservation, amount) pairs.
 
     All or nothing: locks the user row, raises InsufficientBalance (writing nothing) when the balance is
     short of the total, otherwise takes the total off and writes one SUCCESS RESERVATION UsageHistory per
     reservation (the database refuses a second one for the same reservation).
+    `locked` is the fan's row as accounts.locking.lock_user returned it in the caller's open transaction
+    (booking's pay locks it first): the balance is read from it instead of locking the row again, and the
+    writes are the caller's (no savepoint of its own: an error after the check rolls the caller back whole).
     """
     now = now or timezone.now()
     items = list(items)
     if not items or any(isinstance(a, bool) or not isinstance(a, int) or a <= 0 for _r, a in items):
         raise ValueError("debit needs (reservation, positive int amount) pairs")
+    if locked is None:
+        with transaction.atomic():
+            return _debit_locked(user=user, items=items, balance=lock_user(user.pk).balance, now=now)
+    if locked.pk != user.pk or not transaction.get_connection().in_atomic_block:
+        raise ValueError("debit's `locked` is the fan's own row, locked in the caller's open transaction")
+    return _debit_locked(user=user, items=items, balance=locked.balance, now=now)
+
+
+def _debit_locked(*, user: User, items: list[tuple["Reservation", int]], balance: int, now: datetime.datetime) -> Debit:
+    """The debit itself, with the fan's row locked in this transaction and `balance` read under that lock."""
     total = sum(amount for _r, amount in items)
-    with transaction.atomic():
-        locked = lock_user(user.pk)
-        if locked.balance < total:
-            raise InsufficientBalance(needed=total, available=locked.balance)
-        get_user_model().objects.filter(pk=user.pk).update(balance=F("balance") - total)
-        usages = UsageHistory.objects.bulk_create(
-            UsageHistory(
-                user_id=user.pk,
-                reservation=reservation,
-                amount=amount,
-                action_type=UsageHistory.ActionType.RESERVATION,
-                status=UsageHistory.Status.SUCCESS,
-                used_at=now,
-            )
-            for reservation, amount in items
+    if balance < total:
+        raise InsufficientBalance(needed=total, available=balance)
+    get_user_model().objects.filter(pk=user.pk).update(balance=F("balance") - total)
+    usages = UsageHistory.objects.bulk_create(
+        UsageHistory(
+            user_id=user.pk,
+            reservation=reservation,
+            amount=amount,
+            action_type=UsageHistory.ActionType.RESERVATION,
+            status=UsageHistory.Status.SUCCESS,
+            used_at=now,
         )
-    return Debit(usages=usages, total=total, balance_after=locked.balance - total)
+        for reservation, amount in items
+    )
+    return Debit(usages=usages, total=total, balance_after=balance - total)
 
 
 def refund(

@@ -195,7 +195,9 @@ def pay(
             history.save()
         else:
             try:
-                debit = wallet_services.debit(user=user, items=[(hold, hold.price) for hold in holds], now=now)
+                debit = wallet_services.debit(
+                    user=user, items=[(hold, hold.price) for hold in holds], now=now, locked=locked_user
+                )
             except wallet_exceptions.InsufficientBalance as exc:
                 failure = InsufficientBalanceToPay(needed=exc.needed, available=exc.available)
 

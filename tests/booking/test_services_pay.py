@@ -348,3 +348,30 @@ def test_a_hold_that_ran_out_before_the_page_was_drawn_does_not_block_paying_wha
     old.refresh_from_db()
     assert old.status == "EXPIRED"
     assert_consistent()
+
+
+def test_a_payment_and_the_end_of_its_admission_take_a_fixed_number_of_statements(
+    make_fan, concert_date, now, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from queueing.models import QueueEntryHistory
+    from tests.support import fans
+
+    fan = make_fan(200_000)
+    fans.admit(fan, concert_date.concert)
+    services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1, 2], now=now)
+
+    # Savepoint and release (the test's transaction around it), the fan's lock, the key's payments, the date's
+    # share lock, the seat locks, their last history times, the holds, then the debit (balance, ledger: under
+    # the lock pay took, no second lock or savepoint), the holds confirmed, the seats sold, the e-mail owed,
+    # the payments and the seats' history.
+    with django_assert_num_queries(15), django_capture_on_commit_callbacks() as callbacks:
+        services.pay(user=fan, concert_date=concert_date, idempotency_key="k", now=now)
+    end_admission = callbacks[-1]
+    assert end_admission.__qualname__.startswith("_after_payment")
+    # Any seat held on the concert still? Then, in a savepoint, the token read and ended (the database
+    # backend's two statements; Redis's one script) and its history row closed in one UPDATE, read first no more.
+    with django_assert_num_queries(6):
+        end_admission()
+    row = QueueEntryHistory.objects.get(user=fan)
+    assert row.exit_reason == "paid" and row.exited_at >= now
+    assert row.duration_seconds == int((row.exited_at - row.entered_at).total_seconds())

@@ -112,6 +112,36 @@ def test_debit_is_all_or_nothing(fan):
     assert selectors.balance(user=fan) == 4_000
 
 
+def test_a_debit_under_the_callers_lock_reads_the_locked_row_and_locks_nothing_again(fan, django_assert_num_queries):
+    from django.db import transaction
+
+    from accounts.locking import lock_user
+
+    services.charge(user=fan, amount=10_000)
+    reservation = factories.ReservationFactory(user=fan)
+    with transaction.atomic():
+        locked = lock_user(fan.pk)
+        with pytest.raises(InsufficientBalance), django_assert_num_queries(0):
+            services.debit(user=fan, items=[(reservation, 12_000)], locked=locked)
+        with django_assert_num_queries(2):  # the balance and the ledger row; no lock, no savepoint
+            result = services.debit(user=fan, items=[(reservation, 6_000)], locked=locked)
+    assert (result.total, result.balance_after) == (6_000, 4_000)
+    assert selectors.balance(user=fan) == 4_000 and UsageHistory.objects.get().amount == 6_000
+
+
+def test_a_debit_refuses_another_fans_locked_row(fan):
+    from django.db import transaction
+
+    from accounts.locking import lock_user
+
+    other = factories.UserFactory()
+    reservation = factories.ReservationFactory(user=fan)
+    with transaction.atomic():
+        locked_other = lock_user(other.pk)
+    with transaction.atomic(), pytest.raises(ValueError):
+        services.debit(user=fan, items=[(reservation, 1)], locked=locked_other)
+
+
 @pytest.mark.parametrize("items", [[], [(None, 0)], [(None, -1)], [(None, "5")], [(None, True)]])
 def test_debit_refuses_nonsense(fan, items):
     with pytest.raises(ValueError):
