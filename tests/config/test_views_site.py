@@ -104,3 +104,55 @@ def test_pages_carry_no_inline_style_or_script(fan_client, concert_date, admitte
         assert "<style" not in html, url
         assert " on" + "click=" not in html and " on" + "submit=" not in html, url
         assert "<script>" not in html, url
+
+
+def test_the_layouts_fixed_parts_read_as_rendered_afresh_in_every_language_section_and_log_in_state(
+    client, fan, top_up, concert_date
+):
+    """base.html's {% fixed %} parts are rendered once per language and section, then reused: every page
+    must read byte for byte as it does rendered afresh, whichever pages and languages came before it."""
+    import re
+
+    from django.test import Client
+
+    from concerts.templatetags import frontrow
+    from tests.support import fans
+
+    top_up(fan, 12_000)
+    fans.admit(fan, concert_date.concert)
+    seats = f"/dates/{concert_date.pk}/seats/"  # booking's, like My tickets, but not My tickets
+    logged_in = Client()
+    logged_in.force_login(fan)
+    visits = [
+        (who, path, lang)
+        for lang in ("ko", "en")
+        for who, path in [
+            (client, "/"),
+            (logged_in, "/"),
+            (logged_in, "/reservations/"),
+            (logged_in, seats),
+            (logged_in, "/wallet/"),
+        ]
+    ]
+
+    def page(who, path, lang):
+        who.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
+        html = who.get(path).content.decode()
+        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)  # a new mask on every page
+
+    fresh = {}
+    for who, path, lang in visits:
+        frontrow._FIXED.clear()
+        fresh[who, path, lang] = page(who, path, lang)
+    frontrow._FIXED.clear()
+    for who, path, lang in visits + visits[::-1]:
+        assert page(who, path, lang) == fresh[who, path, lang]
+
+    assert '<a href="/" aria-current="page">공연</a>' in fresh[logged_in, "/", "ko"]
+    assert '<a href="/reservations/" aria-current="page">My tickets</a>' in fresh[logged_in, "/reservations/", "en"]
+    assert '<a class="nav-wallet" href="/wallet/" aria-current="page">' in fresh[logged_in, "/wallet/", "ko"]
+    assert "aria-current" not in fresh[logged_in, "/reservations/", "ko"].split("nav-wallet")[1].split("</a>")[0]
+    assert '<a href="/reservations/">내 예매</a>' in fresh[logged_in, seats, "ko"]
+    assert "내 예매" not in fresh[client, "/", "ko"] and "내 예매" in fresh[logged_in, "/", "ko"]
+    top_up(fan, 8_000)  # the balance is outside the fixed parts
+    assert "₩20,000" in page(logged_in, "/wallet/", "en")
