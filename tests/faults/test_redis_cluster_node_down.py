@@ -5,15 +5,24 @@ A concert whose slot the dead node served answers the "waiting room temporarily 
 Retry-After), never a 500, and writes nothing; concerts on the other nodes carry on, since each node has a
 breaker of its own (config.redis_circuit). With no node answering at all, even a process that has not read
 the slot map yet answers 503.
+
+A queue script that a node has not run yet runs there all the same after another node died: the backend loads
+it on the concert's node only (redis-py's Script sends SCRIPT LOAD to every primary of a cluster, which fails
+while one is dead, and that failure used to open the live node's breaker: 503 for a concert that was fine).
 """
 
+import datetime
 import uuid
 
 import pytest
+import redis
 from django.urls import reverse
 
-from config.redis_circuit import breaker_for
+from config.redis_circuit import breaker_for, cluster_client
+from django.utils import timezone
+
 from queueing import services
+from queueing.backends import get_backend
 from queueing.models import QueueEntryHistory
 from tests import factories
 from tests.support.redis_cluster import RedisClusterProcesses
@@ -105,3 +114,67 @@ def test_a_cluster_that_dies_after_the_client_knew_it_is_unavailable_not_a_500(c
 
     assert client.get(room(concert)).status_code == 503
     assert client.get(status(concert)).status_code == 503
+
+
+def test_a_fans_first_fast_poll_after_a_node_died_answers_for_a_concert_on_a_live_node(cluster, client):
+    seed, dead, alive = cluster.ports
+    kept = concert_on(cluster, alive)
+    kept.waiting_room.max_active = 1
+    kept.waiting_room.save()
+    services.join(user=factories.UserFactory(), concert=kept)  # takes the one place: the fan waits
+    client.force_login(factories.UserFactory())
+    assert client.post(room(kept)).status_code == 302
+    assert client.get(room(kept)).status_code == 200  # gives the pass the fast poll reads
+    assert client.cookies["queue_pass"].value
+
+    cluster.kill(dead)
+
+    polled = client.get(status(kept))  # the fast path's script, never run on any node before
+    assert polled.status_code == 200 and polled.json()["admitted"] is False
+    assert not is_open(alive) and not is_open(seed)
+
+
+def test_every_queue_script_first_run_after_a_node_died_works_on_a_live_node(cluster):
+    seed, dead, alive = cluster.ports
+    kept = concert_on(cluster, alive)
+    room_ = kept.waiting_room
+    room_.max_active = 1
+    backend = get_backend()
+    early, late = uuid.uuid4(), uuid.uuid4()
+    now = timezone.now()
+
+    cluster.kill(dead)  # no node has run any script yet
+
+    joined = backend.join(room=room_, user_id=early, now=now, active_seconds=60, prequeue=True, arrival_floor=0)
+    assert joined.created and joined.ticket.receipt
+    drawn = backend.draw(room=room_, seed=uuid.uuid4().hex, now=now)  # the draw's read, stage and commit scripts
+    assert [ticket.user_id for ticket in drawn.tickets] == [early]
+    assert backend.join(room=room_, user_id=late, now=now, active_seconds=60).ticket.ahead == 1
+    assert backend.status(room=room_, user_id=late, now=now).ahead == 1
+    backend.mirror_room(concert_id=kept.pk, state="mirror", seconds=5)
+    assert backend.fast_status(concert_id=kept.pk, user_id=late)[0] == "mirror"
+    admitted = backend.admit(room=room_, now=now, limit=5, active_seconds=60).admitted
+    assert [ticket.user_id for ticket in admitted] == [early]
+    assert backend.touch(
+        concert_id=kept.pk,
+        user_id=early,
+        now=now + datetime.timedelta(seconds=10),
+        active_seconds=60,
+        max_lifetime_seconds=600,
+    )
+    assert backend.end(concert_id=kept.pk, user_id=early, now=now, reason="left").user_id == early
+    assert not is_open(alive) and not is_open(seed)
+
+
+def test_a_node_that_did_not_answer_is_charged_not_the_breaker_that_guarded_the_call(cluster):
+    seed, dead, alive = cluster.ports
+    on_dead = f"{{{cluster.concert_id_on(dead)}}}:probe"
+    client = cluster_client(cluster.url)
+    assert client.get(on_dead) is None  # the client knows the slot map
+    cluster.kill(dead)
+
+    with pytest.raises(redis.exceptions.ConnectionError):
+        with breaker_for(f"redis://127.0.0.1:{alive}").guard():
+            client.get(on_dead)
+
+    assert is_open(dead) and not is_open(alive)
