@@ -92,7 +92,8 @@ class Breaker:
     def guard(self) -> Iterator[None]:
         """Run the block against Redis, or raise RedisSkipped at once while the breaker is open.
 
-        A connection error or timeout inside opens the breaker (and is re-raised); anything Redis answered,
+        A connection error or timeout inside opens the breaker (and is re-raised), or the breaker of the
+        cluster node the error names if that is another server; anything Redis answered,
         errors included, closes it. A Redis Cluster client that could reach no node to read the slot map
         from raises a RedisClusterException caused by the connection error: that is re-raised as a
         ConnectionError. Its other RedisClusterExceptions are mistakes in the caller (keys of two slots in
@@ -103,7 +104,10 @@ class Breaker:
         try:
             yield
         except UNREACHABLE as exc:
-            self.failed(exc)
+            # A Redis Cluster client's error names the node that did not answer: that node's breaker, not
+            # this one, when a call reached beyond this node (this node did nothing wrong).
+            failed = _failed_server(exc)
+            (self if failed is None or failed == self.server else breaker_for(f"redis://{failed}")).failed(exc)
             raise
         except redis.exceptions.RedisClusterException as exc:
             if not isinstance(exc.__cause__ or exc.__context__, UNREACHABLE):
@@ -114,6 +118,14 @@ class Breaker:
             self.answered()
             raise
         self.answered()
+
+
+def _failed_server(exc: BaseException) -> str | None:
+    """ "host:port" of the server a connection error came from, when redis-py says (its cluster client sets
+    `connection` to the node's connection or the node itself); None when it does not."""
+    connection = getattr(exc, "connection", None)
+    host, port = getattr(connection, "host", None), getattr(connection, "port", None)
+    return f"{host}:{port}" if host and port else None
 
 
 _breakers: dict[str, Breaker] = {}

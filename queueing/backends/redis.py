@@ -27,7 +27,8 @@ one concert's keys would sit on one Redis Cluster shard and a script may touch t
 
 On a Redis Cluster (settings.QUEUE_REDIS_CLUSTER) nothing else changes: every script and every pipeline
 names the keys of one concert only, so each runs on the one node that holds that concert's slot (the client
-follows MOVED and ASK), and different concerts spread over the nodes. No command lists keys (SCAN, KEYS) or
+follows MOVED and ASK), and different concerts spread over the nodes; a script a node has not cached yet is
+sent to that node alone (_Script), never loaded on every node. No command lists keys (SCAN, KEYS) or
 spans concerts. A node that does not answer makes its own concerts unavailable, not the others' (one
 breaker per node, see _breaker).
 
@@ -41,6 +42,7 @@ open (config.redis_circuit: one timeout per back-off per process, shared with th
 
 import datetime
 import functools
+import hashlib
 import logging
 import threading
 import uuid
@@ -52,7 +54,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from redis import Redis
 from redis.cluster import RedisCluster
-from redis.exceptions import SlotNotCoveredError
+from redis.exceptions import NoScriptError, SlotNotCoveredError
 
 from config.redis_circuit import UNREACHABLE, Breaker, breaker_for, cluster_client
 from config.redis_circuit import client as redis_client
@@ -440,6 +442,27 @@ def _ticket(
     )
 
 
+class _Script:
+    """A Lua script run on the one Redis that holds its keys: EVALSHA, and on NOSCRIPT (a server or node that
+    has not run it since it started) EVAL of the body, which runs it and caches it there.
+
+    Not redis-py's register_script: its fallback is SCRIPT LOAD, which a RedisCluster client sends to every
+    primary. With one node dead, each script's first run in a process then failed even for a concert on a
+    live node, and the failure was charged to that live node's breaker (503s for a concert that was fine).
+    """
+
+    def __init__(self, client: Redis | RedisCluster, body: str) -> None:
+        self.client = client
+        self.body = body
+        self.sha = hashlib.sha1(body.encode()).hexdigest()
+
+    def __call__(self, *, keys: list[str], args: Iterable[Any] = ()) -> Any:
+        try:
+            return self.client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return self.client.eval(self.body, len(keys), *keys, *args)
+
+
 class _Redraw(Exception):
     """The pre-queue, the places or the staging changed under a draw attempt: read and stage again."""
 
@@ -484,15 +507,15 @@ class RedisQueueBackend(QueueBackend):
                 raise QueueUnavailable() from exc
         else:
             self.client = redis_client(self.url)
-        self._join = self.client.register_script(JOIN)
-        self._status = self.client.register_script(STATUS)
-        self._admit = self.client.register_script(ADMIT)
-        self._touch = self.client.register_script(TOUCH)
-        self._end = self.client.register_script(END)
-        self._fast_status = self.client.register_script(FAST_STATUS)
-        self._draw_read = self.client.register_script(DRAW_READ)
-        self._draw_stage = self.client.register_script(DRAW_STAGE)
-        self._draw_commit = self.client.register_script(DRAW_COMMIT)
+        self._join = _Script(self.client, JOIN)
+        self._status = _Script(self.client, STATUS)
+        self._admit = _Script(self.client, ADMIT)
+        self._touch = _Script(self.client, TOUCH)
+        self._end = _Script(self.client, END)
+        self._fast_status = _Script(self.client, FAST_STATUS)
+        self._draw_read = _Script(self.client, DRAW_READ)
+        self._draw_stage = _Script(self.client, DRAW_STAGE)
+        self._draw_commit = _Script(self.client, DRAW_COMMIT)
 
     def key(self, concert_id: uuid.UUID, name: str) -> str:
         return f"{self.prefix}:{{{concert_id}}}:{name}"

@@ -17,10 +17,9 @@ import uuid
 import pytest
 import redis
 from django.urls import reverse
-
-from config.redis_circuit import breaker_for, cluster_client
 from django.utils import timezone
 
+from config.redis_circuit import breaker_for, cluster_client
 from queueing import services
 from queueing.backends import get_backend
 from queueing.models import QueueEntryHistory
@@ -173,8 +172,7 @@ def test_a_node_that_did_not_answer_is_charged_not_the_breaker_that_guarded_the_
     assert client.get(on_dead) is None  # the client knows the slot map
     cluster.kill(dead)
 
-    with pytest.raises(redis.exceptions.ConnectionError):
-        with breaker_for(f"redis://127.0.0.1:{alive}").guard():
-            client.get(on_dead)
+    with pytest.raises(redis.exceptions.ConnectionError), breaker_for(f"redis://127.0.0.1:{alive}").guard():
+        client.get(on_dead)
 
     assert is_open(dead) and not is_open(alive)
