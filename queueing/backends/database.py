@@ -18,7 +18,16 @@ from django.db.models.functions import Least, Now
 from queueing.draw import draw_order, receipt_for
 from queueing.models import QueueToken, WaitingRoom
 
-from .base import AdmitResult, DrawnPlaces, DrawPending, DrawResult, JoinResult, QueueBackend, Ticket
+from .base import (
+    AdmitResult,
+    DrawnPlaces,
+    DrawPending,
+    DrawResult,
+    JoinResult,
+    QueueBackend,
+    Ticket,
+    arrival_key,
+)
 
 # Within this many places of the front, `ahead` is counted exactly (a bounded index range scan), so
 # fans who left the queue in front of you are not counted; further back it is the place difference.
@@ -184,12 +193,14 @@ class DatabaseQueueBackend(QueueBackend):
         for place, receipt in enumerate(draw_order(seed, entries), start=base + 1):
             token, user_id, issued_at = entries[receipt]
             drawn.append(Ticket(token=token, user_id=user_id, sequence=place, entered_at=issued_at, receipt=receipt))
-            places.append((token, place))
-        _place_tokens(places)
+            places.append((arrival_key(receipt), token, place))
+        places.sort()  # arrival order, the rows' order (see QueueBackend.draw), for both UPDATEs
+        in_arrival = [(token, place) for _, token, place in places]
+        _place_tokens(in_arrival)
         room.next_position = base + len(drawn)
         room.save(update_fields=["next_position"])
         if record is not None:
-            record(places)
+            record(in_arrival)
         return DrawResult(tickets=drawn, drawn_at=now)
 
     def prequeue_count(self, *, concert_id: uuid.UUID) -> int:

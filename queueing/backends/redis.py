@@ -72,6 +72,7 @@ from .base import (
     JoinResult,
     QueueBackend,
     Ticket,
+    arrival_key,
 )
 
 logger = logging.getLogger(__name__)
@@ -711,7 +712,8 @@ class RedisQueueBackend(QueueBackend):
         thread.start()
         try:
             if record is not None:
-                record([(token, place) for place, (_, _, token, _) in enumerate(drawn, start=base + 1)])
+                arrival = sorted(range(len(drawn)), key=lambda i: arrival_key(drawn[i][0]))  # see QueueBackend.draw
+                record([(drawn[i][2], base + 1 + i) for i in arrival])
         finally:
             thread.join()
         if isinstance(outcome[0], BaseException):
@@ -747,7 +749,8 @@ class RedisQueueBackend(QueueBackend):
         assert drawn_at is not None  # the commit writes "_at" with "_"
         tickets.sort(key=lambda ticket: ticket.sequence or 0)
         if record is not None:
-            record([(ticket.token, ticket.sequence) for ticket in tickets if ticket.sequence is not None])
+            in_arrival = sorted(tickets, key=lambda ticket: arrival_key(ticket.receipt))  # see QueueBackend.draw
+            record([(ticket.token, ticket.sequence) for ticket in in_arrival if ticket.sequence is not None])
         return DrawResult(tickets=tickets, drawn_at=drawn_at)
 
     @_unavailable_on_error

@@ -3,6 +3,7 @@ the draw at the opening places them all in the order of queueing.draw.draw_order
 all or nothing), and fans who come after the opening queue behind them, first come first served."""
 
 import datetime
+import uuid
 
 import pytest
 from django.db import connection
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from queueing import services
 from queueing.backends import get_backend
-from queueing.draw import draw_order, is_receipt
+from queueing.draw import arrival_of, draw_order, is_receipt
 from queueing.exceptions import QueueNotOpen, TooManyPlacesFromAddress
 from queueing.models import QueueEntryHistory, WaitingRoom
 from queueing.services import _history, admissions
@@ -300,6 +301,50 @@ def test_backend_draw_is_all_or_nothing_when_the_prequeue_changes_under_it(redis
     assert drawn.drawn_at == opening
     # Kept: a retry later gets the same draw, with the time it ran.
     assert backend.draw(room=room, seed=room.draw_seed, now=opening + MINUTE) == drawn
+
+
+def record_collecting(into):
+    """A draw's `record` that writes the history as run_draw's does and keeps what it was given."""
+
+    def record(places):
+        into.append([(uuid.UUID(str(token)), place) for token, place in places])
+        _history.record_draw(places)
+
+    return record
+
+
+def arrivals_of(concert, places):
+    receipts = dict(QueueEntryHistory.objects.filter(concert=concert).values_list("token", "receipt"))
+    return [arrival_of(receipts[token]) for token, _ in places]
+
+
+@pytest.mark.django_db
+def test_the_draw_records_its_places_in_arrival_order(queue_backend, upcoming, opening, make_fans):
+    """`record` gets the places in arrival order, the order the history rows lie in (so a big draw's UPDATE
+    walks the table in order), each with the place the draw gave it."""
+    enter_prequeue(upcoming, make_fans(12), at=opening - 10 * MINUTE)
+    room = room_of(upcoming)
+    calls = []
+    drawn = queue_backend.draw(room=room, seed=room.draw_seed, now=opening, record=record_collecting(calls))
+    [places] = calls
+    assert arrivals_of(upcoming, places) == list(range(1, 13))
+    assert [place for _, place in places] != list(range(1, 13))  # the draw did reorder them
+    assert dict(places) == {ticket.token: ticket.sequence for ticket in drawn.tickets}
+    assert drawn_places(upcoming) == {ticket.receipt: ticket.sequence for ticket in drawn.tickets}
+
+
+def test_a_kept_redis_draw_is_recorded_again_in_arrival_order(redis_backend, upcoming, opening, make_fans):
+    """The draw Redis kept (the database write failed after its commit) is recorded again in arrival order too."""
+    enter_prequeue(upcoming, make_fans(12), at=opening - 10 * MINUTE)
+    room = room_of(upcoming)
+    drawn = redis_backend.draw(room=room, seed=room.draw_seed, now=opening)  # recorded nowhere
+    calls = []
+    again = redis_backend.draw(room=room, seed=room.draw_seed, now=opening + MINUTE, record=record_collecting(calls))
+    [places] = calls
+    assert again == drawn
+    assert arrivals_of(upcoming, places) == list(range(1, 13))
+    assert dict(places) == {ticket.token: ticket.sequence for ticket in drawn.tickets}
+    assert drawn_places(upcoming) == {ticket.receipt: ticket.sequence for ticket in drawn.tickets}
 
 
 def test_admissions_module_exports_removal():
