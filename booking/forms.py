@@ -21,8 +21,14 @@ class SeatNumbersField(forms.TypedMultipleChoiceField):
 
     def valid_value(self, value: Any) -> bool:
         text = str(value)
+        # The length check comes before int(): int() of text longer than 4,300 digits raises ValueError
+        # (Python's limit), and no seat number is longer than the largest one.
         return (
-            text.isascii() and text.isdigit() and str(int(text)) == text and 1 <= int(text) <= settings.SEATS_PER_DATE
+            len(text) <= len(str(settings.SEATS_PER_DATE))
+            and text.isascii()
+            and text.isdigit()
+            and str(int(text)) == text
+            and 1 <= int(text) <= settings.SEATS_PER_DATE
         )
 
 

@@ -5,7 +5,28 @@ from django import forms
 
 from booking.forms import HoldForm, SeatNumbersField, _seat_choices
 
-VALUES = ["1", "7", "50", "0", "51", "07", "-1", " 7", "7 ", "7.0", "٣", "³", "", "abc", "1e1", "+7", "100", "9" * 30]
+VALUES = [
+    "1",
+    "7",
+    "50",
+    "0",
+    "51",
+    "07",
+    "-1",
+    " 7",
+    "7 ",
+    "7.0",
+    "٣",
+    "³",
+    "",
+    "abc",
+    "1e1",
+    "+7",
+    "100",
+    "9" * 30,
+    "1" * 4301,
+    "0" * 4301 + "7",
+]
 
 
 @pytest.mark.parametrize("value", VALUES)

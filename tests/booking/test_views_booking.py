@@ -611,3 +611,11 @@ def test_a_fan_who_books_in_english_gets_the_confirmation_mail_in_english(
     [message] = mail.outbox
     assert message.subject.startswith("Your Frontrow tickets: Seoul Jazz Night, ")
     assert message.body.startswith("Hello 김팬,")
+
+
+def test_hold_refuses_a_seat_number_longer_than_int_reads_with_400(fan_client, concert_date, admitted):
+    # int() refuses text of more than 4,300 digits (a ValueError): the form must answer before it would call it.
+    before = seat_snapshot(concert_date)
+    response = fan_client.post(hold_url(concert_date), {"seats": ["1" * 4301]})
+    assertContains(response, "은(는) 이 좌석 배치도에 없는 좌석입니다", status_code=400)
+    assert seat_snapshot(concert_date) == before

@@ -82,6 +82,8 @@ seat_values = st.one_of(
     st.integers().map(str),
     st.text(max_size=6),
     st.sampled_from(["", " 3", "3 ", "03", "3.0", "٣", "+3"]),
+    # Past Python's limit of 4,300 digits for int() of text.
+    st.builds(lambda digit, n: digit * n, st.sampled_from("19"), st.integers(4290, 4400)),
 )
 
 

@@ -121,6 +121,7 @@ HOSTILE_SEATS = [
     (["abc"], 400),
     (["1.5"], 400),
     (["99999999999999999999999"], 400),
+    (["1" * 4301], 400),  # more digits than Python's int() reads from text
     (["", "2"], 400),
     (["٣"], 400),  # an Arabic-Indic digit three
     ([], 303),  # nothing checked
