@@ -293,6 +293,21 @@ def _count_in_cache(action: str, counters: list[Counter], now: float) -> int:
     return 0
 
 
+_COUNTED = "_rate_limits_counted"
+
+
+def _mark_counted(request: HttpRequest, action: str) -> None:
+    counted: set[str] | None = getattr(request, _COUNTED, None)
+    if counted is None:
+        counted = set()
+        setattr(request, _COUNTED, counted)
+    counted.add(action)
+
+
+def _was_counted(request: HttpRequest, action: str) -> bool:
+    return action in getattr(request, _COUNTED, ())
+
+
 def check_rate_limit(
     action: str,
     request: HttpRequest,
@@ -306,8 +321,13 @@ def check_rate_limit(
     Raises RateLimited (429, with retry_after) when a key is at its limit; then nothing is counted against
     any key and the refusal is noted for top_offenders. Atomic with Redis. Lets the request through, with a
     warning in the log, when the store cannot be reached. `now`: epoch seconds (tests move time).
+
+    A request let through is marked as counted for `action`: @rate_limited(action) on the view it then reaches
+    does not count it again (the waiting room's fast poll counts before it knows whether it can answer, and
+    the polls it cannot answer go on to the status view).
     """
     counters = counters_for(action, request, account_field=account_field, account=account)
+    _mark_counted(request, action)  # a refusal answers 429 at once: no view runs to count it again
     if not counters:
         return
     now = time.time() if now is None else now
@@ -370,6 +390,7 @@ def rate_limited(
     `methods`: only requests with these methods count (e.g. the POST of a page that also answers GET).
     `account_field`: the form field naming the account when nobody is signed in yet (log-in).
     `json`: answer JSON, for a view scripts call.
+    A request check_rate_limit already counted for `action` (before the view: the fast poll) is not counted again.
     """
     if action not in settings.RATE_LIMITS:
         raise ImproperlyConfigured(f"no rate limit named {action!r}: add it to RATE_LIMIT_DEFAULTS")
@@ -378,7 +399,7 @@ def rate_limited(
     def decorator(view: _View) -> _View:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if only is None or request.method in only:
+            if (only is None or request.method in only) and not _was_counted(request, action):
                 try:
                     check_rate_limit(action, request, account_field=account_field)
                 except RateLimited as refusal:

@@ -182,7 +182,8 @@ def _keep_pass(
     response: HttpResponseBase, request: HttpRequest, concert_id: uuid.UUID, current: QueueStatus | None, start: int
 ) -> None:
     """After a full path: give a fan who waits (or is in the pre-queue) the pass their next polls use; forget it
-    once they hold no place. An admitted fan's page goes on to the seats and keeps whatever it has."""
+    once they hold no place. An admitted fan's page goes on to the seats and keeps whatever it has. Given on
+    every backend: besides the fast path (the Redis backend's), it keeps the progress bar's start."""
     user = request.user
     if current is None:
         if settings.QUEUE_PASS_COOKIE_NAME in request.COOKIES:
@@ -305,16 +306,21 @@ def fast_status(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponse | N
     Only with a genuine queue pass for this concert and session (queueing.passes), and only when the backend
     alone gives what poll_place would (services.poll_quickly: not for an admitted fan, a draw that is due, an
     overdue admission run, a database backend, or a room not mirrored in the last seconds) and the pass's place
-    is the fan's place. The same rate limit (counted against the pass's account and the address), the same JSON
-    in the language the request asks for (its language cookie or Accept-Language).
+    is the fan's place. The same rate limit (counted against the pass's account and the address, once: a poll
+    that goes on to the full path is not counted there again), the same JSON, and the same 429, in the language
+    the request asks for (its language cookie or Accept-Language: LocaleMiddleware has not run yet).
     """
+    if not services.has_fast_poll():
+        return None  # the database backend: nothing to read before the full path, nothing to count twice
     queue_pass = read_pass(request, concert_id)
     if queue_pass is None:
         return None
-    try:
-        check_rate_limit("queue_status", request, account=(str(queue_pass.user_id), queue_pass.label))
-    except RateLimited as refusal:
-        return limited_response(request, refusal, json=True)
+    language = translation.get_language_from_request(request)
+    with translation.override(language):
+        try:
+            check_rate_limit("queue_status", request, account=(str(queue_pass.user_id), queue_pass.label))
+        except RateLimited as refusal:
+            return _as_full_path_would(limited_response(request, refusal, json=True), language)
     try:
         polled = services.poll_quickly(concert_id=concert_id, user_id=queue_pass.user_id)
     except QueueUnavailable:
@@ -327,14 +333,18 @@ def fast_status(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponse | N
     progress, start = _progress(current, queue_pass)
     if current is not None and start != queue_pass.start:
         return None  # the fan is further back than this browser's start: the full path keeps the new start
-    language = translation.get_language_from_request(request)
     with translation.override(language):
         response = JsonResponse(_payload(concert_id, current, None, progress))
     if current is None:
         drop_pass(response, concert_id)
+    add_never_cache_headers(response)
+    return _as_full_path_would(response, language)
+
+
+def _as_full_path_would(response: HttpResponse, language: str) -> HttpResponse:
+    """The headers LocaleMiddleware and SessionMiddleware give the full path's answers, on a fast one."""
     response.headers["Content-Language"] = language
     patch_vary_headers(response, ("Accept-Language", "Cookie"))
-    add_never_cache_headers(response)
     return response
 
 

@@ -203,11 +203,14 @@ class QueueBackend(abc.ABC):
     def counts(self, *, concert_id: uuid.UUID, now: datetime.datetime) -> tuple[int, int]:
         """(waiting, admitted right now)."""
 
-    # --- the status poll's fast path (queueing.fastpoll) ---------------------------------------------------
+    # --- the status poll's fast path (queueing.passes, queueing.middleware) ---------------------------------
     # A backend that keeps the live queue outside the database can also keep a short-lived copy of what a poll
     # needs from the WaitingRoom row and its concert (mirror_room), so a poll is answered from the backend
     # alone. The database backend keeps none: every read of it is a query anyway, and the poll takes the full
     # path there.
+
+    # True for a backend that answers fast_status: only then does a poll try the fast path (queueing.views).
+    has_fast_path = False
 
     def fast_status(self, *, concert_id: uuid.UUID, user_id: uuid.UUID) -> tuple[str, Ticket | None] | None:
         """The room's mirror (as given to mirror_room) and the user's live ticket (as status() gives it, but an

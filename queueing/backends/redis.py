@@ -492,6 +492,7 @@ def _unavailable_on_error(
 
 class RedisQueueBackend(QueueBackend):
     name = "redis"
+    has_fast_path = True
 
     def __init__(self, *, url: str | None = None, prefix: str | None = None, cluster: bool | None = None) -> None:
         """Raises QueueUnavailable when a cluster's slot map cannot be read (no node answers)."""

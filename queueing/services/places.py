@@ -336,6 +336,11 @@ class QuickPoll:
     status: QueueStatus | None
 
 
+def has_fast_poll() -> bool:
+    """Can the configured backend answer a status poll alone (poll_quickly)? If not, polls go the full path."""
+    return get_backend().has_fast_path
+
+
 def poll_quickly(
     *, concert_id: uuid.UUID, user_id: uuid.UUID, now: datetime.datetime | None = None
 ) -> QuickPoll | None:
@@ -345,7 +350,7 @@ def poll_quickly(
     admitted (their page goes on to the seats), their pre-queue entry waits for a draw that is due, or the
     last admission run is overdue (poll_place runs it).
 
-    A read only: the caller must already know that this is `user_id`'s own poll (queueing.fastpoll's cookie).
+    A read only: the caller must already know that this is `user_id`'s own poll (the queue pass of queueing.passes).
     Raises QueueUnavailable when the backend cannot be reached.
     """
     now = now or timezone.now()

@@ -7,12 +7,14 @@ import datetime
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.core import signing
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from config.redis_circuit import client as redis_client
 from queueing import passes, services
 from queueing.middleware import STATUS_PATH
 from queueing.models import WaitingRoom
@@ -178,7 +180,7 @@ def test_the_database_backend_keeps_the_full_path(settings, fan_client, concert,
     settings.QUEUE_BACKEND = "database"
     make_room(max_active=1)
     services.join(user=UserFactory(), concert=concert)
-    join(fan_client, concert)
+    join(fan_client, concert)  # the pass keeps the progress bar's start there too
     data = get_fully(fan_client, status_url(concert)).json()
     assert (data["joined"], data["position"], data["progress"]) == (True, 1, 99)
 
@@ -278,6 +280,52 @@ def test_the_fast_path_counts_against_the_same_rate_limit(settings, fan_client, 
     assert refused.json()["retry_after"] == int(refused["Retry-After"])
     fan_client.cookies.pop("queue_pass")
     assert fan_client.get(status_url(full_room)).status_code == 429  # the full path counts the same account
+
+
+def counted(fan):
+    """How many status polls the rate limiter has counted against the fan's account in this window."""
+    key = f"{django_settings.RATE_LIMIT_REDIS_PREFIX}:queue_status:account:{fan.pk}"
+    return int(redis_client(django_settings.REDIS_URL).hget(key, "n") or 0)
+
+
+def test_a_poll_the_fast_path_hands_on_is_counted_once(settings, fan_client, fan, full_room):
+    join(fan_client, full_room)
+    set_limit(settings, "queue_status", account=100, ip=100)
+    poll_fast(fan_client, full_room)
+    assert counted(fan) == 1
+    poll_full(fan_client, full_room)  # counted by the fast path, which then hands it to the status view
+    assert counted(fan) == 2
+
+
+def test_a_poll_with_a_pass_on_the_database_backend_is_counted_once(settings, fan_client, fan, concert, make_room):
+    settings.QUEUE_BACKEND = "database"
+    make_room(max_active=1)
+    services.join(user=UserFactory(), concert=concert)
+    join(fan_client, concert)
+    set_limit(settings, "queue_status", account=100, ip=100)
+    assert get_fully(fan_client, status_url(concert)).json()["progress"] == 99
+    assert counted(fan) == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [("ko", "짧은 시간에 요청이 너무 많습니다."), ("en", "Too many requests in a short time.")],
+)
+def test_the_fast_paths_429_is_in_the_fans_language(settings, fan_client, full_room, language, message):
+    join(fan_client, full_room)
+    set_limit(settings, "queue_status", account=1, ip=100)
+    poll_fast(fan_client, full_room)
+    fan_client.cookies["django_language"] = language
+    with CaptureQueriesContext(connection) as queries:
+        refused = fan_client.get(status_url(full_room))
+    assert len(queries) == 0  # the fast path's refusal
+    assert refused.status_code == 429 and refused.json()["error"].startswith(message)
+    assert refused["Content-Language"] == language
+    assert {"Accept-Language", "Cookie"} <= {part.strip() for part in refused["Vary"].split(",")}
+    fan_client.cookies.pop("queue_pass")
+    full = fan_client.get(status_url(full_room))  # the full path's refusal says the same
+    assert full.status_code == 429 and full.json()["error"] == refused.json()["error"]
+    assert full["Content-Language"] == language
 
 
 def test_a_backend_that_cannot_be_reached_is_left_to_the_full_path(settings, fan_client, full_room):
