@@ -261,7 +261,7 @@ QUEUE_REDIS_CLUSTER: bool = env.bool("QUEUE_REDIS_CLUSTER", default=False)
 # The status poll's fast path (Redis backend): the signed queue pass the waiting page's polls carry instead of
 # loading the session and the user (queueing/passes.py), how long one lasts before a poll goes the full way and
 # gets a new one, and how long the Redis copy of a room's settings and admission figures lasts
-# (queueing/services/_mirror.py: dropped at once when the room or its concert is saved).
+# (queueing/services/_mirror.py: dropped when the room or its concert is saved, and again on commit).
 QUEUE_PASS_COOKIE_NAME: str = env("QUEUE_PASS_COOKIE_NAME", default="queue_pass")
 QUEUE_PASS_SECONDS: int = env.int("QUEUE_PASS_SECONDS", default=300)
 QUEUE_ROOM_MIRROR_SECONDS: float = env.float("QUEUE_ROOM_MIRROR_SECONDS", default=3.0)

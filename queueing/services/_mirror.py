@@ -5,20 +5,23 @@ poll's fast path (places.poll_quickly) reads it with the fan's place in one roun
 Every full poll (places.poll_place) writes it from the rows it has just read, and so does every admission run
 (admissions.run_admission, beat's every ADMIT_QUEUE_EVERY_SECONDS) once committed; a saved room or concert drops
 it (queueing.apps connects the signals: staff save it in the admin, the draw and the admission run save it), and
-so does a pause. So a change reaches the fast path at once when it
-goes through save(), and within QUEUE_ROOM_MIRROR_SECONDS in any case (a mirror written from a read that a change
-overtook). A stale mirror errs on the safe side where it matters: the last admission run's time only moves
-forward, so an old copy can make a run look overdue (the poll then takes the full path), never hide one.
+so does a pause, at once and again when the change commits (a full poll that read the row before the commit may
+have written the old state back). So a change reaches the fast path as soon as it is committed when it goes
+through save() or set_paused, and within QUEUE_ROOM_MIRROR_SECONDS in any case. A stale mirror errs on the safe
+side where it matters: the last admission run's time only moves forward, so an old copy can make a run look
+overdue (the poll then takes the full path), never hide one.
 """
 
 import contextlib
 import datetime
+import functools
 import json
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
+from django.db import transaction
 
 from concerts.models import Concert
 
@@ -89,6 +92,16 @@ def mirror_room(room: WaitingRoom, concert: Concert) -> None:
 
 
 def forget_room_mirror(concert_id: uuid.UUID) -> None:
-    """Drop the room's mirror after its row or its concert changed (best effort, like mirror_room)."""
+    """Drop the room's mirror after its row or its concert changed (best effort, like mirror_room).
+
+    Inside a transaction, dropped at once and again when it commits: a full poll that read the row before the
+    commit (it cannot see the change yet) may write the old state back in between.
+    """
+    _forget(concert_id)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(functools.partial(_forget, concert_id))
+
+
+def _forget(concert_id: uuid.UUID) -> None:
     with contextlib.suppress(QueueUnavailable):
         get_backend().forget_room_mirror(concert_id=concert_id)

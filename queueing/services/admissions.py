@@ -165,6 +165,6 @@ def set_paused(*, concert: Concert, paused: bool) -> WaitingRoom:
     """Pause or resume admission for a concert (creating its waiting room if need be)."""
     room = room_for(concert)
     WaitingRoom.objects.filter(pk=room.pk).update(is_paused=paused)
-    forget_room_mirror(room.pk)  # an update() sends no post_save: waiting fans see the pause on their next poll
+    forget_room_mirror(room.pk)  # an update() sends no post_save: waiting fans see the pause once it is committed
     room.is_paused = paused
     return room

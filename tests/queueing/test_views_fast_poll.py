@@ -9,16 +9,18 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 from django.core import signing
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from config.redis_circuit import client as redis_client
 from queueing import passes, services
+from queueing.backends import get_backend
 from queueing.middleware import STATUS_PATH
 from queueing.models import WaitingRoom
 from tests.factories import ConcertDateFactory, ConcertFactory, UserFactory
+from tests.support.concurrency import run_on_another_connection
 from tests.support.ratelimits import set_limit
 
 pytestmark = pytest.mark.django_db
@@ -138,6 +140,26 @@ def test_a_paused_room_answers_the_same_on_both_paths(fan_client, full_room):
     fast = poll_fast(fan_client, full_room)
     assert (fast["paused"], fast["eta_seconds"], fast["poll_seconds"]) == (True, None, 15)
     assert fast == poll_full(fan_client, full_room)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["set_paused", "save"])
+def test_a_poll_that_read_the_room_before_a_pause_committed_leaves_no_old_mirror(fan_client, fan, full_room, change):
+    join(fan_client, full_room)
+    poll_fast(fan_client, full_room)
+    with transaction.atomic():
+        if change == "set_paused":
+            services.set_paused(concert=full_room, paused=True)
+        else:
+            room = WaitingRoom.objects.get(pk=full_room.pk)
+            room.is_paused = True
+            room.save()
+        # Meanwhile a full poll on another connection reads the room as committed (not paused) and mirrors it.
+        seen = run_on_another_connection(lambda: fan_client.get(status_url(full_room)).json())
+        assert seen["paused"] is False
+        assert get_backend().fast_status(concert_id=full_room.pk, user_id=fan.pk) is not None  # the old state
+    assert get_backend().fast_status(concert_id=full_room.pk, user_id=fan.pk) is None  # dropped on commit
+    assert fan_client.get(status_url(full_room)).json()["paused"] is True
 
 
 def test_a_room_saved_by_staff_is_read_again(fan_client, full_room):
