@@ -30,17 +30,30 @@ def date_key(concert_date_id: uuid.UUID | str) -> str:
 
 def concert(concert_id: uuid.UUID, *, related: Iterable[str] = ()) -> Concert | None:
     """The concert (None if there is none), with the one-to-one relations `related` read along (a reverse
-    one-to-one another app defines, named as a string: `concert.waiting_room`) so the page reads none again."""
+    one-to-one another app defines, named as a string: `concert.waiting_room`) so the page reads none again.
+
+    A related model's SHARED_CACHE_EXCLUDED fields are left unread (deferred), so they never reach the shared
+    cache: the waiting room's draw seed is secret until the draw. Reading one from the copy queries its row."""
+    related = tuple(related)
     seconds = settings.CONCERT_PAGE_CACHE_SECONDS
     found = cache.get(concert_key(concert_id)) if seconds > 0 else None
     if isinstance(found, Concert) and all(found._state.fields_cache.get(name, found) is not found for name in related):
         return found
-    row = Concert.objects.select_related(*related).filter(pk=concert_id).first()
+    row = Concert.objects.select_related(*related).defer(*_excluded(related)).filter(pk=concert_id).first()
     if row is not None and seconds > 0:
         for name in related:  # a missing one (no room yet) is remembered as missing, not read again
             row._state.fields_cache.setdefault(name, None)
         cache.set(concert_key(concert_id), row, seconds)
     return row
+
+
+def _excluded(related: Iterable[str]) -> list[str]:
+    """`relation__field` for every field the related models keep out of shared caches."""
+    return [
+        f"{name}__{field}"
+        for name in related
+        for field in getattr(Concert._meta.get_field(name).related_model, "SHARED_CACHE_EXCLUDED", ())
+    ]
 
 
 def concert_date(concert_date_id: uuid.UUID) -> ConcertDate | None:

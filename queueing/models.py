@@ -6,7 +6,7 @@ and mirrors nothing here but QueueEntryHistory (see queueing/backends/).
 
 import secrets
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -80,6 +80,8 @@ class WaitingRoom(ServiceFieldsMixin, models.Model):
     # The pre-queue draw (queueing.draw): a secret seed chosen when the room is made, its SHA-256 published
     # from the pre-queue's opening, the seed itself published once the draw has run (drawn_at).
     draw_seed = models.CharField(_("draw seed"), max_length=64, default=new_draw_seed, editable=False)
+    # Left out of the concert page's shared cache (concerts.page_cache): the seed is secret until the draw.
+    SHARED_CACHE_EXCLUDED: ClassVar[tuple[str, ...]] = ("draw_seed",)
     draw_commitment = models.CharField(
         _("draw commitment (SHA-256 of the seed)"), max_length=64, default="", editable=False
     )

@@ -2,6 +2,7 @@
 visitors, forgotten by every staff change once it commits."""
 
 import datetime
+import pickle
 
 import pytest
 from django.core.cache import cache
@@ -42,6 +43,21 @@ def test_the_waiting_room_read_along_is_shared_too_and_a_missing_one_is_not_read
     page_cache.concert(concert_id, related=["waiting_room"])  # no room yet
     with django_assert_num_queries(0):
         challenge_is_on(concert=page_cache.concert(concert_id, related=["waiting_room"]))
+
+
+def test_the_shared_copy_of_the_waiting_room_keeps_no_draw_seed(concert_date, django_assert_num_queries):
+    from queueing.models import WaitingRoom
+    from queueing.selectors import challenge_is_on
+
+    room = WaitingRoom.objects.create(concert=concert_date.concert)
+    page_cache.concert(concert_date.concert_id, related=["waiting_room"])
+    shared = cache.get(page_cache.concert_key(concert_date.concert_id))
+    assert "draw_seed" in shared.waiting_room.get_deferred_fields()
+    assert room.draw_seed.encode() not in pickle.dumps(shared)  # what the shared cache stores
+    with django_assert_num_queries(0):  # the page's reads of the room need no seed
+        copy = page_cache.concert(concert_date.concert_id, related=["waiting_room"])
+        challenge_is_on(concert=copy)
+        assert copy.waiting_room.draw_commitment == room.draw_commitment
 
 
 def test_unknown_ids_are_none_and_not_remembered(db):
