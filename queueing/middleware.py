@@ -16,7 +16,7 @@ from django.http.response import HttpResponseBase
 
 from .views import fast_status
 
-# queueing/urls.py's "status" route (tests/queueing/test_fast_poll.py checks they agree).
+# queueing/urls.py's "status" route (tests/queueing/test_views_fast_poll.py checks they agree).
 STATUS_PATH = re.compile(r"^/concerts/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/queue/status/$")
 
 
