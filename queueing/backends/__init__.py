@@ -27,9 +27,25 @@ __all__ = [
     "QueueBackend",
     "Ticket",
     "get_backend",
+    "has_fast_path",
 ]
 
 _backends: dict[tuple[str, ...], QueueBackend] = {}
+
+
+def has_fast_path(name: str | None = None) -> bool:
+    """Does the configured backend answer a status poll alone (QueueBackend.has_fast_path)? Read from its class,
+    building nothing: building a Redis Cluster backend reads the slot map, and may raise QueueUnavailable."""
+    name = name or settings.QUEUE_BACKEND
+    if name == "database":
+        from .database import DatabaseQueueBackend
+
+        return DatabaseQueueBackend.has_fast_path
+    if name == "redis":
+        from .redis import RedisQueueBackend
+
+        return RedisQueueBackend.has_fast_path
+    raise ImproperlyConfigured(f"QUEUE_BACKEND must be 'database' or 'redis', not {name!r}.")
 
 
 def get_backend(name: str | None = None) -> QueueBackend:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from concerts.models import Concert
 
-from ..backends import ArrivalFloorNeeded, DrawPending, JoinResult, Ticket, get_backend
+from ..backends import ArrivalFloorNeeded, DrawPending, JoinResult, Ticket, get_backend, has_fast_path
 from ..draw import arrival_of
 from ..exceptions import QueueClosed, QueueNotOpen, QueueUnavailable, TooManyPlacesFromAddress
 from ..models import QueueEntryHistory, WaitingRoom
@@ -337,8 +337,9 @@ class QuickPoll:
 
 
 def has_fast_poll() -> bool:
-    """Can the configured backend answer a status poll alone (poll_quickly)? If not, polls go the full path."""
-    return get_backend().has_fast_path
+    """Can the configured backend answer a status poll alone (poll_quickly)? If not, polls go the full path.
+    Never raises QueueUnavailable: it asks the backend's kind, not the backend."""
+    return has_fast_path()
 
 
 def poll_quickly(

@@ -357,6 +357,13 @@ def test_a_backend_that_cannot_be_reached_is_left_to_the_full_path(settings, fan
     assert response.status_code == 503 and response.json()["available"] is False
 
 
+def test_a_cluster_that_cannot_be_built_is_left_to_the_full_path(settings, fan_client, full_room):
+    join(fan_client, full_room)
+    settings.QUEUE_REDIS_CLUSTER, settings.QUEUE_REDIS_URL = True, "redis://127.0.0.1:1"  # no node: no slot map
+    response = fan_client.get(status_url(full_room))
+    assert response.status_code == 503 and response.json()["available"] is False
+
+
 def test_the_waiting_page_reads_the_session_the_fan_and_the_concert_with_its_room(
     fan_client, full_room, django_assert_num_queries
 ):
