@@ -99,7 +99,7 @@ def forget_room_mirror(concert_id: uuid.UUID) -> None:
     """
     _forget(concert_id)
     if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(functools.partial(_forget, concert_id))
+        transaction.on_commit(functools.partial(_forget, concert_id), robust=True)
 
 
 def _forget(concert_id: uuid.UUID) -> None:
