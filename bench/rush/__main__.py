@@ -38,7 +38,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=float,
         default=None,
         help="fans arrive over this many seconds before the opening, the pre-queue open throughout "
-        "(default 60, or fans × 0.018 past 3,333 fans: 180 for 10,000)",
+        "(default 60, past 2,000 fans fans × 0.06: 600 for 10,000)",
     )
     add("--late", type=float, default=0.10, help="share of fans who arrive after the opening anyway (default 0.10)")
     add(
@@ -81,7 +81,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--timeout",
         type=float,
         default=None,
-        help="give up on the rush after this many seconds (default 900, or fans × 0.2: 2,000 for 10,000)",
+        help="give up on the rush after this many seconds (default 900, or fans × 0.3: 3,000 for 10,000)",
     )
     add("--hold-seconds", type=int, default=30, help="HOLD_SECONDS for the stack this script starts")
     add("--active-seconds", type=int, default=90, help="ACTIVE_SECONDS for the stack this script starts")
@@ -105,19 +105,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def scale_defaults(args: argparse.Namespace) -> None:
     """The defaults that grow with the fans (from 3,334 on) past the 2,000-fan rush they were set for, so that a
-    bigger rush keeps its shape on the same machine: arrivals at most ~55 a second into the pre-queue and ~11 a second
+    bigger rush keeps its shape on the same machine: arrivals at most ~15 a second into the pre-queue and ~11 a second
     after the opening (each is a concert page, a challenge, a join and a waiting-room page), a waiting
     room that admits in proportion (at max_active 100 a 10,000-fan sale would take most of an hour: the
     abandoned holds alone keep ~1,000 places for ACTIVE_SECONDS each; far more than enough to keep two CPUs
     busy would only queue the admitted fans' requests in gunicorn), and time enough to finish."""
     if args.prequeue_window is None:
-        args.prequeue_window = max(60.0, args.fans * 0.018)
+        # 180 s for 10,000 fans (run 20261130-152436) overloaded two CPUs: ~46 ms of the machine per arrival
+        # (concert page, challenge, join, waiting-room page) plus the entrants' polls every 30 s (9,000 / 30 a
+        # second at 1.8 ms each by the end) left requests waiting past the client's 60 s. 600 s keeps both
+        # under ~60% of two CPUs; not yet run at 10,000.
+        args.prequeue_window = 60.0 if args.fans <= 2000 else args.fans * 0.06
     if args.late_spread is None:
         args.late_spread = max(30.0, args.fans * 0.009)
     if args.max_active is None:
         args.max_active = max(100, round(args.fans * 0.03))
     if args.timeout is None:
-        args.timeout = max(900.0, args.fans * 0.2)
+        args.timeout = max(900.0, args.fans * 0.3)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

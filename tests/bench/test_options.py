@@ -13,7 +13,7 @@ def test_the_2000_fan_rush_keeps_the_defaults_it_was_set_for():
 
 
 def test_a_10000_fan_rush_gets_a_longer_window_a_wider_room_and_more_time():
-    assert shape(["--fans", "10000"]) == (180.0, 90.0, 300, 2000.0)
+    assert shape(["--fans", "10000"]) == (600.0, 90.0, 300, 3000.0)
 
 
 def test_what_the_command_line_says_wins():
