@@ -11,6 +11,8 @@ request, without gunicorn and without the network. Kinds:
     poll (full)      the same without the queue pass (the path every poll took before it)
     poll (pre-queue) the fast poll of fans in a pre-queue, before its draw
     room page        GET /concerts/<id>/queue/ for waiting fans
+    concert page     GET /concerts/<id>/ for the same fans (one date, as bench/rush's yardstick)
+    seat map         GET /dates/<id>/seats/ for admitted fans (one date of SEATS_PER_DATE seats)
 
 and the PostgreSQL queries and Redis commands each makes (counted on one request). Uses its own PostgreSQL
 database (frontrow_poll_bench, created and migrated if missing; BENCH_DB names another), Redis db 9
@@ -98,10 +100,11 @@ def fans(count: int) -> list[Any]:
     return list(User.objects.filter(email__in=emails).order_by("email"))
 
 
-def concert(title: str, *, opens_in: datetime.timedelta) -> Any:
+def concert(title: str, *, opens_in: datetime.timedelta, max_active: int = 1, dates: int = 0) -> Any:
     from django.utils import timezone
 
     from concerts.models import Concert
+    from concerts.services import create_concert_date
     from queueing.models import WaitingRoom
 
     now = timezone.now()
@@ -111,7 +114,9 @@ def concert(title: str, *, opens_in: datetime.timedelta) -> Any:
         end_time=now + datetime.timedelta(days=30, hours=3),
         sale_opens_at=now + opens_in,
     )
-    WaitingRoom.objects.create(concert=made, max_active=1)
+    for offset in range(dates):
+        create_concert_date(concert=made, starts_at=now + datetime.timedelta(days=30 + offset))
+    WaitingRoom.objects.create(concert=made, max_active=max_active)
     return made
 
 
@@ -188,13 +193,17 @@ def main() -> None:
 
     cleanup()
     users = fans(args.fans + 1)
-    on_sale = concert("Poll bench (on sale)", opens_in=datetime.timedelta(minutes=-1))
+    on_sale = concert("Poll bench (on sale)", opens_in=datetime.timedelta(minutes=-1), dates=1)
     services.join(user=users[0], concert=on_sale)  # admitted: the room's one place is taken
     for user in users[1:]:
         services.join(user=user, concert=on_sale)
     prequeue = concert("Poll bench (pre-queue)", opens_in=datetime.timedelta(minutes=10))
     for user in users[1:]:
         services.join(user=user, concert=prequeue)
+    seats = concert("Poll bench (seats)", opens_in=datetime.timedelta(minutes=-1), max_active=len(users), dates=1)
+    for user in users[1:]:
+        assert services.join(user=user, concert=seats).admitted
+    seats_url = f"/dates/{seats.dates.get().pk}/seats/"
     waiting = clients(users[1:])
     prequeued = clients(users[1:])  # a client of its own: the test client keeps one cookie per name, any path
     bare = clients(users[1:])  # no queue pass: every poll takes the full path
@@ -225,6 +234,12 @@ def main() -> None:
     def room_page(i: int) -> None:
         assert waiting[i % len(waiting)].get(room_url).status_code == 200
 
+    def concert_page(i: int) -> None:
+        assert waiting[i % len(waiting)].get(f"/concerts/{on_sale.pk}/").status_code == 200
+
+    def seat_map(i: int) -> None:
+        assert waiting[i % len(waiting)].get(seats_url).status_code == 200
+
     def hello(i: int) -> None:
         assert waiting[i % len(waiting)].get("/hello/").status_code == 200
 
@@ -235,6 +250,8 @@ def main() -> None:
         ("poll (full)", poll_full),
         ("poll (pre-queue)", poll_pre),
         ("room page", room_page),
+        ("concert page", concert_page),
+        ("seat map", seat_map),
     ]
     print(f"\nCPU per request in process, {args.requests} requests of each kind, {args.fans} waiting fans:", flush=True)
     if args.profile:
@@ -244,7 +261,9 @@ def main() -> None:
         request = dict(kinds)[args.profile]
         profiler = cProfile.Profile(time.process_time)  # CPU, not wall: waits on PostgreSQL or Redis are not ours
         profiler.runcall(lambda: [request(i) for i in range(args.requests)])
-        pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(45)
+        pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(
+            int(os.environ.get("BENCH_LINES", "45"))
+        )
         return
     figures = timed(kinds, args.requests, args.rounds)
     hello_ms = figures["hello"]
