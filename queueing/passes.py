@@ -2,18 +2,21 @@
 Y's room with place token T", so the waiting page's status poll can be answered without loading the session or
 the user (queueing.middleware.FastPollMiddleware).
 
-The full paths issue it: the waiting room's page and the status poll that went through the session, once they
-know who is logged in and that they hold a place. It binds the user, the concert, the place's token, the session
+The full paths issue it: the waiting room's page and the status poll that went through the session, once they know
+who is logged in and that they hold a place. The fast poll issues it again for the same user, concert and token,
+with only a new start, when the place lies further back than the pass says (the draw placed a fan whose pass the
+pre-queue gave, with no place and so a start of 0). It binds the user, the concert, the place's token, the session
 cookie it was issued beside (a hash of its key: after a log-out or a log-in as someone else the session key is
-another, and the pass no longer counts) and its own expiry (QUEUE_PASS_SECONDS), signed with SECRET_KEY under a
-salt of its own. It also carries what the page needs across polls without the session: how many fans were ahead
-when the fan first saw this place (the progress bar's start) and the account's label for the rate limit's record.
+another, and the pass no longer counts) and its own expiry (QUEUE_PASS_SECONDS), signed with SECRET_KEY under a salt
+of its own. It also carries what the page needs across polls without the session: how many fans were ahead when the
+fan first saw this place (the progress bar's start) and the account's label for the rate limit's record.
 
 It is trusted for nothing but "this is user X's own poll of concert Y": whatever it says, a poll answers only
 what the queue backend holds for X in Y, and the pass's token must be that place's token, or the poll takes the
 full path. A forged, altered, expired or foreign pass is simply ignored. After a log-out the browser's session
 cookie changes, so the pass stops counting at once; a session ended on the server alone (an expired session, a
-password change elsewhere) leaves the pass showing its fan their own place until it expires.
+password change elsewhere) leaves the pass showing its fan their own place until it expires (or, when the draw's
+first poll issued it again, until that one expires).
 """
 
 import hashlib

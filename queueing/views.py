@@ -12,6 +12,7 @@ import math
 import random
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -303,12 +304,14 @@ def fast_status(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponse | N
     """The status poll's answer without the session, the user or the database, or None to take the full path
     (status). Called by queueing.middleware.FastPollMiddleware before the session and authentication middleware.
 
-    Only with a genuine queue pass for this concert and session (queueing.passes), and only when the backend
-    alone gives what poll_place would (services.poll_quickly: not for an admitted fan, a draw that is due, an
-    overdue admission run, a database backend, or a room not mirrored in the last seconds) and the pass's place
-    is the fan's place. The same rate limit (counted against the pass's account and the address, once: a poll
-    that goes on to the full path is not counted there again), the same JSON, and the same 429, in the language
-    the request asks for (its language cookie or Accept-Language: LocaleMiddleware has not run yet).
+    Only with a genuine queue pass for this concert and session (queueing.passes), and only when the backend alone
+    gives what poll_place would (services.poll_quickly: not for an admitted fan, a draw that is due, an overdue
+    admission run, a database backend, or a room not mirrored in the last seconds) and the pass's place is the fan's
+    place; when that place lies further back than the pass's start (the first poll after the draw), the answer
+    carries the pass again with the new start, signed from the pass alone. The same rate limit (counted against the
+    pass's account and the address, once: a poll that goes on to the full path is not counted there again), the same
+    JSON, and the same 429, in the language the request asks for (its language cookie or Accept-Language:
+    LocaleMiddleware has not run yet).
     """
     if not services.has_fast_poll():
         return None  # the database backend: nothing to read before the full path, nothing to count twice
@@ -331,12 +334,16 @@ def fast_status(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponse | N
     if current is not None and current.token != queue_pass.token:
         return None  # a place this pass was not issued for: the full path starts its progress again
     progress, start = _progress(current, queue_pass)
-    if current is not None and start != queue_pass.start:
-        return None  # the fan is further back than this browser's start: the full path keeps the new start
     with translation.override(language):
         response = JsonResponse(_payload(concert_id, current, None, progress))
     if current is None:
         drop_pass(response, concert_id)
+    elif start != queue_pass.start:
+        # The fan's place lies further back than this browser's start: the first poll after the draw (the
+        # pre-queue's pass has no place, so its start is 0). The pass has just shown whose poll this is and the
+        # token is the one it was issued for, so the new start is kept here as the full path would keep it,
+        # from the pass alone: the opening's polls stay on this path.
+        issue_pass(response, request, replace(queue_pass, start=start))
     add_never_cache_headers(response)
     return _as_full_path_would(response, language)
 
