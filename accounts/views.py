@@ -31,7 +31,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             user = form.save()
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="accounts.backends.UserBackend")
             return redirect_to_next(request, _next_url(request), settings.LOGIN_REDIRECT_URL)
         return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)}, status=400)
     return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)})

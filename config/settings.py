@@ -158,7 +158,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # django-axes counts failed log-ins (fan pages and admin alike) and pauses logging in after
 # AXES_FAILURE_LIMIT failures of one e-mail address from one IP address, for AXES_COOLOFF_TIME hours.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# django-axes first (it refuses a locked-out log-in before any password is checked); then ours, which logs in
+# and loads the user of each request; Django's ModelBackend last, only for sessions logged in before
+# accounts.backends existed (see LEGACY_BACKEND there).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.UserBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AXES_ENABLED: bool = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT: int = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = datetime.timedelta(hours=env.float("AXES_COOLOFF_TIME", default=0.25))

@@ -110,7 +110,7 @@ def session_cookies(users: Sequence["User"]) -> list[dict[str, str]]:
             key = get_random_string(32, VALID_KEY_CHARS)
             data = {
                 SESSION_KEY: str(user.pk),
-                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                BACKEND_SESSION_KEY: "accounts.backends.UserBackend",  # as accounts.views logs in
                 HASH_SESSION_KEY: user.get_session_auth_hash(),
             }
             rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expires))
