@@ -272,6 +272,10 @@ QUEUE_REDIS_CLUSTER: bool = env.bool("QUEUE_REDIS_CLUSTER", default=False)
 QUEUE_PASS_COOKIE_NAME: str = env("QUEUE_PASS_COOKIE_NAME", default="queue_pass")
 QUEUE_PASS_SECONDS: int = env.int("QUEUE_PASS_SECONDS", default=300)
 QUEUE_ROOM_MIRROR_SECONDS: float = env.float("QUEUE_ROOM_MIRROR_SECONDS", default=3.0)
+# The status polls a second the opening may bring: the pre-queue's fans learn their drawn places from polls
+# spread over (entrants / this) seconds after the opening, 12 s at least and 120 s at most
+# (queueing/services/polling.py). 150 a second is a fifth of what one 2-CPU machine answers.
+QUEUE_OPENING_POLLS_PER_SECOND: float = env.float("QUEUE_OPENING_POLLS_PER_SECOND", default=150.0)
 
 # --- Rate limits (config/ratelimit.py) --------------------------------------------------------
 # Per action: the most requests one account and one client address may make in `seconds` (0: no limit on

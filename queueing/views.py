@@ -9,7 +9,6 @@ import datetime
 import hashlib
 import json
 import math
-import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -49,26 +48,6 @@ from .models import WaitingRoom
 from .passes import QueuePass, drop_pass, issue_pass, read_pass
 from .selectors import DrawRecord, DrawState
 from .services import QueueStatus
-
-# Polling slows down for fans far from the front: a 100,000-fan queue must not poll itself to death.
-MIN_POLL_SECONDS = 3
-MAX_POLL_SECONDS = 30
-# Fans in the pre-queue learn their drawn place from a poll spread at random over this many seconds after
-# the opening, so the whole pre-queue never asks in the same second (the page never reloads at zero).
-OPENING_SPREAD_SECONDS = 12
-
-
-def poll_seconds(current: QueueStatus | None, now: datetime.datetime | None = None) -> int:
-    if current is None or current.admitted:
-        return MIN_POLL_SECONDS
-    if current.prequeued and current.draw_at is not None:
-        until = math.ceil((current.draw_at - (now or timezone.now())).total_seconds())
-        if until > MAX_POLL_SECONDS:
-            return MAX_POLL_SECONDS
-        return max(MIN_POLL_SECONDS, until + random.randint(1, OPENING_SPREAD_SECONDS))  # noqa: S311 -- not secret
-    if current.eta_seconds is None:  # paused
-        return 15
-    return max(MIN_POLL_SECONDS, min(MAX_POLL_SECONDS, current.eta_seconds // 20))
 
 
 def eta_text(seconds: int | None) -> str:
@@ -142,7 +121,7 @@ def _payload(concert_id: uuid.UUID, current: QueueStatus | None, next_url: str |
             "progress": 0,
             "expires_at": None,
             "next_url": None,
-            "poll_seconds": MIN_POLL_SECONDS,
+            "poll_seconds": services.poll_seconds(None),
         }
     if current.prequeued:
         return {
@@ -159,7 +138,7 @@ def _payload(concert_id: uuid.UUID, current: QueueStatus | None, next_url: str |
             "progress": 0,
             "expires_at": None,
             "next_url": None,
-            "poll_seconds": poll_seconds(current),
+            "poll_seconds": services.poll_seconds(current),
         }
     return {
         "joined": True,
@@ -175,7 +154,7 @@ def _payload(concert_id: uuid.UUID, current: QueueStatus | None, next_url: str |
         "progress": progress,
         "expires_at": current.expires_at.isoformat() if current.expires_at else None,
         "next_url": (next_url or _concert_url(concert_id)) if current.admitted else None,
-        "poll_seconds": poll_seconds(current),
+        "poll_seconds": services.poll_seconds(current),
     }
 
 

@@ -114,7 +114,7 @@ def scale_defaults(args: argparse.Namespace) -> None:
         # 180 s for 10,000 fans (run 20261130-152436) overloaded two CPUs: ~46 ms of the machine per arrival
         # (concert page, challenge, join, waiting-room page) plus the entrants' polls every 30 s (9,000 / 30 a
         # second at 1.8 ms each by the end) left requests waiting past the client's 60 s. 600 s keeps both
-        # under ~60% of two CPUs; not yet run at 10,000.
+        # under ~60% of two CPUs; not yet run at 10,000. (Entrants now poll every 60 s, MAX_POLL_SECONDS.)
         args.prequeue_window = 60.0 if args.fans <= 2000 else args.fans * 0.06
     if args.late_spread is None:
         args.late_spread = max(30.0, args.fans * 0.009)

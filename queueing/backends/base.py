@@ -28,6 +28,7 @@ class Ticket:
     expires_at: datetime.datetime | None = None
     ahead: int | None = None  # waiting fans in front (waiting tickets from status() only)
     receipt: str = ""  # a pre-queue entry's public receipt (queueing.draw); kept once drawn
+    prequeue_size: int | None = None  # entries in the pre-queue (pre-queue tickets from status() and fast_status())
 
     @property
     def is_admitted(self) -> bool:
@@ -165,7 +166,8 @@ class QueueBackend(abc.ABC):
 
     @abc.abstractmethod
     def status(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime) -> Ticket | None:
-        """The user's live ticket with `ahead` filled in for waiting ones; None if none (or run out)."""
+        """The user's live ticket with `ahead` filled in for waiting ones and `prequeue_size` for pre-queue ones
+        (how long the opening's polls are spread over follows it); None if none (or run out)."""
 
     @abc.abstractmethod
     def admit(self, *, room: WaitingRoom, now: datetime.datetime, limit: int, active_seconds: int) -> AdmitResult:

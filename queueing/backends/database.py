@@ -34,7 +34,7 @@ from .base import (
 EXACT_AHEAD_WINDOW = 1_000
 
 
-def _ticket(token: QueueToken, *, ahead: int | None = None) -> Ticket:
+def _ticket(token: QueueToken, *, ahead: int | None = None, prequeue_size: int | None = None) -> Ticket:
     return Ticket(
         token=token.token,
         user_id=token.user_id,
@@ -44,6 +44,7 @@ def _ticket(token: QueueToken, *, ahead: int | None = None) -> Ticket:
         expires_at=token.expired_at if token.state == QueueToken.State.ADMITTED else None,
         ahead=ahead,
         receipt=token.receipt,
+        prequeue_size=prequeue_size,
     )
 
 
@@ -222,7 +223,7 @@ class DatabaseQueueBackend(QueueBackend):
         if token.state == QueueToken.State.ADMITTED:
             return _ticket(token) if token.expired_at is not None and token.expired_at > now else None
         if token.queue_position is None:  # in the pre-queue
-            return _ticket(token)
+            return _ticket(token, prequeue_size=self.prequeue_count(concert_id=room.pk))
         # `room` was read before the token, so served_position is no newer than the token's state:
         # the difference is an upper bound of the waiting fans in front.
         return _ticket(token, ahead=self._ahead(room, token.queue_position))

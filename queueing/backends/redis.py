@@ -290,20 +290,21 @@ return 1
 """
 
 # KEYS: waiting, admitted, tokens, pre, receipts. ARGV: user.
-# Returns {data, admission end or '', rank or -1, receipt or ''} or {} (a pre-queue entry: rank -1, no end).
+# Returns {data, admission end or '', rank or -1, receipt or '', pre-queue size or -1} or {} (a pre-queue entry:
+# rank -1, no end, and the pre-queue's size, which the opening's spread of polls follows: HLEN is O(1)).
 FIND = """
 local function find(waiting, admitted, tokens, pre, receipts, user)
   local current = redis.call('HGET', tokens, user)
   if not current then
     local entry = redis.call('HGET', pre, user)
-    if entry then return {entry, '', -1, ''} end
+    if entry then return {entry, '', -1, '', redis.call('HLEN', pre)} end
     return {}
   end
   local receipt = redis.call('HGET', receipts, user) or ''
   local ends = redis.call('ZSCORE', admitted, user)
-  if ends then return {current, ends, -1, receipt} end
+  if ends then return {current, ends, -1, receipt, -1} end
   local rank = redis.call('ZRANK', waiting, user)
-  if rank then return {current, '', rank, receipt} end
+  if rank then return {current, '', rank, receipt, -1} end
   return {}
 end
 """
@@ -425,6 +426,7 @@ def _ticket(
     ends: bytes | str | None = None,
     ahead: int | None = None,
     receipt: bytes | str = "",
+    prequeue_size: int | None = None,
 ) -> Ticket:
     """A ticket from a `tokens` value ("token|place|joined[|admitted]") or a `pre` one ("token|receipt|joined":
     a receipt, never a number, in the second field)."""
@@ -440,7 +442,14 @@ def _ticket(
         expires_at=_moment(ends) if ends else None,
         ahead=ahead,
         receipt=parts[1] if prequeued else _decode(receipt),
+        prequeue_size=prequeue_size if prequeued else None,
     )
+
+
+def _size(found: int | bytes | str) -> int | None:
+    """FIND's pre-queue size: a count, or -1 for a ticket that is not in the pre-queue."""
+    size = int(found)
+    return size if size >= 0 else None
 
 
 class _Script:
@@ -586,11 +595,13 @@ class RedisQueueBackend(QueueBackend):
         )
         if not found:
             return None
-        data, ends, rank, receipt = found
+        data, ends, rank, receipt, size = found
         if _decode(ends):
             ticket = _ticket(user_id, data, ends, receipt=receipt)
             return ticket if ticket.expires_at is not None and ticket.expires_at > now else None
-        return _ticket(user_id, data, ahead=None if int(rank) < 0 else int(rank), receipt=receipt)
+        return _ticket(
+            user_id, data, ahead=None if int(rank) < 0 else int(rank), receipt=receipt, prequeue_size=_size(size)
+        )
 
     @_unavailable_on_error
     def fast_status(self, *, concert_id: uuid.UUID, user_id: uuid.UUID) -> tuple[str, Ticket | None] | None:
@@ -601,9 +612,11 @@ class RedisQueueBackend(QueueBackend):
             return None
         if len(found) == 1:
             return _decode(found[0]), None
-        room, data, ends, rank, receipt = found
+        room, data, ends, rank, receipt, size = found
         ahead = None if _decode(ends) or int(rank) < 0 else int(rank)
-        return _decode(room), _ticket(user_id, data, ends or None, ahead=ahead, receipt=receipt)
+        return _decode(room), _ticket(
+            user_id, data, ends or None, ahead=ahead, receipt=receipt, prequeue_size=_size(size)
+        )
 
     @_unavailable_on_error
     def mirror_room(self, *, concert_id: uuid.UUID, state: str, seconds: float) -> None:

@@ -8,9 +8,10 @@ admission rate, and a poll (poll_place) that finds admission overdue (beat stopp
 One module per side: places (the fan's: join, poll_place, touch, leave, end_for_user and the status they
 see), admissions (admitting and expiring under the room's lock, pausing, when a run is overdue, staff
 removals), draws (the pre-queue's draw when the sale opens), challenges (the proof-of-work challenge a fan's
-browser solves to enter: issued per room, each solution redeemed once); _history has the QueueEntryHistory
-writes both share and the catch-up of what Redis changed but the history missed; _mirror the room's short-lived
-copy in the backend that lets a status poll skip the database (places.poll_quickly).
+browser solves to enter: issued per room, each solution redeemed once), polling (how often a fan's page asks:
+by the distance to the front, and spread after the opening by the pre-queue's size); _history has the
+QueueEntryHistory writes both share and the catch-up of what Redis changed but the history missed; _mirror the
+room's short-lived copy in the backend that lets a status poll skip the database (places.poll_quickly).
 Callers use the names re-exported here (`from queueing import services; services.join(...)`).
 """
 
@@ -53,6 +54,14 @@ from .places import (
     poll_quickly,
     touch,
 )
+from .polling import (
+    MAX_OPENING_SPREAD_SECONDS,
+    MAX_POLL_SECONDS,
+    MIN_OPENING_SPREAD_SECONDS,
+    MIN_POLL_SECONDS,
+    opening_spread_seconds,
+    poll_seconds,
+)
 
 __all__ = [
     "ADMISSION_LOG_SECONDS",
@@ -61,6 +70,10 @@ __all__ = [
     "EXIT_PAID",
     "EXIT_REMOVED",
     "MAX_LIFETIME_FACTOR",
+    "MAX_OPENING_SPREAD_SECONDS",
+    "MAX_POLL_SECONDS",
+    "MIN_OPENING_SPREAD_SECONDS",
+    "MIN_POLL_SECONDS",
     "MIN_RATE_SPAN_SECONDS",
     "OVERDUE_INTERVALS",
     "ChallengeFailed",
@@ -85,6 +98,8 @@ __all__ = [
     "join",
     "leave",
     "max_lifetime_seconds",
+    "opening_spread_seconds",
+    "poll_seconds",
     "is_draw_due",
     "is_entry_open",
     "poll_place",

@@ -44,7 +44,8 @@ class QueueStatus:
     position is 1 for the fan at the front (0 once admitted); ahead counts the waiting fans in front;
     eta_seconds is None while admission is paused. A fan in the pre-queue (`prequeued`) has no place yet
     (position and ahead 0, eta_seconds None): the draw gives them one at `draw_at`, the sale's opening;
-    `receipt` is their entry's public receipt (kept once drawn).
+    `receipt` is their entry's public receipt (kept once drawn), and `prequeue_size` the number of entries in
+    the pre-queue (0 once drawn): the spread of the opening's polls follows it (polling.poll_seconds).
     """
 
     position: int
@@ -58,6 +59,7 @@ class QueueStatus:
     prequeued: bool = False
     receipt: str = ""
     draw_at: datetime.datetime | None = None
+    prequeue_size: int = 0
 
 
 def max_lifetime_seconds() -> int:
@@ -121,6 +123,7 @@ def _prequeued_status(ticket: Ticket, room: RoomFigures, draw_at: datetime.datet
         prequeued=True,
         receipt=ticket.receipt,
         draw_at=draw_at,
+        prequeue_size=ticket.prequeue_size or 1,  # at least this fan (a ticket from a join carries no count)
     )
 
 

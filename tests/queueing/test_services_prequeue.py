@@ -542,3 +542,15 @@ def test_a_redraw_after_redis_lost_only_its_draw_record_merges_into_the_live_que
     assert places == {early.pk: 1, slow.pk: 2, late.pk: 3}
     positions = [services.poll_place(user=fan, concert=upcoming, now=opening + SECOND) for fan in (early, slow, late)]
     assert [(p.position, p.prequeued) for p in positions] == [(1, False), (2, False), (3, False)]
+
+
+@pytest.mark.django_db
+def test_a_prequeue_poll_knows_how_many_entered_and_a_drawn_one_does_not(queue_backend, upcoming, opening, make_fans):
+    fans = make_fans(3)
+    enter_prequeue(upcoming, fans, at=opening - 10 * MINUTE)
+    services.leave(user=fans[2], concert=upcoming)
+    before = services.poll_place(user=fans[0], concert=upcoming, now=opening - MINUTE)
+    assert (before.prequeued, before.prequeue_size) == (True, 2)  # what the opening's spread follows
+    hold_admission(upcoming)
+    after = services.poll_place(user=fans[0], concert=upcoming, now=opening + SECOND)
+    assert (after.prequeued, after.prequeue_size) == (False, 0)

@@ -176,7 +176,7 @@ def test_the_prequeue_answers_the_same_on_both_paths(fan_client):
     ConcertDateFactory(concert=upcoming)
     join(fan_client, upcoming)
     fast = poll_fast(fan_client, upcoming)
-    assert (fast["prequeue"], fast["poll_seconds"]) == (True, 30) and fast["receipt"].startswith("P")
+    assert (fast["prequeue"], fast["poll_seconds"]) == (True, 60) and fast["receipt"].startswith("P")
     assert fast == poll_full(fan_client, upcoming)
 
 

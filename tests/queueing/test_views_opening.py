@@ -3,6 +3,7 @@ fast path (no PostgreSQL query, with the pass the pre-queue gave), and the datab
 same place."""
 
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -114,3 +115,22 @@ def test_on_the_database_backend_the_first_poll_after_the_draw_takes_the_full_pa
             assert data["admitted"] is (place == 1)
             if place > 1:
                 assert (data["position"], data["ahead"]) == (place - 1, place - 2)
+
+
+@pytest.mark.usefixtures("redis_backend")
+def test_the_opening_spread_follows_the_prequeues_size_on_the_fast_path_the_full_path_and_the_page(
+    settings, upcoming, opening, django_assert_num_queries
+):
+    settings.QUEUE_OPENING_POLLS_PER_SECOND = 0.1  # three entrants: 30 s of spread instead of the floor's 12
+    browser = next(iter(prequeue_fans(upcoming, 3).values()))
+    with time_machine.travel(opening - datetime.timedelta(seconds=5), tick=False):
+        with django_assert_num_queries(0):
+            fast = [browser.get(status_url(upcoming)).json()["poll_seconds"] for _ in range(40)]
+        services.forget_room_mirror(upcoming.pk)
+        full = [browser.get(status_url(upcoming)).json()["poll_seconds"] for _ in range(40)]
+        page = browser.get(room_url(upcoming)).content.decode()
+    for seen in (fast, full):
+        assert min(seen) >= 5 + 1 and max(seen) <= 5 + 30
+        assert max(seen) > 5 + 12  # past the floor: the poll knew the pre-queue's size
+    refresh = re.search(r'<meta http-equiv="refresh" content="(\d+)">', page)
+    assert 5 + 1 <= int(refresh[1]) <= 5 + 30  # without JavaScript, the page reloads at its own moment alike
