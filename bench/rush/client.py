@@ -43,7 +43,8 @@ def bot_address(index: int, addresses: int = 0) -> str:
 
 
 class ServerError(Exception):
-    """A 5xx answer: counted, and the fan stops (a real fan would see an error page)."""
+    """A 5xx answer, or none: counted, and the fan stops (a real fan would see an error page), except on the
+    waiting page, whose polls back off and try again as static/js/queue.js does (scenario.Rush.wait_in_room)."""
 
 
 @dataclass

@@ -42,6 +42,10 @@ PREQUEUE_FORM = 'data-testid="enter-prequeue"'
 DATE_FORM = 'class="date-form"'
 
 
+# Polls in a row without an answer after which the waiting page is given up (about 6 minutes of backing off).
+MAX_POLL_FAILURES = 8
+
+
 def poll_wait(seconds: float, prequeue: bool, rng: Callable[[], float] = random.random) -> float:
     """How long static/js/queue.js waits before its next poll: the server's seconds jittered by a fifth
     either way, or in the pre-queue only later (never before the moment the server picked)."""
@@ -175,7 +179,17 @@ class Rush:
         wait, failures = float(delay), 0
         while True:
             await asyncio.sleep(poll_wait(wait, in_prequeue))
-            response = await browser.get("queue status", status_url)
+            try:
+                response = await browser.get("queue status", status_url)
+            except ServerError:
+                # queue.js backs off from a poll with no answer (a timeout, a refused connection) or a 5xx as from
+                # any failed poll, and the page stays open; the metrics have counted the failure. A page that gets
+                # no answer MAX_POLL_FAILURES times running is given up.
+                failures += 1
+                if failures > MAX_POLL_FAILURES:
+                    raise
+                wait = min(60, max(1, delay * 2**failures))
+                continue
             if response.status_code != 200:
                 # queue.js: wait out a rate limit as its retry_after says, else back off, doubling; 1 s to 60 s.
                 failures += 1

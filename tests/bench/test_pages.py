@@ -1,10 +1,18 @@
 """What the rush bench's scripted browser reads off the pages: which form joins (and whether it carries the
-entry challenge's widget), and how long the waiting page waits between polls (static/js/queue.js)."""
+entry challenge's widget), and how long the waiting page waits between polls and after a failed one
+(static/js/queue.js)."""
+
+import asyncio
+import json
+from types import SimpleNamespace
 
 import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
 
+from bench.rush import scenario
 from bench.rush.challenge import find_form
-from bench.rush.scenario import DATE_FORM, PREQUEUE_FORM, poll_wait
+from bench.rush.client import Response, ServerError
+from bench.rush.scenario import DATE_FORM, PREQUEUE_FORM, Fan, Rush, poll_wait
 
 PAGE = """
 <form method="post" action="/i18n/setlang/"><select name="language"></select></form>
@@ -46,3 +54,59 @@ def test_polls_wait_the_servers_seconds_give_or_take_a_fifth():
 def test_prequeue_polls_never_come_before_the_moment_the_server_picked():
     assert poll_wait(10, prequeue=True, rng=lambda: 0.0) == 10.0
     assert poll_wait(10, prequeue=True, rng=lambda: 1.0) == pytest.approx(12.0)
+
+
+class Polls:
+    """A waiting page's status answers in turn: an exception is raised (no answer), a dict answered as JSON."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.sent = 0
+
+    async def get(self, endpoint, path):
+        self.sent += 1
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return Response(200, CIMultiDictProxy(CIMultiDict()), json.dumps(answer))
+
+
+ROOM = Response(
+    200,
+    CIMultiDictProxy(CIMultiDict()),
+    '<div data-status-url="/concerts/c1/queue/status/" data-poll-seconds="5" data-prequeue="false"></div>',
+)
+WAITING = {"admitted": False, "joined": True, "prequeue": False, "poll_seconds": 5}
+ADMITTED = {"admitted": True, "joined": True, "next_url": "/concerts/c1/"}
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    slept = []
+
+    async def sleep(seconds):
+        slept.append(seconds)
+
+    monkeypatch.setattr(scenario.asyncio, "sleep", sleep)
+    monkeypatch.setattr(scenario, "poll_wait", lambda seconds, prequeue: seconds)
+    return slept
+
+
+def wait_in_room(polls):
+    fan = Fan(index=0, email="", address="", cookies={}, arrival=0, abandons=False, cancels=False, double_pays=False)
+    rush = SimpleNamespace(opens_at=0.0)
+    return asyncio.run(Rush.wait_in_room(rush, fan, polls, ROOM))
+
+
+def test_a_poll_without_an_answer_is_retried_after_a_back_off_as_the_page_does(waits):
+    polls = Polls(ServerError("queue status: TimeoutError"), ServerError("queue status: HTTP 503"), WAITING, ADMITTED)
+    assert wait_in_room(polls) == "/concerts/c1/"
+    assert polls.sent == 4
+    assert waits == [5, 10, 20, 5]  # queue.js: the delay doubled per failure in a row, then the server's again
+
+
+def test_a_page_that_never_gets_an_answer_is_given_up(waits):
+    polls = Polls(*[ServerError("queue status: TimeoutError")] * (scenario.MAX_POLL_FAILURES + 1))
+    with pytest.raises(ServerError):
+        wait_in_room(polls)
+    assert max(waits) == 60
