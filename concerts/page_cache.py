@@ -8,6 +8,9 @@ admin or a service, forgets both once it commits (the receivers in concerts.apps
 a date; what still lags (a waiting room's setting read along with the concert) lags a few seconds at most. Rules
 never rest on this copy: holding and paying lock and re-read the date row (status, start) themselves.
 CONCERT_PAGE_CACHE_SECONDS=0 reads the database every time.
+
+The concert page's rendered body (concerts.detail_page) is kept under page_key() for as long, and forgotten with
+its concert.
 """
 
 import uuid
@@ -28,6 +31,17 @@ def date_key(concert_date_id: uuid.UUID | str) -> str:
     return f"concerts:date:{concert_date_id}"
 
 
+def page_key(concert_id: uuid.UUID | str, language: str, authenticated: bool) -> str:
+    """Where the concert page's body for this language and kind of visitor is kept (concerts.detail_page)."""
+    return f"concerts:page:{concert_id}:{language}:{int(authenticated)}"
+
+
+def _page_keys(concert_id: uuid.UUID | str) -> list[str]:
+    return [
+        page_key(concert_id, code, authenticated) for code, _ in settings.LANGUAGES for authenticated in (False, True)
+    ]
+
+
 def concert(concert_id: uuid.UUID, *, related: Iterable[str] = ()) -> Concert | None:
     """The concert (None if there is none), with the one-to-one relations `related` read along (a reverse
     one-to-one another app defines, named as a string: `concert.waiting_room`) so the page reads none again.
@@ -39,11 +53,20 @@ def concert(concert_id: uuid.UUID, *, related: Iterable[str] = ()) -> Concert | 
     found = cache.get(concert_key(concert_id)) if seconds > 0 else None
     if isinstance(found, Concert) and all(found._state.fields_cache.get(name, found) is not found for name in related):
         return found
-    row = Concert.objects.select_related(*related).defer(*_excluded(related)).filter(pk=concert_id).first()
+    row = read_concert(concert_id, related=related)
     if row is not None and seconds > 0:
-        for name in related:  # a missing one (no room yet) is remembered as missing, not read again
-            row._state.fields_cache.setdefault(name, None)
         cache.set(concert_key(concert_id), row, seconds)
+    return row
+
+
+def read_concert(concert_id: uuid.UUID, *, related: Iterable[str] = ()) -> Concert | None:
+    """The concert from the database (no shared copy), ready to be shared: `related` read along as in concert(),
+    a missing one (no room yet) remembered as missing, SHARED_CACHE_EXCLUDED fields left unread."""
+    related = tuple(related)
+    row = Concert.objects.select_related(*related).defer(*_excluded(related)).filter(pk=concert_id).first()
+    if row is not None:
+        for name in related:
+            row._state.fields_cache.setdefault(name, None)
     return row
 
 
@@ -69,7 +92,9 @@ def concert_date(concert_date_id: uuid.UUID) -> ConcertDate | None:
 
 
 def forget(*, concert_ids: Iterable[uuid.UUID] = (), concert_date_ids: Iterable[uuid.UUID] = ()) -> None:
-    """Forget these concerts and dates once the current transaction commits (at once outside one)."""
-    keys = [concert_key(pk) for pk in concert_ids] + [date_key(pk) for pk in concert_date_ids]
+    """Forget these concerts (and their pages) and dates once the current transaction commits (at once outside
+    one)."""
+    keys = [key for pk in concert_ids for key in (concert_key(pk), *_page_keys(pk))]
+    keys += [date_key(pk) for pk in concert_date_ids]
     if keys:
         transaction.on_commit(lambda: cache.delete_many(keys), robust=True)

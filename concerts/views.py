@@ -2,14 +2,12 @@
 
 import uuid
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_safe
 
-from . import page_cache, selectors
+from . import detail_page, selectors
 
 
 @require_safe
@@ -22,23 +20,11 @@ def concert_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def concert_detail(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponse:
     """Dates with seats left, the sale countdown, and the way into the waiting room."""
-    # Shared for a few seconds, with the waiting room the join form's challenge asks about (concerts.page_cache).
-    concert = page_cache.concert(concert_id, related=["waiting_room"])
-    if concert is None:
-        raise Http404("No such concert.")
     now = timezone.now()
-    # Lazy: read only when the template's cached date list has to be rendered again.
-    dates = SimpleLazyObject(lambda: selectors.bookable_dates(concert=concert, now=now))
-    return render(
-        request,
-        "concerts/detail.html",
-        {
-            "concert": concert,
-            "dates": dates,
-            "now": now,
-            "on_sale": concert.is_on_sale(now),
-            "in_prequeue": concert.is_in_prequeue(now),
-            "seats_per_date": settings.SEATS_PER_DATE,
-            "cache_seconds": settings.CONCERT_PAGE_CACHE_SECONDS,
-        },
-    )
+    # The body is shared between visitors for a few seconds, with this visit's own values filled in
+    # as the template renders (concerts.detail_page, the {% concert_page_body %} tag).
+    page = detail_page.concert_page(concert_id, authenticated=request.user.is_authenticated, now=now)
+    if page is None:
+        raise Http404("No such concert.")
+    context = {"page": page, "concert": page.concert, "dates": page.dates, "now": now}
+    return render(request, "concerts/detail.html", context)
