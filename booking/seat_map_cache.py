@@ -13,22 +13,33 @@ run) and after SEAT_MAP_CACHE_SECONDS at most (0: no cache).
 
 Per request only the fan's own seats (from the grid's owners: no query) and the seats they had ticked are
 swapped in. The map is only what a fan sees: a hold always locks and checks the seat itself.
+
+The page around the grid (booking/_seat_page.html: the hold form, the legend, the selection panel) is the same for
+every fan of a date, seat version and language who has as many seats (and live holds) there, so each process
+renders it once per such state as a config.stencil.Stencil and fills in the fan's grid, choice and CSRF token per
+request (SeatPage). Each process keeps its SeatPage on a Shelf under the same rules as the shared grid: used only
+at the seat version read from the cache on this request, before the first hold it shows ends and for
+SEAT_MAP_CACHE_SECONDS at most; so a page costs one cache round trip (the version) and no unpickling.
 """
 
 import datetime
 import math
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.template.loader import get_template
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from concerts.models import ConcertDate
+from config.stencil import Shelf, Stencil
 
 from . import seat_versions, selectors
 
@@ -59,12 +70,22 @@ class RenderedGrid:
 
     def html(self, *, user_id: uuid.UUID | None, checked: Collection[int] = ()) -> SafeString:
         """The grid as this fan sees it: their seats marked, the `checked` free seats ticked."""
+        seats = self.grid.seats
+        mine = [index for index, seat in enumerate(seats) if user_id is not None and seat.owner_id == user_id]
+        ticked = [
+            index
+            for index, seat in enumerate(seats)
+            if seat.number in checked and seat.status == selectors.SeatState.AVAILABLE
+        ]
+        return self.marked(mine, ticked)
+
+    def marked(self, mine: Collection[int], ticked: Collection[int]) -> SafeString:
+        """The grid with the seats at the indexes `mine` marked as the fan's and those at `ticked` ticked."""
         parts = list(self.seats_html)
-        for index, seat in enumerate(self.grid.seats):
-            if user_id is not None and seat.owner_id == user_id:
-                parts[index] = self.looks[selectors.SeatState.MINE, seat.price].replace(NUMBER, str(seat.number))
-            elif seat.number in checked and seat.status == selectors.SeatState.AVAILABLE:
-                parts[index] = self.looks[CHECKED, seat.price].replace(NUMBER, str(seat.number))
+        for looks, indexes in ((selectors.SeatState.MINE, mine), (CHECKED, ticked)):
+            for index in indexes:
+                seat = self.grid.seats[index]
+                parts[index] = self.looks[looks, seat.price].replace(NUMBER, str(seat.number))
         return mark_safe("".join(parts))  # noqa: S308  # rendered by the template engine, escaped there
 
 
@@ -139,3 +160,98 @@ def rendered_grid(*, concert_date: ConcertDate, now: datetime.datetime | None = 
     if version is not None and seconds > 0:
         cache.set(key, rendered, seconds)
     return rendered
+
+
+# --- the page around the grid ----------------------------------------------------------------------
+
+# The slots of booking/_seat_page.html: what differs between two fans who have as many seats and holds.
+PAGE_SLOTS = ("csrf_token", "seat_grid", "selected_list", "selected_count")
+
+
+class SeatPage:
+    """A date's seat map page in one language at one seat version, as this process renders it for every fan:
+    the shared grid, and the body per fan state (how many seats the fan has there, whether any is a live hold),
+    each rendered on first use. fill() gives one fan's body."""
+
+    def __init__(self, rendered: RenderedGrid, concert_date: ConcertDate) -> None:
+        self.rendered = rendered
+        self.concert_date = concert_date
+        seats = rendered.grid.seats
+        owned: dict[uuid.UUID, list[int]] = {}
+        for index, seat in enumerate(seats):
+            if seat.owner_id is not None:
+                owned.setdefault(seat.owner_id, []).append(index)
+        self._owned = {owner: tuple(indexes) for owner, indexes in owned.items()}  # fan -> their seats' indexes
+        self._free = {  # the free seats' numbers -> indexes
+            seat.number: index for index, seat in enumerate(seats) if seat.status == selectors.SeatState.AVAILABLE
+        }
+        self._grid_html = rendered.marked((), ())  # as a fan with no seat and no choice sees it
+        self._bodies: dict[tuple[int, bool], Stencil] = {}
+        self.title = format_html("{} · {}", _("Choose seats"), concert_date.concert.title)
+        self.url = reverse("booking:seats", args=[concert_date.pk])
+
+    def fresh(self, *, version: str | None, now: datetime.datetime, concert_date: ConcertDate) -> bool:
+        grid = self.rendered.grid
+        return (
+            version is not None
+            and self.rendered.version == version
+            and (grid.valid_until is None or now < grid.valid_until)
+            and self.rendered.shows == _shows(concert_date)
+        )
+
+    def fill(self, *, user_id: uuid.UUID, selected: Iterable[int], csrf_token: str) -> SafeString:
+        """The page's body as this fan sees it: their seats marked, the free seats of `selected` ticked (and
+        listed), their CSRF token in the hold form."""
+        mine = self._owned.get(user_id, ())
+        chosen = sorted(number for number in set(selected) if number in self._free)
+        seats = self.rendered.grid.seats
+        state = (len(mine), any(seats[index].hold_expire_at for index in mine))
+        body = self._bodies.get(state)
+        if body is None:
+            body = self._bodies[state] = self._render_body(*state)
+        grid = self.rendered.marked(mine, [self._free[n] for n in chosen]) if mine or chosen else self._grid_html
+        return body.fill(
+            {
+                "csrf_token": csrf_token,
+                "seat_grid": grid,
+                "selected_list": ", ".join(str(n) for n in chosen) or "—",
+                "selected_count": str(len(chosen)),
+            }
+        )
+
+    def _render_body(self, mine_count: int, has_holds: bool) -> Stencil:
+        context = {
+            "date": self.concert_date,
+            "seat_map_head": mark_safe(self.rendered.head_html),  # noqa: S308  # rendered by the template engine
+            "seat_prices": mark_safe(self.rendered.prices_html),  # noqa: S308
+            "mine_count": mine_count,
+            "max_seats": settings.MAX_SEATS_PER_USER,
+            "can_pick": max(settings.MAX_SEATS_PER_USER - mine_count, 0),
+            "has_holds": has_holds,
+            "hold_seconds": settings.HOLD_SECONDS,
+        }
+        return Stencil.render("booking/_seat_page.html", context, PAGE_SLOTS)
+
+
+# This process's pages, by grid_key (date and language); each checked against the seat version on every use.
+_pages = Shelf()
+
+
+def seat_page(*, concert_date: ConcertDate, now: datetime.datetime | None = None) -> SeatPage:
+    """The date's seat map page in the active language: this process's copy when it is still fresh at the seat
+    version the cache holds now (one cache round trip), else built on rendered_grid()."""
+    now = now or timezone.now()
+    if settings.SEAT_MAP_CACHE_SECONDS <= 0:
+        return SeatPage(rendered_grid(concert_date=concert_date, now=now), concert_date)
+    key = grid_key(concert_date.pk, get_language())
+    page: SeatPage | None = _pages.get(key)
+    if page is not None:
+        version_key = seat_versions.version_key(concert_date.pk)
+        version = seat_versions.current_version(concert_date.pk, {version_key: cache.get(version_key)})
+        if page.fresh(version=version, now=now, concert_date=concert_date):
+            return page
+    rendered = rendered_grid(concert_date=concert_date, now=now)
+    page = SeatPage(rendered, concert_date)
+    if rendered.version is not None:
+        _pages.put(key, page, _seconds_to_keep(rendered.grid, now))
+    return page

@@ -12,11 +12,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -33,28 +33,16 @@ from .models import Reservation
 
 
 def _render_seat_map(request: AdmittedRequest, *, status: int = 200, selected: Iterable[int] = ()) -> HttpResponse:
-    date = request.concert_date
-    rendered = seat_map_cache.rendered_grid(concert_date=date, now=timezone.now())
-    seats = rendered.grid.for_fan(request.user.pk)
-    mine = sum(1 for seat in seats if seat.status == selectors.SeatState.MINE)
-    chosen = sorted({seat.number for seat in seats if seat.is_available}.intersection(selected))
+    page = seat_map_cache.seat_page(concert_date=request.concert_date, now=timezone.now())
+    csrf_token = get_token(request)  # the hold form's and the layout's forms': one token per page, not two
     return render(
         request,
         "booking/seats.html",
         {
-            "concert": request.concert,
-            "date": date,
-            "seats": seats,
-            "seat_grid": rendered.html(user_id=request.user.pk, checked=chosen),
-            "seat_map_head": mark_safe(rendered.head_html),  # noqa: S308  # rendered by the template engine
-            "seat_prices": mark_safe(rendered.prices_html),  # noqa: S308
-            "mine_count": mine,
-            "max_seats": settings.MAX_SEATS_PER_USER,
-            "can_pick": max(settings.MAX_SEATS_PER_USER - mine, 0),
-            "has_holds": any(seat.hold_expire_at for seat in seats),
-            "hold_seconds": settings.HOLD_SECONDS,
-            "selected": chosen,
-            "page_url": reverse("booking:seats", args=[date.pk]),
+            "seat_page_title": page.title,
+            "seat_page": page.fill(user_id=request.user.pk, selected=selected, csrf_token=csrf_token),
+            "csrf_token": csrf_token,
+            "page_url": page.url,
         },
         status=status,
     )
