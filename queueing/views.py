@@ -16,8 +16,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
@@ -36,11 +37,12 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.models import User
 from accounts.redirects import login_required, redirect_to_next, safe_next
 from accounts.requests import AuthenticatedRequest
+from concerts import page_cache
 from concerts.models import Concert, ConcertDate
 from config.lockout import client_ip
 from config.ratelimit import RateLimited, check_rate_limit, limited_response, rate_limited
 
-from . import selectors, services
+from . import room_page, selectors, services
 from .draw import is_receipt
 from .exceptions import QueueError, QueueUnavailable
 from .gate import room_url, unavailable_response
@@ -183,32 +185,56 @@ def _keep_pass(
 def room(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResponseBase:
     """GET: the waiting room (join button, or the fan's place). POST: join (with the solved entry challenge
     when the room asks for one), then come back here (or go straight on when admitted at once)."""
-    # The room comes with the concert (one query): the page and its challenge widget read it.
+    if request.method != "POST":
+        return _waiting_page(request, concert_id)
+    # The room comes with the concert (one query): the join and its challenge read it.
     concert = get_object_or_404(Concert.objects.select_related("waiting_room"), pk=concert_id)
     next_url = _requested_next(request, concert)
     now = timezone.now()
-    if request.method == "POST":
-        try:
-            services.check_entry_window(concert, now)
-            # A fan who already holds a place (a second tab, a double click) keeps it without a new challenge.
-            joined = services.poll_place(user=request.user, concert=concert, now=now)
-            if joined is None:
-                services.redeem_solution(concert=concert, payload=request.POST.get("altcha"), now=now)
-                joined = services.join(user=request.user, concert=concert, now=now, client_ip=client_ip(request))
-        except QueueUnavailable as exc:
-            return unavailable_response(request, exc)
-        except QueueError as exc:
-            messages.error(request, exc.message)
-            return _render_room(request, concert, None, next_url, now=now, status=exc.status)
-        if joined.admitted:
-            return redirect_to_next(request, next_url, _concert_url(concert.pk))
-        return redirect(room_url(concert, next_url=next_url))
-    room = _room_read_with(concert)
     try:
-        current = services.poll_place(user=request.user, concert=concert, now=now, room=room) if room else None
+        services.check_entry_window(concert, now)
+        # A fan who already holds a place (a second tab, a double click) keeps it without a new challenge.
+        joined = services.poll_place(user=request.user, concert=concert, now=now)
+        if joined is None:
+            services.redeem_solution(concert=concert, payload=request.POST.get("altcha"), now=now)
+            joined = services.join(user=request.user, concert=concert, now=now, client_ip=client_ip(request))
+    except QueueUnavailable as exc:
+        return unavailable_response(request, exc)
+    except QueueError as exc:
+        messages.error(request, exc.message)
+        return _render_room(request, concert, None, next_url, now=now, status=exc.status)
+    if joined.admitted:
+        return redirect_to_next(request, next_url, _concert_url(concert.pk))
+    return redirect(room_url(concert, next_url=next_url))
+
+
+def _waiting_page(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResponseBase:
+    """The waiting room's page. The concert (with its room) is the page cache's shared copy; the fan's place is
+    what their status poll would answer (the room's pause and capacity as the poll sees them, not as cached)."""
+    concert = page_cache.concert(concert_id, related=("waiting_room",))
+    if concert is None:
+        raise Http404("No concert matches the given query.")
+    next_url = _requested_next(request, concert)
+    now = timezone.now()
+    try:
+        concert, current = _place_for_page(request.user, concert, now)
     except QueueUnavailable as exc:
         return unavailable_response(request, exc)
     return _render_room(request, concert, current, next_url, now=now)
+
+
+def _place_for_page(user: User, concert: Concert, now: datetime.datetime) -> tuple[Concert, QueueStatus | None]:
+    """The fan's place, as their status poll gets it: from the backend alone where it can answer (poll_quickly,
+    which reads the room's mirror: a pause or a staff change drops it at once), else from poll_place with the
+    concert and room read afresh, since poll_place may run the draw or an admission run and mirrors the room it
+    is given. Returns the concert the page shows with it (the fresh one when read)."""
+    if _room_read_with(concert) is not None and services.has_fast_poll():
+        quick = services.poll_quickly(concert_id=concert.pk, user_id=user.pk, now=now)
+        if quick is not None:
+            return concert, quick.status
+    concert = get_object_or_404(Concert.objects.select_related("waiting_room"), pk=concert.pk)
+    room = _room_read_with(concert)
+    return concert, services.poll_place(user=user, concert=concert, now=now, room=room) if room else None
 
 
 def _room_read_with(concert: Concert) -> WaitingRoom | None:
@@ -238,18 +264,29 @@ def _render_room(
 ) -> TemplateResponse:
     progress, start = _progress(current, read_pass(request, concert.pk) if current is not None else None)
     payload = _payload(concert.pk, current, next_url, progress)
+    facts = room_page.RoomFacts(
+        pk=concert.pk,
+        title=concert.title,
+        sale_opens_at=concert.sale_opens_at,
+        prequeue_starts_at=concert.prequeue_starts_at,
+        commitment=_commitment(concert, current, now),
+    )
+    # The join form's challenge widget: a fan who holds no place (current is None) and must solve one to enter.
+    challenge = current is None and services.is_entry_open(concert, now) and selectors.challenge_is_on(concert=concert)
+    state = room_page.room_state(concert, current, next_url, now=now, challenge=challenge)
+    csrf_token = get_token(request)  # one for the whole page: base.html's forms take it from the context too
+    page = room_page.render(
+        facts, state, csrf_token=csrf_token, current=current, payload=payload, next_url=next_url, now=now
+    )
     context = {
         "concert": concert,
         "queue": current,
         "payload": payload,
         "next_url": next_url,
-        "sale_open": concert.is_on_sale(now),
-        "prequeue_open": concert.is_in_prequeue(now),
-        "closed": concert.is_over(now),
-        "commitment": _commitment(concert, current, now),
-        "draw_url": reverse("queueing:draw", kwargs={"concert_id": concert.pk}),
-        "concert_url": _concert_url(concert.pk),
-        "status_url": reverse("queueing:status", kwargs={"concert_id": concert.pk}),
+        "csrf_token": csrf_token,
+        "room_title": page.title,
+        "room_head": page.head,
+        "room_content": page.content,
     }
     response = TemplateResponse(request, "queueing/room.html", context, status=status)
     _keep_pass(response, request, concert.pk, current, start)
