@@ -97,8 +97,8 @@ def fresh_concert(backend: str) -> "Concert":
         sale_opens_at=now - datetime.timedelta(minutes=1),
     )
     # Paused while the rush joins (otherwise the first max_active would be admitted at join); the
-    # capacity is large so each admission batch is limited by the batch size alone.
-    WaitingRoom.objects.create(concert=concert, max_active=1_000_000, is_paused=True)
+    # capacity and the admission rate are large so each admission batch is limited by the batch size alone.
+    WaitingRoom.objects.create(concert=concert, max_active=1_000_000, admit_per_minute=2_000_000_000, is_paused=True)
     return concert
 
 

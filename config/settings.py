@@ -260,6 +260,13 @@ ALTCHA_HMAC_KEY: str = (
 QUEUE_BACKEND: str = env("QUEUE_BACKEND", default="database")  # "database" or "redis"
 QUEUE_DEFAULT_MAX_ACTIVE: int = env.int("QUEUE_DEFAULT_MAX_ACTIVE", default=100)
 QUEUE_ADMIT_BATCH_SIZE: int = env.int("QUEUE_ADMIT_BATCH_SIZE", default=500)  # most fans admitted per concert per run
+# A new waiting room's admission rate: at most this many fans let in per minute (staff set it per room). Admitted
+# fans book at once, so the rate is what the booking tier can take without queueing: an admitted fan's pages,
+# hold and payment cost ~83 ms of web CPU (docs/CAPACITY.md), so two cores book ~24 fans a second; 1,200 a
+# minute (20 a second) leaves a sixth of them for the polls. Admission runs (every ADMIT_QUEUE_EVERY_SECONDS)
+# let in at most one interval's worth at a time, so the first max_active fans after the opening arrive over
+# seconds (100 in 5 s), not in one burst. Set it to the booking tier's throughput: cores x 2/3 / 83 ms x 60.
+QUEUE_ADMIT_PER_MINUTE: int = env.int("QUEUE_ADMIT_PER_MINUTE", default=1_200)
 QUEUE_REDIS_PREFIX: str = env("QUEUE_REDIS_PREFIX", default="frontrow:queue")  # every Redis queue key starts with it
 # The Redis queue backend's server: empty means REDIS_URL's (read when the backend is built). With
 # QUEUE_REDIS_CLUSTER=true it is one node of a Redis Cluster (redis://host:port, database 0), from which the

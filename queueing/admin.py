@@ -53,12 +53,14 @@ def _history_url(**filters: object) -> str:
 
 @admin.register(WaitingRoom)
 class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin[WaitingRoom]):
-    """Staff change max_active, pause and the entry challenge; the queue counters move only in queueing.services
-    (the form writes only what staff changed), and a room fans have queued in is never deleted."""
+    """Staff change max_active, the admission rate, pause and the entry challenge; the queue counters move only
+    in queueing.services (the form writes only what staff changed), and a room fans have queued in is never
+    deleted."""
 
     list_display = [
         "concert",
         "max_active",
+        "admit_per_minute",
         "is_paused",
         "waiting_now",
         "admitted_now",
@@ -67,14 +69,22 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
         "prequeue_now",
         "draw_state",
     ]
-    list_editable = ["max_active"]
+    list_editable = ["max_active", "admit_per_minute"]
     list_filter = ["is_paused"]
     list_select_related = ["concert"]
     search_fields = ["concert__title"]
     ordering = ["concert__start_time"]
     actions = ["pause_admission", "resume_admission", "admit_batch_now"]
     readonly_fields = ["waiting_now", "admitted_now", "admitted_total", "last_admission_at"]
-    fields = ["concert", "max_active", "is_paused", "challenge_enabled", "challenge_max_number", *readonly_fields]
+    fields = [
+        "concert",
+        "max_active",
+        "admit_per_minute",
+        "is_paused",
+        "challenge_enabled",
+        "challenge_max_number",
+        *readonly_fields,
+    ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: WaitingRoom | None = None) -> list[str]:
         if obj is None:

@@ -24,6 +24,10 @@ def default_max_active() -> int:
     return settings.QUEUE_DEFAULT_MAX_ACTIVE
 
 
+def default_admit_per_minute() -> int:
+    return settings.QUEUE_ADMIT_PER_MINUTE
+
+
 # The easiest entry challenge a room may set (constraint waiting_room_challenge_max_number_min says it too):
 # below it the puzzle is hardly any work.
 CHALLENGE_MIN_NUMBER = 1000
@@ -67,6 +71,18 @@ class WaitingRoom(ServiceFieldsMixin, models.Model):
     )
     max_active = models.PositiveIntegerField(_("max admitted at once"), default=default_max_active)
     is_paused = models.BooleanField(_("admission paused"), default=False)
+    # The admission rate (queueing.services.pacing): admitted fans book at once, so letting max_active of them in
+    # at one moment queues their bookings on the web servers; admission is paced instead.
+    admit_per_minute = models.PositiveIntegerField(
+        _("fans admitted per minute"),
+        default=default_admit_per_minute,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "At most this many waiting fans are let in per minute, a few seconds' worth at a time, so a sale's "
+            "opening does not send every admitted fan to the seat maps in the same second. Set it to what the "
+            "site can book per minute."
+        ),
+    )
     last_admission_at = models.DateTimeField(_("last admission run"), null=True, blank=True)
     # Database backend only: the last place handed out, and the highest place admitted so far. Admission is
     # first-in first-out, so a waiting fan's distance to the front is their place minus served_position,
@@ -107,6 +123,7 @@ class WaitingRoom(ServiceFieldsMixin, models.Model):
         verbose_name_plural = _("waiting rooms")
         constraints = [
             models.CheckConstraint(condition=Q(max_active__gte=1), name="waiting_room_max_active_positive"),
+            models.CheckConstraint(condition=Q(admit_per_minute__gte=1), name="waiting_room_admit_per_minute_positive"),
             models.CheckConstraint(
                 condition=Q(challenge_max_number__gte=1000), name="waiting_room_challenge_max_number_min"
             ),

@@ -68,6 +68,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="fans admitted at once, the waiting room's max_active (default 100, or fans × 0.03: 300 for 10,000)",
     )
+    add(
+        "--admit-per-minute",
+        type=int,
+        default=None,
+        help="the rush room's admission rate, fans let in per minute (default QUEUE_ADMIT_PER_MINUTE, 1,200)",
+    )
     add("--think", type=float, default=1.0, help="mean seconds a fan takes between two clicks (0 = none)")
     add("--patience", type=float, default=15.0, help="seconds a fan keeps looking for returned seats")
     add("--abandon", type=float, default=0.10, help="share of fans who hold and never pay")
@@ -233,8 +239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             dates=dates,
             opens_at=timezone.now() + timedelta(days=1),
             max_active=args.max_active,
+            admit_per_minute=args.admit_per_minute,
             challenge_max_number=args.challenge_max_number,
         )
+        args.admit_per_minute = concert.waiting_room.admit_per_minute  # the report says what the room used
         # The first arrival comes `lead` seconds from now (bots a little earlier, before the pre-queue opens);
         # with the pre-queue, the sale opens a window later and the pre-queue opens just before the first fan.
         lead = max(args.lead, args.bot_early + 2) if bots else args.lead

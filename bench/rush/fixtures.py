@@ -130,11 +130,13 @@ def create_concert(
     dates: int,
     opens_at: datetime,
     max_active: int,
+    admit_per_minute: int | None = None,
     challenge: bool | None = None,
     challenge_max_number: int | None = None,
 ) -> "Concert":
-    """A concert with `dates` dates and its waiting room: max_active, and the entry challenge on or off and its
-    difficulty where given (else a new room's defaults)."""
+    """A concert with `dates` dates and its waiting room: max_active, and the admission rate and the entry
+    challenge (on or off, and its difficulty) where given, else a new room's defaults (QUEUE_ADMIT_PER_MINUTE,
+    QUEUE_CHALLENGE_DEFAULT, ALTCHA_MAX_NUMBER)."""
     from django.utils import timezone
 
     from concerts.models import Concert
@@ -146,6 +148,8 @@ def create_concert(
     for offset in range(dates):
         create_concert_date(concert=concert, starts_at=first + timedelta(days=offset))
     room: dict[str, object] = {"max_active": max_active}
+    if admit_per_minute is not None:
+        room["admit_per_minute"] = admit_per_minute
     if challenge is not None:
         room["challenge_enabled"] = challenge
     if challenge_max_number is not None:

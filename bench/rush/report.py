@@ -98,6 +98,7 @@ def build_report(
             "dates": dates,
             "seats_per_date": seats_per_date,
             "max_active": args.max_active,
+            "admit_per_minute": args.admit_per_minute,
             "think": args.think,
             "hold_seconds": args.hold_seconds,
             "active_seconds": args.active_seconds,
@@ -319,8 +320,9 @@ def render_report(report: dict[str, Any]) -> str:
         arrivals = f"no pre-queue: every fan arrives within {cfg['spread']:.0f} s after the opening"
     out.append(arrivals + (f"; {cfg['bots']} bots" if cfg.get("bots") else ""))
     out.append(
-        f"{cfg['fans']} fans, {cfg['dates']} dates × {cfg['seats_per_date']} seats, max_active {cfg['max_active']}, "
-        f"think {cfg['think']} s, hold {cfg['hold_seconds']} s, web {cfg['web']}"
+        f"{cfg['fans']} fans, {cfg['dates']} dates × {cfg['seats_per_date']} seats, max_active {cfg['max_active']}"
+        + (f" admitted at {cfg['admit_per_minute']:,}/min, " if cfg.get("admit_per_minute") else ", ")
+        + f"think {cfg['think']} s, hold {cfg['hold_seconds']} s, web {cfg['web']}"
         + (
             f"; booking lane: seat map, hold, checkout and pay on {cfg['booking_lane']}"
             if cfg.get("booking_lane")

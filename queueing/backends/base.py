@@ -10,7 +10,7 @@ import abc
 import datetime
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from queueing.draw import arrival_of, is_receipt
 from queueing.models import WaitingRoom
@@ -70,7 +70,6 @@ class JoinResult:
     ticket: Ticket
     created: bool  # False: the fan already had a live place, returned unchanged
     replaced: Ticket | None = None  # the user's own admission whose time had run out, ended by this join
-    expired: list[Ticket] = field(default_factory=list)  # other fans' run-out admissions ended by this join
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,6 @@ class QueueBackend(abc.ABC):
         room: WaitingRoom,
         user_id: uuid.UUID,
         now: datetime.datetime,
-        active_seconds: int,
         prequeue: bool = False,
         arrival_floor: int | None = None,
     ) -> JoinResult:
@@ -126,10 +124,9 @@ class QueueBackend(abc.ABC):
         opening. After the opening (`prequeue` False) raises DrawPending until the draw has run: nobody
         gets a place before the pre-queue's entrants.
 
-        Admits at once when admission is not paused, nobody is waiting and fewer than max_active are
-        admitted, after ending the admissions that have run out (returned as `expired`). The user's own
-        admission that has run out is ended (and returned as `replaced`) and a new place at the back is
-        handed out.
+        A new place is always a waiting one, at the back: only admit() admits, so the admission rate, applied
+        to its `limit` under the room's lock (queueing.services), holds for every admission. The user's own
+        admission that has run out is ended (and returned as `replaced`) and a new place is handed out.
         """
 
     @abc.abstractmethod

@@ -109,7 +109,6 @@ class DatabaseQueueBackend(QueueBackend):
         room: WaitingRoom,
         user_id: uuid.UUID,
         now: datetime.datetime,
-        active_seconds: int,
         prequeue: bool = False,
         arrival_floor: int | None = None,
     ) -> JoinResult:
@@ -145,28 +144,12 @@ class DatabaseQueueBackend(QueueBackend):
         # next_position is the counter; the highest place on record is the truth, should a counter ever have
         # been written back stale (one step down the position index), so a join never collides.
         place = max(room.next_position, self._highest_place(room.pk)) + 1
-        expired, admit_now = [], False
-        if not room.is_paused and not self._waiting(room.pk).exists():
-            # A run-out admission's place is given away only once it is ended (see QueueBackend).
-            expired = self._end_ran_out(room.pk, now)
-            admit_now = self._admitted_now(room.pk, now) < room.max_active
         token = QueueToken.objects.create(
-            user_id=user_id,
-            concert_id=room.pk,
-            queue_position=place,
-            state=QueueToken.State.ADMITTED if admit_now else QueueToken.State.WAITING,
-            issued_at=now,
-            admitted_at=now if admit_now else None,
-            expired_at=now + datetime.timedelta(seconds=active_seconds) if admit_now else None,
+            user_id=user_id, concert_id=room.pk, queue_position=place, state=QueueToken.State.WAITING, issued_at=now
         )
         room.next_position = place
-        fields = ["next_position"]
-        if admit_now:
-            room.served_position = max(room.served_position, place)
-            fields.append("served_position")
-        room.save(update_fields=fields)
-        ahead = None if admit_now else self._ahead(room, place)
-        return JoinResult(ticket=_ticket(token, ahead=ahead), created=True, replaced=replaced, expired=expired)
+        room.save(update_fields=["next_position"])
+        return JoinResult(ticket=_ticket(token, ahead=self._ahead(room, place)), created=True, replaced=replaced)
 
     def _highest_place(self, concert_id: uuid.UUID) -> int:
         place: int | None = QueueToken.objects.filter(concert_id=concert_id).aggregate(top=Max("queue_position"))["top"]

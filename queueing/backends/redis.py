@@ -35,7 +35,7 @@ breaker per node, see _breaker).
 Times come from the caller (`now=`), so tests can move them, except in touch(), which reads Redis's
 own clock (TIME) unless a time is injected: a fan whose pages land on app servers with different
 clocks still has one admission end. A place is only given away by ending the admission that held it
-(the admission run, or a join that admits at once), so touch() cannot bring it back whatever the
+(in the admission run, the only script that admits), so touch() cannot bring it back whatever the
 clocks say. A Redis that cannot be reached raises QueueUnavailable, at once while its circuit breaker is
 open (config.redis_circuit: one timeout per back-off per process, shared with the cache and the sessions).
 """
@@ -121,30 +121,30 @@ end
 """
 
 # KEYS: seq, waiting, admitted, tokens, unwritten, pre, preseq, receipts, draw.
-# ARGV: user, new token, now µs, max_active, paused (0/1), active µs, phase ('pre' before the opening, else 'open'),
-# arrival floor ('' or the history's highest arrival number, asked for by {-2} when the counter is missing).
+# ARGV: user, new token, now µs, phase ('pre' before the opening, else 'open'), arrival floor ('' or the history's
+# highest arrival number, asked for by {-2} when the counter is missing).
 # Returns {created (0/1), data, admission end or '', replaced data or '', replaced end or '', rank or -1,
-# {user, data, end, ...} of other run-out admissions ended to make room, receipt or ''}; or {-1} when the
-# sale is open but the draw has not run (the caller runs it and joins again); or {-2} when a pre-queue
-# entry needs the arrival floor.
+# receipt or ''}; or {-1} when the sale is open but the draw has not run (the caller runs it and joins again);
+# or {-2} when a pre-queue entry needs the arrival floor. A new place is always a waiting one: admission (at
+# the room's rate) is the admission run's alone.
 JOIN = (
     NOTES
     + """
 local user, now = ARGV[1], tonumber(ARGV[3])
 if redis.call('HEXISTS', KEYS[9], '_') == 0 then
-  if ARGV[7] ~= 'pre' then return {-1} end
+  if ARGV[4] ~= 'pre' then return {-1} end
   local entry = redis.call('HGET', KEYS[6], user)
-  if entry then return {0, entry, '', '', '', -1, {}, ''} end
+  if entry then return {0, entry, '', '', '', -1, ''} end
   if redis.call('EXISTS', KEYS[7]) == 0 then
     -- No arrival counter: a new room, or a Redis that lost its data. Never hand out a receipt twice.
-    if ARGV[8] == '' then return {-2} end
-    redis.call('SET', KEYS[7], ARGV[8])
+    if ARGV[5] == '' then return {-2} end
+    redis.call('SET', KEYS[7], ARGV[5])
   end
   local receipt = string.format('P%06d', redis.call('INCR', KEYS[7]))
   local data = ARGV[2] .. '|' .. receipt .. '|' .. ARGV[3]
   redis.call('HSET', KEYS[6], user, data)
   redis.call('HSET', KEYS[8], user, receipt)
-  return {1, data, '', '', '', -1, {}, receipt}
+  return {1, data, '', '', '', -1, receipt}
 end
 local replaced, replaced_end = '', ''
 local current = redis.call('HGET', KEYS[4], user)
@@ -152,7 +152,7 @@ if current then
   local ends = redis.call('ZSCORE', KEYS[3], user)
   local receipt = redis.call('HGET', KEYS[8], user) or ''
   if ends and tonumber(ends) > now then
-    return {0, current, ends, '', '', -1, {}, receipt}
+    return {0, current, ends, '', '', -1, receipt}
   elseif ends then
     redis.call('ZREM', KEYS[3], user)
     redis.call('HDEL', KEYS[4], user)
@@ -160,31 +160,17 @@ if current then
     note_ended(KEYS[5], user, current, ends, 'expired')
     replaced, replaced_end = current, ends
   elseif redis.call('ZSCORE', KEYS[2], user) then
-    return {0, current, '', '', '', redis.call('ZRANK', KEYS[2], user), {}, receipt}
+    return {0, current, '', '', '', redis.call('ZRANK', KEYS[2], user), receipt}
   else
     redis.call('HDEL', KEYS[4], user)
   end
 end
 local place = redis.call('INCR', KEYS[1])
 local data = ARGV[2] .. '|' .. place .. '|' .. ARGV[3]
-local ends, rank, expired = '', -1, {}
-local waiting = redis.call('ZCARD', KEYS[2])
-local admit_now = false
-if ARGV[5] == '0' and waiting == 0 then
-  -- A run-out admission's place is given away only by ending it here, so touch() cannot revive it.
-  expired = end_ran_out(KEYS[3], KEYS[4], KEYS[5], ARGV[3], KEYS[8])
-  admit_now = redis.call('ZCARD', KEYS[3]) < tonumber(ARGV[4])
-end
-if admit_now then
-  data = data .. '|' .. ARGV[3]
-  ends = string.format('%d', now + tonumber(ARGV[6]))
-  redis.call('ZADD', KEYS[3], ends, user)
-else
-  redis.call('ZADD', KEYS[2], place, user)
-  rank = waiting  -- places only grow, so the newcomer is last
-end
+local rank = redis.call('ZCARD', KEYS[2])  -- places only grow, so the newcomer is last
+redis.call('ZADD', KEYS[2], place, user)
 redis.call('HSET', KEYS[4], user, data)
-return {1, data, ends, replaced, replaced_end, rank, expired, ''}
+return {1, data, '', replaced, replaced_end, rank, ''}
 """
 )
 
@@ -557,7 +543,6 @@ class RedisQueueBackend(QueueBackend):
         room: WaitingRoom,
         user_id: uuid.UUID,
         now: datetime.datetime,
-        active_seconds: int,
         prequeue: bool = False,
         arrival_floor: int | None = None,
     ) -> JoinResult:
@@ -569,9 +554,6 @@ class RedisQueueBackend(QueueBackend):
                 str(user_id),
                 str(uuid.uuid4()),
                 _us(now),
-                room.max_active,
-                int(room.is_paused),
-                active_seconds * 1_000_000,
                 "pre" if prequeue else "open",
                 "" if arrival_floor is None else arrival_floor,
             ],
@@ -580,12 +562,11 @@ class RedisQueueBackend(QueueBackend):
             if int(found[0]) == -2:
                 raise ArrivalFloorNeeded()
             raise DrawPending()
-        created, data, ends, replaced, replaced_ends, rank, expired, receipt = found
+        created, data, ends, replaced, replaced_ends, rank, receipt = found
         return JoinResult(
             ticket=_ticket(user_id, data, ends, ahead=None if int(rank) < 0 else int(rank), receipt=receipt),
             created=bool(created),
             replaced=_ticket(user_id, replaced, replaced_ends) if _decode(replaced) else None,
-            expired=[_ticket(expired[i], expired[i + 1], expired[i + 2]) for i in range(0, len(expired), 3)],
         )
 
     @_unavailable_on_error

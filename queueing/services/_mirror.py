@@ -1,6 +1,7 @@
 """The room's mirror in the queue backend: what a status poll needs of the WaitingRoom row and its concert (pause,
-capacity, recent admissions, the last admission run, the sale's opening), kept QUEUE_ROOM_MIRROR_SECONDS, so the
-poll's fast path (places.poll_quickly) reads it with the fan's place in one round trip and no query.
+capacity, admission rate, recent admissions, the last admission run, the sale's opening), kept
+QUEUE_ROOM_MIRROR_SECONDS, so the poll's fast path (places.poll_quickly) reads it with the fan's place in one
+round trip and no query.
 
 Every full poll (places.poll_place) writes it from the rows it has just read, and so does every admission run
 (admissions.run_admission, beat's every ADMIT_QUEUE_EVERY_SECONDS) once committed; a saved room or concert drops
@@ -36,6 +37,8 @@ class RoomFigures(Protocol):
     @property
     def max_active(self) -> int: ...
     @property
+    def admit_per_minute(self) -> int: ...
+    @property
     def is_paused(self) -> bool: ...
     @property
     def admission_log(self) -> list[list[float]]: ...
@@ -48,6 +51,7 @@ class MirroredRoom:
     """A room as its mirror gives it (RoomFigures), with its concert's sale opening: plain values, no model."""
 
     max_active: int
+    admit_per_minute: int
     is_paused: bool
     admission_log: list[list[float]]
     last_admission_at: datetime.datetime | None
@@ -62,6 +66,7 @@ def _room_state(room: WaitingRoom, concert: Concert) -> str:
         room.admission_log,
         last.timestamp() if last else None,
         concert.sale_opens_at.timestamp(),
+        room.admit_per_minute,
     ]
     return json.dumps(fields, separators=(",", ":"))
 
@@ -71,9 +76,11 @@ def _moment(timestamp: float) -> datetime.datetime:
 
 
 def room_from_mirror(state: str) -> MirroredRoom:
-    max_active, paused, log, last, opens = json.loads(state)
+    # A mirror written before the admission rate was kept in it (a deploy's first seconds) has none.
+    max_active, paused, log, last, opens, *rate = json.loads(state)
     return MirroredRoom(
         max_active=max_active,
+        admit_per_minute=rate[0] if rate else settings.QUEUE_ADMIT_PER_MINUTE,
         is_paused=paused,
         admission_log=log,
         last_admission_at=_moment(last) if last is not None else None,

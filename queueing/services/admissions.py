@@ -1,5 +1,6 @@
-"""Admission: letting waiting fans in, first-in first-out, and ending run-out admissions, one run per concert
-under its WaitingRoom row lock; the room's counters, admission log and pause, and when a run is overdue.
+"""Admission: letting waiting fans in, first-in first-out and at the room's rate (pacing), and ending run-out
+admissions, one run per concert under its WaitingRoom row lock; the room's counters, admission log and pause,
+and when a run is overdue.
 """
 
 import datetime
@@ -26,11 +27,12 @@ from ._history import (
 )
 from ._mirror import RoomFigures, forget_room_mirror, mirror_room
 from .draws import is_draw_due, run_draw
+from .pacing import LOG_DIGITS, admission_allowance
 
 logger = logging.getLogger(__name__)
 
-# The estimated wait uses the admissions of the last few minutes (see places.estimate_wait_seconds); the
-# room's admission log keeps that long.
+# The estimated wait (places.estimate_wait_seconds) and the admission rate (pacing) read the admissions of the
+# last few minutes; the room's admission log keeps that long (more than pacing's minute).
 ADMISSION_LOG_SECONDS = 300
 # A status poll runs admission itself when the last run is older than this many beat intervals.
 OVERDUE_INTERVALS = 3
@@ -52,7 +54,7 @@ def _log_admissions(log: list[list[float]], *, now: datetime.datetime, count: in
     now_ts = now.timestamp()
     kept = [[at, n] for at, n in log if at >= now_ts - ADMISSION_LOG_SECONDS]
     if count:
-        kept.append([round(now_ts, 3), count])
+        kept.append([round(now_ts, LOG_DIGITS), count])
     return kept
 
 
@@ -61,6 +63,8 @@ def run_admission(
 ) -> tuple[int, int]:
     """One admission run for one concert under its WaitingRoom row lock; returns (admitted, expired) counts.
 
+    Admits at most `limit`, and no more than the room's admission rate allows (pacing.admission_allowance,
+    read from the admission log under the same lock, so concurrent runs and joins never pass it together).
     The time is read once the lock is held (unless injected), and the room's last admission time never
     moves backwards, so a run that waited for the lock behind a later one cannot make admission look
     overdue. A guarded run (from a status poll) skips the row when another run holds it and re-checks
@@ -76,14 +80,19 @@ def run_admission(
         if only_if_overdue and not is_overdue(room, now):
             return 0, 0
         caught_up = catch_up_history(room, backend)
-        result = backend.admit(room=room, now=now, limit=limit, active_seconds=settings.ACTIVE_SECONDS)
+        paced = min(limit, admission_allowance(per_minute=room.admit_per_minute, log=room.admission_log, now=now))
+        result = backend.admit(room=room, now=now, limit=paced, active_seconds=settings.ACTIVE_SECONDS)
         record_exits(result.expired, now=now, reason=EXIT_EXPIRED)
-        record_admissions(result.admitted, now=now)
-        forget_when_committed(backend, room.pk, admitted=result.admitted, exited=result.expired)
+        marked = record_admissions(result.admitted, now=now)
+        # A row not marked is a join whose script has run but whose transaction (and history row) has not
+        # committed yet (Redis; the database backend's joins hold the room's lock): its admission stays noted,
+        # and the next run's catch-up marks and counts it, so each admission is written and counted once.
+        noted = result.admitted if marked == len(result.admitted) else []
+        forget_when_committed(backend, room.pk, admitted=noted, exited=result.expired)
         fields = ["admission_log"]
         room.admission_log = _log_admissions(room.admission_log, now=now, count=len(result.admitted))
-        if result.admitted or caught_up:
-            room.admitted_total += len(result.admitted) + caught_up
+        if marked or caught_up:
+            room.admitted_total += marked + caught_up
             fields.append("admitted_total")
         if limit > 0 and (room.last_admission_at is None or room.last_admission_at < now):
             room.last_admission_at = now

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
-from django.db.models import F
 from django.db.models.functions import Length
 from django.utils import timezone
 
@@ -27,6 +26,7 @@ from ._history import EXIT_EXPIRED, EXIT_LEFT, forget_when_committed, record_ent
 from ._mirror import RoomFigures, mirror_room, room_from_mirror
 from .admissions import ADMISSION_LOG_SECONDS, is_overdue, room_for, run_admission
 from .draws import is_draw_due, restore_backend_draw, run_draw
+from .pacing import RATE_WINDOW_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +77,9 @@ def estimate_wait_seconds(*, ahead: int, room: RoomFigures, now: datetime.dateti
     """Seconds until a fan with `ahead` waiting fans in front is likely admitted; None while paused.
 
     The rate is the one observed over the last ADMISSION_LOG_SECONDS, but never below what capacity
-    gives when every admitted fan uses their full ACTIVE_SECONDS (max_active places per ACTIVE_SECONDS):
-    before any admission has been seen, that is the estimate.
+    gives when every admitted fan uses their full ACTIVE_SECONDS (max_active places per ACTIVE_SECONDS),
+    nor above the room's admission rate (admit_per_minute): before any admission has been seen, the
+    smaller of the two is the estimate.
     """
     if room.is_paused:
         return None
@@ -88,11 +89,14 @@ def estimate_wait_seconds(*, ahead: int, room: RoomFigures, now: datetime.dateti
     if recent:
         span = max(now_ts - min(at for at, _ in recent), MIN_RATE_SPAN_SECONDS)
         observed = sum(count for _, count in recent) / span
-    active = settings.ACTIVE_SECONDS
-    if observed * active <= room.max_active:
-        # Integer arithmetic, so the estimate does not wobble by a second on float rounding.
-        return max(1, -(-(ahead + 1) * active // room.max_active))
-    return max(1, math.ceil((ahead + 1) / observed))
+    # Integer arithmetic, so the estimate does not wobble by a second on float rounding.
+    fans = ahead + 1
+    at_capacity = -(-fans * settings.ACTIVE_SECONDS // room.max_active)
+    at_rate = -(-fans * RATE_WINDOW_SECONDS // room.admit_per_minute)  # the fastest admission goes
+    slowest = max(at_capacity, at_rate)
+    if observed <= 0:
+        return max(1, slowest)
+    return max(1, at_rate, min(slowest, math.ceil(fans / observed)))
 
 
 def _waiting_status(ticket: Ticket, room: RoomFigures, now: datetime.datetime) -> QueueStatus:
@@ -215,13 +219,13 @@ def join(
     Idempotent per user and concert (refresh, second tab, second device: same token, same place). From the
     pre-queue's opening until the sale opens the fan enters the pre-queue (a receipt, no place: the draw
     places everyone in it at the opening); after the opening the draw runs first if it has not, and the
-    fan queues behind everyone drawn, first come first served. Admits at once when there is room and
-    nobody is waiting. `client_ip` (the fan's address) is recorded and capped per concert
-    (QUEUE_MAX_PLACES_PER_IP). Raises QueueNotOpen before the pre-queue opens, QueueClosed once the
-    concert's last show has started, TooManyPlacesFromAddress over the cap, QueueUnavailable when the
-    backend cannot be reached.
+    fan queues behind everyone drawn, first come first served. Admits at once when there is room, nobody
+    is waiting and the room's admission rate allows (an admission run does it, under the room's lock).
+    `client_ip` (the fan's address) is recorded and capped per concert (QUEUE_MAX_PLACES_PER_IP). Raises
+    QueueNotOpen before the pre-queue opens, QueueClosed once the concert's last show has started,
+    TooManyPlacesFromAddress over the cap, QueueUnavailable when the backend cannot be reached.
     """
-    now = now or timezone.now()
+    injected, now = now, now or timezone.now()
     check_entry_window(concert, now)
     if client_ip:
         client_ip = address_for_cap(client_ip)
@@ -235,12 +239,29 @@ def join(
         if not run_draw(concert=concert, now=now):
             restore_backend_draw(concert=concert)
         result = _join_once(user=user, concert=concert, room=room, now=now, prequeue=prequeue, client_ip=client_ip)
-    if not result.ticket.is_prequeued and not result.ticket.is_admitted and is_overdue(room, now):
+    ticket = result.ticket
+    if result.created and ticket.ahead == 0 and not room.is_paused:
+        # Nobody waits ahead: an admission run lets the fan in at once if there is room and the admission rate
+        # allows (the backend never admits on join, so every admission is paced under the room's lock).
+        current = _admit_from_the_front(user=user, concert=concert, now=injected)
+        if current is not None:
+            return current
+    elif not ticket.is_prequeued and not ticket.is_admitted and is_overdue(room, now):
         # Beat seems to be stopped: the poll path runs admission under its lock.
         current = poll_place(user=user, concert=concert, now=now)
         if current is not None:
             return current
-    return _status_of(result.ticket, room, concert, now)
+    return _status_of(ticket, room, concert, now)
+
+
+def _admit_from_the_front(*, user: User, concert: Concert, now: datetime.datetime | None) -> QueueStatus | None:
+    """Run admission for the concert (a joiner is at the front), then the joiner's status; None if they hold no
+    place any more."""
+    run_admission(concert=concert, now=now, limit=settings.QUEUE_ADMIT_BATCH_SIZE)
+    room = WaitingRoom.objects.get(pk=concert.pk)
+    now = now or timezone.now()
+    ticket = get_backend().status(room=room, user_id=user.pk, now=now)
+    return None if ticket is None else _status_of(ticket, room, concert, now)
 
 
 def _join_once(
@@ -259,25 +280,20 @@ def _join_once(
             if client_ip:
                 _check_address_cap(user=user, concert=concert, client_ip=client_ip)
             try:
-                result = backend.join(
-                    room=room, user_id=user.pk, now=now, active_seconds=settings.ACTIVE_SECONDS, prequeue=prequeue
-                )
+                result = backend.join(room=room, user_id=user.pk, now=now, prequeue=prequeue)
             except ArrivalFloorNeeded:
                 result = backend.join(
                     room=room,
                     user_id=user.pk,
                     now=now,
-                    active_seconds=settings.ACTIVE_SECONDS,
                     prequeue=prequeue,
                     arrival_floor=highest_arrival(concert),
                 )
-            ended = result.expired + ([result.replaced] if result.replaced is not None else [])
-            record_exits(ended, now=now, reason=EXIT_EXPIRED)
-            forget_when_committed(backend, concert.pk, exited=ended)
+            if result.replaced is not None:
+                record_exits([result.replaced], now=now, reason=EXIT_EXPIRED)
+                forget_when_committed(backend, concert.pk, exited=[result.replaced])
             if result.created:
                 record_entry(user=user, concert=concert, ticket=result.ticket, client_ip=client_ip)
-                if result.ticket.is_admitted:
-                    WaitingRoom.objects.filter(pk=room.pk).update(admitted_total=F("admitted_total") + 1)
     except Exception:
         # Redis keeps its change when the history write fails: take the new place back (best effort; the
         # ends this join made are noted, and the next admission run writes them).

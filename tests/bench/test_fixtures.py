@@ -3,8 +3,9 @@ them, and their sessions log them in."""
 
 import pytest
 from django.db.models import Sum
+from django.utils import timezone
 
-from bench.rush.fixtures import TOP_UP, create_fans, session_cookies
+from bench.rush.fixtures import TOP_UP, create_concert, create_fans, session_cookies
 from wallet.models import ChargeHistory
 
 
@@ -30,3 +31,12 @@ def test_each_bulk_session_logs_its_fan_in(client, settings, engine):
         response = client.get("/reservations/")
         assert response.status_code == 200
         assert response.wsgi_request.user == user
+
+
+@pytest.mark.django_db
+def test_the_rush_room_admits_at_the_default_rate_unless_told(settings):
+    settings.QUEUE_ADMIT_PER_MINUTE = 900
+    default = create_concert("t3", "Rush", dates=1, opens_at=timezone.now(), max_active=100)
+    paced = create_concert("t4", "Rush", dates=1, opens_at=timezone.now(), max_active=100, admit_per_minute=300)
+    assert default.waiting_room.admit_per_minute == 900
+    assert paced.waiting_room.admit_per_minute == 300

@@ -19,3 +19,8 @@ def test_a_10000_fan_rush_gets_a_longer_window_a_wider_room_and_more_time():
 def test_what_the_command_line_says_wins():
     argv = ["--fans", "10000", "--prequeue-window", "60", "--late-spread", "30", "--max-active", "100"]
     assert shape([*argv, "--timeout", "900"]) == (60.0, 30.0, 100, 900.0)
+
+
+def test_the_rush_rooms_admission_rate_is_the_settings_unless_given():
+    assert parse_args([]).admit_per_minute is None  # the room's default, QUEUE_ADMIT_PER_MINUTE
+    assert parse_args(["--admit-per-minute", "600"]).admit_per_minute == 600

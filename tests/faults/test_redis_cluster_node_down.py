@@ -144,11 +144,11 @@ def test_every_queue_script_first_run_after_a_node_died_works_on_a_live_node(clu
 
     cluster.kill(dead)  # no node has run any script yet
 
-    joined = backend.join(room=room_, user_id=early, now=now, active_seconds=60, prequeue=True, arrival_floor=0)
+    joined = backend.join(room=room_, user_id=early, now=now, prequeue=True, arrival_floor=0)
     assert joined.created and joined.ticket.receipt
     drawn = backend.draw(room=room_, seed=uuid.uuid4().hex, now=now)  # the draw's read, stage and commit scripts
     assert [ticket.user_id for ticket in drawn.tickets] == [early]
-    assert backend.join(room=room_, user_id=late, now=now, active_seconds=60).ticket.ahead == 1
+    assert backend.join(room=room_, user_id=late, now=now).ticket.ahead == 1
     assert backend.status(room=room_, user_id=late, now=now).ahead == 1
     backend.mirror_room(concert_id=kept.pk, state="mirror", seconds=5)
     assert backend.fast_status(concert_id=kept.pk, user_id=late)[0] == "mirror"

@@ -65,10 +65,12 @@ def concert(db):
 
 @pytest.fixture
 def make_room(concert):
-    def make(max_active=5, is_paused=False, target=None):
+    def make(max_active=5, is_paused=False, target=None, admit_per_minute=None):
         room = WaitingRoomFactory(concert=target or concert)
         room.max_active, room.is_paused = max_active, is_paused
-        room.save(update_fields=["max_active", "is_paused"])
+        if admit_per_minute is not None:
+            room.admit_per_minute = admit_per_minute
+        room.save(update_fields=["max_active", "is_paused", "admit_per_minute"])
         return room
 
     return make

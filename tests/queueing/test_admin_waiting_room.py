@@ -2,6 +2,7 @@
 records."""
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -51,7 +52,9 @@ def test_the_change_form_shows_counts_and_saves_max_active(staff_client, busy_ro
     assert page.status_code == 200
     assert "waiting now" in page.content.decode().lower()
 
-    response = staff_client.post(url, {"max_active": "3", "is_paused": "on", "challenge_max_number": "100000"})
+    response = staff_client.post(
+        url, {"max_active": "3", "admit_per_minute": "600", "is_paused": "on", "challenge_max_number": "100000"}
+    )
     assert response.status_code == 302
     busy_room.refresh_from_db()
     assert (busy_room.max_active, busy_room.is_paused) == (3, True)
@@ -121,3 +124,35 @@ def test_staff_switch_the_entry_challenge_and_set_its_difficulty_per_concert(sta
     assert staff_client.post(url, data).status_code == 302
     busy_room.refresh_from_db()
     assert (busy_room.challenge_enabled, busy_room.challenge_max_number) == (False, 1000)
+
+
+def test_staff_set_the_admission_rate_and_the_form_refuses_zero_or_less(staff_client, busy_room):
+    url = reverse("admin:queueing_waitingroom_change", args=[busy_room.pk])
+    page = staff_client.get(url)
+    assert "fans admitted per minute" in page.content.decode().lower()
+    assert busy_room.admit_per_minute == settings.QUEUE_ADMIT_PER_MINUTE  # a new room's default
+    data = form_data(page, "waitingroom_form")
+    data["admit_per_minute"] = "90"
+    assert staff_client.post(url, data).status_code == 302
+    busy_room.refresh_from_db()
+    assert busy_room.admit_per_minute == 90
+
+    for bad in ("0", "-5", "many"):
+        data["admit_per_minute"] = bad
+        refused = staff_client.post(url, data)
+        assert refused.status_code == 200
+        assert "errorlist" in refused.content.decode()
+        busy_room.refresh_from_db()
+        assert busy_room.admit_per_minute == 90
+
+
+def test_the_changelist_edits_the_admission_rate_in_place(staff_client, busy_room):
+    response = staff_client.get(changelist("waitingroom"))
+    data = form_data(response, "changelist-form")
+    assert data["form-0-admit_per_minute"] == str(settings.QUEUE_ADMIT_PER_MINUTE)
+    data.update({"form-0-admit_per_minute": "120", "_save": "Save"})
+    assert staff_client.post(changelist("waitingroom"), data).status_code == 302
+    assert WaitingRoom.objects.get(pk=busy_room.pk).admit_per_minute == 120
+    data["form-0-admit_per_minute"] = "0"
+    assert staff_client.post(changelist("waitingroom"), data).status_code == 200
+    assert WaitingRoom.objects.get(pk=busy_room.pk).admit_per_minute == 120

@@ -36,6 +36,14 @@ def test_waiting_room_admits_at_least_one(refused):
     )
 
 
+def test_waiting_room_admission_rate_is_positive(refused):
+    room = WaitingRoomFactory()
+    refused(
+        "waiting_room_admit_per_minute_positive",
+        lambda: WaitingRoom.objects.filter(pk=room.pk).update(admit_per_minute=0),
+    )
+
+
 def _admitted_fields(state):
     now = timezone.now()
     if state == ADMITTED:

@@ -201,3 +201,35 @@ def test_an_admission_run_reads_the_time_once_it_holds_the_rooms_lock(queue_back
     runner.join()
 
     assert WaitingRoom.objects.get(pk=concert.pk).last_admission_at >= released_at
+
+
+def test_an_admission_run_before_the_joins_history_row_commits_is_written_and_counted_once(
+    redis_backend, concert, make_room, make_fans
+):
+    """A join's script has placed the fan; its transaction (the history row) has not committed when another
+    request's admission run lets the fan in: the run cannot mark a row it does not see, so the admission stays
+    noted and the next run writes it, counting it once."""
+    make_room(max_active=5)
+    early, fan = make_fans(2)
+    now = timezone.now()
+    services.join(user=early, concert=concert, now=now)
+    room = WaitingRoom.objects.get(pk=concert.pk)
+
+    def join_uncommitted():  # the join's transaction, held open while another connection runs admission
+        with transaction.atomic():
+            placed = redis_backend.join(room=room, user_id=fan.pk, now=now)
+            run_together(1, lambda i: services.admit_batch(concert=concert, now=now + SECOND))
+            services.places.record_entry(user=fan, concert=concert, ticket=placed.ticket)
+
+    join_uncommitted()
+
+    assert admitted_in_queue(redis_backend, concert, fan, now + SECOND)
+    assert not row(fan).was_admitted  # the run did not see the row
+    assert pending_notes(concert)
+    assert WaitingRoom.objects.get(pk=concert.pk).admitted_total == 1
+
+    services.admit_batch(concert=concert, now=now + 2 * SECOND)
+
+    assert row(fan).was_admitted and row(fan).admitted_at == now + SECOND
+    assert not pending_notes(concert)
+    assert WaitingRoom.objects.get(pk=concert.pk).admitted_total == 2
