@@ -9,7 +9,8 @@ pre-queue gave, with no place and so a start of 0). It binds the user, the conce
 cookie it was issued beside (a hash of its key: after a log-out or a log-in as someone else the session key is
 another, and the pass no longer counts) and its own expiry (QUEUE_PASS_SECONDS), signed with SECRET_KEY under a salt
 of its own. It also carries what the page needs across polls without the session: how many fans were ahead when the
-fan first saw this place (the progress bar's start) and the account's label for the rate limit's record.
+fan first saw this place (the progress bar's start), the account's label for the rate limit's record, and when it
+was signed: a full path gives a pass that says the same again only once it has lived half its life (keeps).
 
 It is trusted for nothing but "this is user X's own poll of concert Y": whatever it says, a poll answers only
 what the queue backend holds for X in Y, and the pass's token must be that place's token, or the poll takes the
@@ -20,8 +21,9 @@ first poll issued it again, until that one expires).
 """
 
 import hashlib
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core import signing
@@ -39,6 +41,7 @@ class QueuePass:
     token: uuid.UUID  # the place it was issued for
     start: int  # fans ahead when this browser first saw the place (the progress bar's start)
     label: str  # the account's label in the rate limits' record (its e-mail address)
+    issued_at: float = 0.0  # when it was signed (a Unix time; read from the pass, set by issue_pass)
 
 
 def _session_tag(request: HttpRequest) -> str:
@@ -59,7 +62,7 @@ def read_pass(request: HttpRequest, concert_id: uuid.UUID) -> QueuePass | None:
     if not value:
         return None
     try:
-        user, concert, token, start, session, label = signing.loads(
+        user, concert, token, start, session, label, issued_at = signing.loads(
             value, salt=SALT, max_age=settings.QUEUE_PASS_SECONDS
         )
         found = QueuePass(
@@ -68,6 +71,7 @@ def read_pass(request: HttpRequest, concert_id: uuid.UUID) -> QueuePass | None:
             token=uuid.UUID(hex=token),
             start=int(start),
             label=str(label),
+            issued_at=float(issued_at),
         )
     except (signing.BadSignature, ValueError, TypeError):  # forged, altered, expired, or of another shape
         return None
@@ -89,6 +93,7 @@ def issue_pass(response: HttpResponseBase, request: HttpRequest, queue_pass: Que
             queue_pass.start,
             session,
             queue_pass.label,
+            time.time(),
         ],
         salt=SALT,
     )
@@ -101,6 +106,14 @@ def issue_pass(response: HttpResponseBase, request: HttpRequest, queue_pass: Que
         httponly=True,
         samesite="Lax",
     )
+
+
+def keeps(kept: QueuePass | None, queue_pass: QueuePass) -> bool:
+    """Does `kept` (the request's own pass, from read_pass) already say all that `queue_pass` would, with more than
+    half its life left? Then issuing it again gains nothing but the signing and a Set-Cookie on every page."""
+    if kept is None or time.time() - kept.issued_at >= settings.QUEUE_PASS_SECONDS / 2:
+        return False
+    return replace(kept, issued_at=0.0) == replace(queue_pass, issued_at=0.0)
 
 
 def drop_pass(response: HttpResponseBase, concert_id: uuid.UUID) -> None:

@@ -42,7 +42,7 @@ from concerts.models import Concert, ConcertDate
 from config.lockout import client_ip
 from config.ratelimit import RateLimited, check_rate_limit, limited_response, rate_limited
 
-from . import room_page, selectors, services
+from . import passes, room_page, selectors, services
 from .draw import is_receipt
 from .exceptions import QueueError, QueueUnavailable
 from .gate import room_url, unavailable_response
@@ -161,21 +161,27 @@ def _payload(concert_id: uuid.UUID, current: QueueStatus | None, next_url: str |
 
 
 def _keep_pass(
-    response: HttpResponseBase, request: HttpRequest, concert_id: uuid.UUID, current: QueueStatus | None, start: int
+    response: HttpResponseBase,
+    request: HttpRequest,
+    concert_id: uuid.UUID,
+    current: QueueStatus | None,
+    start: int,
+    kept: QueuePass | None = None,
 ) -> None:
     """After a full path: give a fan who waits (or is in the pre-queue) the pass their next polls use; forget it
     once they hold no place. An admitted fan's page goes on to the seats and keeps whatever it has. Given on
-    every backend: besides the fast path (the Redis backend's), it keeps the progress bar's start."""
+    every backend: besides the fast path (the Redis backend's), it keeps the progress bar's start. `kept`, the
+    request's own pass, is not given again while it says the same and is young (passes.keeps)."""
     user = request.user
     if current is None:
         if settings.QUEUE_PASS_COOKIE_NAME in request.COOKIES:
             drop_pass(response, concert_id)
     elif not current.admitted and isinstance(user, User):
-        issue_pass(
-            response,
-            request,
-            QueuePass(user_id=user.pk, concert_id=concert_id, token=current.token, start=start, label=user.email),
+        queue_pass = QueuePass(
+            user_id=user.pk, concert_id=concert_id, token=current.token, start=start, label=user.email
         )
+        if not passes.keeps(kept, queue_pass):
+            issue_pass(response, request, queue_pass)
 
 
 @never_cache
@@ -262,7 +268,8 @@ def _render_room(
     now: datetime.datetime,
     status: int = 200,
 ) -> TemplateResponse:
-    progress, start = _progress(current, read_pass(request, concert.pk) if current is not None else None)
+    kept = read_pass(request, concert.pk) if current is not None else None
+    progress, start = _progress(current, kept)
     payload = _payload(concert.pk, current, next_url, progress)
     facts = room_page.RoomFacts(
         pk=concert.pk,
@@ -289,7 +296,7 @@ def _render_room(
         "room_content": page.content,
     }
     response = TemplateResponse(request, "queueing/room.html", context, status=status)
-    _keep_pass(response, request, concert.pk, current, start)
+    _keep_pass(response, request, concert.pk, current, start, kept)
     return response
 
 
@@ -310,9 +317,10 @@ def status(request: HttpRequest, concert_id: uuid.UUID) -> JsonResponse:
         response = JsonResponse({"error": str(exc.message), "code": exc.code, "available": False}, status=exc.status)
         response["Retry-After"] = "10"
         return response
-    progress, start = _progress(current, read_pass(request, concert.pk) if current is not None else None)
+    kept = read_pass(request, concert.pk) if current is not None else None
+    progress, start = _progress(current, kept)
     response = JsonResponse(_payload(concert.pk, current, _requested_next(request, concert), progress))
-    _keep_pass(response, request, concert.pk, current, start)
+    _keep_pass(response, request, concert.pk, current, start, kept)
     return response
 
 

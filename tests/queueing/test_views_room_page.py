@@ -7,6 +7,7 @@ import datetime
 import re
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -193,3 +194,15 @@ def test_korean_and_english_pages_each_get_their_own_texts(full_room):
     korean = text(client.get(room_url(full_room)))
     assert "Your number in the queue" in english and "Your number in the queue" not in korean
     assert "나의 대기 순번" in korean and 'lang="ko"' in korean
+
+
+def test_the_page_gives_the_queue_pass_again_only_when_it_changes_or_has_lived_half_its_life(settings, full_room):
+    client, _ = new_fan()
+    join(client, full_room)  # the first page gives the pass
+    first = client.cookies["queue_pass"].value
+    assert "queue_pass" not in client.get(room_url(full_room)).cookies  # young and the same: not signed again
+    later = timezone.now() + datetime.timedelta(seconds=settings.QUEUE_PASS_SECONDS / 2 + 1)
+    with time_machine.travel(later, tick=False):
+        renewed = client.get(room_url(full_room)).cookies["queue_pass"].value
+        assert renewed != first
+        assert client.get(reverse("queueing:status", kwargs={"concert_id": full_room.pk})).json()["position"] == 1
