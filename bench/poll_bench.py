@@ -116,7 +116,8 @@ def concert(title: str, *, opens_in: datetime.timedelta, max_active: int = 1, da
     )
     for offset in range(dates):
         create_concert_date(concert=made, starts_at=now + datetime.timedelta(days=30 + offset))
-    WaitingRoom.objects.create(concert=made, max_active=max_active)
+    # Admission unpaced: the bench admits its fans at once rather than at a sale's pace (queueing.services.pacing).
+    WaitingRoom.objects.create(concert=made, max_active=max_active, admit_per_minute=1_000_000)
     return made
 
 
