@@ -4,6 +4,7 @@ entry challenge's widget), and how long the waiting page waits between polls and
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
@@ -95,7 +96,10 @@ def waits(monkeypatch):
 def wait_in_room(polls):
     fan = Fan(index=0, email="", address="", cookies={}, arrival=0, abandons=False, cancels=False, double_pays=False)
     rush = SimpleNamespace(opens_at=0.0)
-    return asyncio.run(Rush.wait_in_room(rush, fan, polls, ROOM))
+    # In a thread of its own: the browser tests' Playwright keeps an event loop running in the main thread for
+    # the rest of the session, where asyncio.run refuses to start another.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, Rush.wait_in_room(rush, fan, polls, ROOM)).result()
 
 
 def test_a_poll_without_an_answer_is_retried_after_a_back_off_as_the_page_does(waits):

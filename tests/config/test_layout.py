@@ -1,5 +1,6 @@
 """config.layout's {% site_header %}: the header rendered once per page and language, filled in per request, reads
-exactly as base.html printed it before (tests/config/site_header_before.html), and never shows one fan's values to another."""
+exactly as base.html printed it before (tests/config/site_header_before.html), and never shows one fan's values
+to another."""
 
 import re
 from pathlib import Path
