@@ -191,5 +191,13 @@ def catch_up_history(room: WaitingRoom, backend: QueueBackend) -> int:
     QueueEntryHistory.objects.bulk_update(rows, fields, batch_size=500)
     if written or rows:
         logger.warning("queue %s: history caught up with %d admissions and %d ends", room.pk, written, len(rows))
-    forget_when_committed(backend, room.pk, admitted=admissions, exited=[note.ticket for note in ends.values()])
+    # An admission's note is forgotten only once its row shows it (or its end's note settles the row): a fan
+    # admitted before their join's row committed has no row yet, and the next run must still find the note.
+    shown = set(
+        QueueEntryHistory.objects.filter(
+            token__in=[ticket.token for ticket in admissions], admitted_at__isnull=False
+        ).values_list("token", flat=True)
+    )
+    settled = [ticket for ticket in admissions if ticket.token in shown or ticket.token in ends]
+    forget_when_committed(backend, room.pk, admitted=settled, exited=[note.ticket for note in ends.values()])
     return written

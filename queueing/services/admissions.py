@@ -86,7 +86,8 @@ def run_admission(
         marked = record_admissions(result.admitted, now=now)
         # A row not marked is a join whose script has run but whose transaction (and history row) has not
         # committed yet (Redis; the database backend's joins hold the room's lock): its admission stays noted,
-        # and the next run's catch-up marks and counts it, so each admission is written and counted once.
+        # and a later run's catch-up marks and counts it once the row exists, so each admission is written and
+        # counted once.
         noted = result.admitted if marked == len(result.admitted) else []
         forget_when_committed(backend, room.pk, admitted=noted, exited=result.expired)
         fields = ["admission_log"]
@@ -105,7 +106,8 @@ def run_admission(
 
 
 def admit_batch(*, concert: Concert, now: datetime.datetime | None = None, limit: int | None = None) -> int:
-    """Admit the next waiting fans of one concert, first-in first-out, up to its free places.
+    """Admit the next waiting fans of one concert, first-in first-out, up to its free places and as many as its
+    admission rate allows now (queueing.services.pacing: staff's "admit now" is paced too).
 
     Ends run-out admissions first (freeing their places). Never lets more than max_active be admitted,
     admits nobody while paused, safe to run from several workers at once. Returns how many were admitted.
