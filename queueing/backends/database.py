@@ -206,7 +206,10 @@ class DatabaseQueueBackend(QueueBackend):
         if token.state == QueueToken.State.ADMITTED:
             return _ticket(token) if token.expired_at is not None and token.expired_at > now else None
         if token.queue_position is None:  # in the pre-queue
-            return _ticket(token, prequeue_size=self.prequeue_count(concert_id=room.pk))
+            # Its arrivals, not a COUNT of the pre-queue's rows: an upper bound (fans who left are in it) that
+            # costs nothing, enough for spreading the opening's polls (queueing.services.polling), and a poll's
+            # cost stays flat with the pre-queue's size.
+            return _ticket(token, prequeue_size=room.prequeue_arrivals)
         # `room` was read before the token, so served_position is no newer than the token's state:
         # the difference is an upper bound of the waiting fans in front.
         return _ticket(token, ahead=self._ahead(room, token.queue_position))

@@ -550,7 +550,9 @@ def test_a_prequeue_poll_knows_how_many_entered_and_a_drawn_one_does_not(queue_b
     enter_prequeue(upcoming, fans, at=opening - 10 * MINUTE)
     services.leave(user=fans[2], concert=upcoming)
     before = services.poll_place(user=fans[0], concert=upcoming, now=opening - MINUTE)
-    assert (before.prequeued, before.prequeue_size) == (True, 2)  # what the opening's spread follows
+    # What the opening's spread follows: those still there (Redis) or, costing no COUNT, all who entered
+    # (the database backend's arrivals).
+    assert before.prequeued and before.prequeue_size in (2, 3)
     hold_admission(upcoming)
     after = services.poll_place(user=fans[0], concert=upcoming, now=opening + SECOND)
     assert (after.prequeued, after.prequeue_size) == (False, 0)
