@@ -81,6 +81,10 @@ logger = logging.getLogger(__name__)
 # checks the pre-queue is still what was read; a join or a leave in between makes it read again, at most
 # this many times.
 DRAW_ATTEMPTS = 5
+# The room's mirror (queueing/services/_mirror.py) is kept under a name of its own per layout of its fields: a
+# web process of the previous release reads only the name it knows, so during a rolling deploy it misses a
+# mirror in the new layout (its polls take the full path) instead of failing to read it. Was "room" (five fields).
+MIRROR = "room-v2"
 # Entrants per staging script: each call holds Redis's single thread for a few milliseconds, well inside the
 # client's socket timeout, so a 100,000-entrant draw never stalls the other concerts, sessions and caches.
 DRAW_CHUNK = 5_000
@@ -587,7 +591,7 @@ class RedisQueueBackend(QueueBackend):
     @_unavailable_on_error
     def fast_status(self, *, concert_id: uuid.UUID, user_id: uuid.UUID) -> tuple[str, Ticket | None] | None:
         found = self._fast_status(
-            keys=self._keys(concert_id, "waiting", "admitted", "tokens", "pre", "receipts", "room"), args=[str(user_id)]
+            keys=self._keys(concert_id, "waiting", "admitted", "tokens", "pre", "receipts", MIRROR), args=[str(user_id)]
         )
         if not found:
             return None
@@ -601,11 +605,11 @@ class RedisQueueBackend(QueueBackend):
 
     @_unavailable_on_error
     def mirror_room(self, *, concert_id: uuid.UUID, state: str, seconds: float) -> None:
-        self.client.set(self.key(concert_id, "room"), state, px=max(1, int(seconds * 1000)))
+        self.client.set(self.key(concert_id, MIRROR), state, px=max(1, int(seconds * 1000)))
 
     @_unavailable_on_error
     def forget_room_mirror(self, *, concert_id: uuid.UUID) -> None:
-        self.client.delete(self.key(concert_id, "room"))
+        self.client.delete(self.key(concert_id, MIRROR))
 
     @_unavailable_on_error
     def draw(

@@ -76,11 +76,10 @@ def _moment(timestamp: float) -> datetime.datetime:
 
 
 def room_from_mirror(state: str) -> MirroredRoom:
-    # A mirror written before the admission rate was kept in it (a deploy's first seconds) has none.
-    max_active, paused, log, last, opens, *rate = json.loads(state)
+    max_active, paused, log, last, opens, rate = json.loads(state)
     return MirroredRoom(
         max_active=max_active,
-        admit_per_minute=rate[0] if rate else settings.QUEUE_ADMIT_PER_MINUTE,
+        admit_per_minute=rate,
         is_paused=paused,
         admission_log=log,
         last_admission_at=_moment(last) if last is not None else None,
