@@ -13,6 +13,7 @@ would change the marker, and render() refuses a marker it cannot find whole.
 
 import re
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -81,6 +82,9 @@ class Shelf:
     def __init__(self, size: int = 1024) -> None:
         self._items: dict[object, tuple[float, Any]] = {}
         self._size = size
+        # gunicorn's threads share a shelf: a put that sweeps a full shelf iterates it, which another thread's
+        # put or clear must not change meanwhile. A get reads one key (atomic under the GIL) and takes no lock.
+        self._lock = threading.Lock()
         _SHELVES.append(self)
 
     def get(self, key: object) -> Any | None:
@@ -94,14 +98,16 @@ class Shelf:
         if seconds <= 0:
             return
         now = time.monotonic()
-        if len(self._items) >= self._size:
-            self._items = {k: item for k, item in self._items.items() if item[0] > now}
+        with self._lock:
             if len(self._items) >= self._size:
-                self._items.clear()
-        self._items[key] = (now + seconds, value)
+                self._items = {k: item for k, item in self._items.items() if item[0] > now}
+                if len(self._items) >= self._size:
+                    self._items.clear()
+            self._items[key] = (now + seconds, value)
 
     def clear(self) -> None:
-        self._items.clear()
+        with self._lock:
+            self._items.clear()
 
 
 _SHELVES: list[Shelf] = []

@@ -1,5 +1,6 @@
 """config.stencil: a page rendered once with slots, filled per request with escaped values; the Shelf's expiry."""
 
+import threading
 import time
 
 import pytest
@@ -103,3 +104,27 @@ def test_shelves_are_cleared_when_a_setting_changes(settings):
     shelf.put("a", 1, 60)
     settings.CONCERT_PAGE_CACHE_SECONDS = 7
     assert shelf.get("a") is None
+
+
+def test_a_shelf_shared_by_threads_sweeps_and_clears_without_failing():
+    # gunicorn's threads share each shelf: one thread's sweep of a full shelf iterates it while others put and
+    # clear (without the shelf's lock: "dictionary changed size during iteration", a 500 on the page).
+    shelf = Shelf(size=16)
+    failures: list[BaseException] = []
+
+    def work(index: int) -> None:
+        try:
+            for n in range(20_000):
+                shelf.put((index, n), n, 0.001 if n % 2 else 60)  # half run out at once: every sweep has work
+                if index == 0 and n % 500 == 0:
+                    shelf.clear()
+        except BaseException as exc:  # noqa: BLE001 -- any failure in a thread is the test's result
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(shelf._items) <= 16
