@@ -267,6 +267,8 @@ QUEUE_ADMIT_BATCH_SIZE: int = env.int("QUEUE_ADMIT_BATCH_SIZE", default=500)  # 
 # let in at most one interval's worth at a time, so the first max_active fans after the opening arrive over
 # seconds (100 in 5 s), not in one burst. Set it to the booking tier's throughput: cores x 2/3 / 83 ms x 60.
 QUEUE_ADMIT_PER_MINUTE: int = env.int("QUEUE_ADMIT_PER_MINUTE", default=1_200)
+if QUEUE_ADMIT_PER_MINUTE < 1:
+    raise ImproperlyConfigured("QUEUE_ADMIT_PER_MINUTE is a whole number of fans a minute, 1 or more (e.g. 1200).")
 QUEUE_REDIS_PREFIX: str = env("QUEUE_REDIS_PREFIX", default="frontrow:queue")  # every Redis queue key starts with it
 # The Redis queue backend's server: empty means REDIS_URL's (read when the backend is built). With
 # QUEUE_REDIS_CLUSTER=true it is one node of a Redis Cluster (redis://host:port, database 0), from which the
@@ -284,6 +286,8 @@ QUEUE_ROOM_MIRROR_SECONDS: float = env.float("QUEUE_ROOM_MIRROR_SECONDS", defaul
 # spread over (entrants / this) seconds after the opening, 12 s at least and 120 s at most
 # (queueing/services/polling.py). 150 a second is a fifth of what one 2-CPU machine answers.
 QUEUE_OPENING_POLLS_PER_SECOND: float = env.float("QUEUE_OPENING_POLLS_PER_SECOND", default=150.0)
+if not QUEUE_OPENING_POLLS_PER_SECOND > 0:
+    raise ImproperlyConfigured("QUEUE_OPENING_POLLS_PER_SECOND is a number of polls a second above 0 (e.g. 150).")
 
 # --- Rate limits (config/ratelimit.py) --------------------------------------------------------
 # Per action: the most requests one account and one client address may make in `seconds` (0: no limit on

@@ -281,3 +281,20 @@ def test_behind_the_documented_nginx_failed_log_ins_count_per_client(tmp_path):
     assert values["proxy_ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert values["axes_proxy_count"] == 1
     assert values["axes_meta_order"][0] == "HTTP_X_FORWARDED_FOR"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("QUEUE_OPENING_POLLS_PER_SECOND", "0"),
+        ("QUEUE_OPENING_POLLS_PER_SECOND", "-5"),
+        ("QUEUE_ADMIT_PER_MINUTE", "0"),
+    ],
+)
+def test_refuses_to_start_with_a_queue_rate_of_zero_or_less(tmp_path, variable, value):
+    # Either would divide by zero (or stop admission for good) on the first poll or run instead of at start.
+    completed = run_manage(["check"], production_env(tmp_path, **{variable: value}))
+
+    assert completed.returncode != 0
+    assert "ImproperlyConfigured" in completed.stderr
+    assert variable in completed.stderr
