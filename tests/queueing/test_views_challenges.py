@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from queueing import services
+from queueing.gate import room_url
 from queueing.models import QueueEntryHistory
 from tests.factories import ConcertDateFactory, ConcertFactory, UserFactory
 from tests.support.challenges import EASY, altered, challenge_room, decoded, solve, solved
@@ -38,10 +39,6 @@ def fan_client(client, fan):
 @pytest.fixture
 def room(concert):
     return challenge_room(concert)
-
-
-def room_url(concert):
-    return reverse("queueing:room", kwargs={"concert_id": concert.pk})
 
 
 def challenge_url(concert):

@@ -17,10 +17,12 @@ from django.utils import timezone
 from config.redis_circuit import client as redis_client
 from queueing import passes, services
 from queueing.backends import get_backend
+from queueing.gate import room_url
 from queueing.middleware import STATUS_PATH
 from queueing.models import WaitingRoom
 from tests.factories import ConcertDateFactory, ConcertFactory, UserFactory
 from tests.support.concurrency import run_on_another_connection
+from tests.support.queue_urls import status_url
 from tests.support.ratelimits import set_limit
 
 pytestmark = pytest.mark.django_db
@@ -59,14 +61,6 @@ def front_of(concert, *, admitted=False):
         if current is not None and current.admitted == admitted and (admitted or current.position == 1):
             return user
     return None
-
-
-def room_url(concert):
-    return reverse("queueing:room", kwargs={"concert_id": concert.pk})
-
-
-def status_url(concert):
-    return reverse("queueing:status", kwargs={"concert_id": concert.pk})
 
 
 def join(client, concert):

@@ -8,13 +8,14 @@ import re
 import pytest
 import time_machine
 from django.test import Client, RequestFactory
-from django.urls import reverse
 from django.utils import timezone
 
 from queueing import passes, services
 from queueing.draw import draw_order
+from queueing.gate import room_url
 from queueing.models import QueueEntryHistory, WaitingRoom
 from tests.factories import ConcertDateFactory, ConcertFactory, UserFactory
+from tests.support.queue_urls import status_url
 
 pytestmark = pytest.mark.django_db
 
@@ -37,14 +38,6 @@ def upcoming(opening):
     ConcertDateFactory(concert=concert)
     WaitingRoom.objects.update_or_create(concert=concert, defaults={"max_active": 1})
     return concert
-
-
-def room_url(concert):
-    return reverse("queueing:room", kwargs={"concert_id": concert.pk})
-
-
-def status_url(concert):
-    return reverse("queueing:status", kwargs={"concert_id": concert.pk})
 
 
 def prequeue_fans(concert, count):

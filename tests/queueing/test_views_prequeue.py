@@ -6,13 +6,14 @@ import datetime
 
 import pytest
 import time_machine
-from django.urls import reverse
 from django.utils import timezone
 
 from queueing import services
 from queueing.draw import draw_order
+from queueing.gate import room_url
 from queueing.models import QueueEntryHistory, WaitingRoom
 from tests.factories import ConcertDateFactory, ConcertFactory, UserFactory
+from tests.support.queue_urls import status_url
 
 pytestmark = pytest.mark.django_db
 
@@ -38,14 +39,6 @@ def login(client):
     fan = UserFactory()
     client.force_login(fan)
     return fan
-
-
-def room_url(concert):
-    return reverse("queueing:room", kwargs={"concert_id": concert.pk})
-
-
-def status_url(concert):
-    return reverse("queueing:status", kwargs={"concert_id": concert.pk})
 
 
 def test_the_concert_page_offers_the_prequeue_and_explains_it(client, upcoming):

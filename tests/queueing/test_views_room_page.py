@@ -18,6 +18,7 @@ from django.utils import timezone
 from concerts import page_cache
 from concerts.models import Concert
 from queueing import services
+from queueing.gate import room_url
 from queueing.models import WaitingRoom
 from tests.factories import ConcertDateFactory, ConcertFactory, UserFactory
 
@@ -40,10 +41,6 @@ def full_room(concert, make_room):
     services.join(user=UserFactory(), concert=concert)
     yield concert
     cache.delete(page_cache.concert_key(concert.pk))
-
-
-def room_url(concert):
-    return reverse("queueing:room", kwargs={"concert_id": concert.pk})
 
 
 def new_fan():

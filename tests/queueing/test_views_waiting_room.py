@@ -7,8 +7,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from queueing import services
+from queueing.gate import room_url
 from queueing.models import QueueEntryHistory
 from tests.factories import ConcertDateFactory, ConcertFactory, UserFactory
+from tests.support.queue_urls import status_url
 
 pytestmark = pytest.mark.django_db
 
@@ -35,14 +37,6 @@ def full_room(concert, make_room):
     make_room(max_active=1)
     services.join(user=UserFactory(), concert=concert)
     return concert
-
-
-def room_url(concert):
-    return reverse("queueing:room", kwargs={"concert_id": concert.pk})
-
-
-def status_url(concert):
-    return reverse("queueing:status", kwargs={"concert_id": concert.pk})
 
 
 def test_the_waiting_room_needs_a_login(client, concert):
