@@ -237,9 +237,20 @@ class SeatPage:
 _pages = Shelf()
 
 
-def seat_page(*, concert_date: ConcertDate, now: datetime.datetime | None = None) -> SeatPage:
+def read_with_date(concert_date_id: uuid.UUID) -> list[str]:
+    """The cache keys seat_page() reads on every request (the seat version), for the queue's gate to read with
+    the date's shared copy (queueing.gate.admitted_required's `also_cached`): no round trip of their own."""
+    return [seat_versions.version_key(concert_date_id)]
+
+
+def seat_page(
+    *, concert_date: ConcertDate, now: datetime.datetime | None = None, found: dict[str, object] | None = None
+) -> SeatPage:
     """The date's seat map page in the active language: this process's copy when it is still fresh at the seat
-    version the cache holds now (one cache round trip), else built on rendered_grid()."""
+    version the cache holds now (one cache round trip), else built on rendered_grid().
+
+    `found`: what a cache read made on this request holds of read_with_date()'s keys (the gate's, with the
+    date), so the version is not read again; None (or without the version) reads it here."""
     now = now or timezone.now()
     if settings.SEAT_MAP_CACHE_SECONDS <= 0:
         return SeatPage(rendered_grid(concert_date=concert_date, now=now), concert_date)
@@ -247,7 +258,9 @@ def seat_page(*, concert_date: ConcertDate, now: datetime.datetime | None = None
     page: SeatPage | None = _pages.get(key)
     if page is not None:
         version_key = seat_versions.version_key(concert_date.pk)
-        version = seat_versions.current_version(concert_date.pk, {version_key: cache.get(version_key)})
+        if found is None or version_key not in found:
+            found = {version_key: cache.get(version_key)}
+        version = seat_versions.current_version(concert_date.pk, found)
         if page.fresh(version=version, now=now, concert_date=concert_date):
             return page
     rendered = rendered_grid(concert_date=concert_date, now=now)

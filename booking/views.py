@@ -33,7 +33,9 @@ from .models import Reservation
 
 
 def _render_seat_map(request: AdmittedRequest, *, status: int = 200, selected: Iterable[int] = ()) -> HttpResponse:
-    page = seat_map_cache.seat_page(concert_date=request.concert_date, now=timezone.now())
+    page = seat_map_cache.seat_page(
+        concert_date=request.concert_date, now=timezone.now(), found=request.cached_with_date
+    )
     csrf_token = get_token(request)  # the hold form's and the layout's forms': one token per page, not two
     return render(
         request,
@@ -51,7 +53,7 @@ def _render_seat_map(request: AdmittedRequest, *, status: int = 200, selected: I
 @require_safe
 @login_required
 @rate_limited("seat_map")
-@admitted_required
+@admitted_required(also_cached=seat_map_cache.read_with_date)  # the seat version, read with the date's copy
 def seats(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponse:
     """The 50 seats of a date with their status and price; the fan's own holds are marked.
 

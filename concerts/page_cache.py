@@ -14,7 +14,7 @@ its concert.
 """
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.core.cache import cache
@@ -81,14 +81,26 @@ def _excluded(related: Iterable[str]) -> list[str]:
 
 def concert_date(concert_date_id: uuid.UUID) -> ConcertDate | None:
     """The date with its concert (None if there is none)."""
+    return concert_date_with(concert_date_id)[0]
+
+
+def concert_date_with(
+    concert_date_id: uuid.UUID, also: Sequence[str] = ()
+) -> tuple[ConcertDate | None, dict[str, object]]:
+    """The date with its concert (None if there is none), and what the cache holds under the keys `also` (the
+    seat map's seat version), read in the same round trip as the date's copy: {key: value} of those it holds.
+    With the shared copy off (CONCERT_PAGE_CACHE_SECONDS=0) nothing is read from the cache: ({}, the caller
+    reads `also` itself)."""
     seconds = settings.CONCERT_PAGE_CACHE_SECONDS
-    found = cache.get(date_key(concert_date_id)) if seconds > 0 else None
-    if isinstance(found, ConcertDate):
-        return found
+    key = date_key(concert_date_id)
+    found: dict[str, object] = cache.get_many([key, *also]) if seconds > 0 else {}
+    shared = found.pop(key, None)
+    if isinstance(shared, ConcertDate):
+        return shared, found
     row = ConcertDate.objects.select_related("concert").filter(pk=concert_date_id).first()
     if row is not None and seconds > 0:
-        cache.set(date_key(concert_date_id), row, seconds)
-    return row
+        cache.set(key, row, seconds)
+    return row, found
 
 
 def forget(*, concert_ids: Iterable[uuid.UUID] = (), concert_date_ids: Iterable[uuid.UUID] = ()) -> None:

@@ -6,7 +6,7 @@ browser sends (a token id, a cookie, a form field) is consulted, so a copied tok
 
 import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast, overload
 
 from django.contrib import messages
@@ -37,6 +37,9 @@ class AdmittedRequest(AuthenticatedRequest):
     concert: Concert
     concert_date: ConcertDate  # only for a URL with a `date_id`
     admitted: bool
+    # Only for a URL with a `date_id`: what the cache held under the keys `also_cached` named, read with the
+    # date's shared copy ({} when the copy is off, and without those it did not hold).
+    cached_with_date: dict[str, object]
 
 
 def unavailable_response(request: HttpRequest, exc: QueueUnavailable | None = None) -> TemplateResponse:
@@ -61,30 +64,43 @@ def _uuid_or_404(value: object) -> uuid.UUID:
         raise Http404 from exc
 
 
-def _resolve(kwargs: dict[str, Any]) -> tuple[Concert, ConcertDate | None]:
-    """(concert, concert_date or None) from the view's `date_id` or `concert_id` URL kwarg; 404 if unknown."""
+def _resolve(
+    kwargs: dict[str, Any], also_cached: Callable[[uuid.UUID], Sequence[str]] | None
+) -> tuple[Concert, ConcertDate | None, dict[str, object]]:
+    """(concert, concert_date or None, what the cache held of also_cached's keys) from the view's `date_id` or
+    `concert_id` URL kwarg; 404 if unknown."""
     if "date_id" in kwargs:
         # The seat map, hold and checkout of a sale all read the same few dates: a copy shared for a few seconds
         # (concerts.page_cache); hold and pay re-read the date row under its lock.
-        concert_date = page_cache.concert_date(_uuid_or_404(kwargs["date_id"]))
+        date_id = _uuid_or_404(kwargs["date_id"])
+        concert_date, found = page_cache.concert_date_with(date_id, also_cached(date_id) if also_cached else ())
         if concert_date is None:
             raise Http404("No such concert date.")
-        return concert_date.concert, concert_date
+        return concert_date.concert, concert_date, found
     if "concert_id" in kwargs:
-        return get_object_or_404(Concert, pk=_uuid_or_404(kwargs["concert_id"])), None
+        return get_object_or_404(Concert, pk=_uuid_or_404(kwargs["concert_id"])), None, {}
     raise ImproperlyConfigured("admitted_required needs a `date_id` or `concert_id` URL argument.")
 
 
 @overload
 def admitted_required(
-    view: _View, *, open_without_admission: Callable[[AdmittedRequest], bool] | None = None
+    view: _View,
+    *,
+    open_without_admission: Callable[[AdmittedRequest], bool] | None = None,
+    also_cached: Callable[[uuid.UUID], Sequence[str]] | None = None,
 ) -> _View: ...
 @overload
 def admitted_required(
-    view: None = None, *, open_without_admission: Callable[[AdmittedRequest], bool] | None = None
+    view: None = None,
+    *,
+    open_without_admission: Callable[[AdmittedRequest], bool] | None = None,
+    also_cached: Callable[[uuid.UUID], Sequence[str]] | None = None,
 ) -> Callable[[_View], _View]: ...
 def admitted_required(
-    view: _View | None = None, *, open_without_admission: Callable[[AdmittedRequest], bool] | None = None
+    view: _View | None = None,
+    *,
+    open_without_admission: Callable[[AdmittedRequest], bool] | None = None,
+    also_cached: Callable[[uuid.UUID], Sequence[str]] | None = None,
 ) -> _View | Callable[[_View], _View]:
     """Let the request through only if its user is admitted for the concert of the URL right now.
 
@@ -96,17 +112,23 @@ def admitted_required(
     `open_without_admission(request)`, if given, is asked only for a logged-in fan the queue says is not
     admitted (request.concert and request.concert_date already set): True lets the request through with
     request.admitted False. Checkout uses it so a fan whose admission ended can still pay seats already held;
-    what it allows must never take new seats. Usable as @admitted_required or @admitted_required(...).
+    what it allows must never take new seats.
+
+    `also_cached(date_id)`, if given, names cache keys the view reads on every request (the seat map's seat
+    version): they are read in the same round trip as the date's shared copy and handed to the view as
+    request.cached_with_date. Usable as @admitted_required or @admitted_required(...).
     """
     if view is None:
-        return functools.partial(admitted_required, open_without_admission=open_without_admission)
+        return functools.partial(
+            admitted_required, open_without_admission=open_without_admission, also_cached=also_cached
+        )
 
     @functools.wraps(view)
     def gated(http_request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not http_request.user.is_authenticated:
             return redirect_to_login(login_next(http_request))
         request = cast(AdmittedRequest, http_request)  # the attributes are set below
-        concert, concert_date = _resolve(kwargs)
+        concert, concert_date, cached = _resolve(kwargs, also_cached)
         try:
             admitted = services.touch(user=request.user, concert=concert)
             current = None if admitted else services.poll_place(user=request.user, concert=concert)
@@ -116,7 +138,7 @@ def admitted_required(
         admitted = admitted or (current is not None and current.admitted)
         request.concert, request.admitted = concert, admitted
         if concert_date is not None:
-            request.concert_date = concert_date
+            request.concert_date, request.cached_with_date = concert_date, cached
         if admitted or (open_without_admission is not None and open_without_admission(request)):
             return view(request, *args, **kwargs)
         if current is None:

@@ -14,7 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.translation import override
 
 from booking import seat_map_cache, seat_versions, services
+from concerts import page_cache
 from tests import factories
+from tests.support.redis_commands import redis_sends, sends_naming
 
 pytestmark = pytest.mark.django_db
 
@@ -198,3 +200,35 @@ def test_a_staff_change_of_the_head_rebuilds_the_page(fan_client, concert_date, 
         page = seat_map_cache.seat_page(concert_date=type(concert_date).objects.select_related("concert").get())
     assert page.title.startswith("좌석 선택") and "Busan Jazz Night" in page.title
     assert "Busan Jazz Night" in page.fill(user_id=concert.pk, selected=(), csrf_token="t")
+
+
+# --- the seat version comes with the date ------------------------------------------------------------
+
+
+@pytest.fixture
+def shared_date_copy(settings):
+    settings.CONCERT_PAGE_CACHE_SECONDS = 5  # tests run with it off; the sale runs with it on
+
+
+def test_the_seat_version_is_read_in_the_dates_round_trip(fan_client, concert_date, admitted, shared_date_copy):
+    fan_client.get(seats_url(concert_date))  # the date's copy, the grid and this process's page made
+    with redis_sends() as sent:
+        response = fan_client.get(seats_url(concert_date))
+    assert response.status_code == 200
+    [read] = sends_naming(sent, seat_versions.version_key(concert_date.pk))
+    assert page_cache.date_key(concert_date.pk).encode() in read  # one MGET of both, no GET of its own
+
+
+def test_a_seat_change_reaches_the_page_with_the_shared_date_copy(
+    fan_client, concert_date, admitted, shared_date_copy, make_fan
+):
+    assert statuses(fan_client.get(seats_url(concert_date)).content.decode())[5] == "AVAILABLE"
+    assert statuses(fan_client.get(seats_url(concert_date)).content.decode())[5] == "AVAILABLE"  # from the copies
+    services.hold_seats(user=make_fan(), concert_date=concert_date, seat_numbers=[5])
+    assert statuses(fan_client.get(seats_url(concert_date)).content.decode())[5] == "HELD"
+
+
+def test_a_fan_not_admitted_is_still_refused_with_the_shared_date_copy(fan_client, concert_date, shared_date_copy):
+    fan_client.get(seats_url(concert_date))
+    response = fan_client.get(seats_url(concert_date))
+    assert response.status_code == 302 and "/queue/" in response["Location"]
