@@ -95,12 +95,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--web-threads", type=int, default=None, help="gunicorn threads per worker (stack default 8)")
     add("--access-log", action="store_true", help="keep gunicorn's per-request JSON access log on")
     add(
-        "--booking-lane",
-        action="store_true",
-        help="a third instance (web3, WEB3_PORT 8003) takes seat map, hold, checkout and pay; the rest round-robin",
+        "--no-booking-lane",
+        dest="booking_lane",
+        action="store_false",
+        help="no booking lane: the stack without its `booking` instance, every request round-robin on web1 and web2 "
+        "(by default seat map, hold, checkout and pay go to `booking`, BOOKING_PORT 8003, as the README's load "
+        "balancer routes them)",
     )
     add("--no-stack", action="store_true", help="use a stack already running on --ports")
-    add("--ports", default=None, help="web instance ports, comma-separated (default WEB1_PORT,WEB2_PORT)")
+    add(
+        "--ports",
+        default=None,
+        help="web instance ports, comma-separated (default WEB1_PORT,WEB2_PORT,BOOKING_PORT; the third is the lane)",
+    )
     add("--skip-yardstick", action="store_true", help="rush only")
     add("--yardstick-only", action="store_true", help="no rush: the yardstick only (hello and the pages)")
     add("--seed", type=int, default=None, help="random seed for the fans' choices")
@@ -144,7 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     args.lane = None
     if args.booking_lane:
-        ports.append(int(os.environ.get("WEB3_PORT", 8003)))
+        if len(ports) < 3:
+            ports.append(int(os.environ.get("BOOKING_PORT", 8003)))
         args.lane = f"http://127.0.0.1:{ports[2]}"
     bases = [f"http://127.0.0.1:{port}" for port in ports[:2]]
     run_id = time.strftime("%Y%m%d-%H%M%S")

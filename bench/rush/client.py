@@ -19,7 +19,8 @@ from bench.rush.metrics import Metrics
 
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
-# What a load balancer would send to the booking lane (--booking-lane): the admitted fans' pages.
+# What the load balancer sends to the booking lane (README "Two lanes"; off with --no-booking-lane): the admitted
+# fans' pages.
 BOOKING_ENDPOINTS = frozenset({"seat map", "hold (POST)", "checkout page", "pay (POST)"})
 
 # Every request carries X-Forwarded-For, as a load balancer in front of the stack would add it (the stack
@@ -77,7 +78,7 @@ class Browser:
     ) -> None:
         self.client = client
         self.bases = bases
-        self.lane = lane  # with --booking-lane: the instance the booking endpoints go to
+        self.lane = lane  # the booking lane: the instance the booking endpoints go to (None: --no-booking-lane)
         self.turn = random.randrange(len(bases))
         self.metrics = metrics
         self.cookies = dict(cookies or {})

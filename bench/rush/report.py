@@ -326,7 +326,7 @@ def render_report(report: dict[str, Any]) -> str:
         + (
             f"; booking lane: seat map, hold, checkout and pay on {cfg['booking_lane']}"
             if cfg.get("booking_lane")
-            else ""
+            else "; no booking lane (--no-booking-lane): every request on the public instances"
         )
     )
     out.append("")

@@ -46,14 +46,14 @@ class Stack:
         env.pop("DB_POOL", None)  # the Procfile decides per process
         procfile = BASE_DIR / "Procfile"
         if args.lane:
-            # Scaling out is one more Procfile line: the same web process on a third port.
-            env.update(WEB3_PORT=str(ports[2]), WEB_INSTANCES="3")
-            lane_procfile = log_path.with_name(f"Procfile-{log_path.stem}")
-            lane_procfile.write_text(
-                procfile.read_text()
-                + "web3: env PORT=${WEB3_PORT:-8003} gunicorn -c config/gunicorn.conf.py config.wsgi\n"
-            )
-            procfile = lane_procfile
+            env["BOOKING_PORT"] = str(ports[2])
+        else:
+            # --no-booking-lane: the stack as it was before it had one, every request on web1 and web2 at the
+            # usual priority.
+            env["PUBLIC_NICE"] = "0"
+            laneless = log_path.with_name(f"Procfile-{log_path.stem}")
+            laneless.write_text(without_booking_lane(procfile.read_text()))
+            procfile = laneless
         self.log_path = log_path
         self.log = log_path.open("w")
         honcho = Path(sys.executable).with_name("honcho")
@@ -102,6 +102,11 @@ class Stack:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         self.log.close()
+
+
+def without_booking_lane(procfile: str) -> str:
+    """The Procfile without its `booking` instance (`--no-booking-lane`)."""
+    return "".join(line for line in procfile.splitlines(True) if not line.startswith("booking:"))
 
 
 def port_in_use(port: int) -> bool:

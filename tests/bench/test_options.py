@@ -1,6 +1,7 @@
 """The rush bench's options (bench/rush/__main__.py): the defaults that grow with the number of fans."""
 
 from bench.rush.__main__ import parse_args
+from bench.rush.stack import BASE_DIR, without_booking_lane
 
 
 def shape(argv):
@@ -24,3 +25,20 @@ def test_what_the_command_line_says_wins():
 def test_the_rush_rooms_admission_rate_is_the_settings_unless_given():
     assert parse_args([]).admit_per_minute is None  # the room's default, QUEUE_ADMIT_PER_MINUTE
     assert parse_args(["--admit-per-minute", "600"]).admit_per_minute == 600
+
+
+def test_the_booking_lane_is_on_unless_turned_off():
+    assert parse_args([]).booking_lane is True
+    assert parse_args(["--no-booking-lane"]).booking_lane is False
+
+
+def test_without_the_lane_the_stack_is_the_procfile_minus_its_booking_instance():
+    procfile = (BASE_DIR / "Procfile").read_text()
+
+    laneless = without_booking_lane(procfile)
+
+    names = [line.split(":", 1)[0] for line in laneless.splitlines() if line and line[0] != "#"]
+    assert names == ["web1", "web2", "worker", "beat", "rqworker"]
+    assert procfile.replace(next(line for line in procfile.splitlines(True) if line.startswith("booking:")), "") == (
+        laneless
+    )

@@ -6,6 +6,9 @@ gunicorn, Celery and RQ load them.
 
 import json
 import logging
+import os
+import re
+import subprocess
 import sys
 
 import pytest
@@ -235,9 +238,10 @@ def test_procfile_starts_the_whole_stack():
         line.split(":", 1) for line in (BASE_DIR / "Procfile").read_text().splitlines() if line and line[0] != "#"
     )
 
-    assert set(entries) == {"web1", "web2", "worker", "beat", "rqworker"}
-    assert "gunicorn -c config/gunicorn.conf.py config.wsgi" in entries["web1"]
-    assert "8001" in entries["web1"] and "8002" in entries["web2"]
+    assert set(entries) == {"web1", "web2", "booking", "worker", "beat", "rqworker"}
+    for web in ("web1", "web2", "booking"):
+        assert "gunicorn -c config/gunicorn.conf.py config.wsgi" in entries[web]
+    assert "8001" in entries["web1"] and "8002" in entries["web2"] and "8003" in entries["booking"]
     assert "celery -A config" in entries["worker"] and " worker " in entries["worker"]
     assert " beat " in entries["beat"]
     assert "rqworker" in entries["rqworker"]
@@ -298,3 +302,33 @@ def test_refuses_to_start_with_a_queue_rate_of_zero_or_less(tmp_path, variable, 
     assert completed.returncode != 0
     assert "ImproperlyConfigured" in completed.stderr
     assert variable in completed.stderr
+
+
+def priority_of(procfile_line, **env):
+    """Run a Procfile line as honcho does (sh -c, in a session of its own) with its program replaced by one that
+    prints its own nice value and its autogroup's: what the scheduler would rank the real process by."""
+    command = procfile_line.split(":", 1)[1]
+    command = re.sub(r"gunicorn .*|python manage.py rqworker .*", "", command) + (
+        " python3 -c 'import os; print(os.nice(0), open(\"/proc/self/autogroup\").read().split()[-1])'"
+    )
+    done = subprocess.run(
+        ["sh", "-c", command], capture_output=True, text=True, env={**os.environ, **env}, start_new_session=True
+    )
+    assert done.returncode == 0, done.stderr
+    nice, group_nice = done.stdout.split()
+    return int(nice), int(group_nice)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/autogroup"), reason="the kernel does not group tasks by session")
+def test_the_booking_lane_outranks_the_public_instances_and_the_jobs_when_cpu_is_short():
+    entries = dict(
+        line.split(":", 1) for line in (BASE_DIR / "Procfile").read_text().splitlines() if line and line[0] != "#"
+    )
+    line = {name: f"{name}:{command}" for name, command in entries.items()}
+
+    ours = os.nice(0)  # a nice value adds to the parent's (honcho's), up to 19; the autogroup's is absolute
+
+    assert priority_of(line["booking"]) == (ours, 0)
+    assert priority_of(line["web1"]) == priority_of(line["web2"]) == (min(19, ours + 10), 10)
+    assert priority_of(line["rqworker"]) == (min(19, ours + 15), 15)
+    assert priority_of(line["web1"], PUBLIC_NICE="0") == (ours, 0)
