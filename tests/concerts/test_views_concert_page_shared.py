@@ -167,3 +167,24 @@ def test_anonymous_visitors_are_sent_to_log_in_and_back_from_the_shared_body(sha
     page = client.get(url).content.decode()
     assert f'href="/accounts/login/?next=/concerts/{concert.pk}/queue/"' in page
     assert ("사전 대기열" if language == "ko" else "pre-queue") in page
+
+
+def _rendered(response):
+    return [template.name for template in response.templates]
+
+
+def test_the_challenges_widget_is_not_even_loaded_for_a_fan_with_nothing_to_solve(shared, concert_date):
+    """Most visits of an open sale's page: the room asks no challenge (or the fan holds a place already)."""
+    concert = concert_date.concert
+    WaitingRoom.objects.update_or_create(concert=concert, defaults={"challenge_enabled": False})
+    client = _fan_client(factories.UserFactory())
+    client.get(f"/concerts/{concert.pk}/")
+    response = client.get(f"/concerts/{concert.pk}/")
+    assert "queueing/_challenge.html" in _rendered(response)
+    assert "queueing/_challenge_widget.html" not in _rendered(response)
+    assert "altcha-widget" not in response.content.decode()
+    WaitingRoom.objects.filter(concert=concert).update(challenge_enabled=True)
+    cache.clear()
+    response = client.get(f"/concerts/{concert.pk}/")
+    assert "queueing/_challenge_widget.html" in _rendered(response)
+    assert "altcha-widget" in response.content.decode()
