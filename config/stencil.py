@@ -30,6 +30,13 @@ _MARKER = re.compile(rf"stencil-{_NONCE}-([a-z_]+)-")
 _SLOT_NAME = re.compile(r"[a-z_]+")
 
 
+def marker(name: str) -> str:
+    """What a template prints in place of slot `name` when a stencil is rendered from it."""
+    if not _SLOT_NAME.fullmatch(name):
+        raise ValueError(f"a slot's name is lower-case letters and underscores: {name!r}")
+    return f"stencil-{_NONCE}-{name}-"
+
+
 class Stencil:
     """A rendered template with slots: fill() it per request."""
 
@@ -43,17 +50,17 @@ class Stencil:
     def render(cls, template: "str | BackendTemplate", context: Mapping[str, Any], slots: Iterable[str]) -> "Stencil":
         """Render the template (a name, or a template of the engine) with `context` (no request) and each name of
         `slots` left open."""
-        markers = {}
-        for name in slots:
-            if not _SLOT_NAME.fullmatch(name):
-                raise ValueError(f"a slot's name is lower-case letters and underscores: {name!r}")
-            markers[name] = f"stencil-{_NONCE}-{name}-"
+        markers = {name: marker(name) for name in slots}
         compiled = loader.get_template(template) if isinstance(template, str) else template
-        html = compiled.render({**context, **markers})
+        return cls.split(compiled.render({**context, **markers}), markers, origin=template)
+
+    @classmethod
+    def split(cls, html: str, slots: Iterable[str], origin: object = "") -> "Stencil":
+        """The stencil of output rendered with marker(name) where each of `slots` goes."""
         parts = _MARKER.split(html)
         texts, names = parts[0::2], parts[1::2]
-        if any(_NONCE[:8] in text.lower() for text in texts) or not set(names) <= markers.keys():
-            raise ValueError(f"{template}: a slot is used through a filter or tag that changes it")
+        if any(_NONCE[:8] in text.lower() for text in texts) or not set(names) <= set(slots):
+            raise ValueError(f"{origin}: a slot is used through a filter or tag that changes it")
         return cls(texts, names)
 
     @property
