@@ -75,7 +75,11 @@ def _moment(timestamp: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
 
 
+@functools.lru_cache(maxsize=64)
 def room_from_mirror(state: str) -> MirroredRoom:
+    """The room as its mirror's text gives it. Kept per text for the process (it is rewritten every admission run,
+    and every poll and waiting page between two runs reads the same text): one parse per text, so callers share
+    the result and must not change it (none does: a poll only reads the room's figures)."""
     max_active, paused, log, last, opens, rate = json.loads(state)
     return MirroredRoom(
         max_active=max_active,
