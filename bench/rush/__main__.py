@@ -165,7 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         busy = [port for port in ports if port_in_use(port)]
         if busy:
             sys.exit(f"ports {busy} are in use: stop that server, or pass --no-stack to bench the stack running there")
-        stack = Stack(args, ports, RESULTS_DIR / f"stack-{run_id}.log")
+        # The yardstick measures what each request costs, so its stack runs every web instance at the same
+        # priority; the rush gets the stack as the Procfile runs it, the public instances below the booking
+        # lane (a lower priority would otherwise slow hello, the yardstick's unit, more than the pages).
+        equal = args.lane and not args.skip_yardstick
+        stack = Stack(args, ports, RESULTS_DIR / f"stack-{run_id}.log", public_nice="0" if equal else None)
         args.stack_pid = stack.process.pid
     try:
         django_setup()
@@ -236,6 +240,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
             yardstick = asyncio.run(run_yardstick(args, bases, str(probe_concert.pk), str(probe_date.pk), probes))
+        if stack and stack.public_nice is not None and not args.yardstick_only:
+            print("restarting the stack with the Procfile's priorities for the rush ...", flush=True)
+            stack.stop()
+            stack = Stack(args, ports, RESULTS_DIR / f"stack-{run_id}-rush.log")
+            args.stack_pid = stack.process.pid
+            stack.wait_ready(bases + [args.lane])
+            args.stack_processes = stack.processes()
         if args.yardstick_only:
             if yardstick:
                 publish_yardstick(run_id, machine, yardstick, args.concurrency)

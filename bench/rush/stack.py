@@ -23,7 +23,10 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 class Stack:
     """`honcho start -f Procfile` in its own process group, output to a log file."""
 
-    def __init__(self, args: argparse.Namespace, ports: Sequence[int], log_path: Path) -> None:
+    def __init__(
+        self, args: argparse.Namespace, ports: Sequence[int], log_path: Path, public_nice: str | None = None
+    ) -> None:
+        """`public_nice` overrides the public instances' CPU priority (the Procfile's PUBLIC_NICE)."""
         env = {
             **os.environ,
             "WEB1_PORT": str(ports[0]),
@@ -44,6 +47,9 @@ class Stack:
         if args.web_threads:
             env["WEB_THREADS"] = str(args.web_threads)
         env.pop("DB_POOL", None)  # the Procfile decides per process
+        self.public_nice = public_nice
+        if public_nice is not None:
+            env["PUBLIC_NICE"] = public_nice
         procfile = BASE_DIR / "Procfile"
         if args.lane:
             env["BOOKING_PORT"] = str(ports[2])
