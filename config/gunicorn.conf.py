@@ -10,8 +10,9 @@ import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
-# One worker process per CPU across the host, shared by the instances `make up` runs there (two): with
-# the GIL a worker uses about one CPU, and more processes than CPUs only add switching (bench/README.md).
+# One worker process per CPU across the host, shared by the public instances `make up` runs there (two; the
+# booking lane has BOOKING_WORKERS, 1, of its own): with the GIL a worker uses about one CPU, and more processes
+# than CPUs only add switching (bench/README.md).
 workers = int(
     os.environ.get("WEB_WORKERS") or max(1, (os.cpu_count() or 2) // int(os.environ.get("WEB_INSTANCES", "2")))
 )

@@ -111,7 +111,7 @@ def mask_cipher_secret(secret: str) -> str:
     (~33 µs, 3% of a page's CPU, against ~5 µs here)."""
     count = len(_CSRF_CHARS)
     mask = [byte % count for byte in os.urandom(_CSRF_LENGTH + 8) if byte < _CSRF_BYTE_LIMIT]
-    while len(mask) < _CSRF_LENGTH:  # 9 of 40 bytes refused: about once in 10^8 tokens
+    while len(mask) < _CSRF_LENGTH:  # 9 or more of 40 bytes refused: about 3 tokens in a million
         mask += [byte % count for byte in os.urandom(8) if byte < _CSRF_BYTE_LIMIT]
     del mask[_CSRF_LENGTH:]
     chars, index = _CSRF_CHARS, _CSRF_INDEX
