@@ -2,7 +2,6 @@
 small display formats.
 
 `{{ amount|won }}` renders 12,000원 in Korean and ₩12,000 in English (the active language decides).
-`{% fixed key ... %}...{% endfixed %}` renders its part of a template once per process and language (and keys).
 """
 
 import datetime
@@ -11,14 +10,8 @@ import zlib
 from collections.abc import Iterable
 
 from django import template
-from django.core.signals import setting_changed
-from django.template.base import FilterExpression, NodeList
-from django.template.context import Context
-from django.template.loader_tags import BlockNode
-from django.urls import get_script_prefix
 from django.utils import timezone
-from django.utils.safestring import SafeString
-from django.utils.translation import get_language, gettext, ngettext
+from django.utils.translation import gettext, ngettext
 
 from concerts import pricing
 
@@ -146,50 +139,3 @@ def reason_text(reason: str | None) -> str:
             }
             return gettext(text).format(**values)
     return reason
-
-
-# --- {% fixed %} ----------------------------------------------------------------------------------
-
-# What each {% fixed %} part rendered, by (node, language, script prefix, key values). Its keys come from small
-# sets (languages, URL names, booleans), so this stays small; the cap only guards against a careless key.
-_FIXED: dict[tuple[object, ...], SafeString] = {}
-_FIXED_MAX = 2048
-
-
-@setting_changed.connect
-def _forget_fixed(**kwargs: object) -> None:
-    """Tests that change settings (static files, URLs) get the parts rendered afresh."""
-    _FIXED.clear()
-
-
-class FixedNode(template.Node):
-    """A part of a template that renders the same for every request with the same language and keys: the
-    base page's static links, menus and footer (url reversing, static() lookups and translations add up
-    on every page). Per-request or per-user values (a token, a balance, a name, a path) stay outside it."""
-
-    child_nodelists = ()  # it holds no {% block %} (refused when parsed), so {% extends %} need not walk it
-
-    def __init__(self, nodelist: NodeList, keys: list[FilterExpression]) -> None:
-        self.nodelist = nodelist
-        self.keys = keys
-
-    def render(self, context: Context) -> SafeString:
-        key = (self, get_language(), get_script_prefix(), *(k.resolve(context) for k in self.keys))
-        html = _FIXED.get(key)
-        if html is None:
-            html = self.nodelist.render(context)
-            if len(_FIXED) < _FIXED_MAX:
-                _FIXED[key] = html
-        return html
-
-
-@register.tag
-def fixed(parser: template.base.Parser, token: template.base.Token) -> FixedNode:
-    """{% fixed [key ...] %}...{% endfixed %}: see FixedNode. Each key is a variable whose value, with the
-    language, selects the rendering (e.g. `request.resolver_match.url_name` for a menu's current item)."""
-    keys = [parser.compile_filter(bit) for bit in token.split_contents()[1:]]
-    nodelist = parser.parse(("endfixed",))
-    parser.delete_first_token()
-    if nodelist.get_nodes_by_type(BlockNode):
-        raise template.TemplateSyntaxError("{% fixed %} cannot hold a {% block %}")
-    return FixedNode(nodelist, keys)

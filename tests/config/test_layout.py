@@ -14,7 +14,7 @@ from django.views import defaults
 
 from config import layout
 from tests import factories
-from tests.support import fans
+from tests.support import fans, site_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -41,23 +41,9 @@ def pages(db, top_up):
     top_up(fan, 12_345)
     fans.admit(fan, date.concert)
     nameless = factories.UserFactory(name="", email="nameless@example.com")
-    visitors = {"anonymous": Client()}
-    for who, user in [("fan", fan), ("nameless", nameless), ("staff", factories.StaffFactory(name="Staff"))]:
-        visitors[who] = Client()
-        visitors[who].force_login(user)
-    paths = [
-        "/",
-        "/?q=%3Cx%3E&b=%22y%22&c='z'",
-        f"/concerts/{date.concert.pk}/",
-        f"/concerts/{date.concert.pk}/queue/",
-        f"/dates/{date.pk}/seats/",
-        "/wallet/",
-        "/reservations/",
-        "/accounts/login/?next=/wallet/",
-        "/accounts/signup/",
-        "/no-such-page/",
-    ]
-    return visitors, paths
+    staff = factories.StaffFactory(name="Staff")
+    visitors = site_pages.visitors(fan=fan, nameless=nameless, staff=staff)
+    return visitors, site_pages.page_paths(date, "q=%3Cx%3E&b=%22y%22&c='z'")
 
 
 def test_the_header_reads_as_base_html_printed_it_for_every_visitor_page_and_language(pages):

@@ -1,5 +1,6 @@
 """config.layout's {% page_layout %}: base.html rendered once per language and filled per request reads byte for byte
-as base.html printed every page before it (tests/config/base_before.html, rendered by an engine of the test's own),
+as base.html printed every page before it (tests/config/base_before.html, rendered by an engine of the test's own;
+its {% fixed %} tags, which printed nothing of their own and are gone with the tag, left out),
 for every visitor, page and language, messages included, and its shared part holds nothing of a visitor's."""
 
 import re
@@ -18,7 +19,7 @@ from django.utils import translation
 
 from config import layout
 from tests import factories
-from tests.support import fans
+from tests.support import fans, site_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -58,23 +59,8 @@ def visits(top_up):
     top_up(fan, 12_345)
     fans.admit(fan, date.concert)
     waiting = factories.UserFactory(name="Waiting Fan")
-    visitors = {"anonymous": Client()}
-    for who, user in [("fan", fan), ("waiting", waiting), ("staff", factories.StaffFactory(name="Staff"))]:
-        visitors[who] = Client()
-        visitors[who].force_login(user)
-    paths = [
-        "/",
-        "/?q=%3Cx%3E",
-        f"/concerts/{date.concert.pk}/",
-        f"/concerts/{date.concert.pk}/queue/",
-        f"/dates/{date.pk}/seats/",
-        "/wallet/",
-        "/reservations/",
-        "/accounts/login/?next=/wallet/",
-        "/accounts/signup/",
-        "/no-such-page/",
-    ]
-    return visitors, paths
+    staff = factories.StaffFactory(name="Staff")
+    return site_pages.visitors(fan=fan, waiting=waiting, staff=staff), site_pages.page_paths(date, "q=%3Cx%3E")
 
 
 def test_every_page_reads_as_base_html_printed_it_before_for_every_visitor_and_language(visits):

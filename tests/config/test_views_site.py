@@ -109,14 +109,13 @@ def test_pages_carry_no_inline_style_or_script(fan_client, concert_date, admitte
 def test_the_layouts_fixed_parts_read_as_rendered_afresh_in_every_language_section_and_log_in_state(
     client, fan, top_up, concert_date
 ):
-    """base.html's layout and header (config.layout) and the {% fixed %} parts are rendered once per language and
+    """base.html's layout and header (config.layout) are rendered once per language and
     section, then reused: every page must read byte for byte as it does rendered afresh, whichever pages and
     languages came before it."""
     import re
 
     from django.test import Client
 
-    from concerts.templatetags import frontrow
     from config import layout
     from tests.support import fans
 
@@ -144,11 +143,9 @@ def test_the_layouts_fixed_parts_read_as_rendered_afresh_in_every_language_secti
 
     fresh = {}
     for who, path, lang in visits:
-        frontrow._FIXED.clear()
         layout._HEADERS.clear()
         layout._LAYOUTS.clear()
         fresh[who, path, lang] = page(who, path, lang)
-    frontrow._FIXED.clear()
     layout._HEADERS.clear()
     layout._LAYOUTS.clear()
     for who, path, lang in visits + visits[::-1]:
