@@ -113,7 +113,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--seed", type=int, default=None, help="random seed for the fans' choices")
     args = parser.parse_args(argv)
     scale_defaults(args)
+    if not args.skip_yardstick and yardstick_span(args) > args.active_seconds:
+        # The probes are admitted once, before the first run; their admission must outlast the seat map's run,
+        # the fifth, or the seat map answers with a redirect to the waiting room and the yardstick stops.
+        parser.error(
+            f"--yardstick-seconds {args.yardstick_seconds:g}: the seat map's run would end about "
+            f"{yardstick_span(args):.0f} s after the probes were admitted, past their admission "
+            f"(--active-seconds {args.active_seconds}); raise --active-seconds to at least {yardstick_span(args):.0f}"
+        )
     return args
+
+
+def yardstick_span(args: argparse.Namespace) -> float:
+    """Seconds from the yardstick's probes' admission to the end of the seat map's run (hello, queue status,
+    waiting-room page and concert page come first), with 15 s for joining and the phases' CPU readings."""
+    return 5 * float(args.yardstick_seconds) + 15
 
 
 def scale_defaults(args: argparse.Namespace) -> None:

@@ -1,5 +1,7 @@
 """The rush bench's options (bench/rush/__main__.py): the defaults that grow with the number of fans."""
 
+import pytest
+
 from bench.rush.__main__ import parse_args
 from bench.rush.stack import BASE_DIR, without_booking_lane
 
@@ -42,3 +44,15 @@ def test_without_the_lane_the_stack_is_the_procfile_minus_its_booking_instance()
     assert procfile.replace(next(line for line in procfile.splitlines(True) if line.startswith("booking:")), "") == (
         laneless
     )
+
+
+def test_a_yardstick_longer_than_the_probes_admission_is_refused_before_the_stack_starts(capsys):
+    assert parse_args(["--yardstick-seconds", "15"]).yardstick_seconds == 15  # 90 s: the seat map ends at 90 s
+
+    with pytest.raises(SystemExit) as refused:
+        parse_args(["--yardstick-seconds", "30"])  # the seat map would still run at 165 s: it answered 302
+
+    assert refused.value.code == 2
+    assert "raise --active-seconds to at least 165" in capsys.readouterr().err
+    assert parse_args(["--yardstick-seconds", "30", "--active-seconds", "165"]).active_seconds == 165
+    assert parse_args(["--yardstick-seconds", "30", "--skip-yardstick"]).skip_yardstick
