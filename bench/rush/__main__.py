@@ -20,7 +20,7 @@ from bench.rush.fixtures import create_concert, create_fans, django_setup, sessi
 from bench.rush.report import RESULTS_DIR, build_report, machine_description, publish, publish_yardstick
 from bench.rush.scenario import Fan, run_rush
 from bench.rush.stack import Stack, port_in_use
-from bench.rush.yardstick import run_yardstick
+from bench.rush.yardstick import admission_needed, run_yardstick
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -113,21 +113,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--seed", type=int, default=None, help="random seed for the fans' choices")
     args = parser.parse_args(argv)
     scale_defaults(args)
-    if not args.skip_yardstick and yardstick_span(args) > args.active_seconds:
-        # The probes are admitted once, before the first run; their admission must outlast the seat map's run,
-        # the fifth, or the seat map answers with a redirect to the waiting room and the yardstick stops.
+    span = admission_needed(args.yardstick_seconds)
+    if not args.skip_yardstick and span > args.active_seconds:
+        # Otherwise the seat map answers with a redirect to the waiting room minutes in and the yardstick stops.
         parser.error(
-            f"--yardstick-seconds {args.yardstick_seconds:g}: the seat map's run would end about "
-            f"{yardstick_span(args):.0f} s after the probes were admitted, past their admission "
-            f"(--active-seconds {args.active_seconds}); raise --active-seconds to at least {yardstick_span(args):.0f}"
+            f"--yardstick-seconds {args.yardstick_seconds:g}: the seat map's run would end about {span:.0f} s after "
+            f"the probes were admitted, past their admission (--active-seconds {args.active_seconds}); "
+            f"raise --active-seconds to at least {span:.0f}"
         )
     return args
-
-
-def yardstick_span(args: argparse.Namespace) -> float:
-    """Seconds from the yardstick's probes' admission to the end of the seat map's run (hello, queue status,
-    waiting-room page and concert page come first), with 15 s for joining and the phases' CPU readings."""
-    return 5 * float(args.yardstick_seconds) + 15
 
 
 def scale_defaults(args: argparse.Namespace) -> None:

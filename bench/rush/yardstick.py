@@ -24,6 +24,13 @@ TARGETS = {
 }
 
 
+def admission_needed(seconds: float) -> float:
+    """Seconds the probes' admission (ACTIVE_SECONDS) must last: run_yardstick admits them once, before its
+    first run, and the seat map is its fifth run of `seconds` each (after hello, queue status, the waiting-room
+    page and the concert page); 15 s more for the joins and each run's CPU readings."""
+    return 5 * float(seconds) + 15
+
+
 async def closed_loop(
     client: aiohttp.ClientSession,
     bases: Sequence[str],
@@ -77,7 +84,7 @@ async def run_yardstick(
         if not admitted or not waiting:
             raise RuntimeError(f"yardstick probes: {len(admitted)} admitted, {len(waiting)} waiting; need both")
         seconds, concurrency = args.yardstick_seconds, args.concurrency
-        plan = [
+        plan = [  # in this order: admission_needed counts the runs before the seat map's end
             ("hello", "hello", "/hello/", None),
             ("queue status", "queue status", f"/concerts/{probe_concert}/queue/status/", waiting),
             ("waiting room page", "waiting room page", f"/concerts/{probe_concert}/queue/", waiting),
