@@ -20,10 +20,17 @@ renders it once per such state as a config.stencil.Stencil and fills in the fan'
 request (SeatPage). Each process keeps its SeatPage on a Shelf under the same rules as the shared grid: used only
 at the seat version read from the cache on this request, before the first hold it shows ends and for
 SEAT_MAP_CACHE_SECONDS at most; so a page costs one cache round trip (the version) and no unpickling.
+
+The open map polls the seats' state (booking.views.seat_state): which seats are not free now, the same JSON for every
+fan, kept on the SeatPage. Its ETag is the seat version and the end of the first live hold the grid shows
+(state_etag), so a poll whose copy is still true is answered 304 from the version alone (still_true), without a
+grid.
 """
 
 import datetime
+import json
 import math
+import re
 import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -34,6 +41,7 @@ from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import parse_etags
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -162,6 +170,35 @@ def rendered_grid(*, concert_date: ConcertDate, now: datetime.datetime | None = 
     return rendered
 
 
+# --- the seats' state, for the open map's polls ------------------------------------------------------
+
+_STATE_ETAG = re.compile(r'"([0-9a-f]{1,64})\.(\d{1,12})"')
+
+
+def state_etag(version: str | None, valid_until: datetime.datetime | None) -> str | None:
+    """The ETag of a date's seat state read after `version` was: the version, and the end of the first live hold
+    it shows in whole seconds, rounded down (0: none). None when the cache keeps no version (no ETag then)."""
+    if version is None:
+        return None
+    until = 0 if valid_until is None else math.floor(valid_until.timestamp())
+    return f'"{version}.{until}"'
+
+
+def still_true(if_none_match: str, *, version: str | None, now: datetime.datetime) -> str | None:
+    """The ETag of If-None-Match that is still true now (answer 304 with it), else None.
+
+    True: read at `version` (the date's seat version now) and no live hold it showed has ended since. Nothing
+    else is read: a copy made at the current version by any fan of the date holds for every fan.
+    """
+    if version is None or not if_none_match:
+        return None
+    for etag in parse_etags(if_none_match):
+        match = _STATE_ETAG.fullmatch(etag.removeprefix("W/"))
+        if match and match[1] == version and (match[2] == "0" or now.timestamp() < int(match[2])):
+            return etag
+    return None
+
+
 # --- the page around the grid ----------------------------------------------------------------------
 
 # The slots of booking/_seat_page.html: what differs between two fans who have as many seats and holds.
@@ -187,6 +224,7 @@ class SeatPage:
         }
         self._grid_html = rendered.marked((), ())  # as a fan with no seat and no choice sees it
         self._bodies: dict[tuple[int, bool], Stencil] = {}
+        self._state_json: bytes | None = None
         self.title = format_html("{} · {}", _("Choose seats"), concert_date.concert.title)
         self.url = reverse("booking:seats", args=[concert_date.pk])
 
@@ -198,6 +236,18 @@ class SeatPage:
             and (grid.valid_until is None or now < grid.valid_until)
             and self.rendered.shows == _shows(concert_date)
         )
+
+    @property
+    def valid_until(self) -> datetime.datetime | None:
+        return self.rendered.grid.valid_until
+
+    def state_json(self) -> bytes:
+        """The seats' state as the open map's poll reads it, the same for every fan: `taken`, the numbers of the
+        seats that are not free (held, whoever by, or sold), in seat order."""
+        if self._state_json is None:
+            taken = [seat.number for seat in self.rendered.grid.seats if seat.status != selectors.SeatState.AVAILABLE]
+            self._state_json = json.dumps({"taken": taken}, separators=(",", ":")).encode()
+        return self._state_json
 
     def fill(self, *, user_id: uuid.UUID, selected: Iterable[int], csrf_token: str) -> SafeString:
         """The page's body as this fan sees it: their seats marked, the free seats of `selected` ticked (and
@@ -229,6 +279,8 @@ class SeatPage:
             "can_pick": max(settings.MAX_SEATS_PER_USER - mine_count, 0),
             "has_holds": has_holds,
             "hold_seconds": settings.HOLD_SECONDS,
+            # The open map's first poll sends it back: nothing has changed since, so it is answered 304.
+            "state_etag": state_etag(self.rendered.version, self.valid_until) or "",
         }
         return Stencil.render("booking/_seat_page.html", context, PAGE_SLOTS)
 

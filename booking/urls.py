@@ -6,6 +6,7 @@ app_name = "booking"
 
 urlpatterns = [
     path("dates/<uuid:date_id>/seats/", views.seats, name="seats"),
+    path("dates/<uuid:date_id>/seats/state/", views.seat_state, name="seat_state"),
     path("dates/<uuid:date_id>/hold/", views.hold, name="hold"),
     path("checkout/<uuid:date_id>/", views.checkout, name="checkout"),
     path("reservations/", views.reservations, name="reservations"),

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,7 +27,7 @@ from config.ratelimit import rate_limited
 from queueing.gate import AdmittedRequest, admitted_required
 from wallet.exceptions import WalletError
 
-from . import exceptions, seat_map_cache, selectors, services
+from . import exceptions, seat_map_cache, seat_versions, selectors, services
 from .forms import CheckoutForm, HoldForm
 from .models import Reservation
 
@@ -61,6 +61,33 @@ def seats(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponse:
     """
     chosen = request.GET.getlist("seats")[: settings.SEATS_PER_DATE]
     return _render_seat_map(request, selected=[int(n) for n in chosen if n.isascii() and n.isdigit() and len(n) < 4])
+
+
+@require_safe
+@login_required
+@rate_limited("seat_state", json=True)
+@admitted_required(also_cached=seat_map_cache.read_with_date, json=True)
+def seat_state(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponse:
+    """JSON for the open seat map's poll (static/js/seat-map.js): `{"taken": [seat numbers not free now]}`.
+
+    Its ETag is the seat version (booking.seat_map_cache.state_etag): a poll sending back an ETag that is still
+    true is answered 304 from the version the gate read with the date, without the grid. Only for admitted fans
+    (anyone else: 403 JSON), and counted against a rate limit of its own.
+    """
+    now = timezone.now()
+    version = seat_versions.current_version(request.concert_date.pk, request.cached_with_date)
+    etag = seat_map_cache.still_true(request.headers.get("if-none-match", ""), version=version, now=now)
+    if etag is None:
+        # Read after the version: the state may be newer than the version, never older (seat_versions).
+        page = seat_map_cache.seat_page(concert_date=request.concert_date, now=now, found=request.cached_with_date)
+        response = HttpResponse(page.state_json(), content_type="application/json")
+        etag = seat_map_cache.state_etag(version, page.valid_until)
+    else:
+        response = HttpResponseNotModified()
+    if etag is not None:
+        response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"  # the browser keeps it, and asks every time
+    return response
 
 
 def _back_to_seat_map(request: AdmittedRequest, *, keep: Iterable[int] = ()) -> HttpResponseRedirect:

@@ -301,6 +301,8 @@ RATE_LIMIT_DEFAULTS: dict[str, tuple[int, int, int]] = {
     "queue_join": (30, 600, 60),
     "queue_status": (120, 3000, 60),
     "seat_map": (60, 1200, 60),
+    # The open seat map's poll of its seats' state, every 5 s while the page is shown: two tabs stay far below.
+    "seat_state": (60, 3000, 60),
     "hold": (30, 600, 60),
     "pay": (20, 400, 60),
     "top_up": (10, 200, 60),

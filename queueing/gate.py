@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast, overload
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -88,6 +88,7 @@ def admitted_required(
     *,
     open_without_admission: Callable[[AdmittedRequest], bool] | None = None,
     also_cached: Callable[[uuid.UUID], Sequence[str]] | None = None,
+    json: bool = False,
 ) -> _View: ...
 @overload
 def admitted_required(
@@ -95,12 +96,14 @@ def admitted_required(
     *,
     open_without_admission: Callable[[AdmittedRequest], bool] | None = None,
     also_cached: Callable[[uuid.UUID], Sequence[str]] | None = None,
+    json: bool = False,
 ) -> Callable[[_View], _View]: ...
 def admitted_required(
     view: _View | None = None,
     *,
     open_without_admission: Callable[[AdmittedRequest], bool] | None = None,
     also_cached: Callable[[uuid.UUID], Sequence[str]] | None = None,
+    json: bool = False,
 ) -> _View | Callable[[_View], _View]:
     """Let the request through only if its user is admitted for the concert of the URL right now.
 
@@ -116,11 +119,16 @@ def admitted_required(
 
     `also_cached(date_id)`, if given, names cache keys the view reads on every request (the seat map's seat
     version): they are read in the same round trip as the date's shared copy and handed to the view as
-    request.cached_with_date. Usable as @admitted_required or @admitted_required(...).
+    request.cached_with_date.
+
+    `json`: a view scripts call (the seat map's live state). Anyone not admitted gets a 403 JSON answer
+    `{"admitted": false, "next_url": <the waiting room>}` instead of the redirect, and no message is queued for
+    the next page; a queue that cannot be reached is a 503 JSON answer. Usable as @admitted_required or
+    @admitted_required(...).
     """
     if view is None:
         return functools.partial(
-            admitted_required, open_without_admission=open_without_admission, also_cached=also_cached
+            admitted_required, open_without_admission=open_without_admission, also_cached=also_cached, json=json
         )
 
     @functools.wraps(view)
@@ -133,6 +141,10 @@ def admitted_required(
             admitted = services.touch(user=request.user, concert=concert)
             current = None if admitted else services.poll_place(user=request.user, concert=concert)
         except QueueUnavailable as exc:
+            if json:
+                unavailable = JsonResponse({"error": exc.code, "message": str(exc.message)}, status=exc.status)
+                unavailable["Retry-After"] = "10"
+                return unavailable
             return unavailable_response(request, exc)
         # The poll may have run an overdue admission that let this fan in just now.
         admitted = admitted or (current is not None and current.admitted)
@@ -141,6 +153,8 @@ def admitted_required(
             request.concert_date, request.cached_with_date = concert_date, cached
         if admitted or (open_without_admission is not None and open_without_admission(request)):
             return view(request, *args, **kwargs)
+        if json:
+            return JsonResponse({"admitted": False, "next_url": room_url(concert)}, status=403)
         if current is None:
             messages.info(request, _("Please join the waiting room first: booking opens to fans in turn."))
         else:

@@ -38,6 +38,7 @@ def test_every_fan_page_sends_an_anonymous_visitor_to_log_in(concert_date, alice
     gets = [
         reverse("queueing:room", args=[concert.pk]),
         reverse("booking:seats", args=[date.pk]),
+        reverse("booking:seat_state", args=[date.pk]),
         reverse("booking:checkout", args=[date.pk]),
         reverse("booking:reservations"),
         reverse("wallet:home"),
