@@ -16,8 +16,10 @@ transactions never wait on each other in a cycle:
    day order: concerts.services.delete_concert), so each waits for the holds, payments and cancellations in
    flight, and those wait for it (then find the date cancelled, or gone).
 4. Seat rows, in seat_number order: booking.services._seats.lock_seats (FOR NO KEY UPDATE), for holding, paying,
-   cancelling, refunding, releasing and the door's check-in (lock_reservation: one seat); moving a date to
-   another day locks all its seats first (concerts.services.check_date_move, FOR UPDATE).
+   cancelling, refunding, releasing and the door's check-in (lock_reservation: one seat); "Pick the best seats
+   for me" locks every free seat of the date (at the price asked) before it holds some of them
+   (booking.services.hold_best_seats); moving a date to another day locks all its seats first
+   (concerts.services.check_date_move, FOR UPDATE).
 
 Outside that chain, each taken with none of the above held:
 - A join from a client address first takes a transaction-scoped advisory lock on (concert, address)

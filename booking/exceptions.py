@@ -9,16 +9,21 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Self
 
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 from django_stubs_ext import StrOrPromise
 
+from concerts.pricing import won
 from config.refusals import Refusal, RefusalCode
 from wallet import exceptions as wallet_exceptions
 
 if TYPE_CHECKING:
     from .models import CheckIn, Reservation
+
+
+_won = lazy(won, str)  # in the language the message is read in (a fan's, or English for the records)
 
 
 def _seat_list(numbers: Iterable[int]) -> str:
@@ -44,6 +49,14 @@ class InvalidSeatSelection(BookingError):
     @classmethod
     def repeated(cls) -> Self:
         return cls(_("Choose each seat only once."))
+
+    @classmethod
+    def pick_count(cls, most: int) -> Self:
+        return cls(format_lazy(_("Ask for 1 to {most} seats side by side."), most=most))
+
+    @classmethod
+    def no_such_price(cls) -> Self:
+        return cls(_("No seat of this date has that price. Choose one of the prices listed."))
 
 
 class SeatLimitReached(BookingError):
@@ -81,6 +94,35 @@ class SeatTaken(BookingError):
                 seats=_seat_list(seat_numbers),
             )
         )
+
+
+class NoSeatsTogether(BookingError):
+    """The seat picker ("Pick the best seats for me") found no `count` free seats side by side (at `price`, when
+    given)."""
+
+    code = RefusalCode.NO_SEATS_TOGETHER
+
+    def __init__(self, *, count: int, price: int | None = None) -> None:
+        self.count, self.price = count, price
+        if price is None:
+            message = (
+                _("No seat is free any more. Nothing was held.")
+                if count == 1
+                else _(
+                    "No {count} free seats are side by side any more. Nothing was held: ask for fewer seats, or "
+                    "choose seats on the map."
+                )
+            )
+        else:
+            message = (
+                _("No seat at {price} is free any more. Nothing was held: try another price.")
+                if count == 1
+                else _(
+                    "No {count} free seats at {price} are side by side any more. Nothing was held: ask for fewer "
+                    "seats or another price, or choose seats on the map."
+                )
+            )
+        super().__init__(format_lazy(message, count=count, price=_won(price)))
 
 
 class SaleNotOpen(BookingError):

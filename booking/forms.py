@@ -1,4 +1,5 @@
-"""Forms of the booking pages: which seats to hold, and what the checkout page showed (its key and holds)."""
+"""Forms of the booking pages: which seats to hold, what the picker should find, and what the checkout page showed
+(its key and holds)."""
 
 import uuid
 from typing import Any
@@ -6,6 +7,8 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from concerts.pricing import MAX_SEAT_PRICE
 
 
 def _seat_choices() -> list[tuple[int, int]]:
@@ -51,6 +54,26 @@ class HoldForm(forms.Form):
             # The map's checkboxes never repeat a seat: a repeat is a hand-made request, refused like any other.
             raise forms.ValidationError(_("Choose each seat only once."), code="repeated")
         return sorted(seats)
+
+
+class PickForm(forms.Form):
+    """The seat picker ("Pick the best seats for me"): how many seats side by side, and at which price (empty:
+    any price)."""
+
+    # Any whole number: the service refuses a count it cannot pick, saying how many it can.
+    count = forms.IntegerField(
+        error_messages={"required": _("Choose how many seats to pick."), "invalid": _("Choose how many seats to pick.")}
+    )
+    price = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_SEAT_PRICE,
+        error_messages={
+            "invalid": _("Choose one of the prices listed."),
+            "min_value": _("Choose one of the prices listed."),
+            "max_value": _("Choose one of the prices listed."),
+        },
+    )
 
 
 _STALE_FORM = _("This checkout form is not valid any more. Please reload the page and try again.")

@@ -49,7 +49,7 @@ from django.utils.translation import gettext as _
 from concerts.models import ConcertDate
 from config.stencil import Shelf, Stencil
 
-from . import seat_versions, selectors
+from . import seat_rows, seat_versions, selectors
 
 # Stands for the seat number in a rendered seat: a seat's <li> depends only on its status, price and number, so
 # each (status, price) is rendered once with this in the number's places and each seat's number put in after.
@@ -270,15 +270,21 @@ class SeatPage:
         )
 
     def _render_body(self, mine_count: int, has_holds: bool) -> Stencil:
+        can_pick = max(settings.MAX_SEATS_PER_USER - mine_count, 0)
         context = {
             "date": self.concert_date,
             "seat_map_head": mark_safe(self.rendered.head_html),  # noqa: S308  # rendered by the template engine
             "seat_prices": mark_safe(self.rendered.prices_html),  # noqa: S308
             "mine_count": mine_count,
             "max_seats": settings.MAX_SEATS_PER_USER,
-            "can_pick": max(settings.MAX_SEATS_PER_USER - mine_count, 0),
+            "can_pick": can_pick,
             "has_holds": has_holds,
             "hold_seconds": settings.HOLD_SECONDS,
+            # "Pick the best seats for me": how many (no more than the fan may still hold, nor sit side by side)
+            # and at which of the date's prices, dearest first.
+            "pick_counts": range(1, min(can_pick, seat_rows.most_to_pick()) + 1),
+            "pick_default": min(2, can_pick),
+            "pick_prices": sorted({seat.price for seat in self.rendered.grid.seats}, reverse=True),
             # The open map's first poll sends it back: nothing has changed since, so it is answered 304.
             "state_etag": state_etag(self.rendered.version, self.valid_until) or "",
         }

@@ -8,6 +8,7 @@ urlpatterns = [
     path("dates/<uuid:date_id>/seats/", views.seats, name="seats"),
     path("dates/<uuid:date_id>/seats/state/", views.seat_state, name="seat_state"),
     path("dates/<uuid:date_id>/hold/", views.hold, name="hold"),
+    path("dates/<uuid:date_id>/pick/", views.pick, name="pick"),
     path("checkout/<uuid:date_id>/", views.checkout, name="checkout"),
     path("reservations/", views.reservations, name="reservations"),
     path("reservations/<uuid:reservation_id>/cancel/", views.cancel_view, name="cancel"),

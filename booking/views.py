@@ -28,7 +28,7 @@ from queueing.gate import AdmittedRequest, admitted_required
 from wallet.exceptions import WalletError
 
 from . import exceptions, seat_map_cache, seat_versions, selectors, services
-from .forms import CheckoutForm, HoldForm
+from .forms import CheckoutForm, HoldForm, PickForm
 from .models import Reservation
 
 
@@ -135,6 +135,43 @@ def hold(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponseBase:
         ngettext(
             "Seat %(seats)s is yours for a few minutes. Pay before the timer runs out.",
             "Seats %(seats)s are yours for a few minutes. Pay before the timer runs out.",
+            len(seat_numbers),
+        )
+        % {"seats": ", ".join(str(n) for n in seat_numbers)},
+    )
+    return redirect("booking:checkout", date_id=request.concert_date.pk)
+
+
+@require_POST
+@login_required(form_page=_seat_map_url)
+@rate_limited("hold")  # a pick is a hold
+@admitted_required
+def pick(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponseBase:
+    """The seat picker ("Pick the best seats for me"): hold the best free seats side by side for the count and
+    price asked (booking.seat_rows), then go to checkout. A refusal (none fit, the seat limit, a bad count or
+    price) shows the seat map with its message and the refusal's status (a 4xx)."""
+    form = PickForm(request.POST)
+    if not form.is_valid():
+        for error in dict.fromkeys(e for errors in form.errors.values() for e in errors):
+            messages.error(request, str(error))  # ErrorList hands out its messages as text
+        return _render_seat_map(request, status=400)
+    try:
+        held = services.hold_best_seats(
+            user=request.user,
+            concert_date=request.concert_date,
+            count=form.cleaned_data["count"],
+            price=form.cleaned_data["price"],
+        )
+    except exceptions.BookingError as error:
+        messages.error(request, error.message)
+        return _render_seat_map(request, status=error.status)
+    seat_numbers = [reservation.seat.seat_number for reservation in held]
+    messages.success(
+        request,
+        ngettext(
+            "We picked seat %(seats)s for you; it is yours for a few minutes. Pay before the timer runs out.",
+            "We picked seats %(seats)s for you, side by side; they are yours for a few minutes. Pay before the "
+            "timer runs out.",
             len(seat_numbers),
         )
         % {"seats": ", ".join(str(n) for n in seat_numbers)},

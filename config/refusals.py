@@ -26,6 +26,7 @@ class RefusalCode(StrEnum):
     SEAT_TAKEN = "seat_taken"
     SALE_NOT_OPEN = "sale_not_open"
     DATE_NOT_BOOKABLE = "date_not_bookable"
+    NO_SEATS_TOGETHER = "no_seats_together"
     # booking: paying
     HOLD_EXPIRED = "hold_expired"
     CHECKOUT_CHANGED = "checkout_changed"

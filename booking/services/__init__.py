@@ -2,11 +2,12 @@
 reservations), cancelling a whole date with its refunds, the CSV export, the door's check-in and the
 confirmation e-mail outbox.
 
-One module per workflow: holds, payments, cancellations, expiry, date_cancellations, exports, checkins,
-confirmations; _seats has the date and seat locks and the seat history they share. Locks are taken in the
-project's lock order (accounts.locking). Every status change of a seat writes a SeatStatusHistory row in the
-same transaction. Callers use the names re-exported here (`from booking import services; services.pay(...)`);
-the outbox is used as its module (`services.confirmations.send_owed(...)`), whose short names read with it.
+One module per workflow: holds, picks ("Pick the best seats for me"), payments, cancellations, expiry,
+date_cancellations, exports, checkins, confirmations; _seats has the date and seat locks and the seat history
+they share. Locks are taken in the project's lock order (accounts.locking). Every status change of a seat
+writes a SeatStatusHistory row in the same transaction. Callers use the names re-exported here
+(`from booking import services; services.pay(...)`); the outbox is used as its module
+(`services.confirmations.send_owed(...)`), whose short names read with it.
 """
 
 from . import confirmations
@@ -17,6 +18,7 @@ from .expiry import expire_holds
 from .exports import request_export, write_export
 from .holds import hold_seats
 from .payments import PaymentResult, pay
+from .picks import hold_best_seats
 
 __all__ = [
     "PaymentResult",
@@ -26,6 +28,7 @@ __all__ = [
     "confirmations",
     "end_reservations_of_cancelled_date",
     "expire_holds",
+    "hold_best_seats",
     "hold_seats",
     "mark_date_cancelled",
     "pay",

@@ -40,7 +40,9 @@ def _seat_numbers(raw: object) -> list[int]:
     return sorted(numbers)
 
 
-def _check_bookable(concert_date: ConcertDate, now: datetime.datetime) -> None:
+def check_bookable(concert_date: ConcertDate, now: datetime.datetime) -> None:
+    """Refuse a hold on a cancelled date (DateNotBookable), one whose show has started, or before the sale opens
+    (SaleNotOpen): the checks a hold makes before it locks anything."""
     if concert_date.is_cancelled:
         raise DateNotBookable.cancelled()
     if selectors.show_has_started(concert_date, now=now):
@@ -60,7 +62,7 @@ def hold_seats(
     """
     now = now or timezone.now()
     numbers = _seat_numbers(seat_numbers)
-    _check_bookable(concert_date, now)
+    check_bookable(concert_date, now)
     with transaction.atomic():
         lock_user(user.pk)
         if share_lock_date(concert_date) <= now:  # moved earlier by staff since the caller read it

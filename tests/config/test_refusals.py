@@ -146,6 +146,18 @@ def date_not_bookable(scene):
     return Refused(refusal_of(_hold(scene, [1])))
 
 
+@provokes(RefusalCode.NO_SEATS_TOGETHER, status=409)
+def no_seats_together(scene):
+    for number in range(2, settings.SEATS_PER_DATE + 1, 2):  # every other seat taken: no two side by side
+        _hold(scene, [number], user=UserFactory())()
+    refusal = refusal_of(
+        lambda: booking_services.hold_best_seats(user=scene.fan, concert_date=scene.date, count=2, now=scene.now)
+    )
+    queue_services.join(user=scene.fan, concert=scene.date.concert)  # admitted: the page is the picker's own
+    response = scene.client.post(reverse("booking:pick", args=[scene.date.pk]), {"count": "2"})
+    return Refused(refusal, response)
+
+
 @provokes(RefusalCode.HOLD_EXPIRED, status=409)
 def hold_expired(scene):
     _hold(scene, [1])()

@@ -47,6 +47,7 @@ def test_every_fan_page_sends_an_anonymous_visitor_to_log_in(concert_date, alice
         reverse("queueing:room", args=[concert.pk]),
         reverse("queueing:leave", args=[concert.pk]),
         reverse("booking:hold", args=[date.pk]),
+        reverse("booking:pick", args=[date.pk]),
         reverse("booking:checkout", args=[date.pk]),
         reverse("booking:cancel", args=[alice_paid.pk]),
         reverse("wallet:charge"),

@@ -33,6 +33,7 @@ URL_CLASSES = {
     "booking:seats": "fan",
     "booking:seat_state": "fan",
     "booking:hold": "post",
+    "booking:pick": "post",
     "booking:checkout": "fan+post",
     "booking:reservations": "fan",
     "booking:cancel": "fan+post",
@@ -84,6 +85,7 @@ def _posts(scene):
         (reverse("queueing:leave", args=[concert.pk]), {}),
         (reverse("accounts:logout"), {}),
         (reverse("booking:hold", args=[date.pk]), {"seats": ["10"]}),
+        (reverse("booking:pick", args=[date.pk]), {"count": "1"}),
         (reverse("booking:checkout", args=[date.pk]), {"idempotency_key": "0b4a2d3c-2f64-4cf8-8d3d-2f5c3e4b5a61"}),
         (reverse("booking:cancel", args=[scene["paid"].pk]), {}),
         (reverse("wallet:charge"), {"amount": "10000"}),
@@ -146,12 +148,13 @@ def test_the_csrf_failure_page_is_the_site_s_page():
     assert b"Traceback" not in response.content
 
 
-@pytest.mark.parametrize("name", ["queueing:leave", "accounts:logout", "booking:hold", "wallet:charge"])
+@pytest.mark.parametrize("name", ["queueing:leave", "accounts:logout", "booking:hold", "booking:pick", "wallet:charge"])
 def test_a_state_changing_url_refuses_get(alice, scene, name):
     client = login_client(alice)
     args = {
         "queueing:leave": [scene["concert"].pk],
         "booking:hold": [scene["date"].pk],
+        "booking:pick": [scene["date"].pk],
         "booking:cancel": [scene["paid"].pk],
     }.get(name, [])
     url = reverse(name, args=args)
@@ -227,11 +230,12 @@ def test_head_answers_like_get_on_every_page_and_changes_nothing(alice, scene, w
             assert head["Location"] == get["Location"], name
 
 
-@pytest.mark.parametrize("name", ["queueing:leave", "accounts:logout", "booking:hold", "wallet:charge"])
+@pytest.mark.parametrize("name", ["queueing:leave", "accounts:logout", "booking:hold", "booking:pick", "wallet:charge"])
 def test_a_state_changing_url_refuses_head(alice, scene, name):
     args = {
         "queueing:leave": [scene["concert"].pk],
         "booking:hold": [scene["date"].pk],
+        "booking:pick": [scene["date"].pk],
         "booking:cancel": [scene["paid"].pk],
     }.get(name, [])
     assert login_client(alice).head(reverse(name, args=args)).status_code == 405
