@@ -13,6 +13,7 @@ request, without gunicorn and without the network. Kinds:
     room page        GET /concerts/<id>/queue/ for waiting fans
     concert page     GET /concerts/<id>/ for the same fans (one date, as bench/rush's yardstick)
     seat map         GET /dates/<id>/seats/ for admitted fans (one date of SEATS_PER_DATE seats)
+    seat state (304) GET /dates/<id>/seats/state/, the open map's poll, with the ETag it had (nothing changed)
 
 and the PostgreSQL queries and Redis commands each makes (counted on one request). Uses its own PostgreSQL
 database (frontrow_poll_bench, created and migrated if missing; BENCH_DB names another), Redis db 9
@@ -67,6 +68,7 @@ def configure() -> None:
         # stand for thousands of fans, so its address limit is out of the way.
         RATE_LIMIT_QUEUE_STATUS="120,100000000,60",
         RATE_LIMIT_SEAT_MAP="60,100000000,60",
+        RATE_LIMIT_SEAT_STATE="60,100000000,60",
         RATE_LIMIT_EXEMPT_NETWORKS=EXEMPT_ADDRESS,
         RQ_ASYNC="false",
         # A busy machine (the bench beside other work) must not open the Redis breaker mid-run.
@@ -241,6 +243,14 @@ def main() -> None:
     def seat_map(i: int) -> None:
         assert waiting[i % len(waiting)].get(seats_url).status_code == 200
 
+    state_url = f"/dates/{seats.dates.get().pk}/seats/state/"
+    first = waiting[0].get(state_url)
+    assert first.status_code == 200, first.status_code
+    state_etag = first["ETag"]
+
+    def seat_state(i: int) -> None:
+        assert waiting[i % len(waiting)].get(state_url, headers={"If-None-Match": state_etag}).status_code == 304
+
     def hello(i: int) -> None:
         assert waiting[i % len(waiting)].get("/hello/").status_code == 200
 
@@ -253,6 +263,7 @@ def main() -> None:
         ("room page", room_page),
         ("concert page", concert_page),
         ("seat map", seat_map),
+        ("seat state (304)", seat_state),
     ]
     print(f"\nCPU per request in process, {args.requests} requests of each kind, {args.fans} waiting fans:", flush=True)
     if args.profile:

@@ -280,6 +280,8 @@ class SeatPage:
             "can_pick": can_pick,
             "has_holds": has_holds,
             "hold_seconds": settings.HOLD_SECONDS,
+            "page_url": self.url,
+            "poll_seconds": settings.SEAT_MAP_POLL_SECONDS,
             # "Pick the best seats for me": how many (no more than the fan may still hold, nor sit side by side)
             # and at which of the date's prices, dearest first.
             "pick_counts": range(1, min(can_pick, seat_rows.most_to_pick()) + 1),

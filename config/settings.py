@@ -239,6 +239,11 @@ CONCERT_PAGE_CACHE_SECONDS: int = env.int("CONCERT_PAGE_CACHE_SECONDS", default=
 # replaces the date's seat version, which drops it at once (booking.seat_map_cache); this only bounds how long
 # a grid could outlive a version change the cache failed to record.
 SEAT_MAP_CACHE_SECONDS: int = env.int("SEAT_MAP_CACHE_SECONDS", default=10)
+# How often an open seat map asks which of its seats were taken meanwhile (static/js/seat-map.js; a 304 while
+# nothing changed). RATE_LIMIT_SEAT_STATE must leave room for it: two tabs at 5 s are 24 polls a minute.
+SEAT_MAP_POLL_SECONDS: int = env.int("SEAT_MAP_POLL_SECONDS", default=5)
+if SEAT_MAP_POLL_SECONDS < 1:
+    raise ImproperlyConfigured("SEAT_MAP_POLL_SECONDS is a whole number of seconds, 1 or more (e.g. 5).")
 # Fans may enter a concert's pre-queue this many minutes before its sale opens (staff may set another time
 # per concert); everyone in it when the sale opens gets a place by a verifiable random draw.
 PREQUEUE_MINUTES: int = env.int("PREQUEUE_MINUTES", default=30)

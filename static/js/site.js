@@ -4,7 +4,8 @@
  *   countdown shows [data-show-on-expiry], hides [data-hide-on-expiry] and the page's success messages;
  *   any countdown shows its data-zero-text and the page's [data-show-at-zero]. No countdown reloads the
  *   page: at a sale's opening every open page would do it in the same second.
- * - form[data-seat-form]: selected-seat counter, total and the per-date limit
+ * - form[data-seat-form]: selected-seat counter, total and the per-date limit; the selection read out to
+ *   screen readers ([data-seat-announce]) as it changes (static/js/seat-map.js keeps the seats up to date)
  * - [data-quick-amount]: top-up shortcuts
  * - form[data-submit-once]: a double click submits once
  */
@@ -16,6 +17,11 @@
     var digits = Math.abs(n).toLocaleString("en-US");
     var sign = n < 0 ? "-" : "";
     return lang === "ko" ? sign + digits + "원" : sign + "₩" + digits;
+  }
+
+  // "{count} of {limit}" with the values: the pages' translated texts for scripts use these placeholders.
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (all, key) { return key in values ? String(values[key]) : all; });
   }
 
   function pad(n) { return n < 10 ? "0" + n : String(n); }
@@ -84,7 +90,8 @@
     var totals = document.querySelectorAll("[data-selected-total]");
     var lists = document.querySelectorAll("[data-selected-list]");
     var submits = document.querySelectorAll("[data-hold-submit]");
-    function update() {
+    var announce = form.querySelector("[data-seat-announce]");
+    function update(event) {
       var picked = boxes.filter(function (b) { return b.checked; });
       var total = picked.reduce(function (sum, b) { return sum + parseInt(b.getAttribute("data-price") || "0", 10); }, 0);
       counters.forEach(function (c) { c.textContent = picked.length + " / " + limit; });
@@ -92,13 +99,21 @@
       var names = picked.map(function (b) { return b.value; }).join(", ");
       lists.forEach(function (l) { l.textContent = names || l.getAttribute("data-empty") || ""; });
       boxes.forEach(function (b) {
+        // A seat the live map found taken (seat-map.js: data-taken) stays disabled whatever the count.
         var blocked = !b.checked && picked.length >= limit;
-        b.disabled = blocked;
-        b.closest(".seat").classList.toggle("is-blocked", blocked);
+        b.disabled = blocked || b.hasAttribute("data-taken");
+        b.closest(".seat").classList.toggle("is-blocked", blocked && !b.hasAttribute("data-taken"));
       });
       submits.forEach(function (s) { s.disabled = picked.length === 0; });
+      // Screen readers hear the selection when the fan changes it (not when the page loads).
+      if (announce && event && event.target && event.target.name === "seats") {
+        announce.textContent = picked.length
+          ? fill(form.getAttribute("data-text-selection") || "", {count: picked.length, limit: limit, seats: names, total: won(total)})
+          : form.getAttribute("data-text-selection-none") || "";
+      }
     }
     form.addEventListener("change", update);
+    form.addEventListener("seats-changed", update);  // seat-map.js unticked or disabled seats taken meanwhile
     update();
   }
 
