@@ -11,6 +11,7 @@ import re
 import zxingcpp
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.utils.safestring import SafeString, mark_safe
 
 from .exceptions import TicketCodeInvalid
 from .models import Reservation
@@ -28,11 +29,12 @@ def ticket_code(reservation: Reservation) -> str:
     return signing.dumps(str(reservation.pk), salt=SALT)
 
 
-def ticket_qr_svg(code: str) -> bytes:
-    """The code as a QR code, an SVG document: one path, a rectangle per run of dark modules in a row.
+def _qr_drawing(code: str) -> tuple[int, str]:
+    """The code as a QR code: the side of its drawing in modules (quiet zone included) and one SVG path, a
+    rectangle per run of dark modules in a row.
 
     zxing-cpp encodes it (in C++: a twentieth of the CPU of a pure-Python encoder, which was most of the
-    confirmation e-mail's cost); the SVG is written here from its module matrix, small and drawn as before.
+    confirmation e-mail's cost); the path is written here from its module matrix, small and drawn as before.
     """
     barcode = zxingcpp.create_barcode(code, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     image = barcode.to_image(scale=1, add_quiet_zones=False)  # one byte a module, row by row, 0 is dark
@@ -44,12 +46,31 @@ def ticket_qr_svg(code: str) -> bytes:
         for y in range(size)
         for run in _DARK_RUN.finditer(rows, y * size, (y + 1) * size)
     )
-    side = size + 2 * quiet
+    return size + 2 * quiet, path
+
+
+def ticket_qr_svg(code: str) -> bytes:
+    """The code as a QR code, an SVG document 0.8 mm a module (the confirmation e-mail's attachment)."""
+    side, path = _qr_drawing(code)
     width = f"{side * QR_MODULE_MM:g}mm"
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" version="1.1" '
         f'width="{width}" height="{width}" viewBox="0 0 {side} {side}"><path d="{path}" fill="#000"/></svg>\n'
     ).encode()
+
+
+def ticket_qr_inline_svg(code: str) -> SafeString:
+    """The code as a QR code, an <svg> element to put in a page: the same drawing as ticket_qr_svg, sized by the
+    page's CSS (class "qr-code"), on white so it reads on any background, and hidden from screen readers: the
+    page names it (role="img" and an aria-label on the element around it), since the name is in the fan's
+    language. The markup holds nothing but numbers and the letters of the path, so it is safe as it is.
+    """
+    side, path = _qr_drawing(code)
+    return mark_safe(  # our own drawing: digits and path letters only
+        f'<svg class="qr-code" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}" aria-hidden="true" '
+        f'focusable="false" shape-rendering="crispEdges"><rect width="{side}" height="{side}" fill="#fff"/>'
+        f'<path d="{path}" fill="#000"/></svg>'
+    )
 
 
 def reservation_for_code(code: str) -> Reservation:

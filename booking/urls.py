@@ -11,5 +11,6 @@ urlpatterns = [
     path("dates/<uuid:date_id>/pick/", views.pick, name="pick"),
     path("checkout/<uuid:date_id>/", views.checkout, name="checkout"),
     path("reservations/", views.reservations, name="reservations"),
+    path("reservations/<uuid:reservation_id>/ticket/", views.ticket, name="ticket"),
     path("reservations/<uuid:reservation_id>/cancel/", views.cancel_view, name="cancel"),
 ]

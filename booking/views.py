@@ -1,4 +1,4 @@
-"""Fans' booking pages: seat map, hold, checkout, my reservations and cancel.
+"""Fans' booking pages: seat map, hold, checkout, my reservations, the printable e-ticket and cancel.
 
 Thin views: parse the request, call one booking service or selector, render. A refusal from a service
 (a BookingError or WalletError) is shown as a message on the page it came from, with the refusal's own
@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -323,6 +323,24 @@ def reservations(request: AuthenticatedRequest) -> HttpResponse:
     """The fan's reservations, newest first, a page at a time, with a cancel button while cancellation is
     allowed."""
     return _render_reservations(request)
+
+
+@require_safe
+@login_required
+def ticket(request: AuthenticatedRequest, reservation_id: uuid.UUID) -> HttpResponse:
+    """The printable e-ticket of one of the fan's paid seats: its QR code and code, or VOID once refunded.
+
+    404 for a reservation that is not the fan's or was never paid (the same answer, so it tells nothing).
+    Printing leaves the site's header and footer out (site.css); the page needs no JavaScript.
+    """
+    found = selectors.ticket_for(user=request.user, reservation_id=reservation_id)
+    if found is None:
+        raise Http404("No such ticket.")
+    return render(
+        request,
+        "booking/ticket.html",
+        {"ticket": found, "page_url": reverse("booking:ticket", args=[reservation_id])},
+    )
 
 
 def _cancel_page_url(request: AuthenticatedRequest, reservation_id: uuid.UUID) -> str:

@@ -4,10 +4,11 @@ rows of a date's CSV export).
 
 One module per subject: seat_maps (the grid every fan shares, the fan's map and the staff's), reservations
 (the fan's holds, checkout, My tickets, cancellation quotes and whether a ticket may be cancelled, and the date's
-booking and cancelling deadlines), checkins (the door), sales (the dashboard, sales_report and revenue),
-date_cancellations (a cancelled date's record and refund progress) and exports (the CSV rows). Every read
-treats a HELD seat whose hold has passed as AVAILABLE, whether or not the sweep has run. Callers use the names
-re-exported here (`from booking import selectors; selectors.seat_map(...)`).
+booking and cancelling deadlines), tickets (a paid seat's e-ticket: its code and QR code, or VOID), checkins
+(the door), sales (the dashboard, sales_report and revenue), date_cancellations (a cancelled date's record and
+refund progress) and exports (the CSV rows). Every read treats a HELD seat whose hold has passed as AVAILABLE,
+whether or not the sweep has run. Callers use the names re-exported here
+(`from booking import selectors; selectors.seat_map(...)`).
 """
 
 from .checkins import CheckInCounts, checkin_counts, door_dates
@@ -49,6 +50,7 @@ from .sales import (
     sales_over_time,
 )
 from .seat_maps import GridSeat, SeatGrid, SeatMapEntry, SeatState, StaffSeat, seat_grid, seat_map, staff_seat_map
+from .tickets import ETicket, e_ticket, ticket_for, with_check_in_time
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -59,6 +61,7 @@ __all__ = [
     "ConcertSales",
     "DateSales",
     "DaySales",
+    "ETicket",
     "ExportPrefetches",
     "GridSeat",
     "SalesDashboard",
@@ -77,6 +80,7 @@ __all__ = [
     "checkout_state",
     "date_revenue",
     "door_dates",
+    "e_ticket",
     "export_bytes",
     "export_rows",
     "holds_seats_on_concert",
@@ -97,5 +101,7 @@ __all__ = [
     "seat_map",
     "show_has_started",
     "staff_seat_map",
+    "ticket_for",
     "ticket_status",
+    "with_check_in_time",
 ]

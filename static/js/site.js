@@ -8,6 +8,7 @@
  *   screen readers ([data-seat-announce]) as it changes (static/js/seat-map.js keeps the seats up to date)
  * - [data-quick-amount]: top-up shortcuts
  * - form[data-submit-once]: a double click submits once
+ * - [data-print]: a Print button (hidden without JavaScript, where the browser's own Print does the same)
  */
 (function () {
   "use strict";
@@ -148,10 +149,16 @@
     });
   }
 
+  function printButton(btn) {
+    btn.hidden = false;
+    btn.addEventListener("click", function () { window.print(); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-countdown-seconds]").forEach(startCountdown);
     document.querySelectorAll("form[data-seat-form]").forEach(seatForm);
     document.querySelectorAll("form[data-submit-once]").forEach(submitOnce);
     quickAmounts();
+    document.querySelectorAll("[data-print]").forEach(printButton);
   });
 })();

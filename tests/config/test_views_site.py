@@ -155,7 +155,7 @@ def test_the_layouts_fixed_parts_read_as_rendered_afresh_in_every_language_secti
     assert '<a href="/reservations/" aria-current="page">My tickets</a>' in fresh[logged_in, "/reservations/", "en"]
     assert '<a class="nav-wallet" href="/wallet/" aria-current="page">' in fresh[logged_in, "/wallet/", "ko"]
     assert "aria-current" not in fresh[logged_in, "/reservations/", "ko"].split("nav-wallet")[1].split("</a>")[0]
-    assert '<a href="/reservations/">내 예매</a>' in fresh[logged_in, seats, "ko"]
-    assert "내 예매" not in fresh[client, "/", "ko"] and "내 예매" in fresh[logged_in, "/", "ko"]
+    assert '<a href="/reservations/">예매 내역</a>' in fresh[logged_in, seats, "ko"]
+    assert "예매 내역" not in fresh[client, "/", "ko"] and "예매 내역" in fresh[logged_in, "/", "ko"]
     top_up(fan, 8_000)  # the balance is outside the fixed parts
     assert "₩20,000" in page(logged_in, "/wallet/", "en")

@@ -41,6 +41,7 @@ def test_every_fan_page_sends_an_anonymous_visitor_to_log_in(concert_date, alice
         reverse("booking:seat_state", args=[date.pk]),
         reverse("booking:checkout", args=[date.pk]),
         reverse("booking:reservations"),
+        reverse("booking:ticket", args=[alice_paid.pk]),
         reverse("wallet:home"),
     ]
     posts = [
@@ -77,6 +78,14 @@ def test_a_fan_cannot_cancel_another_fan_s_reservation(alice, mallory_client, al
     assert response.status_code == 404
     assert state_snapshot() == before
     assert Reservation.objects.get(pk=alice_paid.pk).status == Reservation.Status.CONFIRMED
+
+
+def test_a_fan_cannot_open_another_fan_s_ticket(alice, mallory_client, alice_paid):
+    response = mallory_client.get(reverse("booking:ticket", args=[alice_paid.pk]))
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert "ticket-code" not in body and "qr-code" not in body
+    assert alice.email not in body and "Alice" not in body
 
 
 def test_a_fan_cannot_see_another_fan_s_reservations_or_wallet(alice, mallory_client, alice_paid):

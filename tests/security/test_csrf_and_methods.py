@@ -36,6 +36,7 @@ URL_CLASSES = {
     "booking:pick": "post",
     "booking:checkout": "fan+post",
     "booking:reservations": "fan",
+    "booking:ticket": "fan",
     "booking:cancel": "fan+post",
     "wallet:home": "fan",
     "wallet:charge": "post",
@@ -200,6 +201,7 @@ def _get_urls(scene):
         ("booking:seat_state", reverse("booking:seat_state", args=[date.pk])),
         ("booking:checkout", reverse("booking:checkout", args=[date.pk])),
         ("booking:reservations", reverse("booking:reservations")),
+        ("booking:ticket", reverse("booking:ticket", args=[scene["paid"].pk])),
         ("booking:cancel", reverse("booking:cancel", args=[scene["paid"].pk])),
         ("wallet:home", reverse("wallet:home")),
     ]
