@@ -1,4 +1,5 @@
-"""E-tickets: a signed code per paid reservation (shown as text and as a QR code) that door staff check.
+"""E-tickets: a signed code per paid reservation (shown as text and as a QR code) that door staff check, and the
+address of its printable page for e-mails.
 
 The code is signed with SECRET_KEY, so it cannot be forged or altered. It names the reservation only:
 whether that ticket may enter (paid, not refunded, this date, not used yet) is decided and recorded by
@@ -9,8 +10,10 @@ it opens nothing and the code never travels in a GET request to the server.
 import re
 
 import zxingcpp
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from .exceptions import TicketCodeInvalid
@@ -27,6 +30,13 @@ _DARK_RUN = re.compile(rb"\x00+")
 
 def ticket_code(reservation: Reservation) -> str:
     return signing.dumps(str(reservation.pk), salt=SALT)
+
+
+def ticket_url(reservation: Reservation) -> str:
+    """The absolute address of the reservation's printable ticket page, for e-mails (written with no request to
+    take the host from): SITE_URL and the page's path. The page opens for the ticket's owner only, once logged in.
+    """
+    return settings.SITE_URL + reverse("booking:ticket", args=[reservation.pk])
 
 
 def _qr_drawing(code: str) -> tuple[int, str]:

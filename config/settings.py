@@ -10,6 +10,7 @@ import hmac
 import ipaddress
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
@@ -222,6 +223,19 @@ CSP_REPORT_ONLY: bool = env.bool("CSP_REPORT_ONLY", default=False)
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND: str = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL: str = env("DEFAULT_FROM_EMAIL", default="Frontrow <tickets@frontrow.local>")
+
+
+def checked_site_url(value: str) -> str:
+    """SITE_URL as the links in e-mails use it: http(s)://host[:port], no path, no trailing slash."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") or parts.query:
+        raise ImproperlyConfigured(f"SITE_URL must be the site's address, like https://tickets.example.com: {value!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# The site's own address, for the links in e-mails: they are written by a worker with no request to take the host
+# from (the confirmation e-mail links each seat to its ticket page). `make run` sets it to the address it serves.
+SITE_URL: str = checked_site_url(env("SITE_URL", default="http://127.0.0.1:8000"))
 
 # --- Domain rules (see DESIGN.md) -----------------------------------------------------------
 SEATS_PER_DATE: int = env.int("SEATS_PER_DATE", default=50)

@@ -14,7 +14,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from .settings import *  # noqa: F403
-from .settings import env
+from .settings import checked_site_url, env
 
 DEBUG = False
 # A missing variable raises ImproperlyConfigured ("Set the SECRET_KEY environment variable").
@@ -92,6 +92,16 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# The address e-mails link to: SITE_URL, else the first of ALLOWED_HOSTS over HTTPS (HTTP with ALLOW_PLAIN_HTTP).
+_site_url = env.str("SITE_URL", default="")
+if not _site_url:
+    if ALLOWED_HOSTS[0].startswith(".") or "*" in ALLOWED_HOSTS[0]:
+        raise ImproperlyConfigured(
+            "Set SITE_URL to the site's address (https://tickets.example.com): the e-mails link to it, and the first "
+            f"of ALLOWED_HOSTS ({ALLOWED_HOSTS[0]!r}) is a pattern, not a host."
+        )
+    _site_url = f"{'http' if _plain_http else 'https'}://{ALLOWED_HOSTS[0]}"
+SITE_URL = checked_site_url(_site_url)
 # Behind a TLS-terminating proxy (nginx, a cloud load balancer) that sets X-Forwarded-Proto, set
 # SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO. Only do so when the proxy always overwrites it.
 _proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="")

@@ -117,12 +117,16 @@ def _one_line(text: str) -> str:
 class _Ticket(TypedDict):
     reservation: Reservation
     code: str
+    url: str  # its printable ticket page (SITE_URL)
 
 
 def render(*, user: User, reservations: Sequence[Reservation], language: str | None) -> EmailMultiAlternatives:
-    """The confirmation e-mail of these paid reservations (one date), in `language`, QR codes attached."""
+    """The confirmation e-mail of these paid reservations (one date), in `language`, QR codes attached (one drawing
+    a seat: the costly part of the mail) and each seat's ticket page linked."""
     date = reservations[0].seat.concert_date
-    ticket_list: list[_Ticket] = [{"reservation": r, "code": tickets.ticket_code(r)} for r in reservations]
+    ticket_list: list[_Ticket] = [
+        {"reservation": r, "code": tickets.ticket_code(r), "url": tickets.ticket_url(r)} for r in reservations
+    ]
     context = {"user": user, "date": date, "concert": date.concert, "tickets": ticket_list}
     with translation.override(_language(language)):
         subject = _one_line(render_to_string("booking/email/confirmation_subject.txt", context))

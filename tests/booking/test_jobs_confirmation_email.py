@@ -276,3 +276,57 @@ def test_the_mail_is_in_the_language_the_fan_booked_in(
     assert message.subject.startswith(subject)
     assert message.body.startswith(greeting)
     assert ConfirmationEmail.objects.get().language == language
+
+
+# --- the link to each seat's printable ticket page ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("language", "label"), [("ko", "전자 티켓 보기·인쇄"), ("en", "Open or print your e-ticket")])
+def test_the_mail_links_each_seat_to_its_ticket_page_at_the_site_s_address(
+    django_capture_on_commit_callbacks, settings, client, language, label
+):
+    settings.SITE_URL = "https://tickets.example.com"
+    user, date = UserFactory(), ConcertDateFactory()
+    wallet_services.charge(user=user, amount=500_000)
+    services.hold_seats(user=user, concert_date=date, seat_numbers=[3, 4])
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.pay(user=user, concert_date=date, idempotency_key="k", language=language)
+    [message] = mail.outbox
+    html = message.alternatives[0][0]
+    links = re.findall(r"^(https://tickets\.example\.com/\S+)$", message.body, flags=re.MULTILINE)
+    by_seat = sorted(result.reservations, key=lambda r: r.seat.seat_number)
+    assert links == [f"https://tickets.example.com/reservations/{r.pk}/ticket/" for r in by_seat]
+    for link in links:
+        assert f'<a href="{link}" style="color:#3651ff;font-weight:bold">{label}</a>' in html
+    # The link opens the seat's ticket page for its owner (logged in), with the seat's own code on it.
+    client.force_login(user)
+    page = client.get(links[0].removeprefix("https://tickets.example.com"))
+    assert page.status_code == 200
+    [code] = re.findall(r'data-testid="ticket-code">([^<]+)<', page.content.decode())
+    assert reservation_for_code(code) == by_seat[0]
+
+
+def test_the_mail_draws_each_seat_s_qr_code_once(django_capture_on_commit_callbacks, monkeypatch):
+    """The QR drawing is most of the mail's cost (bench/email_bench.py): the link adds none."""
+    from booking import tickets
+
+    drawn = []
+    draw = tickets._qr_drawing
+    monkeypatch.setattr(tickets, "_qr_drawing", lambda code: drawn.append(code) or draw(code))
+    with django_capture_on_commit_callbacks(execute=True):
+        paid_fan(concert_date=ConcertDateFactory(), seats=[1, 2, 3])
+    [message] = mail.outbox
+    assert len(drawn) == 3 == len(message.attachments)
+    assert len(set(drawn)) == 3
+
+
+def test_site_url_must_be_an_address_without_a_path():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.settings import checked_site_url
+
+    assert checked_site_url("https://tickets.example.com/") == "https://tickets.example.com"
+    assert checked_site_url("http://127.0.0.1:8772") == "http://127.0.0.1:8772"
+    for wrong in ("tickets.example.com", "ftp://tickets.example.com", "https://example.com/frontrow", ""):
+        with pytest.raises(ImproperlyConfigured):
+            checked_site_url(wrong)

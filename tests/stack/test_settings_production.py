@@ -53,6 +53,7 @@ print(json.dumps({
     "email_use_tls": s.EMAIL_USE_TLS,
     "axes_proxy_count": getattr(s, "AXES_IPWARE_PROXY_COUNT", None),
     "axes_meta_order": list(getattr(s, "AXES_IPWARE_META_PRECEDENCE_ORDER", [])),
+    "site_url": s.SITE_URL,
 }))
 """
 
@@ -102,6 +103,8 @@ def test_refuses_to_start_without_a_required_variable(tmp_path, missing):
         ("REDIS_URL", "memcached://127.0.0.1:11211", "REDIS_URL must be a redis://"),
         ("QUEUE_REDIS_URL", "127.0.0.1:7000", "QUEUE_REDIS_URL must be a redis://"),
         ("ALLOWED_HOSTS", "", "Set ALLOWED_HOSTS"),
+        ("SITE_URL", "tickets.example.com", "SITE_URL must be the site's address"),
+        ("ALLOWED_HOSTS", ".example.com", "Set SITE_URL to the site's address"),
     ],
 )
 def test_refuses_to_start_with_an_unusable_value(tmp_path, variable, value, message):
@@ -109,6 +112,14 @@ def test_refuses_to_start_with_an_unusable_value(tmp_path, variable, value, mess
 
     assert completed.returncode != 0
     assert message in completed.stderr
+
+
+def test_e_mails_link_to_site_url_or_else_the_first_allowed_host(tmp_path):
+    hosts = "tickets.example.com,www.example.com"
+    assert dump_settings(tmp_path, ALLOWED_HOSTS=hosts)["site_url"] == "https://tickets.example.com"
+    assert dump_settings(tmp_path, ALLOW_PLAIN_HTTP="true")["site_url"] == "http://127.0.0.1"
+    given = dump_settings(tmp_path, ALLOWED_HOSTS=".example.com", SITE_URL="https://frontrow.example.com/")
+    assert given["site_url"] == "https://frontrow.example.com"
 
 
 def test_nothing_is_kept_in_process_memory(tmp_path):
