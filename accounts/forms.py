@@ -1,9 +1,9 @@
-"""Sign-up and log-in forms: e-mail as the login, Django's password validators, case-insensitive e-mail."""
+"""Sign-up, log-in and password forms: e-mail as the login, Django's password validators, case-insensitive e-mail."""
 
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, SetPasswordForm
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -52,3 +52,30 @@ class EmailAuthenticationForm(AuthenticationForm):
         if self.cleaned_data.get("username"):
             self.cleaned_data["username"] = self.cleaned_data["username"].strip().lower()
         return super().clean()
+
+
+class PasswordResetRequestForm(forms.Form):
+    """The address to send a password-reset link to."""
+
+    email = forms.EmailField(
+        label=_("E-mail"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"].strip().lower()
+        return email
+
+
+class NewPasswordForm(SetPasswordForm):  # type: ignore[type-arg]
+    """Django's form for a new password (twice, checked by AUTH_PASSWORD_VALIDATORS), without label colons."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].widget.attrs["autofocus"] = True

@@ -1,19 +1,28 @@
-"""Sign up, log in and log out: Django's auth views around the e-mail login forms."""
+"""Sign up, log in, log out and reset a forgotten password: Django's auth views around the e-mail login forms."""
 
+from typing import Any
+
+from django import forms
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse, reverse_lazy
+from django.utils import translation
 from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from config.ratelimit import rate_limited
 
-from .forms import EmailAuthenticationForm, SignupForm
+from . import services
+from .forms import EmailAuthenticationForm, NewPasswordForm, PasswordResetRequestForm, SignupForm
 from .redirects import redirect_to_next, safe_next
+
+BACKEND = "accounts.backends.UserBackend"
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -31,7 +40,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             user = form.save()
-            login(request, user, backend="accounts.backends.UserBackend")
+            login(request, user, backend=BACKEND)
             return redirect_to_next(request, _next_url(request), settings.LOGIN_REDIRECT_URL)
         return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)}, status=400)
     return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)})
@@ -54,3 +63,58 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     """POST only (Django's default since 5.0), so a link or image cannot log a fan out."""
+
+
+def site_url(request: HttpRequest) -> str:
+    """The scheme and host the request came to (checked against ALLOWED_HOSTS), which the e-mails' links use."""
+    return f"{request.scheme}://{request.get_host()}"
+
+
+# --- a forgotten password ---------------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@rate_limited("password_reset", methods=["POST"], account_field="email")
+def password_reset(request: HttpRequest) -> HttpResponse:
+    """The address to send a reset link to. A valid one always goes on to the same "sent" page, whether an
+    account has it or not; a malformed one re-renders with 400."""
+    form = PasswordResetRequestForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.is_valid():
+            services.request_password_reset(
+                email=form.cleaned_data["email"], language=translation.get_language(), site_url=site_url(request)
+            )
+            return HttpResponseRedirect(reverse("accounts:password_reset_sent"))
+        return render(request, "accounts/password_reset.html", {"form": form}, status=400)
+    return render(request, "accounts/password_reset.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def password_reset_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/password_reset_sent.html")
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's: the link's token (PASSWORD_RESET_TIMEOUT, once) is moved into the session and the page shows the
+    new-password form; a forged, expired or used link answers 400 with a way to ask for a new one. Setting the
+    password logs the fan in (and, step by step, ends their other sessions: the hash changed)."""
+
+    form_class = NewPasswordForm
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+    post_reset_login = True
+    post_reset_login_backend = BACKEND
+
+    def render_to_response(self, context: dict[str, Any], **response_kwargs: Any) -> HttpResponse:
+        if not context.get("validlink"):
+            response_kwargs["status"] = 400
+        return super().render_to_response(context, **response_kwargs)
+
+    def form_invalid(self, form: forms.Form) -> HttpResponse:
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"

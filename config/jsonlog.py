@@ -32,10 +32,13 @@ _ACCESS_ATOMS = {
 # door check-in takes them by POST, but an old bookmark or a scanner app may still send ?code=...).
 # A parameter with one of these names is redacted whatever its value; so is any value, in the query or
 # the path, shaped like django.core.signing output ("payload:timestamp:signature"), which is what
-# booking.tickets issues.
+# booking.tickets and the e-mail verification links (accounts.tokens) issue; and a password-reset link's token
+# (Django's PasswordResetTokenGenerator: base-36 time, "-", 20+ hex digits; a UUID's groups are shorter).
 REDACTED = "REDACTED"
 _SECRET_PARAMETERS = frozenset({"code", "ticket", "ticket_code"})
-_SIGNED_VALUE = re.compile(r"[A-Za-z0-9_-]{8,}:[A-Za-z0-9_-]{4,}:[A-Za-z0-9_-]{20,}")
+_SIGNED_VALUE = re.compile(
+    r"[A-Za-z0-9_-]{8,}:[A-Za-z0-9_-]{4,}:[A-Za-z0-9_-]{20,}|(?<![0-9A-Za-z])[0-9a-z]{1,13}-[0-9a-f]{20,}(?![0-9a-f])"
+)
 
 
 def redact_path(path: object) -> object:

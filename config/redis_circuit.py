@@ -2,7 +2,7 @@
 connection, a read that timed out), every caller in this process skips that server for REDIS_BACKOFF_SECONDS
 instead of waiting on it again.
 
-The cache (config.cache), the sessions (config.sessions), the RQ enqueue (booking.jobs) and the Redis queue
+The cache (config.cache), the sessions (config.sessions), the RQ enqueue (config.jobs) and the Redis queue
 backend share the breaker of their server, so a dead or hung Redis costs one request one socket timeout
 (REDIS_CONNECT_TIMEOUT / REDIS_SOCKET_TIMEOUT) per back-off, not every request its own. Once the back-off has
 passed, the next caller alone tries Redis again while the others keep skipping it: if Redis answers, the

@@ -152,6 +152,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# How long a password-reset link works (it also stops working once used, or once the fan logs in).
+PASSWORD_RESET_TIMEOUT: int = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -317,6 +319,8 @@ RATE_LIMITS_ENABLED: bool = env.bool("RATE_LIMITS_ENABLED", default=True)
 RATE_LIMIT_DEFAULTS: dict[str, tuple[int, int, int]] = {
     "login": (10, 100, 60),  # account: the e-mail typed in from this address (not alone: no lock-out by others)
     "signup": (0, 60, 600),
+    # Password-reset e-mails asked for: per e-mail address typed from one address, and per address, per hour.
+    "password_reset": (5, 50, 3600),
     "queue_join": (30, 600, 60),
     "queue_status": (120, 3000, 60),
     "seat_map": (60, 1200, 60),

@@ -30,6 +30,10 @@ URL_CLASSES = {
     "accounts:signup": "public+post",
     "accounts:login": "public+post",
     "accounts:logout": "post",
+    "accounts:password_reset": "public+post",
+    "accounts:password_reset_sent": "public",
+    "accounts:password_reset_confirm": "public+post",
+    "accounts:password_reset_complete": "public",
     "booking:seats": "fan",
     "booking:seat_state": "fan",
     "booking:hold": "post",
@@ -136,8 +140,10 @@ def test_anonymous_sign_up_and_log_in_without_csrf_are_refused(alice):
         },
     )
     login = client.post(reverse("accounts:login"), {"username": alice.email, "password": "correct-horse-battery"})
+    reset = client.post(reverse("accounts:password_reset"), {"email": alice.email})
     assert signup.status_code == 403
     assert login.status_code == 403
+    assert reset.status_code == 403
     assert not User.objects.filter(email="csrf@example.com").exists()
     assert "_auth_user_id" not in client.session
 
@@ -197,6 +203,10 @@ def _get_urls(scene):
         ("queueing:draw_json", reverse("queueing:draw_json", args=[concert.pk])),
         ("accounts:signup", reverse("accounts:signup")),
         ("accounts:login", reverse("accounts:login")),
+        ("accounts:password_reset", reverse("accounts:password_reset")),
+        ("accounts:password_reset_sent", reverse("accounts:password_reset_sent")),
+        ("accounts:password_reset_confirm", reverse("accounts:password_reset_confirm", args=["MjQ", "ckx3f1-0a1b"])),
+        ("accounts:password_reset_complete", reverse("accounts:password_reset_complete")),
         ("booking:seats", reverse("booking:seats", args=[date.pk])),
         ("booking:seat_state", reverse("booking:seat_state", args=[date.pk])),
         ("booking:checkout", reverse("booking:checkout", args=[date.pk])),

@@ -232,6 +232,20 @@ def test_ticket_codes_are_redacted_from_the_access_log(path, query):
         assert line["query"] == "concert_date=abc&code=REDACTED&x=1"  # other parameters stay readable
 
 
+def test_a_password_reset_links_token_is_redacted_from_the_access_log_and_a_uuid_is_not():
+    token = "ckx3f1-8b1e0c7d2a4f9e3b6c5d8a7f1e2b3c4d"  # Django's PasswordResetTokenGenerator: time-hash
+    concert = "3f2f4d2b-9988-4d71-a12e-77ea7f0a1b23"
+    path = f"/accounts/password/reset/MjQ/{token}/"
+    atoms = {"h": "127.0.0.1", "m": "GET", "U": path, "q": f"concert={concert}", "s": "302"}
+    atoms.update({"B": 0, "M": 3, "a": "x", "r": f"GET {path}?concert={concert} HTTP/1.1"})
+    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, "%(h)s %(r)s", (atoms,), None)
+
+    line = json.loads(JsonLineFormatter().format(record))
+
+    assert line["path"] == "/accounts/password/reset/MjQ/REDACTED/"
+    assert line["query"] == f"concert={concert}"
+
+
 def test_error_records_keep_the_traceback():
     try:
         raise ValueError("boom")

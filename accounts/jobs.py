@@ -1,0 +1,11 @@
+"""django-rq jobs of accounts: the account e-mails, thin wrappers over accounts.services (safe to run again:
+each sends a fresh link, or nothing when the account no longer qualifies). Queued by accounts.services on
+commit through config.jobs.enqueue."""
+
+import uuid
+
+from . import services
+
+
+def send_password_reset(*, user_id: uuid.UUID | str, language: str, site_url: str) -> int:
+    return services.send_password_reset(user_id=user_id, language=language, site_url=site_url)
