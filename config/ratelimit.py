@@ -362,7 +362,8 @@ def _back_url(request: HttpRequest) -> str:
 
 def limited_response(request: HttpRequest, refusal: RateLimited, *, json: bool = False) -> HttpResponse:
     """The 429: JSON ({"error", "code", "retry_after"}) for a script, else the page in the site's layout
-    (a GET reloads itself when the window ends). Retry-After in both; never cached."""
+    (a GET offers a link to itself for when the window ends: no page reloads by itself, which would take a reader's
+    place on the page away unasked, WCAG 2.2.1). Retry-After in both; never cached."""
     response: HttpResponse
     if json or wants_json(request):
         response = JsonResponse(
@@ -373,7 +374,7 @@ def limited_response(request: HttpRequest, refusal: RateLimited, *, json: bool =
         context = {
             "message": refusal.message,
             "retry_after": refusal.retry_after,
-            "reload": request.method in ("GET", "HEAD"),
+            "retry_url": request.get_full_path() if request.method in ("GET", "HEAD") else "",
             "back_url": _back_url(request),
         }
         response = TemplateResponse(request, "429.html", context, status=refusal.status).render()
