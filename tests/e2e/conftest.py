@@ -18,6 +18,11 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
+# axe-core (bundled by axe-playwright-python) with WCAG 2.0 and 2.1, levels A and AA; a violation of these
+# impacts fails a test (moderate and minor ones are reported by axe_violations, not failed on).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_FAILING_IMPACTS = ("serious", "critical")
+
 # What a person must never read on a page: template syntax Django printed instead of running, or a
 # Python None rendered as text (the word, unless an English sentence goes on: Django's "None available").
 LEAKED_SYNTAX = re.compile(r"\{%|%\}|\{\{|\}\}|\{#|#\}|(?<![A-Za-z])None(?![A-Za-z]| [a-z])")
@@ -52,6 +57,52 @@ def leaked_syntax(html):
     parser.feed(html)
     lines = "\n".join(parser.parts).splitlines()
     return [line.strip()[:120] for line in lines if LEAKED_SYNTAX.search(line)]
+
+
+def axe_violations(page):
+    """axe-core's WCAG 2.0/2.1 A and AA violations on the page as it is now, every impact: a list of dicts with
+    the rule id, impact, help text, the CSS selectors of the elements found and axe's account of each (runs only
+    with JavaScript on)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]})
+    return [
+        {
+            "rule": violation["id"],
+            "impact": violation["impact"],
+            "help": violation["help"],
+            "targets": [" ".join(map(str, node["target"])) for node in violation["nodes"]],
+            "why": [node.get("failureSummary", "") for node in violation["nodes"]],
+        }
+        for violation in results.response["violations"]
+    ]
+
+
+def failing(violations):
+    """The violations a test fails on: serious and critical ones."""
+    return [violation for violation in violations if violation["impact"] in AXE_FAILING_IMPACTS]
+
+
+def describe(violations, where=""):
+    """One line per violation: where, rule, impact, help and the elements' selectors."""
+    return [
+        f"{where}{v['rule']} ({v['impact']}): {v['help']} at {', '.join(v['targets'][:6])}"
+        + (f" and {len(v['targets']) - 6} more" if len(v["targets"]) > 6 else "")
+        for v in violations
+    ]
+
+
+@pytest.fixture
+def axe_check():
+    """axe_check(page) fails the test listing each serious or critical WCAG 2.0/2.1 A/AA violation on the page
+    (its rule, impact, help and the elements' selectors); it returns every violation found, of any impact."""
+
+    def axe_check(page):
+        found = axe_violations(page)
+        assert failing(found) == [], "\n".join(describe(failing(found), f"{page.url}: "))
+        return found
+
+    return axe_check
 
 
 @pytest.fixture(scope="session")
