@@ -7,6 +7,7 @@ booking.services.checkins at the door. The QR code holds the bare code, not a UR
 it opens nothing and the code never travels in a GET request to the server.
 """
 
+import datetime
 import re
 
 import zxingcpp
@@ -28,8 +29,23 @@ QR_MODULE_MM = 0.8
 _DARK_RUN = re.compile(rb"\x00+")
 
 
+class _IssuedAtSigner(signing.TimestampSigner):
+    """signing.dumps's signer, stamping the time the ticket was issued instead of the time it is signed."""
+
+    def __init__(self, *, issued_at: datetime.datetime) -> None:
+        super().__init__(salt=SALT)
+        self.issued_at = issued_at
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(int(self.issued_at.timestamp()))
+
+
 def ticket_code(reservation: Reservation) -> str:
-    return signing.dumps(str(reservation.pk), salt=SALT)
+    """The reservation's ticket code: signing.dumps of its id, stamped with when it was paid, so the code is the same
+    wherever and whenever it is shown (My tickets, the printed page, the e-mail). Codes stamped with the moment they
+    were signed, as earlier e-mails carry, read the same: reservation_for_code checks no age."""
+    issued_at = reservation.confirmed_at or reservation.created_at
+    return _IssuedAtSigner(issued_at=issued_at).sign_object(str(reservation.pk))
 
 
 def ticket_url(reservation: Reservation) -> str:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.redirects import login_required
@@ -319,6 +320,7 @@ def _render_reservations(request: AuthenticatedRequest, *, status: int = 200) ->
 
 @require_safe
 @login_required
+@cache_control(private=True, no_cache=True)  # its ticket codes let a seat in: no shared cache keeps them
 def reservations(request: AuthenticatedRequest) -> HttpResponse:
     """The fan's reservations, newest first, a page at a time, with a cancel button while cancellation is
     allowed."""
@@ -327,6 +329,7 @@ def reservations(request: AuthenticatedRequest) -> HttpResponse:
 
 @require_safe
 @login_required
+@cache_control(private=True, no_cache=True)  # the browser keeps it (a fan at the door with no signal), no proxy does
 def ticket(request: AuthenticatedRequest, reservation_id: uuid.UUID) -> HttpResponse:
     """The printable e-ticket of one of the fan's paid seats: its QR code and code, or VOID once refunded.
 

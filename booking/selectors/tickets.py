@@ -37,10 +37,11 @@ class ETicket:
     @property
     def date_cancelled(self) -> bool:
         """Void because the organiser cancelled the show (rather than a refund the fan or staff made)."""
+        reservation = self.reservation
+        live = reservation.status == Reservation.Status.CONFIRMED
         return self.void and (
-            self.reservation.end_reason == Reservation.EndReason.DATE_CANCELLED
-            or self.reservation.seat.concert_date.is_cancelled
-            and self.reservation.status == Reservation.Status.CONFIRMED
+            reservation.end_reason == Reservation.EndReason.DATE_CANCELLED
+            or (live and reservation.seat.concert_date.is_cancelled)
         )
 
 

@@ -2,10 +2,11 @@
 to its owner only, and a refunded ticket (or one of a cancelled show) is VOID with no code to scan."""
 
 import re
+import time
 import uuid
 
 import pytest
-from django.core import signing
+from django.core import mail, signing
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -174,8 +175,34 @@ def test_the_ticket_page_in_english_names_the_qr_code_for_screen_readers(client,
     assert "E-ticket" in page and "Ticket holder" in page
 
 
+def test_no_shared_cache_keeps_a_page_with_ticket_codes(fan_client, two_seats):
+    for url in (reverse("booking:reservations"), _ticket_url(two_seats[0])):
+        cache_control = set(fan_client.get(url)["Cache-Control"].replace(" ", "").split(","))
+        assert {"private", "no-cache"} <= cache_control, url
+
+
 def test_the_ticket_page_reads_the_ticket_in_one_query(fan_client, two_seats):
     fan_client.get(reverse("booking:reservations"))  # the session is warm
     with CaptureQueriesContext(connection) as queries:
         assert fan_client.get(_ticket_url(two_seats[0])).status_code == 200
     assert len(queries) == 3  # session, user, the ticket (seat, date, concert and check-in joined)
+
+
+def test_a_seat_s_code_is_the_same_on_my_tickets_on_its_page_and_in_its_e_mail(
+    fan_client, fan, concert_date, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _user, result = paid_fan(user=fan, concert_date=concert_date, seats=[5])
+    [seat_5] = result.reservations
+    [mailed] = re.findall(r": (\S+:\S+)$", mail.outbox[0].body, flags=re.MULTILINE)
+
+    listed = CODE.findall(fan_client.get(reverse("booking:reservations")).content.decode())
+    time.sleep(1.1)  # a code stamped with the time it was shown would change here
+    [printed] = CODE.findall(fan_client.get(_ticket_url(seat_5)).content.decode())
+    assert listed == [printed] == [mailed]
+    assert reservation_for_code(printed) == seat_5
+
+
+def test_a_code_an_earlier_e_mail_carried_still_names_its_ticket(two_seats):
+    """Earlier mails stamped each code with the moment it was signed: the same signature, another timestamp."""
+    assert reservation_for_code(signing.dumps(str(two_seats[0].pk), salt=SALT)) == two_seats[0]
