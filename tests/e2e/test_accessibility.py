@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError
 from django.urls import include, path
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect
 
 from booking import services as booking_services
@@ -106,6 +109,16 @@ class World:
     @cached_property
     def paid(self):
         return self.fan.reservations.get(seat__concert_date=self.date, seat__seat_number=12)
+
+    @cached_property
+    def cancelled(self):
+        return self.fan.reservations.get(seat__concert_date=self.date, seat__seat_number=13)
+
+    @cached_property
+    def reset_link(self):
+        """The fan's password-reset link, as the e-mail gives it."""
+        uid = urlsafe_base64_encode(force_bytes(self.fan.pk))
+        return f"/accounts/password/reset/{uid}/{default_token_generator.make_token(self.fan)}/"
 
     @cached_property
     def crowded(self):
@@ -210,6 +223,12 @@ def _hold_too_many(page, world):
     return _submit(page, "[data-hold-submit]:visible")
 
 
+def _reset_requested(page, world):
+    page.goto("/accounts/password/reset/")
+    page.locator("input[name=email]").fill("nobody@example.com")
+    return _submit(page, "[data-testid=send-reset-link]")
+
+
 def _wallet_error(page, world):
     page.goto("/wallet/")
     page.locator("main form input[name=amount]").fill("5")
@@ -255,6 +274,17 @@ VISITS = [
     Visit("log-in-refused", _form_errors_login, ".form-errors", fan=False, status=400),
     Visit("sign-up", _goto("/accounts/signup/"), "input[name=password2]", fan=False),
     Visit("sign-up-refused", _form_errors_signup, ".has-error", fan=False, status=400),
+    Visit("password-reset", _goto("/accounts/password/reset/"), "[data-testid=send-reset-link]", fan=False),
+    Visit("password-reset-sent", _reset_requested, "[data-testid=reset-sent]", fan=False),
+    Visit("password-reset-link", _goto(lambda w: w.reset_link), "[data-testid=set-password]", fan=False),
+    Visit(
+        "password-reset-link-refused",
+        _goto("/accounts/password/reset/MQ/not-a-token/"),
+        "[data-testid=link-refused]",
+        fan=False,
+        status=400,
+    ),
+    Visit("password-reset-done", _goto("/accounts/password/reset/done/"), "[data-testid=reset-complete]", fan=False),
     Visit("waiting-room-join", _goto(lambda w: f"/concerts/{w.challenge.pk}/queue/"), "altcha-widget"),
     Visit("waiting-room-waiting", _goto(lambda w: f"/concerts/{w.crowded.pk}/queue/"), "[data-queue-waiting]"),
     Visit("waiting-room-prequeue", _goto(lambda w: f"/concerts/{w.prequeue.pk}/queue/"), "[data-queue-prequeue]"),
@@ -268,6 +298,8 @@ VISITS = [
     Visit("seat-map-refused", _hold_too_many, ".messages .message-error"),
     Visit("checkout", _goto(lambda w: f"/checkout/{w.date.pk}/"), "[data-testid=pay-button]"),
     Visit("reservations", _goto("/reservations/"), ".ticket .badge-CANCELLED", needs=("date",)),
+    Visit("e-ticket", _goto(lambda w: f"/reservations/{w.paid.pk}/ticket/"), "[data-testid=ticket-qr]"),
+    Visit("e-ticket-void", _goto(lambda w: f"/reservations/{w.cancelled.pk}/ticket/"), "[data-testid=ticket-void]"),
     Visit("cancel", _goto(lambda w: f"/reservations/{w.paid.pk}/cancel/"), "[data-testid=confirm-cancel]"),
     Visit("wallet", _goto("/wallet/"), "[data-testid=history]", needs=("date",)),
     Visit("wallet-refused", _wallet_error, ".messages .message-error", status=400),
