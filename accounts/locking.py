@@ -20,6 +20,13 @@ transactions never wait on each other in a cycle:
    for me" locks every free seat of the date (at the price asked) before it holds some of them
    (booking.services.hold_best_seats); moving a date to another day locks all its seats first
    (concerts.services.check_date_move, FOR UPDATE).
+5. Waiting-list rows (booking.services.waitlist): a WAITING entry changes only under its fan's user row (1), an
+   offer and its OFFERED entry only under the offered seat's row (4); neither is locked on its own.
+
+The waiting-list lock of a date (booking.services.waitlist, a transaction-scoped advisory lock) comes before all
+of the above: an offer run takes it with nothing else held, then the next fan's user row, the date's row (FOR
+SHARE) and one free seat (SKIP LOCKED), so offers on a date are made one at a time, in list order. Nothing takes
+it while holding any row lock above.
 
 Outside that chain, each taken with none of the above held:
 - A join from a client address first takes a transaction-scoped advisory lock on (concert, address)

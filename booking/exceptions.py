@@ -210,6 +210,34 @@ class DateCancelledByOrganiser(BookingError):
     )
 
 
+# --- the waiting list of a sold-out date (booking.services.waitlist) ----------------------------------
+
+
+class WaitlistNotNeeded(BookingError):
+    """The fan would join the waiting list of a date that still has seats to choose from."""
+
+    code = RefusalCode.WAITLIST_NOT_NEEDED
+    default_message = _("This date still has seats available: choose them on the seat map instead.")
+
+
+class OfferLinkInvalid(BookingError):
+    """An offer link we did not sign, an altered one, or one of another fan's offer."""
+
+    status = 404
+    code = RefusalCode.OFFER_LINK_INVALID
+    default_message = _("This offer link is not valid. Open the link from your e-mail while logged in.")
+
+
+class OfferExpired(BookingError):
+    """The offer ended (ran out, declined, paid or withdrawn): its seat is no longer held for the fan."""
+
+    status = 410
+    code = RefusalCode.OFFER_EXPIRED
+    default_message = _(
+        "This offer has ended: the seat is no longer held for you and has passed to the next fan on the waiting list."
+    )
+
+
 # --- the door: refusals of a ticket at check-in (booking.services.checkins) ------------------------
 
 

@@ -1,6 +1,6 @@
-"""django-rq jobs people trigger: the booking confirmation e-mail, the bulk refund of a cancelled date,
-the CSV export of a date. Each is a thin wrapper over booking.services and safe to run
-again (RQ retries failed jobs; an operator may requeue one from the RQ dashboard).
+"""django-rq jobs people trigger: the booking confirmation e-mail, the bulk refund of a cancelled date, the
+CSV export of a date, and the offers of seats returned to a sold-out date's waiting list. Each is a thin wrapper
+over booking.services and safe to run again (RQ retries failed jobs; an operator may requeue one from the RQ dashboard).
 
 Queued with config.jobs.enqueue (without Redis, the embedded default, it runs the job at once, in the caller).
 """
@@ -11,13 +11,20 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.utils import timezone
 
-from concerts.models import DateCancellation, DateExport
+from concerts.models import ConcertDate, DateCancellation, DateExport
 from config.jobs import RETRY, enqueue
 
 from . import services
 from .models import Reservation
 
-__all__ = ["RETRY", "enqueue", "export_date_csv", "refund_cancelled_date", "send_booking_confirmation"]
+__all__ = [
+    "RETRY",
+    "enqueue",
+    "export_date_csv",
+    "offer_returned_seats",
+    "refund_cancelled_date",
+    "send_booking_confirmation",
+]
 
 
 def send_booking_confirmation(
@@ -64,3 +71,17 @@ def export_date_csv(*, export_id: uuid.UUID | str) -> int | None:
             status=DateExport.Status.FAILED, error=f"{exc.__class__.__name__}: {exc}", finished_at=timezone.now()
         )
         raise
+
+
+def offer_returned_seats(*, concert_date_id: uuid.UUID | str) -> int:
+    """Offer the date's returned seats to its waiting list, then send the offer e-mails; return the offers made.
+
+    Queued when a seat of a date with a waiting list comes back (booking.services.waitlist.seats_returned). Safe
+    to run twice or on two workers at once: offers are made under the date's waiting-list lock, each mail once.
+    """
+    concert_date = ConcertDate.objects.select_related("concert").filter(pk=concert_date_id).first()
+    if concert_date is None:  # deleted since
+        return 0
+    made = services.waitlist.make_offers(concert_date=concert_date)
+    services.waitlist.send_offer_emails(concert_date_id=concert_date.pk)
+    return len(made)

@@ -1,5 +1,6 @@
-"""Reservations of seats (HOLD → CONFIRMED, or EXPIRED / CANCELLED), the payments for them, and the
-confirmation e-mail each successful checkout owes the fan."""
+"""Reservations of seats (HOLD → CONFIRMED, or EXPIRED / CANCELLED), the payments for them, the
+confirmation e-mail each successful checkout owes the fan, and the waiting lists of sold-out dates (취소표)
+with the seats offered from them."""
 
 import uuid
 
@@ -25,6 +26,7 @@ class Reservation(models.Model):
         STAFF_REFUNDED = "STAFF_REFUNDED", _("Refunded by staff")
         STAFF_RELEASED = "STAFF_RELEASED", _("Hold released by staff")
         DATE_CANCELLED = "DATE_CANCELLED", _("Date cancelled by the organiser")
+        OFFER_DECLINED = "OFFER_DECLINED", _("Waiting-list offer declined")
 
     LIVE_STATUSES = (Status.HOLD, Status.CONFIRMED)
 
@@ -179,3 +181,147 @@ class CheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reservation.seat} · {self.checked_in_at:%Y-%m-%d %H:%M}"
+
+
+class WaitlistEntry(models.Model):
+    """A fan on the waiting list of a sold-out date (취소표 대기), written by booking.services.waitlist.
+
+    WAITING until a returned seat is offered to the fan (OFFERED), then the offer's outcome ends it: BOOKED
+    (paid), PASSED (the offer was declined or ran out: it went on to the next fan). LEFT: the fan left the list;
+    CLOSED: the date was cancelled or started, or the fan had the most seats one fan may book when their turn
+    came. The list's order is (joined_at, id). A fan has at most one live (WAITING or OFFERED) entry a date.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "WAITING", _("Waiting")
+        OFFERED = "OFFERED", _("Offered a seat")
+        BOOKED = "BOOKED", _("Booked the offered seat")
+        PASSED = "PASSED", _("Offer not used")
+        LEFT = "LEFT", _("Left the list")
+        CLOSED = "CLOSED", _("Closed")
+
+    LIVE_STATUSES = (Status.WAITING, Status.OFFERED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="waitlist_entries", verbose_name=_("user")
+    )
+    concert_date = models.ForeignKey(
+        "concerts.ConcertDate",
+        on_delete=models.CASCADE,
+        related_name="waitlist_entries",
+        verbose_name=_("concert date"),
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.WAITING)
+    # The language the fan joined in: the offer e-mail is written in it.
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    joined_at = models.DateTimeField(_("joined at"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("waiting-list entry")
+        verbose_name_plural = _("waiting-list entries")
+        ordering = ["joined_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "concert_date"],
+                condition=Q(status__in=["WAITING", "OFFERED"]),
+                name="waitlist_entry_one_live_per_fan_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["WAITING", "OFFERED"], ended_at__isnull=True)
+                | (~Q(status__in=["WAITING", "OFFERED"]) & Q(ended_at__isnull=False)),
+                name="waitlist_entry_ended_has_time",
+            ),
+        ]
+        indexes = [
+            # The next fan of a date's list: the first WAITING entry in list order.
+            models.Index(
+                fields=["concert_date", "joined_at", "id"], condition=Q(status="WAITING"), name="waitlist_waiting_idx"
+            ),
+            models.Index(fields=["user", "status"], name="waitlist_entry_user_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.concert_date} · {self.user} · {self.status}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE_STATUSES
+
+
+class WaitlistOffer(models.Model):
+    """A returned seat offered to the fan of a waiting-list entry: the seat is held for them (its HOLD
+    `reservation`, expiring at `expires_at`), so nobody else can take it meanwhile and checkout pays it.
+
+    OPEN when made, ACCEPTED once the fan followed the offer link; then its outcome: PAID, DECLINED (the fan
+    let it go), EXPIRED (its time ran out: the seat goes on to the next fan) or WITHDRAWN (staff released the
+    hold, or the date was cancelled). One offer per entry, and at most one open offer per seat.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", _("Open")
+        ACCEPTED = "ACCEPTED", _("Accepted")
+        PAID = "PAID", _("Paid")
+        DECLINED = "DECLINED", _("Declined")
+        EXPIRED = "EXPIRED", _("Expired")
+        WITHDRAWN = "WITHDRAWN", _("Withdrawn")
+
+    OPEN_STATUSES = (Status.OPEN, Status.ACCEPTED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    entry = models.ForeignKey(
+        WaitlistEntry, on_delete=models.CASCADE, related_name="offers", verbose_name=_("waiting-list entry")
+    )
+    seat = models.ForeignKey(
+        "concerts.Seat", on_delete=models.PROTECT, related_name="waitlist_offers", verbose_name=_("seat")
+    )
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.PROTECT, related_name="waitlist_offers", verbose_name=_("reservation")
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    offered_at = models.DateTimeField(_("offered at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("offer expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    # When the offer e-mail went out; empty while it is owed (booking.services.waitlist.send_offer_emails).
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("waiting-list offer")
+        verbose_name_plural = _("waiting-list offers")
+        ordering = ["-offered_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seat"], condition=Q(status__in=["OPEN", "ACCEPTED"]), name="waitlist_offer_one_open_per_seat"
+            ),
+            models.UniqueConstraint(fields=["entry"], name="waitlist_offer_one_per_entry"),
+            models.UniqueConstraint(fields=["reservation"], name="waitlist_offer_one_per_reservation"),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("offered_at")), name="waitlist_offer_expires_after_offered"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["OPEN", "ACCEPTED"], ended_at__isnull=True)
+                | (~Q(status__in=["OPEN", "ACCEPTED"]) & Q(ended_at__isnull=False)),
+                name="waitlist_offer_ended_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="ACCEPTED") | Q(accepted_at__isnull=False),
+                name="waitlist_offer_accepted_has_time",
+            ),
+        ]
+        indexes = [
+            # The offer e-mails still owed: a handful, however many offers were ever made.
+            models.Index(
+                fields=["offered_at"],
+                condition=Q(emailed_at__isnull=True, status__in=["OPEN", "ACCEPTED"]),
+                name="waitlist_offer_owed_mail_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seat} · {self.status}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES

@@ -1,4 +1,5 @@
-"""Fans' booking pages: seat map, hold, checkout, my reservations, the printable e-ticket and cancel.
+"""Fans' booking pages: seat map, hold, checkout, my reservations, the printable e-ticket and cancel, and a
+sold-out date's waiting list with the offer page of a returned seat.
 
 Thin views: parse the request, call one booking service or selector, render. A refusal from a service
 (a BookingError or WalletError) is shown as a message on the page it came from, with the refusal's own
@@ -24,13 +25,14 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.redirects import login_required
 from accounts.requests import AuthenticatedRequest
+from concerts.models import ConcertDate
 from config.ratelimit import rate_limited
 from queueing.gate import AdmittedRequest, admitted_required
 from wallet.exceptions import WalletError
 
-from . import exceptions, seat_map_cache, seat_versions, selectors, services
+from . import exceptions, offer_links, seat_map_cache, seat_versions, selectors, services
 from .forms import CheckoutForm, HoldForm, PickForm
-from .models import Reservation
+from .models import Reservation, WaitlistOffer
 
 
 def _render_seat_map(request: AdmittedRequest, *, status: int = 200, selected: Iterable[int] = ()) -> HttpResponse:
@@ -376,3 +378,137 @@ def cancel_view(request: AuthenticatedRequest, reservation_id: uuid.UUID) -> Htt
         return _render_reservations(request, status=error.status)
     messages.success(request, _("Your reservation is cancelled and the full price is back in your wallet."))
     return redirect("booking:reservations")
+
+
+# --- the waiting list of a sold-out date (취소표) -------------------------------------------------------------
+
+
+def _waitlist_url(request: HttpRequest, date_id: uuid.UUID) -> str:
+    return reverse("booking:waitlist", args=[date_id])
+
+
+def _see_other(url: str) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def _render_waitlist(request: AuthenticatedRequest, date: ConcertDate, *, status: int = 200) -> HttpResponse:
+    place = selectors.waitlist_place(user=request.user, concert_date=date)
+    return render(
+        request,
+        "booking/waitlist.html",
+        {
+            "date": date,
+            "concert": date.concert,
+            "place": place,
+            "offer_minutes": max(settings.OFFER_SECONDS // 60, 1),
+            "offer_path": offer_links.offer_path(place.offer) if place.offer else None,
+            "page_url": _waitlist_url(request, date.pk),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required(form_page=_waitlist_url)
+def waitlist(request: AuthenticatedRequest, date_id: uuid.UUID) -> HttpResponse:
+    """GET: the date's waiting list as the fan sees it (sold out or not, their place, an offer made to them).
+    POST `action=join` puts the fan on it, `action=leave` takes them off (declining an open offer); both answer
+    with a 303 back here. Open without the waiting room: joining takes no seat."""
+    date = get_object_or_404(ConcertDate.objects.select_related("concert"), pk=date_id)
+    if request.method != "POST":
+        return _render_waitlist(request, date)
+    action = request.POST.get("action")
+    try:
+        if action == "join":
+            services.waitlist.join_waitlist(user=request.user, concert_date=date, language=request.LANGUAGE_CODE)
+            messages.success(request, _("You are on the waiting list. If a seat comes back, we will e-mail you."))
+        elif action == "leave":
+            if services.waitlist.leave_waitlist(user=request.user, concert_date=date) is not None:
+                messages.info(request, _("You have left the waiting list."))
+        else:
+            messages.error(request, _("Choose whether to join or leave the waiting list."))
+            return _render_waitlist(request, date, status=400)
+    except exceptions.BookingError as error:
+        messages.error(request, error.message)
+        return _render_waitlist(request, date, status=error.status)
+    return _see_other(_waitlist_url(request, date.pk))
+
+
+def _offer_page_url(request: HttpRequest, token: str) -> str:
+    return reverse("booking:offer", args=[token])
+
+
+def _render_offer(
+    request: AuthenticatedRequest, offer: WaitlistOffer | None, *, status: int = 200, token: str = ""
+) -> HttpResponse:
+    now = timezone.now()
+    is_open = bool(
+        offer is not None
+        and offer.is_open
+        and offer.expires_at > now
+        and offer.reservation.status == Reservation.Status.HOLD
+    )
+    return render(
+        request,
+        "booking/offer.html",
+        {
+            "offer": offer,
+            "is_open": is_open,
+            "date": offer.seat.concert_date if offer else None,
+            "token": token,
+            "page_url": _offer_page_url(request, token) if token else reverse("concerts:list"),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required(form_page=_offer_page_url)
+def offer(request: AuthenticatedRequest, token: str) -> HttpResponseBase:
+    """A waiting-list offer's page (the link of its e-mail and banner): the seat held for the fan and until when.
+    POST `action=accept` takes it up and goes to checkout, without the waiting room; `action=decline` lets it go
+    to the next fan. A link that is not ours or another fan's is a 404, an offer that ended a 410."""
+    try:
+        found = offer_links.offer_for_token(token)
+        if found.entry.user_id != request.user.pk:
+            raise exceptions.OfferLinkInvalid()
+    except exceptions.OfferLinkInvalid as error:
+        messages.error(request, error.message)
+        return _render_offer(request, None, status=error.status)
+    if request.method != "POST":
+        return _offer_or_gone(request, found, token)
+    action = request.POST.get("action")
+    try:
+        if action == "accept":
+            services.waitlist.accept_offer(user=request.user, offer=found)
+        elif action == "decline":
+            services.waitlist.decline_offer(user=request.user, offer=found)
+            messages.info(request, _("You let the seat go: it has been offered to the next fan."))
+            return _see_other(_waitlist_url(request, found.seat.concert_date_id))
+        else:
+            messages.error(request, _("Choose whether to book the seat or let it go."))
+            return _render_offer(request, found, status=400, token=token)
+    except exceptions.BookingError as error:
+        messages.error(request, error.message)
+        found.refresh_from_db()
+        found.reservation.refresh_from_db()
+        return _render_offer(request, found, status=error.status, token=token)
+    messages.success(request, _("The seat is yours until the time below: pay to book it."))
+    return _see_other(reverse("booking:checkout", args=[found.seat.concert_date_id]))
+
+
+def _offer_or_gone(request: AuthenticatedRequest, offer: WaitlistOffer, token: str) -> HttpResponseBase:
+    """The offer page; 410 with the reason once the offer has ended or run out."""
+    ended = not (
+        offer.is_open and offer.expires_at > timezone.now() and offer.reservation.status == Reservation.Status.HOLD
+    )
+    if ended and offer.reservation.confirmed_at is not None:  # paid: the link's use is over
+        messages.info(request, _("You booked this seat: it is on My tickets."))
+        return _see_other(reverse("booking:reservations"))
+    if ended:
+        error = exceptions.OfferExpired()
+        messages.error(request, error.message)
+        return _render_offer(request, offer, status=error.status, token=token)
+    return _render_offer(request, offer, token=token)

@@ -36,6 +36,10 @@ class RefusalCode(StrEnum):
     CANCELLATION_CLOSED = "cancellation_closed"
     RESERVATION_NOT_CANCELLABLE = "reservation_not_cancellable"
     DATE_CANCELLED = "date_cancelled"
+    # booking: the waiting list of a sold-out date
+    WAITLIST_NOT_NEEDED = "waitlist_not_needed"
+    OFFER_LINK_INVALID = "offer_link_invalid"
+    OFFER_EXPIRED = "offer_expired"
     # booking: the door
     TICKET_CODE_INVALID = "ticket_code_invalid"
     TICKET_NOT_VALID = "ticket_not_valid"

@@ -243,6 +243,8 @@ SITE_URL: str = checked_site_url(env("SITE_URL", default="http://127.0.0.1:8000"
 SEATS_PER_DATE: int = env.int("SEATS_PER_DATE", default=50)
 MAX_SEATS_PER_USER: int = env.int("MAX_SEATS_PER_USER", default=4)
 HOLD_SECONDS: int = env.int("HOLD_SECONDS", default=300)
+# A seat offered from a sold-out date's waiting list is held for the fan this long (booking.services.waitlist).
+OFFER_SECONDS: int = env.int("OFFER_SECONDS", default=600)
 ACTIVE_SECONDS: int = env.int("ACTIVE_SECONDS", default=600)
 CANCEL_CUTOFF_HOURS: int = env.int("CANCEL_CUTOFF_HOURS", default=24)
 MIN_CHARGE: int = env.int("MIN_CHARGE", default=1_000)
@@ -366,6 +368,9 @@ ADMIT_QUEUE_EVERY_SECONDS: float = env.float("ADMIT_QUEUE_EVERY_SECONDS", defaul
 # A confirmation e-mail still owed this long after its payment (its enqueue failed) is queued by the sweep.
 CONFIRMATION_OWED_AFTER_SECONDS: int = env.int("CONFIRMATION_OWED_AFTER_SECONDS", default=15)
 SEND_OWED_CONFIRMATIONS_EVERY_SECONDS: float = env.float("SEND_OWED_CONFIRMATIONS_EVERY_SECONDS", default=30.0)
+# The waiting lists' sweep: offers whose outcome is known are closed, returned seats offered, owed offer mails sent
+# (each is also done at once by an RQ job queued when a seat comes back; this catches what that missed).
+OFFER_RETURNED_SEATS_EVERY_SECONDS: float = env.float("OFFER_RETURNED_SEATS_EVERY_SECONDS", default=30.0)
 # Every entry expires after about one interval: a run not started by then is stale (the next one does
 # the same work), so runs sent while the worker is down do not pile up and all run at its restart.
 CELERY_BEAT_SCHEDULE = {
@@ -378,6 +383,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "booking.tasks.send_owed_confirmations",
         "schedule": SEND_OWED_CONFIRMATIONS_EVERY_SECONDS,
         "options": {"expires": SEND_OWED_CONFIRMATIONS_EVERY_SECONDS},
+    },
+    "offer-returned-seats": {
+        "task": "booking.tasks.offer_returned_seats",
+        "schedule": OFFER_RETURNED_SEATS_EVERY_SECONDS,
+        "options": {"expires": OFFER_RETURNED_SEATS_EVERY_SECONDS},
     },
     "admit-queue-batches": {
         "task": "queueing.tasks.admit_queue_batches",

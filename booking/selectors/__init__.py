@@ -6,9 +6,9 @@ One module per subject: seat_maps (the grid every fan shares, the fan's map and 
 (the fan's holds, checkout, My tickets, cancellation quotes and whether a ticket may be cancelled, and the date's
 booking and cancelling deadlines), tickets (a paid seat's e-ticket: its code and QR code, or VOID), checkins
 (the door), sales (the dashboard, sales_report and revenue), date_cancellations (a cancelled date's record and
-refund progress) and exports (the CSV rows). Every read treats a HELD seat whose hold has passed as AVAILABLE,
-whether or not the sweep has run. Callers use the names re-exported here
-(`from booking import selectors; selectors.seat_map(...)`).
+refund progress), exports (the CSV rows) and waitlist (the waiting lists of sold-out dates and their offers).
+Every read treats a HELD seat whose hold has passed as AVAILABLE, whether or not the sweep has run. Callers use
+the names re-exported here (`from booking import selectors; selectors.seat_map(...)`).
 """
 
 from .checkins import CheckInCounts, checkin_counts, door_dates
@@ -51,6 +51,14 @@ from .sales import (
 )
 from .seat_maps import GridSeat, SeatGrid, SeatMapEntry, SeatState, StaffSeat, seat_grid, seat_map, staff_seat_map
 from .tickets import ETicket, e_ticket, ticket_for, with_check_in_time
+from .waitlist import (
+    WaitlistPlace,
+    free_seat_count,
+    live_waitlist_entry,
+    open_offers_for,
+    waitlist_of_date,
+    waitlist_place,
+)
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -71,6 +79,7 @@ __all__ = [
     "SeatState",
     "StaffSeat",
     "TicketFlags",
+    "WaitlistPlace",
     "cancellation_deadline",
     "cancellation_of",
     "cancellation_progress",
@@ -83,12 +92,15 @@ __all__ = [
     "e_ticket",
     "export_bytes",
     "export_rows",
+    "free_seat_count",
     "holds_seats_on_concert",
     "last_hold_ran_out",
     "live_holds",
     "live_reservations",
     "live_reservations_summary",
     "live_seat_count",
+    "live_waitlist_entry",
+    "open_offers_for",
     "paid_with_key",
     "payments_with_key",
     "recent_exports",
@@ -104,4 +116,6 @@ __all__ = [
     "ticket_for",
     "ticket_status",
     "with_check_in_time",
+    "waitlist_of_date",
+    "waitlist_place",
 ]

@@ -1,6 +1,6 @@
 """booking's writes: holding, paying, cancelling and expiring seats (the only code that moves seats and
-reservations), cancelling a whole date with its refunds, the CSV export, the door's check-in and the
-confirmation e-mail outbox.
+reservations), cancelling a whole date with its refunds, the CSV export, the door's check-in, the
+confirmation e-mail outbox and the waiting lists of sold-out dates (waitlist, used as its module).
 
 One module per workflow: holds, picks ("Pick the best seats for me"), payments, cancellations, expiry,
 date_cancellations, exports, checkins, confirmations; _seats has the date and seat locks and the seat history
@@ -10,7 +10,7 @@ writes a SeatStatusHistory row in the same transaction. Callers use the names re
 (`services.confirmations.send_owed(...)`), whose short names read with it.
 """
 
-from . import confirmations
+from . import confirmations, waitlist
 from .cancellations import cancel, refund_and_cancel, release_hold
 from .checkins import check_in_ticket
 from .date_cancellations import cancel_concert_date, end_reservations_of_cancelled_date, mark_date_cancelled
@@ -35,5 +35,6 @@ __all__ = [
     "refund_and_cancel",
     "release_hold",
     "request_export",
+    "waitlist",
     "write_export",
 ]

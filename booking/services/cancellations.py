@@ -13,6 +13,7 @@ from wallet import services as wallet_services
 from .. import selectors
 from ..exceptions import ReservationNotCancellable
 from ..models import Reservation
+from . import waitlist
 from ._seats import History, free_seats, lock_reservation, share_lock_date_row
 
 
@@ -32,6 +33,8 @@ def _cancel_and_free(
         now=now,
     )
     history.save()
+    if end_reason != Reservation.EndReason.DATE_CANCELLED:  # a cancelled date sells nothing more
+        waitlist.seats_returned([reservation.seat.concert_date_id])
     reservation.status, reservation.ended_at, reservation.end_reason = Reservation.Status.CANCELLED, now, end_reason
     return reservation
 

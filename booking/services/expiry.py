@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from concerts.models import Seat
 
+from . import waitlist
 from ._seats import History, expire_seats, lock_seats
 
 EXPIRE_BATCH_SIZE = 500
@@ -18,7 +19,8 @@ def expire_holds(*, now: datetime.datetime | None = None, batch_size: int = EXPI
     Works in set-based batches (one UPDATE for the seats, one for the reservations, one bulk INSERT of
     history per batch), each batch its own transaction. Seats are claimed with SKIP LOCKED, so two workers
     split the work instead of queueing, and a seat being held or paid right now is left to that request.
-    Idempotent: a second run finds nothing to do.
+    Idempotent: a second run finds nothing to do. Dates with a waiting list get their offer job queued once a
+    batch commits (booking.services.waitlist.seats_returned).
     """
     now = now or timezone.now()
     total = 0
@@ -35,6 +37,7 @@ def expire_holds(*, now: datetime.datetime | None = None, batch_size: int = EXPI
                 history = History(now)
                 expire_seats(seats, history=history, now=now)
                 history.save()
+                waitlist.seats_returned(history.dates)  # a sold-out date's list gets the seats offered
         total += len(seats)
         if len(seats) < batch_size:
             return total

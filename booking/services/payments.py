@@ -27,7 +27,7 @@ from ..exceptions import (
     NothingToPay,
 )
 from ..models import ConfirmationEmail, Payment, Reservation
-from . import confirmations
+from . import confirmations, waitlist
 from ._seats import History, expire_seats, lock_seats, share_lock_date
 
 
@@ -79,6 +79,7 @@ def _holds_shown(holds: list[Reservation], shown: set[uuid.UUID], *, now: dateti
         history = History(now)
         expire_seats([hold.seat for hold in unshown], history=history, now=now)
         history.save()
+        waitlist.seats_returned(history.dates)
     return [hold for hold in holds if hold.pk in shown]
 
 
@@ -193,6 +194,7 @@ def pay(
             history = History(now)
             expire_seats([hold.seat for hold in expired], history=history, now=now)
             history.save()
+            waitlist.seats_returned(history.dates)
         else:
             try:
                 debit = wallet_services.debit(

@@ -1,10 +1,13 @@
-"""The database refuses a second live reservation of a seat and a second successful payment of a
-reservation, even when application code tries."""
+"""The database refuses a second live reservation of a seat, a second successful payment of a reservation, a
+second live waiting-list entry of a fan on a date and a second open offer of a seat, even when application code
+tries."""
+
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from booking.models import CheckIn, Payment, Reservation
+from booking.models import CheckIn, Payment, Reservation, WaitlistEntry, WaitlistOffer
 from tests.factories import PaymentFactory, ReservationFactory, SeatFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +105,108 @@ def test_one_check_in_per_reservation(refused):
     CheckIn.objects.create(reservation=reservation)
     refused("checkin_one_per_reservation", lambda: CheckIn.objects.create(reservation=reservation))
     assert reservation.checkins.count() == 1
+
+
+# --- the waiting list of a sold-out date ---------------------------------------------------------------------
+
+
+def _entry(user, concert_date, status=WaitlistEntry.Status.WAITING):
+    ended = None if status in WaitlistEntry.LIVE_STATUSES else timezone.now()
+    return WaitlistEntry.objects.create(
+        user=user, concert_date=concert_date, status=status, language="ko", ended_at=ended
+    )
+
+
+def _offer(entry, seat, reservation=None, **fields):
+    now = timezone.now()
+    reservation = reservation or _live(HOLD, seat, entry.user)
+    return WaitlistOffer.objects.create(
+        entry=entry,
+        seat=seat,
+        reservation=reservation,
+        offered_at=now,
+        expires_at=now + timedelta(minutes=10),
+        **fields,
+    )
+
+
+def test_one_live_waitlist_entry_per_fan_and_date(refused):
+    seat = SeatFactory()
+    fan = UserFactory()
+    _entry(fan, seat.concert_date, WaitlistEntry.Status.LEFT)
+    first = _entry(fan, seat.concert_date)
+    refused("waitlist_entry_one_live_per_fan_date", lambda: _entry(fan, seat.concert_date))
+    WaitlistEntry.objects.filter(pk=first.pk).update(status=WaitlistEntry.Status.OFFERED)
+    refused("waitlist_entry_one_live_per_fan_date", lambda: _entry(fan, seat.concert_date))
+
+
+def test_an_ended_waitlist_entry_has_its_end_time_and_a_live_one_none(refused):
+    entry = _entry(UserFactory(), SeatFactory().concert_date)
+    refused(
+        "waitlist_entry_ended_has_time",
+        lambda: WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistEntry.Status.LEFT),
+    )
+    refused(
+        "waitlist_entry_ended_has_time",
+        lambda: WaitlistEntry.objects.filter(pk=entry.pk).update(ended_at=timezone.now()),
+    )
+
+
+def test_one_open_offer_per_seat(refused):
+    seat = SeatFactory()
+    first = _offer(_entry(UserFactory(), seat.concert_date), seat)
+    other = _entry(UserFactory(), seat.concert_date)
+    ended = ReservationFactory(seat=seat, user=other.user, status=Reservation.Status.EXPIRED)
+    refused("waitlist_offer_one_open_per_seat", lambda: _offer(other, seat, ended))
+    WaitlistOffer.objects.filter(pk=first.pk).update(status=WaitlistOffer.Status.ACCEPTED, accepted_at=timezone.now())
+    refused("waitlist_offer_one_open_per_seat", lambda: _offer(other, seat, ended))
+
+
+def test_one_offer_per_waitlist_entry(refused):
+    seat = SeatFactory()
+    entry = _entry(UserFactory(), seat.concert_date)
+    _offer(entry, seat, status=WaitlistOffer.Status.EXPIRED, ended_at=timezone.now())
+    other_seat = SeatFactory(concert_date=seat.concert_date, seat_number=2)
+    refused("waitlist_offer_one_per_entry", lambda: _offer(entry, other_seat))
+
+
+def test_one_offer_per_reservation(refused):
+    seat = SeatFactory()
+    offer = _offer(
+        _entry(UserFactory(), seat.concert_date), seat, status=WaitlistOffer.Status.EXPIRED, ended_at=timezone.now()
+    )
+    refused(
+        "waitlist_offer_one_per_reservation",
+        lambda: _offer(_entry(UserFactory(), seat.concert_date), seat, offer.reservation),
+    )
+
+
+def test_an_offer_expires_after_it_is_made(refused):
+    seat = SeatFactory()
+    offer = _offer(_entry(UserFactory(), seat.concert_date), seat)
+    refused(
+        "waitlist_offer_expires_after_offered",
+        lambda: WaitlistOffer.objects.filter(pk=offer.pk).update(expires_at=offer.offered_at),
+    )
+
+
+def test_an_ended_offer_has_its_end_time_and_an_open_one_none(refused):
+    seat = SeatFactory()
+    offer = _offer(_entry(UserFactory(), seat.concert_date), seat)
+    refused(
+        "waitlist_offer_ended_has_time",
+        lambda: WaitlistOffer.objects.filter(pk=offer.pk).update(status=WaitlistOffer.Status.EXPIRED),
+    )
+    refused(
+        "waitlist_offer_ended_has_time",
+        lambda: WaitlistOffer.objects.filter(pk=offer.pk).update(ended_at=timezone.now()),
+    )
+
+
+def test_an_accepted_offer_has_its_acceptance_time(refused):
+    seat = SeatFactory()
+    offer = _offer(_entry(UserFactory(), seat.concert_date), seat)
+    refused(
+        "waitlist_offer_accepted_has_time",
+        lambda: WaitlistOffer.objects.filter(pk=offer.pk).update(status=WaitlistOffer.Status.ACCEPTED),
+    )

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from booking import services as booking_services
+from booking.offer_links import offer_token
 from booking.tickets import ticket_code
 from config.ratelimit import check_rate_limit
 from config.refusals import Refusal, RefusalCode
@@ -25,6 +26,7 @@ from tests.factories import ConcertDateFactory, ConcertFactory, StaffFactory, Us
 from tests.support.challenges import altered, challenge_room, solved
 from tests.support.ratelimits import set_limit
 from tests.support.sales import holding_fan, paid_fan
+from tests.support.waitlist import return_seats, sell_out
 from wallet import services as wallet_services
 
 pytestmark = pytest.mark.django_db
@@ -206,6 +208,44 @@ def date_cancelled(scene):
     client = Client()
     client.force_login(fan)
     return Refused(refusal, client.post(reverse("booking:cancel", args=[reservation.pk])))
+
+
+# The waiting list of a sold-out date: through its pages.
+
+
+@provokes(RefusalCode.WAITLIST_NOT_NEEDED, status=409)
+def waitlist_not_needed(scene):
+    refusal = refusal_of(
+        lambda: booking_services.waitlist.join_waitlist(user=scene.fan, concert_date=scene.date, now=scene.now)
+    )
+    page = scene.client.post(reverse("booking:waitlist", args=[scene.date.pk]), {"action": "join"})
+    return Refused(refusal, page)
+
+
+def _offered(scene):
+    sold = sell_out(scene.date, now=scene.now)
+    booking_services.waitlist.join_waitlist(user=scene.fan, concert_date=scene.date, now=scene.now)
+    return_seats(sold, 1, now=scene.now)
+    [offer] = booking_services.waitlist.make_offers(concert_date=scene.date, now=scene.now)
+    return offer
+
+
+@provokes(RefusalCode.OFFER_LINK_INVALID, status=404)
+def offer_link_invalid(scene):
+    offer = _offered(scene)
+    refusal = refusal_of(lambda: booking_services.waitlist.accept_offer(user=UserFactory(), offer=offer))
+    page = scene.client.get(reverse("booking:offer", args=[offer_token(offer)[:-2] + "xx"]))
+    return Refused(refusal, page)
+
+
+@provokes(RefusalCode.OFFER_EXPIRED, status=410)
+def offer_expired(scene):
+    offer = _offered(scene)
+    late = offer.expires_at + datetime.timedelta(seconds=1)
+    refusal = refusal_of(lambda: booking_services.waitlist.accept_offer(user=scene.fan, offer=offer, now=late))
+    booking_services.waitlist.make_offers(concert_date=scene.date, now=late)  # it runs out: passed on
+    page = scene.client.post(reverse("booking:offer", args=[offer_token(offer)]), {"action": "accept"})
+    return Refused(refusal, page)
 
 
 # The door: through the admin's check-in page, whose context carries the refusal.

@@ -1,0 +1,128 @@
+"""Real threads against PostgreSQL: a returned seat is offered exactly once, in list order, one seat a fan, when
+two workers run the offer job at once and when several seats come back at once."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from booking import services
+from booking.models import WaitlistEntry, WaitlistOffer
+from concerts.models import Seat
+from tests.factories import ConcertDateFactory
+from tests.support.checks import assert_consistent
+from tests.support.concurrency import run_at_once
+from tests.support.waitlist import return_seats, sell_out, waiting_fans
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+waitlist = services.waitlist
+
+
+@pytest.fixture
+def offers_left_to_the_workers(monkeypatch):
+    """Seats coming back queue no offer job: the test's own workers do the offering."""
+    monkeypatch.setattr(waitlist, "seats_returned", lambda concert_date_ids: None)
+
+
+def _offers_in_order(concert_date):
+    return list(
+        WaitlistOffer.objects.filter(entry__concert_date=concert_date)
+        .select_related("entry", "seat")
+        .order_by("offered_at", "entry__joined_at")
+    )
+
+
+def test_two_workers_running_the_offer_job_at_once_offer_each_seat_once_in_list_order(offers_left_to_the_workers):
+    date = ConcertDateFactory()
+    now = timezone.now()
+    sold = sell_out(date, now=now)
+    fans = waiting_fans(date, 5, now=now)
+    return_seats(sold, 8, 3, 41, now=now)
+
+    outcomes = run_at_once(lambda: waitlist.make_offers(concert_date=date), [(), (), (), ()])
+
+    assert all(error is None for _result, error in outcomes), outcomes
+    assert sum(len(made) for made, _error in outcomes) == 3
+    offers = _offers_in_order(date)
+    assert [o.entry.user_id for o in offers] == [fan.pk for fan in fans[:3]]
+    assert [o.seat.seat_number for o in offers] == [3, 8, 41]
+    for fan in fans[3:]:
+        assert WaitlistEntry.objects.get(user=fan).status == WaitlistEntry.Status.WAITING
+    assert Seat.objects.filter(concert_date=date, status=Seat.Status.AVAILABLE).count() == 0
+    assert_consistent()
+
+
+def test_several_seats_coming_back_at_once_each_go_to_one_fan_in_list_order():
+    date = ConcertDateFactory()
+    now = timezone.now()
+    sold = sell_out(date, now=now)
+    fans = waiting_fans(date, 6, now=now)
+    returning = [5, 17, 29, 44]
+
+    # Four staff refunds commit at once; each queues the date's offer job, which the test settings run at once
+    # in the refunding thread after its commit: four jobs race over the same list.
+    outcomes = run_at_once(
+        lambda number: services.refund_and_cancel(reservation=sold[number]), [(n,) for n in returning]
+    )
+
+    assert all(error is None for _result, error in outcomes), outcomes
+    offers = _offers_in_order(date)
+    assert [o.entry.user_id for o in offers] == [fan.pk for fan in fans[:4]]
+    assert sorted(o.seat.seat_number for o in offers) == returning
+    assert all(o.emailed_at is not None for o in offers)
+    assert [WaitlistEntry.objects.get(user=fan).status for fan in fans[4:]] == [WaitlistEntry.Status.WAITING] * 2
+    assert_consistent()
+
+
+def test_offers_that_run_out_pass_on_exactly_once_when_workers_race(offers_left_to_the_workers):
+    date = ConcertDateFactory()
+    now = timezone.now()
+    sold = sell_out(date, now=now)
+    fans = waiting_fans(date, 4, now=now)
+    return_seats(sold, 10, 20, now=now)
+    first_round = waitlist.make_offers(concert_date=date, now=now)
+    assert [o.entry.user_id for o in first_round] == [fans[0].pk, fans[1].pk]
+    later = now + datetime.timedelta(seconds=waitlist.settings.OFFER_SECONDS + 1)
+
+    outcomes = run_at_once(lambda: waitlist.make_offers(concert_date=date, now=later), [(), (), ()])
+
+    assert all(error is None for _result, error in outcomes), outcomes
+    offers = _offers_in_order(date)
+    assert [(o.entry.user_id, o.status) for o in offers] == [
+        (fans[0].pk, WaitlistOffer.Status.EXPIRED),
+        (fans[1].pk, WaitlistOffer.Status.EXPIRED),
+        (fans[2].pk, WaitlistOffer.Status.OPEN),
+        (fans[3].pk, WaitlistOffer.Status.OPEN),
+    ]
+    assert sorted(o.seat.seat_number for o in offers[2:]) == [10, 20]
+    assert_consistent()
+
+
+def test_a_fan_accepting_while_a_worker_sweeps_after_expiry_gets_a_clear_answer_and_one_outcome(
+    offers_left_to_the_workers,
+):
+    date = ConcertDateFactory()
+    now = timezone.now()
+    sold = sell_out(date, now=now)
+    first, second = waiting_fans(date, 2, now=now)
+    return_seats(sold, 10, now=now)
+    [offer] = waitlist.make_offers(concert_date=date, now=now)
+    late = offer.expires_at + datetime.timedelta(seconds=1)
+
+    outcomes = run_at_once(
+        lambda job: (
+            waitlist.make_offers(concert_date=date, now=late)
+            if job
+            else waitlist.accept_offer(user=first, offer=offer, now=late)
+        ),
+        [(True,), (False,)],
+    )
+
+    (made, job_error), (_accepted, accept_error) = outcomes
+    assert job_error is None and isinstance(accept_error, waitlist.OfferExpired)
+    offer.refresh_from_db()
+    assert offer.status == WaitlistOffer.Status.EXPIRED
+    [passed_on] = made
+    assert passed_on.entry.user_id == second.pk and passed_on.seat_id == offer.seat_id
+    assert_consistent()
