@@ -4,10 +4,11 @@ and exporting dates, the cancellations, the exports and the sales dashboard. Row
 booking.services (the admin actions and pages call them), never by editing a form.
 
 One module per screen family: reservations (reservations, payments, the confirmation e-mail outbox), door
-(check-ins and the door page), dates (the date page with bookings, cancellations, exports) and sales (the
-dashboard). Importing them registers their ModelAdmins with the admin site.
+(check-ins and the door page), dates (the date page with bookings, cancellations, exports), sales (the
+dashboard) and waitlist (the waiting lists of sold-out dates and their offers). Importing them registers their
+ModelAdmins with the admin site.
 """
 
-from . import dates, door, reservations, sales
+from . import dates, door, reservations, sales, waitlist
 
-__all__ = ["dates", "door", "reservations", "sales"]
+__all__ = ["dates", "door", "reservations", "sales", "waitlist"]

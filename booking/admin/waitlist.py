@@ -1,0 +1,83 @@
+"""The waiting lists of sold-out dates and the offers made from them: read-only screens (entries change only
+through booking.services.waitlist) whose one action runs the offer job of the selected entries' dates now."""
+
+import datetime
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from concerts.models import ConcertDate
+from config.admin import ReadOnlyAdmin
+
+from .. import services
+from ..models import WaitlistEntry, WaitlistOffer
+
+
+class OfferInline(admin.TabularInline[WaitlistOffer, WaitlistEntry]):
+    model = WaitlistOffer
+    fields = ("offered_at", "seat", "status", "expires_at", "accepted_at", "ended_at", "emailed_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: WaitlistEntry | None = None) -> bool:
+        return False
+
+    # Django passes an inline the parent's row (the stubs say the inline's own model).
+    def has_change_permission(self, request: HttpRequest, obj: WaitlistEntry | None = None) -> bool:  # type: ignore[override]
+        return False
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(ReadOnlyAdmin):
+    """Each date's list in list order (joined at): who waits, who was offered a seat and how it ended."""
+
+    list_display = ("joined_at", "concert", "date", "user", "status", "language", "ended_at")
+    list_filter = ("status", "concert_date__concert", "concert_date__concert_date")
+    search_fields = ("user__email", "user__name", "concert_date__concert__title", "id")
+    list_select_related = ("user", "concert_date__concert")
+    date_hierarchy = "joined_at"
+    ordering = ("concert_date__starts_at", "joined_at", "id")
+    inlines = [OfferInline]
+    actions = ["offer_returned_seats"]
+
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("booking.change_reservation")
+
+    @admin.action(description=_("Offer the free seats of these dates to their lists now"), permissions=["manage"])
+    def offer_returned_seats(self, request: HttpRequest, queryset: QuerySet[WaitlistEntry]) -> None:
+        dates = ConcertDate.objects.filter(pk__in=queryset.values("concert_date_id")).select_related("concert")
+        made = 0
+        for concert_date in dates:
+            made += len(services.waitlist.make_offers(concert_date=concert_date))
+            services.waitlist.send_offer_emails(concert_date_id=concert_date.pk)
+        self.message_user(
+            request, ngettext("%(n)d seat offered.", "%(n)d seats offered.", made) % {"n": made}, messages.SUCCESS
+        )
+
+    @admin.display(description=_("concert"), ordering="concert_date__concert__title")
+    def concert(self, obj: WaitlistEntry) -> str:
+        return obj.concert_date.concert.title
+
+    @admin.display(description=_("date"), ordering="concert_date__starts_at")
+    def date(self, obj: WaitlistEntry) -> datetime.date:
+        return obj.concert_date.concert_date
+
+
+@admin.register(WaitlistOffer)
+class WaitlistOfferAdmin(ReadOnlyAdmin):
+    """Every seat offered from a waiting list, to whom, until when and its outcome; an open offer not e-mailed
+    a minute after it was made is stuck (the RQ worker or the mail server): the beat sweep sends it."""
+
+    list_display = ("offered_at", "user", "seat", "status", "expires_at", "accepted_at", "ended_at", "emailed_at")
+    list_filter = ("status", ("emailed_at", admin.EmptyFieldListFilter), "seat__concert_date__concert")
+    search_fields = ("entry__user__email", "seat__concert_date__concert__title", "id")
+    list_select_related = ("entry__user", "seat__concert_date__concert")
+    date_hierarchy = "offered_at"
+
+    @admin.display(description=_("user"), ordering="entry__user__email")
+    def user(self, obj: WaitlistOffer) -> str:
+        return str(obj.entry.user)
