@@ -1,6 +1,6 @@
 """{% offer_banner %}: the banner of a fan who has an open waiting-list offer (a returned seat held for them),
-with the link to it. Shown in the layout (base.html) on the pages a fan comes back to (OFFER_BANNER_PAGES; the
-waiting list's own page shows the offer itself);
+with the link to it. Shown in the layout (base.html) on the pages listed in OFFER_BANNER_PAGES (the waiting list's
+own page shows the offer itself);
 the rush pages (waiting room, seat map, checkout) never read it, so they keep their query counts."""
 
 from django import template
@@ -13,11 +13,11 @@ from booking import offer_links, selectors
 
 register = template.Library()
 
-# (namespace, URL name) of the pages that show the banner.
+# (namespace, URL name) of the pages that show the banner: My tickets, where a fan looks for their bookings. Each
+# page listed here reads one query more for a logged-in fan (their open offers), so the home page and the wallet,
+# whose query counts are kept fixed, are left out.
 OFFER_BANNER_PAGES = {
-    ("concerts", "list"),
     ("booking", "reservations"),
-    ("wallet", "home"),
 }
 
 

@@ -87,12 +87,12 @@ def test_the_sold_out_date_on_the_concert_page_links_to_its_list(fan_client, con
 
 
 def test_the_fan_with_an_offer_sees_the_banner_and_other_fans_do_not(fan_client, client, offered):
-    home = fan_client.get(reverse("concerts:list"))
-    assertContains(home, 'data-testid="offer-banner"')
-    assertContains(home, f'href="{offer_path(offered)}"')
-    assertContains(home, "17번 좌석")
+    tickets = fan_client.get(reverse("booking:reservations"))
+    assertContains(tickets, 'data-testid="offer-banner"')
+    assertContains(tickets, f'href="{offer_path(offered)}"')
+    assertContains(tickets, "17번 좌석")
     client.force_login(UserFactory())
-    assertNotContains(client.get(reverse("concerts:list")), 'data-testid="offer-banner"')
+    assertNotContains(client.get(reverse("booking:reservations")), 'data-testid="offer-banner"')
 
 
 def test_the_offer_link_holds_only_that_seat_to_checkout_without_the_waiting_room(

@@ -42,6 +42,7 @@ def test_join_the_list_a_seat_returns_the_banner_takes_the_fan_to_pay_it(
 
     # The sold-out date on the concert page links to its waiting list; the fan joins it (no waiting room).
     page.goto(f"/concerts/{concert_date.concert.pk}/")
+    page.screenshot(path=artifacts / "waitlist-concert-page-ko.png", full_page=True)
     page.get_by_test_id(f"waitlist-{concert_date.concert_date:%Y-%m-%d}").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("취소표 대기")
     page.get_by_test_id("join-waitlist").click()
@@ -56,8 +57,8 @@ def test_join_the_list_a_seat_returns_the_banner_takes_the_fan_to_pay_it(
     [message] = [m for m in mail.outbox if m.to == [fan.email]]  # the others: the sold seats' confirmations
     assert "취소표 안내" in message.subject
 
-    # The banner on the home page links to the offer; booking it goes to checkout for that seat only.
-    page.goto("/")
+    # The banner on My tickets links to the offer; booking it goes to checkout for that seat only.
+    page.goto("/reservations/")
     banner = page.get_by_test_id("offer-banner")
     expect(banner).to_contain_text("17번 좌석")
     page.screenshot(path=artifacts / "waitlist-banner-ko.png", full_page=True)

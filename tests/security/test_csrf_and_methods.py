@@ -42,6 +42,8 @@ URL_CLASSES = {
     "booking:reservations": "fan",
     "booking:ticket": "fan",
     "booking:cancel": "fan+post",
+    "booking:waitlist": "fan+post",
+    "booking:offer": "fan+post",
     "wallet:home": "fan",
     "wallet:charge": "post",
 }
@@ -93,6 +95,8 @@ def _posts(scene):
         (reverse("booking:pick", args=[date.pk]), {"count": "1"}),
         (reverse("booking:checkout", args=[date.pk]), {"idempotency_key": "0b4a2d3c-2f64-4cf8-8d3d-2f5c3e4b5a61"}),
         (reverse("booking:cancel", args=[scene["paid"].pk]), {}),
+        (reverse("booking:waitlist", args=[date.pk]), {"action": "join"}),
+        (reverse("booking:offer", args=["not-an-offer"]), {"action": "accept"}),
         (reverse("wallet:charge"), {"amount": "10000"}),
     ]
 
@@ -213,6 +217,8 @@ def _get_urls(scene):
         ("booking:reservations", reverse("booking:reservations")),
         ("booking:ticket", reverse("booking:ticket", args=[scene["paid"].pk])),
         ("booking:cancel", reverse("booking:cancel", args=[scene["paid"].pk])),
+        ("booking:waitlist", reverse("booking:waitlist", args=[date.pk])),
+        ("booking:offer", reverse("booking:offer", args=["not-an-offer"])),
         ("wallet:home", reverse("wallet:home")),
     ]
 
