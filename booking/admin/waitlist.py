@@ -35,7 +35,7 @@ class OfferInline(admin.TabularInline[WaitlistOffer, WaitlistEntry]):
 class WaitlistEntryAdmin(ReadOnlyAdmin):
     """Each date's list in list order (joined at): who waits, who was offered a seat and how it ended."""
 
-    list_display = ("joined_at", "concert", "date", "user", "status", "language", "ended_at")
+    list_display = ("joined_at", "concert", "date", "user", "status", "ended_at")
     list_filter = ("status", "concert_date__concert", "concert_date__concert_date")
     search_fields = ("user__email", "user__name", "concert_date__concert__title", "id")
     list_select_related = ("user", "concert_date__concert")
@@ -72,7 +72,17 @@ class WaitlistOfferAdmin(ReadOnlyAdmin):
     """Every seat offered from a waiting list, to whom, until when and its outcome; an open offer not e-mailed
     a minute after it was made is stuck (the RQ worker or the mail server): the beat sweep sends it."""
 
-    list_display = ("offered_at", "user", "seat", "status", "expires_at", "accepted_at", "ended_at", "emailed_at")
+    list_display = (
+        "offered_at",
+        "user",
+        "concert",
+        "date",
+        "seat_number",
+        "status",
+        "expires_at",
+        "ended_at",
+        "emailed_at",
+    )
     list_filter = ("status", ("emailed_at", admin.EmptyFieldListFilter), "seat__concert_date__concert")
     search_fields = ("entry__user__email", "seat__concert_date__concert__title", "id")
     list_select_related = ("entry__user", "seat__concert_date__concert")
@@ -81,3 +91,15 @@ class WaitlistOfferAdmin(ReadOnlyAdmin):
     @admin.display(description=_("user"), ordering="entry__user__email")
     def user(self, obj: WaitlistOffer) -> str:
         return str(obj.entry.user)
+
+    @admin.display(description=_("concert"), ordering="seat__concert_date__concert__title")
+    def concert(self, obj: WaitlistOffer) -> str:
+        return obj.seat.concert_date.concert.title
+
+    @admin.display(description=_("date"), ordering="seat__concert_date__starts_at")
+    def date(self, obj: WaitlistOffer) -> datetime.date:
+        return obj.seat.concert_date.concert_date
+
+    @admin.display(description=_("seat"), ordering="seat__seat_number")
+    def seat_number(self, obj: WaitlistOffer) -> int:
+        return obj.seat.seat_number

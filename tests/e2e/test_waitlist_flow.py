@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from booking import services
 from booking.models import Reservation, WaitlistOffer
 from tests import factories
 from tests.e2e.test_fan_pages import log_in
@@ -105,3 +106,26 @@ def test_the_list_and_the_offer_on_an_english_phone_without_javascript(
     assert response.status == 410
     expect(page.get_by_text("This offer has ended")).to_be_visible()
     page.screenshot(path=artifacts / "waitlist-offer-ended-en-phone.png", full_page=True)
+
+
+def test_staff_read_the_list_and_its_offers_in_the_admin(open_page, artifacts, concert_date, sold, fan):
+    staff = factories.StaffFactory(email="boss@example.com", name="Boss")
+    staff.set_password("admin-violet-2931")
+    staff.save(update_fields=["password"])
+    services.waitlist.join_waitlist(user=fan, concert_date=concert_date)
+    services.waitlist.join_waitlist(user=factories.UserFactory(), concert_date=concert_date)
+    return_seats(sold, 9)  # offered to the fan at once (the job runs when the refund commits)
+
+    page = open_page()
+    page.goto("/admin/login/?next=/admin/booking/waitlistentry/")
+    page.fill("#id_username", "boss@example.com")
+    page.fill("#id_password", "admin-violet-2931")
+    page.click("input[type=submit]")
+    expect(page).to_have_url(re.compile("/admin/booking/waitlistentry/$"))
+    expect(page.locator("#result_list")).to_contain_text("취소표 제안 받음")
+    expect(page.locator("#result_list")).to_contain_text("대기 중")
+    page.screenshot(path=artifacts / "waitlist-admin-entries-ko.png", full_page=True)
+    page.goto("/admin/booking/waitlistoffer/")
+    expect(page.locator("#result_list")).to_contain_text("waiting.fan@example.com")
+    expect(page.locator("#result_list")).to_contain_text("제안 중")
+    page.screenshot(path=artifacts / "waitlist-admin-offers-ko.png", full_page=True)
