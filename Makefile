@@ -42,7 +42,7 @@ test: $(VENV)/.dev-installed services lint
 
 # --- Full stack (`make up`) and the rush benchmark (`make bench`, never part of `make test`) ---------
 # Production settings against PostgreSQL + Redis. Every value below is a default: set DATABASE_URL,
-# REDIS_URL, QUEUE_BACKEND, SECRET_KEY, ALLOWED_HOSTS, ALLOW_PLAIN_HTTP, WEB1_PORT, WEB2_PORT in the
+# REDIS_URL, QUEUE_BACKEND, SECRET_KEY, ALLOWED_HOSTS, ALLOW_PLAIN_HTTP, SITE_URL, WEB1_PORT, WEB2_PORT in the
 # environment (or on the make command line) to point the stack elsewhere. ALLOW_PLAIN_HTTP=true because
 # the local stack serves plain HTTP on 127.0.0.1; leave it false behind a TLS proxy.
 STACK_SECRET_FILE := $(VENV)/frontrow-stack-secret-key
@@ -52,7 +52,8 @@ STACK_ENV = DJANGO_SETTINGS_MODULE=config.settings_production PATH="$(CURDIR)/$(
 	QUEUE_BACKEND="$${QUEUE_BACKEND:-redis}" \
 	SECRET_KEY="$${SECRET_KEY:-$$(cat $(STACK_SECRET_FILE))}" \
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost}" \
-	ALLOW_PLAIN_HTTP="$${ALLOW_PLAIN_HTTP:-true}"
+	ALLOW_PLAIN_HTTP="$${ALLOW_PLAIN_HTTP:-true}" \
+	SITE_URL="$${SITE_URL:-http://127.0.0.1:$${WEB1_PORT:-8001}}"
 
 # A stable local secret (kept in the ignored .venv) so sessions survive a restart of `make up`.
 $(STACK_SECRET_FILE): | $(BIN)/python
