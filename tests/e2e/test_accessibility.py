@@ -36,6 +36,7 @@ from tests.support.challenges import challenge_room
 from tests.support.draws import run_a_draw
 from tests.support.ratelimits import set_limit
 from tests.support.sales import holding_fan, paid_fan
+from tests.support.waitlist import return_seats, sell_out
 from wallet import services as wallet_services
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -119,6 +120,22 @@ class World:
         """The fan's password-reset link, as the e-mail gives it."""
         uid = urlsafe_base64_encode(force_bytes(self.fan.pk))
         return f"/accounts/password/reset/{uid}/{default_token_generator.make_token(self.fan)}/"
+
+    @cached_property
+    def sold_out(self):
+        """A sold-out date; the fan is not on its waiting list."""
+        date = factories.ConcertDateFactory(concert__title="Jazz at Dawn")
+        sell_out(date)
+        return date
+
+    @cached_property
+    def offered(self):
+        """A sold-out date whose waiting list the fan joined; a seat came back and is offered to the fan."""
+        date = factories.ConcertDateFactory(concert__title="Blue Hour")
+        sold = sell_out(date)
+        booking_services.waitlist.join_waitlist(user=self.fan, concert_date=date)
+        return_seats(sold, 4)
+        return date
 
     @cached_property
     def crowded(self):
@@ -229,6 +246,11 @@ def _reset_requested(page, world):
     return _submit(page, "[data-testid=send-reset-link]")
 
 
+def _open_offer(page, world):
+    page.goto(f"/dates/{world.offered.pk}/waitlist/")
+    return _submit(page, "[data-testid=open-offer]")
+
+
 def _wallet_error(page, world):
     page.goto("/wallet/")
     page.locator("main form input[name=amount]").fill("5")
@@ -296,8 +318,12 @@ VISITS = [
     Visit("seat-map", _goto(lambda w: f"/dates/{w.date.pk}/seats/"), "[data-testid=hold-button]"),
     Visit("seat-map-picked", _pick_seats, ".seat-AVAILABLE:has(input:checked)"),
     Visit("seat-map-refused", _hold_too_many, ".messages .message-error"),
+    Visit("waitlist", _goto(lambda w: f"/dates/{w.sold_out.pk}/waitlist/"), "[data-testid=join-waitlist]"),
+    Visit("waitlist-offered", _goto(lambda w: f"/dates/{w.offered.pk}/waitlist/"), "[data-testid=waitlist-offer]"),
+    Visit("waitlist-offer", _open_offer, "[data-testid=accept-offer]"),
     Visit("checkout", _goto(lambda w: f"/checkout/{w.date.pk}/"), "[data-testid=pay-button]"),
     Visit("reservations", _goto("/reservations/"), ".ticket .badge-CANCELLED", needs=("date",)),
+    Visit("reservations-offer", _goto("/reservations/"), "[data-testid=offer-banner]", needs=("offered",)),
     Visit("e-ticket", _goto(lambda w: f"/reservations/{w.paid.pk}/ticket/"), "[data-testid=ticket-qr]"),
     Visit("e-ticket-void", _goto(lambda w: f"/reservations/{w.cancelled.pk}/ticket/"), "[data-testid=ticket-void]"),
     Visit("cancel", _goto(lambda w: f"/reservations/{w.paid.pk}/cancel/"), "[data-testid=confirm-cancel]"),
