@@ -49,7 +49,7 @@ class UserAdmin(SavesChangedFieldsAdmin, auth_admin.UserAdmin[Any]):  # the stub
     add_form = UserCreationForm
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Personal info"), {"fields": ("name", "balance")}),
+        (_("Personal info"), {"fields": ("name", "email_verified_at", "balance")}),
         (
             _("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
@@ -66,7 +66,7 @@ class UserAdmin(SavesChangedFieldsAdmin, auth_admin.UserAdmin[Any]):  # the stub
         ),
     )
     readonly_fields = ("balance", "last_login", "created_at")
-    list_display = ("email", "name", "balance", "is_staff", "is_active", "created_at")
+    list_display = ("email", "name", "email_verified_at", "balance", "is_staff", "is_active", "created_at")
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
     search_fields = ("email", "name")
     ordering = ("email",)

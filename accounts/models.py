@@ -1,4 +1,5 @@
-"""The fan (and staff) account: e-mail login, display name and the won balance of the wallet."""
+"""The fan (and staff) account: e-mail login, display name, whether the address is verified, and the won balance of
+the wallet."""
 
 import uuid
 from typing import Any
@@ -26,12 +27,17 @@ class UserManager(BaseUserManager["User"]):
     def create_superuser(self, email: str, password: str | None = None, **extra_fields: Any) -> "User":
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
+        extra_fields.setdefault("email_verified_at", timezone.now())  # staff are verified (createsuperuser)
         return self.create_user(email, password, **extra_fields)
 
 
 class User(ServiceFieldsMixin, AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(_("e-mail"), max_length=254, unique=True)
+    # When the fan opened the verification link sent to `email` (accounts.services.verify_email); None until then,
+    # and again after a change of address. Unverified fans browse and top up, but do not enter waiting rooms
+    # (accounts.selectors.must_verify_email, EMAIL_VERIFICATION_REQUIRED).
+    email_verified_at = models.DateTimeField(_("e-mail verified at"), null=True, blank=True)
     name = models.CharField(_("name"), max_length=100)
     # Whole won. Only wallet.services changes it, under a row lock or with F(); a plain save() of a user
     # (admin form, password change) never writes it back (see config.service_fields).

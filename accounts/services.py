@@ -1,10 +1,11 @@
-"""Account writes and the account e-mails they owe: password reset (and later e-mail verification and changes).
+"""Account writes and the account e-mails they owe: password reset and e-mail verification.
 
 Each e-mail goes out as an RQ job (accounts.jobs) queued when the caller's transaction commits, in the language
 the fan used; the job re-reads the account, so a mail queued for an account that changed meanwhile is dropped.
 A failed enqueue (Redis away) is logged; nothing is owed for later, since the fan can ask again.
 """
 
+import datetime
 import logging
 import uuid
 from collections.abc import Callable
@@ -13,13 +14,16 @@ from typing import Any
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
+from django.utils.http import urlencode, urlsafe_base64_encode
 
 from config.jobs import enqueue
 
 from . import mail
+from .exceptions import VerificationLinkInvalid, VerificationLinkUsed
 from .models import User
+from .tokens import make_verification_token, read_verification_token
 
 logger = logging.getLogger(__name__)
 
@@ -74,3 +78,67 @@ def send_password_reset(*, user_id: uuid.UUID | str, language: str, site_url: st
     context = {"user": user, "url": password_reset_url(user=user, site_url=site_url)}
     mail.render(kind="password_reset", to=user.email, context=context, language=language).send()
     return 1
+
+
+# --- e-mail verification ----------------------------------------------------------------------------------
+
+
+def queue_verification_email(*, user: User, language: str, site_url: str, next_url: str = "") -> None:
+    """Queue (on commit) an e-mail with a link that verifies the user's current address. `next_url`: a path of this
+    site the link's page goes on to once verified (the waiting room the fan was asked to verify at). The job checks
+    again and sends nothing if the address was verified or changed meanwhile."""
+    from . import jobs
+
+    _enqueue_on_commit(
+        jobs.send_verification,
+        user_id=str(user.pk),
+        email=user.email,
+        language=language,
+        site_url=site_url,
+        next_url=next_url,
+    )
+
+
+def verification_url(*, user: User, site_url: str, next_url: str = "") -> str:
+    """The link that verifies the user's current address (accounts.tokens), with `next_url` after it if given."""
+    path = reverse("accounts:verify_email", kwargs={"token": make_verification_token(user)})
+    return site_url.rstrip("/") + path + (f"?{urlencode({'next': next_url})}" if next_url else "")
+
+
+def send_verification(*, user_id: uuid.UUID | str, email: str, language: str, site_url: str, next_url: str = "") -> int:
+    """Send the verification e-mail to `email` if it is still the account's address and not verified; return 1
+    if sent, else 0 (the fan changed the address or verified it meanwhile: the newer state wins)."""
+    user = User.objects.filter(pk=user_id, email=email, email_verified_at__isnull=True, is_active=True).first()
+    if user is None:
+        return 0
+    context = {"user": user, "url": verification_url(user=user, site_url=site_url, next_url=next_url)}
+    mail.render(kind="verify_email", to=user.email, context=context, language=language).send()
+    return 1
+
+
+def check_verification_token(*, token: str) -> User:
+    """The account whose address this token would verify now, without verifying it. Raises
+    VerificationLinkInvalid (forged, unknown account, or the account's address changed since), VerificationLinkExpired
+    or VerificationLinkUsed (that address is verified already)."""
+    claim = read_verification_token(token)
+    user = User.objects.filter(pk=claim.user_id, is_active=True).first()
+    if user is None or user.email != claim.email:
+        raise VerificationLinkInvalid()
+    if user.email_verified_at is not None:
+        raise VerificationLinkUsed()
+    return user
+
+
+def verify_email(*, token: str, now: datetime.datetime | None = None) -> User:
+    """Mark the address the token names as verified, once. Raises as check_verification_token; of two requests with
+    the same link at once, one verifies and the other gets VerificationLinkUsed (a conditional UPDATE, no lock)."""
+    user = check_verification_token(token=token)
+    now = now or timezone.now()
+    marked = User.objects.filter(pk=user.pk, email=user.email, email_verified_at__isnull=True).update(
+        email_verified_at=now
+    )
+    if not marked:
+        check_verification_token(token=token)  # raises what changed: the address, or verified by the other one
+        raise VerificationLinkUsed()
+    user.email_verified_at = now
+    return user

@@ -12,4 +12,6 @@ urlpatterns = [
     path("password/reset/sent/", views.password_reset_sent, name="password_reset_sent"),
     path("password/reset/done/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("password/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("email/verify/resend/", views.resend_verification, name="resend_verification"),
+    path("email/verify/<str:token>/", views.verify_email, name="verify_email"),
 ]

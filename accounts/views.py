@@ -1,26 +1,32 @@
-"""Sign up, log in, log out and reset a forgotten password: Django's auth views around the e-mail login forms."""
+"""Sign up, log in, log out, reset a forgotten password and verify the e-mail address: Django's auth views around
+the e-mail login forms, and thin callers of accounts.services."""
 
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.response import TemplateResponse
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from config.ratelimit import rate_limited
 
 from . import services
+from .exceptions import AccountError, EmailNotVerified
 from .forms import EmailAuthenticationForm, NewPasswordForm, PasswordResetRequestForm, SignupForm
-from .redirects import redirect_to_next, safe_next
+from .redirects import login_required, redirect_to_next, safe_next
+from .requests import AuthenticatedRequest
 
 BACKEND = "accounts.backends.UserBackend"
 
@@ -41,6 +47,13 @@ def signup(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             user = form.save()
             login(request, user, backend=BACKEND)
+            services.queue_verification_email(
+                user=user, language=translation.get_language(), site_url=site_url(request), next_url=_next_url(request)
+            )
+            messages.success(
+                request,
+                _("Welcome! We sent a link to %(email)s: open it to verify your address.") % {"email": user.email},
+            )
             return redirect_to_next(request, _next_url(request), settings.LOGIN_REDIRECT_URL)
         return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)}, status=400)
     return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)})
@@ -118,3 +131,53 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
+
+
+# --- e-mail verification ----------------------------------------------------------------------------------
+
+
+def verification_required_response(request: HttpRequest, *, next_url: str) -> TemplateResponse:
+    """The 403 page a fan who must verify their address gets instead of entering a waiting room: what to do, and a
+    button that sends the link again (coming back to `next_url`)."""
+    refusal = EmailNotVerified()
+    context = {"message": refusal.message, "email": getattr(request.user, "email", ""), "verify_next": next_url}
+    return TemplateResponse(request, "accounts/verify_required.html", context, status=refusal.status)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: the link's page, with a button that verifies (a mail scanner that opens links verifies nothing).
+    POST: verify the address, then go on to the link's `next` (or the concerts) with a message. A forged,
+    expired or used link answers its refusal's page (400, 410, 409)."""
+    next_url = _next_url(request)
+    try:
+        if request.method == "POST":
+            services.verify_email(token=token)
+        else:
+            user = services.check_verification_token(token=token)
+    except AccountError as refusal:
+        context = {"refusal": refusal, "signed_in": request.user.is_authenticated}
+        return render(request, "accounts/verify_email_refused.html", context, status=refusal.status)
+    if request.method == "POST":
+        messages.success(request, _("Thank you: your e-mail address is verified."))
+        return redirect_to_next(request, next_url, settings.LOGIN_REDIRECT_URL)
+    return render(request, "accounts/verify_email.html", {"email": user.email, "next": next_url})
+
+
+@login_required(form_page=settings.LOGIN_REDIRECT_URL)
+@require_POST
+@rate_limited("verification_email")
+def resend_verification(request: AuthenticatedRequest) -> HttpResponse:
+    """Send the signed-in fan a new verification link, then go back to the form's page (`next`)."""
+    user = request.user
+    if user.email_verified_at is not None:
+        messages.info(request, _("Your e-mail address is already verified."))
+    else:
+        services.queue_verification_email(
+            user=user, language=translation.get_language(), site_url=site_url(request), next_url=_next_url(request)
+        )
+        messages.success(
+            request, _("We sent a new link to %(email)s. It may take a minute to arrive.") % {"email": user.email}
+        )
+    return redirect_to_next(request, _next_url(request), settings.LOGIN_REDIRECT_URL)

@@ -94,11 +94,17 @@ def cleanup() -> None:
 
 
 def fans(count: int) -> list[Any]:
+    from django.utils import timezone
+
     from accounts.models import User
 
     emails = [f"poll-bench-{i:05d}@example.com" for i in range(count)]
     have = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
-    User.objects.bulk_create(User(email=email, name="Bench fan", password="!") for email in emails if email not in have)
+    User.objects.bulk_create(
+        User(email=email, name="Bench fan", password="!", email_verified_at=timezone.now())
+        for email in emails
+        if email not in have
+    )
     return list(User.objects.filter(email__in=emails).order_by("email"))
 
 

@@ -58,6 +58,11 @@ class RefusalCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     # the waiting room's entry challenge (queueing.services.challenges)
     CHALLENGE_FAILED = "challenge_failed"
+    # accounts: e-mail verification (accounts.tokens, accounts.services)
+    VERIFICATION_LINK_INVALID = "verification_link_invalid"
+    VERIFICATION_LINK_EXPIRED = "verification_link_expired"
+    VERIFICATION_LINK_USED = "verification_link_used"
+    EMAIL_NOT_VERIFIED = "email_not_verified"
 
 
 class Refusal(Exception):

@@ -152,6 +152,10 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# E-mail verification: a link is sent at sign-up (and after a change of address); unverified fans browse and top up
+# but must verify before entering a waiting room, unless this is off. Staff are never asked.
+EMAIL_VERIFICATION_REQUIRED: bool = env.bool("EMAIL_VERIFICATION_REQUIRED", default=True)
+EMAIL_VERIFICATION_MAX_AGE: int = env.int("EMAIL_VERIFICATION_MAX_AGE", default=3 * 24 * 3600)
 # How long a password-reset link works (it also stops working once used, or once the fan logs in).
 PASSWORD_RESET_TIMEOUT: int = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 AUTH_PASSWORD_VALIDATORS = [
@@ -323,6 +327,8 @@ RATE_LIMIT_DEFAULTS: dict[str, tuple[int, int, int]] = {
     "signup": (0, 60, 600),
     # Password-reset e-mails asked for: per e-mail address typed from one address, and per address, per hour.
     "password_reset": (5, 50, 3600),
+    # New e-mail verification links asked for (the fan is logged in), per hour.
+    "verification_email": (5, 50, 3600),
     "queue_join": (30, 600, 60),
     "queue_status": (120, 3000, 60),
     "seat_map": (60, 1200, 60),

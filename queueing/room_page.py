@@ -43,6 +43,8 @@ SLOTS = (
     "countdown_clock",
     "until",
     "continue_url",
+    "email",
+    "verify_next_query",
 )
 # Keyed by all they show, so they can be kept long: this only bounds the memory a concert no one visits keeps.
 STENCIL_SECONDS = 300.0
@@ -74,6 +76,7 @@ class RoomState:
     paused: bool
     has_receipt: bool
     has_next: bool
+    must_verify: bool  # the fan must verify their e-mail address before joining: the join form asks them to
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,13 @@ class RoomPage:
 
 
 def room_state(
-    concert: Concert, current: QueueStatus | None, next_url: str | None, *, now: datetime.datetime, challenge: bool
+    concert: Concert,
+    current: QueueStatus | None,
+    next_url: str | None,
+    *,
+    now: datetime.datetime,
+    challenge: bool,
+    must_verify: bool = False,
 ) -> RoomState:
     return RoomState(
         closed=concert.is_over(now),
@@ -97,6 +106,7 @@ def room_state(
         paused=current is not None and current.paused,
         has_receipt=bool(current is not None and current.receipt),
         has_next=bool(next_url),
+        must_verify=must_verify and current is None,
     )
 
 
@@ -109,15 +119,18 @@ def render(
     payload: dict[str, object],
     next_url: str | None,
     now: datetime.datetime,
+    email: str = "",
 ) -> RoomPage:
     """The page's parts for this fan: the shared stencils (rendered now if this process has none for the concert,
-    language and state) filled with the fan's values, each escaped."""
+    language and state) filled with the fan's values, each escaped. `email`: the fan's, shown when they must
+    verify it."""
     stencils = _stencils(facts, state)
     waiting = current is not None and not current.admitted and not current.prequeued
+    status_query = "?next=" + quote(next_url, safe="/") if next_url else ""  # as |urlencode
     values = {
         "csrf_token": csrf_token,
         "poll_seconds": str(payload["poll_seconds"]),
-        "status_query": "?next=" + quote(next_url, safe="/") if next_url else "",  # as |urlencode
+        "status_query": status_query,
         "next_path": next_url or "",
         "position": intcomma(current.position) if waiting and current is not None else "",
         "progress": str(payload["progress"]),
@@ -128,6 +141,8 @@ def render(
         "countdown_clock": clock(seconds_until(facts.sale_opens_at, now)),
         "until": _time(current.expires_at) if current is not None else "",
         "continue_url": str(payload["next_url"] or ""),
+        "email": email if state.must_verify else "",
+        "verify_next_query": status_query,
     }
     return RoomPage(*(stencil.fill(values) for stencil in stencils))
 
@@ -149,6 +164,7 @@ def _stencils(facts: RoomFacts, state: RoomState) -> tuple[Stencil, ...]:
             "commitment": facts.commitment,
             "concert_url": _url("concerts:detail", facts.pk),
             "draw_url": _url("queueing:draw", facts.pk),
+            "verify_next": _url("queueing:room", facts.pk),
             "challenge": _challenge(facts.pk) if state.has_challenge else None,
             "waiting": state.joined and not state.admitted,
             **{name: getattr(state, name) for name in RoomState.__dataclass_fields__},

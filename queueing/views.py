@@ -37,6 +37,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.models import User
 from accounts.redirects import login_required, redirect_to_next, safe_next
 from accounts.requests import AuthenticatedRequest
+from accounts.selectors import must_verify_email
+from accounts.views import verification_required_response
 from concerts import page_cache
 from concerts.models import Concert, ConcertDate
 from config.lockout import client_ip
@@ -196,6 +198,9 @@ def room(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResponseBa
     # The room comes with the concert (one query): the join and its challenge read it.
     concert = get_object_or_404(Concert.objects.select_related("waiting_room"), pk=concert_id)
     next_url = _requested_next(request, concert)
+    if must_verify_email(request.user):
+        # Before anything is counted or changed: the page says why and sends the link again on request.
+        return verification_required_response(request, next_url=room_url(concert, next_url=next_url))
     now = timezone.now()
     try:
         services.check_entry_window(concert, now)
@@ -280,10 +285,12 @@ def _render_room(
     )
     # The join form's challenge widget: a fan who holds no place (current is None) and must solve one to enter.
     challenge = current is None and services.is_entry_open(concert, now) and selectors.challenge_is_on(concert=concert)
-    state = room_page.room_state(concert, current, next_url, now=now, challenge=challenge)
+    must_verify = current is None and must_verify_email(request.user)
+    state = room_page.room_state(concert, current, next_url, now=now, challenge=challenge, must_verify=must_verify)
     csrf_token = get_token(request)  # one for the whole page: base.html's forms take it from the context too
+    email = request.user.email if must_verify and isinstance(request.user, User) else ""
     page = room_page.render(
-        facts, state, csrf_token=csrf_token, current=current, payload=payload, next_url=next_url, now=now
+        facts, state, csrf_token=csrf_token, current=current, payload=payload, next_url=next_url, now=now, email=email
     )
     context = {
         "concert": concert,

@@ -22,6 +22,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"fan{n}@example.com")
     name = factory.Faker("name")
     balance = 0
+    # Verified, so every test may join a waiting room; UserFactory(email_verified_at=None) for a fan who has not.
+    email_verified_at = factory.LazyFunction(timezone.now)
     password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
 
     @factory.post_generation

@@ -69,6 +69,7 @@ def create_fans(run_id: str, count: int, prefix: str) -> list["User"]:
                     name=f"Fan {index}",
                     password=password_hash,
                     balance=TOP_UP,
+                    email_verified_at=now,  # a fan must have verified their address to enter a waiting room
                 )
                 for index in range(count)
             ),

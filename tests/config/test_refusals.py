@@ -374,6 +374,51 @@ def rate_limited(scene):
     return Refused(refusal, page)
 
 
+# Accounts: e-mail verification (the link's page and the waiting room's gate).
+
+
+def _verification_link(scene, token):
+    from accounts import services as account_services
+
+    refusal = refusal_of(lambda: account_services.verify_email(token=token))
+    return Refused(refusal, scene.client.post(reverse("accounts:verify_email", args=[token])))
+
+
+@provokes(RefusalCode.VERIFICATION_LINK_INVALID, status=400)
+def verification_link_invalid(scene):
+    from accounts.tokens import make_verification_token
+
+    payload, timestamp, _signature = make_verification_token(scene.fan).rsplit(":", 2)
+    return _verification_link(scene, f"{payload}:{timestamp}:{'A' * 43}")
+
+
+@provokes(RefusalCode.VERIFICATION_LINK_EXPIRED, status=410)
+def verification_link_expired(scene):
+    from accounts.tokens import make_verification_token
+
+    a_week_ago = scene.now.timestamp() - 7 * 24 * 3600
+    return _verification_link(scene, make_verification_token(scene.fan, at=a_week_ago))
+
+
+@provokes(RefusalCode.VERIFICATION_LINK_USED, status=409)
+def verification_link_used(scene):
+    from accounts.tokens import make_verification_token
+
+    return _verification_link(scene, make_verification_token(scene.fan))  # the fan's address is verified already
+
+
+@provokes(RefusalCode.EMAIL_NOT_VERIFIED, status=403)
+def email_not_verified(scene):
+    from accounts.exceptions import EmailNotVerified
+    from accounts.selectors import must_verify_email
+
+    scene.fan.email_verified_at = None
+    scene.fan.save(update_fields=["email_verified_at"])
+    assert must_verify_email(scene.fan)
+    page = scene.client.post(reverse("queueing:room", kwargs={"concert_id": scene.date.concert.pk}))
+    return Refused(EmailNotVerified(), page)
+
+
 @pytest.mark.parametrize("code", list(RefusalCode), ids=str)
 def test_each_code_is_provoked_for_real(code, scene):
     assert code in CASES, f"no case provokes {code}: add one to this module"

@@ -76,3 +76,59 @@ def test_a_fan_who_forgot_the_password_chooses_a_new_one_and_is_logged_in(
     page.goto(_reset_link(fan.email))
     expect(page.get_by_test_id("link-refused")).to_be_visible()
     page.screenshot(path=artifacts / f"password-reset-used-{locale}-{width}-js{int(javascript)}.png", full_page=True)
+
+
+def _verify_link(email):
+    [message] = [m for m in mail.outbox if m.to == [email]][-1:]
+    return re.search(r"https?://[^/\s]+(/accounts/email/verify/\S+)", message.body).group(1)
+
+
+@pytest.mark.parametrize(
+    ("width", "locale", "javascript", "texts"),
+    [
+        pytest.param(1280, "ko-KR", True, ("회원가입", "예매하기", "링크 다시 보내기"), id="ko-desktop"),
+        pytest.param(390, "en-US", True, ("Sign up", "Book", "Send the link again"), id="en-phone"),
+        pytest.param(1280, "ko-KR", False, ("회원가입", "예매하기", "링크 다시 보내기"), id="no-js"),
+    ],
+)
+def test_a_new_fan_verifies_the_address_when_the_waiting_room_asks_then_books(
+    open_page, artifacts, width, locale, javascript, texts
+):
+    sign_up, book, resend = texts
+    concert_date = factories.ConcertDateFactory(concert__title="Seoul Jazz Night")
+    email = f"newfan-{width}-{int(javascript)}@example.com"
+    shot = f"{locale}-{width}-js{int(javascript)}"
+    page = open_page(width=width, height=900, locale=locale, javascript=javascript)
+
+    page.goto("/accounts/signup/")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=name]").fill("New Fan")
+    page.locator("input[name=password1]").fill(NEW_PASSWORD)
+    page.locator("input[name=password2]").fill(NEW_PASSWORD)
+    page.locator("form.stack-form").get_by_role("button", name=sign_up).click()
+    expect(page.locator(".messages")).to_contain_text(email)
+    page.screenshot(path=artifacts / f"verify-signed-up-{shot}.png", full_page=True)
+
+    # Booking asks to verify first: the waiting room refuses the join and offers the link again.
+    page.goto(f"/concerts/{concert_date.concert.pk}/")
+    page.get_by_role("button", name=book, exact=True).first.click()
+    expect(page.get_by_test_id("verify-required")).to_be_visible()
+    page.screenshot(path=artifacts / f"verify-required-{shot}.png", full_page=True)
+    page.get_by_role("button", name=resend).click()
+    expect(page.get_by_test_id("verify-email-prompt")).to_be_visible()  # back on the waiting room's page
+    expect(page.locator(".messages")).to_contain_text(email)
+    page.screenshot(path=artifacts / f"verify-room-prompt-{shot}.png", full_page=True)
+
+    # The newest link verifies on its page's button and comes back to the waiting room, which now lets the fan in.
+    page.goto(_verify_link(email))
+    page.screenshot(path=artifacts / f"verify-link-page-{shot}.png", full_page=True)
+    page.get_by_test_id("confirm-email").click()
+    expect(page.get_by_test_id("join-queue")).to_be_visible()
+    page.screenshot(path=artifacts / f"verify-done-room-{shot}.png", full_page=True)
+    page.get_by_test_id("join-queue").click()
+    expect(page).to_have_url(re.compile(f"/dates/{concert_date.pk}/seats/$"))
+
+    # The link again: already used (409), saying the address is verified.
+    page.goto(_verify_link(email))
+    expect(page.get_by_test_id("verification-refused")).to_have_attribute("data-code", "verification_link_used")
+    page.screenshot(path=artifacts / f"verify-used-{shot}.png", full_page=True)

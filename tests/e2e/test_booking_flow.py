@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.core import mail
 from playwright.sync_api import expect
 
 from queueing import services as queue_services
@@ -51,6 +52,13 @@ def test_sign_up_top_up_queue_hold_pay_cancel_refund(open_page, artifacts, conce
     page.get_by_role("button", name="회원가입").click()
     expect(page).to_have_url(re.compile(f"/concerts/{concert.pk}/$"))
     expect(page.get_by_test_id("nav-balance")).to_have_text("0원")
+
+    # Verify the address with the link mailed at sign-up (the waiting room asks for it); back on the concert.
+    [message] = mail.outbox
+    page.goto(re.search(r"https?://[^/\s]+(/accounts/email/verify/\S+)", message.body).group(1))
+    page.get_by_test_id("confirm-email").click()
+    expect(page).to_have_url(re.compile(f"/concerts/{concert.pk}/$"))
+    expect(page.get_by_text("이메일 주소 인증이 완료되었습니다")).to_be_visible()
 
     # Top up the wallet (the quick-amount buttons are a script enhancement).
     page.get_by_role("link", name=re.compile("지갑")).click()

@@ -13,6 +13,7 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.contrib.sessions.models import Session
+from django.utils import timezone
 
 from accounts.models import User
 from tests.support.challenges import solve
@@ -184,8 +185,9 @@ def test_a_fan_books_across_both_instances(two_instances, settings):
     from wallet.services import charge
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
-    fan = User.objects.create_user("fan@frontrow.test", PASSWORD, name="Fan")
-    other = User.objects.create_user("other@frontrow.test", PASSWORD, name="Other")
+    verified = timezone.now()  # both join the waiting room, which asks for a verified address
+    fan = User.objects.create_user("fan@frontrow.test", PASSWORD, name="Fan", email_verified_at=verified)
+    other = User.objects.create_user("other@frontrow.test", PASSWORD, name="Other", email_verified_at=verified)
     charge(user=fan, amount=500_000)
     concert_date = ConcertDateFactory()
     concert = concert_date.concert

@@ -1,0 +1,45 @@
+"""Refusals of the account pages, each a config.refusals.Refusal (a message for the fan, an English reason, an HTTP
+status and a stable code)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from config.refusals import Refusal, RefusalCode
+
+
+class AccountError(Refusal):
+    """Base of every account refusal."""
+
+    status = 400
+    default_message = _("Your account could not do that.")
+
+
+class VerificationLinkInvalid(AccountError):
+    """Not a verification link this site signed, or one for an address the account no longer has."""
+
+    code = RefusalCode.VERIFICATION_LINK_INVALID
+    default_message = _(
+        "This verification link is not valid: it is incomplete, or it was sent to an address your account no "
+        "longer uses. Ask for a new one."
+    )
+
+
+class VerificationLinkExpired(AccountError):
+    status = 410
+    code = RefusalCode.VERIFICATION_LINK_EXPIRED
+    default_message = _("This verification link has expired. Ask for a new one: it arrives in a minute.")
+
+
+class VerificationLinkUsed(AccountError):
+    """The address it verifies is verified already (this link, or another, was used)."""
+
+    status = 409
+    code = RefusalCode.VERIFICATION_LINK_USED
+    default_message = _("This verification link has already been used: your e-mail address is verified.")
+
+
+class EmailNotVerified(AccountError):
+    """The fan must verify their e-mail address before entering a waiting room (EMAIL_VERIFICATION_REQUIRED)."""
+
+    status = 403
+    code = RefusalCode.EMAIL_NOT_VERIFIED
+    default_message = _("Please verify your e-mail address before entering a waiting room: open the link we sent you.")
