@@ -43,3 +43,11 @@ class EmailNotVerified(AccountError):
     status = 403
     code = RefusalCode.EMAIL_NOT_VERIFIED
     default_message = _("Please verify your e-mail address before entering a waiting room: open the link we sent you.")
+
+
+class EmailAddressTaken(AccountError):
+    """Another account took the address between the form's check and the change (the unique constraint said so)."""
+
+    status = 409
+    code = RefusalCode.EMAIL_ADDRESS_TAKEN
+    default_message = _("An account with this e-mail address already exists.")

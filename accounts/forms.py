@@ -3,7 +3,7 @@
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, SetPasswordForm
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, PasswordChangeForm, SetPasswordForm
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -79,3 +79,46 @@ class NewPasswordForm(SetPasswordForm):  # type: ignore[type-arg]
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["new_password1"].widget.attrs["autofocus"] = True
+
+
+class ChangePasswordForm(PasswordChangeForm):
+    """Django's: the current password, then the new one twice (AUTH_PASSWORD_VALIDATORS), without label colons."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].label = _("Current password")
+
+
+class ChangeEmailForm(forms.Form):
+    """A new address for the account, confirmed with the current password."""
+
+    email = forms.EmailField(
+        label=_("New e-mail address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"].strip().lower()
+        if email == self.user.email:
+            raise forms.ValidationError(_("This is already your e-mail address."), code="same")
+        if User.objects.filter(email__iexact=email).exclude(pk=self.user.pk).exists():
+            raise forms.ValidationError(_("An account with this e-mail address already exists."), code="unique")
+        return email
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("The password is not correct."), code="password_incorrect")
+        return password

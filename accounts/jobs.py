@@ -15,3 +15,11 @@ def send_verification(*, user_id: uuid.UUID | str, email: str, language: str, si
     return services.send_verification(
         user_id=user_id, email=email, language=language, site_url=site_url, next_url=next_url
     )
+
+
+def send_email_changed(*, user_id: uuid.UUID | str, old_email: str, new_email: str, language: str) -> int:
+    return services.send_email_changed(user_id=user_id, old_email=old_email, new_email=new_email, language=language)
+
+
+def send_password_changed(*, user_id: uuid.UUID | str, language: str) -> int:
+    return services.send_password_changed(user_id=user_id, language=language)

@@ -6,7 +6,8 @@ transactions never wait on each other in a cycle:
 1. The fan's user row: lock_user below (FOR NO KEY UPDATE). It serialises one fan's holds, payments and
    cancellations and guards the balance. booking.services takes it first in hold_seats, pay, cancel and
    refund_and_cancel (a refund locks the reservation's fan); wallet.services takes it in charge and debit
-   (pay hands debit the row it locked, so it is not locked twice).
+   (pay hands debit the row it locked, so it is not locked twice). accounts.services.change_email takes it alone
+   to change the fan's address.
 2. The concert row (concerts.services, FOR NO KEY UPDATE) when staff add, move or delete a date or delete the
    concert.
 3. The concert-date row: FOR SHARE in hold_seats, pay and the fan's cancel (booking.services._seats.share_lock_date),

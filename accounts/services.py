@@ -1,4 +1,5 @@
-"""Account writes and the account e-mails they owe: password reset and e-mail verification.
+"""Account writes and the account e-mails they owe: password reset, e-mail verification, a change of address or of
+password (each noticed by e-mail).
 
 Each e-mail goes out as an RQ job (accounts.jobs) queued when the caller's transaction commits, in the language
 the fan used; the job re-reads the account, so a mail queued for an account that changed meanwhile is dropped.
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.tokens import default_token_generator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -21,7 +22,8 @@ from django.utils.http import urlencode, urlsafe_base64_encode
 from config.jobs import enqueue
 
 from . import mail
-from .exceptions import VerificationLinkInvalid, VerificationLinkUsed
+from .exceptions import EmailAddressTaken, VerificationLinkInvalid, VerificationLinkUsed
+from .locking import lock_user
 from .models import User
 from .tokens import make_verification_token, read_verification_token
 
@@ -142,3 +144,63 @@ def verify_email(*, token: str, now: datetime.datetime | None = None) -> User:
         raise VerificationLinkUsed()
     user.email_verified_at = now
     return user
+
+
+# --- a change of address or of password ---------------------------------------------------------------------
+
+
+def change_email(
+    *, user: User, new_email: str, language: str, site_url: str, now: datetime.datetime | None = None
+) -> User:
+    """Give the account a new address (stored lower case): it is unverified until the fan opens the link mailed to
+    it, and the old address is told of the change. One transaction: the user row is locked, the address written,
+    both mails queued for its commit. Raises EmailAddressTaken if another account has the address (the unique
+    constraint decides between two changes at once). The caller checked the fan's password."""
+    new_email = new_email.strip().lower()
+    try:
+        with transaction.atomic():
+            lock_user(user.pk)  # two changes of one account at once: the second tells the first's new address
+            old_email = User.objects.values_list("email", flat=True).get(pk=user.pk)
+            User.objects.filter(pk=user.pk).update(email=new_email, email_verified_at=None)
+            user.email, user.email_verified_at = new_email, None
+            queue_verification_email(user=user, language=language, site_url=site_url)
+            _enqueue_on_commit(
+                _jobs().send_email_changed,
+                user_id=str(user.pk),
+                old_email=old_email,
+                new_email=new_email,
+                language=language,
+            )
+    except IntegrityError as exc:
+        raise EmailAddressTaken() from exc
+    return user
+
+
+def send_email_changed(*, user_id: uuid.UUID | str, old_email: str, new_email: str, language: str) -> int:
+    """Tell the old address that the account now uses `new_email`; return 1 if sent (0 for a gone account)."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return 0
+    context = {"user": user, "old_email": old_email, "new_email": new_email}
+    mail.render(kind="email_changed", to=old_email, context=context, language=language).send()
+    return 1
+
+
+def password_changed(*, user: User, language: str) -> None:
+    """Queue (on commit) the notice that the account's password was changed, to its address."""
+    _enqueue_on_commit(_jobs().send_password_changed, user_id=str(user.pk), language=language)
+
+
+def send_password_changed(*, user_id: uuid.UUID | str, language: str) -> int:
+    """Tell the account's address that its password was changed; return 1 if sent."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return 0
+    mail.render(kind="password_changed", to=user.email, context={"user": user}, language=language).send()
+    return 1
+
+
+def _jobs() -> Any:
+    from . import jobs
+
+    return jobs

@@ -5,6 +5,9 @@ from . import views
 app_name = "accounts"
 
 urlpatterns = [
+    path("", views.account, name="account"),
+    path("email/", views.change_email, name="change_email"),
+    path("password/", views.ChangePasswordView.as_view(), name="change_password"),
     path("signup/", views.signup, name="signup"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),

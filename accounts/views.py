@@ -1,5 +1,6 @@
-"""Sign up, log in, log out, reset a forgotten password and verify the e-mail address: Django's auth views around
-the e-mail login forms, and thin callers of accounts.services."""
+"""Sign up, log in, log out, reset a forgotten password, verify the e-mail address, and the account page with its
+changes of address and password: Django's auth views around the e-mail login forms, and thin callers of
+accounts.services."""
 
 from typing import Any
 
@@ -24,7 +25,14 @@ from config.ratelimit import rate_limited
 
 from . import services
 from .exceptions import AccountError, EmailNotVerified
-from .forms import EmailAuthenticationForm, NewPasswordForm, PasswordResetRequestForm, SignupForm
+from .forms import (
+    ChangeEmailForm,
+    ChangePasswordForm,
+    EmailAuthenticationForm,
+    NewPasswordForm,
+    PasswordResetRequestForm,
+    SignupForm,
+)
 from .redirects import login_required, redirect_to_next, safe_next
 from .requests import AuthenticatedRequest
 
@@ -165,7 +173,7 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "accounts/verify_email.html", {"email": user.email, "next": next_url})
 
 
-@login_required(form_page=settings.LOGIN_REDIRECT_URL)
+@login_required(form_page="accounts:account")
 @require_POST
 @rate_limited("verification_email")
 def resend_verification(request: AuthenticatedRequest) -> HttpResponse:
@@ -180,4 +188,68 @@ def resend_verification(request: AuthenticatedRequest) -> HttpResponse:
         messages.success(
             request, _("We sent a new link to %(email)s. It may take a minute to arrive.") % {"email": user.email}
         )
-    return redirect_to_next(request, _next_url(request), settings.LOGIN_REDIRECT_URL)
+    return redirect_to_next(request, _next_url(request), "accounts:account")
+
+
+# --- the account page, a new address, a new password --------------------------------------------------------
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def account(request: AuthenticatedRequest) -> HttpResponse:
+    """The fan's account: name, e-mail address and whether it is verified (with the button that sends the link
+    again), and the ways to change the address and the password."""
+    return render(request, "accounts/account.html", {"account": request.user})
+
+
+@never_cache
+@sensitive_post_parameters("password")
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+@rate_limited("account_change", methods=["POST"])
+def change_email(request: AuthenticatedRequest) -> HttpResponse:
+    """A new address, confirmed with the current password: the account's address changes at once and must be
+    verified again (a link goes to it; the old one is told). An invalid form re-renders with 400, a race with
+    another account for the address 409."""
+    form = ChangeEmailForm(request.user, request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "accounts/change_email.html", {"form": form}, status=400)
+        try:
+            user = services.change_email(
+                user=request.user,
+                new_email=form.cleaned_data["email"],
+                language=translation.get_language(),
+                site_url=site_url(request),
+            )
+        except AccountError as refusal:
+            form.add_error("email", refusal.message)
+            return render(request, "accounts/change_email.html", {"form": form}, status=refusal.status)
+        messages.success(
+            request,
+            _("Your e-mail address is now %(email)s. We sent a link to it: open it to verify the address.")
+            % {"email": user.email},
+        )
+        return HttpResponseRedirect(reverse("accounts:account"))
+    return render(request, "accounts/change_email.html", {"form": form})
+
+
+@method_decorator(login_required, name="dispatch")
+@method_decorator(rate_limited("account_change", methods=["POST"]), name="dispatch")
+class ChangePasswordView(auth_views.PasswordChangeView):
+    """Django's: the current password and the new one twice; the fan stays logged in here and is logged out
+    everywhere else (the password hash changed), and the address is told."""
+
+    form_class = ChangePasswordForm
+    template_name = "accounts/change_password.html"
+    success_url = reverse_lazy("accounts:account")
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        response = super().form_valid(form)
+        services.password_changed(user=self.request.user, language=translation.get_language())  # type: ignore[arg-type]
+        messages.success(self.request, _("Your password is changed. Other devices will need to log in again."))
+        return response
+
+    def form_invalid(self, form: forms.Form) -> HttpResponse:
+        return self.render_to_response(self.get_context_data(form=form), status=400)

@@ -63,6 +63,7 @@ class RefusalCode(StrEnum):
     VERIFICATION_LINK_EXPIRED = "verification_link_expired"
     VERIFICATION_LINK_USED = "verification_link_used"
     EMAIL_NOT_VERIFIED = "email_not_verified"
+    EMAIL_ADDRESS_TAKEN = "email_address_taken"
 
 
 class Refusal(Exception):

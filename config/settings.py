@@ -329,6 +329,8 @@ RATE_LIMIT_DEFAULTS: dict[str, tuple[int, int, int]] = {
     "password_reset": (5, 50, 3600),
     # New e-mail verification links asked for (the fan is logged in), per hour.
     "verification_email": (5, 50, 3600),
+    # Changes of e-mail address or password (each checks the current password), per hour.
+    "account_change": (10, 100, 3600),
     "queue_join": (30, 600, 60),
     "queue_status": (120, 3000, 60),
     "seat_map": (60, 1200, 60),

@@ -419,6 +419,21 @@ def email_not_verified(scene):
     return Refused(EmailNotVerified(), page)
 
 
+@provokes(RefusalCode.EMAIL_ADDRESS_TAKEN, status=409)
+def email_address_taken(scene):
+    from accounts import services as account_services
+
+    other = UserFactory()
+    # Past the form's check (another account took the address meanwhile): the unique constraint refuses it.
+    return Refused(
+        refusal_of(
+            lambda: account_services.change_email(
+                user=scene.fan, new_email=other.email, language="ko", site_url="http://testserver"
+            )
+        )
+    )
+
+
 @pytest.mark.parametrize("code", list(RefusalCode), ids=str)
 def test_each_code_is_provoked_for_real(code, scene):
     assert code in CASES, f"no case provokes {code}: add one to this module"

@@ -8,6 +8,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.e2e.test_fan_pages import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -132,3 +133,56 @@ def test_a_new_fan_verifies_the_address_when_the_waiting_room_asks_then_books(
     page.goto(_verify_link(email))
     expect(page.get_by_test_id("verification-refused")).to_have_attribute("data-code", "verification_link_used")
     page.screenshot(path=artifacts / f"verify-used-{shot}.png", full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("width", "locale", "javascript", "texts"),
+    [
+        pytest.param(1280, "ko-KR", True, ("이메일 주소 변경하기", "비밀번호 변경하기", "미인증"), id="ko-desktop"),
+        pytest.param(390, "en-US", True, ("Change my address", "Change my password", "Not verified"), id="en-phone"),
+        pytest.param(1280, "ko-KR", False, ("이메일 주소 변경하기", "비밀번호 변경하기", "미인증"), id="no-js"),
+    ],
+)
+def test_a_fan_changes_the_address_and_the_password_from_the_account_page(
+    open_page, live_server, artifacts, width, locale, javascript, texts
+):
+    save_email, save_password, unverified = texts
+    fan = factories.UserFactory(email=f"mover-{width}-{int(javascript)}@example.com", name="Mover")
+    new_email = f"moved-{width}-{int(javascript)}@example.com"
+    shot = f"{locale}-{width}-js{int(javascript)}"
+    page = open_page(width=width, height=900, locale=locale, javascript=javascript)
+    log_in(page, live_server, fan, language=locale[:2])
+
+    page.goto("/")
+    if width >= 760:  # the name in the header leads to the account page; on a phone, a tab of the menu does
+        page.get_by_test_id("account-link").click()
+    else:
+        page.locator(".main-nav .nav-account").click()
+    expect(page.get_by_test_id("account-email")).to_have_text(fan.email)
+    page.screenshot(path=artifacts / f"account-{shot}.png", full_page=True)
+
+    page.get_by_test_id("change-email").click()
+    page.locator("input[name=email]").fill(new_email)
+    page.locator("input[name=password]").fill("wrong-password")
+    page.get_by_role("button", name=save_email).click()
+    expect(page.locator(".has-error")).to_be_visible()  # refused: 400, the form again with the reason
+    page.screenshot(path=artifacts / f"account-email-refused-{shot}.png", full_page=True)
+    page.locator("input[name=password]").fill("correct-horse-battery")
+    page.get_by_role("button", name=save_email).click()
+    expect(page.get_by_test_id("account-email")).to_have_text(new_email)
+    expect(page.get_by_test_id("email-unverified")).to_have_text(unverified)
+    page.screenshot(path=artifacts / f"account-email-changed-{shot}.png", full_page=True)
+    assert [m.to for m in mail.outbox if fan.email in m.to or new_email in m.to] != []
+
+    page.get_by_test_id("change-password").click()
+    page.locator("input[name=old_password]").fill("correct-horse-battery")
+    page.locator("input[name=new_password1]").fill(NEW_PASSWORD)
+    page.locator("input[name=new_password2]").fill(NEW_PASSWORD)
+    page.screenshot(path=artifacts / f"account-password-form-{shot}.png", full_page=True)
+    page.get_by_role("button", name=save_password).click()
+    expect(page.get_by_test_id("account")).to_be_visible()
+    expect(page.locator(".messages")).to_be_visible()
+    page.screenshot(path=artifacts / f"account-password-changed-{shot}.png", full_page=True)
+    fan.refresh_from_db()
+    assert (fan.email, fan.email_verified_at) == (new_email, None)
+    assert fan.check_password(NEW_PASSWORD)

@@ -26,7 +26,7 @@ def pay(user, concert_date, key="fixture-key"):
 
 def state_snapshot():
     """Every row a refused request must not change: seats, reservations, payments, the wallet ledger,
-    balances and the waiting-room history."""
+    balances, the accounts' addresses and passwords and the waiting-room history."""
     from accounts.models import User
 
     return {
@@ -37,6 +37,7 @@ def state_snapshot():
         "charges": sorted(ChargeHistory.objects.filter(status="SUCCESS").values_list("id", "amount")),
         "usages": sorted(UsageHistory.objects.values_list("id", "action_type", "status", "amount")),
         "balances": sorted(User.objects.values_list("id", "balance")),
+        "accounts": sorted(User.objects.values_list("id", "email", "password", "email_verified_at")),
         "queue_history": sorted(QueueEntryHistory.objects.values_list("id", "admitted_at", "exited_at")),
     }
 
