@@ -7,14 +7,12 @@ import uuid
 from . import services
 
 
-def send_password_reset(*, user_id: uuid.UUID | str, language: str, site_url: str) -> int:
-    return services.send_password_reset(user_id=user_id, language=language, site_url=site_url)
+def send_password_reset(*, user_id: uuid.UUID | str, language: str) -> int:
+    return services.send_password_reset(user_id=user_id, language=language)
 
 
-def send_verification(*, user_id: uuid.UUID | str, email: str, language: str, site_url: str, next_url: str = "") -> int:
-    return services.send_verification(
-        user_id=user_id, email=email, language=language, site_url=site_url, next_url=next_url
-    )
+def send_verification(*, user_id: uuid.UUID | str, email: str, language: str, next_url: str = "") -> int:
+    return services.send_verification(user_id=user_id, email=email, language=language, next_url=next_url)
 
 
 def send_email_changed(*, user_id: uuid.UUID | str, old_email: str, new_email: str, language: str) -> int:

@@ -3,6 +3,7 @@ password (each noticed by e-mail).
 
 Each e-mail goes out as an RQ job (accounts.jobs) queued when the caller's transaction commits, in the language
 the fan used; the job re-reads the account, so a mail queued for an account that changed meanwhile is dropped.
+Links start with SITE_URL (the job has no request to take the host from).
 A failed enqueue (Redis away) is logged; nothing is owed for later, since the fan can ask again.
 """
 
@@ -12,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -47,37 +49,36 @@ def _can_reset(user: User) -> bool:
     return user.is_active and user.has_usable_password()
 
 
-def request_password_reset(*, email: str, language: str, site_url: str) -> int:
+def request_password_reset(*, email: str, language: str) -> int:
     """Queue a password-reset e-mail to the account with this address (any case), if there is one that may log
     in (active, with a password); return how many were queued (0 or 1).
 
     The caller answers the same whatever this returns, so the page does not tell who has an account. The link
     is made by the job (accounts.jobs.send_password_reset), so the reset token never sits in Redis.
-    `site_url`: scheme and host the link starts with (https://tickets.example.com).
     """
     from . import jobs
 
     users = [user for user in User.objects.filter(email__iexact=email.strip()) if _can_reset(user)]
     for user in users:
-        _enqueue_on_commit(jobs.send_password_reset, user_id=str(user.pk), language=language, site_url=site_url)
+        _enqueue_on_commit(jobs.send_password_reset, user_id=str(user.pk), language=language)
     return len(users)
 
 
-def password_reset_url(*, user: User, site_url: str) -> str:
+def password_reset_url(*, user: User) -> str:
     """The link of Django's PasswordResetConfirmView for this user: valid until PASSWORD_RESET_TIMEOUT, the
     password is changed, or the user logs in (Django's PasswordResetTokenGenerator)."""
     uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     path = reverse("accounts:password_reset_confirm", kwargs={"uidb64": uidb64, "token": token})
-    return site_url.rstrip("/") + path
+    return settings.SITE_URL + path
 
 
-def send_password_reset(*, user_id: uuid.UUID | str, language: str, site_url: str) -> int:
+def send_password_reset(*, user_id: uuid.UUID | str, language: str) -> int:
     """Send the password-reset e-mail (a fresh link) to the account, if it may still log in; return 1 if sent."""
     user = User.objects.filter(pk=user_id).first()
     if user is None or not _can_reset(user):
         return 0
-    context = {"user": user, "url": password_reset_url(user=user, site_url=site_url)}
+    context = {"user": user, "url": password_reset_url(user=user)}
     mail.render(kind="password_reset", to=user.email, context=context, language=language).send()
     return 1
 
@@ -85,7 +86,7 @@ def send_password_reset(*, user_id: uuid.UUID | str, language: str, site_url: st
 # --- e-mail verification ----------------------------------------------------------------------------------
 
 
-def queue_verification_email(*, user: User, language: str, site_url: str, next_url: str = "") -> None:
+def queue_verification_email(*, user: User, language: str, next_url: str = "") -> None:
     """Queue (on commit) an e-mail with a link that verifies the user's current address. `next_url`: a path of this
     site the link's page goes on to once verified (the waiting room the fan was asked to verify at). The job checks
     again and sends nothing if the address was verified or changed meanwhile."""
@@ -96,24 +97,23 @@ def queue_verification_email(*, user: User, language: str, site_url: str, next_u
         user_id=str(user.pk),
         email=user.email,
         language=language,
-        site_url=site_url,
         next_url=next_url,
     )
 
 
-def verification_url(*, user: User, site_url: str, next_url: str = "") -> str:
+def verification_url(*, user: User, next_url: str = "") -> str:
     """The link that verifies the user's current address (accounts.tokens), with `next_url` after it if given."""
     path = reverse("accounts:verify_email", kwargs={"token": make_verification_token(user)})
-    return site_url.rstrip("/") + path + (f"?{urlencode({'next': next_url})}" if next_url else "")
+    return settings.SITE_URL + path + (f"?{urlencode({'next': next_url})}" if next_url else "")
 
 
-def send_verification(*, user_id: uuid.UUID | str, email: str, language: str, site_url: str, next_url: str = "") -> int:
+def send_verification(*, user_id: uuid.UUID | str, email: str, language: str, next_url: str = "") -> int:
     """Send the verification e-mail to `email` if it is still the account's address and not verified; return 1
     if sent, else 0 (the fan changed the address or verified it meanwhile: the newer state wins)."""
     user = User.objects.filter(pk=user_id, email=email, email_verified_at__isnull=True, is_active=True).first()
     if user is None:
         return 0
-    context = {"user": user, "url": verification_url(user=user, site_url=site_url, next_url=next_url)}
+    context = {"user": user, "url": verification_url(user=user, next_url=next_url)}
     mail.render(kind="verify_email", to=user.email, context=context, language=language).send()
     return 1
 
@@ -149,9 +149,7 @@ def verify_email(*, token: str, now: datetime.datetime | None = None) -> User:
 # --- a change of address or of password ---------------------------------------------------------------------
 
 
-def change_email(
-    *, user: User, new_email: str, language: str, site_url: str, now: datetime.datetime | None = None
-) -> User:
+def change_email(*, user: User, new_email: str, language: str) -> User:
     """Give the account a new address (stored lower case): it is unverified until the fan opens the link mailed to
     it, and the old address is told of the change. One transaction: the user row is locked, the address written,
     both mails queued for its commit. Raises EmailAddressTaken if another account has the address (the unique
@@ -163,7 +161,7 @@ def change_email(
             old_email = User.objects.values_list("email", flat=True).get(pk=user.pk)
             User.objects.filter(pk=user.pk).update(email=new_email, email_verified_at=None)
             user.email, user.email_verified_at = new_email, None
-            queue_verification_email(user=user, language=language, site_url=site_url)
+            queue_verification_email(user=user, language=language)
             _enqueue_on_commit(
                 _jobs().send_email_changed,
                 user_id=str(user.pk),

@@ -56,7 +56,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             user = form.save()
             login(request, user, backend=BACKEND)
             services.queue_verification_email(
-                user=user, language=translation.get_language(), site_url=site_url(request), next_url=_next_url(request)
+                user=user, language=translation.get_language(), next_url=_next_url(request)
             )
             messages.success(
                 request,
@@ -86,11 +86,6 @@ class LogoutView(auth_views.LogoutView):
     """POST only (Django's default since 5.0), so a link or image cannot log a fan out."""
 
 
-def site_url(request: HttpRequest) -> str:
-    """The scheme and host the request came to (checked against ALLOWED_HOSTS), which the e-mails' links use."""
-    return f"{request.scheme}://{request.get_host()}"
-
-
 # --- a forgotten password ---------------------------------------------------------------------------------
 
 
@@ -103,9 +98,7 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     form = PasswordResetRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
-            services.request_password_reset(
-                email=form.cleaned_data["email"], language=translation.get_language(), site_url=site_url(request)
-            )
+            services.request_password_reset(email=form.cleaned_data["email"], language=translation.get_language())
             return HttpResponseRedirect(reverse("accounts:password_reset_sent"))
         return render(request, "accounts/password_reset.html", {"form": form}, status=400)
     return render(request, "accounts/password_reset.html", {"form": form})
@@ -182,9 +175,7 @@ def resend_verification(request: AuthenticatedRequest) -> HttpResponse:
     if user.email_verified_at is not None:
         messages.info(request, _("Your e-mail address is already verified."))
     else:
-        services.queue_verification_email(
-            user=user, language=translation.get_language(), site_url=site_url(request), next_url=_next_url(request)
-        )
+        services.queue_verification_email(user=user, language=translation.get_language(), next_url=_next_url(request))
         messages.success(
             request, _("We sent a new link to %(email)s. It may take a minute to arrive.") % {"email": user.email}
         )
@@ -221,7 +212,6 @@ def change_email(request: AuthenticatedRequest) -> HttpResponse:
                 user=request.user,
                 new_email=form.cleaned_data["email"],
                 language=translation.get_language(),
-                site_url=site_url(request),
             )
         except AccountError as refusal:
             form.add_error("email", refusal.message)

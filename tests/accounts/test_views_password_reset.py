@@ -20,8 +20,14 @@ from tests.support.ratelimits import set_limit
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _site_url(settings):
+    settings.SITE_URL = "https://tickets.example.com"  # the e-mails' links start with it, whatever host was asked
+
+
 NEW_PASSWORD = "amber-lantern-5813"
-LINK = re.compile(r"http://testserver(/accounts/password/reset/[^/\s]+/[^/\s]+/)")
+LINK = re.compile(r"https://tickets\.example\.com(/accounts/password/reset/[^/\s]+/[^/\s]+/)")
 
 
 def ask(client, email, capture, **extra):

@@ -426,11 +426,7 @@ def email_address_taken(scene):
     other = UserFactory()
     # Past the form's check (another account took the address meanwhile): the unique constraint refuses it.
     return Refused(
-        refusal_of(
-            lambda: account_services.change_email(
-                user=scene.fan, new_email=other.email, language="ko", site_url="http://testserver"
-            )
-        )
+        refusal_of(lambda: account_services.change_email(user=scene.fan, new_email=other.email, language="ko"))
     )
 
 
