@@ -178,6 +178,16 @@ class World:
         return concert
 
     @cached_property
+    def open_room(self):
+        """A concert on sale whose waiting room the fan has not joined."""
+        return factories.ConcertDateFactory(concert__title="Night Owls").concert
+
+    @cached_property
+    def newcomer(self):
+        """A fan who signed up and has not verified the address yet."""
+        return factories.UserFactory(name="Lee Seoyeon", email_verified_at=None)
+
+    @cached_property
     def drawn(self):
         return run_a_draw(entrants=5, leavers=1, later=1).concert
 
@@ -281,6 +291,25 @@ def _rate_limited(page, world):
     return page.goto(f"/dates/{world.date.pk}/seats/")
 
 
+def _verify_link(page, world):
+    from accounts.services import verification_url
+
+    return page.goto(verification_url(user=world.newcomer).removeprefix(world.settings.SITE_URL))
+
+
+def _room_asks_to_verify(page, world):
+    """The waiting room of a fan whose address is not verified: the prompt and its button instead of Join."""
+    type(world.fan).objects.filter(pk=world.fan.pk).update(email_verified_at=None)
+    return page.goto(f"/concerts/{world.open_room.pk}/queue/")
+
+
+def _change_email_refused(page, world):
+    page.goto("/accounts/email/")
+    page.locator("input[name=email]").fill("not-an-address")
+    page.locator("input[name=password]").fill("not-the-password")
+    return _submit(page, "main form button[type=submit]")
+
+
 VISITS = [
     Visit("concert-list", _goto("/"), "[data-testid=coming-up]", fan=False, needs=("date", "upcoming", "prequeue")),
     Visit("concert-list-fan", _goto("/"), "[data-testid=on-sale]", needs=("date", "upcoming", "prequeue")),
@@ -307,6 +336,19 @@ VISITS = [
         status=400,
     ),
     Visit("password-reset-done", _goto("/accounts/password/reset/done/"), "[data-testid=reset-complete]", fan=False),
+    Visit("verify-email", _verify_link, "[data-testid=confirm-email]", fan=False),
+    Visit(
+        "verify-email-refused",
+        _goto("/accounts/email/verify/not-a-token/"),
+        "[data-testid=verification-refused]",
+        fan=False,
+        status=400,
+    ),
+    Visit("waiting-room-verify", _room_asks_to_verify, "[data-testid=verify-email-prompt]"),
+    Visit("account", _goto("/accounts/"), "[data-testid=account]"),
+    Visit("change-email", _goto("/accounts/email/"), "input[name=password]"),
+    Visit("change-email-refused", _change_email_refused, ".has-error", status=400),
+    Visit("change-password", _goto("/accounts/password/"), "input[name=old_password]"),
     Visit("waiting-room-join", _goto(lambda w: f"/concerts/{w.challenge.pk}/queue/"), "altcha-widget"),
     Visit("waiting-room-waiting", _goto(lambda w: f"/concerts/{w.crowded.pk}/queue/"), "[data-queue-waiting]"),
     Visit("waiting-room-prequeue", _goto(lambda w: f"/concerts/{w.prequeue.pk}/queue/"), "[data-queue-prequeue]"),
