@@ -410,21 +410,37 @@ def _render_waitlist(request: AuthenticatedRequest, date: ConcertDate, *, status
     )
 
 
+@rate_limited("waitlist_join")
+@admitted_required
+def _join_waitlist(request: AuthenticatedRequest, date_id: uuid.UUID) -> HttpResponse:
+    """The join POST of the waiting-list page, behind the same gate as the date's seat map: a date counts as
+    sold out while its seats are merely held, so without it anyone (or a bot with many accounts) could join in
+    the first minutes of a rush and be offered expired holds without ever being admitted. A fan not admitted is
+    sent to the waiting room; rate limited (waitlist_join)."""
+    date = get_object_or_404(ConcertDate.objects.select_related("concert"), pk=date_id)  # fresh, not the copy
+    try:
+        services.waitlist.join_waitlist(user=request.user, concert_date=date, language=request.LANGUAGE_CODE)
+    except exceptions.BookingError as error:
+        messages.error(request, error.message)
+        return _render_waitlist(request, date, status=error.status)
+    messages.success(request, _("You are on the waiting list. If a seat comes back, we will e-mail you."))
+    return _see_other(_waitlist_url(request, date.pk))
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required(form_page=_waitlist_url)
-def waitlist(request: AuthenticatedRequest, date_id: uuid.UUID) -> HttpResponse:
+def waitlist(request: AuthenticatedRequest, date_id: uuid.UUID) -> HttpResponseBase:
     """GET: the date's waiting list as the fan sees it (sold out or not, their place, an offer made to them).
-    POST `action=join` puts the fan on it, `action=leave` takes them off (declining an open offer); both answer
-    with a 303 back here. Open without the waiting room: joining takes no seat."""
+    POST `action=join` puts the fan on it, only admitted from the concert's waiting room (_join_waitlist);
+    `action=leave` takes them off (declining an open offer), at any time; both answer with a 303 back here."""
+    if request.method == "POST" and request.POST.get("action") == "join":
+        return _join_waitlist(request, date_id=date_id)
     date = get_object_or_404(ConcertDate.objects.select_related("concert"), pk=date_id)
     if request.method != "POST":
         return _render_waitlist(request, date)
     action = request.POST.get("action")
     try:
-        if action == "join":
-            services.waitlist.join_waitlist(user=request.user, concert_date=date, language=request.LANGUAGE_CODE)
-            messages.success(request, _("You are on the waiting list. If a seat comes back, we will e-mail you."))
-        elif action == "leave":
+        if action == "leave":
             if services.waitlist.leave_waitlist(user=request.user, concert_date=date) is not None:
                 messages.info(request, _("You have left the waiting list."))
         else:

@@ -339,6 +339,9 @@ RATE_LIMIT_DEFAULTS: dict[str, tuple[int, int, int]] = {
     "hold": (30, 600, 60),
     "pay": (20, 400, 60),
     "top_up": (10, 200, 60),
+    # Joining a sold-out date's waiting list (its POST only; leaving is never limited): a fan joins a date once,
+    # a few tries a minute is plenty; the address's limit leaves room for many fans behind one NAT.
+    "waitlist_join": (10, 200, 60),
     # The draw's public page and download: per address only (anonymous pages; no session read, so the download
     # is one answer for every cache); a reader paging through 100,000 places or a checker stays far below.
     "draw": (0, 300, 60),

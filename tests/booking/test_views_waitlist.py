@@ -17,6 +17,7 @@ from booking.offer_links import offer_path, offer_token
 from tests.factories import UserFactory
 from tests.support.checkout import form_data
 from tests.support.checks import assert_consistent
+from tests.support.ratelimits import set_limit
 from tests.support.waitlist import return_seats, sell_out
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def _page(concert_date):
     return reverse("booking:waitlist", args=[concert_date.pk])
 
 
-def test_a_fan_joins_and_leaves_a_sold_out_dates_list_from_its_page(fan_client, fan, concert_date, sold):
+def test_a_fan_joins_and_leaves_a_sold_out_dates_list_from_its_page(fan_client, fan, concert_date, sold, admitted):
     page = fan_client.get(_page(concert_date))
     assertContains(page, "취소표 대기 신청")
     assertContains(page, 'data-testid="join-waitlist"')
@@ -65,10 +66,39 @@ def test_the_page_in_english(fan_client, concert_date, sold):
     assertContains(page, "Join the waiting list")
 
 
-def test_joining_a_date_with_seats_left_is_refused_with_a_409(fan_client, concert_date):
+def test_joining_a_date_with_seats_left_is_refused_with_a_409(fan_client, concert_date, admitted):
     refused = fan_client.post(_page(concert_date), {"action": "join"})
     assertContains(refused, "이 회차에는 아직 선택 가능한 좌석이 있습니다", status_code=409)
     assert not WaitlistEntry.objects.exists()
+
+
+def test_a_fan_not_admitted_cannot_join_and_is_sent_to_the_waiting_room(fan_client, fan, concert_date, hold):
+    # The first minutes of a rush: every seat merely held by admitted fans, so the date counts as sold out.
+    numbers = list(concert_date.seats.values_list("seat_number", flat=True))
+    for start in range(0, len(numbers), settings.MAX_SEATS_PER_USER):
+        someone = UserFactory()
+        hold(someone, concert_date, *numbers[start : start + settings.MAX_SEATS_PER_USER])
+    refused = fan_client.post(_page(concert_date), {"action": "join"})
+    assert refused.status_code == 302
+    assert refused["Location"] == reverse("queueing:room", kwargs={"concert_id": concert_date.concert_id})
+    assert not WaitlistEntry.objects.filter(user=fan).exists()
+    assertContains(fan_client.get(_page(concert_date)), 'data-testid="join-waitlist"')  # still offered to join
+
+
+def test_a_fan_whose_admission_ended_can_still_leave(fan_client, fan, concert_date, sold):
+    services.waitlist.join_waitlist(user=fan, concert_date=concert_date)  # joined while admitted, say
+    left = fan_client.post(_page(concert_date), {"action": "leave"})
+    assert left.status_code == 303
+    assert WaitlistEntry.objects.get(user=fan).status == WaitlistEntry.Status.LEFT
+
+
+def test_joining_is_rate_limited(settings, fan_client, fan, concert_date, sold, admitted):
+    set_limit(settings, "waitlist_join", account=2, ip=100)
+    assert fan_client.post(_page(concert_date), {"action": "join"}).status_code == 303
+    assert fan_client.post(_page(concert_date), {"action": "join"}).status_code == 303  # idempotent
+    assert fan_client.post(_page(concert_date), {"action": "join"}).status_code == 429
+    assert fan_client.post(_page(concert_date), {"action": "leave"}).status_code == 303  # leaving: never limited
+    assert fan_client.get(_page(concert_date)).status_code == 200
 
 
 def test_an_unknown_action_is_a_400(fan_client, concert_date, sold):

@@ -218,6 +218,7 @@ def waitlist_not_needed(scene):
     refusal = refusal_of(
         lambda: booking_services.waitlist.join_waitlist(user=scene.fan, concert_date=scene.date, now=scene.now)
     )
+    queue_services.join(user=scene.fan, concert=scene.date.concert)  # joining a list needs admission
     page = scene.client.post(reverse("booking:waitlist", args=[scene.date.pk]), {"action": "join"})
     return Refused(refusal, page)
 

@@ -12,6 +12,7 @@ from booking import services
 from booking.models import Reservation, WaitlistOffer
 from tests import factories
 from tests.e2e.test_fan_pages import log_in
+from tests.support.fans import admit
 from tests.support.waitlist import return_seats, sell_out
 from wallet import services as wallet_services
 
@@ -38,10 +39,11 @@ def fan():
 def test_join_the_list_a_seat_returns_the_banner_takes_the_fan_to_pay_it(
     open_page, artifacts, live_server, concert_date, sold, fan
 ):
+    admit(fan, concert_date.concert)  # joining a list needs admission, as the seat map does
     page = open_page()
     log_in(page, live_server, fan, language="ko")
 
-    # The sold-out date on the concert page links to its waiting list; the fan joins it (no waiting room).
+    # The sold-out date on the concert page links to its waiting list; the fan joins it.
     page.goto(f"/concerts/{concert_date.concert.pk}/")
     page.screenshot(path=artifacts / "waitlist-concert-page-ko.png", full_page=True)
     page.get_by_test_id(f"waitlist-{concert_date.concert_date:%Y-%m-%d}").click()
@@ -83,6 +85,7 @@ def test_join_the_list_a_seat_returns_the_banner_takes_the_fan_to_pay_it(
 def test_the_list_and_the_offer_on_an_english_phone_without_javascript(
     open_page, artifacts, live_server, concert_date, sold, fan
 ):
+    admit(fan, concert_date.concert)
     page = open_page(width=390, height=844, locale="en-US", javascript=False)
     log_in(page, live_server, fan, language="en")
     page.goto(f"/dates/{concert_date.pk}/waitlist/")
