@@ -120,11 +120,20 @@ def leave_waitlist(
 
 
 def decline_offer(*, user: User, offer: WaitlistOffer, now: datetime.datetime | None = None) -> WaitlistOffer:
-    """The fan lets an offer go (the offer page's button): as leave_waitlist. Raises OfferLinkInvalid for
-    another fan's offer; an offer already ended is returned unchanged."""
+    """The fan lets this offer go (the offer page's button): if it is still open, its hold ends (reservation
+    CANCELLED, OFFER_DECLINED), the offer is DECLINED, its entry LEFT and the seat goes to the next fan. Raises
+    OfferLinkInvalid for another fan's offer; an offer already ended is returned unchanged, and nothing else of
+    the fan's changes (an old tab's button never ends the fan's current entry nor declines a newer offer).
+    Locks the user row, then the offered seat (accounts.locking)."""
+    now = now or timezone.now()
     if offer.entry.user_id != user.pk:
         raise OfferLinkInvalid()
-    leave_waitlist(user=user, concert_date=offer.entry.concert_date, now=now)
+    with transaction.atomic():
+        lock_user(user.pk)
+        if WaitlistOffer.objects.filter(pk=offer.pk, status__in=WaitlistOffer.OPEN_STATUSES).exists():
+            _decline(offer, user=user, now=now)  # locks the seat and checks again: an offer ends only under it
+            if offer.status == Offer.DECLINED:
+                seats_returned([offer.seat.concert_date_id])
     offer.refresh_from_db()
     return offer
 

@@ -186,6 +186,48 @@ def test_a_fan_who_leaves_lets_the_offered_seat_go_to_the_next_fan(concert_date,
     assert_consistent()
 
 
+def test_letting_an_ended_offer_go_from_an_old_tab_changes_nothing_of_the_fans_current_entry_or_offer(
+    concert_date, sold_out, now
+):
+    fan, other = waiting_fans(concert_date, 2, now=now)
+    return_seats(sold_out, 17, now=now)
+    [old] = waitlist.make_offers(concert_date=concert_date, now=now)
+    later = _later(now, settings.OFFER_SECONDS + 1)
+    [passed_on] = waitlist.make_offers(concert_date=concert_date, now=later)  # the old offer ran out
+    assert passed_on.entry.user_id == other.pk
+    entry = waitlist.join_waitlist(user=fan, concert_date=concert_date, now=later)  # the fan joins again
+
+    returned = waitlist.decline_offer(user=fan, offer=old, now=_later(later, 1))  # "Let it go" in an old tab
+    assert returned.status == WaitlistOffer.Status.EXPIRED
+    entry.refresh_from_db()
+    assert entry.status == WAITING  # still on the list
+
+    return_seats(sold_out, 9, now=_later(later, 2))
+    [newer] = waitlist.make_offers(concert_date=concert_date, now=_later(later, 2))
+    assert newer.entry_id == entry.pk
+    returned = waitlist.decline_offer(user=fan, offer=old, now=_later(later, 3))
+    assert returned.status == WaitlistOffer.Status.EXPIRED
+    newer.refresh_from_db()
+    assert newer.status == WaitlistOffer.Status.OPEN  # the newer offer is not declined
+    assert Reservation.objects.get(pk=newer.reservation_id).status == Reservation.Status.HOLD
+    assert Seat.objects.get(pk=newer.seat_id).status == Seat.Status.HELD
+    assert_consistent()
+
+
+def test_letting_the_open_offer_go_declines_it(concert_date, sold_out, now):
+    first, second = waiting_fans(concert_date, 2, now=now)
+    return_seats(sold_out, 17, now=now)
+    [offer] = waitlist.make_offers(concert_date=concert_date, now=now)
+    declined = waitlist.decline_offer(user=first, offer=offer, now=_later(now, 5))
+    assert declined.status == WaitlistOffer.Status.DECLINED
+    assert WaitlistEntry.objects.get(pk=offer.entry_id).status == WaitlistEntry.Status.LEFT
+    [next_offer] = waitlist.make_offers(concert_date=concert_date, now=_later(now, 6))
+    assert next_offer.entry.user_id == second.pk
+    with pytest.raises(OfferLinkInvalid):
+        waitlist.decline_offer(user=first, offer=next_offer, now=_later(now, 7))
+    assert_consistent()
+
+
 def test_accepting_keeps_the_offers_expiry_and_the_fan_pays_it_at_checkout(concert_date, sold_out, now, top_up):
     [fan] = waiting_fans(concert_date, 1, now=now)
     return_seats(sold_out, 17, now=now)
