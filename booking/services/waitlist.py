@@ -459,9 +459,12 @@ def send_offer_emails(*, concert_date_id: uuid.UUID | str | None = None, now: da
     """Send the e-mail of every open offer not e-mailed yet (of one date, or all), each at most once; return how
     many went out.
 
-    Each offer row is locked (SKIP LOCKED) while its mail is sent and marked e-mailed in that transaction: a
-    second worker skips it, a retry finds it sent. A mail error rolls its mark back and is raised, so the RQ job
-    retries (and the beat sweep after). An offer that ran out before its mail went is not mailed.
+    Per offer: its row is claimed (FOR UPDATE SKIP LOCKED) and marked e-mailed in a transaction of its own that
+    commits before the mail is sent, so no row lock is held while talking to the mail server and a second worker
+    skips it. A mail that fails has its mark taken back (it stays owed for the retry) and is logged, and the
+    others are still sent; the first error is raised once all were tried, so the RQ job retries (and the beat
+    sweep after) without sending the ones that went. An offer that ran out before its mail went is not mailed.
+    A worker that dies between the mark and the send loses that one mail (at most once, never twice).
     """
     now = now or timezone.now()
     owed = WaitlistOffer.objects.filter(
@@ -470,16 +473,29 @@ def send_offer_emails(*, concert_date_id: uuid.UUID | str | None = None, now: da
     if concert_date_id is not None:
         owed = owed.filter(seat__concert_date_id=uuid.UUID(str(concert_date_id)))
     sent = 0
+    failed: list[uuid.UUID] = []
+    first_error: Exception | None = None
     while True:
         with transaction.atomic():
             offer = (
-                owed.select_for_update(skip_locked=True, of=("self",))
+                owed.exclude(pk__in=failed)
+                .select_for_update(skip_locked=True, of=("self",))
                 .select_related("entry__user", "seat__concert_date__concert", "reservation")
                 .order_by("offered_at", "id")
                 .first()
             )
             if offer is None:
-                return sent
-            render_offer_email(offer).send()
+                break
             WaitlistOffer.objects.filter(pk=offer.pk).update(emailed_at=now)
+        try:
+            render_offer_email(offer).send()
+        except Exception as error:  # noqa: BLE001 - one refused address must not stop the others' mails
+            WaitlistOffer.objects.filter(pk=offer.pk, emailed_at=now).update(emailed_at=None)
+            logger.warning("waiting-list offer %s: its e-mail failed, left owed: %r", offer.pk, error)
+            failed.append(offer.pk)
+            first_error = first_error or error
+            continue
         sent += 1
+    if first_error is not None:
+        raise first_error
+    return sent

@@ -126,3 +126,56 @@ def test_a_fan_accepting_while_a_worker_sweeps_after_expiry_gets_a_clear_answer_
     [passed_on] = made
     assert passed_on.entry.user_id == second.pk and passed_on.seat_id == offer.seat_id
     assert_consistent()
+
+
+def test_one_refused_address_does_not_stop_the_other_offer_emails_and_none_is_sent_under_a_row_lock(
+    offers_left_to_the_workers, monkeypatch
+):
+    from smtplib import SMTPRecipientsRefused
+
+    from django.core import mail
+    from django.core.mail.backends.locmem import EmailBackend
+    from django.db import transaction
+
+    from tests.factories import UserFactory
+    from tests.support.concurrency import run_on_another_connection
+
+    date = ConcertDateFactory()
+    now = timezone.now()
+    sold = sell_out(date, now=now)
+    refused_fan = UserFactory(email="refused@example.com")
+    services.waitlist.join_waitlist(user=refused_fan, concert_date=date, now=now)  # first on the list
+    others = waiting_fans(date, 2, now=now + datetime.timedelta(seconds=1))
+    return_seats(sold, 5, 6, 7, now=now)
+    assert len(waitlist.make_offers(concert_date=date, now=now)) == 3
+    mail.outbox.clear()
+    send = EmailBackend.send_messages
+    locked_while_sending = []
+
+    def offer_row_free(address):
+        def probe():
+            with transaction.atomic():
+                rows = WaitlistOffer.objects.select_for_update(skip_locked=True).filter(entry__user__email=address)
+                return rows.exists()
+
+        return run_on_another_connection(probe)
+
+    def refusing(self, messages):
+        for message in messages:
+            locked_while_sending.append(not offer_row_free(message.to[0]))
+            if message.to == ["refused@example.com"]:
+                raise SMTPRecipientsRefused({"refused@example.com": (550, b"no such mailbox")})
+        return send(self, messages)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(EmailBackend, "send_messages", refusing)
+        with pytest.raises(SMTPRecipientsRefused):  # raised at the end: the RQ job is retried
+            waitlist.send_offer_emails(concert_date_id=date.pk, now=now)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(fan.email for fan in others)
+    assert locked_while_sending == [False, False, False]
+    owed = WaitlistOffer.objects.filter(emailed_at__isnull=True)
+    assert [o.entry.user_id for o in owed] == [refused_fan.pk]
+
+    assert waitlist.send_offer_emails(concert_date_id=date.pk, now=now) == 1  # the retry: only the refused one
+    assert len(mail.outbox) == 3 and mail.outbox[-1].to == ["refused@example.com"]
+    assert not WaitlistOffer.objects.filter(emailed_at__isnull=True).exists()
