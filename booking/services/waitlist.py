@@ -315,13 +315,15 @@ def _offer_one(concert_date: ConcertDate, *, now: datetime.datetime) -> Waitlist
         return None
     [seat] = seats
     history = History(now)
-    if seat.status == Seat.Status.HELD:  # an expired hold (maybe an offer's not settled yet): it ends first
-        for stale in WaitlistOffer.objects.filter(seat=seat, status__in=WaitlistOffer.OPEN_STATUSES).select_related(
-            "reservation"
-        ):
-            _settle(stale, stale.reservation, seat, now=now, history=history)
-        if seat.status == Seat.Status.HELD:
-            expire_seats([seat], history=history, now=now)
+    # An open offer of this seat ends first, whatever the seat's status: its hold may have run out unswept (the
+    # seat still HELD), or been freed by the expiry sweep or a staff release since settle_offers looked (the seat
+    # AVAILABLE, the offer still open: a new offer would break one open offer per seat).
+    for stale in WaitlistOffer.objects.filter(seat=seat, status__in=WaitlistOffer.OPEN_STATUSES).select_related(
+        "reservation"
+    ):
+        _settle(stale, stale.reservation, seat, now=now, history=history)
+    if seat.status == Seat.Status.HELD:  # an expired hold: it ends first
+        expire_seats([seat], history=history, now=now)
     expire_at = now + datetime.timedelta(seconds=settings.OFFER_SECONDS)
     Seat.objects.filter(pk=seat.pk).update(status=Seat.Status.HELD, held_by=user.pk, hold_expire_at=expire_at)
     reservation = Reservation.objects.create(

@@ -228,6 +228,36 @@ def test_letting_the_open_offer_go_declines_it(concert_date, sold_out, now):
     assert_consistent()
 
 
+@pytest.mark.parametrize("freed_by", ["staff release", "expiry sweep"])
+def test_an_offers_hold_freed_after_the_settling_is_settled_before_its_seat_is_offered_again(
+    concert_date, sold_out, now, monkeypatch, freed_by
+):
+    first, second = waiting_fans(concert_date, 2, now=now)
+    return_seats(sold_out, 17, now=now)
+    [offer] = waitlist.make_offers(concert_date=concert_date, now=now)
+    settle = waitlist.settle_offers
+    # Staff release the hold of an offer still running; or the offer runs out and the sweep frees it.
+    later = _later(now, 5) if freed_by == "staff release" else _later(now, settings.OFFER_SECONDS + 1)
+
+    def settle_then_free(*, concert_date, now):  # the race: the hold is freed between the settling and the loop
+        settled = settle(concert_date=concert_date, now=_later(offer.offered_at, 5))  # nothing stale yet
+        if freed_by == "staff release":
+            services.release_hold(reservation=Reservation.objects.get(pk=offer.reservation_id), now=later)
+        else:
+            assert services.expire_holds(now=later) == 1
+        assert Seat.objects.get(pk=offer.seat_id).status == Seat.Status.AVAILABLE
+        return settled
+
+    monkeypatch.setattr(waitlist, "settle_offers", settle_then_free)
+    [again] = waitlist.make_offers(concert_date=concert_date, now=later)
+
+    assert again.entry.user_id == second.pk and again.seat_id == offer.seat_id
+    offer.refresh_from_db()
+    expected = WaitlistOffer.Status.WITHDRAWN if freed_by == "staff release" else WaitlistOffer.Status.EXPIRED
+    assert offer.status == expected
+    assert_consistent()
+
+
 def test_accepting_keeps_the_offers_expiry_and_the_fan_pays_it_at_checkout(concert_date, sold_out, now, top_up):
     [fan] = waiting_fans(concert_date, 1, now=now)
     return_seats(sold_out, 17, now=now)
