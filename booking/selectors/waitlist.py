@@ -37,10 +37,14 @@ class WaitlistPlace:
     waiting: int  # fans WAITING on the date in all
     free_seats: int  # seats of the date a fan could hold now (the list is for sold-out dates)
     offer: WaitlistOffer | None  # the fan's open, unexpired offer on the date
+    # An OFFERED entry whose offer ran out (or whose hold ended) but is not settled yet (seat joined): the seat
+    # goes on to the next fan at the next offer run. None otherwise.
+    ran_out: WaitlistOffer | None = None
 
     @property
     def position(self) -> int | None:
-        """1 for the first fan waiting; None when the fan is not WAITING."""
+        """1 for the first fan waiting; None when the fan is not WAITING (an OFFERED entry has no number: the
+        page shows its offer, or that it ran out)."""
         if self.entry is None or self.entry.status != WaitlistEntry.Status.WAITING:
             return None
         return self.ahead + 1
@@ -54,15 +58,18 @@ def waitlist_place(*, user: User, concert_date: ConcertDate, now: datetime.datet
     ahead = 0
     if entry is not None and entry.status == WaitlistEntry.Status.WAITING:
         ahead = waiting.filter(Q(joined_at__lt=entry.joined_at) | Q(joined_at=entry.joined_at, id__lt=entry.id)).count()
-    offer = None
+    offer = ran_out = None
     if entry is not None and entry.status == WaitlistEntry.Status.OFFERED:
         offer = open_offers_for(user=user, now=now).filter(entry=entry).first()
+        if offer is None:  # rare: one query more
+            ran_out = WaitlistOffer.objects.filter(entry=entry).select_related("seat").first()
     return WaitlistPlace(
         entry=entry,
         ahead=ahead,
         waiting=waiting.count(),
         free_seats=free_seat_count(concert_date=concert_date, now=now),
         offer=offer,
+        ran_out=ran_out,
     )
 
 

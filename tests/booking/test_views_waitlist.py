@@ -213,3 +213,17 @@ def test_the_offer_page_needs_the_fan_logged_in(client, offered):
     response = client.get(offer_path(offered))
     assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login"))
     assert timezone.now() < offered.expires_at
+
+
+def test_an_offer_that_ran_out_before_it_was_settled_says_so_not_a_blank_number(fan_client, fan, concert_date, offered):
+    assert WaitlistEntry.objects.get(user=fan).status == WaitlistEntry.Status.OFFERED  # settled only by a job
+    with time_machine.travel(offered.expires_at + datetime.timedelta(seconds=1), tick=False):
+        page = fan_client.get(_page(concert_date))
+        assertNotContains(page, "<strong></strong>", html=False)
+        assertNotContains(page, 'data-testid="waitlist-place"')
+        assertContains(page, 'data-testid="waitlist-offer-ran-out"')
+        assertContains(page, "좌석(17번) 선점 시간이 지나")
+        assertContains(page, 'data-testid="leave-waitlist"')
+        fan_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        page = fan_client.get(_page(concert_date))
+        assertContains(page, "The hold on seat 17 ran out before it was booked")
