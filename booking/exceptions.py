@@ -194,6 +194,13 @@ class CancellationClosed(BookingError):
     default_message = _("Cancellation closed before the show; this reservation can no longer be cancelled.")
 
 
+class TicketUsed(BookingError):
+    """The fan would cancel a ticket the door has already let in (a CheckIn): the seat was used, so no refund."""
+
+    code = RefusalCode.TICKET_USED
+    default_message = _("This ticket was used at the door, so it can no longer be cancelled.")
+
+
 class ReservationNotCancellable(BookingError):
     code = RefusalCode.RESERVATION_NOT_CANCELLABLE
     default_message = _("This reservation cannot be cancelled.")

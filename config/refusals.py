@@ -36,6 +36,7 @@ class RefusalCode(StrEnum):
     CANCELLATION_CLOSED = "cancellation_closed"
     RESERVATION_NOT_CANCELLABLE = "reservation_not_cancellable"
     DATE_CANCELLED = "date_cancelled"
+    TICKET_USED = "ticket_used"
     # booking: the waiting list of a sold-out date
     WAITLIST_NOT_NEEDED = "waitlist_not_needed"
     OFFER_LINK_INVALID = "offer_link_invalid"

@@ -15,8 +15,14 @@ from django.utils import timezone
 from accounts.models import User
 from concerts.models import Concert, ConcertDate
 
-from ..exceptions import BookingError, CancellationClosed, DateCancelledByOrganiser, ReservationNotCancellable
-from ..models import Payment, Reservation
+from ..exceptions import (
+    BookingError,
+    CancellationClosed,
+    DateCancelledByOrganiser,
+    ReservationNotCancellable,
+    TicketUsed,
+)
+from ..models import CheckIn, Payment, Reservation
 from .tickets import ETicket, e_ticket, with_check_in_time
 
 
@@ -57,19 +63,34 @@ def organiser_cancelled(reservation: Reservation) -> bool:
     )
 
 
+_NOT_READ = object()
+
+
+def _checked_in(reservation: Reservation) -> bool:
+    annotated = getattr(reservation, "checked_in_at", _NOT_READ)  # with_check_in_time's annotation, if it ran
+    if annotated is not _NOT_READ:
+        return annotated is not None
+    return CheckIn.objects.filter(reservation_id=reservation.pk).exists()
+
+
 def cancellation_refusal(reservation: Reservation, *, now: datetime.datetime) -> BookingError | None:
     """Why the fan may not cancel this reservation of theirs at `now`, or None: the one rule My tickets' button,
     the cancel page (cancellation_quote) and booking.services.cancel (under its locks) all apply.
 
     A ticket of a date the organiser cancelled (organiser_cancelled: live on it, or already refunded by it) is
     DateCancelledByOrganiser: the date's refund job ends it; anything but a paid (CONFIRMED) reservation is
-    ReservationNotCancellable; from CANCEL_CUTOFF_HOURS before the show, CancellationClosed. Reads
-    reservation.seat.concert_date: no query once they are joined.
+    ReservationNotCancellable; a ticket the door has let in (booking.services.check_in_ticket), TicketUsed; from
+    CANCEL_CUTOFF_HOURS before the show, CancellationClosed. Reads reservation.seat.concert_date (no query once
+    joined) and whether it was checked in: `checked_in_at` where booking.selectors.tickets.with_check_in_time
+    annotated it (no query), else one query. services.cancel asks under the seat lock check_in_ticket takes too,
+    so a check-in and a cancellation of one ticket never both succeed.
     """
     if organiser_cancelled(reservation):
         return DateCancelledByOrganiser()
     if reservation.status != Reservation.Status.CONFIRMED:
         return ReservationNotCancellable()
+    if _checked_in(reservation):
+        return TicketUsed()
     if now >= cancellation_deadline(reservation.seat.concert_date):
         return CancellationClosed()
     return None

@@ -158,3 +158,20 @@ def test_the_cancel_quote_and_my_tickets_refuse_a_ticket_of_a_cancelled_date_as_
 
     assert quote.refusal is not None and quote.refusal.code == "date_cancelled"
     assert (ticket.cancellable, ticket.organiser_cancelled) == (False, True)
+
+
+def test_a_ticket_used_at_the_door_cannot_be_cancelled_and_nothing_changes(funded_fan, paid, concert_date, now):
+    from booking import tickets
+    from booking.exceptions import TicketUsed
+
+    services.check_in_ticket(code=tickets.ticket_code(paid), concert_date=concert_date, by=None, now=now)
+    before = seat_snapshot(concert_date), balance(user=funded_fan)
+
+    with pytest.raises(TicketUsed) as exc:
+        services.cancel(user=funded_fan, reservation=paid, now=now + datetime.timedelta(minutes=1))
+
+    assert "door" in str(exc.value.reason)
+    assert (seat_snapshot(concert_date), balance(user=funded_fan)) == before
+    paid.refresh_from_db()
+    assert paid.status == Reservation.Status.CONFIRMED
+    assert_consistent()

@@ -2,6 +2,7 @@
 with the reason, and a refusal records nothing."""
 
 import datetime
+from functools import partial
 
 import pytest
 from django.test import Client
@@ -153,3 +154,38 @@ def test_a_check_in_racing_a_refund_either_enters_a_paid_ticket_or_refuses_a_ref
     else:
         assert isinstance(check_in_error, TicketNotValid)
         assert not CheckIn.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fans_cancellation_racing_a_door_scan_never_both_lets_the_ticket_in_and_refunds_it():
+    """Both take the seat's lock: the scan first and the cancellation is refused (TicketUsed), or the
+    cancellation first and the scan is refused (TicketNotValid); never an entry and a refund."""
+    from booking.exceptions import TicketUsed
+    from booking.models import Reservation
+    from wallet.models import UsageHistory
+
+    for seat in (7, 8, 9):  # several rounds: the order of the two is up to the race
+        date = factories.ConcertDateFactory()
+        fan, result = paid_fan(concert_date=date, seats=[seat])
+        reservation = result.reservations[0]
+        staff = factories.StaffFactory()
+
+        outcomes = run_at_once(
+            lambda action: action(),
+            [
+                (partial(services.check_in_ticket, code=ticket_code(reservation), concert_date=date, by=staff),),
+                (partial(services.cancel, user=fan, reservation=reservation),),
+            ],
+        )
+
+        (_entry, scan_error), (_cancelled, cancel_error) = outcomes
+        reservation.refresh_from_db()
+        entered = CheckIn.objects.filter(reservation=reservation).exists()
+        refunded = UsageHistory.objects.filter(reservation=reservation, action_type="CANCELLATION").exists()
+        assert entered != refunded, (scan_error, cancel_error)
+        if entered:
+            assert scan_error is None and isinstance(cancel_error, TicketUsed)
+            assert reservation.status == Reservation.Status.CONFIRMED
+        else:
+            assert cancel_error is None and isinstance(scan_error, TicketNotValid)
+            assert reservation.status == Reservation.Status.CANCELLED

@@ -167,6 +167,21 @@ def test_a_ticket_let_in_at_the_door_says_when_it_was_used(fan_client, two_seats
     assert f'data-testid="used-{two_seats[1].seat.seat_number}"' not in listing
 
 
+def test_a_ticket_let_in_at_the_door_offers_no_cancellation_and_its_cancel_page_refuses(
+    fan_client, two_seats, concert_date
+):
+    used, unused = two_seats
+    services.check_in_ticket(code=signing.dumps(str(used.pk), salt=SALT), concert_date=concert_date, by=None)
+    listing = fan_client.get(reverse("booking:reservations")).content.decode()
+    assert f'data-testid="cancel-{used.seat.seat_number}"' not in listing
+    assert f'data-testid="cancel-{unused.seat.seat_number}"' in listing
+    refused = fan_client.post(reverse("booking:cancel", args=[used.pk]))
+    assert refused.status_code == 409
+    assert "입장에 사용된 티켓은 취소할 수 없습니다." in refused.content.decode()
+    used.refresh_from_db()
+    assert used.status == "CONFIRMED"
+
+
 def test_the_ticket_page_in_english_names_the_qr_code_for_screen_readers(client, fan, two_seats):
     client.force_login(fan)
     page = _english(client).get(_ticket_url(two_seats[1])).content.decode()

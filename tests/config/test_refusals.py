@@ -191,6 +191,17 @@ def cancellation_closed(scene):
     return Refused(refusal_of(lambda: booking_services.cancel(user=fan, reservation=reservation, now=an_hour_before)))
 
 
+@provokes(RefusalCode.TICKET_USED, status=409)
+def ticket_used(scene):
+    fan, result = paid_fan(concert_date=scene.date, seats=[1])
+    reservation = result.reservations[0]
+    booking_services.check_in_ticket(code=ticket_code(reservation), concert_date=scene.date, by=None, now=scene.now)
+    refusal = refusal_of(lambda: booking_services.cancel(user=fan, reservation=reservation, now=scene.now))
+    client = Client()
+    client.force_login(fan)
+    return Refused(refusal, client.post(reverse("booking:cancel", args=[reservation.pk])))
+
+
 @provokes(RefusalCode.RESERVATION_NOT_CANCELLABLE, status=409)
 def reservation_not_cancellable(scene):
     [hold] = _hold(scene, [1])()  # a hold is not a paid reservation
