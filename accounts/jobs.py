@@ -7,8 +7,9 @@ import uuid
 from . import services
 
 
-def send_password_reset(*, user_id: uuid.UUID | str, language: str) -> int:
-    return services.send_password_reset(user_id=user_id, language=language)
+def send_password_reset(*, email: str = "", user_id: uuid.UUID | str | None = None, language: str) -> int:
+    # `user_id`: a job queued before the request named the address typed instead (accounts.services).
+    return services.send_password_reset(email=email, user_id=user_id, language=language)
 
 
 def send_verification(*, user_id: uuid.UUID | str, email: str, language: str, next_url: str = "") -> int:

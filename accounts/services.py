@@ -22,6 +22,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlencode, urlsafe_base64_encode
 
 from config.jobs import enqueue
+from config.ratelimit import RateLimited, check_account_limit
 
 from . import mail
 from .exceptions import EmailAddressTaken, VerificationLinkInvalid, VerificationLinkUsed
@@ -49,19 +50,15 @@ def _can_reset(user: User) -> bool:
     return user.is_active and user.has_usable_password()
 
 
-def request_password_reset(*, email: str, language: str) -> int:
-    """Queue a password-reset e-mail to the account with this address (any case), if there is one that may log
-    in (active, with a password); return how many were queued (0 or 1).
+def request_password_reset(*, email: str, language: str) -> None:
+    """Queue (on commit) the job that mails a password-reset link to the account with this address (any case), if
+    there is one that may log in (active, with a password): accounts.jobs.send_password_reset.
 
-    The caller answers the same whatever this returns, so the page does not tell who has an account. The link
-    is made by the job (accounts.jobs.send_password_reset), so the reset token never sits in Redis.
+    The request does the same work whether or not an account has the address: no query here, one job with the
+    same arguments either way; the job looks the account up. So neither the answer nor its timing tells who has
+    an account. The link is made by the job too, so the reset token never sits in Redis.
     """
-    from . import jobs
-
-    users = [user for user in User.objects.filter(email__iexact=email.strip()) if _can_reset(user)]
-    for user in users:
-        _enqueue_on_commit(jobs.send_password_reset, user_id=str(user.pk), language=language)
-    return len(users)
+    _enqueue_on_commit(_jobs().send_password_reset, email=email.strip(), language=language)
 
 
 def password_reset_url(*, user: User) -> str:
@@ -73,10 +70,24 @@ def password_reset_url(*, user: User) -> str:
     return settings.SITE_URL + path
 
 
-def send_password_reset(*, user_id: uuid.UUID | str, language: str) -> int:
-    """Send the password-reset e-mail (a fresh link) to the account, if it may still log in; return 1 if sent."""
-    user = User.objects.filter(pk=user_id).first()
+def send_password_reset(*, email: str = "", user_id: uuid.UUID | str | None = None, language: str) -> int:
+    """Send the password-reset e-mail (a fresh link) to the account with this address (or, for a job queued before
+    jobs named the address, this id), if it may still log in and is under its cap of reset mails
+    (RATE_LIMIT_PASSWORD_RESET_MAIL: per account, however many client addresses ask); return 1 if sent, else 0.
+
+    Over the cap nothing is sent and nothing tells the asker (the page answered already): one inbox cannot be
+    flooded from many addresses. A send that fails and is retried counts against the cap again.
+    """
+    if user_id is not None:
+        user = User.objects.filter(pk=user_id).first()
+    else:  # one at most: addresses are unique whatever their case (user_email_ci_unique)
+        user = User.objects.filter(email__iexact=email.strip()).first() if email.strip() else None
     if user is None or not _can_reset(user):
+        return 0
+    try:
+        check_account_limit("password_reset_mail", account=(str(user.pk), user.email))
+    except RateLimited:
+        logger.info("accounts: password-reset mail to account %s not sent: over its cap", user.pk)
         return 0
     context = {"user": user, "url": password_reset_url(user=user)}
     mail.render(kind="password_reset", to=user.email, context=context, language=language).send()

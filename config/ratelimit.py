@@ -328,6 +328,26 @@ def check_rate_limit(
     """
     counters = counters_for(action, request, account_field=account_field, account=account)
     _mark_counted(request, action)  # a refusal answers 429 at once: no view runs to count it again
+    _count(action, counters, now)
+
+
+def check_account_limit(action: str, *, account: tuple[str, str], now: float | None = None) -> None:
+    """Count one use of `action` against `account` (its key, and its label for staff: the e-mail address), or
+    raise RateLimited: check_rate_limit without a request, for work done off the request path (a job) whose
+    limit is per account whoever asked and from wherever. Only `action`'s account limit applies; no limit (0)
+    or limits off count nothing. Lets the use through, with a warning in the log, when the store cannot be
+    reached."""
+    if not settings.RATE_LIMITS_ENABLED:
+        return
+    limits = settings.RATE_LIMITS[action]
+    if not limits["account"]:
+        return
+    key = f"{settings.RATE_LIMIT_REDIS_PREFIX}:{action}:account:{account[0]}"
+    _count(action, [Counter("account", key, account[1], limits["account"], limits["seconds"])], now)
+
+
+def _count(action: str, counters: list[Counter], now: float | None) -> None:
+    """Count against every counter, or raise RateLimited and count against none (see check_rate_limit)."""
     if not counters:
         return
     now = time.time() if now is None else now

@@ -327,6 +327,9 @@ RATE_LIMIT_DEFAULTS: dict[str, tuple[int, int, int]] = {
     "signup": (0, 60, 600),
     # Password-reset e-mails asked for: per e-mail address typed from one address, and per address, per hour.
     "password_reset": (5, 50, 3600),
+    # Password-reset e-mails one account gets per hour, whoever asks from wherever (counted by the mail's job:
+    # the request answers the same either way, so the cap tells nobody whether an account exists; ip unused).
+    "password_reset_mail": (3, 0, 3600),
     # New e-mail verification links asked for (the fan is logged in), per hour.
     "verification_email": (5, 50, 3600),
     # Changes of e-mail address or password (each checks the current password), per hour.

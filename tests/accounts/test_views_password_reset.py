@@ -189,3 +189,77 @@ def test_requests_over_the_limit_get_429_and_send_nothing(settings, django_captu
     elsewhere = ask(Client(), "fan@example.com", django_capture_on_commit_callbacks, REMOTE_ADDR="198.51.100.4")
     assert elsewhere.status_code == 302
     assert User.objects.count() == 1
+
+
+# --- one inbox is not flooded, and the answer's cost does not tell who has an account ---------------------
+
+
+def test_one_account_gets_at_most_its_cap_of_mails_however_many_addresses_ask(
+    settings, django_capture_on_commit_callbacks
+):
+    factories.UserFactory(email="fan@example.com")
+    set_limit(settings, "password_reset_mail", account=3, seconds=3600)
+    answers = [
+        ask(Client(), "fan@example.com", django_capture_on_commit_callbacks, REMOTE_ADDR=f"198.51.100.{n}")
+        for n in range(1, 8)
+    ]
+    # Every request gets the same answer (no 429, nothing that tells the cap was reached) ...
+    assert {(answer.status_code, answer["Location"]) for answer in answers} == {(302, "/accounts/password/reset/sent/")}
+    # ... and only the cap's worth of mails reaches the inbox.
+    assert len(mail.outbox) == 3
+    assert {message.to[0] for message in mail.outbox} == {"fan@example.com"}
+
+
+def test_the_cap_is_per_account_so_another_fan_still_gets_their_mail(settings, django_capture_on_commit_callbacks):
+    factories.UserFactory(email="fan@example.com")
+    factories.UserFactory(email="other@example.com")
+    set_limit(settings, "password_reset_mail", account=1, seconds=3600)
+    for n in range(3):
+        ask(Client(), "fan@example.com", django_capture_on_commit_callbacks, REMOTE_ADDR=f"198.51.100.{n}")
+    ask(Client(), "other@example.com", django_capture_on_commit_callbacks, REMOTE_ADDR="198.51.100.9")
+    assert sorted(message.to[0] for message in mail.outbox) == ["fan@example.com", "other@example.com"]
+
+
+@pytest.fixture
+def rq_queue(settings):
+    """RQ's default queue, really queueing (the test settings run jobs inline otherwise), empty before and after."""
+    import django_rq
+
+    settings.RQ_QUEUES = {"default": {**settings.RQ_QUEUES["default"], "ASYNC": True}}
+    queue = django_rq.get_queue("default")
+    queue.empty()
+    yield queue
+    queue.empty()
+
+
+def test_a_known_and_an_unknown_address_do_the_same_work_and_queue_the_same_job(
+    client, rq_queue, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    factories.UserFactory(email="fan@example.com")
+    client.get("/accounts/password/reset/")  # the session and CSRF cookie exist for both posts alike
+    answers, queries, queued = [], [], []
+    for email in ("fan@example.com", "nobody@example.com"):
+        with CaptureQueriesContext(connection) as captured:
+            answers.append(ask(client, email, django_capture_on_commit_callbacks))
+        queries.append([query["sql"] for query in captured.captured_queries])
+        [job] = rq_queue.get_jobs()
+        queued.append(job)
+        rq_queue.empty()
+    known, unknown = answers
+    assert (known.status_code, known["Location"], known.content) == (
+        unknown.status_code,
+        unknown["Location"],
+        unknown.content,
+    )
+    assert queries[0] == queries[1]  # the request reads no account: same statements for both
+    assert queued[0].func_name == queued[1].func_name == "accounts.jobs.send_password_reset"
+    assert queued[0].kwargs.keys() == queued[1].kwargs.keys()
+    assert mail.outbox == []  # nothing sent on the request's path
+
+    # The job looks the account up itself: the known address gets the mail, the unknown one nothing.
+    assert queued[0].perform() == 1
+    assert queued[1].perform() == 0
+    assert [message.to for message in mail.outbox] == [["fan@example.com"]]

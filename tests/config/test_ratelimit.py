@@ -19,7 +19,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import translation
 
-from config.ratelimit import RateLimited, check_rate_limit, rate_limited, top_offenders
+from config.ratelimit import RateLimited, check_account_limit, check_rate_limit, rate_limited, top_offenders
 from config.refusals import RefusalCode
 from tests.factories import UserFactory
 from tests.support.concurrency import run_together
@@ -289,6 +289,29 @@ def test_a_limit_that_does_not_exist_is_refused_when_the_view_is_decorated():
 # --- staff: who hit the limits ------------------------------------------------------------------------------------
 
 
+def test_an_account_limit_counted_without_a_request_refuses_past_it_and_names_the_account_for_staff(settings, db):
+    set_limit(settings, "password_reset_mail", account=2, seconds=3600)
+    fan, other = ("fan-id", "fan@example.com"), ("other-id", "other@example.com")
+    check_account_limit("password_reset_mail", account=fan, now=NOW)
+    check_account_limit("password_reset_mail", account=fan, now=NOW + 1)
+    with pytest.raises(RateLimited) as refused:
+        check_account_limit("password_reset_mail", account=fan, now=NOW + 2)
+    assert refused.value.retry_after == 3600 - 2
+    check_account_limit("password_reset_mail", account=other, now=NOW + 2)  # another account: its own count
+    check_account_limit("password_reset_mail", account=fan, now=NOW + 3600)  # the window ended
+    assert top_offenders("account", action="password_reset_mail", now=NOW) == [("fan@example.com", 1)]
+
+
+def test_an_account_limit_of_zero_or_limits_off_count_nothing(settings, db):
+    set_limit(settings, "password_reset_mail", account=0, seconds=3600)
+    for _ in range(5):
+        check_account_limit("password_reset_mail", account=("fan-id", "fan@example.com"), now=NOW)
+    set_limit(settings, "password_reset_mail", account=1, seconds=3600)
+    settings.RATE_LIMITS_ENABLED = False
+    for _ in range(5):
+        check_account_limit("password_reset_mail", account=("fan-id", "fan@example.com"), now=NOW)
+
+
 def test_top_offenders_counts_refusals_per_account_and_address_over_the_last_day(settings, db):
     set_limit(settings, "hold", account=1, ip=1000)
     set_limit(settings, "pay", account=1, ip=1000)
@@ -357,7 +380,7 @@ def test_the_defaults_let_a_fan_poll_every_three_seconds_from_two_tabs_and_a_cro
     poll = limits["queue_status"]
     assert poll["account"] * 60 / poll["seconds"] >= 2 * 60 / 3 * 1.5  # two tabs, with room for reloads
     for action, limit in limits.items():
-        if limit["account"]:
+        if limit["account"] and limit["ip"]:  # an address limit of 0 is none at all (password_reset_mail)
             assert limit["ip"] >= 10 * limit["account"], action
 
 
