@@ -411,12 +411,13 @@ def _render_waitlist(request: AuthenticatedRequest, date: ConcertDate, *, status
 
 
 @rate_limited("waitlist_join")
-@admitted_required
+@admitted_required(form_page=_waitlist_url)
 def _join_waitlist(request: AuthenticatedRequest, date_id: uuid.UUID) -> HttpResponse:
     """The join POST of the waiting-list page, behind the same gate as the date's seat map: a date counts as
     sold out while its seats are merely held, so without it anyone (or a bot with many accounts) could join in
     the first minutes of a rush and be offered expired holds without ever being admitted. A fan not admitted is
-    sent to the waiting room; rate limited (waitlist_join)."""
+    sent to the waiting room, which brings them back to the waiting-list page once let in; rate limited
+    (waitlist_join)."""
     date = get_object_or_404(ConcertDate.objects.select_related("concert"), pk=date_id)  # fresh, not the copy
     try:
         services.waitlist.join_waitlist(user=request.user, concert_date=date, language=request.LANGUAGE_CODE)

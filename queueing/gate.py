@@ -89,6 +89,7 @@ def admitted_required(
     open_without_admission: Callable[[AdmittedRequest], bool] | None = None,
     also_cached: Callable[[uuid.UUID], Sequence[str]] | None = None,
     json: bool = False,
+    form_page: Callable[..., str] | None = None,
 ) -> _View: ...
 @overload
 def admitted_required(
@@ -97,6 +98,7 @@ def admitted_required(
     open_without_admission: Callable[[AdmittedRequest], bool] | None = None,
     also_cached: Callable[[uuid.UUID], Sequence[str]] | None = None,
     json: bool = False,
+    form_page: Callable[..., str] | None = None,
 ) -> Callable[[_View], _View]: ...
 def admitted_required(
     view: _View | None = None,
@@ -104,6 +106,7 @@ def admitted_required(
     open_without_admission: Callable[[AdmittedRequest], bool] | None = None,
     also_cached: Callable[[uuid.UUID], Sequence[str]] | None = None,
     json: bool = False,
+    form_page: Callable[..., str] | None = None,
 ) -> _View | Callable[[_View], _View]:
     """Let the request through only if its user is admitted for the concert of the URL right now.
 
@@ -125,10 +128,18 @@ def admitted_required(
     `{"admitted": false, "next_url": <the waiting room>}` instead of the redirect, and no message is queued for
     the next page; a queue that cannot be reached is a 503 JSON answer. Usable as @admitted_required or
     @admitted_required(...).
+
+    `form_page(request, *args, **kwargs)`, if given, is the path of the page whose form POSTs here: a fan not
+    admitted who pressed its button is sent to the waiting room with it as `next`, so once let in they come back
+    to that page (a GET comes back to itself; a POST without a form page comes back to the room's default).
     """
     if view is None:
         return functools.partial(
-            admitted_required, open_without_admission=open_without_admission, also_cached=also_cached, json=json
+            admitted_required,
+            open_without_admission=open_without_admission,
+            also_cached=also_cached,
+            json=json,
+            form_page=form_page,
         )
 
     @functools.wraps(view)
@@ -163,7 +174,10 @@ def admitted_required(
                 _("You are still in the waiting room (number %(position)s). We will let you in soon.")
                 % {"position": current.position},
             )
-        comes_back = request.method in ("GET", "HEAD")  # a POST's URL is no page to come back to
-        return redirect(room_url(concert, next_url=request.get_full_path() if comes_back else None))
+        if request.method in ("GET", "HEAD"):
+            comes_back: str | None = request.get_full_path()
+        else:  # a POST's URL is no page to come back to; the page its form is on is
+            comes_back = form_page(request, *args, **kwargs) if form_page is not None else None
+        return redirect(room_url(concert, next_url=comes_back))
 
     return cast(_View, gated)

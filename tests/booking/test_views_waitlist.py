@@ -9,6 +9,7 @@ import time_machine
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from pytest_django.asserts import assertContains, assertNotContains
 
 from booking import services
@@ -80,9 +81,23 @@ def test_a_fan_not_admitted_cannot_join_and_is_sent_to_the_waiting_room(fan_clie
         hold(someone, concert_date, *numbers[start : start + settings.MAX_SEATS_PER_USER])
     refused = fan_client.post(_page(concert_date), {"action": "join"})
     assert refused.status_code == 302
-    assert refused["Location"] == reverse("queueing:room", kwargs={"concert_id": concert_date.concert_id})
+    # The room is told to come back to the waiting-list page once the fan is let in, like the seat map's GET.
+    room = reverse("queueing:room", kwargs={"concert_id": concert_date.concert_id})
+    assert refused["Location"] == f"{room}?{urlencode({'next': _page(concert_date)})}"
     assert not WaitlistEntry.objects.filter(user=fan).exists()
     assertContains(fan_client.get(_page(concert_date)), 'data-testid="join-waitlist"')  # still offered to join
+
+
+def test_a_fan_sent_to_the_waiting_room_from_the_join_button_comes_back_to_the_list_once_let_in(
+    fan_client, fan, concert_date, sold
+):
+    room = fan_client.post(_page(concert_date), {"action": "join"})["Location"]
+    assertContains(fan_client.get(room), f'name="next" value="{_page(concert_date)}"')
+    # Joining the room (admitted at once: nobody waits) goes on to the waiting-list page, where the fan joins.
+    joined = fan_client.post(room, {"next": _page(concert_date)})
+    assert joined.status_code == 302 and joined["Location"] == _page(concert_date)
+    assert fan_client.post(_page(concert_date), {"action": "join"}).status_code == 303
+    assert WaitlistEntry.objects.get(user=fan).status == WaitlistEntry.Status.WAITING
 
 
 def test_a_fan_whose_admission_ended_can_still_leave(fan_client, fan, concert_date, sold):
