@@ -2,6 +2,7 @@
 through booking.services.waitlist) whose one action runs the offer job of the selected entries' dates now."""
 
 import datetime
+import logging
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -14,6 +15,8 @@ from config.admin import ReadOnlyAdmin
 
 from .. import services
 from ..models import WaitlistEntry, WaitlistOffer
+
+logger = logging.getLogger(__name__)
 
 
 class OfferInline(admin.TabularInline[WaitlistOffer, WaitlistEntry]):
@@ -49,14 +52,24 @@ class WaitlistEntryAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Offer the free seats of these dates to their lists now"), permissions=["manage"])
     def offer_returned_seats(self, request: HttpRequest, queryset: QuerySet[WaitlistEntry]) -> None:
+        """Each date's offers are made and committed first (make_offers), then their e-mails sent; a mail that fails
+        stays owed (the beat sweep sends it later) and the answer is a warning saying how many, never a 500."""
         dates = ConcertDate.objects.filter(pk__in=queryset.values("concert_date_id")).select_related("concert")
-        made = 0
+        made = failed = 0
         for concert_date in dates:
             made += len(services.waitlist.make_offers(concert_date=concert_date))
-            services.waitlist.send_offer_emails(concert_date_id=concert_date.pk)
-        self.message_user(
-            request, ngettext("%(n)d seat offered.", "%(n)d seats offered.", made) % {"n": made}, messages.SUCCESS
-        )
+            failed += services.waitlist.deliver_offer_emails(concert_date_id=concert_date.pk).failed
+        offered = ngettext("%(n)d seat offered.", "%(n)d seats offered.", made) % {"n": made}
+        if not failed:
+            self.message_user(request, offered, messages.SUCCESS)
+            return
+        logger.warning("waiting-list offers run by %s: %d made, %d e-mails failed (owed)", request.user, made, failed)
+        not_sent = ngettext(
+            "%(failed)d offer e-mail could not be sent; the offer stands and its e-mail is tried again shortly.",
+            "%(failed)d offer e-mails could not be sent; the offers stand and their e-mails are tried again shortly.",
+            failed,
+        ) % {"failed": failed}
+        self.message_user(request, f"{offered} {not_sent}", messages.WARNING)
 
     @admin.display(description=_("concert"), ordering="concert_date__concert__title")
     def concert(self, obj: WaitlistEntry) -> str:

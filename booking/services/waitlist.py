@@ -16,6 +16,7 @@ row, the date's row (FOR SHARE), the seat; a WAITING entry changes only under it
 (and its OFFERED entry) only under its seat's lock.
 """
 
+import dataclasses
 import datetime
 import logging
 import uuid
@@ -457,16 +458,36 @@ def render_offer_email(offer: WaitlistOffer) -> EmailMultiAlternatives:
     return message
 
 
+@dataclasses.dataclass(frozen=True)
+class OfferEmails:
+    """What one run of the offer e-mails did: how many went out, how many failed (still owed), the first error."""
+
+    sent: int
+    failed: int
+    first_error: Exception | None
+
+
 def send_offer_emails(*, concert_date_id: uuid.UUID | str | None = None, now: datetime.datetime | None = None) -> int:
     """Send the e-mail of every open offer not e-mailed yet (of one date, or all), each at most once; return how
-    many went out.
+    many went out. As deliver_offer_emails, then the first error of a mail that failed is raised once all were
+    tried, so the RQ job retries (and the beat sweep after) without sending the ones that went."""
+    done = deliver_offer_emails(concert_date_id=concert_date_id, now=now)
+    if done.first_error is not None:
+        raise done.first_error
+    return done.sent
+
+
+def deliver_offer_emails(
+    *, concert_date_id: uuid.UUID | str | None = None, now: datetime.datetime | None = None
+) -> OfferEmails:
+    """Send the e-mail of every open offer not e-mailed yet (of one date, or all), each at most once, and say how
+    it went without raising for a mail that failed (staff's action answers with a warning instead).
 
     Per offer: its row is claimed (FOR UPDATE SKIP LOCKED) and marked e-mailed in a transaction of its own that
     commits before the mail is sent, so no row lock is held while talking to the mail server and a second worker
-    skips it. A mail that fails has its mark taken back (it stays owed for the retry) and is logged, and the
-    others are still sent; the first error is raised once all were tried, so the RQ job retries (and the beat
-    sweep after) without sending the ones that went. An offer that ran out before its mail went is not mailed.
-    A worker that dies between the mark and the send loses that one mail (at most once, never twice).
+    skips it. A mail that fails has its mark taken back (it stays owed for the retry and the beat sweep) and is
+    logged, and the others are still sent. An offer that ran out before its mail went is not mailed. A worker
+    that dies between the mark and the send loses that one mail (at most once, never twice).
     """
     now = now or timezone.now()
     owed = WaitlistOffer.objects.filter(
@@ -498,6 +519,4 @@ def send_offer_emails(*, concert_date_id: uuid.UUID | str | None = None, now: da
             first_error = first_error or error
             continue
         sent += 1
-    if first_error is not None:
-        raise first_error
-    return sent
+    return OfferEmails(sent=sent, failed=len(failed), first_error=first_error)

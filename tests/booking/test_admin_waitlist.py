@@ -58,3 +58,36 @@ def test_the_action_offers_a_dates_free_seats_to_its_list_now(staff_client, offe
     )
     assertContains(response, "좌석 1개를 제안했습니다")
     assert WaitlistOffer.objects.get(entry=entry).seat.seat_number == 17
+
+
+def test_when_the_offer_mails_fail_the_action_still_answers_saying_so_and_the_offers_stand(
+    staff_client, offered, concert_date, settings, caplog
+):
+    services.waitlist.leave_waitlist(user=offered[0], concert_date=concert_date)  # seat 17 is free again
+    entry = WaitlistEntry.objects.get(user=offered[1])
+    settings.EMAIL_BACKEND = "tests.support.mail.RefusingBackend"
+    response = staff_client.post(
+        reverse("admin:booking_waitlistentry_changelist"),
+        {"action": "offer_returned_seats", "_selected_action": [str(entry.pk)]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assertContains(response, 'class="warning"')
+    assertContains(response, "좌석 1개를 제안했습니다. 취소표 제안 메일 1통을 보내지 못했습니다")
+    # The offer was made and stands, its mail still owed (the beat sweep sends it once the server answers).
+    offer = WaitlistOffer.objects.get(entry=entry)
+    assert offer.status == WaitlistOffer.Status.OPEN and offer.emailed_at is None
+    assert "its e-mail failed" in caplog.text
+
+
+def test_the_warning_in_english(staff_client, offered, concert_date, settings):
+    services.waitlist.leave_waitlist(user=offered[0], concert_date=concert_date)
+    entry = WaitlistEntry.objects.get(user=offered[1])
+    settings.EMAIL_BACKEND = "tests.support.mail.RefusingBackend"
+    staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = staff_client.post(
+        reverse("admin:booking_waitlistentry_changelist"),
+        {"action": "offer_returned_seats", "_selected_action": [str(entry.pk)]},
+        follow=True,
+    )
+    assertContains(response, "1 seat offered. 1 offer e-mail could not be sent; the offer stands")
