@@ -94,6 +94,20 @@ def send_password_reset(*, email: str = "", user_id: uuid.UUID | str | None = No
     return 1
 
 
+def verify_email_by_password_reset(*, user: User, now: datetime.datetime | None = None) -> bool:
+    """Mark the account's address verified as its password is reset through a link mailed to it: following the link
+    proves the fan reads mail there (Django's reset token covers the address, so a link sent to an address the
+    account no longer has does not work). An address already verified keeps its moment. Returns True if marked.
+    Called in the transaction that sets the new password."""
+    now = now or timezone.now()
+    marked = User.objects.filter(pk=user.pk, email=user.email, email_verified_at__isnull=True).update(
+        email_verified_at=now
+    )
+    if marked:
+        user.email_verified_at = now
+    return bool(marked)
+
+
 # --- e-mail verification ----------------------------------------------------------------------------------
 
 

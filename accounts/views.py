@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.response import TemplateResponse
@@ -113,7 +114,8 @@ def password_reset_sent(request: HttpRequest) -> HttpResponse:
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     """Django's: the link's token (PASSWORD_RESET_TIMEOUT, once) is moved into the session and the page shows the
     new-password form; a forged, expired or used link answers 400 with a way to ask for a new one. Setting the
-    password logs the fan in (and, step by step, ends their other sessions: the hash changed)."""
+    password logs the fan in (and, step by step, ends their other sessions: the hash changed) and marks the address
+    verified (the fan read the link mailed to it)."""
 
     form_class = NewPasswordForm
     template_name = "accounts/password_reset_confirm.html"
@@ -125,6 +127,12 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         if not context.get("validlink"):
             response_kwargs["status"] = 400
         return super().render_to_response(context, **response_kwargs)
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        # The link was mailed to the account's address: setting the password through it verifies that address.
+        with transaction.atomic():
+            services.verify_email_by_password_reset(user=self.user)
+            return super().form_valid(form)
 
     def form_invalid(self, form: forms.Form) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=form), status=400)

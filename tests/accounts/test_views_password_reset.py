@@ -263,3 +263,36 @@ def test_a_known_and_an_unknown_address_do_the_same_work_and_queue_the_same_job(
     assert queued[0].perform() == 1
     assert queued[1].perform() == 0
     assert [message.to for message in mail.outbox] == [["fan@example.com"]]
+
+
+# --- the reset link proves the fan reads mail at the address ------------------------------------------------
+
+
+def _reset_through_the_link(client, fan):
+    form_url = client.get(_link(fan, default_token_generator.make_token(fan)))["Location"]
+    done = client.post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assertRedirects(done, "/accounts/password/reset/done/", fetch_redirect_response=False)
+    fan.refresh_from_db()
+
+
+def test_completing_a_reset_verifies_an_unverified_address(client):
+    fan = factories.UserFactory(email="fan@example.com", email_verified_at=None)
+    _reset_through_the_link(client, fan)
+    assert fan.check_password(NEW_PASSWORD)
+    assert fan.email_verified_at is not None
+    assertContains(client.get("/accounts/"), 'data-testid="email-verified"')
+
+
+def test_completing_a_reset_keeps_when_a_verified_address_was_verified(client):
+    fan = factories.UserFactory(email="fan@example.com")
+    verified_at = fan.email_verified_at
+    _reset_through_the_link(client, fan)
+    assert fan.email_verified_at == verified_at
+
+
+def test_a_reset_that_fails_verifies_nothing(client):
+    fan = factories.UserFactory(email="fan@example.com", email_verified_at=None)
+    form_url = client.get(_link(fan, default_token_generator.make_token(fan)))["Location"]
+    client.post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD + "x"})
+    fan.refresh_from_db()
+    assert fan.email_verified_at is None
