@@ -69,3 +69,55 @@ class User(ServiceFieldsMixin, AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name
+
+
+class AuditEntry(models.Model):
+    """One staff action that changed something: who (the account, and its address or the operator's name as it
+    was then), what (an action code, accounts.audit.ACTION_LABELS), which object, the changed fields before and
+    after ({"field": [before, after]}, secrets redacted), when and from which client address.
+
+    Written only by accounts.audit.record, in the transaction of the change it describes; never changed or
+    deleted afterwards (save() refuses an update, the admin is read-only).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    # Who, as it read at the time: the account's e-mail address, or "operator:<OS user>" for a management command.
+    actor_label = models.CharField(_("who"), max_length=254, db_index=True)
+    action = models.CharField(_("staff action"), max_length=64, db_index=True)
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("object type"),
+    )
+    object_id = models.CharField(_("object id"), max_length=64, blank=True, db_index=True)
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+    via = models.CharField(_("through"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="audit_object")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_repr}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("An audit log entry is never changed.")
+        super().save(*args, **kwargs)

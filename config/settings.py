@@ -43,7 +43,7 @@ if SECRET_KEY == DEVELOPMENT_SECRET_KEY and (not DEBUG or not set(ALLOWED_HOSTS)
     )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.AdminConfig",  # django.contrib.admin, its site auditing every staff change (accounts.admin_site)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
