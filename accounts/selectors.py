@@ -1,4 +1,5 @@
-"""Account reads: whether a fan must verify their e-mail address before entering a waiting room."""
+"""Account reads: whether the site asks fans to verify their e-mail address at all, and whether a fan must before
+entering a waiting room."""
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -12,3 +13,11 @@ def must_verify_email(user: User | AnonymousUser) -> bool:
     if not settings.EMAIL_VERIFICATION_REQUIRED or not isinstance(user, User) or user.is_staff:
         return False
     return user.email_verified_at is None
+
+
+def verification_asked() -> bool:
+    """Whether the site asks fans to verify their address (EMAIL_VERIFICATION_REQUIRED): only then is a link mailed
+    at sign-up and after a change of address, and does the account page show an unverified address with the button
+    that sends the link again. Off, nothing needs a verified address, so nothing nags about one (an address verified
+    all the same, by a password reset, still shows as verified)."""
+    return settings.EMAIL_VERIFICATION_REQUIRED

@@ -28,6 +28,7 @@ from . import mail
 from .exceptions import EmailAddressTaken, VerificationLinkInvalid, VerificationLinkUsed
 from .locking import lock_user
 from .models import User
+from .selectors import verification_asked
 from .tokens import make_verification_token, read_verification_token
 
 logger = logging.getLogger(__name__)
@@ -176,7 +177,8 @@ def verify_email(*, token: str, now: datetime.datetime | None = None) -> User:
 
 def change_email(*, user: User, new_email: str, language: str) -> User:
     """Give the account a new address (stored lower case): it is unverified until the fan opens the link mailed to
-    it, and the old address is told of the change. One transaction: the user row is locked, the address written,
+    it (mailed only while the site asks for verification: selectors.verification_asked), and the old address is
+    told of the change. One transaction: the user row is locked, the address written,
     both mails queued for its commit. Raises EmailAddressTaken if another account has the address (the unique
     constraint decides between two changes at once). The caller checked the fan's password."""
     new_email = new_email.strip().lower()
@@ -186,7 +188,8 @@ def change_email(*, user: User, new_email: str, language: str) -> User:
             old_email = User.objects.values_list("email", flat=True).get(pk=user.pk)
             User.objects.filter(pk=user.pk).update(email=new_email, email_verified_at=None)
             user.email, user.email_verified_at = new_email, None
-            queue_verification_email(user=user, language=language)
+            if verification_asked():
+                queue_verification_email(user=user, language=language)
             _enqueue_on_commit(
                 _jobs().send_email_changed,
                 user_id=str(user.pk),

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config.ratelimit import rate_limited
 
-from . import services
+from . import selectors, services
 from .exceptions import AccountError, EmailNotVerified
 from .forms import (
     ChangeEmailForm,
@@ -56,13 +56,16 @@ def signup(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             user = form.save()
             login(request, user, backend=BACKEND)
-            services.queue_verification_email(
-                user=user, language=translation.get_language(), next_url=_next_url(request)
-            )
-            messages.success(
-                request,
-                _("Welcome! We sent a link to %(email)s: open it to verify your address.") % {"email": user.email},
-            )
+            if selectors.verification_asked():
+                services.queue_verification_email(
+                    user=user, language=translation.get_language(), next_url=_next_url(request)
+                )
+                messages.success(
+                    request,
+                    _("Welcome! We sent a link to %(email)s: open it to verify your address.") % {"email": user.email},
+                )
+            else:  # nothing asks for a verified address: no link to open
+                messages.success(request, _("Welcome to Frontrow!"))
             return redirect_to_next(request, _next_url(request), settings.LOGIN_REDIRECT_URL)
         return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)}, status=400)
     return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)})
@@ -199,7 +202,8 @@ def resend_verification(request: AuthenticatedRequest) -> HttpResponse:
 def account(request: AuthenticatedRequest) -> HttpResponse:
     """The fan's account: name, e-mail address and whether it is verified (with the button that sends the link
     again), and the ways to change the address and the password."""
-    return render(request, "accounts/account.html", {"account": request.user})
+    context = {"account": request.user, "verification_asked": selectors.verification_asked()}
+    return render(request, "accounts/account.html", context)
 
 
 @never_cache
@@ -224,11 +228,11 @@ def change_email(request: AuthenticatedRequest) -> HttpResponse:
         except AccountError as refusal:
             form.add_error("email", refusal.message)
             return render(request, "accounts/change_email.html", {"form": form}, status=refusal.status)
-        messages.success(
-            request,
-            _("Your e-mail address is now %(email)s. We sent a link to it: open it to verify the address.")
-            % {"email": user.email},
-        )
+        if selectors.verification_asked():
+            changed = _("Your e-mail address is now %(email)s. We sent a link to it: open it to verify the address.")
+        else:
+            changed = _("Your e-mail address is now %(email)s.")
+        messages.success(request, changed % {"email": user.email})
         return HttpResponseRedirect(reverse("accounts:account"))
     return render(request, "accounts/change_email.html", {"form": form})
 

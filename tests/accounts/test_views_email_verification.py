@@ -249,3 +249,67 @@ def test_staff_and_everyone_when_the_setting_is_off_join_without_verifying(setti
 def test_staff_made_by_createsuperuser_are_verified():
     assert User.objects.create_superuser("boss@example.com", PASSWORD, name="Boss").email_verified_at is not None
     assert User.objects.create_user("fan2@example.com", PASSWORD, name="Fan").email_verified_at is None
+
+
+# --- EMAIL_VERIFICATION_REQUIRED=false: nothing asks a fan to verify, so nothing is mailed or shown for it ------
+
+
+def test_with_the_requirement_off_sign_up_mails_no_link_and_says_none_was_sent(
+    settings, client, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_VERIFICATION_REQUIRED = False
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_up = client.post(
+            "/accounts/signup/",
+            {"email": "new@example.com", "name": "새 팬", "password1": PASSWORD, "password2": PASSWORD},
+        )
+    assert mail.outbox == []
+    landing = client.get(signed_up["Location"])
+    assertContains(landing, "Frontrow에 오신 것을 환영합니다")
+    assertNotContains(landing, "인증 링크")
+    # The account page does not nag about a link that was never sent.
+    page = client.get("/accounts/")
+    assertContains(page, 'data-testid="account-email"')
+    assertNotContains(page, 'data-testid="email-unverified"')
+    assertNotContains(page, 'data-testid="resend-verification"')
+    assertNotContains(page, "인증")
+    assert User.objects.get().email_verified_at is None
+
+
+def test_with_the_requirement_off_a_verified_address_still_shows_as_verified(settings, client):
+    settings.EMAIL_VERIFICATION_REQUIRED = False
+    client.force_login(factories.UserFactory())
+    assertContains(client.get("/accounts/"), 'data-testid="email-verified"')
+
+
+def test_with_the_requirement_off_a_change_of_address_mails_only_the_notice_to_the_old_one(
+    settings, fan_client, fan, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_VERIFICATION_REQUIRED = False
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = fan_client.post(
+            "/accounts/email/", {"email": "moved@example.com", "password": "correct-horse-battery"}
+        )
+    assert changed.status_code == 302
+    [notice] = mail.outbox
+    assert notice.to == ["fan@example.com"]
+    page = fan_client.get("/accounts/")
+    assertContains(page, "이메일 주소를 moved@example.com 주소로 변경했습니다.")
+    assertNotContains(page, "인증")
+    fan.refresh_from_db()
+    assert (fan.email, fan.email_verified_at) == ("moved@example.com", None)  # true: nobody verified it
+
+
+def test_with_the_requirement_off_the_english_welcome_says_no_link_was_sent(
+    settings, client, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_VERIFICATION_REQUIRED = False
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_up = client.post(
+            "/accounts/signup/",
+            {"email": "new@example.com", "name": "Kim", "password1": PASSWORD, "password2": PASSWORD},
+        )
+    landing = client.get(signed_up["Location"])
+    assertContains(landing, "Welcome to Frontrow!")
+    assertNotContains(landing, "We sent a link")
