@@ -227,6 +227,17 @@ class WaitlistNotNeeded(BookingError):
     default_message = _("This date still has seats available: choose them on the seat map instead.")
 
 
+class SeatsKeptForWaitlist(BookingError):
+    """A hold of a date whose waiting list has fans waiting: the seats that come back on it (a cancellation, a hold
+    run out, a staff release) are offered to them first, in list order, so nobody else may hold one meanwhile."""
+
+    code = RefusalCode.SEATS_KEPT_FOR_WAITLIST
+    default_message = _(
+        "Seats that come back on this date go to the fans on its waiting list first. "
+        "Join the waiting list to be offered one."
+    )
+
+
 class OfferLinkInvalid(BookingError):
     """An offer link we did not sign, an altered one, or one of another fan's offer."""
 

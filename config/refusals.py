@@ -39,6 +39,7 @@ class RefusalCode(StrEnum):
     TICKET_USED = "ticket_used"
     # booking: the waiting list of a sold-out date
     WAITLIST_NOT_NEEDED = "waitlist_not_needed"
+    SEATS_KEPT_FOR_WAITLIST = "seats_kept_for_waitlist"
     OFFER_LINK_INVALID = "offer_link_invalid"
     OFFER_EXPIRED = "offer_expired"
     # booking: the door

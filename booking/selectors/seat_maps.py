@@ -7,13 +7,13 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict, cast
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
 from concerts.models import ConcertDate, Seat
 
-from ..models import Reservation
+from ..models import Reservation, WaitlistEntry
 
 
 class StaffSeat(TypedDict):
@@ -84,23 +84,32 @@ class SeatGrid:
 
 
 def seat_grid(*, concert_date: ConcertDate, now: datetime.datetime | None = None) -> SeatGrid:
-    """Every seat of the date in seat order as everyone sees it now, with its holder or buyer: one query."""
+    """Every seat of the date in seat order as everyone sees it now, with its holder or buyer: one query.
+
+    While fans wait on the date's waiting list its free seats show as HELD (by nobody a fan is told of): they came
+    back and are kept for the list's offers (holds refuse them). The waiting list changes the seat version when
+    its last fan stops waiting (booking.services.waitlist), so a cached grid does not keep them so.
+    """
     now = now or timezone.now()
     buyer = Reservation.objects.filter(seat=OuterRef("pk"), status=Reservation.Status.CONFIRMED).values("user_id")[:1]
+    # Not correlated with the seat: PostgreSQL evaluates it once (an InitPlan) on the list's partial index.
+    fans_waiting = WaitlistEntry.objects.filter(concert_date_id=concert_date.pk, status=WaitlistEntry.Status.WAITING)
     rows = (
         Seat.objects.filter(concert_date=concert_date)
-        .annotate(buyer_id=Subquery(buyer))
+        .annotate(buyer_id=Subquery(buyer), kept=Exists(fans_waiting))
         .order_by("seat_number")
-        .values_list("id", "seat_number", "price", "status", "held_by_id", "hold_expire_at", "buyer_id")
+        .values_list("id", "seat_number", "price", "status", "held_by_id", "hold_expire_at", "buyer_id", "kept")
     )
     seats = []
     valid_until: datetime.datetime | None = None
-    for seat_id, number, price, status, holder_id, expire_at, buyer_id in rows:
+    for seat_id, number, price, status, holder_id, expire_at, buyer_id, kept in rows:
         if status == Seat.Status.HELD and expire_at is not None and expire_at > now:
             seats.append(GridSeat(seat_id, number, price, Seat.Status.HELD, holder_id, expire_at))
             valid_until = expire_at if valid_until is None else min(valid_until, expire_at)
         elif status == Seat.Status.RESERVED:
             seats.append(GridSeat(seat_id, number, price, Seat.Status.RESERVED, buyer_id, None))
+        elif kept:  # free, but kept for the waiting list's offers
+            seats.append(GridSeat(seat_id, number, price, Seat.Status.HELD, None, None))
         else:  # available, or a hold that has run out (whether or not the sweep has run)
             seats.append(GridSeat(seat_id, number, price, Seat.Status.AVAILABLE, None, None))
     return SeatGrid(tuple(seats), valid_until)

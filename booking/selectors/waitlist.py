@@ -14,7 +14,11 @@ from ..models import Reservation, WaitlistEntry, WaitlistOffer
 
 
 def free_seat_count(*, concert_date: ConcertDate, now: datetime.datetime) -> int:
-    """How many seats of the date a fan could hold now (AVAILABLE, or HELD by a hold that has run out)."""
+    """How many seats of the date a fan could hold now (AVAILABLE, or HELD by a hold that has run out): none while
+    fans wait on the date's waiting list, whose every returned seat is theirs first (holds refuse it:
+    SeatsKeptForWaitlist), so the date stays sold out and joinable until their offers are made."""
+    if WaitlistEntry.objects.filter(concert_date=concert_date, status=WaitlistEntry.Status.WAITING).exists():
+        return 0
     return Seat.objects.filter(
         Q(status=Seat.Status.AVAILABLE) | Q(status=Seat.Status.HELD, hold_expire_at__lte=now),
         concert_date=concert_date,

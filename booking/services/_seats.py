@@ -12,8 +12,8 @@ from accounts.models import User
 from concerts.models import ConcertDate, Seat, SeatStatusHistory
 
 from .. import seat_versions
-from ..exceptions import DateNotBookable
-from ..models import Reservation
+from ..exceptions import DateNotBookable, SeatsKeptForWaitlist
+from ..models import Reservation, WaitlistEntry
 
 
 def lock_seats(queryset: QuerySet[Seat], *, skip_locked: bool = False, limit: int | None = None) -> list[Seat]:
@@ -140,6 +140,41 @@ def share_lock_date(concert_date: ConcertDate) -> datetime.datetime:
     status, starts_at = share_lock_date_row(concert_date)
     if status == ConcertDate.Status.CANCELLED:
         raise DateNotBookable.cancelled()
+    return starts_at
+
+
+def share_lock_date_for_hold(concert_date: ConcertDate) -> datetime.datetime:
+    """share_lock_date for a new hold, which the date's waiting list may also refuse: while fans wait on it, every
+    seat of the date that comes back is theirs to be offered in list order (booking.services.waitlist), so a hold
+    is refused (SeatsKeptForWaitlist) in the moment between a seat's return and its offer. Else return the date's
+    start as it is now.
+
+    One statement on PostgreSQL: the date row share-locked and the list probed on its partial index of WAITING
+    entries, so a hold costs no extra round trip. The probe sees the fans who joined before the hold began; a fan
+    joining while a hold is in flight (milliseconds) may see that hold complete, as if it had come just before.
+    The offers themselves never come through here.
+    """
+    waiting = WaitlistEntry.Status.WAITING
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT d.status, d.starts_at, EXISTS (SELECT 1 FROM {WaitlistEntry._meta.db_table} w"
+                f" WHERE w.concert_date_id = d.id AND w.status = %s)"
+                f" FROM {ConcertDate._meta.db_table} d WHERE d.id = %s FOR SHARE OF d",
+                [waiting, concert_date.pk],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise ConcertDate.DoesNotExist(f"no concert date {concert_date.pk}")
+        status, starts_at, fans_waiting = row
+        assert isinstance(starts_at, datetime.datetime)
+    else:  # SQLite runs one writing transaction at a time anyway
+        status, starts_at = ConcertDate.objects.values_list("status", "starts_at").get(pk=concert_date.pk)
+        fans_waiting = WaitlistEntry.objects.filter(concert_date_id=concert_date.pk, status=waiting).exists()
+    if status == ConcertDate.Status.CANCELLED:
+        raise DateNotBookable.cancelled()
+    if fans_waiting:
+        raise SeatsKeptForWaitlist()
     return starts_at
 
 

@@ -14,7 +14,7 @@ from concerts.models import ConcertDate, Seat
 from .. import selectors
 from ..exceptions import DateNotBookable, InvalidSeatSelection, SaleNotOpen, SeatLimitReached, SeatTaken
 from ..models import Reservation
-from ._seats import History, expire_seats, lock_seats, share_lock_date
+from ._seats import History, expire_seats, lock_seats, share_lock_date_for_hold
 
 
 def _seat_numbers(raw: object) -> list[int]:
@@ -56,16 +56,17 @@ def hold_seats(
 ) -> list[Reservation]:
     """Hold these seats of the date for the fan, all or nothing, for HOLD_SECONDS; return the HOLD reservations.
 
-    Locks the user row, then the seats in seat order. A seat whose hold has expired counts as available: its
-    old reservation becomes EXPIRED in the same transaction. Raises InvalidSeatSelection, DateNotBookable,
-    SaleNotOpen, SeatLimitReached (more than MAX_SEATS_PER_USER live seats on the date) or SeatTaken.
+    Locks the user row, share-locks the date, then the seats in seat order. A seat whose hold has expired counts
+    as available: its old reservation becomes EXPIRED in the same transaction. Raises InvalidSeatSelection,
+    DateNotBookable, SaleNotOpen, SeatsKeptForWaitlist (fans wait on the date's waiting list: a seat that comes
+    back is theirs first), SeatLimitReached (more than MAX_SEATS_PER_USER live seats on the date) or SeatTaken.
     """
     now = now or timezone.now()
     numbers = _seat_numbers(seat_numbers)
     check_bookable(concert_date, now)
     with transaction.atomic():
         lock_user(user.pk)
-        if share_lock_date(concert_date) <= now:  # moved earlier by staff since the caller read it
+        if share_lock_date_for_hold(concert_date) <= now:  # moved earlier by staff since the caller read it
             raise DateNotBookable()
         already = selectors.live_seat_count(user=user, concert_date=concert_date, now=now)
         if already + len(numbers) > settings.MAX_SEATS_PER_USER:

@@ -15,7 +15,7 @@ from concerts.models import ConcertDate, Seat
 from .. import seat_rows, selectors
 from ..exceptions import DateNotBookable, InvalidSeatSelection, NoSeatsTogether, SeatLimitReached
 from ..models import Reservation
-from ._seats import share_lock_date
+from ._seats import share_lock_date_for_hold
 from .holds import check_bookable, hold_seats
 
 
@@ -31,7 +31,7 @@ def hold_best_seats(
     locks end with the transaction (a few milliseconds).
 
     Raises InvalidSeatSelection (a count outside 1..seat_rows.most_to_pick(), or a price no seat of the date has),
-    DateNotBookable, SaleNotOpen, SeatLimitReached, or NoSeatsTogether when no block fits.
+    DateNotBookable, SaleNotOpen, SeatsKeptForWaitlist, SeatLimitReached, or NoSeatsTogether when no block fits.
     """
     now = now or timezone.now()
     most = seat_rows.most_to_pick()
@@ -40,7 +40,7 @@ def hold_best_seats(
     check_bookable(concert_date, now)
     with transaction.atomic():
         lock_user(user.pk)
-        if share_lock_date(concert_date) <= now:  # moved earlier by staff since the caller read it
+        if share_lock_date_for_hold(concert_date) <= now:  # moved earlier by staff since the caller read it
             raise DateNotBookable()
         already = selectors.live_seat_count(user=user, concert_date=concert_date, now=now)
         if already + count > settings.MAX_SEATS_PER_USER:

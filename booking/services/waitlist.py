@@ -33,7 +33,7 @@ from accounts.locking import lock_user
 from accounts.models import User
 from concerts.models import ConcertDate, Seat
 
-from .. import selectors
+from .. import seat_versions, selectors
 from ..exceptions import (
     DateNotBookable,
     OfferExpired,
@@ -198,9 +198,17 @@ def accept_offer(*, user: User, offer: WaitlistOffer, now: datetime.datetime | N
 # --- making offers --------------------------------------------------------------------------------------------
 
 
+def _stopped_waiting(concert_date_id: uuid.UUID) -> None:
+    """Fans stopped waiting on the date's list: free seats it kept for them may be anyone's now, so the seat map's
+    cached grid (which shows them as taken while fans wait, selectors.seat_grid) is read again."""
+    seat_versions.seats_changed([concert_date_id])
+
+
 def _end_entry(entry: WaitlistEntry, status: str, *, now: datetime.datetime) -> None:
+    """End a WAITING entry (LEFT, CLOSED)."""
     WaitlistEntry.objects.filter(pk=entry.pk).update(status=status, ended_at=now)
     entry.status, entry.ended_at = status, now
+    _stopped_waiting(entry.concert_date_id)
 
 
 def _end_offer(offer: WaitlistOffer, status: str, *, entry_status: str, now: datetime.datetime) -> None:
@@ -281,6 +289,7 @@ def _close_list(concert_date: ConcertDate, *, now: datetime.datetime) -> None:
     WaitlistEntry.objects.filter(concert_date=concert_date, status=Entry.WAITING).update(
         status=Entry.CLOSED, ended_at=now
     )
+    _stopped_waiting(concert_date.pk)
 
 
 _SKIPPED = object()  # an entry passed over: try the next one

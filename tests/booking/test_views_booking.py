@@ -189,6 +189,24 @@ def test_holding_a_seat_someone_else_holds_is_refused_and_changes_nothing(fan_cl
     assert re.search(r'value="12" data-price="\d+" checked', response.content.decode())  # still chosen
 
 
+def test_holding_a_returned_seat_kept_for_the_waiting_list_is_refused_with_the_reason(
+    fan_client, concert_date, admitted
+):
+    from tests.support.waitlist import return_seats, sell_out
+
+    sold = sell_out(concert_date)
+    booking_services.waitlist.join_waitlist(user=factories.UserFactory(), concert_date=concert_date)
+    return_seats(sold, 12)  # its offer job runs when the test's transaction commits: never, so the seat stays free
+    before = seat_snapshot(concert_date)
+
+    response = refused_hold(fan_client, concert_date, ["12"])
+
+    assertContains(response, "이 회차에 나온 취소표는 취소표 대기자에게 대기 순서대로 먼저 제공됩니다.")
+    assert seat_snapshot(concert_date) == before
+    assert seat_classes(response)[12] == "HELD"  # the map shows it taken: it is the waiting fan's to be offered
+    assertContains(response, 'data-testid="waitlist-link"')
+
+
 def test_holding_beyond_the_seat_limit_is_refused(fan_client, fan, concert_date, admitted, hold):
     hold(fan, concert_date, 1, 2, 3)
     response = refused_hold(fan_client, concert_date, ["4", "5"])

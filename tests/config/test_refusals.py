@@ -234,6 +234,17 @@ def waitlist_not_needed(scene):
     return Refused(refusal, page)
 
 
+@provokes(RefusalCode.SEATS_KEPT_FOR_WAITLIST, status=409)
+def seats_kept_for_waitlist(scene):
+    sold = sell_out(scene.date, now=scene.now)
+    booking_services.waitlist.join_waitlist(user=UserFactory(), concert_date=scene.date, now=scene.now)
+    return_seats(sold, 5, now=scene.now)  # its offer job runs once this test's transaction commits: never
+    refusal = refusal_of(_hold(scene, [5]))
+    queue_services.join(user=scene.fan, concert=scene.date.concert)  # admitted: the picker's own page
+    page = scene.client.post(reverse("booking:pick", args=[scene.date.pk]), {"count": "1"})
+    return Refused(refusal, page)
+
+
 def _offered(scene):
     sold = sell_out(scene.date, now=scene.now)
     booking_services.waitlist.join_waitlist(user=scene.fan, concert_date=scene.date, now=scene.now)
