@@ -30,6 +30,7 @@ from accounts.requests import acting_user
 from config.admin import GuardedDeleteAdmin, ReadOnlyAdmin, SavesChangedFieldsAdmin
 
 from . import selectors
+from .admin_presales import PresaleInline
 from .models import Concert, ConcertDate, DateExport, Seat, SeatStatusHistory, local_day
 from .pricing import PriceTier, default_tiers, describe_price_tier, format_price_tiers, parse_price_tiers, seat_prices
 from .services import (
@@ -258,7 +259,7 @@ class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin
     readonly_fields = ("created_at", "start_time", "end_time", "queue_controls")
     fields = ("title", "description", "venue", "sale_opens_at", "prequeue_opens_at", "created_at")
     form = ConcertForm
-    inlines = [ConcertDateInline]
+    inlines = [ConcertDateInline, PresaleInline]
 
     def get_fields(self, request: HttpRequest, obj: Concert | None = None) -> "_FieldGroups":
         if obj is None:  # nothing to show yet for what only an existing concert has

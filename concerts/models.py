@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -321,3 +322,105 @@ class SalesDashboard(ConcertDate):
         proxy = True
         verbose_name = _("sales dashboard")
         verbose_name_plural = _("sales dashboard")
+
+
+class Presale(models.Model):
+    """A fan-club presale window (선예매) of a concert: before the general sale, a quota of seats for the fans on
+    its list (codes, or account e-mail addresses). The rules live in concerts.presales."""
+
+    class Access(models.TextChoices):
+        CODES = "CODES", _("Codes (one use each)")
+        EMAILS = "EMAILS", _("Account e-mail addresses")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    concert = models.ForeignKey(Concert, on_delete=models.CASCADE, related_name="presales", verbose_name=_("concert"))
+    name = models.CharField(_("name"), max_length=100)
+    opens_at = models.DateTimeField(_("opens at"))
+    closes_at = models.DateTimeField(_("closes at"), help_text=_("At the latest when the general sale opens."))
+    quota = models.PositiveIntegerField(
+        _("seat quota"), help_text=_("Seats this presale may sell, all dates together.")
+    )
+    access = models.CharField(_("who may enter"), max_length=8, choices=Access.choices, default=Access.CODES)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("presale")
+        verbose_name_plural = _("presales")
+        ordering = ["concert", "opens_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")),
+                name="presale_closes_after_opening",
+                violation_error_message=_("A presale must close after it opens."),
+            ),
+            models.CheckConstraint(
+                condition=Q(quota__gte=1),
+                name="presale_quota_positive",
+                violation_error_message=_("A presale's quota is at least one seat."),
+            ),
+        ]
+        indexes = [models.Index(fields=["concert", "opens_at"], name="presale_concert_opens_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.concert} · {self.name}"
+
+    def is_open(self, now: datetime.datetime | None = None) -> bool:
+        return self.opens_at <= (now or timezone.now()) < self.closes_at
+
+
+class PresaleCode(models.Model):
+    """One presale code (인증 코드), kept only as a keyed hash (concerts.presales.code_hash), used once: bound to
+    the fan who entered it first."""
+
+    id = models.BigAutoField(primary_key=True)
+    presale = models.ForeignKey(Presale, on_delete=models.CASCADE, related_name="codes", verbose_name=_("presale"))
+    code_hash = models.CharField(_("code (keyed hash)"), max_length=64, editable=False)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("used by"),
+        db_index=False,  # presale_code_one_per_fan indexes it
+    )
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("presale code")
+        verbose_name_plural = _("presale codes")
+        ordering = ["presale", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["presale", "code_hash"], name="presale_code_unique"),
+            # A fan spends at most one code per presale.
+            models.UniqueConstraint(
+                fields=["presale", "used_by"], condition=Q(used_by__isnull=False), name="presale_code_one_per_fan"
+            ),
+            models.CheckConstraint(
+                condition=Q(used_by__isnull=True) | Q(used_at__isnull=False), name="presale_code_used_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.presale} · {self.code_hash[:8]}…"
+
+
+class PresaleEmail(models.Model):
+    """An account e-mail address on a presale's list (lower case)."""
+
+    id = models.BigAutoField(primary_key=True)
+    presale = models.ForeignKey(Presale, on_delete=models.CASCADE, related_name="emails", verbose_name=_("presale"))
+    email = models.EmailField(_("e-mail address"))
+
+    class Meta:
+        verbose_name = _("presale e-mail address")
+        verbose_name_plural = _("presale e-mail addresses")
+        ordering = ["presale", "email"]
+        constraints = [
+            models.UniqueConstraint(fields=["presale", "email"], name="presale_email_unique"),
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="presale_email_lower_case"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email

@@ -7,12 +7,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .models import Concert, ConcertDate, Seat, SeatStatusHistory
+from accounts.models import User
+
+from .models import Concert, ConcertDate, Presale, PresaleCode, PresaleEmail, Seat, SeatStatusHistory
 from .pricing import PriceTier
 
 
@@ -231,3 +235,40 @@ def date_move_refusal(
             "have ended."
         )
     return None
+
+
+# --- fan-club presales -------------------------------------------------------------------------------------
+
+
+def presale_capacity(concert: Concert) -> int:
+    """The seats a presale of the concert could sell: those of its dates not cancelled."""
+    return (
+        Seat.objects.filter(concert_date__concert=concert)
+        .exclude(concert_date__status=ConcertDate.Status.CANCELLED)
+        .count()
+    )
+
+
+def open_presale(*, concert: Concert, now: datetime.datetime | None = None) -> Presale | None:
+    """The concert's presale window open now, if any (windows never overlap: concerts.services.check_presale)."""
+    now = now or timezone.now()
+    return Presale.objects.filter(concert=concert, opens_at__lte=now, closes_at__gt=now).first()
+
+
+def coming_presales(*, concert: Concert, now: datetime.datetime | None = None) -> list[Presale]:
+    """The concert's presale windows not yet closed, the earliest first (the concert page lists them)."""
+    now = now or timezone.now()
+    return list(Presale.objects.filter(concert=concert, closes_at__gt=now).order_by("opens_at"))
+
+
+def is_presale_eligible(*, user: User | AnonymousUser, presale: Presale) -> bool:
+    """May this fan enter the presale? By codes: they have used one of its codes. By e-mail list: their account's
+    address is on it and verified (unless EMAIL_VERIFICATION_REQUIRED is off), so nobody enters as someone else
+    by typing their address at sign-up."""
+    if not isinstance(user, User):
+        return False
+    if presale.access == Presale.Access.CODES:
+        return PresaleCode.objects.filter(presale=presale, used_by=user).exists()
+    if settings.EMAIL_VERIFICATION_REQUIRED and user.email_verified_at is None:
+        return False
+    return PresaleEmail.objects.filter(presale=presale, email=user.email.lower()).exists()

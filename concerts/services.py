@@ -1,22 +1,29 @@
 """Writes about concerts: creating a concert and its dates together with their priced seats, whether its sale's
 opening may still move, moving and deleting a date (cancelling one is booking's:
 booking.services.date_cancellations), deleting a concert. The concert's span (start_time / end_time) follows its
-dates here and only here."""
+dates here and only here. Fan-club presales: checking a window, adding its codes (uploaded or generated, kept
+as keyed hashes) and e-mail addresses, and a fan's use of a code."""
 
 import datetime
+import logging
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Min
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 
-from .models import Concert, ConcertDate, Seat, SeatStatusHistory, local_day
+from .exceptions import PresaleClosed, PresaleCodeInvalid
+from .models import Concert, ConcertDate, Presale, PresaleCode, PresaleEmail, Seat, SeatStatusHistory, local_day
+from .presale_codes import code_hash, new_code, normalize_code
 from .pricing import PriceTier, default_tiers, seat_prices
-from .selectors import concert_delete_refusal, date_delete_refusal, date_move_refusal
+from .selectors import concert_delete_refusal, date_delete_refusal, date_move_refusal, presale_capacity
+
+logger = logging.getLogger(__name__)
 
 
 def _lock_concert(concert: Concert) -> Concert:
@@ -75,6 +82,16 @@ def check_sale_opening_change(
     the caller's transaction keeps until it saves: the admin's change view runs in one.
     """
     now = now or timezone.now()
+    late = Presale.objects.filter(concert=concert, closes_at__gt=sale_opens_at).order_by("closes_at").last()
+    if late is not None:
+        raise ValidationError(
+            _("The presale %(name)s closes at %(closes)s: the general sale may not open before that."),
+            code="presale_after_sale",
+            params={
+                "name": late.name,
+                "closes": formats.date_format(timezone.localtime(late.closes_at), "DATETIME_FORMAT"),
+            },
+        )
     with transaction.atomic():
         stored = _lock_concert(concert)
         if now < stored.sale_opens_at:
@@ -267,3 +284,163 @@ def check_date_move(*, concert_date: ConcertDate, day: datetime.date, now: datet
         refusal = date_move_refusal(concert_date=concert_date, day=day, now=now)
     if refusal:
         raise ValidationError(refusal, code="date_not_movable")
+
+
+# --- fan-club presales -------------------------------------------------------------------------------------
+
+# At most this many codes are generated in one go (the admin shows them once, on one page and as a CSV).
+MAX_GENERATED_CODES = 10_000
+_HASH_CHUNK = 5_000
+
+
+def check_presale(
+    *,
+    concert: Concert,
+    opens_at: datetime.datetime,
+    closes_at: datetime.datetime,
+    quota: int,
+    presale: Presale | None = None,
+    other_windows: Iterable[tuple[datetime.datetime, datetime.datetime]] | None = None,
+) -> None:
+    """Raise ValidationError if `concert` may not have a presale window (new: `presale` None) from `opens_at` to
+    `closes_at` with `quota` seats: it must close after it opens and by the general sale's opening, not overlap
+    the concert's other windows (`other_windows` when the caller knows them better than the database, as the
+    admin's inline forms do), and its quota may not exceed the concert's seats."""
+    errors: dict[str, list[ValidationError]] = {}
+    if closes_at <= opens_at:
+        errors.setdefault("closes_at", []).append(ValidationError(_("A presale must close after it opens.")))
+    if closes_at > concert.sale_opens_at:
+        errors.setdefault("closes_at", []).append(
+            ValidationError(
+                _("A presale must close by the time the general sale opens (%(opens)s)."),
+                code="presale_after_sale",
+                params={"opens": formats.date_format(timezone.localtime(concert.sale_opens_at), "DATETIME_FORMAT")},
+            )
+        )
+    if other_windows is None:
+        others = Presale.objects.filter(concert=concert)
+        if presale is not None:
+            others = others.exclude(pk=presale.pk)
+        other_windows = others.values_list("opens_at", "closes_at")
+    if any(opens_at < other_closes and other_opens < closes_at for other_opens, other_closes in other_windows):
+        errors.setdefault("opens_at", []).append(
+            ValidationError(_("Presale windows of one concert may not overlap."), code="presale_overlap")
+        )
+    capacity = presale_capacity(concert)
+    if quota > capacity:
+        errors.setdefault("quota", []).append(
+            ValidationError(
+                _("The quota is more than the concert's %(seats)s seats."),
+                code="presale_quota_too_big",
+                params={"seats": f"{capacity:,}"},
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+def add_presale_codes(*, presale: Presale, codes: Iterable[str]) -> tuple[int, int]:
+    """Add normalised codes (concerts.presale_codes.normalize_code) to the presale, kept as keyed hashes: returns
+    (added, already there). Codes it has already, or twice in `codes`, are added once. One transaction."""
+    hashes = list(dict.fromkeys(code_hash(presale.pk, code) for code in codes))
+    added = 0
+    with transaction.atomic():
+        for start in range(0, len(hashes), _HASH_CHUNK):
+            chunk = hashes[start : start + _HASH_CHUNK]
+            known = set(
+                PresaleCode.objects.filter(presale=presale, code_hash__in=chunk).values_list("code_hash", flat=True)
+            )
+            rows = [PresaleCode(presale=presale, code_hash=h) for h in chunk if h not in known]
+            # Another upload of the same codes at once: the unique constraint keeps one, this one skips it.
+            created = PresaleCode.objects.bulk_create(rows, ignore_conflicts=True)
+            added += len(created)
+    return added, len(hashes) - added
+
+
+def generate_presale_codes(*, presale: Presale, count: int) -> list[str]:
+    """Make `count` (1 to MAX_GENERATED_CODES) new random codes for the presale and return them in clear: the
+    only time they exist in clear (the database keeps their keyed hashes). One transaction."""
+    if not 1 <= count <= MAX_GENERATED_CODES:
+        raise ValidationError(
+            _("Generate between 1 and %(most)s codes at a time."), params={"most": f"{MAX_GENERATED_CODES:,}"}
+        )
+    codes: list[str] = []
+    with transaction.atomic():
+        while len(codes) < count:
+            batch = {new_code() for _n in range(count - len(codes))} - set(codes)
+            by_hash = {code_hash(presale.pk, code): code for code in batch}
+            taken = set(
+                PresaleCode.objects.filter(presale=presale, code_hash__in=list(by_hash)).values_list(
+                    "code_hash", flat=True
+                )
+            )
+            fresh = {h: code for h, code in by_hash.items() if h not in taken}
+            PresaleCode.objects.bulk_create(PresaleCode(presale=presale, code_hash=h) for h in fresh)
+            codes.extend(fresh.values())
+    return codes
+
+
+def clean_presale_emails(emails: Iterable[str]) -> list[str]:
+    """The addresses as a presale's list keeps them (lower case, once each, blanks left out). Raises
+    ValidationError naming the entries that are no e-mail address."""
+    wanted = list(dict.fromkeys(email.strip().lower() for email in emails if email.strip()))
+    bad = []
+    for email in wanted:
+        try:
+            validate_email(email)
+        except ValidationError:
+            bad.append(email)
+    if bad:
+        raise ValidationError(
+            _("Not an e-mail address: %(entries)s"), code="presale_bad_email", params={"entries": ", ".join(bad[:10])}
+        )
+    return wanted
+
+
+def add_presale_emails(*, presale: Presale, emails: Iterable[str]) -> tuple[int, int]:
+    """Add account e-mail addresses (any case; kept in lower case) to the presale's list: (added, already there).
+    Raises ValidationError naming the entries that are no e-mail address (clean_presale_emails), adding nothing."""
+    wanted = clean_presale_emails(emails)
+    with transaction.atomic():
+        known = set(PresaleEmail.objects.filter(presale=presale, email__in=wanted).values_list("email", flat=True))
+        created = PresaleEmail.objects.bulk_create(
+            (PresaleEmail(presale=presale, email=email) for email in wanted if email not in known),
+            ignore_conflicts=True,
+        )
+    return len(created), len(wanted) - len(created)
+
+
+def redeem_presale_code(
+    *, user: User, presale: Presale, code: str, now: datetime.datetime | None = None
+) -> PresaleCode:
+    """Bind one of the presale's unused codes to the fan: the fan may then enter the presale. Returns the fan's code.
+
+    The code is looked up by its keyed hash (one unique-index lookup) and bound by one conditional UPDATE (WHERE
+    used_by IS NULL), so two fans racing one code: exactly one wins. A fan who already holds a code of the
+    presale gets theirs back and spends no other (constraint presale_code_one_per_fan). Raises
+    PresaleCodeInvalid for anything but an unused code of this presale (unknown, used by another fan, malformed,
+    or a presale by e-mail list: one answer for all) and PresaleClosed once the window has closed. Codes may be
+    entered before the window opens.
+    """
+    now = now or timezone.now()
+    if now >= presale.closes_at:
+        raise PresaleClosed()
+    normalized = normalize_code(code)
+    if presale.access != Presale.Access.CODES or normalized is None:
+        raise PresaleCodeInvalid()
+    mine = PresaleCode.objects.filter(presale=presale, used_by=user).first()
+    if mine is not None:
+        return mine
+    try:
+        with transaction.atomic():
+            bound = PresaleCode.objects.filter(
+                presale=presale, code_hash=code_hash(presale.pk, normalized), used_by__isnull=True
+            ).update(used_by=user, used_at=now)
+    except IntegrityError:  # the fan bound another code of this presale at the same moment: that one stands
+        bound = 0
+    mine = PresaleCode.objects.filter(presale=presale, used_by=user).first()
+    if mine is None:
+        raise PresaleCodeInvalid()
+    if not bound:
+        logger.info("presale %s: %s already held a code, this one was not spent", presale.pk, user.pk)
+    return mine

@@ -66,6 +66,9 @@ class RefusalCode(StrEnum):
     VERIFICATION_LINK_USED = "verification_link_used"
     EMAIL_NOT_VERIFIED = "email_not_verified"
     EMAIL_ADDRESS_TAKEN = "email_address_taken"
+    # concerts: fan-club presales (concerts.services, concerts.selectors)
+    PRESALE_CODE_INVALID = "presale_code_invalid"
+    PRESALE_CLOSED = "presale_closed"
 
 
 class Refusal(Exception):

@@ -345,6 +345,9 @@ RATE_LIMIT_DEFAULTS: dict[str, tuple[int, int, int]] = {
     # Joining a sold-out date's waiting list (its POST only; leaving is never limited): a fan joins a date once,
     # a few tries a minute is plenty; the address's limit leaves room for many fans behind one NAT.
     "waitlist_join": (10, 200, 60),
+    # Presale codes typed in (each try, right or wrong), per 10 minutes: a fan mistyping a code a few times stays
+    # far below; guessing codes takes millions of tries (concerts.presale_codes).
+    "presale_code": (10, 200, 600),
     # The draw's public page and download: per address only (anonymous pages; no session read, so the download
     # is one answer for every cache); a reader paging through 100,000 places or a checker stays far below.
     "draw": (0, 300, 60),

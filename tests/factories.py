@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from booking.models import Payment, Reservation
-from concerts.models import Concert, ConcertDate, Seat, SeatStatusHistory
+from concerts.models import Concert, ConcertDate, Presale, Seat, SeatStatusHistory
 from concerts.services import create_concert_date
 from queueing.models import QueueEntryHistory, QueueToken, WaitingRoom
 from wallet.models import ChargeHistory, UsageHistory
@@ -186,3 +186,24 @@ class QueueEntryHistoryFactory(factory.django.DjangoModelFactory):
     token = factory.LazyFunction(uuid.uuid4)
     queue_position = factory.Sequence(lambda n: n + 1)
     entered_at = factory.LazyFunction(timezone.now)
+
+
+class PresaleFactory(factory.django.DjangoModelFactory):
+    """A fan-club presale open now (opened an hour ago, closes in a day) of a concert whose general sale opens in
+    two days and which has one date (50 seats); 10 seats' quota, by codes."""
+
+    class Meta:
+        model = Presale
+
+    concert = factory.LazyFunction(
+        lambda: (
+            ConcertDateFactory(
+                concert=ConcertFactory(sale_opens_at=timezone.now() + datetime.timedelta(days=2))
+            ).concert
+        )
+    )
+    name = factory.Sequence(lambda n: f"Fan club {n}")
+    opens_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(hours=1))
+    closes_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=1))
+    quota = 10
+    access = Presale.Access.CODES

@@ -98,6 +98,9 @@ def test_a_hold_landing_before_the_concert_form_deletes_its_date_saves_nothing(s
         "dates-INITIAL_FORMS": "1",
         "dates-MIN_NUM_FORMS": "0",
         "dates-MAX_NUM_FORMS": "1000",
+        # The presale windows inline (none here).
+        "presales-TOTAL_FORMS": "0",
+        "presales-INITIAL_FORMS": "0",
         "dates-0-id": str(date.pk),
         "dates-0-concert": str(concert.pk),
         "dates-0-starts_at_0": start.date().isoformat(),

@@ -32,6 +32,9 @@ def _concert_form(concert, *rows):
         "dates-INITIAL_FORMS": str(sum(1 for date, *_ in rows if date is not None)),
         "dates-MIN_NUM_FORMS": "0",
         "dates-MAX_NUM_FORMS": "1000",
+        # The presale windows inline (none here).
+        "presales-TOTAL_FORMS": "0",
+        "presales-INITIAL_FORMS": "0",
     }
     for index, (date, start, extra) in enumerate(rows):
         prefix = f"dates-{index}-"

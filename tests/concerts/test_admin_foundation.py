@@ -87,6 +87,9 @@ def _concert_post(**dates):
         "dates-INITIAL_FORMS": "0",
         "dates-MIN_NUM_FORMS": "0",
         "dates-MAX_NUM_FORMS": "1000",
+        # The presale windows inline (none here).
+        "presales-TOTAL_FORMS": "0",
+        "presales-INITIAL_FORMS": "0",
     }
     for index, (day, tiers) in enumerate(dates.items()):
         data[f"dates-{index}-starts_at_0"] = day
@@ -151,6 +154,9 @@ def test_adding_a_date_to_an_existing_concert_inline(staff_client):
         "dates-INITIAL_FORMS": "1",
         "dates-MIN_NUM_FORMS": "0",
         "dates-MAX_NUM_FORMS": "1000",
+        # The presale windows inline (none here).
+        "presales-TOTAL_FORMS": "0",
+        "presales-INITIAL_FORMS": "0",
         "dates-0-id": str(date.pk),
         "dates-0-concert": str(concert.pk),
         "dates-0-starts_at_0": start.date().isoformat(),

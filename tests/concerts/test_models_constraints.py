@@ -6,8 +6,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from concerts.models import Concert, ConcertDate, DateExport, Seat
-from tests.factories import ConcertDateFactory, ConcertFactory, UserFactory
+from concerts.models import Concert, ConcertDate, DateExport, Presale, PresaleCode, PresaleEmail, Seat
+from tests.factories import ConcertDateFactory, ConcertFactory, PresaleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +130,32 @@ def test_ready_export_has_its_csv(refused):
     DateExport.objects.filter(pk=export.pk).update(
         status=DateExport.Status.READY, finished_at=timezone.now(), filename="x.csv", content="reservation_id\r\n"
     )
+
+
+def test_a_presale_closes_after_it_opens_and_sells_at_least_one_seat(refused):
+    presale = PresaleFactory()
+    refused(
+        "presale_closes_after_opening", lambda: Presale.objects.filter(pk=presale.pk).update(closes_at=presale.opens_at)
+    )
+    refused("presale_quota_positive", lambda: Presale.objects.filter(pk=presale.pk).update(quota=0))
+
+
+def test_a_presale_code_is_listed_once_and_a_fan_binds_one_code_per_presale(refused):
+    presale = PresaleFactory()
+    first = PresaleCode.objects.create(presale=presale, code_hash="a" * 64)
+    second = PresaleCode.objects.create(presale=presale, code_hash="b" * 64)
+    refused("presale_code_unique", lambda: PresaleCode.objects.create(presale=presale, code_hash="a" * 64))
+    PresaleCode.objects.create(presale=PresaleFactory(), code_hash="a" * 64)  # another presale's: fine
+    fan, now = UserFactory(), timezone.now()
+    PresaleCode.objects.filter(pk=first.pk).update(used_by=fan, used_at=now)
+    refused(
+        "presale_code_one_per_fan", lambda: PresaleCode.objects.filter(pk=second.pk).update(used_by=fan, used_at=now)
+    )
+    refused("presale_code_used_has_time", lambda: PresaleCode.objects.filter(pk=first.pk).update(used_at=None))
+
+
+def test_a_presale_email_is_listed_once_in_lower_case(refused):
+    presale = PresaleFactory(access=Presale.Access.EMAILS)
+    PresaleEmail.objects.create(presale=presale, email="fan@example.com")
+    refused("presale_email_unique", lambda: PresaleEmail.objects.create(presale=presale, email="fan@example.com"))
+    refused("presale_email_lower_case", lambda: PresaleEmail.objects.create(presale=presale, email="Fan@example.com"))

@@ -453,6 +453,33 @@ def email_address_taken(scene):
     )
 
 
+# Fan-club presales (concerts.services).
+
+
+@provokes(RefusalCode.PRESALE_CODE_INVALID, status=400)
+def presale_code_invalid(scene):
+    from concerts import services as concert_services
+    from tests.factories import PresaleFactory
+
+    presale = PresaleFactory()
+    [code] = concert_services.generate_presale_codes(presale=presale, count=1)
+    concert_services.redeem_presale_code(user=UserFactory(), presale=presale, code=code)
+    return Refused(refusal_of(lambda: concert_services.redeem_presale_code(user=scene.fan, presale=presale, code=code)))
+
+
+@provokes(RefusalCode.PRESALE_CLOSED, status=409)
+def presale_closed(scene):
+    from concerts import services as concert_services
+    from tests.factories import PresaleFactory
+
+    presale = PresaleFactory()
+    [code] = concert_services.generate_presale_codes(presale=presale, count=1)
+    late = presale.closes_at
+    return Refused(
+        refusal_of(lambda: concert_services.redeem_presale_code(user=scene.fan, presale=presale, code=code, now=late))
+    )
+
+
 @pytest.mark.parametrize("code", list(RefusalCode), ids=str)
 def test_each_code_is_provoked_for_real(code, scene):
     assert code in CASES, f"no case provokes {code}: add one to this module"

@@ -256,6 +256,9 @@ def concert_form(concert, **changes):
         "dates-INITIAL_FORMS": "0",
         "dates-MIN_NUM_FORMS": "0",
         "dates-MAX_NUM_FORMS": "1000",
+        # The presale windows inline (none here).
+        "presales-TOTAL_FORMS": "0",
+        "presales-INITIAL_FORMS": "0",
     }
     data.update(changes)
     return data
