@@ -63,6 +63,9 @@ ACTION_LABELS: dict[str, StrOrPromise] = {
     "queue.remove": _("Fan removed from the queue"),
     "queue.admit_now": _("Next batch admitted now"),
     "waitlist.offer_now": _("Waiting-list seats offered now"),
+    "presale.codes_upload": _("Presale codes uploaded"),
+    "presale.codes_generate": _("Presale codes generated"),
+    "presale.emails_add": _("Presale e-mail addresses added"),
 }
 
 

@@ -177,15 +177,11 @@ class PresaleAdmin(SavesChangedFieldsAdmin, admin.ModelAdmin[Presale]):
     readonly_fields = ("code_count", "codes_used", "email_count")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Presale]:
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("concert")
-            .annotate(
-                n_codes=Count("codes", distinct=True),
-                n_used=Count("codes", filter=Q(codes__used_by__isnull=False), distinct=True),
-                n_emails=Count("emails", distinct=True),
-            )
+        queryset: QuerySet[Presale] = super().get_queryset(request)
+        return queryset.select_related("concert").annotate(
+            n_codes=Count("codes", distinct=True),
+            n_used=Count("codes", filter=Q(codes__used_by__isnull=False), distinct=True),
+            n_emails=Count("emails", distinct=True),
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Presale | None = None) -> tuple[str, ...]:

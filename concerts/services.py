@@ -15,6 +15,7 @@ from django.db.models import Max, Min
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts import audit
 from accounts.models import User
 
 from .exceptions import PresaleClosed, PresaleCodeInvalid
@@ -354,7 +355,19 @@ def add_presale_codes(*, presale: Presale, codes: Iterable[str]) -> tuple[int, i
             # Another upload of the same codes at once: the unique constraint keeps one, this one skips it.
             created = PresaleCode.objects.bulk_create(rows, ignore_conflicts=True)
             added += len(created)
+        _audit_list(
+            presale, "presale.codes_upload", PresaleCode, added, f"{added} added, {len(hashes) - added} listed already"
+        )
     return added, len(hashes) - added
+
+
+def _audit_list(
+    presale: Presale, action: str, model: type[PresaleCode] | type[PresaleEmail], added: int, note: str
+) -> None:
+    """The audit entry of a change to a presale's list (accounts.audit; in the caller's transaction): how long the
+    list was and is. Never a code: the codes are secrets, and only their count is recorded."""
+    size = model.objects.filter(presale=presale).count()
+    audit.record(action, presale, changes={"list_size": (size - added, size)}, note=note)
 
 
 def generate_presale_codes(*, presale: Presale, count: int) -> list[str]:
@@ -377,6 +390,7 @@ def generate_presale_codes(*, presale: Presale, count: int) -> list[str]:
             fresh = {h: code for h, code in by_hash.items() if h not in taken}
             PresaleCode.objects.bulk_create(PresaleCode(presale=presale, code_hash=h) for h in fresh)
             codes.extend(fresh.values())
+        _audit_list(presale, "presale.codes_generate", PresaleCode, count, f"{count} generated")
     return codes
 
 
@@ -407,6 +421,8 @@ def add_presale_emails(*, presale: Presale, emails: Iterable[str]) -> tuple[int,
             (PresaleEmail(presale=presale, email=email) for email in wanted if email not in known),
             ignore_conflicts=True,
         )
+        note = f"{len(created)} added, {len(wanted) - len(created)} listed already"
+        _audit_list(presale, "presale.emails_add", PresaleEmail, len(created), note)
     return len(created), len(wanted) - len(created)
 
 

@@ -177,3 +177,22 @@ def test_the_code_list_shows_who_used_a_code_but_never_a_code(staff_client):
     page = staff_client.get(reverse("admin:concerts_presalecode_changelist")).content.decode()
     assert fan.email in page and code not in page
     assert staff_client.get(reverse("admin:concerts_presalecode_add")).status_code == 403
+
+
+def test_uploading_generating_and_adding_addresses_are_in_the_audit_log_without_any_code(staff_client, staff):
+    from accounts.models import AuditEntry
+
+    presale = PresaleFactory()
+    upload = SimpleUploadedFile("codes.csv", b"FIRSTCODE1\nSECONDCODE2\n", content_type="text/csv")
+    assert _presale_page(staff_client, presale, code_file=upload).status_code == 302
+    shown = form_data(_presale_page(staff_client, presale, generate="2"), "generated-codes-form")["codes"].split()
+    entries = {entry.action: entry for entry in AuditEntry.objects.filter(action__startswith="presale.")}
+    assert set(entries) == {"presale.codes_upload", "presale.codes_generate"}
+    assert entries["presale.codes_upload"].changes == {"list_size": [0, 2]}
+    assert entries["presale.codes_generate"].changes == {"list_size": [2, 4]}
+    assert all(entry.actor == staff and entry.object_id == str(presale.pk) for entry in entries.values())
+    everything = str(list(AuditEntry.objects.values()))
+    assert not any(code in everything for code in ["FIRSTCODE1", "SECONDCODE2", *shown])
+    by_list = PresaleFactory(access=Presale.Access.EMAILS)
+    assert _presale_page(staff_client, by_list, new_emails="a@example.com").status_code == 302
+    assert AuditEntry.objects.get(action="presale.emails_add").changes == {"list_size": [0, 1]}
