@@ -6,7 +6,10 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import User
+from booking import selectors
+from booking.models import Payment, Reservation, WaitlistEntry
 from concerts.models import Concert, ConcertDate, Seat, SeatStatusHistory
+from tests.support.checks import assert_consistent
 from wallet.models import ChargeHistory
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +23,9 @@ def _counts():
         Seat.objects.count(),
         SeatStatusHistory.objects.count(),
         ChargeHistory.objects.count(),
+        Reservation.objects.count(),
+        Payment.objects.count(),
+        WaitlistEntry.objects.count(),
     )
 
 
@@ -53,3 +59,25 @@ def test_seed_demo_builds_the_demo_and_is_idempotent(client):
     staff = User.objects.get(email="staff@frontrow.local")
     assert staff.is_staff and staff.is_superuser
     assert client.login(email="staff@frontrow.local", password="frontrow-staff")
+
+
+def test_seed_demo_has_a_sold_out_date_with_a_waiting_list_that_the_demo_fan_may_join(client):
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())  # a rerun sells and queues nothing more
+    now = timezone.now()
+    [sold_out] = [d for d in ConcertDate.objects.all() if selectors.free_seat_count(concert_date=d, now=now) == 0]
+    assert sold_out.concert.is_on_sale(now)
+    assert sold_out.concert.dates.count() >= 2  # its other dates still have seats
+    assert Reservation.objects.filter(seat__concert_date=sold_out, status=Reservation.Status.CONFIRMED).count() == 50
+    waiting = WaitlistEntry.objects.filter(concert_date=sold_out, status=WaitlistEntry.Status.WAITING)
+    assert waiting.count() == 2
+    fan = User.objects.get(email="fan@frontrow.local")
+    assert not waiting.filter(user=fan).exists()  # the demo fan tries joining themselves
+    # The buyers and the waiting fans are data, not logins: no password, not verified, no staff.
+    extras = User.objects.exclude(email__in=["fan@frontrow.local", "staff@frontrow.local"])
+    assert extras.count() == 13 + 2
+    assert not any(user.has_usable_password() or user.is_staff for user in extras)
+    assert_consistent()  # every paid seat's ledger and history reconcile
+
+    client.force_login(fan)
+    assert "/waitlist/" in client.get(f"/concerts/{sold_out.concert_id}/").content.decode()

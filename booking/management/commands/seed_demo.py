@@ -1,8 +1,10 @@
 """`manage.py seed_demo`: the embedded demo's data — concerts on sale and one opening soon, priced seats,
-a fan with won in the wallet and a staff superuser. Creates only what is missing, so it is safe to rerun.
+a fan with won in the wallet and a staff superuser, and a sold-out date with a waiting list (취소표). Creates only
+what is missing, so it is safe to rerun.
 It lives in booking, the top app, because it builds on the apps below it (concerts, wallet, accounts)."""
 
 import datetime
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from booking import services as booking_services
 from concerts.models import Concert, ConcertDate
 from concerts.pricing import PriceTier
 from concerts.services import create_concert
@@ -59,6 +62,19 @@ CONCERTS = [
 ]
 
 
+# A concert on sale whose first date is sold out (every seat paid by demo buyers, MAX_SEATS_PER_USER each) with
+# WAITING_FANS on its waiting list; its second date has seats. The buyers and the waiting fans cannot log in.
+SOLD_OUT = (
+    "Han River Acoustic Night",
+    "Nodeul Island Live House",
+    "An intimate acoustic set by the river. The first night sold out: join its waiting list for returned seats.",
+    14,
+    ["20:00", "20:00"],
+    -48,
+)
+WAITING_FANS = 2
+
+
 def demo_tiers(seats: int | None = None) -> list[PriceTier]:
     """VIP / R / S over the first 20% / next 40% / rest of the seats (VIP 1-10, R 11-30, S 31-50 for 50)."""
     seats = seats or settings.SEATS_PER_DATE
@@ -73,7 +89,8 @@ def demo_tiers(seats: int | None = None) -> list[PriceTier]:
 
 class Command(BaseCommand):
     help = (
-        "Load the demo data: three concerts on sale and one whose sale opens in two hours, each with "
+        "Load the demo data: four concerts on sale (the first date of one sold out, with fans on its waiting "
+        "list) and one whose sale opens in two hours, each with "
         f"several dates of {settings.SEATS_PER_DATE} seats priced VIP/R/S; the fan {FAN_EMAIL} "
         f"(password {FAN_PASSWORD}) with {FAN_TOP_UP:,} won topped up; the staff superuser {STAFF_EMAIL} "
         f"(password {STAFF_PASSWORD}). Only missing rows are created, so running it again changes nothing."
@@ -86,6 +103,8 @@ class Command(BaseCommand):
             fan = self._user(FAN_EMAIL, FAN_PASSWORD, "Demo Fan", superuser=False)
             for spec in CONCERTS:
                 self._concert(*spec, now=now, staff=staff)
+            if self._concert(*SOLD_OUT, now=now, staff=staff):
+                self._sell_out_with_a_waiting_list(Concert.objects.get(title=SOLD_OUT[0]), now=now)
         self._top_up(fan, now=now)
         fan.refresh_from_db(fields=["balance"])
         self.stdout.write(
@@ -119,9 +138,10 @@ class Command(BaseCommand):
         *,
         now: datetime.datetime,
         staff: User,
-    ) -> None:
+    ) -> bool:
+        """Create the concert with its dates unless it exists; return True if created."""
         if Concert.objects.filter(title=title).exists():
-            return  # its dates were created with it, in one transaction: a rerun on a later day adds nothing
+            return False  # its dates were created with it, in one transaction: a rerun on a later day adds nothing
         tz = timezone.get_current_timezone()
         first_day = timezone.localdate(now) + datetime.timedelta(days=days_ahead)
         starts = [
@@ -140,6 +160,33 @@ class Command(BaseCommand):
             created_by=staff,
         )
         self.stdout.write(f"Created concert {title}")
+        return True
+
+    def _sell_out_with_a_waiting_list(self, concert: Concert, *, now: datetime.datetime) -> None:
+        """Sell every seat of the concert's first date through the booking services (held, topped up and paid by
+        demo buyers, so seats, history and ledgers agree), then put WAITING_FANS on its waiting list. Runs once,
+        in the transaction that created the concert."""
+        concert_date = concert.dates.order_by("starts_at").first()
+        assert concert_date is not None  # created with its dates
+        seats = list(concert_date.seats.order_by("seat_number").values_list("seat_number", "price"))
+        step = settings.MAX_SEATS_PER_USER
+        for n, start in enumerate(range(0, len(seats), step), start=1):
+            chunk = seats[start : start + step]
+            buyer = self._extra(f"buyer{n:02d}@frontrow.local", f"Demo Buyer {n}")
+            wallet_services.charge(user=buyer, amount=sum(price for _number, price in chunk), now=now)
+            booking_services.hold_seats(
+                user=buyer, concert_date=concert_date, seat_numbers=[number for number, _price in chunk], now=now
+            )
+            booking_services.pay(user=buyer, concert_date=concert_date, idempotency_key=uuid.uuid4().hex, now=now)
+        for n in range(1, WAITING_FANS + 1):
+            waiting = self._extra(f"waiting{n}@frontrow.local", f"Demo Waiting Fan {n}")
+            joined_at = now - datetime.timedelta(minutes=WAITING_FANS - n + 1)  # a few minutes ago, in list order
+            booking_services.waitlist.join_waitlist(user=waiting, concert_date=concert_date, now=joined_at)
+        self.stdout.write(f"Sold out {concert.title} on {concert_date.concert_date}, {WAITING_FANS} fans waiting")
+
+    def _extra(self, email: str, name: str) -> User:
+        """A demo account that is data only: no password (nobody logs in as it), not verified."""
+        return User.objects.create_user(email, None, name=name)
 
     def _top_up(self, fan: User, *, now: datetime.datetime) -> None:
         """Top the fan up once, through the wallet service, so the ledger reconciles."""
