@@ -132,3 +132,34 @@ def test_staff_read_the_list_and_its_offers_in_the_admin(open_page, artifacts, c
     expect(page.locator("#result_list")).to_contain_text("waiting.fan@example.com")
     expect(page.locator("#result_list")).to_contain_text("제안 중")
     page.screenshot(path=artifacts / "waitlist-admin-offers-ko.png", full_page=True)
+
+
+def test_a_returned_seat_is_kept_for_the_waiting_list_until_its_offer_is_made(
+    open_page, artifacts, live_server, concert_date, sold, monkeypatch
+):
+    """In the moment between a seat's return and its offer (here held open: no offer job runs), an admitted fan
+    who is not on the list sees the seat taken, and a stale tab's hold of it is refused with the reason."""
+    monkeypatch.setattr(services.waitlist, "seats_returned", lambda concert_date_ids: None)
+    services.waitlist.join_waitlist(user=factories.UserFactory(), concert_date=concert_date)
+    return_seats(sold, 17)
+    outsider = factories.UserFactory(name="박클릭", email="click@example.com")
+    admit(outsider, concert_date.concert)
+
+    page = open_page()
+    log_in(page, live_server, outsider, language="ko")
+    page.goto(f"/dates/{concert_date.pk}/seats/")
+    expect(page.locator('[data-seat="17"]')).to_have_class(re.compile(r"\bseat-HELD\b"))
+    # A tab opened before the seat was kept still has it ticked: its hold is refused, and says why.
+    page.locator('form[action$="/hold/"]').evaluate(
+        "form => { form.insertAdjacentHTML('beforeend', '<input type=hidden name=seats value=17>'); form.submit(); }"
+    )
+    expect(page.get_by_text("이 회차에 나온 취소표는 취소표 대기자에게 대기 순서대로 먼저 제공됩니다.")).to_be_visible()
+    page.screenshot(path=artifacts / "waitlist-seat-kept-ko.png", full_page=True)
+    assert not Reservation.objects.filter(user=outsider).exists()
+
+    phone = open_page(width=390, height=844, locale="en-US", javascript=False)
+    log_in(phone, live_server, outsider, language="en")
+    phone.goto(f"/dates/{concert_date.pk}/seats/")
+    expect(phone.locator('[data-seat="17"]')).to_have_class(re.compile(r"\bseat-HELD\b"))
+    expect(phone.get_by_test_id("waitlist-link")).to_be_visible()
+    phone.screenshot(path=artifacts / "waitlist-seat-kept-en-phone.png", full_page=True)
