@@ -7,7 +7,9 @@ app's: groups, log-in lockouts) is audited without asking for it:
 - every add, change (the change form, the list's editable columns, the inline rows) and delete writes an
   AuditEntry with the changed fields before and after, from ModelAdmin.log_addition / log_change /
   log_deletions, which Django calls inside the transaction that saves or deletes the row; "delete selected"
-  runs in one transaction with its log.
+  runs in one transaction with its log;
+- an admin action marked @audited_by_services is audited by the services it calls; any other (another app's)
+  runs in one transaction with an "admin.action" entry naming it and the rows selected.
 
 It is the admin's default site (config.apps.AdminConfig.default_site). A site of another kind (two-factor) can
 subclass this one, or keep AuditedAdmin in its register().
@@ -97,13 +99,48 @@ def _in_acting(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | UR
     return patterns
 
 
-def _in_one_transaction(action: Callable[..., Any]) -> Callable[..., Any]:
-    """An admin action run in one transaction (delete_selected: its log and its deletions commit together)."""
+_Action = Callable[..., Any]
+SELF_AUDITED = "audited_by_services"
+
+
+def audited_by_services(action: _Action) -> _Action:
+    """Mark an admin action whose services write its audit entries (each in the transaction of its change), so
+    the admin does not record it again."""
+    setattr(action, SELF_AUDITED, True)
+    return action
+
+
+def _in_one_transaction(action: _Action) -> _Action:
+    """delete_selected in one transaction: its audit entries (log_deletions) and its deletions commit together."""
 
     @functools.wraps(action)
     def run(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: models.QuerySet[Any]) -> Any:
         with transaction.atomic(using=router.db_for_write(queryset.model)):
             return action(modeladmin, request, queryset)
+
+    return audited_by_services(run)
+
+
+def _recorded_here(action: _Action, name: str, description: Any) -> _Action:
+    """An action that audits nothing itself (another app's), run in one transaction with an "admin.action" entry
+    naming it and the rows selected; an action that answers a page of its own (a confirmation step) has done
+    nothing yet and records nothing."""
+
+    @functools.wraps(action)
+    def run(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: models.QuerySet[Any]) -> Any:
+        selected = [str(pk) for pk in queryset.values_list("pk", flat=True)[:100]]
+        with transaction.atomic(using=router.db_for_write(queryset.model)):
+            response = action(modeladmin, request, queryset)
+            if response is None or getattr(response, "status_code", None) in (301, 302, 303):
+                audit.record(
+                    "admin.action",
+                    None,
+                    changes={"selected": (None, selected)},
+                    request=request,
+                    note=f"{name}: {description}",
+                    object_repr=modeladmin.opts.label,  # "app.Model", whatever the language
+                )
+            return response
 
     return run
 
@@ -116,9 +153,11 @@ class AuditedAdmin(_ModelAdmin):
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions: dict[str, Any] = super().get_actions(request)
-        if actions.get("delete_selected"):
-            func, name, description = actions["delete_selected"]
-            actions[name] = (_in_one_transaction(func), name, description)
+        for name, (func, _name, description) in list(actions.items()):
+            if name == "delete_selected":
+                actions[name] = (_in_one_transaction(func), name, description)
+            elif not getattr(func, SELF_AUDITED, False):
+                actions[name] = (_recorded_here(func, name, description), name, description)
         return actions
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:

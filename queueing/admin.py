@@ -24,7 +24,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_stubs_ext import StrOrPromise
 
+from accounts.admin_site import audited_by_services
 from accounts.models import User
+from accounts.requests import acting_user
 from config.admin import GuardedDeleteAdmin, ReadOnlyAdmin, SavesChangedFieldsAdmin
 from config.ratelimit import KINDS, top_offenders
 
@@ -247,9 +249,10 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
     ) -> None:
         rooms = list(queryset.select_related("concert"))
         for room in rooms:
-            services.set_paused(concert=room.concert, paused=paused)
+            services.set_paused(concert=room.concert, paused=paused, by=acting_user(request))
         self.message_user(request, message(len(rooms)) % len(rooms))
 
+    @audited_by_services
     @admin.action(description=_("Pause admission"))
     def pause_admission(self, request: HttpRequest, queryset: QuerySet[WaitingRoom]) -> None:
         self._set_paused(
@@ -259,6 +262,7 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
             message=lambda n: ngettext("Paused admission for %d concert.", "Paused admission for %d concerts.", n),
         )
 
+    @audited_by_services
     @admin.action(description=_("Resume admission"))
     def resume_admission(self, request: HttpRequest, queryset: QuerySet[WaitingRoom]) -> None:
         self._set_paused(
@@ -268,12 +272,13 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
             message=lambda n: ngettext("Resumed admission for %d concert.", "Resumed admission for %d concerts.", n),
         )
 
+    @audited_by_services
     @admin.action(description=_("Admit the next batch now"))
     def admit_batch_now(self, request: HttpRequest, queryset: QuerySet[WaitingRoom]) -> None:
         total = 0
         try:
             for room in queryset.select_related("concert"):
-                total += services.admit_batch(concert=room.concert)
+                total += services.admit_now(concert=room.concert, by=acting_user(request))
         except QueueUnavailable as exc:
             self.message_user(request, exc.message, level=messages.ERROR)
             return
@@ -384,6 +389,7 @@ class QueueEntryHistoryAdmin(ReadOnlyAdmin):
         """Staff who may change waiting rooms may remove fans from them."""
         return request.user.has_perm("queueing.change_waitingroom")
 
+    @audited_by_services
     @admin.action(description=_("Remove the selected fans from the queue…"), permissions=["remove"])
     def remove_from_queue(self, request: HttpRequest, queryset: QuerySet[QueueEntryHistory]) -> TemplateResponse | None:
         visits = list(queryset.filter(exited_at__isnull=True).select_related("user", "concert").order_by("entered_at"))

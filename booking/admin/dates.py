@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_stubs_ext import StrOrPromise
 
+from accounts.admin_site import audited_by_services
 from accounts.requests import acting_user
 from concerts import admin as concerts_admin
 from concerts.models import ConcertDate, DateCancellation, DateExport
@@ -86,6 +87,7 @@ class ConcertDateWithBookingsAdmin(concerts_admin.ConcertDateAdmin):
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
+    @audited_by_services
     @admin.action(description=_("Cancel the selected dates and refund every reservation"), permissions=["change"])
     def cancel_dates(self, request: HttpRequest, queryset: QuerySet[ConcertDate]) -> HttpResponse:
         dates = list(queryset.select_related("concert"))
@@ -123,6 +125,7 @@ class ConcertDateWithBookingsAdmin(concerts_admin.ConcertDateAdmin):
             },
         )
 
+    @audited_by_services
     @admin.action(description=_("Export reservations and payments (CSV)"), permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[ConcertDate]) -> None:
         dates = list(queryset.select_related("concert", "cancellation"))

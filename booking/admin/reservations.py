@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.admin_site import audited_by_services
 from accounts.requests import acting_user
 from concerts.models import Concert, Seat
 from config.admin import ReadOnlyAdmin
@@ -79,6 +80,7 @@ class ReservationAdmin(ReadOnlyAdmin):
         for line in refused:
             self.message_user(request, line, messages.WARNING)
 
+    @audited_by_services
     @admin.action(description=_("Release the selected holds (seats become free)"), permissions=["manage"])
     def release_holds(self, request: HttpRequest, queryset: QuerySet[Reservation]) -> None:
         self._run(
@@ -89,6 +91,7 @@ class ReservationAdmin(ReadOnlyAdmin):
             reason="released by staff",
         )
 
+    @audited_by_services
     @admin.action(description=_("Refund and cancel the selected reservations…"), permissions=["manage"])
     def refund_and_cancel(self, request: HttpRequest, queryset: QuerySet[Reservation]) -> TemplateResponse | None:
         form = RefundForm(request.POST if "confirm" in request.POST else None)

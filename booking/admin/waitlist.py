@@ -10,6 +10,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.admin_site import audited_by_services
+from accounts.requests import acting_user
 from concerts.models import ConcertDate
 from config.admin import ReadOnlyAdmin
 
@@ -50,6 +52,7 @@ class WaitlistEntryAdmin(ReadOnlyAdmin):
     def has_manage_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("booking.change_reservation")
 
+    @audited_by_services
     @admin.action(description=_("Offer the free seats of these dates to their lists now"), permissions=["manage"])
     def offer_returned_seats(self, request: HttpRequest, queryset: QuerySet[WaitlistEntry]) -> None:
         """Each date's offers are made and committed first (make_offers), then their e-mails sent; a mail that fails
@@ -57,7 +60,7 @@ class WaitlistEntryAdmin(ReadOnlyAdmin):
         dates = ConcertDate.objects.filter(pk__in=queryset.values("concert_date_id")).select_related("concert")
         made = failed = 0
         for concert_date in dates:
-            made += len(services.waitlist.make_offers(concert_date=concert_date))
+            made += len(services.waitlist.offer_now(concert_date=concert_date, by=acting_user(request)))
             failed += services.waitlist.deliver_offer_emails(concert_date_id=concert_date.pk).failed
         offered = ngettext("%(n)d seat offered.", "%(n)d seats offered.", made) % {"n": made}
         if not failed:

@@ -6,6 +6,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import audit
 from accounts.locking import lock_user
 from accounts.models import User
 from wallet import services as wallet_services
@@ -44,6 +45,17 @@ def _refund_and_free(
 ) -> Reservation:
     wallet_services.refund(user=user, amount=reservation.price, reservation=reservation, now=now)
     return _cancel_and_free(reservation, end_reason=end_reason, by=by, reason=reason, now=now)
+
+
+def _audit_staff_end(action: str, reservation: Reservation, *, live_status: str, by: User | None, reason: str) -> None:
+    """The audit entry of a staff refund or release (a date's cancellation has its own, for all its tickets)."""
+    changes: dict[str, tuple[object, object]] = {
+        "status": (live_status, reservation.status),
+        "end_reason": (None, reservation.end_reason),
+    }
+    if action == "reservation.refund":
+        changes["refunded_won"] = (0, reservation.price)
+    audit.record(action, reservation, changes=changes, actor=by, note=reason)
 
 
 def cancel(*, user: User, reservation: Reservation, now: datetime.datetime | None = None) -> Reservation:
@@ -88,7 +100,8 @@ def refund_and_cancel(
     Idempotent.
 
     A reservation already CANCELLED is returned unchanged; one that is not CONFIRMED raises
-    ReservationNotCancellable. Locks the reservation's user, then its seat.
+    ReservationNotCancellable. Locks the reservation's user, then its seat. A staff refund (STAFF_REFUNDED) is
+    audited ("reservation.refund"); a cancelled date's refunds are covered by the date's "date.cancel".
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -98,9 +111,14 @@ def refund_and_cancel(
             return reservation
         if reservation.status != Reservation.Status.CONFIRMED:
             raise ReservationNotCancellable()
-        return _refund_and_free(
+        reservation = _refund_and_free(
             user=locked_user, reservation=reservation, end_reason=end_reason, by=by, reason=reason, now=now
         )
+        if end_reason == Reservation.EndReason.STAFF_REFUNDED:
+            _audit_staff_end(
+                "reservation.refund", reservation, live_status=Reservation.Status.CONFIRMED, by=by, reason=reason
+            )
+        return reservation
 
 
 def release_hold(
@@ -114,7 +132,8 @@ def release_hold(
     """Staff end a fan's hold early: the seat becomes AVAILABLE, the reservation CANCELLED. Idempotent.
 
     A hold already ended (EXPIRED or CANCELLED) is returned unchanged; a paid one raises
-    ReservationNotCancellable (refund it with refund_and_cancel instead).
+    ReservationNotCancellable (refund it with refund_and_cancel instead). A staff release (STAFF_RELEASED) is
+    audited ("reservation.release").
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -123,4 +142,9 @@ def release_hold(
             return reservation
         if reservation.status != Reservation.Status.HOLD:
             raise ReservationNotCancellable()
-        return _cancel_and_free(reservation, end_reason=end_reason, by=by, reason=reason, now=now)
+        reservation = _cancel_and_free(reservation, end_reason=end_reason, by=by, reason=reason, now=now)
+        if end_reason == Reservation.EndReason.STAFF_RELEASED:
+            _audit_staff_end(
+                "reservation.release", reservation, live_status=Reservation.Status.HOLD, by=by, reason=reason
+            )
+        return reservation

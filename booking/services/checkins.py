@@ -8,6 +8,7 @@ import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import audit
 from accounts.models import User
 from concerts.models import ConcertDate
 
@@ -29,7 +30,8 @@ def check_in_ticket(
 
     Raises (all TicketRefused, nothing written): TicketCodeInvalid (forged, altered, unknown code),
     TicketForAnotherDate, TicketNotValid (never paid, refunded, or its date cancelled),
-    TicketAlreadyCheckedIn (carrying the first entry: when and by whom).
+    TicketAlreadyCheckedIn (carrying the first entry: when and by whom). The entry is audited
+    ("ticket.check_in") in its transaction.
     """
     now = now or timezone.now()
     reservation = tickets.reservation_for_code(code)
@@ -53,4 +55,6 @@ def check_in_ticket(
             # Only a writer that skipped the seat lock gets here; the constraint kept the entry single.
             first = CheckIn.objects.select_related("checked_in_by").get(reservation=reservation)
             raise TicketAlreadyCheckedIn(check_in=first) from None
+        # Audited with the entry (never the ticket's code); a refused scan writes nothing, here either.
+        audit.record("ticket.check_in", reservation, changes={"checked_in_at": (None, now)}, actor=by)
     return check_in

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts import audit
 from accounts.models import User
 from concerts import page_cache
 from concerts.models import ConcertDate, DateCancellation
@@ -34,7 +35,7 @@ def mark_date_cancelled(
 
     Only the mark: no reservation is ended here (end_reservations_of_cancelled_date does that, in the refund
     job that cancel_concert_date queues). Locks the date row, so two staff members cancelling at once make
-    one DateCancellation. Returns (cancellation, created).
+    one DateCancellation. Audited ("date.cancel", once: when it marks the date). Returns (cancellation, created).
     """
     now = now or timezone.now()
     reason = (reason or "").strip()[:200] or "date cancelled"
@@ -46,6 +47,13 @@ def mark_date_cancelled(
         live = selectors.live_reservations(date).count()
         cancellation = DateCancellation.objects.create(
             concert_date=date, requested_by=by, reason=reason, requested_at=now, total=live
+        )
+        audit.record(
+            "date.cancel",
+            date,
+            changes={"status": (date.status, ConcertDate.Status.CANCELLED), "cancelled_at": (None, now)},
+            actor=by,
+            note=f"{reason} ({live} live reservations to end)",
         )
         # No seat changes yet (the refund job frees them, each with its own new version), but nothing cached
         # from the date should outlive its cancellation either (an update() sends no signal).

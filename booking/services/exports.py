@@ -8,6 +8,7 @@ import io
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import audit
 from accounts.models import User
 from concerts.models import ConcertDate, DateExport
 
@@ -15,10 +16,15 @@ from .. import selectors
 
 
 def request_export(*, concert_date: ConcertDate, by: User | None = None) -> DateExport:
-    """Record an export request and queue the job that writes it; returns the DateExport (PENDING)."""
+    """Record an export request and queue the job that writes it; returns the DateExport (PENDING).
+
+    Audited ("date.export": the buyers' data leaves the site), in the transaction that records the request.
+    """
     from .. import jobs
 
-    export = DateExport.objects.create(concert_date=concert_date, requested_by=by)
+    with transaction.atomic():
+        export = DateExport.objects.create(concert_date=concert_date, requested_by=by)
+        audit.record("date.export", concert_date, changes={"export": (None, export.pk)}, actor=by)
     transaction.on_commit(lambda: jobs.enqueue(jobs.export_date_csv, export_id=str(export.pk)), robust=True)
     return export
 

@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from accounts import audit
 from accounts.locking import lock_user
 from accounts.models import User
 from concerts.models import ConcertDate, Seat
@@ -376,6 +377,21 @@ def make_offers(*, concert_date: ConcertDate, now: datetime.datetime | None = No
             made.append(result)
     if made:
         logger.info("waiting list of %s: %d seat(s) offered", concert_date.pk, len(made))
+    return made
+
+
+def offer_now(*, concert_date: ConcertDate, by: User | None = None) -> list[WaitlistOffer]:
+    """Staff's "offer the free seats now": make_offers for the date, then an audit entry ("waitlist.offer_now")
+    naming the seats offered. Each offer commits in its own transaction (make_offers), so the entry follows
+    them in one of its own: it records that staff ran it; each offer is its own WaitlistOffer record."""
+    made = make_offers(concert_date=concert_date)
+    with transaction.atomic():
+        audit.record(
+            "waitlist.offer_now",
+            concert_date,
+            changes={"seats_offered": (None, sorted(offer.seat.seat_number for offer in made))},
+            actor=by,
+        )
     return made
 
 

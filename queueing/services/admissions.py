@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts import audit
 from accounts.models import User
 from concerts.models import Concert
 
@@ -155,7 +156,8 @@ def remove_from_queue(
     *, concert: Concert, user: User, by: User, note: str, now: datetime.datetime | None = None
 ) -> bool:
     """Staff end a fan's place in a concert's queue (waiting, in the pre-queue or admitted), recording who
-    did it and why in the visit's history (exit reason "removed"). False if the fan held no place.
+    did it and why in the visit's history (exit reason "removed") and the audit log ("queue.remove"). False
+    if the fan held no place.
 
     Raises QueueUnavailable when the backend cannot be reached.
     """
@@ -167,15 +169,45 @@ def remove_from_queue(
             return False
         record_exits([ticket], now=now, reason=EXIT_REMOVED)
         QueueEntryHistory.objects.filter(token=ticket.token).update(removed_by=by, exit_note=note[:500])
+        visit = QueueEntryHistory.objects.filter(token=ticket.token).first()
+        audit.record(
+            "queue.remove",
+            visit,
+            changes={"exit_reason": (None, EXIT_REMOVED), "exited_at": (None, now)},
+            actor=by,
+            note=note,
+            object_repr=f"{user.email} · {concert.title}",
+        )
         forget_when_committed(backend, concert.pk, exited=[ticket])
     logger.info("queue %s: %s removed %s (%s)", concert.pk, by.pk, user.pk, note)
     return True
 
 
-def set_paused(*, concert: Concert, paused: bool) -> WaitingRoom:
-    """Pause or resume admission for a concert (creating its waiting room if need be)."""
-    room = room_for(concert)
-    WaitingRoom.objects.filter(pk=room.pk).update(is_paused=paused)
+def set_paused(*, concert: Concert, paused: bool, by: User | None = None) -> WaitingRoom:
+    """Pause or resume admission for a concert (creating its waiting room if need be). A change is audited
+    ("queue.pause" / "queue.resume"; `by`, else whoever acts: accounts.audit)."""
+    with transaction.atomic():
+        room = room_for(concert)
+        was_paused = WaitingRoom.objects.select_for_update().values_list("is_paused", flat=True).get(pk=room.pk)
+        WaitingRoom.objects.filter(pk=room.pk).update(is_paused=paused)
+        if was_paused != paused:
+            action = "queue.pause" if paused else "queue.resume"
+            audit.record(action, room, changes={"is_paused": (was_paused, paused)}, actor=by)
     forget_room_mirror(room.pk)  # an update() sends no post_save: waiting fans see the pause once it is committed
     room.is_paused = paused
     return room
+
+
+def admit_now(*, concert: Concert, by: User | None = None) -> int:
+    """Staff's "admit the next batch now": one admission run (admit_batch, paced like any other), audited
+    ("queue.admit_now", with the room's admitted total before and after) in the run's transaction. Returns how
+    many were admitted. Raises QueueUnavailable when the backend cannot be reached."""
+    with transaction.atomic():
+        room = room_for(concert)
+        before = WaitingRoom.objects.select_for_update().values_list("admitted_total", flat=True).get(pk=room.pk)
+        admitted = admit_batch(concert=concert)
+        after = WaitingRoom.objects.values_list("admitted_total", flat=True).get(pk=room.pk)
+        audit.record(
+            "queue.admit_now", room, changes={"admitted_total": (before, after)}, actor=by, note=f"{admitted} admitted"
+        )
+    return admitted

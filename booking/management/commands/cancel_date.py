@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts import audit
 from booking import selectors, services
 from concerts.models import ConcertDate
 
@@ -36,7 +37,8 @@ class Command(BaseCommand):
         if options["dry_run"]:
             self.stdout.write("Dry run: nothing changed.")
             return
-        cancellation = services.cancel_concert_date(concert_date=date, reason=options["reason"], enqueue=False)
+        with audit.acting_as_operator("cancel_date"):  # the audit log credits the operator
+            cancellation = services.cancel_concert_date(concert_date=date, reason=options["reason"], enqueue=False)
         verbosity = options["verbosity"]
 
         def progress(done: int, total: int) -> None:

@@ -5,8 +5,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from django.utils import dateparse, timezone
 
+from accounts import audit
 from concerts.pricing import parse_price_tiers
 from concerts.services import create_concert
 
@@ -80,14 +82,21 @@ class Command(BaseCommand):
             sale_opens = timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
         try:
             tiers = parse_price_tiers("\n".join(options["tiers"]))
-            concert, created = create_concert(
-                title=options["title"],
-                starts=starts,
-                sale_opens_at=sale_opens,
-                tiers=tiers or None,
-                venue=options["venue"],
-                description=options["description"],
-            )
+            with audit.acting_as_operator("create_concert"), transaction.atomic():
+                concert, created = create_concert(
+                    title=options["title"],
+                    starts=starts,
+                    sale_opens_at=sale_opens,
+                    tiers=tiers or None,
+                    venue=options["venue"],
+                    description=options["description"],
+                )
+                if created:  # the operator's change, audited with it
+                    audit.record(
+                        "concert.create",
+                        concert,
+                        changes={"dates": (None, [timezone.localtime(date.starts_at) for date in created])},
+                    )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         for date in created:

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts import audit
 from concerts.models import Concert
 from queueing import services
 from queueing.exceptions import QueueUnavailable
@@ -23,7 +24,8 @@ class Command(BaseCommand):
                     concert = Concert.objects.get(pk=uuid.UUID(options["concert"]))
                 except (ValueError, Concert.DoesNotExist) as exc:
                     raise CommandError(f"No concert with id {options['concert']!r}.") from exc
-                admitted = services.admit_batch(concert=concert)
+                with audit.acting_as_operator("admit_queue"):  # staff's "admit now", audited like the admin's
+                    admitted = services.admit_now(concert=concert)
                 self.stdout.write(f"Admitted {admitted} fan(s) to {concert}.")
             else:
                 admitted = services.admit_all_due()
