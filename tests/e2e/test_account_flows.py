@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from tests import factories
 from tests.e2e.test_fan_pages import log_in
+from wallet import services as wallet_services
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -154,7 +155,7 @@ def test_a_fan_changes_the_address_and_the_password_from_the_account_page(
     log_in(page, live_server, fan, language=locale[:2])
 
     page.goto("/")
-    if width >= 760:  # the name in the header leads to the account page; on a phone, a tab of the menu does
+    if width >= 960:  # the name in the header leads to the account page; on a phone, a tab of the menu does
         page.get_by_test_id("account-link").click()
     else:
         page.locator(".main-nav .nav-account").click()
@@ -186,3 +187,30 @@ def test_a_fan_changes_the_address_and_the_password_from_the_account_page(
     fan.refresh_from_db()
     assert (fan.email, fan.email_verified_at) == (new_email, None)
     assert fan.check_password(NEW_PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("width", "locale", "tabs"),
+    [
+        pytest.param(390, "en-US", ["Concerts", "My tickets", "Wallet", "My account"], id="en-phone"),
+        pytest.param(390, "ko-KR", ["공연", "예매 내역", "지갑", "내 계정"], id="ko-phone"),
+        pytest.param(320, "en-US", ["Concerts", "My tickets", "Wallet", "My account"], id="en-small-phone"),
+        pytest.param(800, "en-US", ["Concerts", "My tickets", "Wallet", "My account"], id="en-tablet"),
+    ],
+)
+def test_every_tab_of_the_menu_is_on_screen_on_a_phone_in_both_languages(open_page, live_server, width, locale, tabs):
+    # A wallet of 10,000,000 won: the widest balance the tab shows (MAX_BALANCE).
+    fan = factories.UserFactory(email=f"narrow-{width}-{locale}@example.com", name="Narrow")
+    for _ in range(10):
+        wallet_services.charge(user=fan, amount=1_000_000)
+    page = open_page(width=width, height=844, locale=locale)
+    log_in(page, live_server, fan, language=locale[:2])
+    page.goto("/")
+    links = page.locator(".main-nav a")
+    expect(links).to_have_count(len(tabs))
+    for link, tab in zip(links.all(), tabs, strict=True):
+        expect(link).to_contain_text(tab)
+        box = link.bounding_box()
+        # Each tab lies wholly on the screen (wrapped onto a second line if need be, never scrolled out of sight).
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (tab, box)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
