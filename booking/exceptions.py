@@ -8,7 +8,7 @@ import datetime
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Self
 
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -129,6 +129,36 @@ class SaleNotOpen(BookingError):
     status = 403
     code = RefusalCode.SALE_NOT_OPEN
     default_message = _("Sales for this concert have not opened yet.")
+
+    @classmethod
+    def presale_only(cls, opens_at: datetime.datetime) -> Self:
+        """A fan-club presale is on and this fan is not on its list: when the general sale opens."""
+        when = lazy(lambda: formats.date_format(timezone.localtime(opens_at), "DATETIME_FORMAT"), str)()
+        return cls(
+            format_lazy(_("Only the fan-club presale is open now. The general sale opens at {when}."), when=when)
+        )
+
+
+class PresaleQuotaReached(BookingError):
+    """A hold in a fan-club presale that would take more seats than the presale's quota has left."""
+
+    code = RefusalCode.PRESALE_QUOTA_REACHED
+    default_message = _("This presale's seats are all taken. Please wait for the general sale.")
+
+    def __init__(self, *, left: int | None = None) -> None:
+        if left:
+            super().__init__(
+                format_lazy(
+                    ngettext_lazy(
+                        "This presale has only {left} seat left. Choose fewer seats.",
+                        "This presale has only {left} seats left. Choose fewer seats.",
+                        left,
+                    ),
+                    left=left,
+                )
+            )
+        else:
+            super().__init__()
 
 
 class DateNotBookable(BookingError):

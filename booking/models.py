@@ -46,6 +46,17 @@ class Reservation(models.Model):
     ended_at = models.DateTimeField(_("expired or cancelled at"), null=True, blank=True)
     # Set by booking.services when the reservation ends; blank while it is live.
     end_reason = models.CharField(_("why it ended"), max_length=16, choices=EndReason.choices, blank=True)
+    # The fan-club presale it was held in (its quota counts the presale's live reservations); empty for the
+    # general sale.
+    presale = models.ForeignKey(
+        "concerts.Presale",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reservations",
+        verbose_name=_("presale"),
+        db_index=False,  # reservation_presale_idx, only where set
+    )
 
     class Meta:
         verbose_name = _("reservation")
@@ -64,6 +75,10 @@ class Reservation(models.Model):
         ]
         indexes = [
             models.Index(fields=["user", "status"], name="reservation_user_status_idx"),
+            # A presale's live reservations (its quota): only the rows held in a presale.
+            models.Index(
+                fields=["presale", "status"], condition=Q(presale__isnull=False), name="reservation_presale_idx"
+            ),
             models.Index(fields=["hold_expire_at"], condition=Q(status="HOLD"), name="reservation_hold_expiry_idx"),
         ]
 

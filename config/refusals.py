@@ -27,6 +27,7 @@ class RefusalCode(StrEnum):
     SALE_NOT_OPEN = "sale_not_open"
     DATE_NOT_BOOKABLE = "date_not_bookable"
     NO_SEATS_TOGETHER = "no_seats_together"
+    PRESALE_QUOTA_REACHED = "presale_quota_reached"
     # booking: paying
     HOLD_EXPIRED = "hold_expired"
     CHECKOUT_CHANGED = "checkout_changed"

@@ -5,14 +5,23 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.locking import lock_user
 from accounts.models import User
-from concerts.models import ConcertDate, Seat
+from concerts import selectors as concert_selectors
+from concerts.models import ConcertDate, Presale, Seat
 
 from .. import selectors
-from ..exceptions import DateNotBookable, InvalidSeatSelection, SaleNotOpen, SeatLimitReached, SeatTaken
+from ..exceptions import (
+    DateNotBookable,
+    InvalidSeatSelection,
+    PresaleQuotaReached,
+    SaleNotOpen,
+    SeatLimitReached,
+    SeatTaken,
+)
 from ..models import Reservation
 from ._seats import History, expire_seats, lock_seats, share_lock_date_for_hold
 
@@ -40,15 +49,39 @@ def _seat_numbers(raw: object) -> list[int]:
     return sorted(numbers)
 
 
-def check_bookable(concert_date: ConcertDate, now: datetime.datetime) -> None:
+def check_bookable(concert_date: ConcertDate, now: datetime.datetime, *, user: User | None = None) -> Presale | None:
     """Refuse a hold on a cancelled date (DateNotBookable), one whose show has started, or before the sale opens
-    (SaleNotOpen): the checks a hold makes before it locks anything."""
+    (SaleNotOpen): the checks a hold makes before it locks anything.
+
+    Before the general sale, a fan-club presale open now lets the fans on its list (`user`) hold: returns that
+    presale (the hold counts against its quota); anyone else is refused with the general sale's opening. After the
+    general sale's opening returns None without a query."""
     if concert_date.is_cancelled:
         raise DateNotBookable.cancelled()
     if selectors.show_has_started(concert_date, now=now):
         raise DateNotBookable()
-    if not concert_date.concert.is_on_sale(now):
+    concert = concert_date.concert
+    if concert.is_on_sale(now):
+        return None
+    presale = concert_selectors.open_presale(concert=concert, now=now)
+    if presale is None:
         raise SaleNotOpen()
+    if user is None or not concert_selectors.is_presale_eligible(user=user, presale=presale):
+        raise SaleNotOpen.presale_only(concert.sale_opens_at)
+    return presale
+
+
+def lock_presale_quota(presale: Presale, *, now: datetime.datetime) -> int:
+    """Lock the presale's row (after the fan's row and the date's share lock, before any seat: the project's lock
+    order) and return the seats its quota has left: its quota minus its live reservations (unexpired holds and paid
+    seats). Holds of one presale take turns on the lock, so together they never pass the quota."""
+    quota = Presale.objects.select_for_update(no_key=True).values_list("quota", flat=True).get(pk=presale.pk)
+    live = (
+        Reservation.objects.filter(presale=presale)
+        .filter(Q(status=Reservation.Status.CONFIRMED) | Q(status=Reservation.Status.HOLD, hold_expire_at__gt=now))
+        .count()
+    )
+    return max(0, quota - live)
 
 
 def hold_seats(
@@ -59,11 +92,14 @@ def hold_seats(
     Locks the user row, share-locks the date, then the seats in seat order. A seat whose hold has expired counts
     as available: its old reservation becomes EXPIRED in the same transaction. Raises InvalidSeatSelection,
     DateNotBookable, SaleNotOpen, SeatsKeptForWaitlist (fans wait on the date's waiting list: a seat that comes
-    back is theirs first), SeatLimitReached (more than MAX_SEATS_PER_USER live seats on the date) or SeatTaken.
+    back is theirs first), SeatLimitReached (more than MAX_SEATS_PER_USER live seats on the date), SeatTaken, or
+    PresaleQuotaReached: before the general sale, a fan on the list of the presale open now holds within its quota
+    (the presale's row is locked after the date, before the seats: lock_presale_quota), and the reservations
+    record the presale.
     """
     now = now or timezone.now()
     numbers = _seat_numbers(seat_numbers)
-    check_bookable(concert_date, now)
+    presale = check_bookable(concert_date, now, user=user)
     with transaction.atomic():
         lock_user(user.pk)
         if share_lock_date_for_hold(concert_date) <= now:  # moved earlier by staff since the caller read it
@@ -71,6 +107,10 @@ def hold_seats(
         already = selectors.live_seat_count(user=user, concert_date=concert_date, now=now)
         if already + len(numbers) > settings.MAX_SEATS_PER_USER:
             raise SeatLimitReached(limit=settings.MAX_SEATS_PER_USER, already=already, requested=len(numbers))
+        if presale is not None:
+            left = lock_presale_quota(presale, now=now)
+            if len(numbers) > left:
+                raise PresaleQuotaReached(left=left)
         seats = lock_seats(
             Seat.objects.filter(concert_date=concert_date, seat_number__in=numbers).order_by("seat_number")
         )
@@ -96,6 +136,7 @@ def hold_seats(
                 price=seat.price,
                 created_at=now,
                 hold_expire_at=expire_at,
+                presale=presale,
             )
             for seat in seats
         )

@@ -13,10 +13,10 @@ from accounts.models import User
 from concerts.models import ConcertDate, Seat
 
 from .. import seat_rows, selectors
-from ..exceptions import DateNotBookable, InvalidSeatSelection, NoSeatsTogether, SeatLimitReached
+from ..exceptions import DateNotBookable, InvalidSeatSelection, NoSeatsTogether, PresaleQuotaReached, SeatLimitReached
 from ..models import Reservation
 from ._seats import share_lock_date_for_hold
-from .holds import check_bookable, hold_seats
+from .holds import check_bookable, hold_seats, lock_presale_quota
 
 
 def hold_best_seats(
@@ -37,7 +37,7 @@ def hold_best_seats(
     most = seat_rows.most_to_pick()
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= most:
         raise InvalidSeatSelection.pick_count(most)
-    check_bookable(concert_date, now)
+    presale = check_bookable(concert_date, now, user=user)
     with transaction.atomic():
         lock_user(user.pk)
         if share_lock_date_for_hold(concert_date) <= now:  # moved earlier by staff since the caller read it
@@ -45,6 +45,10 @@ def hold_best_seats(
         already = selectors.live_seat_count(user=user, concert_date=concert_date, now=now)
         if already + count > settings.MAX_SEATS_PER_USER:
             raise SeatLimitReached(limit=settings.MAX_SEATS_PER_USER, already=already, requested=count)
+        if presale is not None:  # its row before the seats, as hold_seats takes it (the lock order)
+            left = lock_presale_quota(presale, now=now)
+            if count > left:
+                raise PresaleQuotaReached(left=left)
         free_now = Q(status=Seat.Status.AVAILABLE) | Q(status=Seat.Status.HELD, hold_expire_at__lte=now)
         seats = Seat.objects.filter(free_now, concert_date=concert_date)
         if price is not None:

@@ -160,6 +160,17 @@ def no_seats_together(scene):
     return Refused(refusal, response)
 
 
+@provokes(RefusalCode.PRESALE_QUOTA_REACHED, status=409)
+def presale_quota_reached(scene):
+    from tests.support.presales import listed_fan, open_presale
+
+    presale = open_presale(quota=1)
+    date = presale.concert.dates.get()
+    booking_services.hold_seats(user=listed_fan(presale), concert_date=date, seat_numbers=[1])
+    fan = listed_fan(presale)
+    return Refused(refusal_of(lambda: booking_services.hold_seats(user=fan, concert_date=date, seat_numbers=[2])))
+
+
 @provokes(RefusalCode.HOLD_EXPIRED, status=409)
 def hold_expired(scene):
     _hold(scene, [1])()
