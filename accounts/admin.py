@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -109,14 +110,18 @@ class ActionFilter(admin.SimpleListFilter):
 class AuditEntryAdmin(ReadOnlyAdmin):
     """Every staff change, newest first: searchable by who, object and action; nobody adds, edits or deletes."""
 
-    list_display = ("at", "actor_label", "action_name", "object_link", "changed_fields", "ip", "via")
-    list_filter = (ActionFilter, ("at", admin.DateFieldListFilter), "content_type")
+    list_display = ("when", "actor_label", "action_name", "object_link", "ip", "changed_fields")
+    list_filter = (ActionFilter, ("at", admin.DateFieldListFilter), ("content_type", admin.RelatedOnlyFieldListFilter))
     search_fields = ("actor_label", "actor__email", "object_repr", "=object_id", "action", "note", "via")
     list_select_related = ("content_type",)
     date_hierarchy = "at"
     show_full_result_count = False
     fields = ("at", "actor_label", "actor", "action_name", "object_link", "changes_table", "note", "ip", "via")
     readonly_fields = fields
+
+    @admin.display(description=_("when"), ordering="at")
+    def when(self, obj: AuditEntry) -> str:
+        return f"{timezone.localtime(obj.at):%Y-%m-%d %H:%M:%S}"
 
     @admin.display(description=_("staff action"), ordering="action")
     def action_name(self, obj: AuditEntry) -> StrOrPromise:
@@ -135,7 +140,9 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("changed fields"))
     def changed_fields(self, obj: AuditEntry) -> str:
-        return ", ".join(obj.changes) or "—"
+        names = list(obj.changes)
+        shown = ", ".join(names[:3])
+        return f"{shown} … (+{len(names) - 3})" if len(names) > 3 else shown or "—"
 
     @admin.display(description=_("changes"))
     def changes_table(self, obj: AuditEntry) -> SafeString | str:

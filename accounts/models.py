@@ -115,7 +115,10 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["content_type", "object_id"], name="audit_object")]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_repr}"
+        from .audit import ACTION_LABELS  # the labels live with the API that writes the entries
+
+        label = ACTION_LABELS.get(self.action, self.action)
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M:%S} · {self.actor_label} · {label}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

@@ -5,6 +5,7 @@ secrets are redacted; the log's own admin is read-only and searchable."""
 import pytest
 from django.contrib.auth.models import Group
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import audit
@@ -204,3 +205,22 @@ def test_nobody_adds_changes_or_deletes_log_entries_not_even_a_superuser(staff_c
     assert "delete_selected" not in page
     with pytest.raises(ValueError):
         entry.save()
+
+
+def test_the_log_list_reads_a_fixed_number_of_queries_however_many_entries(staff_client, staff):
+    url = reverse("admin:accounts_auditentry_changelist")
+    room = WaitingRoomFactory()
+
+    def write(count):
+        with transaction.atomic():
+            for n in range(count):
+                audit.record("admin.change", room, actor=staff, changes={"max_active": (n, n + 1)})
+
+    write(2)
+    staff_client.get(url)  # the content types are cached from here on
+    with CaptureQueriesContext(connection) as few:
+        assert staff_client.get(url).status_code == 200
+    write(20)
+    with CaptureQueriesContext(connection) as many:
+        assert staff_client.get(url).status_code == 200
+    assert len(many) == len(few)
