@@ -11,8 +11,9 @@ The API, for any service a staff member (or an operator's command) runs:
 - record() must run inside the transaction of the change (it refuses to run outside one): a change that rolls
   back leaves no entry, and an entry that cannot be written rolls the change back.
 - Who and where come from, in order: `actor=` / `request=` given to record(), else the surrounding
-  `acting(request)` (every admin view runs in one: accounts.admin_site) or `acting_as_operator(command)` (the
-  management commands that change things), else nobody ("system").
+  `acting(request)` (every admin view runs in one: accounts.admin_site; a staff page outside the admin takes
+  the @acting_view decorator) or `acting_as_operator(command)` (the management commands that change things),
+  else nobody ("system").
 - changes: {"field": (before, after)} of the changed fields only (diff() and snapshot() build them); values are
   stored as JSON, and a field whose name says it is a secret (password, secret, token, key, seed, code, otp)
   is stored as "[redacted]" (that it changed is kept, never its value).
@@ -26,12 +27,13 @@ import dataclasses
 import datetime
 import decimal
 import enum
+import functools
 import getpass
 import ipaddress
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, router, transaction
@@ -43,6 +45,7 @@ from config.lockout import client_ip
 
 from .models import AuditEntry, User
 
+_Response = TypeVar("_Response")
 REDACTED = "[redacted]"
 SECRET_WORDS = ("password", "secret", "token", "key", "seed", "code", "otp")
 
@@ -126,6 +129,18 @@ def acting_as_operator(command: str) -> Iterator[Acting]:
         yield context
     finally:
         _acting.reset(token)
+
+
+def acting_view(view: Callable[..., _Response]) -> Callable[..., _Response]:
+    """Decorate a staff page outside the admin (the admin's views have it already): the services it calls record
+    the logged-in staff member and the request's client address, as in `with acting(request, via=<view>)`."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> _Response:
+        with acting(request, via=getattr(view, "__name__", "view")):
+            return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def current() -> Acting | None:

@@ -152,6 +152,19 @@ def test_an_audit_write_that_fails_rolls_the_admin_change_back(staff_client, aud
     assert WaitingRoom.objects.get(pk=room.pk).max_active == 100
 
 
+def test_a_staff_page_outside_the_admin_credits_the_staff_member_and_the_address(rf, staff):
+    @audit.acting_view
+    def door_page(request):
+        with transaction.atomic():
+            return audit.record("ticket.check_in")
+
+    request = rf.post("/door/", REMOTE_ADDR=STAFF_IP)
+    request.user = staff
+    entry = door_page(request)
+    assert (entry.actor, entry.actor_label, entry.ip, entry.via) == (staff, staff.email, STAFF_IP, "door_page")
+    assert audit.current() is None  # the context ends with the view
+
+
 def test_the_operator_context_names_the_os_user_and_the_command():
     with audit.acting_as_operator("cancel_date"), transaction.atomic():
         entry = audit.record("date.cancel")
