@@ -66,6 +66,7 @@
         .then(function (result) {
           if (!result.ok) {
             var problem = new Error(result.data && result.data.error);
+            problem.fromServer = true;  // the server's message is in the page's language
             problem.retryAfter = result.data && result.data.retry_after;  // a rate limit says when
             throw problem;
           }
@@ -74,7 +75,8 @@
         })
         .catch(function (error) {
           failures += 1;
-          showError(error && error.message ? error.message : "");
+          // A network failure's message is the browser's own (English): the page's translated text instead.
+          showError(error && error.fromServer && error.message ? error.message : room.getAttribute("data-text-offline"));
           var wait = error && error.retryAfter ? error.retryAfter : delay * Math.pow(2, failures);
           schedule(Math.min(60, Math.max(1, wait)));
         });

@@ -12,12 +12,13 @@
  */
 (function () {
   "use strict";
-  var lang = (document.documentElement.lang || "ko").slice(0, 2);
+  // The page's translated formats (base.html's body: data-text-won, data-text-day, data-text-days).
+  function text(name, fallback) { return (document.body && document.body.getAttribute("data-text-" + name)) || fallback; }
 
   function won(n) {
     var digits = Math.abs(n).toLocaleString("en-US");
     var sign = n < 0 ? "-" : "";
-    return lang === "ko" ? sign + digits + "원" : sign + "₩" + digits;
+    return sign + fill(text("won", "₩{amount}"), {amount: digits});
   }
 
   // "{count} of {limit}" with the values: the pages' translated texts for scripts use these placeholders.
@@ -32,7 +33,7 @@
     var d = Math.floor(total / 86400), h = Math.floor(total % 86400 / 3600);
     var m = Math.floor(total % 3600 / 60), s = total % 60;
     if (d) {
-      var day = lang === "ko" ? d + "일" : d + (d === 1 ? " day" : " days");
+      var day = fill(d === 1 ? text("day", "{count} day") : text("days", "{count} days"), {count: d});
       return day + " " + pad(h) + ":" + pad(m) + ":" + pad(s);
     }
     if (h) return h + ":" + pad(m) + ":" + pad(s);

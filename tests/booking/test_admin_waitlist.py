@@ -56,7 +56,7 @@ def test_the_action_offers_a_dates_free_seats_to_its_list_now(staff_client, offe
         {"action": "offer_returned_seats", "_selected_action": [str(entry.pk)]},
         follow=True,
     )
-    assertContains(response, "좌석 1개를 제안했습니다")
+    assertContains(response, "취소표 1매를 제안했습니다")
     assert WaitlistOffer.objects.get(entry=entry).seat.seat_number == 17
 
 
@@ -73,7 +73,7 @@ def test_when_the_offer_mails_fail_the_action_still_answers_saying_so_and_the_of
     )
     assert response.status_code == 200
     assertContains(response, 'class="warning"')
-    assertContains(response, "좌석 1개를 제안했습니다. 취소표 제안 메일 1통을 보내지 못했습니다")
+    assertContains(response, "취소표 1매를 제안했습니다. 취소표 제안 메일 1통을 보내지 못했습니다")
     # The offer was made and stands, its mail still owed (the beat sweep sends it once the server answers).
     offer = WaitlistOffer.objects.get(entry=entry)
     assert offer.status == WaitlistOffer.Status.OPEN and offer.emailed_at is None

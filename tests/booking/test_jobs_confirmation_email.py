@@ -266,7 +266,7 @@ def test_a_title_with_line_breaks_gives_a_one_line_subject(django_capture_on_com
 
 @pytest.mark.parametrize(
     ("language", "subject", "greeting"),
-    [("en", "Your Frontrow tickets: ", "Hello Kim,"), ("ko", "Frontrow 티켓: ", "Kim님, 안녕하세요.")],
+    [("en", "Your Frontrow tickets: ", "Hello Kim,"), ("ko", "[Frontrow] 예매 완료 안내: ", "Kim님, 안녕하세요.")],
 )
 def test_the_mail_is_in_the_language_the_fan_booked_in(
     django_capture_on_commit_callbacks, settings, language, subject, greeting

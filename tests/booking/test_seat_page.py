@@ -80,7 +80,7 @@ def test_fans_get_their_own_seats_panel_choice_and_csrf_token_from_one_shared_pa
 
     html, _, _ = seen["full"]
     assert {n: s for n, s in statuses(html).items() if n in (1, 4, 9)} == {1: "MINE", 4: "MINE", 9: "RESERVED"}
-    assert "이 날짜에 예매할 수 있는 좌석 수를 모두 채웠습니다." in html
+    assert "이 회차에 예매할 수 있는 매수를 모두 채웠습니다." in html
     assert 'data-testid="hold-button"' not in html and f"/checkout/{concert_date.pk}/" in html
 
     html, _, _ = seen["paid_only"]

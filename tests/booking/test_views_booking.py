@@ -92,10 +92,10 @@ def test_seat_map_shows_every_seat_with_price_and_status(fan_client, fan, concer
     assert response.content.decode().count('name="seats"') == settings.SEATS_PER_DATE - 4
     assertContains(response, f'value="1" data-price="{settings.DEFAULT_SEAT_PRICE}"')
     assertContains(response, "99,000원")
-    assertContains(response, "판매완료")
+    assertContains(response, "판매 완료")
     assertContains(response, "내 좌석")
-    assertContains(response, "1인당 최대 4석")
-    assertContains(response, "이미 1석을 가지고 있습니다")
+    assertContains(response, "1인당 최대 4매")
+    assertContains(response, "이미 1매를 선점 또는 예매했습니다")
     assertContains(response, 'data-limit="3"')  # what the selection counter allows
     assertContains(response, f'href="{checkout_url(concert_date)}"')  # the fan has a hold to pay
 
@@ -156,11 +156,11 @@ def test_hold_is_post_only(fan_client, concert_date, admitted):
 @pytest.mark.parametrize(
     ("seats", "message"),
     [
-        (["abc"], "abc은(는) 이 좌석 배치도에 없는 좌석입니다"),
-        (["0"], "0은(는) 이 좌석 배치도에 없는 좌석입니다"),
-        (["51"], "51은(는) 이 좌석 배치도에 없는 좌석입니다"),
-        (["1", "-3"], "-3은(는) 이 좌석 배치도에 없는 좌석입니다"),
-        (["<script>"], "&lt;script&gt;은(는)"),
+        (["abc"], "선택한 좌석(abc)은 이 좌석 배치도에 없습니다"),
+        (["0"], "선택한 좌석(0)은 이 좌석 배치도에 없습니다"),
+        (["51"], "선택한 좌석(51)은 이 좌석 배치도에 없습니다"),
+        (["1", "-3"], "선택한 좌석(-3)은 이 좌석 배치도에 없습니다"),
+        (["<script>"], "선택한 좌석(&lt;script&gt;)은"),
     ],
 )
 def test_hold_refuses_bad_seat_numbers_with_400(fan_client, concert_date, admitted, seats, message):
@@ -183,7 +183,7 @@ def test_holding_a_seat_someone_else_holds_is_refused_and_changes_nothing(fan_cl
     hold(factories.UserFactory(), concert_date, 13)
     before = seat_snapshot(concert_date)
     response = refused_hold(fan_client, concert_date, ["12", "13"])
-    assertContains(response, "13번 좌석은 이미 다른 분이 선택했습니다")
+    assertContains(response, "13번 좌석은 이미 다른 고객이 선택했습니다")
     assert seat_snapshot(concert_date) == before  # all or nothing: 12 was not held either
     assert seat_classes(response)[13] == "HELD"
     assert re.search(r'value="12" data-price="\d+" checked', response.content.decode())  # still chosen
@@ -221,7 +221,7 @@ def test_holding_after_staff_moved_the_sale_back_is_refused(fan_client, concert_
     concert.sale_opens_at = timezone.now() + datetime.timedelta(days=1)
     concert.save(update_fields=["sale_opens_at"])
     response = refused_hold(fan_client, concert_date, ["1"])
-    assertContains(response, "이 공연은 아직 예매가 시작되지 않았습니다.")
+    assertContains(response, "이 공연은 아직 티켓 오픈 전입니다.")
     assert not Reservation.objects.exists()
 
 
@@ -232,7 +232,7 @@ def test_holding_a_date_that_has_passed_is_refused(fan_client, fan, admit):
     factories.ConcertDateFactory(concert=concert, starts_at=now + datetime.timedelta(days=2))  # the room is open
     admit(fan, concert)
     response = refused_hold(fan_client, past, ["1"])
-    assertContains(response, "이미 지난 공연 날짜라 예매할 수 없습니다.")
+    assertContains(response, "이미 지난 회차라 예매할 수 없습니다.")
     assert not Reservation.objects.exists()
 
 
@@ -241,13 +241,13 @@ def test_holding_on_a_cancelled_date_is_refused(fan_client, concert_date, admitt
 
     cancel_concert_date(concert_date=concert_date, reason="storm", enqueue=False)
     response = refused_hold(fan_client, concert_date, ["1"])
-    assertContains(response, "이 공연 날짜는 취소되어 더 이상 예매할 수 없습니다.")
+    assertContains(response, "이 회차는 취소되어 더 이상 예매할 수 없습니다.")
     assert not Reservation.objects.exists()
 
 
 def test_hold_needs_the_csrf_token(csrf_client, fan, concert_date, admitted):
     response = csrf_client.post(hold_url(concert_date), {"seats": ["1"]})
-    assertContains(response, "양식이 만료되었습니다", status_code=403)
+    assertContains(response, "페이지 유효 시간이 지났습니다", status_code=403)
     assert not Reservation.objects.exists()
 
 
@@ -271,7 +271,7 @@ def test_checkout_shows_holds_total_balance_countdown_and_a_fresh_key(
     key = idempotency_key(response)
     assert uuid.UUID(key)
     assert idempotency_key(fan_client.get(checkout_url(concert_date))) != key  # one key per rendering
-    assertNotContains(response, "지갑 충전하기")
+    assertNotContains(response, "예치금 충전하기")
 
 
 @pytest.mark.parametrize("held", [1, 4])
@@ -287,7 +287,7 @@ def test_checkout_runs_a_fixed_number_of_queries(
 
 def test_checkout_without_holds_says_so(fan_client, concert_date, admitted):
     response = fan_client.get(checkout_url(concert_date))
-    assertContains(response, "이 날짜에 선점한 좌석이 없습니다.")
+    assertContains(response, "이 회차에 선점한 좌석이 없습니다.")
     assertContains(response, f'href="{seats_url(concert_date)}"')
 
 
@@ -306,7 +306,7 @@ def test_paying_confirms_the_seats_and_shows_them_in_my_tickets(
     assert Reservation.objects.filter(user=fan, status=Reservation.Status.CONFIRMED).count() == 2
     assert Payment.objects.filter(user=fan, status=Payment.Status.SUCCESS, idempotency_key=key).count() == 2
     page = fan_client.get("/reservations/")
-    assertContains(page, "결제 완료! 2석이 예매되었습니다.")
+    assertContains(page, "결제가 완료되어 2매가 예매되었습니다. 공연 당일 입장 시 티켓을 제시해 주세요.")
     assertContains(page, "Seoul Jazz Night")
     # Payment ends the admission: the seat map is closed until the fan queues again.
     assert queue_services.touch(user=fan, concert=concert_date.concert) is False
@@ -445,11 +445,11 @@ def test_paying_with_too_little_balance_is_402_with_a_top_up_link(
     top_up(fan, 150_000)
     hold(fan, concert_date, 12, 13)
     response = fan_client.get(checkout_url(concert_date))
-    assertContains(response, "이 좌석을 결제하려면 잔액이 48,000원 부족합니다.")
+    assertContains(response, "이 좌석을 결제하려면 예치금이 48,000원 부족합니다.")
     top_up_link = f"/wallet/?next=/checkout/{concert_date.pk}/&amp;amount=48000"
     assertContains(response, top_up_link)
     response = fan_client.post(checkout_url(concert_date), form_data(response))
-    assertContains(response, "잔액은 150,000원인데 198,000원이 필요합니다.", status_code=402)
+    assertContains(response, "예치금 잔액은 150,000원이고 198,000원이 필요합니다.", status_code=402)
     assertContains(response, top_up_link, status_code=402)
     fan.refresh_from_db()
     assert fan.balance == 150_000
@@ -473,7 +473,7 @@ def test_paying_after_the_hold_expired_is_409(fan_client, fan, concert_date, adm
 
 def test_paying_with_nothing_held_is_409(fan_client, concert_date, admitted):
     response = fan_client.post(checkout_url(concert_date), {"idempotency_key": str(uuid.uuid4())})
-    assertContains(response, "이 날짜에 선점한 좌석이 없습니다.", status_code=409)
+    assertContains(response, "이 회차에 선점한 좌석이 없습니다.", status_code=409)
 
 
 @pytest.mark.parametrize("key", ["", "not-a-uuid", "x" * 100])
@@ -511,7 +511,7 @@ def test_my_tickets_explains_a_show_the_organiser_cancelled(fan_client, fan, con
     end_reservations_of_cancelled_date(cancellation=cancellation)
     response = fan_client.get("/reservations/")
     assertContains(response, "공연 취소")
-    assertContains(response, "주최 측 사정으로 공연이 취소되어 결제 금액은 지갑으로 전액 환불됩니다.")
+    assertContains(response, "주최 측 사정으로 공연이 취소되어 결제 금액은 예치금으로 전액 환불됩니다.")
     assertNotContains(response, f'href="/reservations/{paid_reservation.pk}/cancel/"')
 
 
@@ -543,7 +543,7 @@ def test_cancelling_refunds_and_frees_the_seat(fan_client, fan, paid_reservation
     assert fan.balance == balance + paid_reservation.price
     assert Seat.objects.get(pk=paid_reservation.seat_id).status == Seat.Status.AVAILABLE
     page = fan_client.get("/reservations/")
-    assertContains(page, "예매가 취소되었고 결제 금액 전액이 지갑으로 환불되었습니다.")
+    assertContains(page, "예매가 취소되었고 결제 금액 전액이 예치금으로 환불되었습니다.")
     wallet = fan_client.get("/wallet/")
     assertContains(wallet, "환불")
     assertContains(wallet, f"+{paid_reservation.price:,}원")
@@ -567,9 +567,9 @@ def test_cancelling_after_the_cutoff_is_409(fan_client, fan, paid_reservation):
         fan_client.force_login(fan)  # a month later: a fresh session
         page = fan_client.get("/reservations/")
         assertNotContains(page, f'href="/reservations/{paid_reservation.pk}/cancel/"')
-        assertContains(page, "이 공연은 취소 가능 기간이 지났습니다.")
+        assertContains(page, "이 공연은 취소 마감 일시가 지났습니다.")
         response = fan_client.post(f"/reservations/{paid_reservation.pk}/cancel/")
-    assertContains(response, "공연 전 취소 가능 기간이 지나", status_code=409)
+    assertContains(response, "취소 마감 일시가 지나", status_code=409)
     paid_reservation.refresh_from_db()
     assert paid_reservation.status == Reservation.Status.CONFIRMED
 
@@ -636,5 +636,5 @@ def test_hold_refuses_a_seat_number_longer_than_int_reads_with_400(fan_client, c
     # int() refuses text of more than 4,300 digits (a ValueError): the form must answer before it would call it.
     before = seat_snapshot(concert_date)
     response = fan_client.post(hold_url(concert_date), {"seats": ["1" * 4301]})
-    assertContains(response, "은(는) 이 좌석 배치도에 없는 좌석입니다", status_code=400)
+    assertContains(response, ")은 이 좌석 배치도에 없습니다", status_code=400)
     assert seat_snapshot(concert_date) == before

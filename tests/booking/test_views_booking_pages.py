@@ -72,11 +72,11 @@ def test_a_refused_hold_redirects_to_the_seat_map_with_the_message_and_the_choic
     )
     assert seat_snapshot(concert_date) == before
     page = fan_client.get(response["Location"])
-    assertContains(page, "13번 좌석은 이미 다른 분이 선택했습니다")
+    assertContains(page, "13번 좌석은 이미 다른 고객이 선택했습니다")
     assert checked_seats(page) == [12, 14]  # the seats still free stay chosen, one click tries again
     # A reload of the seat map shows the map again, without the old message.
     again = fan_client.get(response["Location"])
-    assertNotContains(again, "13번 좌석은 이미 다른 분이 선택했습니다")
+    assertNotContains(again, "13번 좌석은 이미 다른 고객이 선택했습니다")
 
 
 def test_holding_nothing_without_javascript_redirects_back_with_a_message(fan_client, concert_date, admitted):
@@ -152,7 +152,7 @@ def test_checkout_after_the_hold_ended_says_so_with_a_button_to_choose_again(
 
 def test_checkout_of_a_fan_who_never_held_a_seat_does_not_speak_of_an_ended_hold(fan_client, concert_date, admitted):
     response = fan_client.get(checkout_url(concert_date))
-    assertContains(response, "이 날짜에 선점한 좌석이 없습니다.")
+    assertContains(response, "이 회차에 선점한 좌석이 없습니다.")
     assertNotContains(response, "좌석 선점 시간이 끝났습니다")
 
 
@@ -232,7 +232,7 @@ def test_the_confirmation_page_after_the_cutoff_says_cancellation_closed(fan_cli
     with time_machine.travel(show - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS - 1)):
         fan_client.force_login(fan)
         response = fan_client.get(cancel_url(reservation))
-    assertContains(response, "공연 전 취소 가능 기간이 지나", status_code=409)
+    assertContains(response, "취소 마감 일시가 지나", status_code=409)
     assertNotContains(response, 'data-testid="confirm-cancel"', status_code=409)
 
 

@@ -32,7 +32,7 @@ def test_home_lists_concerts_on_sale_and_coming_up(client):
     assert on_sale == ["Neon Harbor"]
     assert coming_up == ["Aurora Skies"]
     assertContains(response, "지금 예매 중")
-    assertContains(response, "예매 오픈")  # the coming-up card says when the sale opens
+    assertContains(response, "티켓 오픈")  # the coming-up card says when the sale opens
     assertNotContains(response, "Last Year")
 
 

@@ -66,7 +66,7 @@ def test_stored_english_reasons_are_shown_in_korean():
         assert reason_text("Enter the amount as a whole number of won.") == "금액을 원 단위 정수로 입력해 주세요."
         assert reason_text("A top-up must be at least 1,000 won.") == "충전 금액은 최소 1,000원입니다."
         assert reason_text("Your balance is 5 won but 99,000 won is needed. Top up your wallet and try again.") == (
-            "잔액은 5원인데 99,000원이 필요합니다. 지갑을 충전한 뒤 다시 시도해 주세요."
+            "예치금 잔액은 5원이고 99,000원이 필요합니다. 예치금을 충전한 뒤 다시 시도해 주세요."
         )
         assert reason_text("Something nobody translated.") == "Something nobody translated."
 
@@ -86,13 +86,13 @@ def test_403_and_500_pages_are_in_the_layout():
     assert "이 페이지를 열 수 없습니다" in forbidden.content.decode()
     assert error.status_code == 500
     body = error.content.decode()
-    assert "저희 쪽에서 문제가 발생했습니다" in body
+    assert "일시적인 오류가 발생했습니다" in body
     assert 'class="site-header"' in body
 
 
 def test_a_csrf_failure_is_a_readable_403(csrf_client):
     response = csrf_client.post("/wallet/charge/", {"amount": "1000"})
-    assertContains(response, "양식이 만료되었습니다", status_code=403)
+    assertContains(response, "페이지 유효 시간이 지났습니다", status_code=403)
     assertContains(response, 'class="site-header"', status_code=403)
 
 
@@ -155,7 +155,7 @@ def test_the_layouts_fixed_parts_read_as_rendered_afresh_in_every_language_secti
     assert '<a href="/reservations/" aria-current="page">My tickets</a>' in fresh[logged_in, "/reservations/", "en"]
     assert '<a class="nav-wallet" href="/wallet/" aria-current="page">' in fresh[logged_in, "/wallet/", "ko"]
     assert "aria-current" not in fresh[logged_in, "/reservations/", "ko"].split("nav-wallet")[1].split("</a>")[0]
-    assert '<a href="/reservations/">예매 내역</a>' in fresh[logged_in, seats, "ko"]
-    assert "예매 내역" not in fresh[client, "/", "ko"] and "예매 내역" in fresh[logged_in, "/", "ko"]
+    assert '<a href="/reservations/">예매 확인/취소</a>' in fresh[logged_in, seats, "ko"]
+    assert "예매 확인/취소" not in fresh[client, "/", "ko"] and "예매 확인/취소" in fresh[logged_in, "/", "ko"]
     top_up(fan, 8_000)  # the balance is outside the fixed parts
     assert "₩20,000" in page(logged_in, "/wallet/", "en")

@@ -12,7 +12,7 @@ from tests import factories
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "amber-lantern-5820"
-LABEL = {"ko-KR": "분당 입장 인원", "en-US": "Fans admitted per minute"}
+LABEL = {"ko-KR": "분당 입장 허용 인원", "en-US": "Fans admitted per minute"}
 
 
 @pytest.fixture

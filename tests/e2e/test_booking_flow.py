@@ -61,7 +61,7 @@ def test_sign_up_top_up_queue_hold_pay_cancel_refund(open_page, artifacts, conce
     expect(page.get_by_text("이메일 주소 인증이 완료되었습니다")).to_be_visible()
 
     # Top up the wallet (the quick-amount buttons are a script enhancement).
-    page.get_by_role("link", name=re.compile("지갑")).click()
+    page.get_by_role("link", name=re.compile("예치금")).click()
     page.get_by_role("button", name="+100,000원").click()
     page.get_by_role("button", name="+100,000원").click()
     page.get_by_role("button", name="+50,000원").click()
@@ -107,7 +107,7 @@ def test_sign_up_top_up_queue_hold_pay_cancel_refund(open_page, artifacts, conce
 
     # My tickets: both seats are booked; the balance went down.
     expect(page).to_have_url(re.compile("/reservations/$"))
-    expect(page.get_by_text("결제 완료! 2석이 예매되었습니다.")).to_be_visible()
+    expect(page.get_by_text("결제가 완료되어 2매가 예매되었습니다.", exact=False)).to_be_visible()
     expect(page.locator(".ticket")).to_have_count(2)
     expect(page.locator(".ticket .badge-CONFIRMED")).to_have_count(2)
     expect(page.get_by_test_id("nav-balance")).to_have_text("52,000원")
@@ -126,12 +126,12 @@ def test_sign_up_top_up_queue_hold_pay_cancel_refund(open_page, artifacts, conce
     expect(page.get_by_test_id("quote-refund")).to_have_text("99,000원")
     page.screenshot(path=artifacts / "cancel-confirmation.png", full_page=True)
     page.get_by_test_id("confirm-cancel").click()
-    expect(page.get_by_text("예매가 취소되었고 결제 금액 전액이 지갑으로 환불되었습니다.")).to_be_visible()
+    expect(page.get_by_text("예매가 취소되었고 결제 금액 전액이 예치금으로 환불되었습니다.")).to_be_visible()
     expect(page.locator(".ticket .badge-CANCELLED")).to_have_count(1)
     expect(page.get_by_test_id("cancel-12")).to_have_count(0)
     expect(page.get_by_test_id("cancel-13")).to_have_count(1)
 
-    page.get_by_role("link", name=re.compile("지갑")).first.click()
+    page.get_by_role("link", name=re.compile("예치금")).first.click()
     expect(page.get_by_test_id("balance")).to_have_text("151,000원")
     history = page.get_by_test_id("history")
     expect(history.locator(".history-row").first).to_contain_text("환불")

@@ -28,7 +28,7 @@ from tests.support.redis_cluster import RedisClusterProcesses
 
 pytestmark = pytest.mark.django_db
 
-UNAVAILABLE_KO = "대기실을 잠시 이용할 수 없습니다"
+UNAVAILABLE_KO = "대기열을 잠시 이용할 수 없습니다"
 
 
 @pytest.fixture

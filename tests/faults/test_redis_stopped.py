@@ -29,7 +29,7 @@ from tests.support.checkout import pay_data
 
 pytestmark = pytest.mark.django_db
 
-UNAVAILABLE_KO = "대기실을 잠시 이용할 수 없습니다"
+UNAVAILABLE_KO = "대기열을 잠시 이용할 수 없습니다"
 UNAVAILABLE_EN = "The waiting room is temporarily unavailable"
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 BACKOFF = 1.0  # seconds; production's default is longer (REDIS_BACKOFF_SECONDS)

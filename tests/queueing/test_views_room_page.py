@@ -190,7 +190,7 @@ def test_korean_and_english_pages_each_get_their_own_texts(full_room):
     client.cookies["django_language"] = "ko"
     korean = text(client.get(room_url(full_room)))
     assert "Your number in the queue" in english and "Your number in the queue" not in korean
-    assert "나의 대기 순번" in korean and 'lang="ko"' in korean
+    assert "내 대기 번호" in korean and 'lang="ko"' in korean
 
 
 def test_the_page_gives_the_queue_pass_again_only_when_it_changes_or_has_lived_half_its_life(settings, full_room):

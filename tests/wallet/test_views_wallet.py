@@ -77,7 +77,7 @@ def test_a_top_up_past_the_balance_cap_is_400(fan_client, fan, top_up, settings)
     top_up(fan, 90_000)
     response = fan_client.post("/wallet/charge/", {"amount": "20000"})
     assertContains(
-        response, "잔액은 최대 100,000원까지 가능합니다. 10,000원까지 더 충전할 수 있습니다.", status_code=400
+        response, "예치금 잔액은 최대 100,000원까지 가능합니다. 10,000원까지 더 충전할 수 있습니다.", status_code=400
     )
     fan.refresh_from_db()
     assert fan.balance == 90_000
