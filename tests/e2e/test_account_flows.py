@@ -193,7 +193,7 @@ def test_a_fan_changes_the_address_and_the_password_from_the_account_page(
     ("width", "locale", "tabs"),
     [
         pytest.param(390, "en-US", ["Concerts", "My tickets", "Wallet", "My account"], id="en-phone"),
-        pytest.param(390, "ko-KR", ["공연", "예매 내역", "지갑", "내 계정"], id="ko-phone"),
+        pytest.param(390, "ko-KR", ["공연", "예매 확인/취소", "예치금", "내 계정"], id="ko-phone"),
         pytest.param(320, "en-US", ["Concerts", "My tickets", "Wallet", "My account"], id="en-small-phone"),
         pytest.param(800, "en-US", ["Concerts", "My tickets", "Wallet", "My account"], id="en-tablet"),
     ],
