@@ -72,7 +72,11 @@ def _inline_records(formsets: Sequence[BaseFormSet[Any]] | None) -> list[tuple[s
         forms_by_instance = {id(form.instance): form for form in formset.forms if hasattr(form, "instance")}
         for obj in getattr(formset, "new_objects", []):
             form = forms_by_instance.get(id(obj))
-            records.append(("admin.add", obj, form_changes(form, add=True) if form else {}))
+            if form is not None:
+                records.append(("admin.add", obj, form_changes(form, add=True)))
+            else:  # a row the formset's save_new made through a service: its saved values
+                values = audit.snapshot(obj)
+                records.append(("admin.add", obj, {k: (None, v) for k, v in values.items() if v not in (None, "")}))
         for obj, _names in getattr(formset, "changed_objects", []):
             form = forms_by_instance.get(id(obj))
             records.append(("admin.change", obj, form_changes(form, add=False) if form else {}))

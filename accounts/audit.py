@@ -157,11 +157,13 @@ def is_secret(name: str) -> bool:
 
 
 def jsonable(value: Any) -> Any:
-    """`value` as JSON can hold it: instants and days in ISO 8601, ids and amounts as text, rows by their pk."""
+    """`value` as JSON can hold it: instants (in UTC) and days in ISO 8601, ids and amounts as text, rows by pk."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, enum.Enum):
         return jsonable(value.value)
+    if isinstance(value, datetime.datetime) and value.utcoffset() is not None:
+        return value.astimezone(datetime.UTC).isoformat()  # one zone in the log, whatever the form's
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, datetime.timedelta):

@@ -2,16 +2,20 @@
 recorded with who, the changed fields before and after, and the client address, in the transaction of the change;
 secrets are redacted; the log's own admin is read-only and searchable."""
 
+import datetime
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditEntry
+from concerts.models import ConcertDate
 from queueing.models import WaitingRoom
-from tests.factories import StaffFactory, WaitingRoomFactory
+from tests.factories import ConcertDateFactory, StaffFactory, WaitingRoomFactory
 from tests.support.browser import form_data
 
 pytestmark = pytest.mark.django_db
@@ -237,3 +241,24 @@ def test_the_log_list_reads_a_fixed_number_of_queries_however_many_entries(staff
     with CaptureQueriesContext(connection) as many:
         assert staff_client.get(url).status_code == 200
     assert len(many) == len(few)
+
+
+def test_the_concert_pages_inline_date_rows_are_recorded_each_with_its_own_changes(staff_client, staff):
+    from tests.concerts.test_admin_dates import _concert_form, _local
+
+    first = ConcertDateFactory(starts_at=timezone.now() + datetime.timedelta(days=3))
+    concert = first.concert
+    moved = _local(first.starts_at) + datetime.timedelta(hours=1)
+    added = _local(first.starts_at) + datetime.timedelta(days=7)
+    data = _concert_form(concert, (first, moved, {}), (None, added, {}))
+    data["venue"] = "KSPO DOME"
+    response = staff_client.post(reverse("admin:concerts_concert_change", args=[concert.pk]), data)
+    assert response.status_code == 302
+
+    on_concert = only_entry(action="admin.change", object_id=str(concert.pk))
+    assert on_concert.changes["venue"][1] == "KSPO DOME"
+    on_date = only_entry(action="admin.change", object_id=str(first.pk))
+    assert on_date.changes["starts_at"][1].startswith(moved.astimezone(datetime.UTC).isoformat()[:16])
+    new_date = ConcertDate.objects.get(concert=concert, starts_at=added)
+    assert only_entry(action="admin.add", object_id=str(new_date.pk)).changes["starts_at"][0] is None
+    assert {entry.ip for entry in AuditEntry.objects.all()} == {STAFF_IP}
