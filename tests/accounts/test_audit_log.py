@@ -262,3 +262,18 @@ def test_the_concert_pages_inline_date_rows_are_recorded_each_with_its_own_chang
     new_date = ConcertDate.objects.get(concert=concert, starts_at=added)
     assert only_entry(action="admin.add", object_id=str(new_date.pk)).changes["starts_at"][0] is None
     assert {entry.ip for entry in AuditEntry.objects.all()} == {STAFF_IP}
+
+
+def test_the_database_refuses_to_change_or_delete_an_entry_but_clears_a_deleted_accounts_link(staff):
+    with transaction.atomic():
+        entry = audit.record("queue.pause", None, actor=staff, note="paused for the storm")
+    with pytest.raises(DatabaseError, match="never changed"), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).update(note="nothing happened")
+    with pytest.raises(DatabaseError, match="never changed"), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).update(actor=StaffFactory())
+    with pytest.raises(DatabaseError, match="never deleted"), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).delete()
+
+    staff.delete()  # the account goes; the entry stays, saying who it was
+    entry.refresh_from_db()
+    assert (entry.actor, entry.actor_label, entry.note) == (None, "staff@example.com", "paused for the storm")

@@ -95,7 +95,7 @@ class Command(BaseCommand):
                     audit.record(
                         "concert.create",
                         concert,
-                        changes={"dates": (None, [timezone.localtime(date.starts_at) for date in created])},
+                        changes={"dates": (None, [date.starts_at for date in created])},
                     )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
