@@ -214,3 +214,15 @@ def test_every_tab_of_the_menu_is_on_screen_on_a_phone_in_both_languages(open_pa
         # Each tab lies wholly on the screen (wrapped onto a second line if need be, never scrolled out of sight).
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (tab, box)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", [320, 390])
+@pytest.mark.parametrize("locale", ["en-US", "ko-KR"])
+def test_the_headers_brand_and_buttons_keep_their_words_on_one_line_on_a_phone(open_page, live_server, width, locale):
+    page = open_page(width=width, height=844, locale=locale)
+    page.goto("/accounts/login/")
+    for element in [page.locator(".brand-name"), *page.locator(".header-tools .btn, .lang-toggle").all()]:
+        box = element.bounding_box()
+        assert box is not None and box["height"] < 40, (element.inner_text(), box)  # one line of text, not two
+        assert box["x"] + box["width"] <= width
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
