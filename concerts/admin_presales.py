@@ -11,8 +11,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin, SavesChangedFieldsAdmin
@@ -74,19 +72,12 @@ class PresaleInlineFormSet(forms.BaseInlineFormSet[Presale, Concert, forms.Model
 class PresaleInline(admin.TabularInline[Presale, Concert]):
     model = Presale
     formset = PresaleInlineFormSet
-    fields = ("name", "opens_at", "closes_at", "quota", "access", "entry_list")
-    readonly_fields = ("entry_list",)
+    fields = ("name", "opens_at", "closes_at", "quota", "access")
     extra = 0
+    # Each row's change link opens the presale's page: its codes and e-mail list.
     show_change_link = True
     verbose_name = _("fan-club presale")
     verbose_name_plural = _("fan-club presales (before the general sale)")
-
-    @admin.display(description=_("codes / e-mail list"))
-    def entry_list(self, obj: Presale) -> str:
-        if obj._state.adding:
-            return "—"
-        url = reverse("admin:concerts_presale_change", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, _("Codes and e-mail list"))
 
 
 class PresaleForm(forms.ModelForm[Presale]):

@@ -24,7 +24,7 @@ from django.utils.translation import get_language
 from config.stencil import Stencil
 
 from . import page_cache, selectors
-from .models import Concert
+from .models import Concert, Presale
 from .templatetags.frontrow import clock, seconds_until
 
 BODY_TEMPLATE = "concerts/_detail_body.html"
@@ -73,6 +73,8 @@ def concert_page(concert_id: uuid.UUID, *, authenticated: bool, now: datetime.da
     body = entry.bodies.get(state)
     if body is None:
         on_sale = state in (ON_SALE, OVER)
+        # Presales close by the general sale's opening: after it, none is read.
+        presales = [] if on_sale else _presales_shown(concert, now)
         context = {
             "concert": concert,
             "dates": dates,
@@ -80,12 +82,28 @@ def concert_page(concert_id: uuid.UUID, *, authenticated: bool, now: datetime.da
             "in_prequeue": state == PREQUEUE,
             "authenticated": authenticated,
             "seats_per_date": settings.SEATS_PER_DATE,
+            "presales": presales,
         }
         body = entry.bodies[state] = Stencil.render(BODY_TEMPLATE, context, SLOTS)
         remaining = int(entry.expires - time.time())  # whole seconds, rounded down: never past the entry's end
         if seconds > 0 and remaining > 0:
             cache.set(key, entry, remaining)
     return ConcertPage(concert=concert, state=state, body=body, dates=dates)
+
+
+@dataclass(frozen=True)
+class ShownPresale:
+    presale: Presale
+    is_open: bool
+
+
+def _presales_shown(concert: Concert, now: datetime.datetime) -> list[ShownPresale]:
+    """The concert's presale windows not yet closed, for the body (read when a body is rendered, so once per shared
+    entry and sale state)."""
+    return [
+        ShownPresale(presale=presale, is_open=presale.is_open(now))
+        for presale in selectors.coming_presales(concert=concert, now=now)
+    ]
 
 
 def fill(page: ConcertPage, *, csrf_token: str, challenge: Callable[[], str], now: datetime.datetime) -> SafeString:

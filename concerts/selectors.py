@@ -272,3 +272,28 @@ def is_presale_eligible(*, user: User | AnonymousUser, presale: Presale) -> bool
     if settings.EMAIL_VERIFICATION_REQUIRED and user.email_verified_at is None:
         return False
     return PresaleEmail.objects.filter(presale=presale, email=user.email.lower()).exists()
+
+
+def find_presale(*, concert_id: uuid.UUID, presale_id: uuid.UUID) -> Presale | None:
+    """The concert's presale with its concert, or None (a presale of another concert is none of this one's)."""
+    return Presale.objects.select_related("concert").filter(pk=presale_id, concert_id=concert_id).first()
+
+
+@dataclass(frozen=True)
+class PresaleStanding:
+    """Where a fan stands with one presale (the presale page)."""
+
+    eligible: bool  # may enter it (a code of theirs, or a verified address on its list)
+    listed_unverified: bool  # their address is on its list, but not verified yet
+
+
+def presale_standing(*, user: User | AnonymousUser, presale: Presale) -> PresaleStanding:
+    if not isinstance(user, User):
+        return PresaleStanding(eligible=False, listed_unverified=False)
+    eligible = is_presale_eligible(user=user, presale=presale)
+    listed_unverified = (
+        not eligible
+        and presale.access == Presale.Access.EMAILS
+        and PresaleEmail.objects.filter(presale=presale, email=user.email.lower()).exists()
+    )
+    return PresaleStanding(eligible=eligible, listed_unverified=listed_unverified)

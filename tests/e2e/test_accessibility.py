@@ -26,6 +26,7 @@ from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect
 
 from booking import services as booking_services
+from concerts import services as concert_services
 from queueing import services as queue_services
 from queueing.gate import unavailable_response
 from queueing.models import WaitingRoom
@@ -188,6 +189,24 @@ class World:
         return factories.UserFactory(name="Lee Seoyeon", email_verified_at=None)
 
     @cached_property
+    def presale(self):
+        """A fan-club presale by codes, open now (the general sale opens in two days); the fan has no code."""
+        concert = factories.ConcertFactory(
+            title="Starlight Tour", sale_opens_at=timezone.now() + datetime.timedelta(days=2)
+        )
+        factories.ConcertDateFactory(concert=concert)
+        presale = factories.PresaleFactory(name="Fan Club Presale", concert=concert)
+        concert_services.generate_presale_codes(presale=presale, count=3)
+        return presale
+
+    @cached_property
+    def presale_listed(self):
+        """A presale by e-mail list with the fan's address on it."""
+        presale = factories.PresaleFactory(name="Members Presale", access="EMAILS")
+        concert_services.add_presale_emails(presale=presale, emails=[self.fan.email])
+        return presale
+
+    @cached_property
     def drawn(self):
         return run_a_draw(entrants=5, leavers=1, later=1).concert
 
@@ -310,6 +329,16 @@ def _change_email_refused(page, world):
     return _submit(page, "main form button[type=submit]")
 
 
+def _presale_page(world_presale):
+    return lambda w: f"/concerts/{world_presale(w).concert_id}/presales/{world_presale(w).pk}/"
+
+
+def _presale_code_refused(page, world):
+    page.goto(_presale_page(lambda w: w.presale)(world))
+    page.locator("input[name=code]").fill("WRONG-CODE-123")
+    return _submit(page, "[data-testid=presale-code-submit]")
+
+
 VISITS = [
     Visit("concert-list", _goto("/"), "[data-testid=coming-up]", fan=False, needs=("date", "upcoming", "prequeue")),
     Visit("concert-list-fan", _goto("/"), "[data-testid=on-sale]", needs=("date", "upcoming", "prequeue")),
@@ -321,6 +350,16 @@ VISITS = [
         _goto(lambda w: f"/concerts/{w.challenge.pk}/"),
         "[data-testid=prequeue-open] altcha-widget",
     ),
+    Visit(
+        "concert-page-presale",
+        _goto(lambda w: f"/concerts/{w.presale.concert_id}/"),
+        "[data-testid=presales]",
+        fan=False,
+    ),
+    Visit("presale", _goto(_presale_page(lambda w: w.presale)), "[data-testid=presale-login]", fan=False),
+    Visit("presale-code", _goto(_presale_page(lambda w: w.presale)), "[data-testid=presale-code-form]"),
+    Visit("presale-code-refused", _presale_code_refused, ".messages .message-error", status=400),
+    Visit("presale-listed", _goto(_presale_page(lambda w: w.presale_listed)), "[data-testid=presale-eligible]"),
     Visit("log-in", _goto("/accounts/login/?next=/wallet/"), "input[name=password]", fan=False),
     Visit("log-in-refused", _form_errors_login, ".form-errors", fan=False, status=400),
     Visit("sign-up", _goto("/accounts/signup/"), "input[name=password2]", fan=False),

@@ -6,7 +6,7 @@ from django.test import Client
 
 from booking import services as booking_services
 from booking.models import Payment, Reservation
-from concerts.models import Seat, SeatStatusHistory
+from concerts.models import PresaleCode, Seat, SeatStatusHistory
 from queueing.models import QueueEntryHistory
 from tests import factories
 from tests.support.fans import admit, hold, top_up  # noqa: F401  (admit and hold: tests import them from here)
@@ -39,6 +39,7 @@ def state_snapshot():
         "balances": sorted(User.objects.values_list("id", "balance")),
         "accounts": sorted(User.objects.values_list("id", "email", "password", "email_verified_at")),
         "queue_history": sorted(QueueEntryHistory.objects.values_list("id", "admitted_at", "exited_at")),
+        "presale_codes": sorted(PresaleCode.objects.values_list("id", "used_by_id")),
     }
 
 

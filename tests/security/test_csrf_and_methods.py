@@ -9,6 +9,8 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
 from accounts.models import User
+from concerts import services as concert_services
+from tests.factories import PresaleFactory
 from tests.security.fixtures import admit, hold, login_client, pay, state_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +23,8 @@ URL_CLASSES = {
     "hello": "public",
     "concerts:list": "public",
     "concerts:detail": "public",
+    "concerts:presale": "public",
+    "concerts:presale_code": "post",
     "queueing:room": "fan+post",
     "queueing:status": "fan",
     "queueing:challenge": "fan",
@@ -85,7 +89,9 @@ def scene(alice, concert_date):
     paid = pay(alice, concert_date).reservations[0]
     admit(alice, concert_date.concert)  # paying ended her admission; she comes back for more
     hold(alice, concert_date, 3)
-    return {"date": concert_date, "concert": concert_date.concert, "paid": paid}
+    presale = PresaleFactory()  # another concert's fan-club presale, open now, with one unused code
+    [code] = concert_services.generate_presale_codes(presale=presale, count=1)
+    return {"date": concert_date, "concert": concert_date.concert, "paid": paid, "presale": presale, "code": code}
 
 
 def _posts(scene):
@@ -113,7 +119,12 @@ def _posts(scene):
         (reverse("booking:waitlist", args=[date.pk]), {"action": "join"}),
         (reverse("booking:offer", args=["not-an-offer"]), {"action": "accept"}),
         (reverse("wallet:charge"), {"amount": "10000"}),
+        (_presale_url("concerts:presale_code", scene["presale"]), {"code": scene["code"]}),
     ]
+
+
+def _presale_url(name, presale):
+    return reverse(name, args=[presale.concert_id, presale.pk])
 
 
 def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(alice, scene):
@@ -215,6 +226,7 @@ def _get_urls(scene):
         ("hello", reverse("hello")),
         ("concerts:list", reverse("concerts:list")),
         ("concerts:detail", reverse("concerts:detail", args=[concert.pk])),
+        ("concerts:presale", _presale_url("concerts:presale", scene["presale"])),
         ("queueing:room", reverse("queueing:room", args=[concert.pk])),
         ("queueing:status", reverse("queueing:status", args=[concert.pk])),
         ("queueing:challenge", reverse("queueing:challenge", args=[concert.pk])),
@@ -244,12 +256,14 @@ def _get_urls(scene):
 
 def test_every_get_url_is_listed_for_the_head_check():
     gettable = {name for name, kind in URL_CLASSES.items() if kind.split("+")[0] in ("public", "fan")}
-    listed = {name for name, _url in _get_urls({"date": _Stub(), "concert": _Stub(), "paid": _Stub()})}
+    listed = {
+        name for name, _url in _get_urls({"date": _Stub(), "concert": _Stub(), "paid": _Stub(), "presale": _Stub()})
+    }
     assert listed == gettable
 
 
 class _Stub:
-    pk = "00000000-0000-0000-0000-000000000000"
+    pk = concert_id = "00000000-0000-0000-0000-000000000000"
 
 
 @pytest.mark.parametrize("who", ["anonymous", "fan"])
