@@ -203,12 +203,14 @@ def room(request: AuthenticatedRequest, concert_id: uuid.UUID) -> HttpResponseBa
         return verification_required_response(request, next_url=room_url(concert, next_url=next_url))
     now = timezone.now()
     try:
-        services.check_entry_window(concert, now)
         # A fan who already holds a place (a second tab, a double click) keeps it without a new challenge.
-        joined = services.poll_place(user=request.user, concert=concert, now=now)
-        if joined is None:
-            services.redeem_solution(concert=concert, payload=request.POST.get("altcha"), now=now)
-            joined = services.join(user=request.user, concert=concert, now=now, client_ip=client_ip(request))
+        joined = services.enter(
+            user=request.user,
+            concert=concert,
+            challenge_solution=request.POST.get("altcha"),
+            now=now,
+            client_ip=client_ip(request),
+        )
     except QueueUnavailable as exc:
         return unavailable_response(request, exc)
     except QueueError as exc:

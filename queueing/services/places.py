@@ -25,6 +25,7 @@ from ..models import QueueEntryHistory, WaitingRoom
 from ._history import EXIT_EXPIRED, EXIT_LEFT, forget_when_committed, record_entry, record_exits
 from ._mirror import RoomFigures, mirror_room, room_from_mirror
 from .admissions import ADMISSION_LOG_SECONDS, is_overdue, room_for, run_admission
+from .challenges import redeem_solution
 from .draws import is_draw_due, restore_backend_draw, run_draw
 from .pacing import RATE_WINDOW_SECONDS
 
@@ -209,6 +210,29 @@ def _check_address_cap(*, user: User, concert: Concert, client_ip: str) -> None:
             )
     if live.filter(client_ip=client_ip).count() >= settings.QUEUE_MAX_PLACES_PER_IP:
         raise TooManyPlacesFromAddress()
+
+
+def enter(
+    *,
+    user: User,
+    concert: Concert,
+    challenge_solution: str | None,
+    now: datetime.datetime | None = None,
+    client_ip: str | None = None,
+) -> QueueStatus:
+    """A fan asks to enter the concert's waiting room (the room page's join button, the API's POST): the place they
+    already hold (a second tab, a double click, a retry: no new challenge spent), else the entry challenge's
+    solution redeemed (when the room asks for one) and the fan joined. Raises what check_entry_window,
+    redeem_solution and join raise (QueueNotOpen, QueueClosed, ChallengeFailed, TooManyPlacesFromAddress,
+    QueueUnavailable); the caller checks the fan's e-mail verification first (accounts.selectors.must_verify_email).
+    """
+    now = now or timezone.now()
+    check_entry_window(concert, now)
+    joined = poll_place(user=user, concert=concert, now=now)
+    if joined is None:
+        redeem_solution(concert=concert, payload=challenge_solution, now=now)
+        joined = join(user=user, concert=concert, now=now, client_ip=client_ip)
+    return joined
 
 
 def join(
