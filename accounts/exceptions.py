@@ -51,3 +51,42 @@ class EmailAddressTaken(AccountError):
     status = 409
     code = RefusalCode.EMAIL_ADDRESS_TAKEN
     default_message = _("An account with this e-mail address already exists.")
+
+
+# --- the JSON API's personal access tokens (accounts.services.authenticate_api_token) --------------------------
+
+
+class NotAuthenticated(AccountError):
+    """An API request with neither a session nor an `Authorization: Bearer` token."""
+
+    status = 401
+    code = RefusalCode.NOT_AUTHENTICATED
+    default_message = _("Log in, or send a personal access token as 'Authorization: Bearer <token>'.")
+
+
+class TokenInvalid(AccountError):
+    """A bearer token that is not one of ours, was revoked or has expired: one answer for all three, so a guess
+    learns nothing about real tokens."""
+
+    status = 401
+    code = RefusalCode.TOKEN_INVALID
+    default_message = _(
+        "This access token is not valid: it was mistyped, revoked or has expired. Create a new one on your account "
+        "page."
+    )
+
+
+class TokenScopeInsufficient(AccountError):
+    """A read-only token used for a request that changes something."""
+
+    status = 403
+    code = RefusalCode.TOKEN_SCOPE_INSUFFICIENT
+    default_message = _("This access token may only read. Create a token with the 'Read and book' scope to book.")
+
+
+class TokenLimitReached(AccountError):
+    """The fan already has API_TOKENS_PER_USER live tokens."""
+
+    status = 409
+    code = RefusalCode.TOKEN_LIMIT_REACHED
+    default_message = _("You have as many access tokens as an account may have. Revoke one you no longer use first.")

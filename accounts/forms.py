@@ -3,11 +3,13 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, PasswordChangeForm, SetPasswordForm
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from .models import User
+from .models import ApiToken, User
 
 
 class SignupForm(BaseUserCreationForm[User]):
@@ -122,3 +124,31 @@ class ChangeEmailForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError(_("The password is not correct."), code="password_incorrect")
         return password
+
+
+class ApiTokenForm(forms.Form):
+    """A new personal access token for the JSON API: its name, what it may do, how long it lasts."""
+
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=100,
+        help_text=_("To recognise it later, e.g. 'my phone' or 'ticket script'."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    scope = forms.ChoiceField(
+        label=_("What it may do"),
+        choices=ApiToken.Scope.choices,
+        initial=ApiToken.Scope.READ,
+        widget=forms.RadioSelect,
+    )
+    lifetime_days = forms.TypedChoiceField(label=_("Expires after"), coerce=int, initial=30)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        field = self.fields["lifetime_days"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [
+            (days, ngettext("%(days)d day", "%(days)d days", days) % {"days": days})
+            for days in settings.API_TOKEN_LIFETIME_DAYS
+        ]

@@ -124,3 +124,41 @@ class AuditEntry(models.Model):
         if not self._state.adding:
             raise ValueError("An audit log entry is never changed.")
         super().save(*args, **kwargs)
+
+
+class ApiToken(models.Model):
+    """A personal access token for the JSON API (/api/v1/): a fan names it, picks what it may do and how long it
+    lasts, and sees it once. Only the SHA-256 of the token is kept (`token_hash`, unique: the look-up of a bearer is
+    one index probe), with its first characters (`prefix`) so the fan recognises it in the list; the token itself
+    is 256 random bits, so a hash needs no salt or slow key derivation. Written by accounts.services only.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", _("Read only")
+        BOOK = "book", _("Read and book")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user"))
+    name = models.CharField(_("name"), max_length=100)
+    scope = models.CharField(_("scope"), max_length=8, choices=Scope.choices)
+    prefix = models.CharField(_("starts with"), max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(scope__in=["read", "book"]), name="api_token_scope_known"),
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")), name="api_token_expires_after_creation"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "created_at"], name="api_token_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

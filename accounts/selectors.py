@@ -1,10 +1,12 @@
 """Account reads: whether the site asks fans to verify their e-mail address at all, and whether a fan must before
-entering a waiting room."""
+entering a waiting room; a fan's API access tokens and what a token allows."""
+
+import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
-from .models import User
+from .models import ApiToken, User
 
 
 def must_verify_email(user: User | AnonymousUser) -> bool:
@@ -21,3 +23,18 @@ def verification_asked() -> bool:
     that sends the link again. Off, nothing needs a verified address, so nothing nags about one (an address verified
     all the same, by a password reset, still shows as verified)."""
     return settings.EMAIL_VERIFICATION_REQUIRED
+
+
+def api_tokens_of(*, user: User) -> list[ApiToken]:
+    """The fan's API tokens, newest first: live, expired and revoked (the account page shows each state)."""
+    return list(ApiToken.objects.filter(user_id=user.pk).order_by("-created_at"))
+
+
+def api_token_is_live(token: ApiToken, *, now: datetime.datetime) -> bool:
+    return token.revoked_at is None and token.expires_at > now
+
+
+def api_token_allows(token: ApiToken, *, writes: bool) -> bool:
+    """What a scope allows: a read token only requests that change nothing (GET, HEAD); a book token everything a
+    fan may do with the pages."""
+    return token.scope == ApiToken.Scope.BOOK or not writes

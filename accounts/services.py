@@ -8,14 +8,17 @@ A failed enqueue (Redis away) is logged; nothing is owed for later, since the fa
 """
 
 import datetime
+import hashlib
 import logging
+import secrets
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -25,9 +28,15 @@ from config.jobs import enqueue
 from config.ratelimit import RateLimited, check_account_limit
 
 from . import mail
-from .exceptions import EmailAddressTaken, VerificationLinkInvalid, VerificationLinkUsed
+from .exceptions import (
+    EmailAddressTaken,
+    TokenInvalid,
+    TokenLimitReached,
+    VerificationLinkInvalid,
+    VerificationLinkUsed,
+)
 from .locking import lock_user
-from .models import User
+from .models import ApiToken, User
 from .selectors import verification_asked
 from .tokens import make_verification_token, read_verification_token
 
@@ -230,3 +239,88 @@ def _jobs() -> Any:
     from . import jobs
 
     return jobs
+
+
+# --- the JSON API's personal access tokens ----------------------------------------------------------------
+
+# Every token starts with this, so a leaked one is recognisable (secret scanners, logs) as a Frontrow token.
+API_TOKEN_PREFIX = "frt_"
+# How many characters of a token the fan's list shows: the prefix and 8 random characters (48 bits, telling
+# nothing useful about the other 208).
+API_TOKEN_SHOWN = len(API_TOKEN_PREFIX) + 8
+# last_used_at is written at most this often per token: not one UPDATE per API request.
+API_TOKEN_USE_PRECISION = datetime.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class NewApiToken:
+    token: ApiToken
+    secret: str  # the token itself: shown to the fan once, never stored
+
+
+def api_token_hash(secret: str) -> str:
+    """What is stored of a token: its SHA-256 in hex. The token is 256 random bits, so no salt or slow hash is
+    needed (nothing to guess from), and the look-up is one probe of a unique index."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_token(
+    *, user: User, name: str, scope: str, lifetime_days: int, now: datetime.datetime | None = None
+) -> NewApiToken:
+    """A new personal access token for `user`, named `name`, allowed `scope` (ApiToken.Scope), expiring after
+    `lifetime_days` days (one of API_TOKEN_LIFETIME_DAYS); the secret is in the result only.
+
+    Locks the user row, so two creations at once cannot pass API_TOKENS_PER_USER (raises TokenLimitReached).
+    ValueError for a name, scope or lifetime the account page's form never sends.
+    """
+    now = now or timezone.now()
+    name = name.strip()
+    if not name or len(name) > 100 or scope not in ApiToken.Scope.values:
+        raise ValueError("an API token needs a name of 1-100 characters and a known scope")
+    if lifetime_days not in settings.API_TOKEN_LIFETIME_DAYS:
+        raise ValueError(f"an API token lasts one of {settings.API_TOKEN_LIFETIME_DAYS} days")
+    secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        lock_user(user.pk)
+        live = ApiToken.objects.filter(user_id=user.pk, revoked_at__isnull=True, expires_at__gt=now).count()
+        if live >= settings.API_TOKENS_PER_USER:
+            raise TokenLimitReached()
+        token = ApiToken.objects.create(
+            user_id=user.pk,
+            name=name,
+            scope=scope,
+            prefix=secret[:API_TOKEN_SHOWN],
+            token_hash=api_token_hash(secret),
+            created_at=now,
+            expires_at=now + datetime.timedelta(days=lifetime_days),
+        )
+    return NewApiToken(token=token, secret=secret)
+
+
+def revoke_api_token(*, user: User, token_id: uuid.UUID, now: datetime.datetime | None = None) -> ApiToken | None:
+    """Revoke one of `user`'s tokens: from now on it authenticates nothing. Idempotent (a revoked token keeps
+    its first revocation time). None when `user` has no token of that id (another fan's is not theirs to see)."""
+    now = now or timezone.now()
+    ApiToken.objects.filter(pk=token_id, user_id=user.pk, revoked_at__isnull=True).update(revoked_at=now)
+    return ApiToken.objects.filter(pk=token_id, user_id=user.pk).first()
+
+
+def authenticate_api_token(*, secret: str, now: datetime.datetime | None = None) -> ApiToken:
+    """The live token `secret` is, with its user joined, its use noted (last_used_at, at most once a minute).
+
+    Raises TokenInvalid, one refusal for a token that is malformed, unknown, revoked or expired, or whose account
+    was deactivated.
+    """
+    now = now or timezone.now()
+    if not secret.startswith(API_TOKEN_PREFIX) or len(secret) > 100:
+        raise TokenInvalid()
+    token = ApiToken.objects.select_related("user").filter(token_hash=api_token_hash(secret)).first()
+    if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
+        raise TokenInvalid()
+    if token.last_used_at is None or token.last_used_at <= now - API_TOKEN_USE_PRECISION:
+        # Conditional: of many requests at once, one writes; the others change nothing.
+        ApiToken.objects.filter(pk=token.pk).filter(
+            models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lte=now - API_TOKEN_USE_PRECISION)
+        ).update(last_used_at=now)
+        token.last_used_at = now
+    return token

@@ -2,6 +2,7 @@
 changes of address and password: Django's auth views around the e-mail login forms, and thin callers of
 accounts.services."""
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -11,11 +12,11 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.response import TemplateResponse
 from django.urls import reverse, reverse_lazy
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -27,6 +28,7 @@ from config.ratelimit import rate_limited
 from . import selectors, services
 from .exceptions import AccountError, EmailNotVerified
 from .forms import (
+    ApiTokenForm,
     ChangeEmailForm,
     ChangePasswordForm,
     EmailAuthenticationForm,
@@ -255,3 +257,60 @@ class ChangePasswordView(auth_views.PasswordChangeView):
 
     def form_invalid(self, form: forms.Form) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+# --- personal access tokens for the JSON API ------------------------------------------------------------------
+
+
+def _render_api_tokens(
+    request: AuthenticatedRequest, form: ApiTokenForm, *, created: services.NewApiToken | None = None, status: int = 200
+) -> HttpResponse:
+    now = timezone.now()
+    tokens = [
+        (token, selectors.api_token_is_live(token, now=now)) for token in selectors.api_tokens_of(user=request.user)
+    ]
+    context = {
+        "form": form,
+        "tokens": tokens,
+        "created": created,
+        "now": now,
+        "page_url": reverse("accounts:api_tokens"),
+    }
+    return render(request, "accounts/api_tokens.html", context, status=status)
+
+
+@never_cache  # the new token is shown once: no cache may keep the page
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+@rate_limited("account_change", methods=["POST"])
+def api_tokens(request: AuthenticatedRequest) -> HttpResponse:
+    """The fan's API access tokens (name, scope, start, expiry, last use; revoke) and the form that creates one. A
+    created token is shown on the answer to the POST, once: only its hash is kept. An invalid form re-renders with
+    400, one token too many with 409."""
+    if request.method != "POST":
+        return _render_api_tokens(request, ApiTokenForm())
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return _render_api_tokens(request, form, status=400)
+    try:
+        created = services.create_api_token(
+            user=request.user,
+            name=form.cleaned_data["name"],
+            scope=form.cleaned_data["scope"],
+            lifetime_days=form.cleaned_data["lifetime_days"],
+        )
+    except AccountError as refusal:
+        form.add_error(None, refusal.message)
+        return _render_api_tokens(request, form, status=refusal.status)
+    return _render_api_tokens(request, ApiTokenForm(), created=created)
+
+
+@login_required(form_page="accounts:api_tokens")
+@require_POST
+def revoke_api_token(request: AuthenticatedRequest, token_id: uuid.UUID) -> HttpResponse:
+    """Revoke one of the fan's tokens (404 for another fan's), then back to the list."""
+    token = services.revoke_api_token(user=request.user, token_id=token_id)
+    if token is None:
+        raise Http404("No such token.")
+    messages.success(request, _("The token %(name)s is revoked: it no longer works.") % {"name": token.name})
+    return HttpResponseRedirect(reverse("accounts:api_tokens"))

@@ -57,6 +57,7 @@ class RefusalCode(StrEnum):
     QUEUE_CLOSED = "queue_closed"
     QUEUE_UNAVAILABLE = "queue_unavailable"
     QUEUE_ADDRESS_LIMIT = "queue_address_limit"
+    NOT_ADMITTED = "not_admitted"
     # every fan page that counts requests (config.ratelimit)
     RATE_LIMITED = "rate_limited"
     # the waiting room's entry challenge (queueing.services.challenges)
@@ -70,6 +71,15 @@ class RefusalCode(StrEnum):
     # concerts: fan-club presales (concerts.services, concerts.selectors)
     PRESALE_CODE_INVALID = "presale_code_invalid"
     PRESALE_CLOSED = "presale_closed"
+    # accounts: the JSON API's personal access tokens (accounts.services)
+    NOT_AUTHENTICATED = "not_authenticated"
+    TOKEN_INVALID = "token_invalid"
+    TOKEN_SCOPE_INSUFFICIENT = "token_scope_insufficient"
+    TOKEN_LIMIT_REACHED = "token_limit_reached"
+    # the JSON API itself (api.exceptions)
+    INVALID_REQUEST = "invalid_request"
+    NOT_FOUND = "not_found"
+    CSRF_FAILED = "csrf_failed"
 
 
 class Refusal(Exception):

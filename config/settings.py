@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "booking",
     "wallet",
     "queueing",
+    "api",  # the JSON API at /api/v1/ (django-ninja)
+    "ninja",  # its docs page's template and its Swagger UI files, served from our own static files
 ]
 
 MIDDLEWARE = [
@@ -155,6 +157,11 @@ PASSWORD_HASHERS = [
 # E-mail verification: a link is sent at sign-up (and after a change of address); unverified fans browse and top up
 # but must verify before entering a waiting room, unless this is off. Staff are never asked.
 EMAIL_VERIFICATION_REQUIRED: bool = env.bool("EMAIL_VERIFICATION_REQUIRED", default=True)
+
+# --- The JSON API's personal access tokens (accounts.services, api/) ---------------------------------
+# How many live (neither revoked nor expired) tokens one account may have, and the lifetimes a fan picks from.
+API_TOKENS_PER_USER: int = env.int("API_TOKENS_PER_USER", default=10)
+API_TOKEN_LIFETIME_DAYS: list[int] = [7, 30, 90, 365]
 EMAIL_VERIFICATION_MAX_AGE: int = env.int("EMAIL_VERIFICATION_MAX_AGE", default=3 * 24 * 3600)
 # How long a password-reset link works (it also stops working once used, or once the fan logs in).
 PASSWORD_RESET_TIMEOUT: int = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
@@ -351,6 +358,9 @@ RATE_LIMIT_DEFAULTS: dict[str, tuple[int, int, int]] = {
     # The draw's public page and download: per address only (anonymous pages; no session read, so the download
     # is one answer for every cache); a reader paging through 100,000 places or a checker stays far below.
     "draw": (0, 300, 60),
+    # The JSON API's reads (api/): each request that no action above counts. A script polling every second stays
+    # below; a scraper does not.
+    "api_read": (120, 2400, 60),
 }
 RATE_LIMITS: dict[str, dict[str, int]] = {}
 for _action, _default in RATE_LIMIT_DEFAULTS.items():

@@ -2,6 +2,7 @@
 (Korean or English), an English reason for logs, an HTTP status (409 unless the class says otherwise) and a
 stable code."""
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from config.refusals import Refusal, RefusalCode
@@ -52,3 +53,23 @@ class ChallengeFailed(QueueError):
     status = 403
     code = RefusalCode.CHALLENGE_FAILED
     default_message = _("The waiting room's check did not pass. Please try again.")
+
+
+class NotAdmitted(QueueError):
+    """Seats, holds and checkout of a concert are only for fans the waiting room has let in (queueing.gate): the
+    JSON API's answer where a page redirects to the waiting room. `position`: the fan's place, if waiting."""
+
+    status = 403
+    code = RefusalCode.NOT_ADMITTED
+    default_message = _("Please join the waiting room first: booking opens to fans in turn.")
+
+    def __init__(self, position: int | None = None) -> None:
+        self.position = position
+        message = (
+            None
+            if position is None
+            else format_lazy(
+                _("You are still in the waiting room (number {position}). We will let you in soon."), position=position
+            )
+        )
+        super().__init__(message)

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from accounts.redirects import login_next
 from accounts.requests import AuthenticatedRequest
 from concerts import page_cache
@@ -40,6 +41,15 @@ class AdmittedRequest(AuthenticatedRequest):
     # Only for a URL with a `date_id`: what the cache held under the keys `also_cached` named, read with the
     # date's shared copy ({} when the copy is off, and without those it did not hold).
     cached_with_date: dict[str, object]
+
+
+def admission(*, user: User, concert: Concert) -> tuple[bool, services.QueueStatus | None]:
+    """(whether `user` is admitted for `concert` right now, their waiting place if not): the admission refreshed
+    (services.touch), else the place polled, which may run an overdue admission that lets this fan in just now.
+    Raises QueueUnavailable. The one check behind the pages' gate and the JSON API's (api.gates)."""
+    admitted = services.touch(user=user, concert=concert)
+    current = None if admitted else services.poll_place(user=user, concert=concert)
+    return admitted or (current is not None and current.admitted), current
 
 
 def unavailable_response(request: HttpRequest, exc: QueueUnavailable | None = None) -> TemplateResponse:
@@ -149,16 +159,13 @@ def admitted_required(
         request = cast(AdmittedRequest, http_request)  # the attributes are set below
         concert, concert_date, cached = _resolve(kwargs, also_cached)
         try:
-            admitted = services.touch(user=request.user, concert=concert)
-            current = None if admitted else services.poll_place(user=request.user, concert=concert)
+            admitted, current = admission(user=request.user, concert=concert)
         except QueueUnavailable as exc:
             if json:
                 unavailable = JsonResponse({"error": exc.code, "message": str(exc.message)}, status=exc.status)
                 unavailable["Retry-After"] = "10"
                 return unavailable
             return unavailable_response(request, exc)
-        # The poll may have run an overdue admission that let this fan in just now.
-        admitted = admitted or (current is not None and current.admitted)
         request.concert, request.admitted = concert, admitted
         if concert_date is not None:
             request.concert_date, request.cached_with_date = concert_date, cached

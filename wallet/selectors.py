@@ -27,6 +27,7 @@ def balance(*, user: User) -> int:
 class WalletEntry:
     """One line of the wallet history: a top-up attempt, a payment or a refund."""
 
+    id: uuid.UUID  # the ChargeHistory's or UsageHistory's id: with `at`, the entry's place in the history
     kind: str  # "CHARGE", or a UsageHistory.ActionType value ("RESERVATION", "CANCELLATION", "OTHER")
     amount: int | None
     status: str
@@ -40,21 +41,30 @@ class WalletEntry:
     seat_number: int | None = None
 
 
-def wallet_history(*, user: User, limit: int | None = None) -> list[WalletEntry]:
-    """Top-ups (including refused ones) and usages of the fan, newest first, in two queries.
+def wallet_history(
+    *, user: User, limit: int | None = None, before: tuple[datetime, uuid.UUID] | None = None
+) -> list[WalletEntry]:
+    """Top-ups (including refused ones) and usages of the fan, newest first (by time, then id: a total order), in
+    two queries; with `before` (an entry's (at, id)), only the entries after that one in this order: the next page
+    of a cursor-paged history, which entries written meanwhile never shift.
 
     A payment or refund says what it was for: its reservation's concert, date and seat (joined, no query each).
     """
-    charges = ChargeHistory.objects.filter(user_id=user.pk).order_by("-charged_at")
+    charges = ChargeHistory.objects.filter(user_id=user.pk).order_by("-charged_at", "-id")
     usages = (
         UsageHistory.objects.filter(user_id=user.pk)
         .select_related("reservation__seat__concert_date__concert")
-        .order_by("-used_at")
+        .order_by("-used_at", "-id")
     )
+    if before is not None:
+        at, entry_id = before
+        charges = charges.filter(Q(charged_at__lt=at) | Q(charged_at=at, id__lt=entry_id))
+        usages = usages.filter(Q(used_at__lt=at) | Q(used_at=at, id__lt=entry_id))
     if limit is not None:
         charges, usages = charges[:limit], usages[:limit]
     charge_entries = (
         WalletEntry(
+            id=c.pk,
             kind="CHARGE",
             amount=c.amount,
             status=c.status,
@@ -66,6 +76,7 @@ def wallet_history(*, user: User, limit: int | None = None) -> list[WalletEntry]
     )
     usage_entries = (
         WalletEntry(
+            id=u.pk,
             kind=u.action_type,
             amount=u.amount,
             status=u.status,
@@ -77,7 +88,7 @@ def wallet_history(*, user: User, limit: int | None = None) -> list[WalletEntry]
         )
         for u in usages
     )
-    merged = heapq.merge(charge_entries, usage_entries, key=lambda e: e.at, reverse=True)
+    merged = heapq.merge(charge_entries, usage_entries, key=lambda e: (e.at, e.id), reverse=True)
     return list(merged)[:limit] if limit is not None else list(merged)
 
 

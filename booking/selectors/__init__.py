@@ -35,6 +35,7 @@ from .reservations import (
     live_seat_count,
     paid_with_key,
     payments_with_key,
+    reservations_after,
     reservations_for,
     show_has_started,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "payments_with_key",
     "recent_exports",
     "refunds_running",
+    "reservations_after",
     "reservations_for",
     "sales_by_date",
     "sales_dashboard",

@@ -214,7 +214,14 @@ def reservations_for(
     refunded; None if it was never paid), each drawn in about a millisecond.
     """
     now = now or timezone.now()
-    reservations = (
+    result = cast("Page[MyTicket]", Paginator(_my_tickets(user), per_page).get_page(page))  # flags set below
+    result.object_list = _with_ticket_flags(list(result.object_list), now=now)
+    return result
+
+
+def _my_tickets(user: User) -> "QuerySet[Reservation]":
+    """The fan's paid and cancelled reservations, newest first, seat, date and concert joined, in a total order."""
+    return (
         with_check_in_time(
             Reservation.objects.filter(
                 user_id=user.pk, status__in=[Reservation.Status.CONFIRMED, Reservation.Status.CANCELLED]
@@ -223,14 +230,38 @@ def reservations_for(
         .select_related("seat__concert_date__concert")
         .order_by("-created_at", "seat__seat_number", "pk")  # a total order, so pages never overlap
     )
-    result = cast("Page[MyTicket]", Paginator(reservations, per_page).get_page(page))  # its flags are set below
-    result.object_list = list(result.object_list)
-    for reservation in result.object_list:
+
+
+def _with_ticket_flags(reservations: "list[Reservation]", *, now: datetime.datetime) -> "list[MyTicket]":
+    tickets = cast("list[MyTicket]", reservations)  # the flags are set here
+    for reservation in tickets:
         reservation.cancel_deadline = cancellation_deadline(reservation.seat.concert_date)
         reservation.organiser_cancelled = organiser_cancelled(reservation)
         reservation.cancellable = cancellation_refusal(reservation, now=now) is None
         reservation.ticket = e_ticket(reservation)
-    return result
+    return tickets
+
+
+def reservations_after(
+    *,
+    user: User,
+    after: "tuple[datetime.datetime, int, uuid.UUID] | None" = None,
+    limit: int = RESERVATIONS_PER_PAGE,
+    now: datetime.datetime | None = None,
+) -> "list[MyTicket]":
+    """reservations_for by cursor instead of page number (the JSON API): up to `limit` of the fan's paid and
+    cancelled reservations in My tickets' order, after `after` (a reservation's (created_at, seat number, id)), with
+    the same flags. One query whatever the history's size; reservations made meanwhile never shift a page."""
+    now = now or timezone.now()
+    reservations = _my_tickets(user)
+    if after is not None:
+        created_at, seat_number, pk = after
+        reservations = reservations.filter(
+            Q(created_at__lt=created_at)
+            | Q(created_at=created_at, seat__seat_number__gt=seat_number)
+            | Q(created_at=created_at, seat__seat_number=seat_number, pk__gt=pk)
+        )
+    return _with_ticket_flags(list(reservations[:limit]), now=now)
 
 
 @dataclass(frozen=True)

@@ -491,6 +491,92 @@ def presale_closed(scene):
     )
 
 
+# The JSON API (accounts' access tokens, api.exceptions): each answered as a problem with its code.
+
+
+def _api_problem(response, code):
+    assert response["Content-Type"] == "application/problem+json" and response.json()["code"] == code
+    return response
+
+
+@provokes(RefusalCode.NOT_AUTHENTICATED, status=401)
+def not_authenticated(scene):
+    from accounts.exceptions import NotAuthenticated
+
+    return Refused(NotAuthenticated(), _api_problem(Client().get("/api/v1/me"), RefusalCode.NOT_AUTHENTICATED))
+
+
+@provokes(RefusalCode.TOKEN_INVALID, status=401)
+def token_invalid(scene):
+    from accounts import services as account_services
+
+    response = Client(HTTP_AUTHORIZATION="Bearer frt_forged").get("/api/v1/me")
+    return Refused(
+        refusal_of(lambda: account_services.authenticate_api_token(secret="frt_forged")),
+        _api_problem(response, RefusalCode.TOKEN_INVALID),
+    )
+
+
+@provokes(RefusalCode.TOKEN_SCOPE_INSUFFICIENT, status=403)
+def token_scope_insufficient(scene):
+    from accounts import services as account_services
+    from api.auth import BearerToken
+
+    secret = account_services.create_api_token(user=scene.fan, name="r", scope="read", lifetime_days=7).secret
+    request = RequestFactory().post("/api/v1/", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return Refused(refusal_of(lambda: BearerToken()(request)))
+
+
+@provokes(RefusalCode.TOKEN_LIMIT_REACHED, status=409)
+def token_limit_reached(scene):
+    from accounts import services as account_services
+
+    scene.settings.API_TOKENS_PER_USER = 1
+    account_services.create_api_token(user=scene.fan, name="a", scope="read", lifetime_days=7)
+    return Refused(
+        refusal_of(lambda: account_services.create_api_token(user=scene.fan, name="b", scope="read", lifetime_days=7))
+    )
+
+
+@provokes(RefusalCode.NOT_ADMITTED, status=403)
+def not_admitted(scene):
+    from api.gates import require_admission
+
+    response = scene.client.get(f"/api/v1/dates/{scene.date.pk}/seats")
+    return Refused(
+        refusal_of(lambda: require_admission(user=scene.fan, concert=scene.date.concert)),
+        _api_problem(response, RefusalCode.NOT_ADMITTED),
+    )
+
+
+@provokes(RefusalCode.INVALID_REQUEST, status=400)
+def invalid_request(scene):
+    from api.exceptions import InvalidRequest
+
+    response = scene.client.get("/api/v1/reservations", {"limit": "many"})
+    return Refused(InvalidRequest(), _api_problem(response, RefusalCode.INVALID_REQUEST))
+
+
+@provokes(RefusalCode.NOT_FOUND, status=404)
+def not_found(scene):
+    from api.exceptions import NotFound
+
+    response = scene.client.get(f"/api/v1/concerts/{uuid.uuid4()}")
+    return Refused(NotFound(), _api_problem(response, RefusalCode.NOT_FOUND))
+
+
+@provokes(RefusalCode.CSRF_FAILED, status=403)
+def csrf_failed(scene):
+    from api.auth import SiteSession
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(scene.fan)
+    request = RequestFactory().post("/api/v1/")
+    request.COOKIES = {name: morsel.value for name, morsel in client.cookies.items()}
+    request.user = scene.fan
+    return Refused(refusal_of(lambda: SiteSession()(request)))
+
+
 @pytest.mark.parametrize("code", list(RefusalCode), ids=str)
 def test_each_code_is_provoked_for_real(code, scene):
     assert code in CASES, f"no case provokes {code}: add one to this module"

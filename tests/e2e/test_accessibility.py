@@ -339,6 +339,23 @@ def _presale_code_refused(page, world):
     return _submit(page, "[data-testid=presale-code-submit]")
 
 
+def _api_token_created(page, world):
+    """The token page right after creating a token (the token shown once), with a revoked and a live token listed."""
+    from accounts import services as account_services
+
+    revoked = account_services.create_api_token(user=world.fan, name="old script", scope="read", lifetime_days=7)
+    account_services.revoke_api_token(user=world.fan, token_id=revoked.token.pk)
+    page.goto("/accounts/tokens/")
+    page.locator("input[name=name]").fill("my phone")
+    page.locator("input[name=scope][value=book]").check()
+    return _submit(page, "[data-testid=create-token]")
+
+
+def _api_token_refused(page, world):
+    page.goto("/accounts/tokens/")
+    return _submit(page, "[data-testid=create-token]")  # no name
+
+
 VISITS = [
     Visit("concert-list", _goto("/"), "[data-testid=coming-up]", fan=False, needs=("date", "upcoming", "prequeue")),
     Visit("concert-list-fan", _goto("/"), "[data-testid=on-sale]", needs=("date", "upcoming", "prequeue")),
@@ -388,6 +405,9 @@ VISITS = [
     Visit("change-email", _goto("/accounts/email/"), "input[name=password]"),
     Visit("change-email-refused", _change_email_refused, ".has-error", status=400),
     Visit("change-password", _goto("/accounts/password/"), "input[name=old_password]"),
+    Visit("api-tokens", _goto("/accounts/tokens/"), "[data-testid=create-token]"),
+    Visit("api-token-created", _api_token_created, "[data-testid=token-secret]"),
+    Visit("api-token-refused", _api_token_refused, ".has-error", status=400),
     Visit("waiting-room-join", _goto(lambda w: f"/concerts/{w.challenge.pk}/queue/"), "altcha-widget"),
     Visit("waiting-room-waiting", _goto(lambda w: f"/concerts/{w.crowded.pk}/queue/"), "[data-queue-waiting]"),
     Visit("waiting-room-prequeue", _goto(lambda w: f"/concerts/{w.prequeue.pk}/queue/"), "[data-queue-prequeue]"),

@@ -1,0 +1,58 @@
+"""The JSON API, version 1 (/api/v1/): django-ninja, its OpenAPI 3 schema at /api/v1/openapi.json and the docs page
+at /api/v1/docs (Swagger UI from our own static files).
+
+Every operation is a thin caller of the apps' services and selectors, as the pages are: the same rules, the same
+refusals (answered as RFC 9457 problems, api.problems), the same rate limits. Who calls: api.auth.
+"""
+
+from typing import Any
+
+from ninja import NinjaAPI
+from ninja.openapi.docs import Swagger
+from ninja.openapi.schema import OpenAPISchema
+
+from . import problems
+from .auth import FAN
+from .routers import concerts, me, reservations, wallet
+
+DESCRIPTION = """Book concert seats on Frontrow from a program: the same rules, waiting room and refusals as the site.
+
+**Authentication**: a personal access token (create one on your account page, *API access tokens*) sent as
+`Authorization: Bearer frt_…`; a *read* token may only read, a *book* token may also hold, pay and cancel. The site's
+own pages may call the API with their session cookie (and `X-CSRFToken` on a POST or DELETE).
+
+**Refusals** are RFC 9457 problems (`application/problem+json`): `code` is stable (for programs), `detail` is in the
+language of `Accept-Language` (Korean or English). A request that does not match the schema answers **400** with
+code `invalid_request` and `errors`, one per field. Too many requests answer **429** with `Retry-After`.
+"""
+
+
+class FrontrowAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
+        """ninja's schema, with the problems' media type said as it is sent (application/problem+json)."""
+        schema = super().get_openapi_schema(**kwargs)
+        problem_ref = "#/components/schemas/Problem"
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for response in operation.get("responses", {}).values():
+                    content = response.get("content", {})
+                    if content.get("application/json", {}).get("schema", {}).get("$ref") == problem_ref:
+                        response["content"] = {problems.MEDIA_TYPE: content["application/json"]}
+        return schema
+
+
+api = FrontrowAPI(
+    title="Frontrow API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api",
+    auth=FAN,
+    docs=Swagger(settings={"persistAuthorization": False}),
+    docs_url="/docs",
+)
+problems.install(api)
+api.add_router("/me", me.router, tags=["Account"])
+api.add_router("/concerts", concerts.router, tags=["Concerts"])
+api.add_router("/dates", concerts.dates_router, tags=["Concerts"])
+api.add_router("/wallet", wallet.router, tags=["Wallet"])
+api.add_router("/reservations", reservations.router, tags=["Reservations"])
