@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_audit_entry'),
+        ('accounts', '0004_audit_entry_append_only'),
     ]
 
     operations = [

@@ -27,7 +27,7 @@ def pay(user, concert_date, key="fixture-key"):
 def state_snapshot():
     """Every row a refused request must not change: seats, reservations, payments, the wallet ledger,
     balances, the accounts' addresses and passwords and the waiting-room history."""
-    from accounts.models import User
+    from accounts.models import ApiToken, User
 
     return {
         "seats": sorted(Seat.objects.values_list("id", "status", "held_by_id", "hold_expire_at")),
@@ -40,6 +40,7 @@ def state_snapshot():
         "accounts": sorted(User.objects.values_list("id", "email", "password", "email_verified_at")),
         "queue_history": sorted(QueueEntryHistory.objects.values_list("id", "admitted_at", "exited_at")),
         "presale_codes": sorted(PresaleCode.objects.values_list("id", "used_by_id")),
+        "api_tokens": sorted(ApiToken.objects.values_list("id", "revoked_at")),
     }
 
 

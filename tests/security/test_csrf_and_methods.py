@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
+from accounts import services as account_services
 from accounts.models import User
 from concerts import services as concert_services
 from tests.factories import PresaleFactory
@@ -43,6 +44,8 @@ URL_CLASSES = {
     "accounts:account": "fan",
     "accounts:change_email": "fan+post",
     "accounts:change_password": "fan+post",
+    "accounts:api_tokens": "fan+post",
+    "accounts:revoke_api_token": "post",
     "booking:seats": "fan",
     "booking:seat_state": "fan",
     "booking:hold": "post",
@@ -69,15 +72,23 @@ def _site_urls(resolver=None, namespace=""):
             yield f"{namespace}{pattern.name}", pattern.callback
 
 
+def _api(name):
+    """The JSON API's URLs (namespace "api"): its operations are protected by api.auth, tested in tests/api."""
+    return name.startswith("api:")
+
+
 def test_every_url_is_classified():
     names = {name for name, _callback in _site_urls()}
-    # The RQ dashboard is staff only (tests/security/test_staff_only.py); every other URL is listed above.
-    names = {name for name in names if not name.startswith("django_rq:")}
+    # The RQ dashboard is staff only (tests/security/test_staff_only.py); the JSON API answers to a bearer token or
+    # a session with its CSRF token (tests/api/test_auth.py); every other URL is listed above.
+    names = {name for name in names if not name.startswith("django_rq:") and not _api(name)}
     assert names == set(URL_CLASSES), "classify new URLs in URL_CLASSES (and protect them)"
 
 
 def test_no_view_is_exempt_from_csrf():
-    exempt = [name for name, callback in _site_urls() if getattr(callback, "csrf_exempt", False)]
+    # django-ninja marks its views csrf_exempt: a bearer request needs no CSRF token (a browser never sends one by
+    # itself), and api.auth.SiteSession checks the token on every unsafe session request (tests/api/test_auth.py).
+    exempt = [name for name, callback in _site_urls() if getattr(callback, "csrf_exempt", False) and not _api(name)]
     assert exempt == []
 
 
@@ -91,7 +102,15 @@ def scene(alice, concert_date):
     hold(alice, concert_date, 3)
     presale = PresaleFactory()  # another concert's fan-club presale, open now, with one unused code
     [code] = concert_services.generate_presale_codes(presale=presale, count=1)
-    return {"date": concert_date, "concert": concert_date.concert, "paid": paid, "presale": presale, "code": code}
+    token = account_services.create_api_token(user=alice, name="script", scope="book", lifetime_days=30).token
+    return {
+        "date": concert_date,
+        "concert": concert_date.concert,
+        "paid": paid,
+        "presale": presale,
+        "code": code,
+        "token": token,
+    }
 
 
 def _posts(scene):
@@ -120,6 +139,8 @@ def _posts(scene):
         (reverse("booking:offer", args=["not-an-offer"]), {"action": "accept"}),
         (reverse("wallet:charge"), {"amount": "10000"}),
         (_presale_url("concerts:presale_code", scene["presale"]), {"code": scene["code"]}),
+        (reverse("accounts:api_tokens"), {"name": "csrf", "scope": "book", "lifetime_days": "30"}),
+        (reverse("accounts:revoke_api_token", args=[scene["token"].pk]), {}),
     ]
 
 
@@ -242,6 +263,7 @@ def _get_urls(scene):
         ("accounts:account", reverse("accounts:account")),
         ("accounts:change_email", reverse("accounts:change_email")),
         ("accounts:change_password", reverse("accounts:change_password")),
+        ("accounts:api_tokens", reverse("accounts:api_tokens")),
         ("booking:seats", reverse("booking:seats", args=[date.pk])),
         ("booking:seat_state", reverse("booking:seat_state", args=[date.pk])),
         ("booking:checkout", reverse("booking:checkout", args=[date.pk])),
