@@ -83,7 +83,7 @@ class Reservation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.seat} · {self.user} · {self.status}"
+        return f"{self.seat} · {self.user} · {self.get_status_display()}"
 
 
 class ConfirmationEmail(models.Model):
@@ -163,7 +163,7 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount}원 · {self.status}"
+        return f"{self.amount}원 · {self.get_status_display()}"
 
 
 class CheckIn(models.Model):
@@ -258,7 +258,7 @@ class WaitlistEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.concert_date} · {self.user} · {self.status}"
+        return f"{self.concert_date} · {self.user} · {self.get_status_display()}"
 
     @property
     def is_live(self) -> bool:
@@ -335,7 +335,7 @@ class WaitlistOffer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.seat} · {self.status}"
+        return f"{self.seat} · {self.get_status_display()}"
 
     @property
     def is_open(self) -> bool:

@@ -398,8 +398,8 @@ class SeatAdmin(ReadOnlyAdmin):
 
 @admin.register(SeatStatusHistory)
 class SeatStatusHistoryAdmin(ReadOnlyAdmin):
-    list_display = ("changed_at", "seat", "from_status", "to_status", "changed_by", "reason")
-    list_filter = ("to_status", "from_status", "changed_at")
-    search_fields = ("seat__concert_date__concert__title", "changed_by__email", "reason")
+    list_display = ("changed_at", "seat", "from_status", "to_status", "changed_by", "reason", "note")
+    list_filter = ("to_status", "from_status", "reason", "changed_at")
+    search_fields = ("seat__concert_date__concert__title", "changed_by__email", "note")
     list_select_related = ("seat__concert_date__concert", "changed_by")
     date_hierarchy = "changed_at"

@@ -199,6 +199,22 @@ class Seat(ServiceFieldsMixin, models.Model):
 
 
 class SeatStatusHistory(models.Model):
+    """One change of a seat's status: why as a code (`reason`, shown by its label in the reader's language), and
+    the staff member's own words, if any, in `note` (a refund's reason, a date cancellation's reason)."""
+
+    class Reason(models.TextChoices):
+        SEAT_CREATED = "seat_created", _("Seat created")
+        HELD = "held", _("Held by the fan")
+        PAID = "paid", _("Paid")
+        HOLD_EXPIRED = "hold_expired", _("Hold expired")
+        FAN_CANCELLED = "fan_cancelled", _("Cancelled by the fan")
+        STAFF_REFUNDED = "staff_refunded", _("Refunded by staff")
+        STAFF_RELEASED = "staff_released", _("Hold released by staff")
+        DATE_CANCELLED = "date_cancelled", _("Date cancelled by the organiser")
+        WAITLIST_OFFERED = "waitlist_offered", _("Offered from the waiting list")
+        OFFER_DECLINED = "offer_declined", _("Waiting-list offer declined")
+        OTHER = "other", _("Other")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="history", verbose_name=_("seat"))
     from_status = models.CharField(_("from"), max_length=16, choices=Seat.Status.choices, null=True, blank=True)
@@ -211,7 +227,8 @@ class SeatStatusHistory(models.Model):
         related_name="+",
         verbose_name=_("changed by"),
     )
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    reason = models.CharField(_("reason"), max_length=32, choices=Reason.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
     changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
 
     class Meta:
@@ -221,7 +238,7 @@ class SeatStatusHistory(models.Model):
         indexes = [models.Index(fields=["seat", "changed_at"], name="seat_history_seat_time_idx")]
 
     def __str__(self) -> str:
-        return f"{self.seat}: {self.from_status} → {self.to_status}"
+        return f"{self.seat}: {self.get_from_status_display()} → {self.get_to_status_display()}"
 
 
 class DateCancellation(models.Model):

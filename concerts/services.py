@@ -146,7 +146,7 @@ def create_concert_date(
             from_status=None,
             to_status=Seat.Status.AVAILABLE,
             changed_by=created_by,
-            reason="seat created",
+            reason=SeatStatusHistory.Reason.SEAT_CREATED,
             changed_at=now,
         )
         for seat in seats

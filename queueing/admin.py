@@ -32,7 +32,7 @@ from config.ratelimit import KINDS, top_offenders
 
 from . import selectors, services
 from .exceptions import QueueUnavailable
-from .models import QueueEntryHistory, QueueToken, WaitingRoom
+from .models import ExitReason, QueueEntryHistory, QueueToken, WaitingRoom
 from .selectors import RoomCounts
 
 # The change page's read-only parts about the pre-queue and its draw, and who holds the most places.
@@ -287,7 +287,17 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
 
 @admin.register(QueueToken)
 class QueueTokenAdmin(ReadOnlyAdmin):
-    list_display = ["token", "user", "concert", "queue_position", "state", "issued_at", "admitted_at", "expired_at"]
+    list_display = [
+        "token",
+        "user",
+        "concert",
+        "queue_position",
+        "state",
+        "issued_at",
+        "admitted_at",
+        "expired_at",
+        "end_reason",
+    ]
     list_filter = ["state", "end_reason", "concert"]
     list_select_related = ["user", "concert"]
     search_fields = ["user__email", "=token"]
@@ -315,12 +325,7 @@ class ExitReasonFilter(admin.SimpleListFilter):
     parameter_name = "exit_reason"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
-        return [
-            (services.EXIT_PAID, _("paid")),
-            (services.EXIT_LEFT, _("left the queue")),
-            (services.EXIT_EXPIRED, _("expired")),
-            (services.EXIT_REMOVED, _("removed by staff")),
-        ]
+        return [(code, label) for code, label in ExitReason.choices if code != ExitReason.ERROR]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(exit_reason=self.value()) if self.value() else queryset

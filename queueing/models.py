@@ -142,6 +142,17 @@ class WaitingRoom(ServiceFieldsMixin, models.Model):
         return self.drawn_at is not None
 
 
+class ExitReason(models.TextChoices):
+    """Why a visit to the waiting room ended (QueueToken.end_reason, QueueEntryHistory.exit_reason): stored as
+    the code, shown by its label."""
+
+    PAID = "paid", _("paid")
+    LEFT = "left", _("left the queue")
+    EXPIRED = "expired", _("expired")
+    REMOVED = "removed", _("removed by staff")
+    ERROR = "error", _("ended by an error")
+
+
 class QueueToken(models.Model):
     class State(models.TextChoices):
         WAITING = "WAITING", _("Waiting")
@@ -172,7 +183,7 @@ class QueueToken(models.Model):
     admitted_at = models.DateTimeField(_("admitted at"), null=True, blank=True)
     expired_at = models.DateTimeField(_("admission expires at"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
-    end_reason = models.CharField(_("end reason"), max_length=32, blank=True)
+    end_reason = models.CharField(_("end reason"), max_length=32, choices=ExitReason.choices, blank=True)
 
     class Meta:
         verbose_name = _("queue token")
@@ -207,7 +218,7 @@ class QueueToken(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.concert} #{self.queue_position or self.receipt} · {self.state}"
+        return f"{self.concert} #{self.queue_position or self.receipt} · {self.get_state_display()}"
 
     @property
     def is_admitted(self) -> bool:
@@ -238,7 +249,7 @@ class QueueEntryHistory(models.Model):
     entered_at = models.DateTimeField(_("entered the queue at"))
     admitted_at = models.DateTimeField(_("admitted at"), null=True, blank=True)
     exited_at = models.DateTimeField(_("exited at"), null=True, blank=True)
-    exit_reason = models.CharField(_("exit reason"), max_length=32, blank=True)
+    exit_reason = models.CharField(_("exit reason"), max_length=32, choices=ExitReason.choices, blank=True)
     was_admitted = models.BooleanField(_("was admitted"), default=False)
     # Seconds waited until admission, then (once exited) seconds from joining to exit.
     duration_seconds = models.PositiveIntegerField(_("duration (s)"), null=True, blank=True)

@@ -41,7 +41,7 @@ class ChargeHistory(models.Model):
         indexes = [models.Index(fields=["user", "charged_at"], name="charge_user_time_idx")]
 
     def __str__(self) -> str:
-        return f"{self.user} +{self.amount}원 · {self.status}"
+        return f"{self.user} +{self.amount}원 · {self.get_status_display()}"
 
 
 class UsageHistory(models.Model):
@@ -88,4 +88,4 @@ class UsageHistory(models.Model):
         indexes = [models.Index(fields=["user", "used_at"], name="usage_user_time_idx")]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.action_type} {self.amount}원 · {self.status}"
+        return f"{self.user} {self.get_action_type_display()} {self.amount}원 · {self.get_status_display()}"

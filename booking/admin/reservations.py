@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from accounts.admin_site import audited_by_services
 from accounts.requests import acting_user
 from concerts.models import Concert, Seat
+from concerts.templatetags.frontrow import reason_text
 from config.admin import ReadOnlyAdmin
 
 from .. import services
@@ -25,20 +26,23 @@ from ..models import ConfirmationEmail, Payment, Reservation
 
 
 class RefundForm(forms.Form):
-    reason = forms.CharField(
-        label=_("reason (kept in the seat history)"), max_length=150, initial=_("refunded by staff")
-    )
+    # The staff member's own words, kept as the seat history's note (its reason is the code "refunded by staff").
+    reason = forms.CharField(label=_("reason (kept in the seat history)"), max_length=150, required=False)
 
 
 class PaymentInline(admin.TabularInline[Payment, Reservation]):
     model = Payment
-    fields = ("paid_at", "amount", "status", "reason", "idempotency_key")
+    fields = ("paid_at", "amount", "status", "failure_reason", "idempotency_key")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Reservation | None = None) -> bool:
         return False
+
+    @admin.display(description=_("failure reason"))
+    def failure_reason(self, obj: Payment) -> str:
+        return reason_text(obj.reason)
 
     # Django passes an inline the parent's row (the stubs say the inline's own model).
     def has_change_permission(self, request: HttpRequest, obj: Reservation | None = None) -> bool:  # type: ignore[override]
@@ -88,7 +92,6 @@ class ReservationAdmin(ReadOnlyAdmin):
             queryset,
             services.release_hold,
             lambda n: ngettext("%(n)d hold released.", "%(n)d holds released.", n) % {"n": n},
-            reason="released by staff",
         )
 
     @audited_by_services
@@ -139,7 +142,7 @@ class ReservationAdmin(ReadOnlyAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ("paid_at", "user", "reservation_concert", "amount", "status", "reason")
+    list_display = ("paid_at", "user", "reservation_concert", "amount", "status", "failure_reason")
     list_filter = ("status", "paid_at", "reservation__seat__concert_date__concert")
     search_fields = ("user__email", "reservation__seat__concert_date__concert__title", "reason", "idempotency_key")
     list_select_related = ("user", "reservation__seat__concert_date__concert")
@@ -148,6 +151,11 @@ class PaymentAdmin(ReadOnlyAdmin):
     @admin.display(description=_("concert date and seat"))
     def reservation_concert(self, obj: Payment) -> Seat:
         return obj.reservation.seat
+
+    @admin.display(description=_("failure reason"), ordering="reason")
+    def failure_reason(self, obj: Payment) -> str:
+        """Stored in English for the records (the refusal's reason): shown in the reader's language."""
+        return reason_text(obj.reason)
 
 
 @admin.register(ConfirmationEmail)

@@ -52,7 +52,17 @@ class History:
         self.last: dict[object, datetime.datetime] = {}  # seat pk -> its last row's time
         self.dates: set[uuid.UUID] = set()  # the dates of the seats changed
 
-    def add(self, seat: Seat, *, from_status: str | None, to_status: str, by: User | None, reason: str) -> None:
+    def add(
+        self,
+        seat: Seat,
+        *,
+        from_status: str | None,
+        to_status: str,
+        by: User | None,
+        reason: SeatStatusHistory.Reason,
+        note: str = "",
+    ) -> None:
+        """One row: `reason` is a code (its label is what the admin shows); `note` the staff member's own words."""
         last = self.last.get(seat.pk, seat.last_history_at)
         at = self.now if last is None or last < self.now else last + datetime.timedelta(microseconds=1)
         self.last[seat.pk] = at
@@ -64,6 +74,7 @@ class History:
                 to_status=to_status,
                 changed_by_id=by.pk if by is not None else None,
                 reason=reason,
+                note=note[:200],
                 changed_at=at,
             )
         )
@@ -80,7 +91,8 @@ def free_seats(
     ended_status: str,
     end_reason: str,
     by: User | None,
-    reason: str,
+    reason: SeatStatusHistory.Reason,
+    note: str = "",
     history: History,
     now: datetime.datetime,
 ) -> None:
@@ -91,7 +103,7 @@ def free_seats(
     )
     Seat.objects.filter(pk__in=ids).update(status=Seat.Status.AVAILABLE, held_by=None, hold_expire_at=None)
     for seat in seats:
-        history.add(seat, from_status=seat.status, to_status=Seat.Status.AVAILABLE, by=by, reason=reason)
+        history.add(seat, from_status=seat.status, to_status=Seat.Status.AVAILABLE, by=by, reason=reason, note=note)
         seat.status, seat.held_by_id, seat.hold_expire_at = Seat.Status.AVAILABLE, None, None
 
 
@@ -103,7 +115,7 @@ def expire_seats(seats: list[Seat], *, history: History, now: datetime.datetime)
         ended_status=Reservation.Status.EXPIRED,
         end_reason=Reservation.EndReason.HOLD_EXPIRED,
         by=None,
-        reason="hold expired",
+        reason=SeatStatusHistory.Reason.HOLD_EXPIRED,
         history=history,
         now=now,
     )

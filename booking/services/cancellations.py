@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts import audit
 from accounts.locking import lock_user
 from accounts.models import User
+from concerts.models import SeatStatusHistory
 from wallet import services as wallet_services
 
 from .. import selectors
@@ -17,11 +18,20 @@ from ..models import Reservation
 from . import waitlist
 from ._seats import History, free_seats, lock_reservation, share_lock_date_row
 
+# The seat history's code for each way a reservation ends here.
+HISTORY_REASON: dict[str, SeatStatusHistory.Reason] = {
+    Reservation.EndReason.FAN_CANCELLED: SeatStatusHistory.Reason.FAN_CANCELLED,
+    Reservation.EndReason.STAFF_REFUNDED: SeatStatusHistory.Reason.STAFF_REFUNDED,
+    Reservation.EndReason.STAFF_RELEASED: SeatStatusHistory.Reason.STAFF_RELEASED,
+    Reservation.EndReason.DATE_CANCELLED: SeatStatusHistory.Reason.DATE_CANCELLED,
+}
+
 
 def _cancel_and_free(
     reservation: Reservation, *, end_reason: str, by: User | None, reason: str, now: datetime.datetime
 ) -> Reservation:
-    """End a locked live reservation as CANCELLED for `end_reason` and make its seat AVAILABLE, with history."""
+    """End a locked live reservation as CANCELLED for `end_reason` and make its seat AVAILABLE, with history
+    (the code of `end_reason`; `reason`, the staff member's words if any, as its note)."""
     history = History(now)
     free_seats(
         [reservation.seat],
@@ -29,7 +39,8 @@ def _cancel_and_free(
         ended_status=Reservation.Status.CANCELLED,
         end_reason=end_reason,
         by=by,
-        reason=reason,
+        reason=HISTORY_REASON.get(end_reason, SeatStatusHistory.Reason.OTHER),
+        note=reason,
         history=history,
         now=now,
     )
@@ -83,7 +94,7 @@ def cancel(*, user: User, reservation: Reservation, now: datetime.datetime | Non
             reservation=reservation,
             end_reason=Reservation.EndReason.FAN_CANCELLED,
             by=user,
-            reason="cancelled by the fan",
+            reason="",
             now=now,
         )
 
@@ -92,12 +103,12 @@ def refund_and_cancel(
     *,
     reservation: Reservation,
     by: User | None = None,
-    reason: str = "refunded by staff",
+    reason: str = "",
     end_reason: str = Reservation.EndReason.STAFF_REFUNDED,
     now: datetime.datetime | None = None,
 ) -> Reservation:
     """Staff refund of a paid reservation whatever the cutoff (e.g. a cancelled date: end_reason=DATE_CANCELLED).
-    Idempotent.
+    Idempotent. `reason` is the staff member's words (the seat history's note and the audit entry's).
 
     A reservation already CANCELLED is returned unchanged; one that is not CONFIRMED raises
     ReservationNotCancellable. Locks the reservation's user, then its seat. A staff refund (STAFF_REFUNDED) is
@@ -125,7 +136,7 @@ def release_hold(
     *,
     reservation: Reservation,
     by: User | None = None,
-    reason: str = "released by staff",
+    reason: str = "",
     end_reason: str = Reservation.EndReason.STAFF_RELEASED,
     now: datetime.datetime | None = None,
 ) -> Reservation:

@@ -107,7 +107,7 @@ def end_reservations_of_cancelled_date(
     DateCancellation.objects.filter(pk=cancellation.pk).update(runs=F("runs") + 1)
     DateCancellation.objects.filter(pk=cancellation.pk, started_at__isnull=True).update(started_at=timezone.now())
     date = cancellation.concert_date
-    reason = f"date cancelled: {cancellation.reason}"[:200]
+    reason = cancellation.reason  # the staff's words: each seat's history note (its code says the date was cancelled)
     ended = 0
     failures: Counter[uuid.UUID] = Counter()
     stuck: set[uuid.UUID] = set()

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.locking import lock_user
 from accounts.models import User
 from concerts import selectors as concert_selectors
-from concerts.models import ConcertDate, Presale, Seat
+from concerts.models import ConcertDate, Presale, Seat, SeatStatusHistory
 
 from .. import selectors
 from ..exceptions import (
@@ -141,7 +141,13 @@ def hold_seats(
             for seat in seats
         )
         for seat in seats:
-            history.add(seat, from_status=Seat.Status.AVAILABLE, to_status=Seat.Status.HELD, by=user, reason="held")
+            history.add(
+                seat,
+                from_status=Seat.Status.AVAILABLE,
+                to_status=Seat.Status.HELD,
+                by=user,
+                reason=SeatStatusHistory.Reason.HELD,
+            )
             seat.status, seat.held_by_id, seat.hold_expire_at = Seat.Status.HELD, user.pk, expire_at
         history.save()
     return reservations

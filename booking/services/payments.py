@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.locking import lock_user
 from accounts.models import User
-from concerts.models import Concert, ConcertDate, Seat
+from concerts.models import Concert, ConcertDate, Seat, SeatStatusHistory
 from wallet import exceptions as wallet_exceptions
 from wallet import services as wallet_services
 
@@ -256,7 +256,13 @@ def _confirm(
     )
     history = History(now)
     for hold in holds:
-        history.add(hold.seat, from_status=Seat.Status.HELD, to_status=Seat.Status.RESERVED, by=user, reason="paid")
+        history.add(
+            hold.seat,
+            from_status=Seat.Status.HELD,
+            to_status=Seat.Status.RESERVED,
+            by=user,
+            reason=SeatStatusHistory.Reason.PAID,
+        )
         hold.status, hold.confirmed_at = Reservation.Status.CONFIRMED, now
         hold.seat.status, hold.seat.held_by_id, hold.seat.hold_expire_at = Seat.Status.RESERVED, None, None
     history.save()

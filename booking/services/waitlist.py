@@ -32,7 +32,7 @@ from django.utils import timezone, translation
 from accounts import audit
 from accounts.locking import lock_user
 from accounts.models import User
-from concerts.models import ConcertDate, Seat
+from concerts.models import ConcertDate, Seat, SeatStatusHistory
 
 from .. import seat_versions, selectors
 from ..exceptions import (
@@ -155,7 +155,7 @@ def _decline(offer: WaitlistOffer, *, user: User, now: datetime.datetime) -> Non
             ended_status=Reservation.Status.CANCELLED,
             end_reason=Reservation.EndReason.OFFER_DECLINED,
             by=user,
-            reason="waiting-list offer declined",
+            reason=SeatStatusHistory.Reason.OFFER_DECLINED,
             history=history,
             now=now,
         )
@@ -346,7 +346,11 @@ def _offer_one(concert_date: ConcertDate, *, now: datetime.datetime) -> Waitlist
         hold_expire_at=expire_at,
     )
     history.add(
-        seat, from_status=seat.status, to_status=Seat.Status.HELD, by=None, reason="offered from the waiting list"
+        seat,
+        from_status=seat.status,
+        to_status=Seat.Status.HELD,
+        by=None,
+        reason=SeatStatusHistory.Reason.WAITLIST_OFFERED,
     )
     history.save()
     seat.status, seat.held_by_id, seat.hold_expire_at = Seat.Status.HELD, user.pk, expire_at

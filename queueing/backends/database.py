@@ -16,7 +16,7 @@ from django.db.models import DateTimeField, F, Max, QuerySet, Value
 from django.db.models.functions import Least, Now
 
 from queueing.draw import draw_order, receipt_for
-from queueing.models import QueueToken, WaitingRoom
+from queueing.models import ExitReason, QueueToken, WaitingRoom
 
 from .base import (
     AdmitResult,
@@ -84,7 +84,7 @@ class DatabaseQueueBackend(QueueBackend):
             .order_by("queue_position")
         )
         if ran_out:
-            self._end_tokens(ran_out, now=now, reason="expired")
+            self._end_tokens(ran_out, now=now, reason=ExitReason.EXPIRED)
         return [_ticket(t) for t in ran_out]
 
     def _end_tokens(self, tokens: Sequence[QueueToken], *, now: datetime.datetime, reason: str) -> None:
@@ -123,7 +123,7 @@ class DatabaseQueueBackend(QueueBackend):
             if live.expired_at is not None and live.expired_at > now:  # an admitted token has an end
                 return JoinResult(ticket=_ticket(live), created=False)
             replaced = _ticket(live)
-            self._end_tokens([live], now=now, reason="expired")
+            self._end_tokens([live], now=now, reason=ExitReason.EXPIRED)
 
         if room.drawn_at is None:
             if not prequeue:

@@ -16,7 +16,7 @@ from concerts.models import Concert
 
 from ..backends import DrawnPlaces, QueueBackend, Ticket
 from ..exceptions import QueueUnavailable
-from ..models import QueueEntryHistory, WaitingRoom
+from ..models import ExitReason, QueueEntryHistory, WaitingRoom
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -24,10 +24,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-EXIT_PAID = "paid"
-EXIT_LEFT = "left"
-EXIT_EXPIRED = "expired"
-EXIT_REMOVED = "removed"  # by staff (QueueEntryHistory.removed_by, exit_note)
+EXIT_PAID = ExitReason.PAID
+EXIT_LEFT = ExitReason.LEFT
+EXIT_EXPIRED = ExitReason.EXPIRED
+EXIT_REMOVED = ExitReason.REMOVED  # by staff (QueueEntryHistory.removed_by, exit_note)
 
 
 def seconds_between(start: datetime.datetime, end: datetime.datetime) -> int:

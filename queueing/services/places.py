@@ -21,7 +21,7 @@ from concerts.models import Concert
 from ..backends import ArrivalFloorNeeded, DrawPending, JoinResult, Ticket, get_backend, has_fast_path
 from ..draw import arrival_of
 from ..exceptions import QueueClosed, QueueNotOpen, QueueUnavailable, TooManyPlacesFromAddress
-from ..models import QueueEntryHistory, WaitingRoom
+from ..models import ExitReason, QueueEntryHistory, WaitingRoom
 from ._history import EXIT_EXPIRED, EXIT_LEFT, forget_when_committed, record_entry, record_exits
 from ._mirror import RoomFigures, mirror_room, room_from_mirror
 from .admissions import ADMISSION_LOG_SECONDS, is_overdue, room_for, run_admission
@@ -323,7 +323,7 @@ def _join_once(
         # ends this join made are noted, and the next admission run writes them).
         if result is not None and result.created and not backend.transactional:
             try:
-                taken_back = backend.end(concert_id=concert.pk, user_id=user.pk, now=now, reason="error")
+                taken_back = backend.end(concert_id=concert.pk, user_id=user.pk, now=now, reason=ExitReason.ERROR)
                 if taken_back is not None:  # it never had a history row
                     backend.history_written(concert_id=concert.pk, exited=[taken_back])
             except QueueUnavailable:

@@ -12,7 +12,7 @@ from booking import jobs, selectors, services
 from booking.exceptions import DateNotBookable
 from booking.models import Reservation
 from booking.services import cancellations
-from concerts.models import ConcertDate, DateCancellation, Seat
+from concerts.models import ConcertDate, DateCancellation, Seat, SeatStatusHistory
 from tests.factories import ConcertDateFactory, StaffFactory, UserFactory
 from tests.support.sales import holding_fan, paid_fan
 from wallet.models import ChargeHistory, UsageHistory
@@ -60,7 +60,8 @@ def test_cancelling_a_date_refunds_everything_and_stops_sales(django_capture_on_
     with pytest.raises(DateNotBookable):
         services.hold_seats(user=UserFactory(), concert_date=date, seat_numbers=[1])
     history = Seat.objects.get(concert_date=date, seat_number=1).history.order_by("-changed_at").first()
-    assert history.reason == "date cancelled: artist ill" and history.changed_by == by
+    assert (history.reason, history.note) == (SeatStatusHistory.Reason.DATE_CANCELLED, "artist ill")
+    assert history.changed_by == by
 
 
 @pytest.mark.django_db

@@ -17,6 +17,8 @@ from wallet import services as wallet_services
 pytestmark = pytest.mark.django_db
 
 backfill_end_reasons = importlib.import_module("booking.migrations.0004_reservation_end_reason").backfill_end_reasons
+# The seat history held English texts then (concerts 0008 made them codes): its reversal writes them back.
+history_as_texts = importlib.import_module("concerts.migrations.0008_seat_history_reason_codes").to_texts
 
 
 def test_the_backfill_reads_each_ended_reservation_s_reason_from_the_seat_history():
@@ -43,6 +45,7 @@ def test_the_backfill_reads_each_ended_reservation_s_reason_from_the_seat_histor
         6: "HOLD_EXPIRED",
     }
     Reservation.objects.update(end_reason="")  # as they were before the field existed
+    history_as_texts(apps, None)
 
     backfill_end_reasons(apps, None)
 

@@ -91,7 +91,11 @@ def test_staff_refund_ignores_the_cutoff_and_is_idempotent(funded_fan, paid, con
     assert balance(user=funded_fan) == before + paid.price
     assert UsageHistory.objects.filter(action_type="CANCELLATION").count() == 1
     last = SeatStatusHistory.objects.filter(seat_id=paid.seat_id).order_by("-changed_at").first()
-    assert (last.reason, last.changed_by_id) == ("date cancelled", staff.pk)
+    assert (last.reason, last.note, last.changed_by_id) == (
+        SeatStatusHistory.Reason.STAFF_REFUNDED,
+        "date cancelled",
+        staff.pk,
+    )
     assert_consistent()
 
 
@@ -111,7 +115,12 @@ def test_staff_release_a_hold(funded_fan, concert_date, now, make_fan):
     assert released.status == again.status == Reservation.Status.CANCELLED
     seat = Seat.objects.get(pk=hold.seat_id)
     assert seat.status == "AVAILABLE"
-    assert SeatStatusHistory.objects.filter(seat=seat, reason="stuck checkout", changed_by=staff).count() == 1
+    assert (
+        SeatStatusHistory.objects.filter(
+            seat=seat, reason=SeatStatusHistory.Reason.STAFF_RELEASED, note="stuck checkout", changed_by=staff
+        ).count()
+        == 1
+    )
     assert_consistent()
 
 

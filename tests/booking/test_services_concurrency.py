@@ -181,7 +181,9 @@ def test_two_sweepers_and_a_fan_share_the_expired_holds(make_fan, concert_date, 
     assert 38 <= swept <= 40
     assert Reservation.objects.filter(pk__in=[r.pk for r in old], status="EXPIRED").count() == 40
     for reservation in old:
-        expiries = SeatStatusHistory.objects.filter(seat_id=reservation.seat_id, reason="hold expired")
+        expiries = SeatStatusHistory.objects.filter(
+            seat_id=reservation.seat_id, reason=SeatStatusHistory.Reason.HOLD_EXPIRED
+        )
         assert expiries.count() == 1
     assert Seat.objects.get(pk=unexpired.seat_id).status == "HELD"
     assert set(Seat.objects.filter(held_by=taker).values_list("seat_number", flat=True)) == {1, 2}

@@ -31,7 +31,7 @@ def test_sweep_expires_only_holds_past_their_time(make_fan, funded_fan, concert_
     assert (last.from_status, last.to_status, last.reason, last.changed_by_id) == (
         "HELD",
         "AVAILABLE",
-        "hold expired",
+        SeatStatusHistory.Reason.HOLD_EXPIRED,
         None,
     )
     assert Seat.objects.get(pk=fresh.seat_id).status == "HELD"

@@ -78,7 +78,12 @@ def test_the_pick_holds_like_a_hold_and_writes_its_history(make_fan, concert_dat
     assert all(r.status == Reservation.Status.HOLD and r.user_id == fan.pk for r in reservations)
     seats = Seat.objects.filter(concert_date=concert_date, seat_number__in=[4, 5])
     assert {(s.status, s.held_by_id) for s in seats} == {(Seat.Status.HELD, fan.pk)}
-    assert SeatStatusHistory.objects.filter(seat__in=seats, to_status=Seat.Status.HELD, reason="held").count() == 2
+    assert (
+        SeatStatusHistory.objects.filter(
+            seat__in=seats, to_status=Seat.Status.HELD, reason=SeatStatusHistory.Reason.HELD
+        ).count()
+        == 2
+    )
     assert_consistent()
 
 

@@ -112,7 +112,10 @@ def test_a_returned_seat_is_held_for_the_first_fan_on_the_list_until_the_offer_r
     assert (seat.status, seat.held_by_id, seat.hold_expire_at) == (Seat.Status.HELD, first.pk, at + OFFER_TIME)
     hold = Reservation.objects.get(pk=offer.reservation_id)
     assert (hold.user_id, hold.status, hold.hold_expire_at) == (first.pk, Reservation.Status.HOLD, at + OFFER_TIME)
-    assert SeatStatusHistory.objects.filter(seat=seat).latest("changed_at").reason == "offered from the waiting list"
+    assert (
+        SeatStatusHistory.objects.filter(seat=seat).latest("changed_at").reason
+        == SeatStatusHistory.Reason.WAITLIST_OFFERED
+    )
     assert WaitlistEntry.objects.get(user=first).status == OFFERED
     assert WaitlistEntry.objects.get(user=second).status == WAITING
     assert waitlist.make_offers(concert_date=concert_date, now=_later(now, 12)) == []  # once
