@@ -356,11 +356,17 @@ class TicketAlreadyCheckedIn(TicketRefused):
     def __init__(self, *, check_in: "CheckIn") -> None:
         self.check_in = check_in
         staff = check_in.checked_in_by
-        super().__init__(
-            format_lazy(
-                _("Already used: this ticket entered at {when}, checked in by {staff}."),
-                when=_local(check_in.checked_in_at),
-                staff=(staff.name or staff.email) if staff else _("a staff account that no longer exists"),
-            ),
-            reservation=check_in.reservation,
-        )
+        who = (staff.name or staff.email) if staff else _("a staff account that no longer exists")
+        when = _local(check_in.checked_in_at)
+        if check_in.door:
+            message = format_lazy(
+                _("Already used: this ticket entered at {when} through {door}, checked in by {staff}."),
+                when=when,
+                door=check_in.door,
+                staff=who,
+            )
+        else:  # entries recorded before doors had names
+            message = format_lazy(
+                _("Already used: this ticket entered at {when}, checked in by {staff}."), when=when, staff=who
+            )
+        super().__init__(message, reservation=check_in.reservation)

@@ -169,8 +169,12 @@ class Payment(models.Model):
 class CheckIn(models.Model):
     """A ticket let in at the door: at most one per reservation, written by booking.services.check_in_ticket.
 
-    The unique constraint is the guarantee: two doors scanning one ticket at once record one entry.
+    Records which ticket, when, at which door (the name the staff member's phone set on the door page, e.g.
+    "Gate A") and by whom. The unique constraint is the guarantee: two doors scanning one ticket at once record
+    one entry.
     """
+
+    DOOR_MAX_LENGTH = 40
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reservation = models.ForeignKey(
@@ -185,6 +189,7 @@ class CheckIn(models.Model):
         related_name="+",
         verbose_name=_("checked in by"),
     )
+    door = models.CharField(_("door"), max_length=DOOR_MAX_LENGTH, blank=True, default="")
 
     class Meta:
         verbose_name = _("check-in")

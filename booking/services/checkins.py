@@ -1,6 +1,7 @@
 """Door check-in: the one write that lets a ticket in. A paid ticket enters once, for its own date, and the
-entry is recorded (CheckIn: which ticket, when, which staff member); every other scan is refused with its
-reason and writes nothing. The door page in the admin (booking.admin.door.CheckInAdmin) only calls this.
+entry is recorded (CheckIn: which ticket, when, at which door, which staff member); every other scan is refused
+with its reason and writes nothing. The door page (booking.door_views) only calls this: it is the one place a
+check-in is written, so whatever must happen with each entry (an audit row) belongs here, in its transaction.
 """
 
 import datetime
@@ -19,9 +20,15 @@ from ._seats import lock_reservation
 
 
 def check_in_ticket(
-    *, code: str, concert_date: ConcertDate, by: User | None, now: datetime.datetime | None = None
+    *,
+    code: str,
+    concert_date: ConcertDate,
+    by: User | None,
+    door: str = "",
+    now: datetime.datetime | None = None,
 ) -> CheckIn:
-    """Let the ticket with `code` in for `concert_date` (the date the door is checking); return its CheckIn.
+    """Let the ticket with `code` in for `concert_date` (the date the door is checking) at `door` (its name, as
+    the door page sets it; cut to CheckIn.DOOR_MAX_LENGTH); return its CheckIn.
 
     Locks the ticket's seat (lock_reservation, the lock every change of a reservation takes), so
     a refund and a check-in of one ticket run one after the other, and two doors scanning one ticket at
@@ -30,10 +37,11 @@ def check_in_ticket(
 
     Raises (all TicketRefused, nothing written): TicketCodeInvalid (forged, altered, unknown code),
     TicketForAnotherDate, TicketNotValid (never paid, refunded, or its date cancelled),
-    TicketAlreadyCheckedIn (carrying the first entry: when and by whom). The entry is audited
-    ("ticket.check_in") in its transaction.
+    TicketAlreadyCheckedIn (carrying the first entry: when, at which door and by whom). The entry is audited
+    ("ticket.check_in", with its door) in its transaction.
     """
     now = now or timezone.now()
+    door = " ".join(door.split())[: CheckIn.DOOR_MAX_LENGTH]
     reservation = tickets.reservation_for_code(code)
     with transaction.atomic():
         reservation = lock_reservation(reservation)
@@ -50,11 +58,15 @@ def check_in_ticket(
             raise TicketAlreadyCheckedIn(check_in=first)
         try:
             with transaction.atomic():
-                check_in = CheckIn.objects.create(reservation=reservation, checked_in_by=by, checked_in_at=now)
+                check_in = CheckIn.objects.create(
+                    reservation=reservation, checked_in_by=by, checked_in_at=now, door=door
+                )
         except IntegrityError:
             # Only a writer that skipped the seat lock gets here; the constraint kept the entry single.
             first = CheckIn.objects.select_related("checked_in_by").get(reservation=reservation)
             raise TicketAlreadyCheckedIn(check_in=first) from None
         # Audited with the entry (never the ticket's code); a refused scan writes nothing, here either.
-        audit.record("ticket.check_in", reservation, changes={"checked_in_at": (None, now)}, actor=by)
+        audit.record(
+            "ticket.check_in", reservation, changes={"checked_in_at": (None, now), "door": (None, door)}, actor=by
+        )
     return check_in
