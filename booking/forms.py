@@ -1,14 +1,19 @@
 """Forms of the booking pages: which seats to hold, what the picker should find, and what the checkout page showed
-(its key and holds)."""
+(its key and holds); and the door page's setup and scan."""
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from concerts.models import ConcertDate
 from concerts.pricing import MAX_SEAT_PRICE
+
+from . import selectors
+from .models import CheckIn
 
 
 def _seat_choices() -> list[tuple[int, int]]:
@@ -106,3 +111,64 @@ class CheckoutForm(forms.Form):
     # Not required: a page with nothing to pay shows none, and a post without them (a page drawn before
     # they existed) is refused by pay as a changed bill, with the page shown again to pay what it lists.
     reservations = ReservationIdsField(required=False)
+
+
+# --- the door page (booking.door_views) -------------------------------------------------------------
+
+
+class DoorDateChoiceField(forms.ModelChoiceField[ConcertDate]):
+    """One of the dates the door may check (booking.selectors.door_dates), labelled day, time and concert."""
+
+    def label_from_instance(self, obj: ConcertDate) -> str:
+        return f"{obj.concert_date:%Y-%m-%d} {timezone.localtime(obj.starts_at):%H:%M} · {obj.concert.title}"
+
+
+def _door_name_field(**kwargs: Any) -> forms.CharField:
+    return forms.CharField(
+        label=_("Door"),
+        max_length=CheckIn.DOOR_MAX_LENGTH,
+        strip=True,
+        help_text=_("The entrance this phone checks, e.g. Gate A. Every entry records it."),
+        **kwargs,
+    )
+
+
+class DoorSetupForm(forms.Form):
+    """Which date this phone checks and at which door: kept in the session until changed."""
+
+    concert_date = DoorDateChoiceField(queryset=None, label=_("Date being checked"), empty_label=None)
+    door = _door_name_field(
+        widget=forms.TextInput(attrs={"autocomplete": "off", "enterkeyhint": "done", "placeholder": _("Gate A")})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(DoorDateChoiceField, self.fields["concert_date"]).queryset = selectors.door_dates()
+
+
+class DoorScanForm(forms.Form):
+    """One scan: the ticket code (the camera's or typed), and the date and door the page showed (hidden), so a
+    scan is checked against what the staff member saw even if another tab changed the door's setup.
+
+    Always POSTed: a code in a URL would end up in access logs and the browser's history.
+    """
+
+    concert_date = DoorDateChoiceField(queryset=None, widget=forms.HiddenInput)
+    door = _door_name_field(widget=forms.HiddenInput)
+    code = forms.CharField(
+        label=_("Ticket code"),
+        max_length=500,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "off",
+                "autocorrect": "off",
+                "spellcheck": "false",
+                "enterkeyhint": "go",
+            }
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(DoorDateChoiceField, self.fields["concert_date"]).queryset = selectors.door_dates()

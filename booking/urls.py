@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import door_views, views
 
 app_name = "booking"
 
@@ -15,4 +15,7 @@ urlpatterns = [
     path("reservations/", views.reservations, name="reservations"),
     path("reservations/<uuid:reservation_id>/ticket/", views.ticket, name="ticket"),
     path("reservations/<uuid:reservation_id>/cancel/", views.cancel_view, name="cancel"),
+    # Staff at the entrance (booking/door_views.py).
+    path("door/", door_views.door, name="door"),
+    path("door/setup/", door_views.door_setup, name="door_setup"),
 ]

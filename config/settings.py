@@ -231,6 +231,11 @@ CSP_STAFF_POLICY = {
     "img-src": ["'self'", "data:"],
 }
 CSP_STAFF_PATH_PREFIXES = ["/admin/"]
+# The door page (booking.door_views, staff on a phone) keeps the fans' strict policy and adds one source: its
+# QR scanner (static/vendor/qr-scanner) decodes camera frames in a Web Worker it starts from a blob: URL made
+# from its own code. Only a script already allowed by script-src 'self' can make such a URL, so this lets no
+# injected code run; it is sent on that page only.
+CSP_DOOR_POLICY = {**_CSP_BASE, "worker-src": ["'self'", "blob:"]}
 CSP_REPORT_ONLY: bool = env.bool("CSP_REPORT_ONLY", default=False)
 
 # --- E-mail ---------------------------------------------------------------------------------

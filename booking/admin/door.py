@@ -1,74 +1,59 @@
-"""The door: the check-in records and the page staff scan tickets on (booking.services.check_in_ticket)."""
+"""The door's records: every check-in, a date's list with its counts (entered / expected, by door), and the way
+to the door page staff scan tickets on (booking.door_views, a page of its own built for a phone)."""
 
-from typing import Any, cast
+import uuid
+from typing import Any
 
-from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
-from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from accounts.requests import acting_user
 from concerts.models import ConcertDate
 from config.admin import ReadOnlyAdmin
 
-from .. import selectors, services
-from ..exceptions import TicketRefused
+from .. import selectors
 from ..models import CheckIn
 
 
-class DoorDateChoiceField(forms.ModelChoiceField[ConcertDate]):
-    def label_from_instance(self, obj: ConcertDate) -> str:
-        return f"{obj.concert_date:%Y-%m-%d} {timezone.localtime(obj.starts_at):%H:%M} · {obj.concert.title}"
+class CheckInDateFilter(admin.SimpleListFilter):
+    """One date's entries (?date=<date id>): the list the door page links to, with the date's counts above it."""
 
+    title = _("concert date")
+    parameter_name = "date"
 
-class DoorCheckInForm(forms.Form):
-    """One scan at the door: the date the door checks (kept from scan to scan) and the ticket code.
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            (
+                str(date.pk),
+                f"{date.concert_date:%Y-%m-%d} {timezone.localtime(date.starts_at):%H:%M} · {date.concert.title}",
+            )
+            for date in selectors.checkin_list_dates()[:60]
+        ]
 
-    Always POSTed: a code in a URL would end up in access logs and the browser's history.
-    """
-
-    concert_date = DoorDateChoiceField(queryset=None, label=_("Date being checked"), empty_label=None)
-    code = forms.CharField(
-        label=_("Ticket code"),
-        max_length=500,
-        widget=forms.TextInput(
-            attrs={"size": 40, "autofocus": True, "autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"}
-        ),
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.date_field.queryset = selectors.door_dates()
-
-    @property
-    def date_field(self) -> DoorDateChoiceField:
-        return cast(DoorDateChoiceField, self.fields["concert_date"])  # this form's own copy of concert_date
-
-
-def _default_door_date(dates: list[ConcertDate], requested: str | None) -> ConcertDate | None:
-    """The date named in ?date=, else the first date today or later, else the first listed."""
-    by_pk = {str(date.pk): date for date in dates}
-    if requested in by_pk:
-        return by_pk[requested]
-    today = timezone.localdate()
-    return next((date for date in dates if date.concert_date >= today), dates[0] if dates else None)
+    def queryset(self, request: HttpRequest, queryset: QuerySet[CheckIn]) -> QuerySet[CheckIn]:
+        if not self.value():
+            return queryset
+        chosen = _as_uuid(self.value())
+        return queryset.filter(reservation__seat__concert_date_id=chosen) if chosen else queryset.none()
 
 
 @admin.register(CheckIn)
 class CheckInAdmin(ReadOnlyAdmin):
-    """Every entry at the door, searchable; the door page (door_view) is where entries are made."""
+    """Every entry at the door, searchable; filtered on a date it shows that date's counts, in all and by door.
+    Entries are made on the door page only (booking.door_views, through booking.services.check_in_ticket)."""
 
-    list_display = ("checked_in_at", "concert_date", "seat_number", "fan", "checked_in_by")
-    list_filter = ("checked_in_at", "reservation__seat__concert_date__concert")
+    list_display = ("entered_at", "concert_date", "seat_number", "fan", "door", "checked_in_by")
+    list_filter = (CheckInDateFilter, "door", "checked_in_at")
     search_fields = (
         "reservation__user__email",
         "reservation__user__name",
         "reservation__seat__concert_date__concert__title",
+        "door",
     )
     list_select_related = ("reservation__seat__concert_date__concert", "reservation__user", "checked_in_by")
     date_hierarchy = "checked_in_at"
@@ -79,9 +64,18 @@ class CheckInAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
-    @admin.display(description=_("concert date"), ordering="reservation__seat__concert_date__concert_date")
-    def concert_date(self, obj: CheckIn) -> ConcertDate:
-        return obj.reservation.seat.concert_date
+    @admin.display(description=_("checked in at"), ordering="checked_in_at")
+    def entered_at(self, obj: CheckIn) -> str:
+        return f"{timezone.localtime(obj.checked_in_at):%Y-%m-%d %H:%M:%S}"  # to the second, in one short line
+
+    @admin.display(description=_("concert date"), ordering="reservation__seat__concert_date__starts_at")
+    def concert_date(self, obj: CheckIn) -> str:
+        date = obj.reservation.seat.concert_date
+        return format_html(
+            '<span style="white-space:nowrap">{}</span><br>{}',
+            f"{timezone.localtime(date.starts_at):%Y-%m-%d %H:%M}",
+            date.concert.title,
+        )
 
     @admin.display(description=_("seat"), ordering="reservation__seat__seat_number")
     def seat_number(self, obj: CheckIn) -> int:
@@ -91,43 +85,26 @@ class CheckInAdmin(ReadOnlyAdmin):
     def fan(self, obj: CheckIn) -> User:
         return obj.reservation.user
 
-    def door_view(self, request: HttpRequest) -> TemplateResponse:
-        """The door: staff pick the date they check, then scan or type each ticket's code (POST).
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """The list; on one date (?date=) with that date's entered / expected and the entries by door."""
+        context: dict[str, Any] = {"door_url": reverse("booking:door"), **(extra_context or {})}
+        chosen = _as_uuid(request.GET.get(CheckInDateFilter.parameter_name))
+        concert_date = ConcertDate.objects.select_related("concert").filter(pk=chosen).first() if chosen else None
+        if concert_date is not None:
+            context.update(
+                summary_date=concert_date,
+                summary_counts=selectors.checkin_counts(concert_date=concert_date),
+                summary_doors=selectors.checkin_counts_by_door(concert_date=concert_date),
+            )
+        return super().changelist_view(request, extra_context=context)
 
-        Answers 200 with the entry, or the refusal's status (400 bad code, 409 used / other date /
-        refunded) with its reason; an incomplete form is a 400. Needs booking.add_checkin.
-        """
-        if not request.user.has_perm("booking.add_checkin"):
-            raise PermissionDenied
-        status = 200
-        check_in: CheckIn | None = None
-        refusal: TicketRefused | None = None
-        concert_date: ConcertDate | None
-        if request.method == "POST":
-            form = DoorCheckInForm(request.POST)
-            if form.is_valid():
-                concert_date = form.cleaned_data["concert_date"]
-                try:
-                    check_in = services.check_in_ticket(
-                        code=form.cleaned_data["code"], concert_date=concert_date, by=acting_user(request)
-                    )
-                except TicketRefused as exc:
-                    refusal, status = exc, exc.status
-                form = DoorCheckInForm(initial={"concert_date": concert_date})  # the next scan, same date
-            else:
-                status, concert_date = 400, form.cleaned_data.get("concert_date")
-        else:
-            form = DoorCheckInForm()
-            concert_date = _default_door_date(list(form.date_field.queryset or ()), request.GET.get("date"))
-            form.initial["concert_date"] = concert_date
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Door check-in"),
-            "opts": self.model._meta,
-            "form": form,
-            "concert_date": concert_date,
-            "counts": selectors.checkin_counts(concert_date=concert_date) if concert_date else None,
-            "check_in": check_in,
-            "refusal": refusal,
-        }
-        return TemplateResponse(request, "admin/booking/checkin/door.html", context, status=status)
+    def door_view(self, request: HttpRequest) -> HttpResponseRedirect:
+        """The door page's old address in the admin: the door page now (booking.door_views), nothing checked."""
+        return HttpResponseRedirect(reverse("booking:door"))
+
+
+def _as_uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value or "")
+    except ValueError:
+        return None

@@ -58,4 +58,4 @@ class SalesDashboardAdmin(admin.ModelAdmin[SalesDashboard]):
     def ticket_check_view(self, request: HttpRequest) -> HttpResponseRedirect:
         """The old "check a ticket" address: the door check-in page now (CheckInAdmin.door_view), without the query,
         so a code in an old bookmark is neither checked nor carried on."""
-        return HttpResponseRedirect(reverse("admin:booking_checkin_door"))
+        return HttpResponseRedirect(reverse("booking:door"))

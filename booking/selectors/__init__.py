@@ -11,7 +11,7 @@ Every read treats a HELD seat whose hold has passed as AVAILABLE, whether or not
 the names re-exported here (`from booking import selectors; selectors.seat_map(...)`).
 """
 
-from .checkins import CheckInCounts, checkin_counts, door_dates
+from .checkins import CheckInCounts, DoorCount, checkin_counts, checkin_counts_by_door, checkin_list_dates, door_dates
 from .date_cancellations import (
     cancellation_of,
     cancellation_progress,
@@ -66,6 +66,7 @@ __all__ = [
     "RESERVATIONS_PER_PAGE",
     "CancellationQuote",
     "CheckInCounts",
+    "DoorCount",
     "CheckoutState",
     "ConcertSales",
     "DateSales",
@@ -87,6 +88,8 @@ __all__ = [
     "cancellation_quote",
     "cancellation_refusal",
     "checkin_counts",
+    "checkin_counts_by_door",
+    "checkin_list_dates",
     "checkout_state",
     "date_revenue",
     "door_dates",

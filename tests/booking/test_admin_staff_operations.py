@@ -45,7 +45,7 @@ def sold_date():
     [
         reverse(DASHBOARD),
         reverse("admin:concerts_ticket_check"),
-        reverse("admin:booking_checkin_door"),
+        reverse("booking:door"),
         reverse("admin:concerts_datecancellation_changelist"),
         reverse("admin:concerts_dateexport_changelist"),
         reverse("django_rq:home"),
@@ -69,7 +69,7 @@ def test_staff_without_permissions_cannot_see_the_dashboard(client):
 
 def test_admin_index_links_to_the_operations_pages(staff_client):
     content = staff_client.get(reverse("admin:index")).content.decode()
-    for name in (DASHBOARD, "admin:booking_checkin_door", "django_rq:home"):
+    for name in (DASHBOARD, "booking:door", "django_rq:home"):
         assert reverse(name) in content
     assert staff_client.get(reverse("django_rq:home")).status_code == 200
 

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 OPERATIONS = (
     "admin:concerts_salesdashboard_changelist",
-    "admin:booking_checkin_door",
+    "booking:door",
     "admin:concerts_datecancellation_changelist",
     "admin:concerts_dateexport_changelist",
     "django_rq:home",

@@ -282,14 +282,15 @@ def offer_expired(scene):
     return Refused(refusal, page)
 
 
-# The door: through the admin's check-in page, whose context carries the refusal.
+# The door: through the door page, whose context carries the refusal.
 
 
 def _door(scene, code, concert_date=None):
     staff = Client()
     staff.force_login(StaffFactory())
     page = staff.post(
-        reverse("admin:booking_checkin_door"), {"concert_date": str((concert_date or scene.date).pk), "code": code}
+        reverse("booking:door"),
+        {"concert_date": str((concert_date or scene.date).pk), "door": "Gate A", "code": code},
     )
     return Refused(page.context["refusal"], page)
 

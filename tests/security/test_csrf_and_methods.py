@@ -17,7 +17,8 @@ from tests.security.fixtures import admit, hold, login_client, pay, state_snapsh
 pytestmark = pytest.mark.django_db
 
 # URL name → how it may be reached. "public": anyone may GET it. "fan": GET for logged-in fans only.
-# "post": changes state, POST only, CSRF-checked. "room" is GET (a page) and POST (join).
+# "post": changes state, POST only, CSRF-checked. "room" is GET (a page) and POST (join). "staff": staff only
+# (the door page: tests/booking/test_views_door.py checks its access and its CSRF check).
 URL_CLASSES = {
     "set_language": "post",
     "healthz": "public",
@@ -56,6 +57,8 @@ URL_CLASSES = {
     "booking:cancel": "fan+post",
     "booking:waitlist": "fan+post",
     "booking:offer": "fan+post",
+    "booking:door": "staff+post",
+    "booking:door_setup": "post",
     "wallet:home": "fan",
     "wallet:charge": "post",
 }
