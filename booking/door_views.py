@@ -10,6 +10,7 @@ code with fetch, asking for JSON (the same answer, as text for the page to show)
 kept in the session, so a phone stays set up from scan to scan and visit to visit.
 """
 
+import functools
 from typing import Any
 
 from django.contrib.admin.views.decorators import staff_member_required
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import audit
 from accounts.requests import acting_user
 from concerts.models import ConcertDate
 from config.middleware import with_policy
@@ -41,7 +43,10 @@ def _door_staff(view: Any) -> Any:
     """Staff only (anyone else is sent to the staff log-in), and only those who may check tickets in (403).
 
     The one gate of the door's views: whatever else staff pages come to require (a second factor) goes here.
+    Inside it the view runs as audit.acting_view, so the check-in's audit entry names the staff member, their
+    client address and the view ("door").
     """
+    view = audit.acting_view(view)
 
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.has_perm(PERMISSION):
@@ -49,8 +54,7 @@ def _door_staff(view: Any) -> Any:
         response: HttpResponse = view(request, *args, **kwargs)
         return response
 
-    checked.__name__ = view.__name__
-    checked.__doc__ = view.__doc__
+    functools.update_wrapper(checked, view)
     return never_cache(staff_member_required(checked, login_url="admin:login"))
 
 
