@@ -13,7 +13,7 @@ from ninja.openapi.schema import OpenAPISchema
 
 from . import problems
 from .auth import FAN
-from .routers import concerts, me, reservations, wallet
+from .routers import booking, concerts, me, queue, reservations, wallet
 
 DESCRIPTION = """Book concert seats on Frontrow from a program: the same rules, waiting room and refusals as the site.
 
@@ -54,5 +54,8 @@ problems.install(api)
 api.add_router("/me", me.router, tags=["Account"])
 api.add_router("/concerts", concerts.router, tags=["Concerts"])
 api.add_router("/dates", concerts.dates_router, tags=["Concerts"])
+api.add_router("/concerts", queue.router, tags=["Waiting room"])
+api.add_router("/dates", booking.router, tags=["Booking"])
+api.add_router("/reservations", booking.reservations_router, tags=["Booking"])
 api.add_router("/wallet", wallet.router, tags=["Wallet"])
 api.add_router("/reservations", reservations.router, tags=["Reservations"])

@@ -33,6 +33,7 @@ class RefusalCode(StrEnum):
     CHECKOUT_CHANGED = "checkout_changed"
     NOTHING_TO_PAY = "nothing_to_pay"
     INVALID_PAYMENT_REQUEST = "invalid_payment_request"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     # booking: cancelling
     CANCELLATION_CLOSED = "cancellation_closed"
     RESERVATION_NOT_CANCELLABLE = "reservation_not_cancellable"

@@ -22,6 +22,7 @@ from ..exceptions import (
     CheckoutChanged,
     DateNotBookable,
     HoldExpired,
+    IdempotencyKeyReused,
     InsufficientBalanceToPay,
     InvalidPaymentRequest,
     NothingToPay,
@@ -142,7 +143,8 @@ def pay(
     """Pay all of the fan's holds on this date from the wallet in one transaction; return a PaymentResult.
 
     Locks the user row, then the held seats in seat order. The same idempotency key (a retry, double click,
-    or a concurrent second request) charges once and returns the first result with replayed=True.
+    or a concurrent second request) charges once and returns the first result with replayed=True; the same key
+    with other `reservation_ids` than the seats it paid raises IdempotencyKeyReused (422), charging nothing.
     If the show has started, a hold has expired or the balance is short, one FAILED Payment per hold is
     committed with the reason and nothing is charged or confirmed; then DateNotBookable, HoldExpired or
     InsufficientBalanceToPay is raised. (Expired holds themselves are swept in that transaction, as every reader
@@ -162,6 +164,8 @@ def pay(
         locked_user = lock_user(user.pk)
         replay = _paid_with_key(user=user, concert_date=concert_date, key=key, balance=locked_user.balance)
         if replay is not None:
+            if shown is not None and shown != {reservation.pk for reservation in replay.reservations}:
+                raise IdempotencyKeyReused()
             return replay
 
         starts_at = share_lock_date(concert_date)

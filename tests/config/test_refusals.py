@@ -194,6 +194,18 @@ def invalid_payment_request(scene):
     return Refused(refusal_of(_pay(scene, idempotency_key="")))
 
 
+@provokes(RefusalCode.IDEMPOTENCY_KEY_REUSED, status=422)
+def idempotency_key_reused(scene):
+    from tests.support.fans import top_up
+
+    top_up(scene.fan, 500_000)
+    first, second = _hold(scene, [1, 2])()
+    booking_services.pay(
+        user=scene.fan, concert_date=scene.date, idempotency_key="k", reservation_ids=[first.pk, second.pk]
+    )
+    return Refused(refusal_of(_pay(scene, reservation_ids=[first.pk])))
+
+
 @provokes(RefusalCode.CANCELLATION_CLOSED, status=409)
 def cancellation_closed(scene):
     fan, result = paid_fan(concert_date=scene.date, seats=[1])

@@ -1,0 +1,153 @@
+"""The booking flow, gated like the pages: hold seats (all or nothing), see and pay my holds of a date (once per
+Idempotency-Key), cancel a paid reservation. Holding needs an admission from the concert's waiting room, as the
+seat map does; paying and reading my holds are also open to a fan whose admission ended while they hold seats
+(booking.selectors.may_pay_without_admission, the checkout page's exception). Another fan's reservation is a 404."""
+
+import datetime
+import uuid
+from typing import Any
+
+from django.utils import timezone
+from ninja import Router, Schema, Status
+from ninja.params.functions import Header
+from pydantic import Field
+
+from accounts.requests import AuthenticatedRequest
+from booking import selectors as booking_selectors
+from booking import services as booking_services
+from booking.models import Reservation
+from concerts.models import ConcertDate
+from queueing.exceptions import NotAdmitted
+from queueing.gate import admission
+from wallet import selectors as wallet_selectors
+
+from ..exceptions import NotFound
+from ..gates import concert_date_or_404, require_admission
+from ..problems import Problem
+from ..ratelimits import rate_limit
+from .reservations import ReservationOut, reservation_out
+
+router = Router()
+reservations_router = Router()
+
+REFUSED: dict[int, Any] = dict.fromkeys((400, 401, 402, 403, 404, 409, 422, 429, 503), Problem)
+
+
+class HoldIn(Schema):
+    seats: list[int] = Field(min_length=1, max_length=50, description="The seat numbers to hold together")
+
+
+class HoldsOut(Schema):
+    date_id: uuid.UUID
+    holds: list[ReservationOut]  # every live hold of mine on the date, in seat order
+    total: int  # what paying them costs, whole won
+    balance: int  # my wallet now
+    expires_at: datetime.datetime | None  # when the first of them runs out
+
+
+class PayIn(Schema):
+    reservations: list[uuid.UUID] | None = Field(
+        None,
+        description="The holds you saw and mean to pay (their ids); the payment is refused if your holds on the "
+        "date differ. Omit to pay every live hold of yours on the date.",
+    )
+
+
+class PaymentOut(Schema):
+    reservations: list[ReservationOut]
+    total: int
+    balance_after: int
+    replayed: bool  # true: this key had paid already, nothing more was charged
+
+
+def _holds(request: AuthenticatedRequest, concert_date: ConcertDate) -> dict[str, object]:
+    holds = booking_selectors.live_holds(user=request.user, concert_date=concert_date, now=timezone.now())
+    for hold in holds:
+        hold.seat.concert_date = concert_date  # joined already: no query per hold
+    return {
+        "date_id": concert_date.pk,
+        "holds": [reservation_out(hold) for hold in holds],
+        "total": sum(hold.price for hold in holds),
+        "balance": wallet_selectors.balance(user=request.user),
+        "expires_at": min((h.hold_expire_at for h in holds if h.hold_expire_at is not None), default=None),
+    }
+
+
+def _admitted_or_paying(request: AuthenticatedRequest, concert_date: ConcertDate, key: str | None) -> None:
+    admitted, current = admission(user=request.user, concert=concert_date.concert)
+    if admitted or booking_selectors.may_pay_without_admission(
+        user=request.user, concert_date=concert_date, idempotency_key=key, now=timezone.now()
+    ):
+        return
+    raise NotAdmitted(position=current.position if current is not None and current.position else None)
+
+
+@router.post("/{date_id}/holds", response={201: HoldsOut, **REFUSED}, summary="Hold seats (all or nothing)")
+def hold(request: AuthenticatedRequest, date_id: uuid.UUID, payload: HoldIn) -> Status[dict[str, object]]:
+    """Hold these seats together for a few minutes (HOLD_SECONDS), all or nothing, as the seat map's button does;
+    answers every live hold of mine on the date. Needs an admission from the concert's waiting room (403
+    not_admitted). Refusals: seat_taken, seat_limit_reached, sale_not_open, date_not_bookable, ... (409/403/400)."""
+    rate_limit(request, "hold")
+    concert_date = concert_date_or_404(date_id)
+    require_admission(user=request.user, concert=concert_date.concert)
+    booking_services.hold_seats(user=request.user, concert_date=concert_date, seat_numbers=payload.seats)
+    return Status(201, _holds(request, concert_date))
+
+
+@router.get("/{date_id}/holds", response={200: HoldsOut, **REFUSED}, summary="My holds of a date")
+def my_holds(request: AuthenticatedRequest, date_id: uuid.UUID) -> dict[str, object]:
+    """What checkout would pay: my live holds on the date, their total, my balance and when they run out."""
+    rate_limit(request, "api_read")
+    concert_date = concert_date_or_404(date_id)
+    _admitted_or_paying(request, concert_date, None)
+    return _holds(request, concert_date)
+
+
+@router.post("/{date_id}/payments", response={200: PaymentOut, 201: PaymentOut, **REFUSED}, summary="Pay my holds")
+def pay(
+    request: AuthenticatedRequest,
+    date_id: uuid.UUID,
+    payload: PayIn,
+    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=64),
+) -> Status[dict[str, object]]:
+    """Pay my live holds on the date from my wallet, once per `Idempotency-Key` (1-64 characters, e.g. a UUID):
+    a retry with the same key answers the first payment (200, replayed) and charges nothing; the same key with other
+    `reservations` is refused (422 idempotency_key_reused). 201 for a new payment. Refusals:
+    insufficient_balance (402), hold_expired, nothing_to_pay, checkout_changed (409)."""
+    rate_limit(request, "pay")
+    concert_date = concert_date_or_404(date_id)
+    _admitted_or_paying(request, concert_date, idempotency_key)
+    result = booking_services.pay(
+        user=request.user,
+        concert_date=concert_date,
+        idempotency_key=idempotency_key,
+        reservation_ids=payload.reservations,
+        language=request.LANGUAGE_CODE,
+    )
+    for reservation in result.reservations:
+        reservation.seat.concert_date = concert_date
+    body = {
+        "reservations": [reservation_out(reservation) for reservation in result.reservations],
+        "total": result.total,
+        "balance_after": result.balance_after,
+        "replayed": result.replayed,
+    }
+    return Status(200 if result.replayed else 201, body)
+
+
+@reservations_router.post(
+    "/{reservation_id}/cancel", response={200: ReservationOut, **REFUSED}, summary="Cancel a paid reservation"
+)
+def cancel(request: AuthenticatedRequest, reservation_id: uuid.UUID) -> dict[str, object]:
+    """Cancel one of my paid reservations and refund it to my wallet, less the concert's cancellation fee, until
+    CANCEL_CUTOFF_HOURS before the show (as My tickets' Cancel). Another fan's reservation is a 404."""
+    reservation = (
+        Reservation.objects.select_related("seat__concert_date__concert")
+        .filter(pk=reservation_id, user_id=request.user.pk)
+        .first()
+    )
+    if reservation is None:
+        raise NotFound()
+    cancelled = booking_services.cancel(user=request.user, reservation=reservation)
+    cancelled.seat = reservation.seat
+    return reservation_out(cancelled)
