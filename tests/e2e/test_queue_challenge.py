@@ -101,7 +101,7 @@ def test_without_javascript_the_page_says_the_check_needs_it_and_nothing_joins(
     # (Playwright's text search skips <noscript>: the paragraph is found by its place.)
     notice = page.locator("form.join-box [data-queue-challenge] noscript .notice")
     expect(notice).to_be_visible()
-    expect(notice).to_contain_text("대기열에 들어가려면 자바스크립트가 필요합니다.")
+    expect(notice).to_contain_text("대기열에 입장하려면 자바스크립트가 필요합니다.")
     page.get_by_test_id("join-queue").click()
     expect(page.get_by_text("대기열 입장 확인이 진행되지 않았습니다.", exact=False)).to_be_visible()
     page.screenshot(path=artifacts / "challenge-nojs.png", full_page=True)
