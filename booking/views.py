@@ -111,7 +111,7 @@ def _seat_map_url(request: AuthenticatedRequest, date_id: uuid.UUID) -> str:
 @require_POST
 @login_required(form_page=_seat_map_url)
 @rate_limited("hold")
-@admitted_required
+@admitted_required(form_page=_seat_map_url)
 def hold(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponseBase:
     """Hold the checked seats together (all or nothing), then go to checkout.
 
@@ -148,7 +148,7 @@ def hold(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponseBase:
 @require_POST
 @login_required(form_page=_seat_map_url)
 @rate_limited("hold")  # a pick is a hold
-@admitted_required
+@admitted_required(form_page=_seat_map_url)
 def pick(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponseBase:
     """The seat picker ("Pick the best seats for me"): hold the best free seats side by side for the count and
     price asked (booking.seat_rows), then go to checkout. A refusal (none fit, the seat limit, a bad count or

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.utils import timezone
+from django.utils.http import urlencode
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from booking import services as booking_services
@@ -52,8 +53,12 @@ def test_a_fan_who_is_not_admitted_is_sent_to_the_waiting_room(fan_client, conce
         response = fan_client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(f"/concerts/{concert_date.concert.pk}/queue/")
-    response = fan_client.post(hold_url(concert_date), {"seats": ["1"]})
-    assert response.status_code == 302
+    # A hold or pick (a form's POST: no page to come back to) is told to come back to the seat map once let in.
+    room = f"/concerts/{concert_date.concert.pk}/queue/"
+    for url, data in ((hold_url(concert_date), {"seats": ["1"]}), (f"/dates/{concert_date.pk}/pick/", {"count": "2"})):
+        response = fan_client.post(url, data)
+        assert response.status_code == 302
+        assert response["Location"] == f"{room}?{urlencode({'next': seats_url(concert_date)})}"
     assert not Reservation.objects.exists()
 
 
