@@ -31,7 +31,17 @@ from config.admin import GuardedDeleteAdmin, ReadOnlyAdmin, SavesChangedFieldsAd
 
 from . import selectors
 from .admin_presales import PresaleInline
-from .models import Concert, ConcertDate, DateExport, Seat, SeatStatusHistory, local_day
+from .models import (
+    Concert,
+    ConcertDate,
+    DateExport,
+    Presale,
+    PresaleCode,
+    PresaleEmail,
+    Seat,
+    SeatStatusHistory,
+    local_day,
+)
 from .pricing import PriceTier, default_tiers, describe_price_tier, format_price_tiers, parse_price_tiers, seat_prices
 from .services import (
     check_date_start,
@@ -269,7 +279,7 @@ class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin
     def delete_refusal(self, obj: Concert) -> str | None:
         return selectors.concert_delete_refusal(obj)
 
-    deletes_with_it = (ConcertDate, Seat, SeatStatusHistory, DateExport)
+    deletes_with_it = (ConcertDate, Seat, SeatStatusHistory, DateExport, Presale, PresaleCode, PresaleEmail)
 
     def delete_model(self, request: HttpRequest, obj: Concert) -> None:
         delete_concert(concert=obj)

@@ -328,7 +328,14 @@ def check_presale(
             ValidationError(_("Presale windows of one concert may not overlap."), code="presale_overlap")
         )
     capacity = presale_capacity(concert)
-    if quota > capacity:
+    if capacity == 0:
+        errors.setdefault("quota", []).append(
+            ValidationError(
+                _("Save the concert's dates first: a presale's quota is counted in their seats."),
+                code="presale_without_seats",
+            )
+        )
+    elif quota > capacity:
         errors.setdefault("quota", []).append(
             ValidationError(
                 _("The quota is more than the concert's %(seats)s seats."),

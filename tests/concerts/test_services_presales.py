@@ -195,3 +195,10 @@ def test_the_open_window_and_the_coming_ones():
     assert selectors.open_presale(concert=concert, now=later.closes_at) is None
     assert selectors.coming_presales(concert=concert) == [presale, later]
     assert selectors.coming_presales(concert=concert, now=later.opens_at) == [later]
+
+
+def test_a_concert_without_dates_takes_no_presale_yet():
+    concert = ConcertFactory(sale_opens_at=timezone.now() + datetime.timedelta(days=3))
+    with pytest.raises(ValidationError) as error:
+        _window(concert, quota=1)
+    assert "Save the concert's dates first" in _messages(error)["quota"][0]
