@@ -219,14 +219,6 @@ class InvalidPaymentRequest(BookingError):
     default_message = _("This checkout form is not valid any more. Please reload the page and try again.")
 
 
-class IdempotencyKeyReused(BookingError):
-    """A payment's idempotency key that already paid other seats: a retry must send what the first request sent."""
-
-    status = 422
-    code = RefusalCode.IDEMPOTENCY_KEY_REUSED
-    default_message = _("This payment key was already used for a different payment. Use a new key for a new payment.")
-
-
 class CancellationClosed(BookingError):
     code = RefusalCode.CANCELLATION_CLOSED
     default_message = _("Cancellation closed before the show; this reservation can no longer be cancelled.")

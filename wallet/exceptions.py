@@ -48,3 +48,12 @@ class InsufficientBalance(WalletError):
                 needed=needed,
             )
         )
+
+
+class IdempotencyKeyReused(WalletError):
+    """An idempotency key (a payment's or a top-up's) that already did something else: a retry must send what the
+    first request sent. 422: the request is well formed, but it contradicts the one that used the key."""
+
+    status = 422
+    code = RefusalCode.IDEMPOTENCY_KEY_REUSED
+    default_message = _("This payment key was already used for a different payment. Use a new key for a new payment.")

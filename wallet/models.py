@@ -24,8 +24,12 @@ class ChargeHistory(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices)
     reason = models.CharField(_("failure reason"), max_length=200, blank=True)
     charged_at = models.DateTimeField(_("charged at"), default=timezone.now)
+    # The client's Idempotency-Key of a top-up through the JSON API ("" for the page's): one success per key.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, blank=True, default="")
     # Not a column: wallet.services.charge sets it on the row it returns (the balance right after the top-up).
     balance_after: int
+    # Not a column either: True on the row charge returns for a key that had topped up already (nothing added).
+    replayed: bool = False
 
     class Meta:
         verbose_name = _("top-up")
@@ -36,6 +40,11 @@ class ChargeHistory(models.Model):
                 condition=Q(status="SUCCESS", amount__isnull=False, amount__gt=0, reason="")
                 | Q(status="FAILED") & ~Q(reason=""),
                 name="charge_success_positive_failed_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=Q(status="SUCCESS") & ~Q(idempotency_key=""),
+                name="charge_one_success_per_key",
             ),
         ]
         indexes = [models.Index(fields=["user", "charged_at"], name="charge_user_time_idx")]

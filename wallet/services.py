@@ -25,7 +25,7 @@ from django_stubs_ext import StrOrPromise
 from accounts.locking import lock_user
 from accounts.models import User
 
-from .exceptions import ChargeRefused, InsufficientBalance, InvalidAmount
+from .exceptions import ChargeRefused, IdempotencyKeyReused, InsufficientBalance, InvalidAmount
 from .models import ChargeHistory, UsageHistory
 
 if TYPE_CHECKING:
@@ -71,16 +71,24 @@ def _charge_refusal(value: int) -> StrOrPromise | None:
     return None
 
 
-def charge(*, user: User, amount: object, now: datetime.datetime | None = None) -> ChargeHistory:
+def charge(
+    *, user: User, amount: object, idempotency_key: str = "", now: datetime.datetime | None = None
+) -> ChargeHistory:
     """Top up the wallet by `amount` whole won and return the SUCCESS ChargeHistory row.
 
     A refused attempt (not a whole number, outside MIN_CHARGE..MAX_CHARGE, or a balance that would pass
     MAX_BALANCE) is committed as a FAILED row with the reason, then ChargeRefused is raised carrying it.
     The returned row has a `balance_after` attribute. Locks the user row.
+    With an `idempotency_key` (1-64 characters; the JSON API's Idempotency-Key), a key that already topped up
+    returns that top-up (`replayed` True, nothing added) when `amount` is the same, and raises IdempotencyKeyReused
+    (nothing recorded) when it is not; the user row lock makes two requests with one key at once top up once.
     """
     now = now or timezone.now()
+    if len(idempotency_key) > 64:
+        raise ValueError("an idempotency key is at most 64 characters")
     recorded: int | None = None
     refusal: StrOrPromise | None = None
+    value: int | None = None
     try:
         value = whole_won(amount)
     except InvalidAmount as exc:
@@ -90,7 +98,18 @@ def charge(*, user: User, amount: object, now: datetime.datetime | None = None) 
         refusal = _charge_refusal(value)
 
     with transaction.atomic():
+        if idempotency_key:
+            locked = lock_user(user.pk)
+            done = ChargeHistory.objects.filter(
+                user_id=user.pk, status=ChargeHistory.Status.SUCCESS, idempotency_key=idempotency_key
+            ).first()
+            if done is not None:
+                if done.amount != value:
+                    raise IdempotencyKeyReused()
+                done.balance_after, done.replayed = locked.balance, True
+                return done
         if refusal is None:
+            assert value is not None  # whole_won gave it, or refused
             locked = lock_user(user.pk)
             if locked.balance + value > settings.MAX_BALANCE:
                 refusal = format_lazy(
@@ -101,7 +120,11 @@ def charge(*, user: User, amount: object, now: datetime.datetime | None = None) 
             else:
                 get_user_model().objects.filter(pk=user.pk).update(balance=F("balance") + value)
                 row = ChargeHistory.objects.create(
-                    user_id=user.pk, amount=value, status=ChargeHistory.Status.SUCCESS, charged_at=now
+                    user_id=user.pk,
+                    amount=value,
+                    status=ChargeHistory.Status.SUCCESS,
+                    charged_at=now,
+                    idempotency_key=idempotency_key,
                 )
                 row.balance_after = locked.balance + value
                 return row

@@ -1,14 +1,15 @@
-"""The fan's wallet: balance and history (cursor-paged, newest first)."""
+"""The fan's wallet: balance, top-up (once per Idempotency-Key) and history (cursor-paged, newest first)."""
 
 import datetime
 import uuid
 
 from django.utils import timezone
-from ninja import Router, Schema
-from ninja.params.functions import Query
+from ninja import Router, Schema, Status
+from ninja.params.functions import Header, Query
 
 from accounts.requests import AuthenticatedRequest
 from wallet import selectors as wallet_selectors
+from wallet import services as wallet_services
 
 from .. import cursors
 from ..problems import Problem
@@ -66,3 +67,40 @@ def history(
         "items": [entry.__dict__ for entry in page],
         "next_cursor": cursors.encode(page[-1].at, page[-1].id) if more else None,
     }
+
+
+class TopUpIn(Schema):
+    amount: int  # whole won, between MIN_CHARGE and MAX_CHARGE; the balance may not pass MAX_BALANCE
+
+
+class TopUpOut(Schema):
+    id: uuid.UUID
+    amount: int
+    balance_after: int
+    at: datetime.datetime
+    replayed: bool  # true: this key had topped up already, nothing more was added
+
+
+@router.post(
+    "/top-ups",
+    response={200: TopUpOut, 201: TopUpOut, 400: Problem, 401: Problem, 403: Problem, 422: Problem, 429: Problem},
+    summary="Top up my wallet",
+)
+def top_up(
+    request: AuthenticatedRequest,
+    payload: TopUpIn,
+    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=64),
+) -> Status[dict[str, object]]:
+    """Add `amount` won to my wallet, once per `Idempotency-Key`: a retry with the same key and amount answers the
+    first top-up (200, replayed), the same key with another amount is refused (422 idempotency_key_reused). 201 for a
+    new top-up; a refused one (charge_refused, 400) is recorded in the history with its reason."""
+    rate_limit(request, "top_up")
+    row = wallet_services.charge(user=request.user, amount=payload.amount, idempotency_key=idempotency_key)
+    body: dict[str, object] = {
+        "id": row.pk,
+        "amount": row.amount,
+        "balance_after": row.balance_after,
+        "at": row.charged_at,
+        "replayed": row.replayed,
+    }
+    return Status(200 if row.replayed else 201, body)

@@ -15,6 +15,7 @@ from accounts.models import User
 from concerts.models import Concert, ConcertDate, Seat, SeatStatusHistory
 from wallet import exceptions as wallet_exceptions
 from wallet import services as wallet_services
+from wallet.exceptions import IdempotencyKeyReused
 
 from .. import selectors
 from ..exceptions import (
@@ -22,7 +23,6 @@ from ..exceptions import (
     CheckoutChanged,
     DateNotBookable,
     HoldExpired,
-    IdempotencyKeyReused,
     InsufficientBalanceToPay,
     InvalidPaymentRequest,
     NothingToPay,

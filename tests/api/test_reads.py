@@ -114,3 +114,34 @@ def test_the_detail_follows_accept_language(fan, book_token):
     english = bearer_client(book_token[1], language="en").get("/api/v1/reservations", {"limit": 0}).json()
     korean = bearer_client(book_token[1], language="ko").get("/api/v1/reservations", {"limit": 0}).json()
     assert english["detail"].startswith("The request is not valid") and korean["detail"].startswith("요청이")
+
+
+def _top_up(api, amount, key="top-up-1"):
+    return api.post(
+        "/api/v1/wallet/top-ups", {"amount": amount}, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key
+    )
+
+
+def test_a_top_up_adds_once_per_key_and_the_same_key_with_another_amount_is_refused(fan, api):
+    first = _top_up(api, 50_000)
+    assert first.status_code == 201
+    assert first.json()["balance_after"] == 50_000 and first.json()["replayed"] is False
+    again = _top_up(api, 50_000)
+    assert again.status_code == 200 and again.json()["replayed"] is True and again.json()["id"] == first.json()["id"]
+    assert_problem(_top_up(api, 60_000), status=422, code="idempotency_key_reused")
+    assert _top_up(api, 10_000, key="top-up-2").json()["balance_after"] == 60_000
+    fan.refresh_from_db()
+    assert fan.balance == 60_000
+
+
+def test_a_refused_top_up_is_a_400_recorded_and_a_missing_key_a_400_naming_it(fan, api, read_token):
+    assert_problem(_top_up(api, 1), status=400, code="charge_refused")
+    history = api.get("/api/v1/wallet/history").json()["items"]
+    assert [(e["status"], e["amount"]) for e in history] == [("FAILED", 1)]
+    body = assert_problem(
+        api.post("/api/v1/wallet/top-ups", {"amount": 10_000}, content_type="application/json"),
+        status=400,
+        code="invalid_request",
+    )
+    assert body["errors"][0]["field"] == "Idempotency-Key"
+    assert_problem(_top_up(bearer_client(read_token[1]), 10_000), status=403, code="token_scope_insufficient")

@@ -73,3 +73,18 @@ def test_payment_and_refund_of_one_reservation_and_failures_are_allowed():
     UsageHistoryFactory(user=user, reservation=None)
     UsageHistoryFactory(user=user, reservation=None)
     assert user.usages.count() == 5
+
+
+def test_one_successful_top_up_per_idempotency_key(refused):
+    from tests.factories import UserFactory
+    from wallet.models import ChargeHistory
+
+    user = UserFactory()
+    ChargeHistory.objects.create(user=user, amount=1000, status="SUCCESS", idempotency_key="k")
+    ChargeHistory.objects.create(user=user, amount=1000, status="FAILED", reason="r", idempotency_key="k")
+    ChargeHistory.objects.create(user=user, amount=1000, status="SUCCESS")  # the page's: no key
+    ChargeHistory.objects.create(user=user, amount=1000, status="SUCCESS")
+    refused(
+        "charge_one_success_per_key",
+        lambda: ChargeHistory.objects.create(user=user, amount=500, status="SUCCESS", idempotency_key="k"),
+    )
