@@ -8,25 +8,24 @@ it opens nothing and the code never travels in a GET request to the server.
 """
 
 import datetime
-import re
 
-import zxingcpp
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
+
+from config.qr import inline_svg
+from config.qr import qr_drawing as _qr_drawing  # a module name of its own: tests count the drawings
 
 from .exceptions import TicketCodeInvalid
 from .models import Reservation
 
 SALT = "frontrow.e-ticket"
 
-# How the QR codes are drawn (as fans have always received them): two blank modules around the code and 0.8 mm a
-# module, 36 mm wide for a ticket code's 41 modules. Error correction M: a code 15% smudged still reads.
-QR_QUIET_MODULES = 2
+# How the QR codes are drawn (config.qr, as fans have always received them): two blank modules around the code and
+# 0.8 mm a module, 36 mm wide for a ticket code's 41 modules. Error correction M: a code 15% smudged still reads.
 QR_MODULE_MM = 0.8
-_DARK_RUN = re.compile(rb"\x00+")
 
 
 class _IssuedAtSigner(signing.TimestampSigner):
@@ -55,26 +54,6 @@ def ticket_url(reservation: Reservation) -> str:
     return settings.SITE_URL + reverse("booking:ticket", args=[reservation.pk])
 
 
-def _qr_drawing(code: str) -> tuple[int, str]:
-    """The code as a QR code: the side of its drawing in modules (quiet zone included) and one SVG path, a
-    rectangle per run of dark modules in a row.
-
-    zxing-cpp encodes it (in C++: a twentieth of the CPU of a pure-Python encoder, which was most of the
-    confirmation e-mail's cost); the path is written here from its module matrix, small and drawn as before.
-    """
-    barcode = zxingcpp.create_barcode(code, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-    image = barcode.to_image(scale=1, add_quiet_zones=False)  # one byte a module, row by row, 0 is dark
-    size = image.shape[0]
-    rows = memoryview(image).tobytes()  # type: ignore[arg-type]  # its stubs leave out the buffer protocol
-    quiet = QR_QUIET_MODULES
-    path = "".join(
-        f"M{run.start() - y * size + quiet} {y + quiet}h{run.end() - run.start()}v1h-{run.end() - run.start()}z"
-        for y in range(size)
-        for run in _DARK_RUN.finditer(rows, y * size, (y + 1) * size)
-    )
-    return size + 2 * quiet, path
-
-
 def ticket_qr_svg(code: str) -> bytes:
     """The code as a QR code, an SVG document 0.8 mm a module (the confirmation e-mail's attachment)."""
     side, path = _qr_drawing(code)
@@ -91,12 +70,7 @@ def ticket_qr_inline_svg(code: str) -> SafeString:
     page names it (role="img" and an aria-label on the element around it), since the name is in the fan's
     language. The markup holds nothing but numbers and the letters of the path, so it is safe as it is.
     """
-    side, path = _qr_drawing(code)
-    return mark_safe(  # our own drawing: digits and path letters only
-        f'<svg class="qr-code" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}" aria-hidden="true" '
-        f'focusable="false" shape-rendering="crispEdges"><rect width="{side}" height="{side}" fill="#fff"/>'
-        f'<path d="{path}" fill="#000"/></svg>'
-    )
+    return inline_svg(*_qr_drawing(code))
 
 
 def reservation_for_code(code: str) -> Reservation:
