@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_stubs_ext import StrOrPromise
 
 from config.admin import ReadOnlyAdmin, SavesChangedFieldsAdmin
@@ -168,3 +170,13 @@ def _show(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(item) for item in value) or "—"
     return str(value)
+
+
+# --- staff two-factor devices ----------------------------------------------------------------------------------
+# django-otp's own screens let a superuser read every authenticator's key and add devices to anyone: not shown.
+# Devices are made by their owner's enrolment page and removed by an operator's `manage.py reset_two_factor EMAIL`
+# (accounts.two_factor).
+
+for _device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device_model):
+        admin.site.unregister(_device_model)

@@ -90,3 +90,22 @@ class TokenLimitReached(AccountError):
     status = 409
     code = RefusalCode.TOKEN_LIMIT_REACHED
     default_message = _("You have as many access tokens as an account may have. Revoke one you no longer use first.")
+
+
+class SecondFactorRequired(AccountError):
+    """A staff page asked for by staff whose session has not passed the second factor (accounts.middleware)."""
+
+    status = 403
+    code = RefusalCode.SECOND_FACTOR_REQUIRED
+    default_message = _("Staff pages need the code from your authenticator app: enter it on the verification page.")
+
+
+class SecondFactorInvalid(AccountError):
+    """A code the staff member's devices do not accept now: wrong, used already, or a device still waiting after
+    wrong codes (django-otp's throttle)."""
+
+    code = RefusalCode.SECOND_FACTOR_INVALID
+    default_message = _(
+        "That code is not right, or it was used already. Enter the code your authenticator app shows now (or an "
+        "unused backup code). After several wrong codes, wait a few seconds between tries."
+    )

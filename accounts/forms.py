@@ -152,3 +152,28 @@ class ApiTokenForm(forms.Form):
             (days, ngettext("%(days)d day", "%(days)d days", days) % {"days": days})
             for days in settings.API_TOKEN_LIFETIME_DAYS
         ]
+
+
+class SecondFactorForm(forms.Form):
+    """A staff member's second factor: the six digits their authenticator app shows, or one of their backup codes."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=64,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+                "autofocus": True,
+                "size": 12,
+            }
+        ),
+    )
+
+    def __init__(self, *args: Any, numeric: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        if numeric:  # enrolment takes the app's six digits only: a phone shows its number pad
+            self.fields["code"].widget.attrs.update({"inputmode": "numeric", "pattern": "[0-9 ]*"})

@@ -19,4 +19,6 @@ urlpatterns = [
     path("password/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("email/verify/resend/", views.resend_verification, name="resend_verification"),
     path("email/verify/<str:token>/", views.verify_email, name="verify_email"),
+    path("two-factor/", views.two_factor_verify, name="two_factor_verify"),
+    path("two-factor/setup/", views.two_factor_setup, name="two_factor_setup"),
 ]

@@ -5,12 +5,14 @@ accounts.services."""
 import uuid
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -18,15 +20,17 @@ from django.template.response import TemplateResponse
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone, translation
 from django.utils.decorators import method_decorator
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.lockout import lockout_response
 from config.ratelimit import rate_limited
 
-from . import selectors, services
-from .exceptions import AccountError, EmailNotVerified
+from . import selectors, services, two_factor
+from .exceptions import AccountError, EmailNotVerified, SecondFactorInvalid
 from .forms import (
     ApiTokenForm,
     ChangeEmailForm,
@@ -34,6 +38,7 @@ from .forms import (
     EmailAuthenticationForm,
     NewPasswordForm,
     PasswordResetRequestForm,
+    SecondFactorForm,
     SignupForm,
 )
 from .redirects import login_required, redirect_to_next, safe_next
@@ -83,6 +88,13 @@ class LoginView(auth_views.LoginView):
     def get_redirect_url(self) -> str:
         """The `next` to follow after logging in, if safe (accounts.redirects.safe_next), else ""."""
         return _next_url(self.request)
+
+    def get_success_url(self) -> str:
+        """Staff go on to their second factor first (accounts.two_factor), then to where they were going."""
+        url = super().get_success_url()
+        if two_factor.needs_second_factor(self.request.user):
+            return two_factor.verify_url(safe_next(self.request, url) or reverse("admin:index"))
+        return url
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=form), status=400)
@@ -314,3 +326,99 @@ def revoke_api_token(request: AuthenticatedRequest, token_id: uuid.UUID) -> Http
         raise Http404("No such token.")
     messages.success(request, _("The token %(name)s is revoked: it no longer works.") % {"name": token.name})
     return HttpResponseRedirect(reverse("accounts:api_tokens"))
+
+
+# --- staff two-factor ---------------------------------------------------------------------------------------
+
+
+def _staff_next(request: HttpRequest) -> str:
+    """Where staff go once past the second factor: the safe `next`, else the admin."""
+    return _next_url(request) or reverse("admin:index")
+
+
+def _second_factor_locked_out(request: HttpRequest, user: Any) -> bool:
+    """django-axes has locked this account out from this address (wrong passwords and wrong codes alike)."""
+    return bool(settings.AXES_ENABLED) and AxesProxyHandler.is_locked(request, {"username": user.email})
+
+
+def _second_factor_failed(request: HttpRequest, user: Any) -> None:
+    """A wrong code counts as a failed log-in of this account from this address: django-axes locks the pair out
+    after AXES_FAILURE_LIMIT of them, as it does for passwords (its middleware then answers the lockout page)."""
+    user_login_failed.send(sender=__name__, credentials={"username": user.email}, request=request)
+
+
+def _staff_only(request: HttpRequest) -> None:
+    if not two_factor.needs_second_factor(request.user):
+        raise Http404  # fans have no second factor
+
+
+@never_cache
+@sensitive_post_parameters("code")
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+@rate_limited("two_factor", methods=["POST"])
+def two_factor_verify(request: AuthenticatedRequest) -> HttpResponse:
+    """The second factor after the password (staff only): the authenticator's code or a backup code, then on to
+    `next`. Staff with no authenticator yet go to the enrolment; a session that passed already goes straight on.
+    A wrong code answers 400 (and counts for django-axes); a locked-out pair the lockout page (429)."""
+    _staff_only(request)
+    user = request.user
+    next_url = _staff_next(request)
+    if two_factor.session_device(request) is not None:
+        return HttpResponseRedirect(next_url)
+    if not two_factor.has_confirmed_device(user):
+        return HttpResponseRedirect(f"{reverse('accounts:two_factor_setup')}?{urlencode({'next': next_url})}")
+    form = SecondFactorForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if _second_factor_locked_out(request, user):
+            return lockout_response(request)
+        if form.is_valid():
+            device = two_factor.verify_second_factor(user=user, code=form.cleaned_data["code"])
+            if device is not None:
+                two_factor.mark_session_verified(request, device)
+                if two_factor.is_backup_device(device):
+                    messages.warning(
+                        request,
+                        _("You used a backup code: %(left)d left. Each works once.")
+                        % {"left": two_factor.backup_codes_left(user)},
+                    )
+                return HttpResponseRedirect(next_url)
+            _second_factor_failed(request, user)
+            form.add_error("code", SecondFactorInvalid().message)
+        status = SecondFactorInvalid.status
+    return render(request, "accounts/two_factor_verify.html", {"form": form, "next": next_url}, status=status)
+
+
+@never_cache
+@sensitive_post_parameters("code")
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+@rate_limited("two_factor", methods=["POST"])
+def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
+    """Enrol an authenticator app (staff with none confirmed; on their first visit to a staff page): its key as a
+    QR code and as text, and the code it then shows. Confirmed, the session has passed its second factor and the
+    backup codes are shown, this once. A wrong code answers 400 (and counts for django-axes). Staff who have an
+    authenticator already go to the verify page: replacing one takes an operator (manage.py reset_two_factor)."""
+    _staff_only(request)
+    user = request.user
+    next_url = _staff_next(request)
+    if two_factor.has_confirmed_device(user):
+        return HttpResponseRedirect(two_factor.verify_url(next_url))
+    device = two_factor.start_enrolment(user=user)
+    form = SecondFactorForm(request.POST if request.method == "POST" else None, numeric=True)
+    status = 200
+    if request.method == "POST":
+        if _second_factor_locked_out(request, user):
+            return lockout_response(request)
+        if form.is_valid():
+            confirmed = two_factor.confirm_enrolment(user=user, code=form.cleaned_data["code"])
+            if confirmed is not None:
+                two_factor.mark_session_verified(request, confirmed.device)
+                done: dict[str, Any] = {"codes": confirmed.backup_codes, "next": next_url}
+                return render(request, "accounts/two_factor_backup_codes.html", done)
+            _second_factor_failed(request, user)
+            form.add_error("code", SecondFactorInvalid().message)
+        status = SecondFactorInvalid.status
+    context: dict[str, Any] = {"enrolment": two_factor.enrolment(device), "form": form, "next": next_url}
+    return render(request, "accounts/two_factor_setup.html", context, status=status)

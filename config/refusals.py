@@ -81,6 +81,9 @@ class RefusalCode(StrEnum):
     INVALID_REQUEST = "invalid_request"
     NOT_FOUND = "not_found"
     CSRF_FAILED = "csrf_failed"
+    # accounts: staff two-factor (accounts.two_factor)
+    SECOND_FACTOR_REQUIRED = "second_factor_required"
+    SECOND_FACTOR_INVALID = "second_factor_invalid"
 
 
 class Refusal(Exception):

@@ -52,6 +52,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "config.apps.DjangoRQConfig",  # django_rq, with a translated name in the admin
     "config.apps.AxesConfig",  # axes, likewise
+    # Staff two-factor (accounts/two_factor.py): TOTP authenticator apps and single-use backup codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "concerts",
     "booking",
@@ -75,6 +79,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",  # its token masked faster (config.middleware.mask_cipher_secret)
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Staff pages (STAFF_TWO_FACTOR_PATHS) only: staff who have not passed their second factor are sent to it.
+    # Every other path passes straight through, with no lookup (accounts/middleware.py).
+    "accounts.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
@@ -189,6 +196,15 @@ AXES_USERNAME_FORM_FIELD = "username"  # the log-in forms' field (it holds the e
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "config.lockout.client_ip"  # X-Forwarded-For only behind trusted proxies
+
+# Staff two-factor (accounts/two_factor.py, README "Staff log-in and two-factor"): staff and superusers reach the
+# paths below only after their authenticator's code (or a backup code) in this session. A wrong code counts as a
+# failed log-in for django-axes (same lockout) and is rate limited (RATE_LIMIT_TWO_FACTOR).
+STAFF_TWO_FACTOR_PATHS: list[str] = env.list("STAFF_TWO_FACTOR_PATHS", default=["/admin/"])
+OTP_TOTP_ISSUER: str = env("OTP_TOTP_ISSUER", default="Frontrow")  # the name authenticator apps show
+OTP_TOTP_THROTTLE_FACTOR = 1  # after n wrong codes in a row a device waits 2^(n-1) s before it checks another
+OTP_STATIC_THROTTLE_FACTOR = 1
+STAFF_BACKUP_CODES: int = 10  # backup codes made at enrolment, each usable once
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "ko"
@@ -336,6 +352,8 @@ if not QUEUE_OPENING_POLLS_PER_SECOND > 0:
 RATE_LIMITS_ENABLED: bool = env.bool("RATE_LIMITS_ENABLED", default=True)
 RATE_LIMIT_DEFAULTS: dict[str, tuple[int, int, int]] = {
     "login": (10, 100, 60),  # account: the e-mail typed in from this address (not alone: no lock-out by others)
+    # Staff's second-factor codes (the verify and enrolment pages' POST), per logged-in account and per address.
+    "two_factor": (10, 100, 60),
     "signup": (0, 60, 600),
     # Password-reset e-mails asked for: per e-mail address typed from one address, and per address, per hour.
     "password_reset": (5, 50, 3600),

@@ -14,7 +14,7 @@ from django.test import Client
 
 from booking import services as booking_services
 from tests import factories
-from tests.support import fans
+from tests.support import fans, two_factor
 from tests.support.redis_keys import delete_prefixed_keys
 
 
@@ -53,6 +53,31 @@ def _rate_limits_of_its_own(settings):
 def _korean_by_default(settings):
     # The site's default; tests that want English switch with the language cookie like a fan would.
     settings.LANGUAGE_CODE = "ko"
+
+
+@pytest.fixture(autouse=True)
+def _staff_clients_pass_the_second_factor(monkeypatch):
+    """A test client's force_login / login of a staff member also passes the second factor (the verify page's
+    work: a confirmed authenticator, its id in the session), so the many tests that drive staff pages need not.
+    The tests of the second factor itself log in with `client.second_factor = False` first, or log in through the
+    pages (tests/accounts/test_two_factor_*.py)."""
+    original = Client._login
+
+    def _login(self, user, backend=None):
+        original(self, user, backend)
+        if getattr(self, "second_factor", True) and (user.is_staff or user.is_superuser):
+            two_factor.verify_client_session(self, user)
+
+    monkeypatch.setattr(Client, "_login", _login)
+
+
+@pytest.fixture
+def unverified_staff_client(staff):
+    """A client logged in as staff by password only: the staff pages send it to the second factor."""
+    client = Client()
+    client.second_factor = False
+    client.force_login(staff)
+    return client
 
 
 @pytest.fixture

@@ -35,6 +35,13 @@ response = client.post(
     {"username": "staff@frontrow.local", "password": "frontrow-staff"},
     follow=True,
 )
+result["second_factor_path"] = response.request["PATH_INFO"]
+# The demo staff's second factor, as the README says: the code `manage.py demo_two_factor_code` prints.
+import io
+from django.core.management import call_command
+code = io.StringIO()
+call_command("demo_two_factor_code", stdout=code, stderr=io.StringIO())
+response = client.post("/accounts/two-factor/", {"code": code.getvalue().strip(), "next": "/admin/"}, follow=True)
 result["admin_index"] = response.status_code
 result["admin_index_path"] = response.request["PATH_INFO"]
 result["on_sale"] = "Neon Harbor" in client.get("/").content.decode()
@@ -72,6 +79,7 @@ def test_migrate_seed_and_serve_on_sqlite_without_redis(tmp_path):
     second = _run(["manage.py", "seed_demo"], env)  # idempotent: no duplicates, no error
     assert "Created concert" in first
     assert "Created" not in second and "Topped up" not in second
+    assert "FRONTROWDEMOSTAFFTOTPSECRETKEY23" in first  # the demo staff's authenticator key, printed
     _run(["manage.py", "check"], env)
 
     result = json.loads(_run(["-c", CLIENT_SCRIPT], env).strip().splitlines()[-1])
@@ -81,6 +89,7 @@ def test_migrate_seed_and_serve_on_sqlite_without_redis(tmp_path):
     assert result["home"] == 200
     assert result["admin_login"] == 200
     assert result["healthz"] == 200
+    assert result["second_factor_path"] == "/accounts/two-factor/"
     assert result["admin_index"] == 200 and result["admin_index_path"] == "/admin/"
     assert result["on_sale"]
     assert result["dashboard"] == 200 and result["date_page"] == 200

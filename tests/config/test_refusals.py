@@ -590,6 +590,38 @@ def csrf_failed(scene):
     return Refused(refusal_of(lambda: SiteSession()(request)))
 
 
+# Accounts: staff two-factor (the staff pages' gate and the verify page).
+
+
+def _unverified_staff(scene):
+    staff = UserFactory(is_staff=True)
+    client = Client()
+    client.second_factor = False  # a password log-in only (tests/conftest.py)
+    client.force_login(staff)
+    return staff, client
+
+
+@provokes(RefusalCode.SECOND_FACTOR_REQUIRED, status=403)
+def second_factor_required(scene):
+    from accounts.exceptions import SecondFactorRequired
+
+    _staff, client = _unverified_staff(scene)
+    page = client.get("/admin/", HTTP_ACCEPT="application/json")
+    assert page.json()["code"] == "second_factor_required"
+    return Refused(SecondFactorRequired(), page)
+
+
+@provokes(RefusalCode.SECOND_FACTOR_INVALID, status=400)
+def second_factor_invalid(scene):
+    from accounts.exceptions import SecondFactorInvalid
+    from tests.support.two_factor import confirmed_device
+
+    staff, client = _unverified_staff(scene)
+    confirmed_device(staff)
+    page = client.post(reverse("accounts:two_factor_verify"), {"code": "000000"})
+    return Refused(SecondFactorInvalid(), page)
+
+
 @pytest.mark.parametrize("code", list(RefusalCode), ids=str)
 def test_each_code_is_provoked_for_real(code, scene):
     assert code in CASES, f"no case provokes {code}: add one to this module"

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from queueing.models import WaitingRoom
 from tests import factories
+from tests.support.two_factor import pass_second_factor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -37,6 +38,7 @@ def test_staff_set_the_admission_rate_and_zero_is_refused(open_page, artifacts, 
     page.fill("#id_username", "boss@example.com")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
+    pass_second_factor(page, "boss@example.com")
     expect(page).to_have_url(re.compile(f"{url}$"))
 
     expect(page.locator(".field-admit_per_minute label")).to_contain_text(LABEL[locale])

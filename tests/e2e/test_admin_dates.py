@@ -13,6 +13,7 @@ from concerts.pricing import PriceTier
 from queueing import services as queue_services
 from tests import factories
 from tests.support.sales import paid_fan
+from tests.support.two_factor import pass_second_factor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -40,6 +41,7 @@ def log_in(page, next_url):
     page.fill("#id_username", "boss@example.com")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
+    pass_second_factor(page, "boss@example.com")
 
 
 @pytest.mark.parametrize(

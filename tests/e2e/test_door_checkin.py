@@ -18,6 +18,7 @@ from booking.models import CheckIn
 from booking.tickets import ticket_code
 from tests import factories
 from tests.support.sales import paid_fan
+from tests.support.two_factor import pass_second_factor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -45,6 +46,7 @@ def log_in_and_set_up(page, door="Gate A"):
     page.fill("#id_username", "door@example.com")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
+    pass_second_factor(page, "door@example.com")
     expect(page).to_have_url(re.compile("/door/$"))
     assert "Seoul Jazz Night" in page.locator("#id_concert_date option:checked").inner_text()
     page.fill("#id_door", door)

@@ -13,6 +13,7 @@ from booking.models import Reservation, WaitlistOffer
 from tests import factories
 from tests.e2e.test_fan_pages import log_in
 from tests.support.fans import admit
+from tests.support.two_factor import pass_second_factor
 from tests.support.waitlist import return_seats, sell_out
 from wallet import services as wallet_services
 
@@ -124,6 +125,7 @@ def test_staff_read_the_list_and_its_offers_in_the_admin(open_page, artifacts, c
     page.fill("#id_username", "boss@example.com")
     page.fill("#id_password", "admin-violet-2931")
     page.click("input[type=submit]")
+    pass_second_factor(page, "boss@example.com")
     expect(page).to_have_url(re.compile("/admin/booking/waitlistentry/$"))
     expect(page.locator("#result_list")).to_contain_text("취소표 제안 받음")
     expect(page.locator("#result_list")).to_contain_text("대기 중")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import User
 from tests.support.challenges import solve
 from tests.support.checkout import form_data
+from tests.support.two_factor import code_for, confirmed_device
 
 from .conftest import WebInstance, production_env
 
@@ -49,10 +50,24 @@ def staff(settings):
 
 def test_a_session_started_on_one_instance_continues_on_the_other(two_instances, staff):
     a, b = two_instances
+    device = confirmed_device(staff)  # the staff member's authenticator
     with httpx.Client(timeout=10) as client:
         login = admin_login(client, form_from=a, post_to=b, email=staff.email)
         assert login.status_code == 302, login.text[:500]
         assert login.headers["location"] == "/admin/"
+        # The second factor: asked for on A, its form from A, the code posted to B; verified, it works on both.
+        gate = client.get(f"{a.url}/admin/")
+        assert gate.status_code == 302 and gate.headers["location"] == "/accounts/two-factor/?next=%2Fadmin%2F"
+        verify_page = client.get(f"{a.url}{gate.headers['location']}")
+        verified = client.post(
+            f"{b.url}/accounts/two-factor/",
+            data={
+                "code": code_for(device),
+                "next": "/admin/",
+                "csrfmiddlewaretoken": csrf_token(verify_page.text),
+            },
+        )
+        assert verified.status_code == 302 and verified.headers["location"] == "/admin/", verified.text[:500]
 
         for instance in (a, b, a):
             index = client.get(f"{instance.url}/admin/")

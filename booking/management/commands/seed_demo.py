@@ -3,6 +3,7 @@ a fan with won in the wallet and a staff superuser, and a sold-out date with a w
 what is missing, so it is safe to rerun.
 It lives in booking, the top app, because it builds on the apps below it (concerts, wallet, accounts)."""
 
+import base64
 import datetime
 import uuid
 from typing import Any
@@ -11,7 +12,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import two_factor
 from accounts.models import User
 from booking import services as booking_services
 from concerts.models import Concert, ConcertDate
@@ -22,6 +25,9 @@ from wallet.models import ChargeHistory
 
 FAN_EMAIL, FAN_PASSWORD = "fan@frontrow.local", "frontrow-fan"
 STAFF_EMAIL, STAFF_PASSWORD = "staff@frontrow.local", "frontrow-staff"
+# The demo staff's authenticator key (base32), public like the password: the demo only. Type it into an
+# authenticator app (time-based), or read the current code with `manage.py demo_two_factor_code`.
+STAFF_TOTP_SECRET = "FRONTROWDEMOSTAFFTOTPSECRETKEY23"
 FAN_TOP_UP = 500_000
 
 # (title, venue, description, days until the first show, local start of each show (one a day, from that
@@ -93,13 +99,16 @@ class Command(BaseCommand):
         "list) and one whose sale opens in two hours, each with "
         f"several dates of {settings.SEATS_PER_DATE} seats priced VIP/R/S; the fan {FAN_EMAIL} "
         f"(password {FAN_PASSWORD}) with {FAN_TOP_UP:,} won topped up; the staff superuser {STAFF_EMAIL} "
-        f"(password {STAFF_PASSWORD}). Only missing rows are created, so running it again changes nothing."
+        f"(password {STAFF_PASSWORD}) with an authenticator whose key is {STAFF_TOTP_SECRET} "
+        "(demo_two_factor_code prints its current code). Only missing rows are created, so running it again "
+        "changes nothing."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = timezone.now()
         with transaction.atomic():
             staff = self._user(STAFF_EMAIL, STAFF_PASSWORD, "Frontrow Staff", superuser=True)
+            self._staff_authenticator(staff)
             fan = self._user(FAN_EMAIL, FAN_PASSWORD, "Demo Fan", superuser=False)
             for spec in CONCERTS:
                 self._concert(*spec, now=now, staff=staff)
@@ -112,6 +121,10 @@ class Command(BaseCommand):
                 f"Demo ready: {Concert.objects.count()} concerts, {ConcertDate.objects.count()} dates. "
                 f"Fan {FAN_EMAIL} / {FAN_PASSWORD} ({fan.balance:,} won), staff {STAFF_EMAIL} / {STAFF_PASSWORD}."
             )
+        )
+        self.stdout.write(
+            f"Staff two-factor: add the key {STAFF_TOTP_SECRET} to an authenticator app (time-based), or run "
+            "`manage.py demo_two_factor_code` for the current code."
         )
 
     def _user(self, email: str, password: str, name: str, *, superuser: bool) -> User:
@@ -126,6 +139,15 @@ class Command(BaseCommand):
             user = User.objects.create_user(email, password, name=name, email_verified_at=timezone.now())
         self.stdout.write(f"Created {'staff' if superuser else 'fan'} account {email}")
         return user
+
+    def _staff_authenticator(self, staff: User) -> None:
+        """The demo staff's confirmed authenticator with the public demo key, unless they have one (set up by
+        hand, or reset: then the staff pages ask for a new one)."""
+        if TOTPDevice.objects.filter(user=staff).exists():
+            return
+        key = base64.b32decode(STAFF_TOTP_SECRET).hex()
+        TOTPDevice.objects.create(user=staff, name=two_factor.TOTP_DEVICE_NAME, key=key, confirmed=True)
+        self.stdout.write(f"Created the demo authenticator of {staff.email}")
 
     def _concert(
         self,
