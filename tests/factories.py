@@ -11,6 +11,7 @@ from booking.models import Payment, Reservation
 from concerts.models import Concert, ConcertDate, Presale, Seat, SeatStatusHistory
 from concerts.services import create_concert_date
 from queueing.models import QueueEntryHistory, QueueToken, WaitingRoom
+from tests.support import two_factor
 from wallet.models import ChargeHistory, UsageHistory
 
 
@@ -35,6 +36,13 @@ class UserFactory(factory.django.DjangoModelFactory):
 class StaffFactory(UserFactory):
     is_staff = True
     is_superuser = True
+
+    @factory.post_generation
+    def authenticator(obj, create, extracted, **kwargs):
+        """Staff have set up their authenticator app (a confirmed TOTP device with tests.support.two_factor's key),
+        as staff who use the site have; StaffFactory(authenticator=False) for one who has not yet."""
+        if create and extracted is not False:
+            two_factor.confirmed_device(obj)
 
 
 class ConcertFactory(factory.django.DjangoModelFactory):

@@ -39,7 +39,7 @@ def test_one_authenticator_code_sent_four_times_at_once_passes_once():
 
 @pytest.mark.django_db
 def test_confirming_an_enrolment_replaces_old_backup_codes_and_stray_devices(settings):
-    staff = factories.StaffFactory()
+    staff = factories.StaffFactory(authenticator=False)
     old = StaticDevice.objects.create(user=staff, name="backup codes", confirmed=True)
     StaticToken.objects.create(device=old, token="oldcode2")
     device = two_factor.start_enrolment(user=staff)

@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import two_factor
 from tests import factories
+from tests.support.qr import decode_qr_svg
 from tests.support.ratelimits import set_limit
 from tests.support.two_factor import code_for, confirmed_device
 
@@ -231,7 +232,7 @@ def test_wrong_codes_lock_the_account_out_like_wrong_passwords(enrolled_staff, s
 
 
 def test_staff_with_no_authenticator_enrol_with_a_qr_code_and_get_backup_codes_once(settings):
-    staff = factories.StaffFactory()
+    staff = factories.StaffFactory(authenticator=False)
     client = password_only(staff)
     verify = client.get(verify_url("/admin/"))
     setup_url = reverse("accounts:two_factor_setup") + "?next=%2Fadmin%2F"
@@ -246,6 +247,10 @@ def test_staff_with_no_authenticator_enrol_with_a_qr_code_and_get_backup_codes_o
     assert not device.confirmed
     assert secret.replace(" ", "") == base64.b32encode(device.bin_key).decode().rstrip("=")
     assert secret in client.get(setup_url).content.decode()  # a reload shows the same key
+    svg = re.search(r'<svg class="qr-code".*?</svg>', html).group(0).encode()
+    (scanned,) = decode_qr_svg(svg)  # what the phone's camera reads: the key, for this account, from Frontrow
+    assert scanned.startswith("otpauth://totp/Frontrow%3A")
+    assert f"secret={secret.replace(' ', '')}" in scanned and "issuer=Frontrow" in scanned
     assert TOTPDevice.objects.filter(user=staff).count() == 1
 
     wrong = client.post(setup_url, {"code": "12345x", "next": "/admin/"})
