@@ -70,6 +70,8 @@ ACTION_LABELS: dict[str, StrOrPromise] = {
     "presale.codes_upload": _("Presale codes uploaded"),
     "presale.codes_generate": _("Presale codes generated"),
     "presale.emails_add": _("Presale e-mail addresses added"),
+    "two_factor.enrol": _("Two-factor log-in set up"),
+    "two_factor.reset": _("Two-factor log-in reset"),
 }
 
 

@@ -31,6 +31,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from config.qr import qr_inline_svg
 
+from . import audit
 from .locking import lock_user
 from .models import User
 
@@ -142,6 +143,7 @@ def confirm_enrolment(*, user: User, code: str) -> Confirmed | None:
         backup = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
         codes = _unique_codes(settings.STAFF_BACKUP_CODES)
         StaticToken.objects.bulk_create(StaticToken(device=backup, token=token) for token in codes)
+        audit.record("two_factor.enrol", user, actor=user, changes={"two_factor": (False, True)})
         return Confirmed(device=device, backup_codes=codes)
 
 
@@ -170,12 +172,15 @@ def mark_session_verified(request: HttpRequest, device: Device) -> None:
 
 def reset_two_factor(*, user: User) -> int:
     """Delete every device of the user (authenticator and backup codes): their sessions are no longer verified,
-    and their next visit to a staff page enrols a new authenticator. Returns the devices deleted. Idempotent."""
+    and their next visit to a staff page enrols a new authenticator. Returns the devices deleted (recorded in the
+    audit log, crediting the surrounding audit.acting... context). Idempotent."""
     with transaction.atomic():
         lock_user(user.pk)
         deleted = 0
         for model in (TOTPDevice, StaticDevice):
             deleted += model.objects.filter(user=user).delete()[1].get(model._meta.label, 0)
+        if deleted:
+            audit.record("two_factor.reset", user, changes={"two_factor_devices": (deleted, 0)})
         return deleted
 
 

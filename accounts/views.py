@@ -29,7 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from config.lockout import lockout_response
 from config.ratelimit import rate_limited
 
-from . import selectors, services, two_factor
+from . import audit, selectors, services, two_factor
 from .exceptions import AccountError, EmailNotVerified, SecondFactorInvalid
 from .forms import (
     ApiTokenForm,
@@ -412,7 +412,8 @@ def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
         if _second_factor_locked_out(request, user):
             return lockout_response(request)
         if form.is_valid():
-            confirmed = two_factor.confirm_enrolment(user=user, code=form.cleaned_data["code"])
+            with audit.acting(request, via="two-factor setup"):  # the audit entry keeps the client address
+                confirmed = two_factor.confirm_enrolment(user=user, code=form.cleaned_data["code"])
             if confirmed is not None:
                 two_factor.mark_session_verified(request, confirmed.device)
                 done: dict[str, Any] = {"codes": confirmed.backup_codes, "next": next_url}

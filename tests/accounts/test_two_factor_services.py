@@ -10,7 +10,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import two_factor
-from accounts.models import User
+from accounts.models import AuditEntry, User
 from tests import factories
 from tests.support.concurrency import run_at_once
 from tests.support.two_factor import code_for, confirmed_device
@@ -51,6 +51,7 @@ def test_confirming_an_enrolment_replaces_old_backup_codes_and_stray_devices(set
     assert not StaticToken.objects.filter(token="oldcode2").exists()
     assert len(confirmed.backup_codes) == settings.STAFF_BACKUP_CODES
     assert two_factor.backup_codes_left(staff) == settings.STAFF_BACKUP_CODES
+    assert AuditEntry.objects.get(action="two_factor.enrol").actor == staff  # recorded, without the key or codes
     # Confirmed once: a second confirmation (a second tab) changes nothing.
     assert two_factor.confirm_enrolment(user=staff, code=code_for(device)) is None
     assert two_factor.backup_codes_left(staff) == settings.STAFF_BACKUP_CODES
@@ -67,6 +68,8 @@ def test_the_reset_command_deletes_the_devices_and_the_staff_member_enrols_again
     out = io.StringIO()
     call_command("reset_two_factor", "Lost.Phone@example.com", stdout=out)
     assert "2 device(s) deleted" in out.getvalue()
+    (entry,) = AuditEntry.objects.filter(action="two_factor.reset")  # the audit log credits the operator
+    assert entry.object_id == str(staff.pk) and entry.actor_label.startswith("operator:")
     assert not two_factor.has_confirmed_device(staff)
     assert not StaticDevice.objects.filter(user=staff).exists()
     assert two_factor.has_confirmed_device(other)  # nobody else's

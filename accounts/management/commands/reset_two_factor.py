@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts import two_factor
+from accounts import audit, two_factor
 from accounts.models import User
 
 
@@ -24,7 +24,8 @@ class Command(BaseCommand):
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
             raise CommandError(f"No account has the e-mail address {email!r}.")
-        deleted = two_factor.reset_two_factor(user=user)
+        with audit.acting_as_operator("reset_two_factor"):  # the audit log credits the operator
+            deleted = two_factor.reset_two_factor(user=user)
         if not deleted:
             self.stdout.write(f"{user.email} had no two-factor device: nothing to reset.")
             return
