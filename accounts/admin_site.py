@@ -26,7 +26,7 @@ from django.forms.formsets import BaseFormSet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver
 
-from . import audit
+from . import audit, two_factor
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[Any]
@@ -211,7 +211,14 @@ def audited(admin_class: type[admin.ModelAdmin[Any]]) -> type[admin.ModelAdmin[A
 
 
 class FrontrowAdminSite(admin.AdminSite):
-    """Django's admin site, auditing every ModelAdmin registered on it."""
+    """Django's admin site, auditing every ModelAdmin registered on it, and letting staff in only once they passed
+    their second factor (accounts.two_factor)."""
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Active staff who passed the second factor in this session. The staff-paths middleware sends staff who
+        have not to the verify page before any admin view runs; this says it again, so an admin mounted outside
+        STAFF_TWO_FACTOR_PATHS still lets nobody in on a password alone (it shows its log-in page instead)."""
+        return super().has_permission(request) and two_factor.session_verified(request)
 
     def register(
         self, model_or_iterable: Any, admin_class: type[admin.ModelAdmin[Any]] | None = None, **options: Any

@@ -65,6 +65,15 @@ def session_device(request: HttpRequest) -> Device | None:
     return device
 
 
+def session_verified(request: HttpRequest) -> bool:
+    """Whether this request's session passed the second factor: django-otp's request.user.is_verified() where the
+    staff-paths middleware installed it (its device lookup done once per request), else session_device."""
+    is_verified = getattr(request.user, "is_verified", None)
+    if callable(is_verified):
+        return bool(is_verified())
+    return hasattr(request, "session") and session_device(request) is not None
+
+
 def verify_url(next_url: str = "") -> str:
     """The verify page's address, carrying where to go afterwards."""
     url = reverse("accounts:two_factor_verify")

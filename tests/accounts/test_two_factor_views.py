@@ -278,3 +278,17 @@ def test_staff_with_no_authenticator_enrol_with_a_qr_code_and_get_backup_codes_o
 def test_a_fan_cannot_enrol(fan_client):
     assert fan_client.post(reverse("accounts:two_factor_setup"), {"code": "123456"}).status_code == 404
     assert not TOTPDevice.objects.exists()
+
+
+def test_the_admin_site_itself_refuses_staff_without_the_second_factor(settings, staff):
+    """Defence in depth: with the middleware's paths emptied (an admin mounted elsewhere), the admin site still
+    lets nobody in on a password alone, and still lets verified staff in."""
+    settings.STAFF_TWO_FACTOR_PATHS = []
+    unverified = Client()
+    unverified.second_factor = False
+    unverified.force_login(staff)
+    response = unverified.get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    verified = Client()
+    verified.force_login(staff)
+    assert verified.get("/admin/").status_code == 200
