@@ -200,7 +200,8 @@ AXES_CLIENT_IP_CALLABLE = "config.lockout.client_ip"  # X-Forwarded-For only beh
 # Staff two-factor (accounts/two_factor.py, README "Staff log-in and two-factor"): staff and superusers reach the
 # paths below only after their authenticator's code (or a backup code) in this session. A wrong code counts as a
 # failed log-in for django-axes (same lockout) and is rate limited (RATE_LIMIT_TWO_FACTOR).
-STAFF_TWO_FACTOR_PATHS: list[str] = env.list("STAFF_TWO_FACTOR_PATHS", default=["/admin/"])
+# /admin/ holds the admin, django-rq's dashboard and the admin's check-in pages; /door/ the door staff's phone page.
+STAFF_TWO_FACTOR_PATHS: list[str] = env.list("STAFF_TWO_FACTOR_PATHS", default=["/admin/", "/door/"])
 OTP_TOTP_ISSUER: str = env("OTP_TOTP_ISSUER", default="Frontrow")  # the name authenticator apps show
 OTP_TOTP_THROTTLE_FACTOR = 1  # after n wrong codes in a row a device waits 2^(n-1) s before it checks another
 OTP_STATIC_THROTTLE_FACTOR = 1

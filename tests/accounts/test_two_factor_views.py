@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -62,6 +62,18 @@ def test_a_script_without_the_second_factor_gets_a_403_in_json(unverified_staff_
     assert response.status_code == 403
     assert response.json()["code"] == "second_factor_required"
     assert response.json()["verify_url"] == verify_url(path)
+
+
+def test_the_door_staff_s_own_pages_are_guarded_too(settings, unverified_staff_client):
+    assert "/door/" in settings.STAFF_TWO_FACTOR_PATHS  # the phone door page (booking:door), wherever it lands
+    try:
+        door = reverse("booking:door")
+    except NoReverseMatch:
+        door = "/door/"  # not routed yet: the gate answers before the URL is resolved
+    response = unverified_staff_client.get(door)
+    assert response.status_code == 302 and response["Location"] == verify_url(door)
+    scripted = unverified_staff_client.post(door, {"code": "x"}, HTTP_ACCEPT="application/json")
+    assert scripted.status_code == 403 and scripted.json()["code"] == "second_factor_required"
 
 
 def test_a_post_to_a_staff_page_without_the_second_factor_does_nothing(unverified_staff_client, concert_date):
