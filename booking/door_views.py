@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import audit
+from accounts import audit, two_factor
 from accounts.requests import acting_user
 from concerts.models import ConcertDate
 from config.middleware import with_policy
@@ -40,15 +40,20 @@ PERMISSION = "booking.add_checkin"
 
 
 def _door_staff(view: Any) -> Any:
-    """Staff only (anyone else is sent to the staff log-in), and only those who may check tickets in (403).
+    """Staff only (anyone else is sent to the staff log-in), past their second factor (else the verify page; the
+    staff-paths middleware sends them there first, as /door/ is in STAFF_TWO_FACTOR_PATHS: this says it again),
+    and only those who may check tickets in (403).
 
-    The one gate of the door's views: whatever else staff pages come to require (a second factor) goes here.
+    The one gate of the door's views: whatever else staff pages come to require goes here.
     Inside it the view runs as audit.acting_view, so the check-in's audit entry names the staff member, their
     client address and the view ("door").
     """
     view = audit.acting_view(view)
 
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not two_factor.session_verified(request):
+            path = request.get_full_path() if request.method in ("GET", "HEAD") else request.path
+            return HttpResponseRedirect(two_factor.verify_url(path))
         if not request.user.has_perm(PERMISSION):
             raise PermissionDenied
         response: HttpResponse = view(request, *args, **kwargs)

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -23,8 +23,8 @@ from tests.support.two_factor import code_for, confirmed_device
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
-DOOR = "/admin/booking/checkin/door/"
-STAFF_PAGES = ["/admin/", "/admin/rq/", DOOR, "/admin/booking/reservation/"]
+DOOR = "/door/"  # the door staff's phone page (booking:door); the admin's old door address leads there
+STAFF_PAGES = ["/admin/", "/admin/rq/", DOOR, "/admin/booking/checkin/door/", "/admin/booking/reservation/"]
 
 
 def password_only(user) -> Client:
@@ -65,11 +65,8 @@ def test_a_script_without_the_second_factor_gets_a_403_in_json(unverified_staff_
 
 
 def test_the_door_staff_s_own_pages_are_guarded_too(settings, unverified_staff_client):
-    assert "/door/" in settings.STAFF_TWO_FACTOR_PATHS  # the phone door page (booking:door), wherever it lands
-    try:
-        door = reverse("booking:door")
-    except NoReverseMatch:
-        door = "/door/"  # not routed yet: the gate answers before the URL is resolved
+    door = reverse("booking:door")  # the door staff's phone page
+    assert door.startswith(tuple(settings.STAFF_TWO_FACTOR_PATHS))
     response = unverified_staff_client.get(door)
     assert response.status_code == 302 and response["Location"] == verify_url(door)
     scripted = unverified_staff_client.post(door, {"code": "x"}, HTTP_ACCEPT="application/json")
@@ -140,7 +137,7 @@ def test_the_gate_costs_a_page_off_the_staff_paths_nothing(fan, staff, settings,
 def test_staff_logging_in_go_to_the_verify_page_then_where_they_were_going(enrolled_staff):
     client = Client()
     login = client.post(
-        reverse("accounts:login") + "?next=/admin/booking/checkin/door/",
+        reverse("accounts:login") + "?next=/door/",
         {"username": enrolled_staff.email, "password": PASSWORD},
     )
     assert login["Location"] == verify_url(DOOR)
@@ -304,3 +301,18 @@ def test_the_admin_site_itself_refuses_staff_without_the_second_factor(settings,
     verified = Client()
     verified.force_login(staff)
     assert verified.get("/admin/").status_code == 200
+
+
+def test_the_door_page_itself_refuses_staff_without_the_second_factor(settings, staff):
+    """Defence in depth, like the admin site: the door's own gate (booking.door_views) sends staff to the verify
+    page even with the middleware's paths emptied."""
+    settings.STAFF_TWO_FACTOR_PATHS = []
+    door = reverse("booking:door")
+    unverified = Client()
+    unverified.second_factor = False
+    unverified.force_login(staff)
+    response = unverified.get(door)
+    assert response.status_code == 302 and response["Location"] == verify_url(door)
+    verified = Client()
+    verified.force_login(staff)
+    assert verified.get(door).status_code == 200
