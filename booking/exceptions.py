@@ -224,6 +224,33 @@ class CancellationClosed(BookingError):
     default_message = _("Cancellation closed before the show; this reservation can no longer be cancelled.")
 
 
+class CancellationOnShowDay(BookingError):
+    """The fan would cancel on the show's own day (Asia/Seoul): Korean ticketing never allows it."""
+
+    code = RefusalCode.CANCELLATION_ON_SHOW_DAY
+    default_message = _("Tickets cannot be cancelled on the day of the show.")
+
+
+class CancellationFeeChanged(BookingError):
+    """The cancellation fee now is higher than the one the fan confirmed (a day passed, or staff changed the
+    schedule, since the cancel page was shown): nothing is cancelled, the page shows the new amounts."""
+
+    code = RefusalCode.CANCELLATION_FEE_CHANGED
+
+    def __init__(self, *, accepted: int, fee: int, refund: int) -> None:
+        self.accepted, self.fee, self.refund = accepted, fee, refund
+        super().__init__(
+            format_lazy(
+                _(
+                    "The cancellation fee changed after this page was shown: it is now {fee}, so the refund is "
+                    "{refund}. Nothing was cancelled; check the amounts below and confirm again."
+                ),
+                fee=_won(fee),
+                refund=_won(refund),
+            )
+        )
+
+
 class TicketUsed(BookingError):
     """The fan would cancel a ticket the door has already let in (a CheckIn): the seat was used, so no refund."""
 

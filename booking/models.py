@@ -57,6 +57,10 @@ class Reservation(models.Model):
         verbose_name=_("presale"),
         db_index=False,  # reservation_presale_idx, only where set
     )
+    # Not columns: booking.services.cancel sets them on the reservation it returns (won kept as the cancellation
+    # fee, and given back). The ledger keeps both (wallet.UsageHistory CANCELLATION_FEE and CANCELLATION).
+    fee_charged: int
+    refunded: int
 
     class Meta:
         verbose_name = _("reservation")

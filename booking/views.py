@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.redirects import login_required
 from accounts.requests import AuthenticatedRequest
 from concerts.models import ConcertDate
+from concerts.pricing import won
 from config.ratelimit import rate_limited
 from queueing.gate import AdmittedRequest, admitted_required
 from wallet.exceptions import WalletError
@@ -352,31 +353,55 @@ def _cancel_page_url(request: AuthenticatedRequest, reservation_id: uuid.UUID) -
     return reverse("booking:cancel", args=[reservation_id])
 
 
+def _render_cancel_page(request: AuthenticatedRequest, reservation: Reservation, *, status: int = 200) -> HttpResponse:
+    quote = selectors.cancellation_quote(reservation=reservation)
+    if quote.refusal is not None:
+        messages.error(request, quote.refusal.message)
+        status = quote.refusal.status
+    return render(
+        request,
+        "booking/cancel.html",
+        {"quote": quote, "reservation": reservation, "page_url": _cancel_page_url(request, reservation.pk)},
+        status=status,
+    )
+
+
+def _accepted_fee(request: AuthenticatedRequest) -> int:
+    """The fee the cancel page showed the fan (its hidden `fee`). A form without one, or with anything but a
+    whole number of won, counts as a fee of 0: the fan confirmed no fee they did not see."""
+    raw = request.POST.get("fee", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else 0
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required(form_page=_cancel_page_url)
 def cancel_view(request: AuthenticatedRequest, reservation_id: uuid.UUID) -> HttpResponse:
-    """GET: what cancelling one of the fan's paid reservations gives back (price, fee, refund, deadline), with
-    the button that confirms; a 409 with the reason when it cannot be cancelled. POST: cancel it and refund
-    it to the wallet. The confirmation is a page, not a script dialog, so it is the same without JavaScript."""
+    """GET: what cancelling one of the fan's paid reservations gives back (price, fee, refund, deadline, the
+    concert's fee schedule), with the button that confirms; a 409 with the reason when it cannot be cancelled.
+    POST: cancel it, refunding the price less the fee the page showed, or less a lower fee if it went down;
+    a higher fee now (a day passed since the page) is a 409 showing the page again with the new amounts.
+    The confirmation is a page, not a script dialog, so it is the same without JavaScript."""
     reservation = get_object_or_404(
         Reservation.objects.select_related("seat__concert_date__concert"), pk=reservation_id, user=request.user
     )
     if request.method != "POST":
-        quote = selectors.cancellation_quote(reservation=reservation)
-        if quote.refusal is not None:
-            messages.error(request, quote.refusal.message)
-        return render(
-            request,
-            "booking/cancel.html",
-            {"quote": quote, "reservation": reservation, "page_url": _cancel_page_url(request, reservation.pk)},
-            status=200 if quote.refusal is None else quote.refusal.status,
-        )
+        return _render_cancel_page(request, reservation)
     try:
-        services.cancel(user=request.user, reservation=reservation)
+        cancelled = services.cancel(user=request.user, reservation=reservation, accepted_fee=_accepted_fee(request))
+    except exceptions.CancellationFeeChanged as error:
+        messages.error(request, error.message)
+        return _render_cancel_page(request, reservation, status=error.status)
     except exceptions.BookingError as error:
         messages.error(request, error.message)
         return _render_reservations(request, status=error.status)
-    messages.success(request, _("Your reservation is cancelled and the full price is back in your wallet."))
+    if cancelled.fee_charged:
+        messages.success(
+            request,
+            _("Your booking is cancelled: %(refund)s is back in your wallet, after a cancellation fee of %(fee)s.")
+            % {"refund": won(cancelled.refunded), "fee": won(cancelled.fee_charged)},
+        )
+    else:
+        messages.success(request, _("Your reservation is cancelled and the full price is back in your wallet."))
     return redirect("booking:reservations")
 
 

@@ -6,6 +6,7 @@ import zoneinfo
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -70,6 +71,55 @@ class Concert(models.Model):
     def is_over(self, now: datetime.datetime | None = None) -> bool:
         """Its last show has started (or it has no dates yet): nothing is left to book."""
         return self.end_time is None or self.end_time < (now or timezone.now())
+
+
+class CancellationFeeRule(models.Model):
+    """One row of a concert's cancellation fee schedule: from `days_before` days before the show (Asia/Seoul
+    calendar days, the show's day being day 0) the fan's cancellation costs `percent` % of the price paid.
+
+    A concert without rows uses the standard Korean schedule (booking.selectors.cancellation_fees
+    .STANDARD_SCHEDULE). The rows are the concert's policy, edited with it in the admin; booking reads them
+    when it quotes and charges a cancellation. The show's own day (day 0) is never cancellable, so a row
+    starts at day 1 or earlier.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    concert = models.ForeignKey(
+        Concert, on_delete=models.CASCADE, related_name="cancellation_fee_rules", verbose_name=_("concert")
+    )
+    days_before = models.PositiveSmallIntegerField(
+        _("from days before the show"),
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("1 = the day before the show. The show's own day cannot be cancelled."),
+    )
+    percent = models.PositiveSmallIntegerField(
+        _("fee (percent of the price)"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+
+    class Meta:
+        verbose_name = _("cancellation fee step")
+        verbose_name_plural = _("cancellation fee schedule")
+        ordering = ["concert", "-days_before"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["concert", "days_before"],
+                name="cancellation_fee_rule_day_unique",
+                violation_error_message=_("This concert already has a step for that day."),
+            ),
+            models.CheckConstraint(
+                condition=Q(days_before__gte=1, days_before__lte=365),
+                name="cancellation_fee_rule_days_range",
+                violation_error_message=_("A step starts 1 to 365 days before the show."),
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__gte=0, percent__lte=100),
+                name="cancellation_fee_rule_percent_range",
+                violation_error_message=_("A fee is 0 to 100 percent of the price."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.concert}: D-{self.days_before} {self.percent}%"
 
 
 def local_day(moment: datetime.datetime) -> datetime.date:

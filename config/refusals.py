@@ -39,6 +39,8 @@ class RefusalCode(StrEnum):
     RESERVATION_NOT_CANCELLABLE = "reservation_not_cancellable"
     DATE_CANCELLED = "date_cancelled"
     TICKET_USED = "ticket_used"
+    CANCELLATION_ON_SHOW_DAY = "cancellation_on_show_day"
+    CANCELLATION_FEE_CHANGED = "cancellation_fee_changed"
     # booking: the waiting list of a sold-out date
     WAITLIST_NOT_NEEDED = "waitlist_not_needed"
     SEATS_KEPT_FOR_WAITLIST = "seats_kept_for_waitlist"

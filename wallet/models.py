@@ -57,6 +57,9 @@ class UsageHistory(models.Model):
     class ActionType(models.TextChoices):
         RESERVATION = "RESERVATION", _("Payment")
         CANCELLATION = "CANCELLATION", _("Refund")
+        # The part of a paid reservation's price the fan's cancellation did not give back (booking's fee
+        # schedule): a record beside the refund, not a change of the balance. Refund + fee == the payment.
+        CANCELLATION_FEE = "CANCELLATION_FEE", _("Cancellation fee")
         OTHER = "OTHER", _("Other")
 
     class Status(models.TextChoices):
@@ -87,7 +90,7 @@ class UsageHistory(models.Model):
         ordering = ["-used_at"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="usage_amount_positive"),
-            # A reservation is paid at most once and refunded at most once.
+            # A reservation is paid at most once, refunded at most once and charged a cancellation fee at most once.
             models.UniqueConstraint(
                 fields=["reservation", "action_type"],
                 condition=Q(status="SUCCESS", reservation__isnull=False),

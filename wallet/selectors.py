@@ -28,12 +28,14 @@ class WalletEntry:
     """One line of the wallet history: a top-up attempt, a payment or a refund."""
 
     id: uuid.UUID  # the ChargeHistory's or UsageHistory's id: with `at`, the entry's place in the history
-    kind: str  # "CHARGE", or a UsageHistory.ActionType value ("RESERVATION", "CANCELLATION", "OTHER")
+    kind: str  # "CHARGE", or a UsageHistory.ActionType value ("RESERVATION", "CANCELLATION", "CANCELLATION_FEE"…)
     amount: int | None
     status: str
     reason: str
     at: datetime
-    delta: int  # what it did to the balance: + for top-ups and refunds, − for payments, 0 if it failed
+    # What it did to the balance: + for top-ups and refunds, − for payments, 0 if it failed or is a cancellation
+    # fee (the part of a payment its refund left out: the balance never had it back).
+    delta: int
     reservation_id: uuid.UUID | None = None
     # What a payment or refund was for (None for top-ups): the concert, its date and the seat.
     concert_title: str | None = None
@@ -148,3 +150,33 @@ def unreconciled_wallets() -> list[LedgerMismatch]:
         .values_list("pk", "email", "balance", "expected")
     )
     return [LedgerMismatch(*row) for row in users]
+
+
+@dataclass(frozen=True)
+class CancellationMismatch:
+    reservation_id: uuid.UUID
+    user_id: uuid.UUID
+    paid: int
+    refunded: int
+    fee: int
+
+
+def unbalanced_cancellations() -> list[CancellationMismatch]:
+    """Reservations with a refund or a cancellation fee whose refund + fee is not what was paid for them
+    (SUCCESS rows only), in one query: a cancellation must give back exactly the price less its fee."""
+    success = UsageHistory.objects.filter(status=UsageHistory.Status.SUCCESS, reservation__isnull=False)
+    action = UsageHistory.ActionType
+    rows = (
+        success.order_by()
+        .values("reservation_id", "user_id")
+        .annotate(
+            paid=Coalesce(Sum("amount", filter=Q(action_type=action.RESERVATION)), 0),
+            refunded=Coalesce(Sum("amount", filter=Q(action_type=action.CANCELLATION)), 0),
+            fee=Coalesce(Sum("amount", filter=Q(action_type=action.CANCELLATION_FEE)), 0),
+        )
+        .filter(Q(refunded__gt=0) | Q(fee__gt=0))
+        .exclude(paid=F("refunded") + F("fee"))
+        .order_by("reservation_id")
+        .values_list("reservation_id", "user_id", "paid", "refunded", "fee")
+    )
+    return [CancellationMismatch(*row) for row in rows]

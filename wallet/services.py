@@ -3,7 +3,8 @@
 The balance changes only here, under the fan's row lock (accounts.locking.lock_user, taken in the lock order
 written there) or with an F() update, never read-modify-write in Python.
 The ledger always reconciles: balance == SUCCESS charges − SUCCESS RESERVATION usages + SUCCESS CANCELLATION
-usages (see wallet.selectors.unreconciled_wallets).
+usages (see wallet.selectors.unreconciled_wallets); a cancellation fee (CANCELLATION_FEE) is the part of a payment
+not refunded, so per reservation refund + fee == payment (wallet.selectors.unbalanced_cancellations).
 """
 
 import datetime
@@ -212,3 +213,23 @@ def refund(
             status=UsageHistory.Status.SUCCESS,
             used_at=now,
         )
+
+
+def keep_cancellation_fee(
+    *, user: User, amount: int, reservation: "Reservation", now: datetime.datetime | None = None
+) -> UsageHistory:
+    """Record that `amount` won of a paid reservation's price is kept as its cancellation fee: one SUCCESS
+    CANCELLATION_FEE UsageHistory. The balance does not move (the fee is what the refund left out: the caller
+    refunds price − fee with `refund`, in the same transaction); the database refuses a second fee for the same
+    reservation."""
+    now = now or timezone.now()
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValueError("keep_cancellation_fee needs a positive int amount")
+    return UsageHistory.objects.create(
+        user_id=user.pk,
+        reservation=reservation,
+        amount=amount,
+        action_type=UsageHistory.ActionType.CANCELLATION_FEE,
+        status=UsageHistory.Status.SUCCESS,
+        used_at=now,
+    )

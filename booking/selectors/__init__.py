@@ -3,14 +3,24 @@ staff's figures over bookings (sales and revenue per date, a date's buyers, its 
 rows of a date's CSV export).
 
 One module per subject: seat_maps (the grid every fan shares, the fan's map and the staff's), reservations
-(the fan's holds, checkout, My tickets, cancellation quotes and whether a ticket may be cancelled, and the date's
-booking and cancelling deadlines), tickets (a paid seat's e-ticket: its code and QR code, or VOID), checkins
-(the door), sales (the dashboard, sales_report and revenue), date_cancellations (a cancelled date's record and
-refund progress), exports (the CSV rows) and waitlist (the waiting lists of sold-out dates and their offers).
+(the fan's holds, checkout, My tickets, cancellation quotes and fees and whether a ticket may be cancelled, and
+the date's booking and cancelling deadlines), cancellation_fees (a concert's fee schedule and the pure fee
+arithmetic), tickets (a paid seat's e-ticket: its code and QR code, or VOID), checkins (the door), sales (the
+dashboard, sales_report and revenue), date_cancellations (a cancelled date's record and refund progress),
+exports (the CSV rows) and waitlist (the waiting lists of sold-out dates and their offers).
 Every read treats a HELD seat whose hold has passed as AVAILABLE, whether or not the sweep has run. Callers use
 the names re-exported here (`from booking import selectors; selectors.seat_map(...)`).
 """
 
+from .cancellation_fees import (
+    STANDARD_SCHEDULE,
+    Fee,
+    FeeBand,
+    FeeStep,
+    cancellation_fee,
+    fee_schedule_of,
+    schedule_bands,
+)
 from .checkins import CheckInCounts, DoorCount, checkin_counts, checkin_counts_by_door, checkin_list_dates, door_dates
 from .date_cancellations import (
     cancellation_of,
@@ -29,6 +39,7 @@ from .reservations import (
     cancellation_quote,
     cancellation_refusal,
     checkout_state,
+    fee_for,
     holds_seats_on_concert,
     last_hold_ran_out,
     live_holds,
@@ -65,6 +76,7 @@ from .waitlist import (
 __all__ = [
     "EXPORT_COLUMNS",
     "RESERVATIONS_PER_PAGE",
+    "STANDARD_SCHEDULE",
     "CancellationQuote",
     "CheckInCounts",
     "DoorCount",
@@ -74,6 +86,9 @@ __all__ = [
     "DaySales",
     "ETicket",
     "ExportPrefetches",
+    "Fee",
+    "FeeBand",
+    "FeeStep",
     "GridSeat",
     "SalesDashboard",
     "SalesFigures",
@@ -84,6 +99,7 @@ __all__ = [
     "TicketFlags",
     "WaitlistPlace",
     "cancellation_deadline",
+    "cancellation_fee",
     "cancellation_of",
     "cancellation_progress",
     "cancellation_quote",
@@ -97,6 +113,8 @@ __all__ = [
     "e_ticket",
     "export_bytes",
     "export_rows",
+    "fee_for",
+    "fee_schedule_of",
     "free_seat_count",
     "holds_seats_on_concert",
     "last_hold_ran_out",
@@ -116,6 +134,7 @@ __all__ = [
     "sales_by_date",
     "sales_dashboard",
     "sales_over_time",
+    "schedule_bands",
     "seat_grid",
     "seat_map",
     "show_has_started",

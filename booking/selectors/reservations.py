@@ -4,6 +4,7 @@ how many seats they have on a date, My tickets, and what cancelling a ticket wou
 
 import datetime
 import uuid
+import zoneinfo
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict, cast
 
@@ -13,16 +14,18 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from concerts.models import Concert, ConcertDate
+from concerts.models import Concert, ConcertDate, local_day
 
 from ..exceptions import (
     BookingError,
     CancellationClosed,
+    CancellationOnShowDay,
     DateCancelledByOrganiser,
     ReservationNotCancellable,
     TicketUsed,
 )
 from ..models import CheckIn, Payment, Reservation
+from .cancellation_fees import FREE_DAYS_AFTER_BOOKING, Fee, FeeBand, cancellation_fee, fee_schedule_of, schedule_bands
 from .tickets import ETicket, e_ticket, with_check_in_time
 
 
@@ -32,6 +35,7 @@ class TicketFlags(TypedDict):
     cancel_deadline: datetime.datetime
     organiser_cancelled: bool
     cancellable: bool
+    cancel_fee: Fee | None
     checked_in_at: datetime.datetime | None
     ticket: ETicket | None
 
@@ -48,8 +52,13 @@ def show_has_started(concert_date: ConcertDate, *, now: datetime.datetime) -> bo
 
 
 def cancellation_deadline(concert_date: ConcertDate) -> datetime.datetime:
-    """Confirmed reservations can be cancelled before this moment: CANCEL_CUTOFF_HOURS before the show."""
-    return concert_date.starts_at - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS)
+    """Confirmed reservations can be cancelled before this moment: CANCEL_CUTOFF_HOURS before the show, and never
+    on the show's own day (from midnight, Asia/Seoul, of its local day), whichever comes first."""
+    cutoff = concert_date.starts_at - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS)
+    show_day_starts = datetime.datetime.combine(
+        concert_date.concert_date, datetime.time(0), tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    )
+    return min(cutoff, show_day_starts)
 
 
 def organiser_cancelled(reservation: Reservation) -> bool:
@@ -79,11 +88,12 @@ def cancellation_refusal(reservation: Reservation, *, now: datetime.datetime) ->
 
     A ticket of a date the organiser cancelled (organiser_cancelled: live on it, or already refunded by it) is
     DateCancelledByOrganiser: the date's refund job ends it; anything but a paid (CONFIRMED) reservation is
-    ReservationNotCancellable; a ticket the door has let in (booking.services.check_in_ticket), TicketUsed; from
-    CANCEL_CUTOFF_HOURS before the show, CancellationClosed. Reads reservation.seat.concert_date (no query once
-    joined) and whether it was checked in: `checked_in_at` where booking.selectors.tickets.with_check_in_time
-    annotated it (no query), else one query. services.cancel asks under the seat lock check_in_ticket takes too,
-    so a check-in and a cancellation of one ticket never both succeed.
+    ReservationNotCancellable; a ticket the door has let in (booking.services.check_in_ticket), TicketUsed; on the
+    show's own local day, CancellationOnShowDay; otherwise from cancellation_deadline on, CancellationClosed.
+    Reads reservation.seat.concert_date (no query once joined) and whether it was checked in: `checked_in_at`
+    where booking.selectors.tickets.with_check_in_time annotated it (no query), else one query. services.cancel
+    asks under the seat lock check_in_ticket takes too, so a check-in and a cancellation of one ticket never both
+    succeed.
     """
     if organiser_cancelled(reservation):
         return DateCancelledByOrganiser()
@@ -91,6 +101,8 @@ def cancellation_refusal(reservation: Reservation, *, now: datetime.datetime) ->
         return ReservationNotCancellable()
     if _checked_in(reservation):
         return TicketUsed()
+    if local_day(now) == reservation.seat.concert_date.concert_date:
+        return CancellationOnShowDay()
     if now >= cancellation_deadline(reservation.seat.concert_date):
         return CancellationClosed()
     return None
@@ -219,10 +231,11 @@ def reservations_for(
     """One page of the fan's paid and cancelled reservations, newest first, seat, date and concert joined.
 
     `page` may be anything a query string carries: a number out of range or not a number gives the last or
-    the first page (Paginator.get_page). Two queries whatever the page or the fan's history: the count and
-    the page. Each reservation on it carries `cancel_deadline`, `cancellable` (cancellation_refusal has
-    none), `organiser_cancelled` (the function of that name: ended because staff cancelled the date, or
-    paid on a cancelled date whose refund is on its way), `checked_in_at` (when the door let it in) and
+    the first page (Paginator.get_page). Three queries whatever the page or the fan's history: the count, the
+    page and its concerts' fee schedules. Each reservation on it carries `cancel_deadline`, `cancellable`
+    (cancellation_refusal has none), `cancel_fee` (fee_for's fee of cancelling now, None when it cannot be),
+    `organiser_cancelled` (the function of that name: ended because staff cancelled the date, or paid on a
+    cancelled date whose refund is on its way), `checked_in_at` (when the door let it in) and
     `ticket`, its e-ticket (booking.selectors.tickets.e_ticket: the code and QR code of a paid seat, VOID once
     refunded; None if it was never paid), each drawn in about a millisecond.
     """
@@ -241,6 +254,7 @@ def _my_tickets(user: User) -> "QuerySet[Reservation]":
             )
         )
         .select_related("seat__concert_date__concert")
+        .prefetch_related("seat__concert_date__concert__cancellation_fee_rules")  # each cancellable one's fee
         .order_by("-created_at", "seat__seat_number", "pk")  # a total order, so pages never overlap
     )
 
@@ -251,6 +265,7 @@ def _with_ticket_flags(reservations: "list[Reservation]", *, now: datetime.datet
         reservation.cancel_deadline = cancellation_deadline(reservation.seat.concert_date)
         reservation.organiser_cancelled = organiser_cancelled(reservation)
         reservation.cancellable = cancellation_refusal(reservation, now=now) is None
+        reservation.cancel_fee = fee_for(reservation, now=now) if reservation.cancellable else None
         reservation.ticket = e_ticket(reservation)
     return tickets
 
@@ -285,7 +300,12 @@ class CancellationQuote:
     paid: int
     fee: int
     refund: int
+    percent: int  # the schedule's percent the fee is (0 when free)
+    days_before: int | None  # calendar days to the show's day when cancellable, else None
+    waived: bool  # free only because the booking is fresh: the schedule alone would charge a fee now
     deadline: datetime.datetime
+    bands: list[FeeBand]  # the concert's schedule for this show, as the page lists it
+    grace_ends_on: datetime.date  # the last day of the free days after paying (their local days)
     refusal: BookingError | None  # why it cannot be cancelled now; None when it can
 
     @property
@@ -293,21 +313,45 @@ class CancellationQuote:
         return self.refusal is None
 
 
+def fee_for(reservation: Reservation, *, now: datetime.datetime) -> Fee:
+    """The fee and refund of cancelling this paid reservation (seat, date and concert joined) at `now`, by its
+    concert's schedule (cancellation_fees.cancellation_fee). One query, none when the concert's
+    `cancellation_fee_rules` were prefetched. Raises CancellationOnShowDay from the show's day on."""
+    date = reservation.seat.concert_date
+    return cancellation_fee(
+        price=reservation.price,
+        booked_at=reservation.confirmed_at or reservation.created_at,  # a CONFIRMED one always has confirmed_at
+        at=now,
+        show_day=date.concert_date,
+        schedule=fee_schedule_of(date.concert),
+    )
+
+
 def cancellation_quote(*, reservation: Reservation, now: datetime.datetime | None = None) -> CancellationQuote:
     """The refund, fee and deadline of cancelling this reservation (seat, date and concert joined) at `now`.
 
-    `refusal` is cancellation_refusal's, the one booking.services.cancel raises under its locks. Frontrow
-    charges no cancellation fee yet, so the refund is the price paid, as services.cancel refunds it. No query.
+    `refusal` is cancellation_refusal's, the one booking.services.cancel raises under its locks; the fee is
+    fee_for's, the one services.cancel charges under those locks (refusing when it went up since the page).
+    A reservation that cannot be cancelled quotes no fee and a full refund (what it would be worth is not
+    what anyone is charged). One query (the schedule).
     """
     now = now or timezone.now()
-    deadline = cancellation_deadline(reservation.seat.concert_date)
+    date = reservation.seat.concert_date
+    deadline = cancellation_deadline(date)
     refusal = cancellation_refusal(reservation, now=now)
-    fee = 0
+    schedule = fee_schedule_of(date.concert)
+    booked_at = reservation.confirmed_at or reservation.created_at
+    fee = fee_for(reservation, now=now) if refusal is None else None
     return CancellationQuote(
         reservation=reservation,
         paid=reservation.price,
-        fee=fee,
-        refund=reservation.price - fee,
+        fee=fee.fee if fee else 0,
+        refund=fee.refund if fee else reservation.price,
+        percent=fee.percent if fee else 0,
+        days_before=fee.days_before if fee else None,
+        waived=bool(fee and fee.waived),
         deadline=deadline,
+        bands=schedule_bands(schedule, show_day=date.concert_date, days_before=fee.days_before if fee else None),
+        grace_ends_on=local_day(booked_at) + datetime.timedelta(days=FREE_DAYS_AFTER_BOOKING - 1),
         refusal=refusal,
     )

@@ -1,5 +1,6 @@
-"""Ending one reservation early: the fan's cancellation (refunded, until the cutoff), staff's refund of a paid
-reservation and staff's release of a hold. Each is idempotent or refuses a second time."""
+"""Ending one reservation early: the fan's cancellation (refunded less the concert's cancellation fee, until the
+cutoff), staff's refund of a paid reservation (in full, no fee) and staff's release of a hold. Each is idempotent
+or refuses a second time."""
 
 import datetime
 
@@ -13,7 +14,7 @@ from concerts.models import SeatStatusHistory
 from wallet import services as wallet_services
 
 from .. import selectors
-from ..exceptions import ReservationNotCancellable
+from ..exceptions import CancellationFeeChanged, ReservationNotCancellable
 from ..models import Reservation
 from . import waitlist
 from ._seats import History, free_seats, lock_reservation, share_lock_date_row
@@ -69,16 +70,27 @@ def _audit_staff_end(action: str, reservation: Reservation, *, live_status: str,
     audit.record(action, reservation, changes=changes, actor=by, note=reason)
 
 
-def cancel(*, user: User, reservation: Reservation, now: datetime.datetime | None = None) -> Reservation:
-    """The fan cancels a paid reservation: full refund to the wallet, reservation CANCELLED, seat AVAILABLE.
+def cancel(
+    *,
+    user: User,
+    reservation: Reservation,
+    accepted_fee: int | None = None,
+    now: datetime.datetime | None = None,
+) -> Reservation:
+    """The fan cancels a paid reservation: the price less the concert's cancellation fee back to the wallet (a
+    CANCELLATION row), the fee on record (a CANCELLATION_FEE row), reservation CANCELLED, seat AVAILABLE. The
+    returned reservation carries `fee_charged` and `refunded` (won).
 
-    Allowed until CANCEL_CUTOFF_HOURS before the show, unless the organiser cancelled the date. Locks the
-    fan's user row, then share-locks the date's row, then the seat (the lock order in accounts.locking), and
-    checks selectors.cancellation_refusal under those locks: so staff cancelling the date either wait for this
-    cancellation (their refund job then finds the ticket ended by the fan) or come first (this refuses, the
-    job refunds the ticket for the date's reason); never both. Raises ReservationNotCancellable (not the
-    fan's, or not CONFIRMED — so a second cancel is refused, never refunded twice), DateCancelledByOrganiser
-    or CancellationClosed.
+    Allowed until selectors.cancellation_deadline, never on the show's day, unless the organiser cancelled the
+    date. Locks the fan's user row, then share-locks the date's row, then the seat (the lock order in
+    accounts.locking), and checks selectors.cancellation_refusal and computes selectors.fee_for under those
+    locks: so staff cancelling the date either wait for this cancellation (their refund job then finds the
+    ticket ended by the fan) or come first (this refuses, the job refunds the ticket for the date's reason);
+    never both. `accepted_fee` is the fee the fan confirmed (the cancel page's): a higher fee now raises
+    CancellationFeeChanged and changes nothing; a lower one is charged (the fan is never charged more than
+    they saw). None (callers that showed no page) charges the fee of `now`. Raises ReservationNotCancellable
+    (not the fan's, or not CONFIRMED — so a second cancel is refused, never refunded twice),
+    DateCancelledByOrganiser, TicketUsed, CancellationOnShowDay or CancellationClosed.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -89,14 +101,18 @@ def cancel(*, user: User, reservation: Reservation, now: datetime.datetime | Non
         reservation = lock_reservation(reservation)  # re-reads the reservation and its date under the locks
         if refusal := selectors.cancellation_refusal(reservation, now=now):
             raise refusal
-        return _refund_and_free(
-            user=locked_user,
-            reservation=reservation,
-            end_reason=Reservation.EndReason.FAN_CANCELLED,
-            by=user,
-            reason="",
-            now=now,
+        fee = selectors.fee_for(reservation, now=now)
+        if accepted_fee is not None and fee.fee > accepted_fee:
+            raise CancellationFeeChanged(accepted=accepted_fee, fee=fee.fee, refund=fee.refund)
+        if fee.refund:
+            wallet_services.refund(user=locked_user, amount=fee.refund, reservation=reservation, now=now)
+        if fee.fee:
+            wallet_services.keep_cancellation_fee(user=locked_user, amount=fee.fee, reservation=reservation, now=now)
+        cancelled = _cancel_and_free(
+            reservation, end_reason=Reservation.EndReason.FAN_CANCELLED, by=user, reason="", now=now
         )
+        cancelled.fee_charged, cancelled.refunded = fee.fee, fee.refund
+        return cancelled
 
 
 def refund_and_cancel(

@@ -69,7 +69,7 @@ def test_reservations_for_joins_everything_and_knows_the_cutoff(
     services.cancel(user=fan, reservation=second, now=now)
     services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[3], now=now)  # a hold: not listed
 
-    with django_assert_num_queries(2):  # the count and the page
+    with django_assert_num_queries(3):  # the count, the page and its concerts' fee schedules
         reservations = selectors.reservations_for(user=fan, now=now)
         titles = [r.seat.concert_date.concert.title for r in reservations]
 
@@ -77,6 +77,7 @@ def test_reservations_for_joins_everything_and_knows_the_cutoff(
     by_seat = {r.seat.seat_number: r for r in reservations}
     assert by_seat[1].cancellable and not by_seat[2].cancellable
     assert by_seat[1].cancel_deadline == concert_date.starts_at - datetime.timedelta(hours=24)
+    assert (by_seat[1].cancel_fee.fee, by_seat[2].cancel_fee) == (0, None)  # booked today, a month before the show
     late = selectors.reservations_for(user=fan, now=by_seat[1].cancel_deadline)
     assert not any(r.cancellable for r in late)
     assert list(selectors.reservations_for(user=make_fan())) == []

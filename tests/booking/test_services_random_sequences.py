@@ -137,8 +137,9 @@ class _World:
         if not pool:
             return
         reservation = self.draw(st.sampled_from(pool), "reservation")
-        services.cancel(user=self.fans[f], reservation=reservation, now=self.now)
-        self.balances[f] += reservation.price
+        cancelled = services.cancel(user=self.fans[f], reservation=reservation, now=self.now)
+        assert cancelled.refunded + cancelled.fee_charged == reservation.price  # the shows are days away: a fee
+        self.balances[f] += cancelled.refunded
 
     def refund(self, reservations):
         if not reservations:

@@ -531,9 +531,9 @@ def test_my_tickets_runs_a_fixed_number_of_queries(fan_client, fan, top_up, coun
         date = factories.ConcertDateFactory()
         booking_services.hold_seats(user=fan, concert_date=date, seat_numbers=[1])
         booking_services.pay(user=fan, concert_date=date, idempotency_key=str(uuid.uuid4()))
-    # session, user, the count of the fan's reservations and one page of them with seat, date and concert, and
-    # the fan's open waiting-list offers (the banner)
-    with django_assert_max_num_queries(5):
+    # session, user, the count of the fan's reservations and one page of them with seat, date and concert, their
+    # concerts' cancellation fee schedules, and the fan's open waiting-list offers (the banner)
+    with django_assert_max_num_queries(6):
         response = fan_client.get("/reservations/")
     assert len(response.context["reservations"]) == count
 

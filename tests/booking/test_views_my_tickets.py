@@ -67,4 +67,6 @@ def test_my_tickets_costs_the_same_queries_for_a_full_page_a_short_page_and_many
     _, many = _page(fan_client)
 
     assert full == short == many
-    assert full == 5  # session, user, the count and the page (seat, date and concert joined), the offer banner
+    # session, user, the count and the page (seat, date and concert joined), its concerts' fee schedules, the offer
+    # banner
+    assert full == 6

@@ -6,7 +6,16 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from concerts.models import Concert, ConcertDate, DateExport, Presale, PresaleCode, PresaleEmail, Seat
+from concerts.models import (
+    CancellationFeeRule,
+    Concert,
+    ConcertDate,
+    DateExport,
+    Presale,
+    PresaleCode,
+    PresaleEmail,
+    Seat,
+)
 from tests.factories import ConcertDateFactory, ConcertFactory, PresaleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -159,3 +168,30 @@ def test_a_presale_email_is_listed_once_in_lower_case(refused):
     PresaleEmail.objects.create(presale=presale, email="fan@example.com")
     refused("presale_email_unique", lambda: PresaleEmail.objects.create(presale=presale, email="fan@example.com"))
     refused("presale_email_lower_case", lambda: PresaleEmail.objects.create(presale=presale, email="Fan@example.com"))
+
+
+def test_one_fee_step_per_day_before_the_show(refused):
+    concert = ConcertFactory()
+    CancellationFeeRule.objects.create(concert=concert, days_before=10, percent=10)
+    refused(
+        "cancellation_fee_rule_day_unique",
+        lambda: CancellationFeeRule.objects.create(concert=concert, days_before=10, percent=20),
+    )
+    CancellationFeeRule.objects.create(concert=ConcertFactory(), days_before=10, percent=20)  # another concert's
+
+
+@pytest.mark.parametrize("days_before", [0, 366])
+def test_a_fee_step_starts_1_to_365_days_before_the_show(refused, days_before):
+    refused(
+        "cancellation_fee_rule_days_range",
+        lambda: CancellationFeeRule.objects.create(concert=ConcertFactory(), days_before=days_before, percent=10),
+    )
+
+
+def test_a_fee_is_at_most_the_whole_price(refused):
+    concert = ConcertFactory()
+    refused(
+        "cancellation_fee_rule_percent_range",
+        lambda: CancellationFeeRule.objects.create(concert=concert, days_before=3, percent=101),
+    )
+    CancellationFeeRule.objects.create(concert=concert, days_before=3, percent=100)

@@ -6,10 +6,12 @@ import datetime
 import importlib
 import importlib.util
 import uuid
+import zoneinfo
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.conf import settings
 from django.test import Client, RequestFactory
@@ -210,8 +212,37 @@ def idempotency_key_reused(scene):
 def cancellation_closed(scene):
     fan, result = paid_fan(concert_date=scene.date, seats=[1])
     reservation = result.reservations[0]
-    an_hour_before = scene.date.starts_at - datetime.timedelta(hours=1)
-    return Refused(refusal_of(lambda: booking_services.cancel(user=fan, reservation=reservation, now=an_hour_before)))
+    # Past the cutoff, still the day before the show (starts are on the minute): not the show's own day.
+    past_cutoff = scene.date.starts_at - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS, seconds=-1)
+    return Refused(refusal_of(lambda: booking_services.cancel(user=fan, reservation=reservation, now=past_cutoff)))
+
+
+@provokes(RefusalCode.CANCELLATION_ON_SHOW_DAY, status=409)
+def cancellation_on_show_day(scene):
+    fan, result = paid_fan(concert_date=scene.date, seats=[1])
+    reservation = result.reservations[0]
+    show_day_morning = datetime.datetime.combine(
+        scene.date.concert_date, datetime.time(0, 0, 1), tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    )
+    refusal = refusal_of(lambda: booking_services.cancel(user=fan, reservation=reservation, now=show_day_morning))
+    with time_machine.travel(show_day_morning, tick=False):  # logged in then: a month-old session has run out
+        client = Client()
+        client.force_login(fan)
+        page = client.get(reverse("booking:cancel", args=[reservation.pk]))
+    return Refused(refusal, page)
+
+
+@provokes(RefusalCode.CANCELLATION_FEE_CHANGED, status=409)
+def cancellation_fee_changed(scene):
+    soon = ConcertDateFactory(starts_at=scene.now + datetime.timedelta(days=5))  # 20 % from 6 days before
+    fan, result = paid_fan(concert_date=soon, seats=[1])
+    reservation = result.reservations[0]
+    # The fan confirmed a page that showed no fee (shown before midnight of a free day, say): refused, not charged.
+    refusal = refusal_of(lambda: booking_services.cancel(user=fan, reservation=reservation, accepted_fee=0))
+    client = Client()
+    client.force_login(fan)
+    page = client.post(reverse("booking:cancel", args=[reservation.pk]), {"fee": "0"})
+    return Refused(refusal, page)
 
 
 @provokes(RefusalCode.TICKET_USED, status=409)

@@ -5,7 +5,7 @@ from django.db.models import Count
 
 from booking.models import Payment, Reservation
 from concerts.models import Seat, SeatStatusHistory
-from wallet.selectors import unreconciled_wallets
+from wallet.selectors import unbalanced_cancellations, unreconciled_wallets
 
 
 def seat_snapshot(concert_date):
@@ -55,3 +55,4 @@ def assert_consistent():
     )
     assert not get_user_model().objects.filter(balance__lt=0).exists()
     assert unreconciled_wallets() == []
+    assert unbalanced_cancellations() == []

@@ -179,6 +179,7 @@ def test_reconcile_wallets_passes_and_reports_mismatches(fan, capsys):
     reservation = factories.ReservationFactory(user=fan)
     services.debit(user=fan, items=[(reservation, 10_000)])
     services.refund(user=fan, amount=4_000, reservation=reservation)
+    services.keep_cancellation_fee(user=fan, amount=6_000, reservation=reservation)  # refund + fee == payment
     factories.UserFactory()  # an empty wallet reconciles too
     call_command("reconcile_wallets")
     assert "reconciles" in capsys.readouterr().out
@@ -191,3 +192,49 @@ def test_reconcile_wallets_passes_and_reports_mismatches(fan, capsys):
     assert fan.email not in out
     assert "1 wallet(s)" in str(exc.value)
     assert [m.user_id for m in selectors.unreconciled_wallets()] == [broken.pk]
+
+
+def test_reconcile_wallets_reports_a_refund_that_with_its_fee_is_not_the_payment(fan, capsys):
+    services.charge(user=fan, amount=30_000)
+    short, whole = factories.ReservationFactory(user=fan), factories.ReservationFactory(user=fan)
+    services.debit(user=fan, items=[(short, 10_000), (whole, 10_000)])
+    services.refund(user=fan, amount=7_000, reservation=short)
+    services.keep_cancellation_fee(user=fan, amount=2_000, reservation=short)  # 1,000 won unaccounted for
+    services.keep_cancellation_fee(user=fan, amount=10_000, reservation=whole)  # a 100 % fee: no refund row
+    assert selectors.unreconciled_wallets() == []  # the balance itself adds up: 30,000 − 20,000 + 7,000
+
+    with pytest.raises(CommandError) as exc:
+        call_command("reconcile_wallets")
+
+    out = capsys.readouterr().out
+    assert f"reservation {short.pk}" in out and "paid 10,000 won, refunded 7,000 + fee 2,000 won (off by -1,000)" in out
+    assert str(whole.pk) not in out
+    assert "0 wallet(s) and 1 cancellation(s)" in str(exc.value)
+    assert [(m.reservation_id, m.paid, m.refunded, m.fee) for m in selectors.unbalanced_cancellations()] == [
+        (short.pk, 10_000, 7_000, 2_000)
+    ]
+
+
+def test_a_cancellation_fee_is_in_the_history_without_moving_the_balance(fan):
+    import datetime
+
+    from django.utils import timezone
+
+    services.charge(user=fan, amount=30_000)
+    reservation = factories.ReservationFactory(user=fan)
+    t0 = timezone.now()
+    services.debit(user=fan, items=[(reservation, 10_000)], now=t0)
+    services.refund(user=fan, amount=9_000, reservation=reservation, now=t0 + datetime.timedelta(seconds=1))
+    services.keep_cancellation_fee(
+        user=fan, amount=1_000, reservation=reservation, now=t0 + datetime.timedelta(seconds=1)
+    )
+
+    history = selectors.wallet_history(user=fan)
+
+    assert {(e.kind, e.amount, e.delta) for e in history[:2]} == {
+        ("CANCELLATION", 9_000, 9_000),
+        ("CANCELLATION_FEE", 1_000, 0),
+    }
+    assert sum(e.delta for e in history) == selectors.balance(user=fan) == 29_000
+    with pytest.raises(ValueError):
+        services.keep_cancellation_fee(user=fan, amount=0, reservation=reservation)
