@@ -31,7 +31,17 @@ from config.admin import GuardedDeleteAdmin, ReadOnlyAdmin, SavesChangedFieldsAd
 
 from . import selectors
 from .admin_presales import PresaleInline
+from .cancellation_fees import (
+    FREE_DAYS_AFTER_BOOKING,
+    FREE_UNLESS_WITHIN_DAYS,
+    STANDARD_SCHEDULE,
+    FeeStep,
+    check_fee_steps,
+    describe_schedule,
+    fee_schedule_of,
+)
 from .models import (
+    CancellationFeeRule,
     Concert,
     ConcertDate,
     DateExport,
@@ -259,6 +269,39 @@ class ConcertDateInline(admin.TabularInline[ConcertDate, Concert]):
         return formset
 
 
+class CancellationFeeRuleFormSet(forms.BaseInlineFormSet[CancellationFeeRule, Concert, Any]):
+    """The concert's fee steps as a whole: one step per day, and no step lower than an earlier one
+    (concerts.cancellation_fees.check_fee_steps); each row's own range is its fields' validators."""
+
+    def clean(self) -> None:
+        # Ours first: Django's own check of the unique day (validate_unique, in super().clean()) names no day.
+        steps = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", {})
+            # _should_delete_form is Django's own, missing from the stubs.
+            if not data or self.can_delete and self._should_delete_form(form):  # type: ignore[attr-defined]
+                continue
+            if data.get("days_before") is not None and data.get("percent") is not None:
+                steps.append(FeeStep(data["days_before"], data["percent"]))
+        try:
+            check_fee_steps(steps)
+        except ValidationError as error:
+            raise ValidationError(error.error_list) from None
+        super().clean()
+
+
+class CancellationFeeRuleInline(admin.TabularInline[CancellationFeeRule, Concert]):
+    """The concert's cancellation fee schedule, one row per step: "from N days before the show: P %"."""
+
+    model = CancellationFeeRule
+    formset = CancellationFeeRuleFormSet
+    fields = ("days_before", "percent")
+    extra = 0
+    ordering = ("-days_before",)
+    verbose_name = _("cancellation fee step")
+    verbose_name_plural = _("cancellation fee schedule (no rows: the standard schedule)")
+
+
 @admin.register(Concert)
 class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin[Concert]):
     list_display = ("title", "venue", "sale_opens_at", "start_time", "end_time", "date_count", "seats_sold")
@@ -266,20 +309,29 @@ class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin
     search_fields = ("title", "venue")
     date_hierarchy = "start_time"
     # The span (start_time / end_time) follows the dates below: shown, never edited.
-    readonly_fields = ("created_at", "start_time", "end_time", "queue_controls")
+    readonly_fields = ("created_at", "start_time", "end_time", "queue_controls", "cancellation_fees")
     fields = ("title", "description", "venue", "sale_opens_at", "prequeue_opens_at", "created_at")
     form = ConcertForm
-    inlines = [ConcertDateInline, PresaleInline]
+    inlines = [ConcertDateInline, PresaleInline, CancellationFeeRuleInline]
 
     def get_fields(self, request: HttpRequest, obj: Concert | None = None) -> "_FieldGroups":
         if obj is None:  # nothing to show yet for what only an existing concert has
             return tuple(f for f in self.fields if f not in self.readonly_fields)
-        return (*self.fields, "start_time", "end_time", "queue_controls")
+        return (*self.fields, "start_time", "end_time", "queue_controls", "cancellation_fees")
 
     def delete_refusal(self, obj: Concert) -> str | None:
         return selectors.concert_delete_refusal(obj)
 
-    deletes_with_it = (ConcertDate, Seat, SeatStatusHistory, DateExport, Presale, PresaleCode, PresaleEmail)
+    deletes_with_it = (
+        ConcertDate,
+        Seat,
+        SeatStatusHistory,
+        DateExport,
+        Presale,
+        PresaleCode,
+        PresaleEmail,
+        CancellationFeeRule,
+    )
 
     def delete_model(self, request: HttpRequest, obj: Concert) -> None:
         delete_concert(concert=obj)
@@ -295,6 +347,25 @@ class ConcertAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelAdmin
             formset.save()
             return
         super().save_formset(request, form, formset, change)
+
+    @admin.display(description=_("cancellation fees in effect"))
+    def cancellation_fees(self, obj: Concert) -> str:
+        """The schedule fans are charged by now (the rows below as saved, or the standard one) and the rules
+        that hold whatever the rows say."""
+        steps = fee_schedule_of(obj)
+        schedule = describe_schedule(steps)
+        if steps == STANDARD_SCHEDULE and not obj.cancellation_fee_rules.exists():
+            schedule = _("the standard schedule: %(schedule)s") % {"schedule": schedule}
+        return format_html(
+            '{}<br><span class="help">{}</span>',
+            schedule,
+            _(
+                "Always: free for %(free)s days after booking (the day of payment included) unless the show is "
+                "%(within)s days away or fewer; no cancelling on the show's day; the fee is rounded down to 10 won. "
+                "Staff refunds and cancelled dates are always refunded in full."
+            )
+            % {"free": FREE_DAYS_AFTER_BOOKING, "within": FREE_UNLESS_WITHIN_DAYS},
+        )
 
     @admin.display(description=_("waiting room"))
     def queue_controls(self, obj: Concert) -> str:

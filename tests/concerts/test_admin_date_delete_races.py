@@ -101,6 +101,10 @@ def test_a_hold_landing_before_the_concert_form_deletes_its_date_saves_nothing(s
         # The presale windows inline (none here).
         "presales-TOTAL_FORMS": "0",
         "presales-INITIAL_FORMS": "0",
+        "cancellation_fee_rules-TOTAL_FORMS": "0",  # the fee schedule inline, no rows
+        "cancellation_fee_rules-INITIAL_FORMS": "0",
+        "cancellation_fee_rules-MIN_NUM_FORMS": "0",
+        "cancellation_fee_rules-MAX_NUM_FORMS": "1000",
         "dates-0-id": str(date.pk),
         "dates-0-concert": str(concert.pk),
         "dates-0-starts_at_0": start.date().isoformat(),

@@ -35,6 +35,10 @@ def _concert_form(concert, *rows):
         # The presale windows inline (none here).
         "presales-TOTAL_FORMS": "0",
         "presales-INITIAL_FORMS": "0",
+        "cancellation_fee_rules-TOTAL_FORMS": "0",  # the fee schedule inline, no rows
+        "cancellation_fee_rules-INITIAL_FORMS": "0",
+        "cancellation_fee_rules-MIN_NUM_FORMS": "0",
+        "cancellation_fee_rules-MAX_NUM_FORMS": "1000",
     }
     for index, (date, start, extra) in enumerate(rows):
         prefix = f"dates-{index}-"

@@ -90,6 +90,10 @@ def _concert_post(**dates):
         # The presale windows inline (none here).
         "presales-TOTAL_FORMS": "0",
         "presales-INITIAL_FORMS": "0",
+        "cancellation_fee_rules-TOTAL_FORMS": "0",  # the fee schedule inline, no rows
+        "cancellation_fee_rules-INITIAL_FORMS": "0",
+        "cancellation_fee_rules-MIN_NUM_FORMS": "0",
+        "cancellation_fee_rules-MAX_NUM_FORMS": "1000",
     }
     for index, (day, tiers) in enumerate(dates.items()):
         data[f"dates-{index}-starts_at_0"] = day
@@ -157,6 +161,10 @@ def test_adding_a_date_to_an_existing_concert_inline(staff_client):
         # The presale windows inline (none here).
         "presales-TOTAL_FORMS": "0",
         "presales-INITIAL_FORMS": "0",
+        "cancellation_fee_rules-TOTAL_FORMS": "0",  # the fee schedule inline, no rows
+        "cancellation_fee_rules-INITIAL_FORMS": "0",
+        "cancellation_fee_rules-MIN_NUM_FORMS": "0",
+        "cancellation_fee_rules-MAX_NUM_FORMS": "1000",
         "dates-0-id": str(date.pk),
         "dates-0-concert": str(concert.pk),
         "dates-0-starts_at_0": start.date().isoformat(),

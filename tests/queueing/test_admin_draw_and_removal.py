@@ -259,6 +259,10 @@ def concert_form(concert, **changes):
         # The presale windows inline (none here).
         "presales-TOTAL_FORMS": "0",
         "presales-INITIAL_FORMS": "0",
+        "cancellation_fee_rules-TOTAL_FORMS": "0",  # the fee schedule inline, no rows
+        "cancellation_fee_rules-INITIAL_FORMS": "0",
+        "cancellation_fee_rules-MIN_NUM_FORMS": "0",
+        "cancellation_fee_rules-MAX_NUM_FORMS": "1000",
     }
     data.update(changes)
     return data
