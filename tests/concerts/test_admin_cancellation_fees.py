@@ -29,6 +29,10 @@ def _form(concert, *rows, existing=()):
         "dates-INITIAL_FORMS": "0",
         "dates-MIN_NUM_FORMS": "0",
         "dates-MAX_NUM_FORMS": "1000",
+        "presales-TOTAL_FORMS": "0",  # the presale windows inline, none here
+        "presales-INITIAL_FORMS": "0",
+        "presales-MIN_NUM_FORMS": "0",
+        "presales-MAX_NUM_FORMS": "1000",
         "cancellation_fee_rules-TOTAL_FORMS": str(len(existing) + len(rows)),
         "cancellation_fee_rules-INITIAL_FORMS": str(len(existing)),
         "cancellation_fee_rules-MIN_NUM_FORMS": "0",
@@ -121,3 +125,23 @@ def now_fan_paid():
     date = factories.ConcertDateFactory(concert_date=show_day)
     _fan, result = paid_fan(concert_date=date, seats=[1])
     return date.concert, result.reservations[0], date.concert_date
+
+
+def test_each_fee_schedule_edit_is_in_the_audit_log(staff_client, staff):
+    from accounts.models import AuditEntry
+
+    concert = factories.ConcertFactory()
+    staff_client.post(_url(concert), _form(concert, (10, 10), (2, 30)), REMOTE_ADDR="203.0.113.5")
+    ten, two = concert.cancellation_fee_rules.order_by("-days_before")
+    staff_client.post(_url(concert), _form(concert, existing=[(ten, 10, 15, False), (two, 2, 30, True)]))
+
+    entries = AuditEntry.objects.filter(object_id__in=[str(ten.pk), str(two.pk)]).order_by("at", "pk")
+    fields = ("days_before", "percent")
+    rows = [(e.action, e.object_id, {f: e.changes[f] for f in fields if f in e.changes}, e.actor_id) for e in entries]
+    assert rows == [
+        ("admin.add", str(ten.pk), {"days_before": [None, 10], "percent": [None, 10]}, staff.pk),
+        ("admin.add", str(two.pk), {"days_before": [None, 2], "percent": [None, 30]}, staff.pk),
+        ("admin.change", str(ten.pk), {"percent": [10, 15]}, staff.pk),
+        ("admin.delete", str(two.pk), {"days_before": [2, None], "percent": [30, None]}, staff.pk),
+    ]
+    assert entries.first().ip == "203.0.113.5"
