@@ -5,6 +5,7 @@ how many seats they have on a date, My tickets, and what cancelling a ticket wou
 import datetime
 import uuid
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict, cast
 
@@ -25,7 +26,16 @@ from ..exceptions import (
     TicketUsed,
 )
 from ..models import CheckIn, Payment, Reservation
-from .cancellation_fees import FREE_DAYS_AFTER_BOOKING, Fee, FeeBand, cancellation_fee, fee_schedule_of, schedule_bands
+from .cancellation_fees import (
+    FREE_DAYS_AFTER_BOOKING,
+    FREE_UNLESS_WITHIN_DAYS,
+    Fee,
+    FeeBand,
+    FeeStep,
+    cancellation_fee,
+    fee_schedule_of,
+    schedule_bands,
+)
 from .tickets import ETicket, e_ticket, with_check_in_time
 
 
@@ -305,12 +315,31 @@ class CancellationQuote:
     waived: bool  # free only because the booking is fresh: the schedule alone would charge a fee now
     deadline: datetime.datetime
     bands: list[FeeBand]  # the concert's schedule for this show, as the page lists it
-    grace_ends_on: datetime.date  # the last day of the free days after paying (their local days)
+    # The last local day cancelling this ticket is free (_free_until), None when past or when nothing is charged.
+    free_until: datetime.date | None
     refusal: BookingError | None  # why it cannot be cancelled now; None when it can
 
     @property
     def cancellable(self) -> bool:
         return self.refusal is None
+
+
+def _free_until(
+    *, booked_on: datetime.date, show_day: datetime.date, schedule: Sequence[FeeStep], today: datetime.date
+) -> datetime.date | None:
+    """The last local day cancelling this ticket costs nothing (the free week, capped 11 days before the show,
+    or the day before the schedule's first fee, whichever is later); None if that day has passed, or if no
+    step of the schedule charges anything (the table says so)."""
+    charging = [step.days_before for step in schedule if step.percent > 0]
+    if not charging:
+        return None
+    before_first_fee = show_day - datetime.timedelta(days=max(charging) + 1)
+    free_week = min(
+        booked_on + datetime.timedelta(days=FREE_DAYS_AFTER_BOOKING - 1),
+        show_day - datetime.timedelta(days=FREE_UNLESS_WITHIN_DAYS + 1),
+    )
+    last = max(before_first_fee, free_week)
+    return last if last >= today else None
 
 
 def fee_for(reservation: Reservation, *, now: datetime.datetime) -> Fee:
@@ -352,6 +381,8 @@ def cancellation_quote(*, reservation: Reservation, now: datetime.datetime | Non
         waived=bool(fee and fee.waived),
         deadline=deadline,
         bands=schedule_bands(schedule, show_day=date.concert_date, days_before=fee.days_before if fee else None),
-        grace_ends_on=local_day(booked_at) + datetime.timedelta(days=FREE_DAYS_AFTER_BOOKING - 1),
+        free_until=_free_until(
+            booked_on=local_day(booked_at), show_day=date.concert_date, schedule=schedule, today=local_day(now)
+        ),
         refusal=refusal,
     )

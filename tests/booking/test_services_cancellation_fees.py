@@ -80,6 +80,9 @@ def test_the_quote_shows_what_the_cancellation_then_charges(funded_fan, show, bo
 def test_free_in_the_booking_s_first_week(funded_fan, show, bought, now):
     quote = selectors.cancellation_quote(reservation=bought, now=now + datetime.timedelta(days=3))
     assert (quote.fee, quote.refund, quote.waived) == (0, 55_555, False)  # 37 days out: no step has begun
+    assert quote.free_until == show.concert_date - datetime.timedelta(days=11)  # the standard schedule's first fee
+    late = selectors.cancellation_quote(reservation=bought, now=day_before_show(show, 10))
+    assert (late.free_until, late.percent) == (None, 10)
     services.cancel(user=funded_fan, reservation=bought, now=now + datetime.timedelta(days=3))
     assert ledger(bought) == [("CANCELLATION", 55_555), ("RESERVATION", 55_555)]  # no fee row
 
@@ -90,6 +93,7 @@ def test_a_concert_s_own_rows_replace_the_standard_schedule(funded_fan, show, bo
     CancellationFeeRule.objects.create(concert=concert, days_before=20, percent=50)
     in_week = selectors.cancellation_quote(reservation=bought, now=day_before_show(show, 34))
     assert (in_week.fee, in_week.waived) == (0, True)  # 6 days after paying: free although 5 % has begun
+    assert in_week.free_until == show.concert_date - datetime.timedelta(days=34)  # the free week's last day
     assert selectors.cancellation_quote(reservation=bought, now=day_before_show(show, 32)).percent == 5
     assert selectors.cancellation_quote(reservation=bought, now=day_before_show(show, 3)).percent == 50
 
