@@ -7,6 +7,7 @@ import zoneinfo
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from booking import selectors, services
 from booking.exceptions import CancellationFeeChanged, CancellationOnShowDay
@@ -15,6 +16,7 @@ from concerts.models import CancellationFeeRule, Seat
 from concerts.pricing import PriceTier
 from tests.factories import ConcertDateFactory, ConcertFactory, StaffFactory
 from tests.support.checks import assert_consistent, seat_snapshot
+from tests.support.concurrency import run_at_once
 from wallet.models import UsageHistory
 from wallet.selectors import balance, unbalanced_cancellations
 
@@ -197,3 +199,61 @@ def test_the_schedule_is_read_once_per_concert_for_my_tickets(funded_fan, show, 
     fees = {r.seat.concert_date_id: (r.cancel_fee.percent, r.cancel_fee.fee) for r in page.object_list}
     assert fees[show.pk] == (20, 11_110)
     assert fees[other.pk][0] == 20  # 6 days before its show
+
+
+# --- real threads on PostgreSQL ------------------------------------------------------------------------------
+
+
+def _ticket_five_days_out(make_fan):
+    """A ticket whose cancellation now costs 20 %: a 99,000 won seat of a show 5 days away (the free week does not
+    apply within 10 days of the show)."""
+    date = ConcertDateFactory(starts_at=timezone.now() + datetime.timedelta(days=5))
+    fan = make_fan(100_000)
+    services.hold_seats(user=fan, concert_date=date, seat_numbers=[1])
+    [ticket] = services.pay(user=fan, concert_date=date, idempotency_key="k").reservations
+    return fan, ticket, date
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_clicks_at_once_charge_the_fee_once(make_fan):
+    fan, ticket, _date = _ticket_five_days_out(make_fan)
+    fee = selectors.cancellation_quote(reservation=ticket).fee
+    assert fee == ticket.price // 5
+
+    outcomes = run_at_once(lambda: services.cancel(user=fan, reservation=ticket, accepted_fee=fee), [()] * 4)
+
+    assert sum(error is None for _result, error in outcomes) == 1
+    assert ledger(ticket) == [
+        ("CANCELLATION", ticket.price - fee),
+        ("CANCELLATION_FEE", fee),
+        ("RESERVATION", ticket.price),
+    ]
+    assert balance(user=fan) == 100_000 - fee
+    assert_consistent()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fan_cancelling_while_staff_cancel_the_date_pays_a_fee_only_if_the_fan_came_first(make_fan):
+    from booking.services import end_reservations_of_cancelled_date, mark_date_cancelled
+
+    for _round in range(4):  # which side wins is up to the threads: both orders are checked
+        fan, ticket, date = _ticket_five_days_out(make_fan)
+
+        def staff_cancel(date=date):
+            cancellation, _created = mark_date_cancelled(concert_date=date, reason="storm")
+            end_reservations_of_cancelled_date(cancellation=cancellation)
+
+        def fan_cancel(fan=fan, ticket=ticket):
+            return services.cancel(user=fan, reservation=ticket, accepted_fee=ticket.price // 5)
+
+        (_, fan_error), (_, staff_error) = run_at_once(lambda work: work(), [(fan_cancel,), (staff_cancel,)])
+
+        assert staff_error is None
+        if fan_error is None:  # the fan came first: the fee is theirs to pay
+            assert balance(user=fan) == 100_000 - ticket.price // 5
+            assert ("CANCELLATION_FEE", ticket.price // 5) in ledger(ticket)
+        else:  # the date came first: refunded in full, no fee
+            assert getattr(fan_error, "code", None) == "date_cancelled", fan_error
+            assert balance(user=fan) == 100_000
+            assert ledger(ticket) == [("CANCELLATION", ticket.price), ("RESERVATION", ticket.price)]
+    assert_consistent()
