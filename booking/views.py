@@ -235,16 +235,18 @@ def _checkout_open_without_admission(request: AdmittedRequest) -> bool:
     through here too: its key has paid, and pay() answers it as a replay (My tickets, nothing charged). An
     admitted fan's replay never needs this: pay() finds the key first thing under the fan's lock.
     """
+    key = None
     if request.method == "POST":
         form = CheckoutForm(request.POST)
-        if form.is_valid() and selectors.paid_with_key(
-            user=request.user,
-            concert_date_id=request.concert_date.pk,
-            idempotency_key=str(form.cleaned_data["idempotency_key"]),
-        ):
-            return True
-    state = _checkout_state(request)
-    return state.holds_seats or state.paid
+        if form.is_valid():
+            key = str(form.cleaned_data["idempotency_key"])
+    return selectors.may_pay_without_admission(
+        user=request.user,
+        concert_date=request.concert_date,
+        idempotency_key=key,
+        now=timezone.now(),
+        state=_checkout_state(request),  # read once: the GET below reads it again
+    )
 
 
 def _paid_checkout_goes_to_tickets(request: HttpRequest) -> HttpResponseRedirect:

@@ -162,15 +162,21 @@ def checkout_state(*, user: User, concert_date: ConcertDate, now: datetime.datet
 
 
 def may_pay_without_admission(
-    *, user: User, concert_date: ConcertDate, idempotency_key: str | None, now: datetime.datetime
+    *,
+    user: User,
+    concert_date: ConcertDate,
+    idempotency_key: str | None,
+    now: datetime.datetime,
+    state: CheckoutState | None = None,
 ) -> bool:
-    """The queue gate's exception for checkout: seats the fan already holds on this date stay payable after the
-    admission ended (it ran out, or a payment on another date ended it), a checkout that was paid answers as paid
-    rather than as not admitted, and a retry of a payment that went through (its idempotency key paid) is answered
-    as a replay. Nothing new can be held this way. Two queries at most."""
+    """The queue gate's exception for checkout (the page's and the JSON API's): seats the fan already holds on this
+    date stay payable after the admission ended (it ran out, or a payment on another date ended it), a checkout that
+    was paid answers as paid rather than as not admitted, and a retry of a payment that went through (its idempotency
+    key paid) is answered as a replay. Nothing new can be held this way. `state`: the date's checkout_state when the
+    caller has read it already. Two queries at most."""
     if idempotency_key and paid_with_key(user=user, concert_date_id=concert_date.pk, idempotency_key=idempotency_key):
         return True
-    state = checkout_state(user=user, concert_date=concert_date, now=now)
+    state = state or checkout_state(user=user, concert_date=concert_date, now=now)
     return state.holds_seats or state.paid
 
 
