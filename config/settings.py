@@ -61,7 +61,6 @@ INSTALLED_APPS = [
     "booking",
     "wallet",
     "queueing",
-    "api",  # the JSON API at /api/v1/ (django-ninja)
     "ninja",  # its docs page's template and its Swagger UI files, served from our own static files
 ]
 
@@ -165,7 +164,7 @@ PASSWORD_HASHERS = [
 # but must verify before entering a waiting room, unless this is off. Staff are never asked.
 EMAIL_VERIFICATION_REQUIRED: bool = env.bool("EMAIL_VERIFICATION_REQUIRED", default=True)
 
-# --- The JSON API's personal access tokens (accounts.services, api/) ---------------------------------
+# --- The JSON API's personal access tokens (accounts.services, booking/api/) ---------------------------------
 # How many live (neither revoked nor expired) tokens one account may have, and the lifetimes a fan picks from.
 API_TOKENS_PER_USER: int = env.int("API_TOKENS_PER_USER", default=10)
 API_TOKEN_LIFETIME_DAYS: list[int] = [7, 30, 90, 365]
@@ -382,7 +381,7 @@ RATE_LIMIT_DEFAULTS: dict[str, tuple[int, int, int]] = {
     # The draw's public page and download: per address only (anonymous pages; no session read, so the download
     # is one answer for every cache); a reader paging through 100,000 places or a checker stays far below.
     "draw": (0, 300, 60),
-    # The JSON API's reads (api/): each request that no action above counts. A script polling every second stays
+    # The JSON API's reads (booking/api/): each request that no action above counts. A script polling every second stays
     # below; a scraper does not.
     "api_read": (120, 2400, 60),
 }

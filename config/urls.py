@@ -20,5 +20,5 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("booking.urls")),
     path("", include("wallet.urls")),
-    path("api/v1/", include("api.urls")),
+    path("api/v1/", include("booking.api.urls")),
 ]

@@ -564,7 +564,7 @@ def token_invalid(scene):
 @provokes(RefusalCode.TOKEN_SCOPE_INSUFFICIENT, status=403)
 def token_scope_insufficient(scene):
     from accounts import services as account_services
-    from api.auth import BearerToken
+    from booking.api.auth import BearerToken
 
     secret = account_services.create_api_token(user=scene.fan, name="r", scope="read", lifetime_days=7).secret
     request = RequestFactory().post("/api/v1/", HTTP_AUTHORIZATION=f"Bearer {secret}")
@@ -584,7 +584,7 @@ def token_limit_reached(scene):
 
 @provokes(RefusalCode.NOT_ADMITTED, status=403)
 def not_admitted(scene):
-    from api.gates import require_admission
+    from booking.api.gates import require_admission
 
     response = scene.client.get(f"/api/v1/dates/{scene.date.pk}/seats")
     return Refused(
@@ -595,7 +595,7 @@ def not_admitted(scene):
 
 @provokes(RefusalCode.INVALID_REQUEST, status=400)
 def invalid_request(scene):
-    from api.exceptions import InvalidRequest
+    from booking.api.exceptions import InvalidRequest
 
     response = scene.client.get("/api/v1/reservations", {"limit": "many"})
     return Refused(InvalidRequest(), _api_problem(response, RefusalCode.INVALID_REQUEST))
@@ -603,7 +603,7 @@ def invalid_request(scene):
 
 @provokes(RefusalCode.NOT_FOUND, status=404)
 def not_found(scene):
-    from api.exceptions import NotFound
+    from booking.api.exceptions import NotFound
 
     response = scene.client.get(f"/api/v1/concerts/{uuid.uuid4()}")
     return Refused(NotFound(), _api_problem(response, RefusalCode.NOT_FOUND))
@@ -611,7 +611,7 @@ def not_found(scene):
 
 @provokes(RefusalCode.CSRF_FAILED, status=403)
 def csrf_failed(scene):
-    from api.auth import SiteSession
+    from booking.api.auth import SiteSession
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(scene.fan)
