@@ -42,7 +42,9 @@ def form_changes(form: forms.BaseForm, *, add: bool) -> Changes:
     """The fields this bound form changed, before (as the form read the row) and after (as saved).
 
     A new row: every field the form filled in. A model field's value is read from the saved row (a foreign
-    key as its pk, many-to-many as the list of pks); a form-only field from the cleaned data.
+    key as its pk, many-to-many as the list of pks). A form-only field (a presale's box of e-mail addresses to add,
+    an uploaded file) is recorded as changed, its value redacted: what it did is the service's own entry to say
+    (e.g. presale.emails_add counts the addresses), and fans' data never goes into the append-only log.
     """
     instance = getattr(form, "instance", None)
     model_fields = {field.name: field for field in instance._meta.get_fields()} if instance is not None else {}
@@ -53,7 +55,9 @@ def form_changes(form: forms.BaseForm, *, add: bool) -> Changes:
         if field is not None and hasattr(field, "value_from_object") and instance is not None:
             after = field.value_from_object(instance)
         else:
-            after = cleaned.get(name)
+            if not (add and cleaned.get(name) in (None, "", [])):
+                changes[name] = (None, audit.REDACTED)
+            continue
         if isinstance(after, Sequence | models.QuerySet) and not isinstance(after, str | bytes):
             after = [getattr(item, "pk", item) for item in after]
         if add and after in (None, "", []):

@@ -5,7 +5,7 @@ import uuid
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -63,6 +63,16 @@ class User(ServiceFieldsMixin, AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; a new password (set_password: the reset link, the account page, the admin, a command) also revokes
+        the account's live API tokens, in the same transaction, as it ends its other sessions: a token made by
+        whoever had the account before the change must stop working with them."""
+        password_changed = getattr(self, "_password", None) is not None and not self._state.adding  # set_password
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if password_changed:
+                ApiToken.objects.filter(user_id=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
     def get_full_name(self) -> str:
         return self.name

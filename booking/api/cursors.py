@@ -32,6 +32,8 @@ def decode(cursor: str, *types: type) -> tuple[Any, ...]:
             raise ValueError(cursor)
         parts: list[Any] = []
         for kind, value in zip(types, values, strict=True):
+            if not isinstance(value, str):  # encode() writes every part as text; a number, list or null is made up
+                raise ValueError(cursor)
             if kind is datetime.datetime:
                 moment = datetime.datetime.fromisoformat(value)
                 if moment.tzinfo is None:

@@ -15,10 +15,11 @@ from pytest_django.asserts import assertContains, assertNotContains, assertRedir
 
 from accounts import services
 from accounts.exceptions import EmailAddressTaken
-from accounts.models import User
+from accounts.models import ApiToken, User
 from accounts.tokens import make_verification_token
 from queueing.gate import room_url
 from tests import factories
+from tests.api.conftest import bearer_client, make_token
 from tests.support.ratelimits import set_limit
 
 pytestmark = pytest.mark.django_db
@@ -133,6 +134,7 @@ def test_a_new_password_keeps_this_session_ends_the_others_and_is_told(
 ):
     other_device = Client()
     other_device.force_login(fan)
+    token, secret = make_token(fan)
     assertContains(fan_client.get("/accounts/password/"), 'name="old_password"')
     changed = change_password(fan_client, django_capture_on_commit_callbacks)
     assertRedirects(changed, "/accounts/", fetch_redirect_response=False)
@@ -141,6 +143,8 @@ def test_a_new_password_keeps_this_session_ends_the_others_and_is_told(
     assert fan.check_password(NEW_PASSWORD)
     assert fan_client.session[SESSION_KEY] == str(fan.pk)
     assert other_device.get("/wallet/")["Location"].startswith("/accounts/login/")
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None  # made before: ended with the other sessions
+    assert bearer_client(secret).get("/api/v1/me").status_code == 401
     [notice] = mail.outbox
     assert notice.to == ["fan@example.com"] and notice.subject == "Frontrow 비밀번호가 변경되었습니다"
 

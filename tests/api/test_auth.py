@@ -111,3 +111,20 @@ def test_another_fans_token_cannot_be_revoked(fan, book_token):
     assert account_services.revoke_api_token(user=fan, token_id=other.token.pk) is None
     other.token.refresh_from_db()
     assert other.token.revoked_at is None
+
+
+def test_a_new_password_revokes_the_tokens_made_before_it(fan, book_token):
+    """After an account takeover the owner sets a new password (which ends the intruder's sessions): a token the
+    intruder made ends too, however the password was set (here as the reset link, the admin and commands do)."""
+    token, secret = book_token
+    assert bearer_client(secret).get("/api/v1/me").status_code == 200
+    fan.set_password("a-new-password-after-takeover")
+    fan.save()
+    assert bearer_client(secret).get("/api/v1/me").status_code == 401
+    token.refresh_from_db()
+    assert token.revoked_at is not None  # the account page lists it as revoked
+    fresh, fresh_secret = make_token(fan)
+    assert bearer_client(fresh_secret).get("/api/v1/me").status_code == 200
+    fan.name = "renamed"
+    fan.save()  # a save without a new password ends nothing
+    assert bearer_client(fresh_secret).get("/api/v1/me").status_code == 200

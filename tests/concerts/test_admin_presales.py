@@ -196,3 +196,7 @@ def test_uploading_generating_and_adding_addresses_are_in_the_audit_log_without_
     by_list = PresaleFactory(access=Presale.Access.EMAILS)
     assert _presale_page(staff_client, by_list, new_emails="a@example.com").status_code == 302
     assert AuditEntry.objects.get(action="presale.emails_add").changes == {"list_size": [0, 1]}
+    everything = str(list(AuditEntry.objects.values()))
+    assert "a@example.com" not in everything  # the change form's entry says the box was used, not what it held
+    [change] = AuditEntry.objects.filter(action="admin.change", object_id=str(by_list.pk))
+    assert change.changes["new_emails"] == [None, "[redacted]"]
