@@ -3,7 +3,8 @@
 A body has `type` (urn:frontrow:problem:<code>, stable), `title` (the HTTP status's phrase), `status`, `detail` (the
 refusal's message, in the request's language: LocaleMiddleware read Accept-Language or the language cookie) and
 `code` (config.refusals.RefusalCode, what a program reads). An invalid request adds `errors`, one per field
-({"field", "message"}). A 429 carries Retry-After, a 401 WWW-Authenticate.
+({"field", "message"}); a cancellation_fee_changed adds the current `fee` and `refund` and the `accepted_fee`. A 429
+carries Retry-After, a 401 WWW-Authenticate.
 """
 
 from http import HTTPStatus
@@ -14,6 +15,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.exceptions import NotAuthenticated
+from booking.exceptions import CancellationFeeChanged
 from config.ratelimit import RateLimited
 from config.refusals import Refusal
 
@@ -37,6 +39,10 @@ class Problem(Schema):
     detail: str
     code: str
     errors: list[FieldError] | None = None
+    # cancellation_fee_changed: the fee and refund of cancelling now, and the fee the request accepted
+    fee: int | None = None
+    refund: int | None = None
+    accepted_fee: int | None = None
 
 
 def problem_response(request: HttpRequest, refusal: Refusal) -> HttpResponse:
@@ -49,6 +55,8 @@ def problem_response(request: HttpRequest, refusal: Refusal) -> HttpResponse:
     }
     if isinstance(refusal, InvalidRequest):
         body["errors"] = refusal.errors
+    elif isinstance(refusal, CancellationFeeChanged):
+        body.update(fee=refusal.fee, refund=refusal.refund, accepted_fee=refusal.accepted)
     response = HttpResponse(Problem(**body).model_dump_json(exclude_none=True), status=refusal.status)
     response["Content-Type"] = MEDIA_TYPE
     response["Cache-Control"] = "no-store"

@@ -2,16 +2,22 @@
 all or nothing), my holds, pay once per Idempotency-Key, cancel; each refusal as a problem; another fan's objects
 404 or invisible; scopes and CSRF on the writes."""
 
+import datetime
 import uuid
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from booking import services as booking_services
 from booking.models import Reservation
 from concerts.models import Seat
+from concerts.pricing import PriceTier
 from queueing import services as queue_services
 from tests.api.conftest import assert_problem, bearer_client, make_token
-from tests.factories import UserFactory
+from tests.factories import ConcertDateFactory, UserFactory
+from wallet import selectors as wallet_selectors
+from wallet.models import UsageHistory
 
 pytestmark = pytest.mark.django_db
 
@@ -124,13 +130,24 @@ def test_held_seats_stay_payable_after_the_admission_ended(fan, api, concert_dat
 
 def test_cancelling_refunds_and_another_fans_reservation_is_a_404(fan, api, paid_reservation):
     other = bearer_client(make_token(UserFactory())[1])
-    assert_problem(other.post(f"/api/v1/reservations/{paid_reservation.pk}/cancel"), status=404, code="not_found")
-    assert_problem(api.post(f"/api/v1/reservations/{uuid.uuid4()}/cancel"), status=404, code="not_found")
-    answer = api.post(f"/api/v1/reservations/{paid_reservation.pk}/cancel")
+    assert_problem(
+        other.post(f"/api/v1/reservations/{paid_reservation.pk}/cancel", "", content_type="application/json"),
+        status=404,
+        code="not_found",
+    )
+    assert_problem(
+        api.post(f"/api/v1/reservations/{uuid.uuid4()}/cancel", "", content_type="application/json"),
+        status=404,
+        code="not_found",
+    )
+    answer = api.post(f"/api/v1/reservations/{paid_reservation.pk}/cancel", "", content_type="application/json")
     assert answer.status_code == 200 and answer.json()["status"] == "CANCELLED"
+    assert (answer.json()["fee"], answer.json()["refund"]) == (0, paid_reservation.price)  # free: far from the show
     assert Seat.objects.get(pk=paid_reservation.seat_id).status == Seat.Status.AVAILABLE
     assert_problem(
-        api.post(f"/api/v1/reservations/{paid_reservation.pk}/cancel"), status=409, code="reservation_not_cancellable"
+        api.post(f"/api/v1/reservations/{paid_reservation.pk}/cancel", "", content_type="application/json"),
+        status=409,
+        code="reservation_not_cancellable",
     )
 
 
@@ -142,3 +159,87 @@ def test_another_fan_sees_none_of_my_holds_and_cannot_pay_them(fan, api, concert
     assert other.get(f"/api/v1/dates/{concert_date.pk}/holds").json()["holds"] == []
     assert_problem(_pay(other, concert_date, reservations=[holds[0]["id"]]), status=409, code="nothing_to_pay")
     assert Reservation.objects.get(pk=holds[0]["id"]).status == Reservation.Status.HOLD
+
+
+# --- the cancellation fee: the API's client sees the quote and accepts the fee it saw, like the cancel page -------
+
+
+@pytest.fixture
+def soon_paid(fan, top_up):
+    """Seat 1 of a show 5 days away (99,000 won), paid now: cancelling it costs 20 % (19,800 won)."""
+    soon = ConcertDateFactory(
+        starts_at=timezone.now() + datetime.timedelta(days=5), tiers=[PriceTier("R", 1, 50, 99_000)]
+    )
+    top_up(fan, 200_000)
+    booking_services.hold_seats(user=fan, concert_date=soon, seat_numbers=[1])
+    reservation = booking_services.pay(user=fan, concert_date=soon, idempotency_key="soon").reservations[0]
+    fan.refresh_from_db(fields=["balance"])
+    return reservation
+
+
+def _cancel(api, reservation, body=None):
+    url = f"/api/v1/reservations/{reservation.pk}/cancel"
+    # No body at all (as `curl -X POST`), or a JSON one.
+    return api.post(url, "" if body is None else body, content_type="application/json")
+
+
+def _ledger(reservation):
+    return sorted(
+        UsageHistory.objects.filter(reservation=reservation, status="SUCCESS").values_list("action_type", "amount")
+    )
+
+
+def test_the_quote_shows_fee_refund_percent_and_deadline(fan, api, read_token, soon_paid):
+    for client in (api, bearer_client(read_token[1])):  # a read, so a read token may see it
+        answer = client.get(f"/api/v1/reservations/{soon_paid.pk}/cancellation")
+        assert answer.status_code == 200, answer.content
+        quote = answer.json()
+        assert (quote["paid"], quote["fee"], quote["refund"], quote["percent"]) == (99_000, 19_800, 79_200, 20)
+        assert quote["cancellable"] is True and quote["deadline"] and quote["refusal"] is None
+
+
+def test_another_fans_quote_is_a_404(soon_paid):
+    other = bearer_client(make_token(UserFactory())[1])
+    assert_problem(other.get(f"/api/v1/reservations/{soon_paid.pk}/cancellation"), status=404, code="not_found")
+
+
+def test_cancelling_without_accepting_the_fee_is_refused_and_changes_nothing(fan, api, soon_paid):
+    for body in (None, {}, {"accepted_fee": 0}, {"accepted_fee": 19_790}):
+        problem = assert_problem(_cancel(api, soon_paid, body), status=409, code="cancellation_fee_changed")
+        assert (problem["fee"], problem["refund"]) == (19_800, 79_200)
+    soon_paid.refresh_from_db()
+    assert soon_paid.status == Reservation.Status.CONFIRMED
+    assert _ledger(soon_paid) == [("RESERVATION", 99_000)]
+    assert Seat.objects.get(pk=soon_paid.seat_id).status == Seat.Status.RESERVED
+    assert wallet_selectors.balance(user=fan) == fan.balance
+
+
+def test_cancelling_with_the_quoted_fee_charges_it_and_says_so(fan, api, soon_paid):
+    fee = api.get(f"/api/v1/reservations/{soon_paid.pk}/cancellation").json()["fee"]
+    answer = _cancel(api, soon_paid, {"accepted_fee": fee})
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert (body["status"], body["fee"], body["refund"]) == ("CANCELLED", 19_800, 79_200)
+    assert _ledger(soon_paid) == [("CANCELLATION", 79_200), ("CANCELLATION_FEE", 19_800), ("RESERVATION", 99_000)]
+    assert wallet_selectors.balance(user=fan) == fan.balance + 79_200
+    after = api.get(f"/api/v1/reservations/{soon_paid.pk}/cancellation").json()
+    assert (after["cancellable"], after["refusal"], after["fee"]) == (False, "reservation_not_cancellable", 0)
+
+
+def test_a_fee_lower_than_accepted_charges_the_lower(fan, api, soon_paid):
+    answer = _cancel(api, soon_paid, {"accepted_fee": 50_000})
+    assert answer.status_code == 200, answer.content
+    assert (answer.json()["fee"], answer.json()["refund"]) == (19_800, 79_200)
+    assert wallet_selectors.balance(user=fan) == fan.balance + 79_200
+
+
+def test_a_read_token_cannot_cancel(fan, read_token, soon_paid):
+    answer = _cancel(bearer_client(read_token[1]), soon_paid, {"accepted_fee": 19_800})
+    assert_problem(answer, status=403, code="token_scope_insufficient")
+    soon_paid.refresh_from_db()
+    assert soon_paid.status == Reservation.Status.CONFIRMED
+
+
+def test_a_negative_accepted_fee_is_a_400(fan, api, soon_paid):
+    body = assert_problem(_cancel(api, soon_paid, {"accepted_fee": -1}), status=400, code="invalid_request")
+    assert body["errors"][0]["field"] == "accepted_fee"

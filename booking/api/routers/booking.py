@@ -135,12 +135,39 @@ def pay(
     return Status(200 if result.replayed else 201, body)
 
 
-@reservations_router.post(
-    "/{reservation_id}/cancel", response={200: ReservationOut, **REFUSED}, summary="Cancel a paid reservation"
-)
-def cancel(request: AuthenticatedRequest, reservation_id: uuid.UUID) -> dict[str, object]:
-    """Cancel one of my paid reservations and refund it to my wallet, less the concert's cancellation fee, until
-    CANCEL_CUTOFF_HOURS before the show (as My tickets' Cancel). Another fan's reservation is a 404."""
+class CancellationOut(Schema):
+    """What cancelling the reservation gives back now (booking.selectors.cancellation_quote, the cancel page's)."""
+
+    reservation_id: uuid.UUID
+    paid: int  # whole won
+    fee: int  # the cancellation fee now; send it as `accepted_fee` to cancel
+    refund: int  # what goes back to the wallet: paid less fee
+    percent: int  # the concert's schedule's percent the fee is (0 when free)
+    days_before: int | None = None  # calendar days to the show's day, when cancellable
+    waived: bool  # free only because the booking is less than a week old
+    free_until: datetime.date | None = None  # the last day (Seoul) cancelling is free, if one is still ahead
+    deadline: datetime.datetime  # cancelling closes then (never on the show's day)
+    cancellable: bool  # whether POST /reservations/{id}/cancel would be accepted now
+    refusal: str | None = None  # why not (a problem code, e.g. cancellation_closed), when it is not
+
+
+class CancelIn(Schema):
+    accepted_fee: int = Field(
+        0,
+        ge=0,
+        le=10**12,
+        description="The cancellation fee you showed and accept (GET /reservations/{id}/cancellation's `fee`), whole "
+        "won. A higher fee now is refused (409 cancellation_fee_changed) and nothing changes; a lower one is "
+        "charged. Missing (or no body) means 0, as the cancel page: a fee never accepted is never charged.",
+    )
+
+
+class CancelledOut(ReservationOut):
+    fee: int  # the cancellation fee charged, whole won
+    refund: int  # what went back to the wallet
+
+
+def _my_reservation(request: AuthenticatedRequest, reservation_id: uuid.UUID) -> Reservation:
     reservation = (
         Reservation.objects.select_related("seat__concert_date__concert")
         .filter(pk=reservation_id, user_id=request.user.pk)
@@ -148,6 +175,48 @@ def cancel(request: AuthenticatedRequest, reservation_id: uuid.UUID) -> dict[str
     )
     if reservation is None:
         raise NotFound()
-    cancelled = booking_services.cancel(user=request.user, reservation=reservation)
+    return reservation
+
+
+@reservations_router.get(
+    "/{reservation_id}/cancellation",
+    response={200: CancellationOut, **REFUSED},
+    summary="What cancelling a reservation costs now",
+)
+def cancellation(request: AuthenticatedRequest, reservation_id: uuid.UUID) -> dict[str, object]:
+    """The fee, refund, percent and deadline of cancelling one of my reservations now, by its concert's schedule
+    (as the cancel page shows them), and whether it can be cancelled now. Another fan's reservation is a 404."""
+    rate_limit(request, "api_read")
+    quote = booking_selectors.cancellation_quote(reservation=_my_reservation(request, reservation_id))
+    return {
+        "reservation_id": reservation_id,
+        "paid": quote.paid,
+        "fee": quote.fee,
+        "refund": quote.refund,
+        "percent": quote.percent,
+        "days_before": quote.days_before,
+        "waived": quote.waived,
+        "free_until": quote.free_until,
+        "deadline": quote.deadline,
+        "cancellable": quote.cancellable,
+        "refusal": str(quote.refusal.code) if quote.refusal is not None else None,
+    }
+
+
+@reservations_router.post(
+    "/{reservation_id}/cancel", response={200: CancelledOut, **REFUSED}, summary="Cancel a paid reservation"
+)
+def cancel(
+    request: AuthenticatedRequest, reservation_id: uuid.UUID, payload: CancelIn | None = None
+) -> dict[str, object]:
+    """Cancel one of my paid reservations and refund it to my wallet, less the concert's cancellation fee, until
+    the deadline (as My tickets' Cancel). Send the fee you accepted as `accepted_fee` (GET
+    /reservations/{id}/cancellation's `fee`): a fee higher than that is refused with 409 cancellation_fee_changed
+    (the problem's `fee` and `refund` are the current ones) and nothing changes; a lower fee is charged. No body
+    accepts no fee. The answer's `fee` and `refund` are what was charged and given back. Another fan's reservation
+    is a 404."""
+    reservation = _my_reservation(request, reservation_id)
+    accepted_fee = payload.accepted_fee if payload is not None else 0
+    cancelled = booking_services.cancel(user=request.user, reservation=reservation, accepted_fee=accepted_fee)
     cancelled.seat = reservation.seat
-    return reservation_out(cancelled)
+    return {**reservation_out(cancelled), "fee": cancelled.fee_charged, "refund": cancelled.refunded}
