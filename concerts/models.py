@@ -311,7 +311,7 @@ class DateCancellation(models.Model):
         related_name="+",
         verbose_name=_("requested by"),
     )
-    reason = models.CharField(_("reason"), max_length=200)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)  # staff's own words; may be left out
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
     # Live (held or paid) reservations on the date when it was cancelled: the job's 100 %.
     total = models.PositiveIntegerField(_("reservations to end"), default=0)
@@ -326,7 +326,7 @@ class DateCancellation(models.Model):
         ordering = ["-requested_at"]
 
     def __str__(self) -> str:
-        return f"{self.concert_date} · {self.reason}"
+        return f"{self.concert_date} · {self.reason}" if self.reason else str(self.concert_date)
 
 
 def export_upload_to(instance: models.Model, filename: str) -> str:

@@ -35,9 +35,7 @@ from .. import selectors, services
 
 
 class CancelDatesForm(forms.Form):
-    reason = forms.CharField(
-        label=_("reason (shown in every refund record)"), max_length=150, initial=_("date cancelled by the organiser")
-    )
+    reason = forms.CharField(label=_("reason (shown in every refund record)"), max_length=150, required=False)
 
 
 admin.site.unregister(ConcertDate)

@@ -38,7 +38,7 @@ def mark_date_cancelled(
     one DateCancellation. Audited ("date.cancel", once: when it marks the date). Returns (cancellation, created).
     """
     now = now or timezone.now()
-    reason = (reason or "").strip()[:200] or "date cancelled"
+    reason = (reason or "").strip()[:200]  # staff's words, or none: never an English default shown raw in Korean
     with transaction.atomic():
         date = ConcertDate.objects.select_for_update().get(pk=concert_date.pk)
         if date.is_cancelled:

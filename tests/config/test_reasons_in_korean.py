@@ -145,3 +145,26 @@ def test_the_fan_pages_that_say_why_something_ended_show_no_code_or_english_reas
         assert not [phrase for phrase in ENGLISH if " " in phrase and phrase.lower() in text.lower()], url
     tickets = _text(korean.get(reverse("booking:reservations")).content.decode())
     assert "직접 취소한 예매입니다" in tickets and "운영자가 예매를 취소하고" in tickets
+
+
+def test_a_date_cancelled_without_a_reason_stores_none_and_the_korean_admin_shows_no_english(staff, korean):
+    """The cancellation's reason is staff's own words: left out (the admin form, `cancel_date` without --reason),
+    nothing is stored in its place, so no English default is shown raw to Korean staff."""
+    from django.core.management import call_command
+
+    from concerts.models import DateCancellation
+
+    by_admin, by_command = factories.ConcertDateFactory(), factories.ConcertDateFactory()
+    korean.force_login(staff)
+    changelist = reverse("admin:concerts_concertdate_changelist")
+    answer = korean.post(
+        changelist, {"action": "cancel_dates", "_selected_action": [by_admin.pk], "confirm": "1", "reason": ""}
+    )
+    assert answer.status_code == 302, answer.content.decode()[:400]
+    call_command("cancel_date", str(by_command.pk))
+    assert list(DateCancellation.objects.values_list("reason", flat=True)) == ["", ""]
+    for date in (by_admin, by_command):
+        page = _text(korean.get(reverse("admin:concerts_concertdate_change", args=[date.pk])).content.decode())
+        assert "date cancelled" not in page.lower() and "organiser" not in page.lower()
+    listing = _text(korean.get(reverse("admin:concerts_datecancellation_changelist")).content.decode())
+    assert "date cancelled" not in listing.lower()

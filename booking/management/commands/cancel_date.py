@@ -20,7 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("date_id", help="The ConcertDate id (see sales_report).")
-        parser.add_argument("--reason", default="date cancelled by the organiser", help="Kept in every record.")
+        parser.add_argument("--reason", default="", help="Kept in every record (staff's words; none by default).")
         parser.add_argument("--dry-run", action="store_true", help="Show what would be refunded; change nothing.")
 
     def handle(self, *args: Any, **options: Any) -> None:
