@@ -119,7 +119,7 @@ class SeatStatusHistoryFactory(factory.django.DjangoModelFactory):
     seat = factory.SubFactory(SeatFactory)
     from_status = Seat.Status.AVAILABLE
     to_status = Seat.Status.AVAILABLE
-    reason = "test"
+    reason = SeatStatusHistory.Reason.SEAT_CREATED
 
 
 class ReservationFactory(factory.django.DjangoModelFactory):
