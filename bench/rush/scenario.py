@@ -37,6 +37,8 @@ HOLD_ID_RE = re.compile(r'<input[^>]*name="reservations" value="([0-9a-f-]{36})"
 VALUE_RE = re.compile(r'value="([^"]+)"')
 # My tickets links each cancellable seat to its confirmation page, whose form posts back to the same URL.
 CANCEL_RE = re.compile(r'href="(/reservations/[0-9a-f-]{36}/cancel/)"')
+# The confirmation page's form carries the cancellation fee it showed; the cancel is refused if the fee rose since.
+FEE_RE = re.compile(r'<input type="hidden" name="fee" value="(\d+)">')
 # The forms a fan submits to join: the concert page's pre-queue box, its date list, the waiting room's button.
 PREQUEUE_FORM = 'data-testid="enter-prequeue"'
 DATE_FORM = 'class="date-form"'
@@ -319,7 +321,8 @@ class Rush:
         confirm = await browser.get("cancel page", cancel_path.group(1))
         if confirm.status_code != 200:
             raise FanGaveUp(f"cancel page answered {confirm.status_code}")
-        cancelled = await browser.post("cancel (POST)", cancel_path.group(1))
+        fee = FEE_RE.search(confirm.text)  # posted back as a browser posts the form (no fee read: the page's 0)
+        cancelled = await browser.post("cancel (POST)", cancel_path.group(1), {"fee": fee.group(1)} if fee else None)
         if not cancelled.is_redirect:
             raise FanGaveUp(f"cancel refused with {cancelled.status_code}")
         return "bought, then cancelled one seat"

@@ -114,3 +114,19 @@ def test_a_page_that_never_gets_an_answer_is_given_up(waits):
     with pytest.raises(ServerError):
         wait_in_room(polls)
     assert max(waits) == 60
+
+
+@pytest.mark.django_db
+def test_the_cancel_pages_fee_is_found_as_the_rush_posts_it_back(client):
+    """The rush's fans post the cancel form's fee back as a browser does (bench.rush.scenario.FEE_RE)."""
+    from django.utils import timezone
+
+    from bench.rush.scenario import FEE_RE
+    from tests import factories
+    from tests.support.sales import paid_fan
+
+    date = factories.ConcertDateFactory(starts_at=timezone.now() + timezone.timedelta(days=5))
+    fan, result = paid_fan(concert_date=date, seats=[1])
+    client.force_login(fan)
+    page = client.get(f"/reservations/{result.reservations[0].pk}/cancel/").content.decode()
+    assert FEE_RE.search(page).group(1) == "19800"  # 20% five days before the show (the standard schedule)
