@@ -1,13 +1,15 @@
 """The waiting room through the JSON API, with the page's rules: enter (verified address, entry window, challenge),
 poll the place, leave."""
 
+import datetime
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from queueing import services as queue_services
 from tests.api.conftest import assert_problem, bearer_client, make_token
-from tests.factories import ConcertFactory, UserFactory
+from tests.factories import ConcertFactory, UserFactory, WaitingRoomFactory
 from tests.support.challenges import challenge_room, solved
 
 pytestmark = pytest.mark.django_db
@@ -58,3 +60,24 @@ def test_a_read_token_cannot_enter_and_an_unknown_concert_is_a_404(fan, read_tok
     assert_problem(unknown, status=404, code="not_found")
     concert = ConcertFactory()
     assert_problem(_enter(bearer_client(read_token[1]), concert), status=403, code="token_scope_insufficient")
+
+
+def test_the_place_says_when_to_ask_again_at_the_waiting_pages_pace(fan, api, concert_date):
+    """poll_seconds is the waiting page's (queueing.services.poll_seconds): an app polls as the page does."""
+    from queueing.services.polling import MAX_POLL_SECONDS, MIN_POLL_SECONDS, waiting_poll_seconds
+
+    concert = concert_date.concert
+    WaitingRoomFactory(concert=concert, max_active=1)
+    first = _enter(api, concert).json()
+    assert first["admitted"] is True and first["poll_seconds"] == MIN_POLL_SECONDS
+    waiting = bearer_client(make_token(UserFactory())[1])
+    place = _enter(waiting, concert).json()
+    assert place["admitted"] is False and place["ahead"] == 0
+    expected = waiting_poll_seconds(ahead=place["ahead"], eta_seconds=place["eta_seconds"])
+    polled = waiting.get(f"/api/v1/concerts/{concert.pk}/queue").json()
+    assert place["poll_seconds"] == expected == polled["poll_seconds"]
+    assert waiting.delete(f"/api/v1/concerts/{concert.pk}/queue").json()["poll_seconds"] is None  # no place: no pace
+
+    soon = ConcertFactory(sale_opens_at=timezone.now() + datetime.timedelta(minutes=10))  # the pre-queue is open
+    entrant = _enter(api, soon).json()
+    assert entrant["prequeue"] is True and entrant["poll_seconds"] == MAX_POLL_SECONDS  # the opening is far off

@@ -1,7 +1,7 @@
 """A concert's waiting room, with the page's rules: a verified e-mail address (when the site asks for one), the entry
 window (pre-queue, then the sale, until the last show), the entry challenge when the room asks for one (GET
 .../queue/challenge, solve it, send the solution as `challenge`), the cap of places per client address and the
-rate limits; then the place, polled, and leaving it."""
+rate limits; then the place, polled at the pace it says (`poll_seconds`, the waiting page's), and leaving it."""
 
 import datetime
 import uuid
@@ -44,6 +44,10 @@ class PlaceOut(Schema):
     expires_at: datetime.datetime | None = None  # the admission's end
     draw_at: datetime.datetime | None = None
     receipt: str | None = None  # a pre-queue entry's public receipt (the draw's record)
+    # When to ask again, in seconds: the waiting page's own pace (queueing.services.poll_seconds): less often the
+    # further back, and in the pre-queue a moment drawn at random after the opening, so that the draw's news reaches
+    # everyone at a rate the site can answer. Null when holding no place.
+    poll_seconds: int | None = None
 
 
 class ChallengeOut(Schema):
@@ -76,6 +80,7 @@ def _place(current: queue_services.QueueStatus | None) -> dict[str, object]:
         "expires_at": current.expires_at if current.admitted else None,
         "draw_at": current.draw_at if current.prequeued else None,
         "receipt": current.receipt or None,
+        "poll_seconds": queue_services.poll_seconds(current),
     }
 
 
@@ -100,8 +105,9 @@ def enter(request: AuthenticatedRequest, concert_id: uuid.UUID, payload: EnterIn
 
 @router.get("/{concert_id}/queue", response={200: PlaceOut, **REFUSED}, summary="My place in the waiting room")
 def place(request: AuthenticatedRequest, concert_id: uuid.UUID) -> dict[str, object]:
-    """My place now (position, how many ahead, the estimated wait) or my admission (until when). Poll it every few
-    seconds while waiting; it may admit me when admission is overdue, as the page's poll does."""
+    """My place now (position, how many ahead, the estimated wait) or my admission (until when). Poll it again after
+    its `poll_seconds` (the waiting page's pace) while waiting; it may admit me when admission is overdue, as the
+    page's poll does."""
     rate_limit(request, "queue_status")
     concert = _concert_or_404(concert_id)
     return _place(queue_services.poll_place(user=request.user, concert=concert))
