@@ -16,7 +16,7 @@ from bench.rush.bots import Bot, BotArmy
 from bench.rush.challenge import Solver
 from bench.rush.checks import check_database
 from bench.rush.client import bot_address, fan_address
-from bench.rush.fixtures import create_concert, create_fans, django_setup, session_cookies, wait_for_jobs
+from bench.rush.fixtures import api_tokens, create_concert, create_fans, django_setup, session_cookies, wait_for_jobs
 from bench.rush.report import RESULTS_DIR, build_report, machine_description, publish, publish_yardstick
 from bench.rush.scenario import Fan, run_rush
 from bench.rush.stack import Stack, port_in_use
@@ -27,6 +27,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.rush", description=(rush.__doc__ or "").split("\n\n")[0])
     add = parser.add_argument
     add("--fans", type=int, default=2000, help="fans in the rush (default 2000)")
+    add(
+        "--api",
+        action="store_true",
+        help="the fans book through the JSON API (/api/v1/, a personal access token each) instead of the pages, "
+        "the same journey step for step; the figures are per API operation (the bots stay on the pages)",
+    )
     add("--dates", type=int, default=None, help="concert dates on sale (default: fans / seats per date)")
     add(
         "--no-prequeue",
@@ -79,7 +85,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--abandon", type=float, default=0.10, help="share of fans who hold and never pay")
     add("--cancel", type=float, default=0.05, help="share of fans who cancel after paying")
     add("--double-pay", type=float, default=0.03, help="share of payers who double-click pay (two instances)")
-    add("--form-logins", type=int, default=10, help="fans who log in through the real login form")
+    add(
+        "--top-up",
+        type=float,
+        default=0.0,
+        help="share of payers who then top up their wallet (the wallet page's form, or with --api POST /wallet/top-ups)"
+        " (default 0)",
+    )
+    add("--form-logins", type=int, default=10, help="fans who log in through the real login form (none with --api)")
     add("--yardstick-seconds", type=float, default=8.0, help="seconds per closed-loop yardstick run")
     add("--concurrency", type=int, default=32, help="workers per closed-loop yardstick run")
     add("--connections", type=int, default=400, help="most HTTP connections the load generator opens")
@@ -112,6 +125,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--yardstick-only", action="store_true", help="no rush: the yardstick only (hello and the pages)")
     add("--seed", type=int, default=None, help="random seed for the fans' choices")
     args = parser.parse_args(argv)
+    if args.api:
+        args.form_logins = 0  # an app's fan has a token: nobody logs in through the form
     scale_defaults(args)
     span = admission_needed(args.yardstick_seconds)
     if not args.skip_yardstick and span > args.active_seconds:
@@ -163,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ports.append(int(os.environ.get("BOOKING_PORT", 8003)))
         args.lane = f"http://127.0.0.1:{ports[2]}"
     bases = [f"http://127.0.0.1:{port}" for port in ports[:2]]
-    run_id = time.strftime("%Y%m%d-%H%M%S")
+    run_id = time.strftime("%Y%m%d-%H%M%S") + ("-api" if args.api else "")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
 
     solver = Solver()  # the fans' devices
@@ -200,7 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         users = create_fans(run_id, args.fans, "fan")
         bot_users = create_fans(run_id, args.bots, "bot")
         probe_users = create_fans(run_id, args.concurrency, "probe")
-        fan_cookies = session_cookies(users[args.form_logins :])  # the first few log in through the form
+        if args.api:
+            fan_tokens, fan_cookies = api_tokens(users), []
+        else:
+            fan_tokens, fan_cookies = [], session_cookies(users[args.form_logins :])  # a few log in through the form
         fans = []
         for index, user in enumerate(users):
             # With the pre-queue, fans arrive over the window before the opening (a share of them after it);
@@ -217,19 +235,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                     index=index,
                     email=user.email,
                     address=fan_address(index),
-                    cookies={} if index < args.form_logins else fan_cookies[index - args.form_logins],
+                    cookies={} if args.api or index < args.form_logins else fan_cookies[index - args.form_logins],
                     arrival=arrival,
                     abandons=random.random() < args.abandon,
                     cancels=random.random() < args.cancel,
                     double_pays=random.random() < args.double_pay,
                     prequeue=prequeue,
+                    # Drawn only when asked for, so that a run without top-ups draws what it always drew.
+                    tops_up=args.top_up > 0 and random.random() < args.top_up,
+                    token=fan_tokens[index] if args.api else "",
                 )
             )
         bots = [
             Bot(index=index, email=user.email, cookies=cookies, address=bot_address(index, args.bot_addresses))
             for index, (user, cookies) in enumerate(zip(bot_users, session_cookies(bot_users), strict=True))
         ]
-        probes = session_cookies(probe_users)
+        probes = [] if args.api else session_cookies(probe_users)
+        probe_tokens = api_tokens(probe_users) if args.api else []
         probe_concert = create_concert(
             run_id,
             "Bench yardstick",
@@ -243,11 +265,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         yardstick = None
         if not args.skip_yardstick:
-            print(
-                "yardstick: hello, queue status, waiting room page, concert page, seat map (closed loop) ...",
-                flush=True,
+            runs = "queue status, waiting room page, concert page, seat map"
+            if args.api:
+                runs = "the API's place, concert and seats"
+            print(f"yardstick: hello, {runs} (closed loop) ...", flush=True)
+            yardstick = asyncio.run(
+                run_yardstick(args, bases, str(probe_concert.pk), str(probe_date.pk), probes, tokens=probe_tokens)
             )
-            yardstick = asyncio.run(run_yardstick(args, bases, str(probe_concert.pk), str(probe_date.pk), probes))
         if stack and stack.public_nice is not None and not args.yardstick_only:
             print("restarting the stack with the Procfile's priorities for the rush ...", flush=True)
             stack.stop()

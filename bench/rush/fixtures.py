@@ -1,7 +1,7 @@
 """What the rush needs in the database before it starts (not timed): Django set up in this process, fans
-with topped-up wallets and logged-in sessions, concerts with their dates and waiting room, all made
-through the project's own models and services. Django is imported inside the functions: django_setup()
-runs first."""
+with topped-up wallets and logged-in sessions (or, with --api, personal access tokens), concerts with their
+dates and waiting room, all made through the project's own models and services. Django is imported inside the
+functions: django_setup() runs first."""
 
 import os
 import time
@@ -122,6 +122,23 @@ def session_cookies(users: Sequence["User"]) -> list[dict[str, str]]:
         if entries:
             caches[settings.SESSION_CACHE_ALIAS].set_many(entries, cache_seconds)
     return cookies
+
+
+def api_tokens(users: Sequence["User"]) -> list[str]:
+    """A personal access token for each user (--api), made as the account page makes them: by
+    accounts.services.create_api_token (scope book, the shortest lifetime offered), one transaction per fan (the
+    user's row locked, their live tokens counted, the row written; a few seconds for 2,000 fans). Returns the
+    tokens themselves, which only this call ever sees (the database keeps their SHA-256)."""
+    from django.conf import settings
+
+    from accounts.models import ApiToken
+    from accounts.services import create_api_token
+
+    lifetime = min(settings.API_TOKEN_LIFETIME_DAYS)
+    return [
+        create_api_token(user=user, name="bench rush", scope=ApiToken.Scope.BOOK, lifetime_days=lifetime).secret
+        for user in users
+    ]
 
 
 def create_concert(

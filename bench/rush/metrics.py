@@ -29,9 +29,11 @@ ENDPOINTS = [
 
 
 class Metrics:
-    """Every request of a phase: when it started, how long it took, what it answered, per endpoint."""
+    """Every request of a phase: when it started, how long it took, what it answered, per endpoint (a page's name,
+    or with --api an API operation's); the summary lists them in `order`, then any other in the order first met."""
 
-    def __init__(self) -> None:
+    def __init__(self, order: Sequence[str] = ENDPOINTS) -> None:
+        self.order = list(order)
         # endpoint -> [(started, seconds, status or transport error)]
         self.samples: defaultdict[str, list[tuple[float, float, int | str]]] = defaultdict(list)
         self.started = time.monotonic()
@@ -56,7 +58,7 @@ class Metrics:
         until = (self.ended or time.monotonic()) if until is None else until
         duration = max(until - since, 1e-9)
         rows: dict[str, dict[str, Any]] = {}
-        for endpoint in sorted(self.samples, key=lambda name: ENDPOINTS.index(name) if name in ENDPOINTS else 99):
+        for endpoint in sorted(self.samples, key=lambda name: self.order.index(name) if name in self.order else 99):
             window = [(seconds, status) for at, seconds, status in self.samples[endpoint] if since <= at < until]
             if not window:
                 continue

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.rush.api_client import HOLD, PAY
 from bench.rush.bots import BotArmy
 from bench.rush.challenge import Solver
 from bench.rush.checks import Checks
@@ -78,7 +79,7 @@ def build_report(
             target = yardstick_target(yardstick, name)
             targets[f"{name} ≥ {target * 100:.0f}% of hello req/s"] = (ratio >= target, f"{ratio * 100:.0f}%")
     opening = windows[opening_title(args)]["endpoints"]
-    for name in ("hold (POST)", "pay (POST)"):
+    for name in (HOLD, PAY) if args.api else ("hold (POST)", "pay (POST)"):
         if name in endpoints:
             p99 = endpoints[name]["p99_ms"]
             detail = f"{p99:.0f} ms"
@@ -94,6 +95,7 @@ def build_report(
         "run_id": run_id,
         "machine": machine,
         "config": {
+            "mode": mode(args),
             "fans": args.fans,
             "dates": dates,
             "seats_per_date": seats_per_date,
@@ -114,6 +116,8 @@ def build_report(
             "spread": args.spread if args.no_prequeue else None,
             "prequeue_fans": sum(1 for fan in fans if fan.prequeue),
             "bots": len(army.bots) if army else 0,
+            "form_logins": args.form_logins,
+            "top_up": args.top_up,
         },
         "yardstick": yardstick,
         "rush": {
@@ -146,6 +150,25 @@ def build_report(
         "targets": targets,
     }
     return report
+
+
+def mode(args: argparse.Namespace) -> str:
+    """How the fans went: "pages" (a browser's requests; the default) or "api" (--api: an app's calls)."""
+    return "api" if args.api else "pages"
+
+
+def mode_line(config: dict[str, Any]) -> str:
+    """The report's second line: which mode ran, so that two reports read side by side say which is which."""
+    if config.get("mode") == "api":
+        line = (
+            "Mode: api (--api): the fans book through the JSON API (/api/v1/, a personal access token each); "
+            "the tables are per API operation"
+        )
+        return line + ("; the bots through the pages" if config.get("bots") else "")
+    logins = config.get("form_logins")
+    return "Mode: pages: the fans book through the pages, as a browser" + (
+        f" ({logins} log in through the form)" if logins else ""
+    )
 
 
 def opening_title(args: argparse.Namespace) -> str:
@@ -226,17 +249,19 @@ def publish_yardstick(run_id: str, machine: str, yardstick: dict[str, Any], conc
 
 
 def table(summary: dict[str, Any], title: str) -> str:
+    # The pages' names fit in 28 characters; the API's operations ("GET /reservations/{id}/cancellation") take more.
+    width = max([28, *(len(name) for name in summary["endpoints"])])
     lines = [
         f"{title} ({summary['duration_s']:.1f} s)",
-        f"  {'endpoint':<28} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
-        "statuses",
+        f"  {'endpoint':<{width}} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+        "  statuses",
     ]
     for name, row in summary["endpoints"].items():
         statuses = " ".join(f"{code}×{count}" for code, count in row["status"].items())
         if row["transport_errors"]:
             statuses += " " + " ".join(f"{kind}×{count}" for kind, count in row["transport_errors"].items())
         lines.append(
-            f"  {name:<28} {row['requests']:>8} {row['rps']:>8.1f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} "
+            f"  {name:<{width}} {row['requests']:>8} {row['rps']:>8.1f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} "
             f"{row['p99_ms']:>8.1f} {row['max_ms']:>8.1f}  {statuses}"
         )
     cpu = summary.get("cpu")
@@ -309,8 +334,8 @@ def render_yardstick(yardstick: dict[str, Any], concurrency: int) -> str:
 
 
 def render_report(report: dict[str, Any]) -> str:
-    out = [f"Frontrow rush — {report['run_id']} — {report['machine']}", ""]
     cfg = report["config"]
+    out = [f"Frontrow rush — {report['run_id']} — {report['machine']}", mode_line(cfg), ""]
     if cfg.get("prequeue_window"):
         arrivals = (
             f"pre-queue: {cfg['prequeue_fans']} fans arrive over the {cfg['prequeue_window']:.0f} s before the "
@@ -318,7 +343,8 @@ def render_report(report: dict[str, Any]) -> str:
         )
     else:
         arrivals = f"no pre-queue: every fan arrives within {cfg['spread']:.0f} s after the opening"
-    out.append(arrivals + (f"; {cfg['bots']} bots" if cfg.get("bots") else ""))
+    top_up = f"; {cfg['top_up']:.0%} of payers top up" if cfg.get("top_up") else ""
+    out.append(arrivals + (f"; {cfg['bots']} bots" if cfg.get("bots") else "") + top_up)
     out.append(
         f"{cfg['fans']} fans, {cfg['dates']} dates × {cfg['seats_per_date']} seats, max_active {cfg['max_active']}"
         + (f" admitted at {cfg['admit_per_minute']:,}/min, " if cfg.get("admit_per_minute") else ", ")

@@ -13,9 +13,9 @@ import math
 import random
 import re
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -46,6 +46,8 @@ DATE_FORM = 'class="date-form"'
 
 # Polls in a row without an answer after which the waiting page is given up (about 6 minutes of backing off).
 MAX_POLL_FAILURES = 8
+# What a fan who tops up (--top-up) adds to their wallet after paying, whole won.
+TOP_UP_AMOUNT = 10_000
 
 
 def poll_wait(seconds: float, prequeue: bool, rng: Callable[[], float] = random.random) -> float:
@@ -75,6 +77,8 @@ class Fan:
     cancels: bool
     double_pays: bool
     prequeue: bool = False  # arrives before the opening and enters the pre-queue
+    tops_up: bool = False  # tops up the wallet after paying (--top-up)
+    token: str = ""  # the fan's personal access token (--api: the fan books through the JSON API)
     outcome: str = "not started"
     seats: int = 0
     joined_at: float | None = None
@@ -99,8 +103,7 @@ class Rush:
     lane: str | None = None
 
     async def think(self, scale: float = 1.0) -> None:
-        if self.args.think > 0:
-            await asyncio.sleep(random.uniform(0.5, 1.5) * self.args.think * scale)
+        await think(self.args, scale)
 
     @property
     def concert_path(self) -> str:
@@ -111,24 +114,13 @@ class Rush:
         return f"/concerts/{self.concert_id}/queue/"
 
     async def run_fan(self, fan: Fan) -> None:
-        await asyncio.sleep(max(0.0, self.opens_at + fan.arrival - time.monotonic()))
-        browser = Browser(self.client, self.bases, self.metrics, fan.cookies, lane=self.lane, address=fan.address)
-        started = time.monotonic()
-        try:
+        async def go() -> str:
+            browser = Browser(self.client, self.bases, self.metrics, fan.cookies, lane=self.lane, address=fan.address)
             if fan.prequeue:
                 await self.enter_prequeue(fan, browser)
-            fan.outcome = await self.shop(fan, browser, give_up_at=None)
-        except ServerError as exc:
-            fan.outcome = "server error"
-            fan.notes.append(str(exc))
-        except FanGaveUp as exc:
-            fan.outcome = "gave up"
-            fan.notes.append(str(exc))
-        except Exception as exc:  # a page the scenario did not expect: say so instead of losing the fan
-            fan.outcome = "bench error"
-            fan.notes.append(f"{exc.__class__.__name__}: {exc}")
-        finally:
-            fan.finished_at = time.monotonic() - started
+            return await self.shop(fan, browser, give_up_at=None)
+
+        await journey(fan, self.opens_at, go)
 
     async def join(self, fan: Fan, browser: Browser, form: Form, data: dict[str, object]) -> Response:
         """Submit a join form as the browser does: solve its challenge first when it carries one."""
@@ -311,6 +303,8 @@ class Rush:
         if not (location(paid) or "").startswith("/reservations/"):
             raise FanGaveUp(f"payment answered {paid.status_code} {location(paid) or ''}".strip())
         fan.seats = len(held)
+        if fan.tops_up:
+            await self.top_up(browser)
         if not fan.cancels:
             return "bought"
         await asyncio.sleep(random.uniform(2, 8))
@@ -326,6 +320,39 @@ class Rush:
         if not cancelled.is_redirect:
             raise FanGaveUp(f"cancel refused with {cancelled.status_code}")
         return "bought, then cancelled one seat"
+
+    async def top_up(self, browser: Browser) -> None:
+        """The wallet page, then its top-up form (--top-up): TOP_UP_AMOUNT won."""
+        await browser.get("wallet page", "/wallet/")
+        charged = await browser.post("top-up (POST)", "/wallet/charge/", {"amount": TOP_UP_AMOUNT})
+        if not charged.is_redirect:
+            raise FanGaveUp(f"top-up refused with {charged.status_code}")
+
+
+async def think(args: argparse.Namespace, scale: float = 1.0) -> None:
+    """A fan's pause between two clicks (or two calls of their app): args.think on average, give or take half."""
+    if args.think > 0:
+        await asyncio.sleep(random.uniform(0.5, 1.5) * args.think * scale)
+
+
+async def journey(fan: Fan, opens_at: float, go: Callable[[], Awaitable[str]]) -> None:
+    """Wait for the fan's arrival (seconds from `opens_at`, a time.monotonic()), then run their journey (`go`,
+    returning its outcome) and keep what became of it: the outcome, or why it stopped, and how long it took."""
+    await asyncio.sleep(max(0.0, opens_at + fan.arrival - time.monotonic()))
+    started = time.monotonic()
+    try:
+        fan.outcome = await go()
+    except ServerError as exc:
+        fan.outcome = "server error"
+        fan.notes.append(str(exc))
+    except FanGaveUp as exc:
+        fan.outcome = "gave up"
+        fan.notes.append(str(exc))
+    except Exception as exc:  # an answer the scenario did not expect: say so instead of losing the fan
+        fan.outcome = "bench error"
+        fan.notes.append(f"{exc.__class__.__name__}: {exc}")
+    finally:
+        fan.finished_at = time.monotonic() - started
 
 
 @dataclass
@@ -359,6 +386,12 @@ async def read_queue_keys(args: argparse.Namespace, concert_id: str, metrics: Me
     metrics.queue_keys[name] = await asyncio.to_thread(queue_keys, redis_url, settings.QUEUE_REDIS_PREFIX, concert_id)
 
 
+class Journeys(Protocol):
+    """Sends one fan on their way: through the pages (Rush) or the JSON API (api_scenario.ApiRush)."""
+
+    async def run_fan(self, fan: Fan) -> None: ...
+
+
 async def run_rush(
     args: argparse.Namespace,
     bases: list[str],
@@ -372,12 +405,23 @@ async def run_rush(
     `alongside` (e.g. the bots) at the same time; until all are done or args.timeout. The metrics' window
     starts at the first arrival; their CPU readings cover it whole, the pre-queue before the opening, and the
     opening's first args.opening_window seconds."""
-    metrics = Metrics()
+    if args.api:
+        from bench.rush.api_client import OPERATIONS
+        from bench.rush.api_scenario import ApiRush  # which builds on this module
+
+        metrics = Metrics(order=OPERATIONS)
+    else:
+        metrics = Metrics()
     async with http_client(args) as client:
-        rush = Rush(args, client, bases, concert_id, opens_at, metrics, solver, lane=args.lane)
+        rush: Journeys
+        if args.api:
+            rush = ApiRush(args, client, bases, concert_id, opens_at, metrics, solver, lane=args.lane)
+        else:
+            rush = Rush(args, client, bases, concert_id, opens_at, metrics, solver, lane=args.lane)
         others = [asyncio.create_task(start()) for start in alongside]  # they wait for their own start
         for fan in fans[: args.form_logins]:
-            # The real log-in form (Argon2) for a few fans, so the session path through it is exercised.
+            # The real log-in form (Argon2) for a few fans, so the session path through it is exercised (none with
+            # --api: an app's fan comes with a token).
             browser = Browser(client, bases, metrics, address=fan.address)
             await browser.get("login page", "/accounts/login/")
             response = await browser.post(

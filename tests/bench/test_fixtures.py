@@ -1,11 +1,13 @@
 """The rush bench's setup (bench/rush/fixtures.py): fans made in bulk are topped up as a charge would leave
-them, and their sessions log them in."""
+them, their sessions log them in, and (--api) their tokens authenticate them as fans who may book."""
 
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from bench.rush.fixtures import TOP_UP, create_concert, create_fans, session_cookies
+from accounts.models import ApiToken
+from accounts.services import authenticate_api_token
+from bench.rush.fixtures import TOP_UP, api_tokens, create_concert, create_fans, session_cookies
 from wallet.models import ChargeHistory
 
 
@@ -40,3 +42,16 @@ def test_the_rush_room_admits_at_the_default_rate_unless_told(settings):
     paced = create_concert("t4", "Rush", dates=1, opens_at=timezone.now(), max_active=100, admit_per_minute=300)
     assert default.waiting_room.admit_per_minute == 900
     assert paced.waiting_room.admit_per_minute == 300
+
+
+@pytest.mark.django_db
+def test_each_fan_gets_a_token_that_may_book_made_by_the_accounts_service():
+    users = create_fans("t5", 2, "fan")
+
+    tokens = api_tokens(users)
+
+    assert len(set(tokens)) == 2
+    for user, secret in zip(users, tokens, strict=True):
+        token = authenticate_api_token(secret=secret)  # what the API's bearer check calls
+        assert token.user == user and token.scope == ApiToken.Scope.BOOK
+        assert token.token_hash != secret and token.prefix == secret[: len(token.prefix)]  # stored hashed, as made

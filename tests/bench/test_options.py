@@ -56,3 +56,10 @@ def test_a_yardstick_longer_than_the_probes_admission_is_refused_before_the_stac
     assert "raise --active-seconds to at least 165" in capsys.readouterr().err
     assert parse_args(["--yardstick-seconds", "30", "--active-seconds", "165"]).active_seconds == 165
     assert parse_args(["--yardstick-seconds", "30", "--skip-yardstick"]).skip_yardstick
+
+
+def test_the_pages_are_the_default_and_with_the_api_nobody_logs_in_through_the_form():
+    pages, api = parse_args([]), parse_args(["--api"])
+    assert (pages.api, pages.form_logins, pages.top_up) == (False, 10, 0.0)
+    assert (api.api, api.form_logins) == (True, 0)
+    assert shape(["--api"]) == shape([])  # the same sale's shape in both modes

@@ -130,3 +130,18 @@ def test_the_cancel_pages_fee_is_found_as_the_rush_posts_it_back(client):
     client.force_login(fan)
     page = client.get(f"/reservations/{result.reservations[0].pk}/cancel/").content.decode()
     assert FEE_RE.search(page).group(1) == "19800"  # 20% five days before the show (the standard schedule)
+
+
+@pytest.mark.django_db
+def test_the_wallet_pages_top_up_form_takes_what_the_rush_posts(client):
+    """The rush's fans who top up (--top-up) open the wallet page and post its form's amount to its action."""
+    from bench.rush.scenario import TOP_UP_AMOUNT
+    from tests.factories import UserFactory
+
+    fan = UserFactory()
+    client.force_login(fan)
+    page = client.get("/wallet/").content.decode()
+    assert 'action="/wallet/charge/"' in page and 'name="amount"' in page
+    response = client.post("/wallet/charge/", {"amount": TOP_UP_AMOUNT})
+    fan.refresh_from_db()
+    assert response.status_code == 302 and fan.balance == TOP_UP_AMOUNT

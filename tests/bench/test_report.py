@@ -1,9 +1,9 @@
-"""The rush bench's report (bench/rush/report.py): the yardstick's verdicts against issue 14's targets, and the
-CPU per request it prints for each closed-loop run."""
+"""The rush bench's report (bench/rush/report.py): the yardstick's verdicts against issue 14's targets, the
+CPU per request it prints for each closed-loop run, the mode it says ran and its tables' width."""
 
 import pytest
 
-from bench.rush.report import cpu_per_request, render_yardstick, yardstick_target
+from bench.rush.report import cpu_per_request, mode_line, render_yardstick, table, yardstick_target
 from bench.rush.yardstick import TARGETS
 
 
@@ -68,3 +68,23 @@ def test_the_yardstick_says_met_or_missed_against_each_target():
     assert "queue status: 92% of hello's requests/s (target ≥ 90%: met)" in text
     assert "concert page: 55% of hello's requests/s (target ≥ 60%: missed)" in text
     assert "CPU per request: stack 1.00 ms" in text
+
+
+def test_the_report_says_which_mode_ran():
+    assert mode_line({"mode": "pages", "form_logins": 10}) == (
+        "Mode: pages: the fans book through the pages, as a browser (10 log in through the form)"
+    )
+    api = mode_line({"mode": "api", "bots": 5})
+    assert api.startswith("Mode: api (--api): the fans book through the JSON API") and "bots through the pages" in api
+    assert mode_line({}).startswith("Mode: pages")  # a report written before --api
+
+
+def test_the_tables_column_fits_the_apis_operations_and_keeps_the_pages_width():
+    pages = run(10)
+    pages["endpoints"] = {"queue status": pages["endpoints"]["x"]}
+    api = run(10)
+    api["endpoints"] = {"GET /reservations/{id}/cancellation": api["endpoints"]["x"]}
+    page_row = table(pages, "Rush").splitlines()[2]
+    api_row = table(api, "Rush").splitlines()[2]
+    assert page_row.startswith("  queue status" + " " * 16 + " " * 7 + "10")  # 28 wide, as before --api
+    assert api_row.startswith("  GET /reservations/{id}/cancellation " + " " * 6 + "10")
