@@ -15,7 +15,9 @@
    fan arrives within a few seconds of the opening instead). Admitted, a fan picks a date on the concert
    page, opens the seat map, holds 1-2 random free seats and pays; 10% abandon their hold, 5% cancel
    later, a few double-click "pay". Every request goes to the other instance than the fan's last one.
-   --bots N adds scripted clients that skip the pages and hammer join, poll and hold.
+   --api sends the same fans through the JSON API instead (a personal access token each, the same journey step
+   for step: api_scenario), its figures per API operation. --bots N adds scripted clients that skip the pages and
+   hammer join, poll and hold.
 5. Checks against the database: no seat with two live reservations, every RESERVED seat has exactly one
    CONFIRMED reservation with one SUCCESS payment, wallets reconcile, admission followed places, the draw
    followed its committed seed, arrivals after the opening queued behind it in arrival order, no bot got
@@ -27,5 +29,6 @@ Run from the repository root: `python -m bench.rush --help` (`make bench` does s
 settings). The modules, one job each: __main__ (options and the run in order), stack (honcho), fixtures
 (setup through the services), client (a fan's browser over HTTP), challenge (a join form's entry
 challenge), metrics, cpu and servers (measurements: requests, CPU, PostgreSQL's and Redis's work), yardstick,
-scenario (the fan's journey, the rush), bots, checks (the database afterwards), report.
+scenario (the fan's journey, the rush), api_client and api_scenario (--api: a fan's app, the journey through the
+JSON API), bots, checks (the database afterwards), report, compare (two reports side by side).
 """

@@ -145,3 +145,27 @@ def test_the_wallet_pages_top_up_form_takes_what_the_rush_posts(client):
     response = client.post("/wallet/charge/", {"amount": TOP_UP_AMOUNT})
     fan.refresh_from_db()
     assert response.status_code == 302 and fan.balance == TOP_UP_AMOUNT
+
+
+def test_a_fan_who_tops_up_opens_the_wallet_page_then_posts_its_form():
+    """bench.rush.scenario.Rush.top_up: what the browser sends (the form checked above takes it)."""
+    from bench.rush.scenario import TOP_UP_AMOUNT
+
+    class Wallet:
+        sent = []
+
+        async def get(self, endpoint, path):
+            self.sent.append((endpoint, path, None))
+            return Response(200, CIMultiDictProxy(CIMultiDict()), "<form></form>")
+
+        async def post(self, endpoint, path, data=None, base=None):
+            self.sent.append((endpoint, path, data))
+            return Response(302, CIMultiDictProxy(CIMultiDict({"Location": "/wallet/"})), "")
+
+    browser = Wallet()
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, Rush.top_up(SimpleNamespace(), browser)).result()
+    assert browser.sent == [
+        ("wallet page", "/wallet/", None),
+        ("top-up (POST)", "/wallet/charge/", {"amount": TOP_UP_AMOUNT}),
+    ]
