@@ -19,6 +19,8 @@ ENDPOINTS = [
     "hold (POST)",
     "checkout page",
     "pay (POST)",
+    "wallet page",
+    "top-up (POST)",
     "reservations page",
     "cancel page",
     "cancel (POST)",
