@@ -403,7 +403,9 @@ class Presale(models.Model):
     concert = models.ForeignKey(Concert, on_delete=models.CASCADE, related_name="presales", verbose_name=_("concert"))
     name = models.CharField(_("name"), max_length=100)
     opens_at = models.DateTimeField(_("opens at"))
-    closes_at = models.DateTimeField(_("closes at"), help_text=_("At the latest when the general sale opens."))
+    closes_at = models.DateTimeField(
+        _("closes at"), help_text=_("At the latest when the general sale's waiting room opens (its pre-queue).")
+    )
     quota = models.PositiveIntegerField(
         _("seat quota"), help_text=_("Seats this presale may sell, all dates together.")
     )

@@ -249,6 +249,79 @@ def presale_capacity(concert: Concert) -> int:
     )
 
 
+@dataclass(frozen=True)
+class Sale:
+    """One sale of a concert, as its waiting room serves it: a fan-club presale window, or the general sale.
+
+    The concert's one waiting room serves its sales in turn (queueing.services.sales): each has its own pre-queue
+    (from `prequeue_starts_at`), its own draw at `sale_opens_at` and, for a presale, a close. The methods read like
+    Concert's, so the queue asks a sale what it asked the concert."""
+
+    concert: Concert
+    presale: Presale | None
+    prequeue_starts_at: datetime.datetime
+    sale_opens_at: datetime.datetime
+    closes_at: datetime.datetime | None  # None: the general sale, open until the concert's last show starts
+
+    @property
+    def key(self) -> uuid.UUID | None:
+        """What the waiting room records as the sale it serves (WaitingRoom.serving_presale): the presale's id."""
+        return None if self.presale is None else self.presale.pk
+
+    @property
+    def is_presale(self) -> bool:
+        return self.presale is not None
+
+    def is_on_sale(self, now: datetime.datetime | None = None) -> bool:
+        return (now or timezone.now()) >= self.sale_opens_at
+
+    def is_in_prequeue(self, now: datetime.datetime | None = None) -> bool:
+        return self.prequeue_starts_at <= (now or timezone.now()) < self.sale_opens_at
+
+    def is_over(self, now: datetime.datetime | None = None) -> bool:
+        """Nothing more to enter: the presale's window has closed, or the concert's last show has started."""
+        now = now or timezone.now()
+        return self.concert.is_over(now) or (self.closes_at is not None and now >= self.closes_at)
+
+
+def general_sale(concert: Concert) -> Sale:
+    return Sale(
+        concert=concert,
+        presale=None,
+        prequeue_starts_at=concert.prequeue_starts_at,
+        sale_opens_at=concert.sale_opens_at,
+        closes_at=None,
+    )
+
+
+def current_sale(*, concert: Concert, now: datetime.datetime | None = None) -> Sale:
+    """The sale the concert's waiting room serves at `now`: the first presale window not yet closed, else the general
+    sale. No query from the general sale's pre-queue on (presales close by then: concerts.services.check_presale),
+    so a sale's rush reads nothing more.
+
+    A presale's pre-queue opens PREQUEUE_MINUTES before its window, but never before the window ahead of it has
+    closed (one room, one sale at a time); past the general sale's pre-queue opening the general sale is served
+    whatever a presale says (PREQUEUE_MINUTES raised after the presale was set up: the presale ends there)."""
+    now = now or timezone.now()
+    if now >= concert.prequeue_starts_at:
+        return general_sale(concert)
+    previous_close: datetime.datetime | None = None
+    for presale in Presale.objects.filter(concert=concert).order_by("opens_at"):
+        if presale.closes_at > now:
+            starts = presale.opens_at - datetime.timedelta(minutes=settings.PREQUEUE_MINUTES)
+            if previous_close is not None:
+                starts = max(starts, previous_close)
+            return Sale(
+                concert=concert,
+                presale=presale,
+                prequeue_starts_at=min(starts, presale.opens_at),
+                sale_opens_at=presale.opens_at,
+                closes_at=min(presale.closes_at, concert.prequeue_starts_at),
+            )
+        previous_close = presale.closes_at
+    return general_sale(concert)
+
+
 def open_presale(*, concert: Concert, now: datetime.datetime | None = None) -> Presale | None:
     """The concert's presale window open now, if any (windows never overlap: concerts.services.check_presale)."""
     now = now or timezone.now()

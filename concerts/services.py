@@ -8,6 +8,7 @@ import datetime
 import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -83,14 +84,19 @@ def check_sale_opening_change(
     the caller's transaction keeps until it saves: the admin's change view runs in one.
     """
     now = now or timezone.now()
-    late = Presale.objects.filter(concert=concert, closes_at__gt=sale_opens_at).order_by("closes_at").last()
+    prequeue_starts_at = prequeue_opens_at or sale_opens_at - datetime.timedelta(minutes=settings.PREQUEUE_MINUTES)
+    late = Presale.objects.filter(concert=concert, closes_at__gt=prequeue_starts_at).order_by("closes_at").last()
     if late is not None:
         raise ValidationError(
-            _("The presale %(name)s closes at %(closes)s: the general sale may not open before that."),
+            _(
+                "The presale %(name)s closes at %(closes)s: the general sale's waiting room may not open before "
+                "that (it opens %(minutes)s minutes before the sale unless set)."
+            ),
             code="presale_after_sale",
             params={
                 "name": late.name,
                 "closes": formats.date_format(timezone.localtime(late.closes_at), "DATETIME_FORMAT"),
+                "minutes": settings.PREQUEUE_MINUTES,
             },
         )
     with transaction.atomic():
@@ -304,18 +310,22 @@ def check_presale(
     other_windows: Iterable[tuple[datetime.datetime, datetime.datetime]] | None = None,
 ) -> None:
     """Raise ValidationError if `concert` may not have a presale window (new: `presale` None) from `opens_at` to
-    `closes_at` with `quota` seats: it must close after it opens and by the general sale's opening, not overlap
-    the concert's other windows (`other_windows` when the caller knows them better than the database, as the
+    `closes_at` with `quota` seats: it must close after it opens and by the general sale's pre-queue opening (the
+    concert's one waiting room serves one sale at a time: queueing.services.sales), not overlap the concert's other
+    windows (`other_windows` when the caller knows them better than the database, as the
     admin's inline forms do), and its quota may not exceed the concert's seats."""
     errors: dict[str, list[ValidationError]] = {}
     if closes_at <= opens_at:
         errors.setdefault("closes_at", []).append(ValidationError(_("A presale must close after it opens.")))
-    if closes_at > concert.sale_opens_at:
+    if closes_at > concert.prequeue_starts_at:
+        # The concert's one waiting room serves its sales in turn: the general sale's opens with its pre-queue.
         errors.setdefault("closes_at", []).append(
             ValidationError(
-                _("A presale must close by the time the general sale opens (%(opens)s)."),
+                _("A presale must close by the time the general sale's waiting room opens (%(opens)s)."),
                 code="presale_after_sale",
-                params={"opens": formats.date_format(timezone.localtime(concert.sale_opens_at), "DATETIME_FORMAT")},
+                params={
+                    "opens": formats.date_format(timezone.localtime(concert.prequeue_starts_at), "DATETIME_FORMAT")
+                },
             )
         )
     if other_windows is None:

@@ -68,11 +68,15 @@ def test_staff_add_a_presale_window_on_the_concerts_page(staff_client):
 
 @pytest.mark.parametrize(
     ("closes_after_sale", "quota", "said"),
-    [(True, "10", "must close by the time the general sale opens"), (False, "51", "more than the concert's 50 seats")],
+    [
+        (True, "10", "must close by the time the general sale's waiting room opens"),
+        (False, "51", "more than the concert's 50 seats"),
+    ],
 )
 def test_a_window_after_the_general_sale_or_over_the_seats_is_refused(staff_client, closes_after_sale, quota, said):
     concert = _concert()
-    closes = concert.sale_opens_at + datetime.timedelta(hours=1 if closes_after_sale else -1)
+    # Into the general sale's pre-queue (it opens PREQUEUE_MINUTES before the sale): the room serves one sale at once.
+    closes = concert.sale_opens_at + datetime.timedelta(minutes=-10 if closes_after_sale else -60)
     url, data = _with_window(
         staff_client,
         concert,
@@ -93,7 +97,12 @@ def test_two_overlapping_windows_on_one_page_are_refused(staff_client):
         staff_client, concert, opens_at=concert.sale_opens_at - 2 * day, closes_at=concert.sale_opens_at - day / 2
     )
     url, data = _with_window(
-        staff_client, concert, opens_at=concert.sale_opens_at - day, closes_at=concert.sale_opens_at, row=1, data=data
+        staff_client,
+        concert,
+        opens_at=concert.sale_opens_at - day,
+        closes_at=concert.prequeue_starts_at,
+        row=1,
+        data=data,
     )
     response = staff_client.post(url, data)
     assert response.status_code == 200

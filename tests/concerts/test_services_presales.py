@@ -42,15 +42,20 @@ def concert():
     return ConcertDateFactory(concert=ConcertFactory(sale_opens_at=timezone.now() + datetime.timedelta(days=3))).concert
 
 
-def test_a_window_closing_by_the_general_sale_with_a_quota_within_the_seats_is_fine(concert):
+def test_a_window_closing_by_the_general_sales_room_with_a_quota_within_the_seats_is_fine(concert):
     _window(concert)
-    _window(concert, closes_at=concert.sale_opens_at, quota=50)
+    _window(concert, closes_at=concert.prequeue_starts_at, quota=50)
 
 
-def test_a_window_must_close_after_it_opens_and_by_the_general_sale(concert):
+def test_a_window_must_close_after_it_opens_and_by_the_general_sales_room(concert):
+    """The concert's one waiting room serves one sale at a time: a presale closes before the general sale's
+    pre-queue opens (PREQUEUE_MINUTES before its opening, or staff's own time)."""
     with pytest.raises(ValidationError) as error:
-        _window(concert, closes_at=concert.sale_opens_at + datetime.timedelta(minutes=1))
-    assert "closes_at" in _messages(error) and "general sale" in _messages(error)["closes_at"][0]
+        _window(concert, closes_at=concert.prequeue_starts_at + datetime.timedelta(minutes=1))
+    assert "closes_at" in _messages(error) and "general sale's waiting room" in _messages(error)["closes_at"][0]
+    concert.prequeue_opens_at = concert.sale_opens_at - datetime.timedelta(hours=3)
+    with pytest.raises(ValidationError):
+        _window(concert, closes_at=concert.sale_opens_at - datetime.timedelta(hours=2))
     with pytest.raises(ValidationError) as error:
         _window(concert, opens_at=concert.sale_opens_at - datetime.timedelta(hours=1))
     assert "close after it opens" in _messages(error)["closes_at"][0]
@@ -76,14 +81,25 @@ def test_windows_of_one_concert_do_not_overlap(concert):
     services.check_presale(concert=concert, opens_at=first.opens_at, closes_at=first.closes_at, quota=5, presale=first)
 
 
-def test_the_general_sale_may_not_move_before_a_presale_closes():
+def test_the_general_sales_room_may_not_move_before_a_presale_closes(settings):
     presale = PresaleFactory()
     concert = presale.concert
-    with pytest.raises(ValidationError, match="general sale may not open before"):
+    room_lead = datetime.timedelta(minutes=settings.PREQUEUE_MINUTES)
+    with pytest.raises(ValidationError, match="general sale's waiting room may not open before"):
         services.check_sale_opening_change(
-            concert=concert, sale_opens_at=presale.closes_at - datetime.timedelta(minutes=1), prequeue_opens_at=None
+            concert=concert,
+            sale_opens_at=presale.closes_at + room_lead - datetime.timedelta(minutes=1),
+            prequeue_opens_at=None,
         )
-    services.check_sale_opening_change(concert=concert, sale_opens_at=presale.closes_at, prequeue_opens_at=None)
+    with pytest.raises(ValidationError, match="general sale's waiting room may not open before"):
+        services.check_sale_opening_change(
+            concert=concert,
+            sale_opens_at=presale.closes_at + 2 * room_lead,
+            prequeue_opens_at=presale.closes_at - datetime.timedelta(minutes=1),
+        )
+    services.check_sale_opening_change(
+        concert=concert, sale_opens_at=presale.closes_at + room_lead, prequeue_opens_at=None
+    )
 
 
 def test_generated_codes_are_kept_only_as_keyed_hashes():
