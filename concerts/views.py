@@ -52,9 +52,14 @@ def _presale_url(request: HttpRequest, concert_id: uuid.UUID, presale_id: uuid.U
 
 def _render_presale(request: HttpRequest, presale: Presale, *, status: int = 200) -> HttpResponse:
     now = timezone.now()
+    sale = selectors.current_sale(concert=presale.concert, now=now)
+    serving = sale.presale is not None and sale.presale.pk == presale.pk
     context = {
         "presale": presale,
         "concert": presale.concert,
+        # The concert's waiting room serves this presale now or next: from when fans on its list may enter it.
+        "room_opens_at": sale.prequeue_starts_at if serving else None,
+        "room_open": serving and now >= sale.prequeue_starts_at,
         "standing": selectors.presale_standing(user=request.user, presale=presale),
         "is_open": presale.is_open(now),
         "is_closed": now >= presale.closes_at,

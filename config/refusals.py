@@ -60,6 +60,7 @@ class RefusalCode(StrEnum):
     QUEUE_CLOSED = "queue_closed"
     QUEUE_UNAVAILABLE = "queue_unavailable"
     QUEUE_ADDRESS_LIMIT = "queue_address_limit"
+    QUEUE_PRESALE_ONLY = "queue_presale_only"
     NOT_ADMITTED = "not_admitted"
     # every fan page that counts requests (config.ratelimit)
     RATE_LIMITED = "rate_limited"

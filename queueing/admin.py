@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -32,11 +33,12 @@ from config.ratelimit import KINDS, top_offenders
 
 from . import selectors, services
 from .exceptions import QueueUnavailable
-from .models import ExitReason, QueueEntryHistory, QueueToken, WaitingRoom
+from .models import ExitReason, QueueEntryHistory, QueueToken, SaleDraw, WaitingRoom
 from .selectors import RoomCounts
 
 # The change page's read-only parts about the pre-queue and its draw, and who holds the most places.
 DRAW_FIELDS = [
+    "sale_served",
     "prequeue_opens",
     "prequeue_now",
     "draw_state",
@@ -154,11 +156,22 @@ class WaitingRoomAdmin(SavesChangedFieldsAdmin, GuardedDeleteAdmin, admin.ModelA
 
     # --- the pre-queue and its draw ---
 
+    @admin.display(description=_("sale served"))
+    def sale_served(self, obj: WaitingRoom) -> StrOrPromise:
+        """The sale the room serves now: the general sale, or a fan-club presale (queueing.services.sales)."""
+        sale = services.current_sale(obj.concert, timezone.now())
+        if obj.serving_presale is not None and (sale.presale is None or sale.presale.pk != obj.serving_presale):
+            return _("a presale that has closed (the room moves on to the next sale at its next run)")
+        if sale.presale is not None and sale.presale.pk == obj.serving_presale:
+            return format_html("{} · {}", _("fan-club presale"), sale.presale.name)
+        return _("the general sale")
+
     @admin.display(description=_("pre-queue opens"))
     def prequeue_opens(self, obj: WaitingRoom) -> str:
-        opens = obj.concert.prequeue_starts_at
+        sale = services.current_sale(obj.concert, timezone.now())
+        opens = sale.prequeue_starts_at
         text = display_for_value(opens, "")
-        if obj.concert.prequeue_opens_at is None:
+        if sale.presale is None and obj.concert.prequeue_opens_at is None:
             return format_html('{} <span class="quiet">({})</span>', text, _("default"))
         return str(text)
 
@@ -372,6 +385,7 @@ class QueueEntryHistoryAdmin(ReadOnlyAdmin):
     list_display = [
         "user",
         "concert",
+        "presale",
         "receipt",
         "queue_position",
         "client_ip",
@@ -449,3 +463,19 @@ class QueueEntryHistoryAdmin(ReadOnlyAdmin):
                 % skipped,
                 messages.INFO,
             )
+
+
+@admin.register(SaleDraw)
+class SaleDrawAdmin(ReadOnlyAdmin):
+    """The draws of fan-club presales the waiting rooms have moved on from, read-only (their public pages link
+    from the concert's draw page)."""
+
+    list_display = ["concert", "presale_name", "drawn_at", "draw_size", "closed_at", "public_page"]
+    list_select_related = ["concert"]
+    search_fields = ["concert__title", "presale_name"]
+    fields = ["concert", "presale", "presale_name", "commitment", "seed", "drawn_at", "draw_size", "closed_at"]
+
+    @admin.display(description=_("public page"))
+    def public_page(self, obj: SaleDraw) -> str:
+        url = reverse("queueing:draw", args=[obj.concert_id]) + f"?presale={obj.presale}"
+        return format_html('<a href="{}">{}</a>', url, _("draw"))

@@ -2,6 +2,11 @@
 (Korean or English), an English reason for logs, an HTTP status (409 unless the class says otherwise) and a
 stable code."""
 
+import datetime
+from typing import Self
+
+from django.utils import formats, timezone
+from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +30,29 @@ class QueueNotOpen(QueueError):
 class QueueClosed(QueueError):
     code = RefusalCode.QUEUE_CLOSED
     default_message = _("This concert has already taken place; its waiting room is closed.")
+
+
+class PresaleOnly(QueueError):
+    """The room serves a fan-club presale now and this fan is not on its list (checked at entry, before an entry
+    challenge is spent): when the general sale's waiting room opens."""
+
+    status = 403
+    code = RefusalCode.QUEUE_PRESALE_ONLY
+    default_message = _("Only fans on the fan-club presale's list may enter its waiting room.")
+
+    @classmethod
+    def general_opens(cls, *, presale_name: str, opens_at: datetime.datetime) -> Self:
+        when = lazy(lambda: formats.date_format(timezone.localtime(opens_at), "DATETIME_FORMAT"), str)()
+        return cls(
+            format_lazy(
+                _(
+                    "The waiting room is open to the fan-club presale {name} now, for the fans on its list. "
+                    "The general sale's waiting room opens at {when}."
+                ),
+                name=presale_name,
+                when=when,
+            )
+        )
 
 
 class QueueUnavailable(QueueError):

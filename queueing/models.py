@@ -64,6 +64,7 @@ class WaitingRoom(ServiceFieldsMixin, models.Model):
         "drawn_at",
         "draw_size",
         "prequeue_arrivals",
+        "serving_presale",
     )
 
     concert = models.OneToOneField(
@@ -105,6 +106,10 @@ class WaitingRoom(ServiceFieldsMixin, models.Model):
     draw_size = models.PositiveIntegerField(_("fans drawn"), default=0, editable=False)
     # Database backend only: the last pre-queue arrival number handed out (a receipt is made from it).
     prequeue_arrivals = models.BigIntegerField(_("pre-queue arrivals"), default=0, editable=False)
+    # The sale the room serves now (queueing.services.sales): a fan-club presale's id, or empty for the general sale.
+    # The room serves a concert's sales in turn; when the sale changes, its places end, its draw is kept as a
+    # SaleDraw and a new seed is chosen. No foreign key: the record outlives a presale staff delete.
+    serving_presale = models.UUIDField(_("presale served"), null=True, blank=True, editable=False)
     # The proof-of-work challenge (ALTCHA) a fan solves to enter this room.
     challenge_enabled = models.BooleanField(
         _("challenge at entry"),
@@ -150,6 +155,7 @@ class ExitReason(models.TextChoices):
     LEFT = "left", _("left the queue")
     EXPIRED = "expired", _("expired")
     REMOVED = "removed", _("removed by staff")
+    SALE_CLOSED = "sale_closed", _("the presale closed")
     ERROR = "error", _("ended by an error")
 
 
@@ -242,6 +248,19 @@ class QueueEntryHistory(models.Model):
         db_index=False,
     )
     token = models.UUIDField(_("token"), unique=True)
+    # The fan-club presale this visit was to (empty: the general sale). The room serves a concert's sales in turn,
+    # so a draw's entries are its sale's (queueing.selectors.draw_entries). No database constraint: the visit is
+    # kept when staff delete the presale.
+    presale = models.ForeignKey(
+        "concerts.Presale",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("presale"),
+        db_index=False,  # read with the concert (a draw's entries, by place)
+    )
     # Empty for a pre-queue entry until the draw places it (and for ever if it left before the draw).
     queue_position = models.BigIntegerField(_("place in the queue"), null=True, blank=True)
     receipt = models.CharField(_("pre-queue receipt"), max_length=16, blank=True)
@@ -298,3 +317,30 @@ class QueueEntryHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.concert} · {self.entered_at:%Y-%m-%d %H:%M}"
+
+
+class SaleDraw(models.Model):
+    """The record of a presale's draw, kept when the concert's waiting room moves on to its next sale (the room's own
+    fields then hold the next sale's seed): the seed, its published commitment, when it ran and how many it placed,
+    so the presale's draw can still be checked against its history rows (queueing.selectors.verify_draw)."""
+
+    id = models.BigAutoField(primary_key=True)
+    concert = models.ForeignKey(
+        "concerts.Concert", on_delete=models.CASCADE, related_name="sale_draws", verbose_name=_("concert")
+    )
+    presale = models.UUIDField(_("presale"))
+    presale_name = models.CharField(_("presale name"), max_length=100)
+    seed = models.CharField(_("draw seed"), max_length=64)
+    commitment = models.CharField(_("draw commitment (SHA-256 of the seed)"), max_length=64)
+    drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
+    draw_size = models.PositiveIntegerField(_("fans drawn"), default=0)
+    closed_at = models.DateTimeField(_("closed at"))
+
+    class Meta:
+        verbose_name = _("presale draw")
+        verbose_name_plural = _("presale draws")
+        ordering = ["concert", "closed_at"]
+        constraints = [models.UniqueConstraint(fields=["presale"], name="sale_draw_one_per_presale")]
+
+    def __str__(self) -> str:
+        return f"{self.concert} · {self.presale_name}"

@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
 from concerts.models import Concert
+from concerts.selectors import Sale
 from concerts.templatetags.frontrow import clock, seconds_until
 from config.stencil import Shelf, Stencil
 
@@ -60,6 +61,9 @@ class RoomFacts:
     sale_opens_at: datetime.datetime
     prequeue_starts_at: datetime.datetime
     commitment: str  # the draw's, where the page shows it; else ""
+    presale_name: str = ""  # the fan-club presale the room serves now; "" for the general sale
+    presale_url: str = ""
+    general_prequeue_starts_at: datetime.datetime | None = None  # when the general sale's room opens
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class RoomState:
     has_receipt: bool
     has_next: bool
     must_verify: bool  # the fan must verify their e-mail address before joining: the join form asks them to
+    presale_only: bool = False  # the room serves a presale whose list the fan is not on: no join form
 
 
 @dataclass(frozen=True)
@@ -87,13 +92,14 @@ class RoomPage:
 
 
 def room_state(
-    concert: Concert,
+    concert: Concert | Sale,
     current: QueueStatus | None,
     next_url: str | None,
     *,
     now: datetime.datetime,
     challenge: bool,
     must_verify: bool = False,
+    presale_only: bool = False,
 ) -> RoomState:
     return RoomState(
         closed=concert.is_over(now),
@@ -107,6 +113,7 @@ def room_state(
         has_receipt=bool(current is not None and current.receipt),
         has_next=bool(next_url),
         must_verify=must_verify and current is None,
+        presale_only=presale_only,
     )
 
 

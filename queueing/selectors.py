@@ -15,11 +15,12 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from concerts.models import Concert
+from concerts.selectors import current_sale, general_sale
 
 from .backends import get_backend
 from .draw import commitment, draw_order
 from .exceptions import QueueUnavailable
-from .models import QueueEntryHistory, QueueToken, WaitingRoom
+from .models import QueueEntryHistory, QueueToken, SaleDraw, WaitingRoom
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,8 @@ class DrawRecord:
     seed: str | None  # published once drawn, never before
     drawn_at: datetime.datetime | None
     draw_size: int
+    presale_id: uuid.UUID | None = None  # the sale it is the draw of: a fan-club presale, or None (the general sale)
+    presale_name: str = ""
 
     @property
     def is_drawn(self) -> bool:
@@ -147,41 +150,77 @@ class DrawRecord:
 
 
 def draw_state(*, room: WaitingRoom | None, concert: Concert, now: datetime.datetime | None = None) -> DrawState:
-    """Where the concert's draw stands (`room` is its waiting room, if it has one)."""
+    """Where the draw of the sale the concert's room serves stands (`room` is its waiting room, if it has one)."""
     now = now or timezone.now()
     if room is not None and room.drawn_at is not None:
         return DrawState.DRAWN
-    if concert.is_on_sale(now):
+    sale = current_sale(concert=concert, now=now)
+    if sale.is_on_sale(now):
         return DrawState.DUE
-    if now >= concert.prequeue_starts_at:
+    if now >= sale.prequeue_starts_at:
         return DrawState.PREQUEUE
     return DrawState.NOT_OPEN
 
 
 def draw_record(concert: Concert, *, now: datetime.datetime | None = None) -> DrawRecord:
-    """The public record of the concert's draw (see DrawRecord); its entries come from draw_entries."""
+    """The public record of the draw of the sale the concert's room serves (see DrawRecord; a presale's once the
+    room has moved on: past_draws); its entries come from draw_entries."""
     room = WaitingRoom.objects.filter(pk=concert.pk).first()
     drawn_at = room.drawn_at if room is not None else None
+    if drawn_at is not None and room is not None and room.serving_presale is None:
+        sale = general_sale(concert)  # the general sale's draw has run: the room's last sale, nothing to read
+    else:
+        sale = current_sale(concert=concert, now=now)
     return DrawRecord(
         concert=concert,
         state=draw_state(room=room, concert=concert, now=now),
-        prequeue_opens_at=concert.prequeue_starts_at,
-        draw_at=concert.sale_opens_at,
+        prequeue_opens_at=sale.prequeue_starts_at,
+        draw_at=sale.sale_opens_at,
         commitment=room.draw_commitment if room is not None else "",
         seed=room.draw_seed if room is not None and drawn_at is not None else None,
         drawn_at=drawn_at,
         draw_size=room.draw_size if room is not None and drawn_at is not None else 0,
+        presale_id=room.serving_presale if room is not None else None,
+        presale_name=sale.presale.name if sale.presale is not None else "",
+    )
+
+
+def past_draws(concert: Concert) -> list[SaleDraw]:
+    """The records of the concert's presale draws its room has moved on from, the earliest first."""
+    return list(SaleDraw.objects.filter(concert=concert).order_by("closed_at"))
+
+
+def kept_draw_record(concert: Concert, presale_id: uuid.UUID) -> DrawRecord | None:
+    """The public record of a presale's draw the room has moved on from (kept as a SaleDraw), or None: the same
+    record as the room's own draw had, so its page and download read alike. Its seed is public once drawn; a
+    presale that closed without a draw (nobody in its pre-queue) shows its commitment and no seed."""
+    kept = SaleDraw.objects.filter(concert=concert, presale=presale_id).first()
+    if kept is None:
+        return None
+    drawn = kept.drawn_at is not None
+    return DrawRecord(
+        concert=concert,
+        state=DrawState.DRAWN if drawn else DrawState.DUE,
+        prequeue_opens_at=kept.drawn_at or kept.closed_at,
+        draw_at=kept.drawn_at or kept.closed_at,
+        commitment=kept.commitment,
+        seed=kept.seed if drawn else None,
+        drawn_at=kept.drawn_at,
+        draw_size=kept.draw_size,
+        presale_id=kept.presale,
+        presale_name=kept.presale_name,
     )
 
 
 def draw_entries(
-    concert: Concert, *, first_place: int = 1, last_place: int | None = None
+    concert: Concert, *, first_place: int = 1, last_place: int | None = None, presale_id: uuid.UUID | None = None
 ) -> "QuerySet[QueueEntryHistory, tuple[str, int]]":
-    """(receipt, place) of the concert's drawn entries, in place order, optionally only places
-    first_place..last_place: a lazy query (iterate it, or slice it by place), never a list of 100,000 rows.
-    Empty before the draw (nobody has a receipt and a place until then)."""
+    """(receipt, place) of the drawn entries of one sale of the concert (the general sale, or the presale
+    `presale_id`), in place order, optionally only places first_place..last_place: a lazy query (iterate it, or
+    slice it by place), never a list of 100,000 rows. Empty before the draw (nobody has a receipt and a place
+    until then)."""
     entries = QueueEntryHistory.objects.filter(
-        concert=concert, queue_position__isnull=False, queue_position__gte=first_place
+        concert=concert, presale=presale_id, queue_position__isnull=False, queue_position__gte=first_place
     ).exclude(receipt="")
     if last_place is not None:
         entries = entries.filter(queue_position__lte=last_place)
@@ -225,14 +264,19 @@ def draw_page(record: DrawRecord, *, page: int, per_page: int) -> DrawPage:
     number = min(max(1, page), num_pages)
     first = (number - 1) * per_page + 1
     last = min(number * per_page, record.draw_size)
-    entries = list(draw_entries(record.concert, first_place=first, last_place=last)) if record.is_drawn else []
+    entries = (
+        list(draw_entries(record.concert, first_place=first, last_place=last, presale_id=record.presale_id))
+        if record.is_drawn
+        else []
+    )
     return DrawPage(number=number, num_pages=num_pages, first_place=first, last_place=last, entries=entries)
 
 
-def draw_place_of(concert: Concert, receipt: str) -> int | None:
-    """The drawn place of one receipt of the concert, or None (no such receipt, or not drawn)."""
+def draw_place_of(concert: Concert, receipt: str, *, presale_id: uuid.UUID | None = None) -> int | None:
+    """The drawn place of one receipt of the concert's sale (the general sale, or the presale `presale_id`), or
+    None (no such receipt in that sale, or not drawn)."""
     return (
-        QueueEntryHistory.objects.filter(concert=concert, receipt=receipt.strip().upper())
+        QueueEntryHistory.objects.filter(concert=concert, presale=presale_id, receipt=receipt.strip().upper())
         .exclude(receipt="")
         .values_list("queue_position", flat=True)
         .first()
@@ -267,8 +311,10 @@ class _Problems:
         return self.lines + more
 
 
-def verify_draw(concert: Concert) -> list[str]:
-    """Check the concert's draw against its history; returns the problems found, in English (empty: it checks).
+def verify_draw(concert: Concert, *, presale_id: uuid.UUID | None = None) -> list[str]:
+    """Check a draw of the concert against its history; returns the problems found, in English (empty: it checks).
+    The draw of the sale its room serves now, or of the presale `presale_id` (kept as a SaleDraw once the room has
+    moved on), each against the history rows of its own sale.
 
     What it checks: the seed's SHA-256 is the published commitment; the pre-queue entries that were still
     there when the draw ran (history rows with a receipt that have a place, or that have none but had not
@@ -278,27 +324,30 @@ def verify_draw(concert: Concert) -> list[str]:
     after the opening (no receipt) has a place inside 1..N. Reads the history once, in chunks.
     """
     room = WaitingRoom.objects.filter(pk=concert.pk).first()
-    if room is None or room.drawn_at is None:
+    kept = SaleDraw.objects.filter(concert=concert, presale=presale_id).first() if presale_id is not None else None
+    if kept is not None:
+        sale, seed, published, drawn_at, drawn = presale_id, kept.seed, kept.commitment, kept.drawn_at, kept.draw_size
+    elif room is not None and (presale_id is None or room.serving_presale == presale_id):
+        sale, seed, published = room.serving_presale, room.draw_seed, room.draw_commitment
+        drawn_at, drawn = room.drawn_at, room.draw_size
+    else:
+        return [f"{concert.title} has no draw of the presale {presale_id}."]
+    if drawn_at is None:
         return [f"The draw of {concert.title} has not run yet."]
-    drawn_at = room.drawn_at
     problems = _Problems()
-    seed = room.draw_seed
     try:
         if len(seed) != 64:
             raise ValueError(seed)
         seed_hash = commitment(seed)
     except ValueError:
         return [f"The seed {seed!r} is not 64 hexadecimal digits; no order can be computed from it."]
-    if seed_hash != room.draw_commitment:
-        problems.add(
-            "commitment",
-            f"The seed's SHA-256 is {seed_hash}, not the published commitment {room.draw_commitment}.",
-        )
+    if seed_hash != published:
+        problems.add("commitment", f"The seed's SHA-256 is {seed_hash}, not the published commitment {published}.")
 
     placed: dict[str, int] = {}
     unplaced: list[str] = []
     rows = (
-        QueueEntryHistory.objects.filter(concert=concert)
+        QueueEntryHistory.objects.filter(concert=concert, presale=sale)
         .exclude(receipt="")
         .values_list("receipt", "queue_position", "exited_at")
         .iterator(chunk_size=5000)
@@ -329,13 +378,12 @@ def verify_draw(concert: Concert) -> list[str]:
             problems.add("place", f"Receipt {receipt} has place {actual}; the seed gives it place {expected}.")
 
     size = len(order)
-    if room.draw_size != size:
+    if drawn != size:
         problems.add(
-            "size",
-            f"The room records {room.draw_size} entries drawn, but {size} pre-queue entries were there at the draw.",
+            "size", f"The room records {drawn} entries drawn, but {size} pre-queue entries were there at the draw."
         )
     intruders = (
-        QueueEntryHistory.objects.filter(concert=concert, receipt="", queue_position__lte=size)
+        QueueEntryHistory.objects.filter(concert=concert, presale=sale, receipt="", queue_position__lte=size)
         .order_by("queue_position")
         .values_list("queue_position", "entered_at")
     )

@@ -260,10 +260,13 @@ def _room_read_with(concert: Concert) -> WaitingRoom | None:
 
 def _commitment(concert: Concert, current: QueueStatus | None, now: datetime.datetime) -> str:
     """The draw's commitment where the page shows it (the pre-queue's rules, a fan's receipt), else ""."""
-    if not (current.receipt if current is not None else concert.is_in_prequeue(now)):
+    sale = services.current_sale(concert, now)
+    if not (current.receipt if current is not None else sale.is_in_prequeue(now)):
         return ""
     room = _room_read_with(concert)
-    return room.draw_commitment if room is not None and room.draw_commitment else services.draw_commitment(concert)
+    if room is not None and room.draw_commitment and room.serving_presale == sale.key:
+        return room.draw_commitment
+    return services.draw_commitment(concert)  # makes the room, or moves it on to this sale
 
 
 def _render_room(
@@ -278,17 +281,35 @@ def _render_room(
     kept = read_pass(request, concert.pk) if current is not None else None
     progress, start = _progress(current, kept)
     payload = _payload(concert.pk, current, next_url, progress)
+    sale = services.current_sale(concert, now)
     facts = room_page.RoomFacts(
         pk=concert.pk,
         title=concert.title,
-        sale_opens_at=concert.sale_opens_at,
-        prequeue_starts_at=concert.prequeue_starts_at,
+        sale_opens_at=sale.sale_opens_at,
+        prequeue_starts_at=sale.prequeue_starts_at,
         commitment=_commitment(concert, current, now),
+        presale_name=sale.presale.name if sale.presale is not None else "",
+        presale_url=(
+            reverse("concerts:presale", kwargs={"concert_id": concert.pk, "presale_id": sale.presale.pk})
+            if sale.presale is not None
+            else ""
+        ),
+        general_prequeue_starts_at=concert.prequeue_starts_at,
     )
+    # A presale's room, to a fan not on its list: no join form, but when the general sale's room opens.
+    presale_only = current is None and not services.may_enter(sale, request.user)
     # The join form's challenge widget: a fan who holds no place (current is None) and must solve one to enter.
     challenge = current is None and services.is_entry_open(concert, now) and selectors.challenge_is_on(concert=concert)
     must_verify = current is None and must_verify_email(request.user)
-    state = room_page.room_state(concert, current, next_url, now=now, challenge=challenge, must_verify=must_verify)
+    state = room_page.room_state(
+        sale,
+        current,
+        next_url,
+        now=now,
+        challenge=challenge and not presale_only,
+        must_verify=must_verify,
+        presale_only=presale_only,
+    )
     csrf_token = get_token(request)  # one for the whole page: base.html's forms take it from the context too
     email = request.user.email if must_verify and isinstance(request.user, User) else ""
     page = room_page.render(
@@ -458,11 +479,23 @@ def _cache_draw_answer(response: HttpResponseBase, etag: str | None, *, public: 
     return response
 
 
-def _draw_record(concert: Concert) -> DrawRecord:
+def _draw_record(request: HttpRequest, concert: Concert) -> DrawRecord:
     """The concert's draw record; once the pre-queue has opened its room (and so its seed and commitment)
-    exists, so the commitment is on show before anyone can be drawn."""
+    exists, so the commitment is on show before anyone can be drawn. `?presale=<id>`: the kept record of a presale's
+    draw the room has moved on from (404 for any other value)."""
+    if "presale" in request.GET:
+        try:
+            kept = selectors.kept_draw_record(concert, uuid.UUID(request.GET["presale"]))
+        except ValueError:
+            kept = None
+        if kept is None:
+            raise Http404("no such presale draw")
+        return kept
     record = selectors.draw_record(concert)
-    if not record.commitment and record.state != DrawState.NOT_OPEN:
+    if record.is_drawn and record.presale_id is None:
+        return record  # the general sale's draw: the room's last sale, it never moves on from it
+    moved_on = record.presale_id != services.current_sale(concert, timezone.now()).key  # the room moves on first
+    if moved_on or (not record.commitment and record.state != DrawState.NOT_OPEN):
         services.draw_commitment(concert)
         record = selectors.draw_record(concert)
     return record
@@ -482,7 +515,7 @@ def draw_view(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponseBase:
     every receipt with its place (500 a page, by place), and a receipt finder. No names, no e-mails. Drawn,
     it answers 304 to a visitor whose copy is current (see _cache_draw_answer)."""
     concert = get_object_or_404(Concert, pk=concert_id)
-    record = _draw_record(concert)
+    record = _draw_record(request, concert)
     etag = _page_etag(request, record) if record.is_drawn else None
     if etag is not None and (not_modified := get_conditional_response(request, etag=etag)) is not None:
         return _cache_draw_answer(not_modified, etag, public=False)
@@ -495,11 +528,13 @@ def draw_view(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponseBase:
             status = 400
             found = {"receipt": asked[:16], "valid": False}
         else:
-            place = selectors.draw_place_of(concert, asked) if record.is_drawn else None
+            place = selectors.draw_place_of(concert, asked, presale_id=record.presale_id) if record.is_drawn else None
             found = {"receipt": asked, "valid": True, "place": place}
             if place is not None:
                 page_number = -(-place // DRAW_PAGE_SIZE)
     json_url = reverse("queueing:draw_json", kwargs={"concert_id": concert.pk})
+    if record.presale_id is not None and "presale" in request.GET:
+        json_url += f"?presale={record.presale_id}"
     context = {
         "concert": concert,
         "record": record,
@@ -508,6 +543,8 @@ def draw_view(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponseBase:
         "concert_url": _concert_url(concert.pk),
         "json_url": json_url,
         "json_absolute_url": request.build_absolute_uri(json_url),
+        "past_draws": selectors.past_draws(concert),
+        "kept_presale": record.presale_id if "presale" in request.GET else None,
     }
     response = TemplateResponse(request, "queueing/draw.html", context, status=status)
     return _cache_draw_answer(response, etag if status == 200 else None, public=False)
@@ -522,10 +559,13 @@ def _draw_json_chunks(record: DrawRecord) -> Iterator[str]:
         "drawn_at": record.drawn_at.isoformat() if record.drawn_at else None,
         "draw_size": record.draw_size,
     }
+    if record.presale_id is not None:  # a fan-club presale's draw (the general sale's has no such key)
+        head["presale"] = str(record.presale_id)
     yield json.dumps(head, ensure_ascii=False)[:-1] + ', "entries": ['
     if record.is_drawn:
         separator, batch = "", []
-        for receipt, place in selectors.draw_entries(record.concert).iterator(chunk_size=5000):
+        entries = selectors.draw_entries(record.concert, presale_id=record.presale_id)
+        for receipt, place in entries.iterator(chunk_size=5000):
             batch.append(f'["{receipt}",{place}]')  # a receipt is "P" and digits: nothing to escape
             if len(batch) == 5000:
                 yield separator + ",".join(batch)
@@ -543,7 +583,7 @@ def draw_json(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponseBase:
     HEAD answers the headers without reading the entries. Drawn, any cache may keep it, and a client whose
     copy is current gets a 304 (see _cache_draw_answer)."""
     concert = get_object_or_404(Concert, pk=concert_id)
-    record = _draw_record(concert)
+    record = _draw_record(request, concert)
     etag = _drawn_etag(record, "json") if record.is_drawn else None
     if etag is not None and (not_modified := get_conditional_response(request, etag=etag)) is not None:
         return _cache_draw_answer(not_modified, etag, public=True)

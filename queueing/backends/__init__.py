@@ -13,7 +13,9 @@ from .base import (
     HistoryNote,
     JoinResult,
     QueueBackend,
+    SaleChanged,
     Ticket,
+    sale_tag,
 )
 
 __all__ = [
@@ -25,9 +27,11 @@ __all__ = [
     "HistoryNote",
     "JoinResult",
     "QueueBackend",
+    "SaleChanged",
     "Ticket",
     "get_backend",
     "has_fast_path",
+    "sale_tag",
 ]
 
 _backends: dict[tuple[str, ...], QueueBackend] = {}

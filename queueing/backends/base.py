@@ -50,6 +50,17 @@ class ArrivalFloorNeeded(Exception):
     receipt is ever given twice."""
 
 
+class SaleChanged(Exception):
+    """A join found the room serving another sale than the one it was checked for: the room moved on to the
+    concert's next sale (queueing.services.sales) between the entry check and the join."""
+
+
+def sale_tag(presale_id: uuid.UUID | None) -> str:
+    """How a backend names the sale a room serves (WaitingRoom.serving_presale): "g" for the general sale, else the
+    presale's id."""
+    return "g" if presale_id is None else str(presale_id)
+
+
 # What a draw's caller records: each drawn entry's token (a UUID, or its text) and place, in arrival order.
 DrawnPlaces = Sequence[tuple[uuid.UUID | str, int]]
 
@@ -114,8 +125,12 @@ class QueueBackend(abc.ABC):
         now: datetime.datetime,
         prequeue: bool = False,
         arrival_floor: int | None = None,
+        sale: str | None = None,
     ) -> JoinResult:
         """Give the user a place, or return the live one they hold (idempotent per user and concert).
+
+        `sale` (sale_tag): the sale the caller checked entry for; raises SaleChanged when the room serves another
+        one now (checked in the same atomic step as the join). None: no check.
 
         A waiting ticket comes back with `ahead` filled in, as status() would give it.
 
@@ -156,6 +171,17 @@ class QueueBackend(abc.ABC):
         The Redis backend runs it while it stages its places (and builds its tickets), so the two writes of a
         big draw overlap.
         """
+
+    @abc.abstractmethod
+    def close_sale(self, *, room: WaitingRoom, now: datetime.datetime, reason: str, next_sale: str) -> list[Ticket]:
+        """End every live place of the sale the room served (pre-queue entries, waiting, admitted) and clear its
+        queue and draw, so the room's next sale (`next_sale`, a sale_tag) starts empty, places from 1, with a draw of
+        its own; arrival numbers go on, so receipts stay unique in the concert. From then on only joins for
+        `next_sale` are taken.
+
+        The caller holds the WaitingRoom row lock and resets the row. Returns the ended tickets for the history
+        (a transactional backend); a backend that keeps the queue elsewhere notes the ends instead (see
+        unwritten_history) and returns none."""
 
     @abc.abstractmethod
     def prequeue_count(self, *, concert_id: uuid.UUID) -> int:

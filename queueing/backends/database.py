@@ -25,8 +25,10 @@ from .base import (
     DrawResult,
     JoinResult,
     QueueBackend,
+    SaleChanged,
     Ticket,
     arrival_key,
+    sale_tag,
 )
 
 # Within this many places of the front, `ahead` is counted exactly (a bounded index range scan), so
@@ -111,9 +113,12 @@ class DatabaseQueueBackend(QueueBackend):
         now: datetime.datetime,
         prequeue: bool = False,
         arrival_floor: int | None = None,
+        sale: str | None = None,
     ) -> JoinResult:
         # The arrival counter is the room's row, kept with the database: it is never lost, so no floor.
         room = WaitingRoom.objects.select_for_update().get(pk=room.pk)
+        if sale is not None and sale_tag(room.serving_presale) != sale:
+            raise SaleChanged()
         replaced = None
         live = self._live(room.pk, user_id).select_for_update().first()
         if live is not None:
@@ -150,6 +155,18 @@ class DatabaseQueueBackend(QueueBackend):
         room.next_position = place
         room.save(update_fields=["next_position"])
         return JoinResult(ticket=_ticket(token, ahead=self._ahead(room, place)), created=True, replaced=replaced)
+
+    def close_sale(self, *, room: WaitingRoom, now: datetime.datetime, reason: str, next_sale: str) -> list[Ticket]:
+        # Joins lock the room's row, which the caller holds: none runs until the room serves `next_sale`. The rows
+        # go (the history keeps every visit), so the next sale's places start from 1 on the place index.
+        live = list(
+            QueueToken.objects.select_for_update()
+            .filter(concert_id=room.pk, state__in=QueueToken.LIVE_STATES)
+            .order_by("queue_position")
+        )
+        ended = [_ticket(token) for token in live]  # the caller writes their history's exits with `reason`
+        QueueToken.objects.filter(concert_id=room.pk).delete()
+        return ended
 
     def _highest_place(self, concert_id: uuid.UUID) -> int:
         place: int | None = QueueToken.objects.filter(concert_id=concert_id).aggregate(top=Max("queue_position"))["top"]

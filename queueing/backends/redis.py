@@ -71,6 +71,7 @@ from .base import (
     HistoryNote,
     JoinResult,
     QueueBackend,
+    SaleChanged,
     Ticket,
     arrival_key,
 )
@@ -124,17 +125,27 @@ local function end_ran_out(admitted, tokens, unwritten, now, receipts)
 end
 """
 
-# KEYS: seq, waiting, admitted, tokens, unwritten, pre, preseq, receipts, draw.
+# KEYS: seq, waiting, admitted, tokens, unwritten, pre, preseq, receipts, draw, sale.
 # ARGV: user, new token, now µs, phase ('pre' before the opening, else 'open'), arrival floor ('' or the history's
-# highest arrival number, asked for by {-2} when the counter is missing).
+# highest arrival number, asked for by {-2} when the counter is missing), the sale the join is for (a sale tag, or
+# '' for no check; a room whose key is missing, new or lost, takes the join's).
 # Returns {created (0/1), data, admission end or '', replaced data or '', replaced end or '', rank or -1,
 # receipt or ''}; or {-1} when the sale is open but the draw has not run (the caller runs it and joins again);
-# or {-2} when a pre-queue entry needs the arrival floor. A new place is always a waiting one: admission (at
-# the room's rate) is the admission run's alone.
+# or {-2} when a pre-queue entry needs the arrival floor; or {-3} when the room serves another sale (CLOSE_SALE has
+# run since the caller checked). A new place is always a waiting one: admission (at the room's rate) is the
+# admission run's alone.
 JOIN = (
     NOTES
     + """
 local user, now = ARGV[1], tonumber(ARGV[3])
+if ARGV[6] ~= '' then
+  local sale = redis.call('GET', KEYS[10])
+  if not sale then
+    redis.call('SET', KEYS[10], ARGV[6])
+  elseif sale ~= ARGV[6] then
+    return {-3}
+  end
+end
 if redis.call('HEXISTS', KEYS[9], '_') == 0 then
   if ARGV[4] ~= 'pre' then return {-1} end
   local entry = redis.call('HGET', KEYS[6], user)
@@ -175,6 +186,29 @@ local rank = redis.call('ZCARD', KEYS[2])  -- places only grow, so the newcomer 
 redis.call('ZADD', KEYS[2], place, user)
 redis.call('HSET', KEYS[4], user, data)
 return {1, data, '', replaced, replaced_end, rank, ''}
+"""
+)
+
+# KEYS: seq, waiting, admitted, tokens, unwritten, pre, receipts, draw, the room's mirror, sale, stage:id,
+# stage:waiting, stage:tokens, stage:draw. ARGV: now µs, reason, the next sale's tag.
+# Ends every live place (placed ones and pre-queue entries, noted for the history), drops the sale's queue, draw
+# and place counter, and makes the room serve the next sale; the arrival counter (preseq) goes on. Returns the
+# number of places ended.
+CLOSE_SALE = (
+    NOTES
+    + """
+local ended = 0
+for _, hash in ipairs({KEYS[4], KEYS[6]}) do
+  local entries = redis.call('HGETALL', hash)
+  for i = 1, #entries, 2 do
+    note_ended(KEYS[5], entries[i], entries[i + 1], ARGV[1], ARGV[2])
+    ended = ended + 1
+  end
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[11], KEYS[12],
+  KEYS[13], KEYS[14])
+redis.call('SET', KEYS[10], ARGV[3])
+return ended
 """
 )
 
@@ -517,6 +551,7 @@ class RedisQueueBackend(QueueBackend):
         self._draw_read = _Script(self.client, DRAW_READ)
         self._draw_stage = _Script(self.client, DRAW_STAGE)
         self._draw_commit = _Script(self.client, DRAW_COMMIT)
+        self._close_sale = _Script(self.client, CLOSE_SALE)
 
     def key(self, concert_id: uuid.UUID, name: str) -> str:
         return f"{self.prefix}:{{{concert_id}}}:{name}"
@@ -549,10 +584,21 @@ class RedisQueueBackend(QueueBackend):
         now: datetime.datetime,
         prequeue: bool = False,
         arrival_floor: int | None = None,
+        sale: str | None = None,
     ) -> JoinResult:
         found = self._join(
             keys=self._keys(
-                room.pk, "seq", "waiting", "admitted", "tokens", "unwritten", "pre", "preseq", "receipts", "draw"
+                room.pk,
+                "seq",
+                "waiting",
+                "admitted",
+                "tokens",
+                "unwritten",
+                "pre",
+                "preseq",
+                "receipts",
+                "draw",
+                "sale",
             ),
             args=[
                 str(user_id),
@@ -560,11 +606,14 @@ class RedisQueueBackend(QueueBackend):
                 _us(now),
                 "pre" if prequeue else "open",
                 "" if arrival_floor is None else arrival_floor,
+                sale or "",
             ],
         )
         if len(found) == 1:
             if int(found[0]) == -2:
                 raise ArrivalFloorNeeded()
+            if int(found[0]) == -3:
+                raise SaleChanged()
             raise DrawPending()
         created, data, ends, replaced, replaced_ends, rank, receipt = found
         return JoinResult(
@@ -572,6 +621,30 @@ class RedisQueueBackend(QueueBackend):
             created=bool(created),
             replaced=_ticket(user_id, replaced, replaced_ends) if _decode(replaced) else None,
         )
+
+    @_unavailable_on_error
+    def close_sale(self, *, room: WaitingRoom, now: datetime.datetime, reason: str, next_sale: str) -> list[Ticket]:
+        self._close_sale(
+            keys=self._keys(
+                room.pk,
+                "seq",
+                "waiting",
+                "admitted",
+                "tokens",
+                "unwritten",
+                "pre",
+                "receipts",
+                "draw",
+                MIRROR,
+                "sale",
+                "stage:id",
+                "stage:waiting",
+                "stage:tokens",
+                "stage:draw",
+            ),
+            args=[_us(now), reason, next_sale],
+        )
+        return []  # noted in `unwritten`: the caller's catch_up_history writes them
 
     @_unavailable_on_error
     def status(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime) -> Ticket | None:

@@ -64,6 +64,8 @@ from .polling import (
     opening_spread_seconds,
     poll_seconds,
 )
+from .sales import current as current_sale
+from .sales import may_enter, move_on
 
 __all__ = [
     "ADMISSION_LOG_SECONDS",
@@ -95,6 +97,9 @@ __all__ = [
     "estimate_wait_seconds",
     "check_entry_window",
     "draw_commitment",
+    "current_sale",
+    "may_enter",
+    "move_on",
     "expire_admissions",
     "forget_room_mirror",
     "has_fast_poll",

@@ -34,10 +34,13 @@ def seconds_between(start: datetime.datetime, end: datetime.datetime) -> int:
     return max(0, int((end - start).total_seconds()))
 
 
-def record_entry(*, user: User, concert: Concert, ticket: Ticket, client_ip: str | None = None) -> None:
+def record_entry(
+    *, user: User, concert: Concert, ticket: Ticket, client_ip: str | None = None, presale_id: uuid.UUID | None = None
+) -> None:
     QueueEntryHistory.objects.create(
         user=user,
         concert=concert,
+        presale_id=presale_id,
         token=ticket.token,
         queue_position=ticket.sequence,
         receipt=ticket.receipt,

@@ -24,6 +24,7 @@ from typing import Protocol
 from django.conf import settings
 from django.db import transaction
 
+from concerts import selectors as concert_selectors
 from concerts.models import Concert
 
 from ..backends import get_backend
@@ -65,7 +66,7 @@ def _room_state(room: WaitingRoom, concert: Concert) -> str:
         room.is_paused,
         room.admission_log,
         last.timestamp() if last else None,
-        concert.sale_opens_at.timestamp(),
+        concert_selectors.current_sale(concert=concert).sale_opens_at.timestamp(),  # the sale the room serves
         room.admit_per_minute,
     ]
     return json.dumps(fields, separators=(",", ":"))

@@ -18,6 +18,7 @@ from concerts.models import Concert
 from ..backends import get_backend
 from ..exceptions import QueueUnavailable
 from ..models import QueueEntryHistory, WaitingRoom
+from . import sales
 from ._history import (
     EXIT_EXPIRED,
     EXIT_REMOVED,
@@ -131,6 +132,7 @@ def admit_all_due(*, now: datetime.datetime | None = None) -> int:
     total = 0
     for room in _current_rooms(now or timezone.now()):
         try:
+            sales.serve(room.concert, now=now or timezone.now(), room=room)  # a presale closed: the next sale's turn
             if is_draw_due(room, room.concert, now or timezone.now()):
                 run_draw(concert=room.concert, now=now)
             total += admit_batch(concert=room.concert, now=now)

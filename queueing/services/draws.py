@@ -20,14 +20,19 @@ from concerts.models import Concert
 
 from ..backends import get_backend
 from ..models import QueueEntryHistory, WaitingRoom
+from . import sales
 from ._history import record_draw
 
 logger = logging.getLogger(__name__)
 
 
 def is_draw_due(room: WaitingRoom, concert: Concert, now: datetime.datetime) -> bool:
-    """Has the sale opened without the room's draw having run?"""
-    return room.drawn_at is None and concert.is_on_sale(now)
+    """Has the sale the room serves opened without its draw having run? (A room that still serves an earlier sale
+    moves on first: queueing.services.sales.)"""
+    if room.drawn_at is not None:
+        return False
+    sale = sales.current(concert, now)
+    return room.serving_presale == sale.key and sale.is_on_sale(now)
 
 
 def run_draw(*, concert: Concert, now: datetime.datetime | None = None, wait: bool = True) -> bool:
@@ -64,12 +69,17 @@ def restore_backend_draw(*, concert: Concert) -> None:
         if room.drawn_at is None:
             return
         # Places go on after the highest one the history knows, whatever the backend still remembers.
-        highest = QueueEntryHistory.objects.filter(concert=concert).aggregate(top=Max("queue_position"))["top"]
+        highest = QueueEntryHistory.objects.filter(concert=concert, presale=room.serving_presale).aggregate(
+            top=Max("queue_position")
+        )["top"]
         backend.draw(room=room, seed=room.draw_seed, now=timezone.now(), place_floor=highest or 0, record=record_draw)
     logger.warning("queue %s: the backend had lost the draw; recorded it again", concert.pk)
 
 
 def draw_commitment(concert: Concert) -> str:
-    """The SHA-256 the concert's draw is committed to (made with the room, if it has none yet)."""
+    """The SHA-256 the draw of the sale the concert's room serves is committed to (made with the room, if it has none
+    yet; the room moved on first if a presale it served has closed, so a commitment shown is the sale's own)."""
     room, _ = WaitingRoom.objects.get_or_create(concert=concert)
+    if sales.serve(concert, now=timezone.now(), room=room).key != room.serving_presale:
+        room = WaitingRoom.objects.get(pk=concert.pk)
     return room.draw_commitment

@@ -3,6 +3,7 @@ admission, leave, and end it after payment; the status shown to the fan and its 
 """
 
 import datetime
+import functools
 import ipaddress
 import logging
 import math
@@ -14,14 +15,26 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
 from django.db.models.functions import Length
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from concerts.models import Concert
+from concerts.selectors import Sale
 
-from ..backends import ArrivalFloorNeeded, DrawPending, JoinResult, Ticket, get_backend, has_fast_path
+from ..backends import (
+    ArrivalFloorNeeded,
+    DrawPending,
+    JoinResult,
+    SaleChanged,
+    Ticket,
+    get_backend,
+    has_fast_path,
+    sale_tag,
+)
 from ..draw import arrival_of
 from ..exceptions import QueueClosed, QueueNotOpen, QueueUnavailable, TooManyPlacesFromAddress
 from ..models import ExitReason, QueueEntryHistory, WaitingRoom
+from . import sales
 from ._history import EXIT_EXPIRED, EXIT_LEFT, forget_when_committed, record_entry, record_exits
 from ._mirror import RoomFigures, mirror_room, room_from_mirror
 from .admissions import ADMISSION_LOG_SECONDS, is_overdue, room_for, run_admission
@@ -148,7 +161,7 @@ def _admitted_status(ticket: Ticket, room: WaitingRoom) -> QueueStatus:
 
 def _status_of(ticket: Ticket, room: WaitingRoom, concert: Concert, now: datetime.datetime) -> QueueStatus:
     if ticket.is_prequeued:
-        return _prequeued_status(ticket, room, concert.sale_opens_at)
+        return _prequeued_status(ticket, room, sales.current(concert, now).sale_opens_at)
     if ticket.is_admitted:
         return _admitted_status(ticket, room)
     return _waiting_status(ticket, room, now)
@@ -178,19 +191,29 @@ def highest_arrival(concert: Concert) -> int:
     return arrival_of(top) if top else 0
 
 
+def _is_open(sale: Sale, now: datetime.datetime) -> bool:
+    return not sale.is_over(now) and now >= sale.prequeue_starts_at
+
+
 def is_entry_open(concert: Concert, now: datetime.datetime) -> bool:
-    """Can a fan enter the room now: from the pre-queue's opening until the concert's last show starts?"""
-    return not concert.is_over(now) and now >= concert.prequeue_starts_at
+    """Can a fan enter the room now: from the pre-queue's opening of the sale it serves (a presale window, or the
+    general sale: sales.current) until that sale closes (a presale) or the concert's last show starts?"""
+    return _is_open(sales.current(concert, now), now)
 
 
-def check_entry_window(concert: Concert, now: datetime.datetime) -> None:
+def check_entry_window(concert: Concert, now: datetime.datetime, *, user: User | None = None) -> Sale:
     """Refuse entry outside the room's opening hours (is_entry_open): QueueClosed once the concert's last show
-    has started, QueueNotOpen before the pre-queue opens. Views call it before spending an entry challenge."""
-    if is_entry_open(concert, now):
-        return
-    if concert.is_over(now):
-        raise QueueClosed()
-    raise QueueNotOpen()
+    has started, QueueNotOpen before the pre-queue opens; and, given the fan, PresaleOnly when the room serves a
+    presale whose list they are not on. Returns the sale the room serves. Callers check it before spending an entry
+    challenge."""
+    sale = sales.current(concert, now)
+    if not _is_open(sale, now):
+        if concert.is_over(now):
+            raise QueueClosed()
+        raise QueueNotOpen()
+    if user is not None:
+        sales.check_eligible(sale, user)
+    return sale
 
 
 def _check_address_cap(*, user: User, concert: Concert, client_ip: str) -> None:
@@ -227,7 +250,7 @@ def enter(
     QueueUnavailable); the caller checks the fan's e-mail verification first (accounts.selectors.must_verify_email).
     """
     now = now or timezone.now()
-    check_entry_window(concert, now)
+    check_entry_window(concert, now, user=user)
     joined = poll_place(user=user, concert=concert, now=now)
     if joined is None:
         redeem_solution(concert=concert, payload=challenge_solution, now=now)
@@ -250,19 +273,27 @@ def join(
     TooManyPlacesFromAddress over the cap, QueueUnavailable when the backend cannot be reached.
     """
     injected, now = now, now or timezone.now()
-    check_entry_window(concert, now)
+    sale = check_entry_window(concert, now, user=user)
     if client_ip:
         client_ip = address_for_cap(client_ip)
-    prequeue = not concert.is_on_sale(now)
+    prequeue = not sale.is_on_sale(now)
     room = room_for(concert)
+    if room.serving_presale != sale.key:  # the room's first join of this sale: it moves on from the last one
+        sales.move_on(concert=concert, sale=sale, now=now)
+        room = room_for(concert)
     if is_draw_due(room, concert, now):
         run_draw(concert=concert, now=now)
+    joining = functools.partial(
+        _join_once, user=user, concert=concert, room=room, now=now, prequeue=prequeue, client_ip=client_ip, sale=sale
+    )
     try:
-        result = _join_once(user=user, concert=concert, room=room, now=now, prequeue=prequeue, client_ip=client_ip)
+        result = joining()
     except DrawPending:  # the room was read before another process's view of the draw: run it, join again
         if not run_draw(concert=concert, now=now):
             restore_backend_draw(concert=concert)
-        result = _join_once(user=user, concert=concert, room=room, now=now, prequeue=prequeue, client_ip=client_ip)
+        result = joining()
+    except SaleChanged:  # the presale closed (and the room moved on) since this join checked it
+        raise QueueClosed(_("This presale has closed: its waiting room takes no more fans.")) from None
     ticket = result.ticket
     if result.created and ticket.ahead == 0 and not room.is_paused:
         # Nobody waits ahead: an admission run lets the fan in at once if there is room and the admission rate
@@ -296,15 +327,17 @@ def _join_once(
     now: datetime.datetime,
     prequeue: bool,
     client_ip: str | None,
+    sale: Sale,
 ) -> JoinResult:
     backend = get_backend()
     result = None
+    tag = sale_tag(sale.key)
     try:
         with transaction.atomic():
             if client_ip:
                 _check_address_cap(user=user, concert=concert, client_ip=client_ip)
             try:
-                result = backend.join(room=room, user_id=user.pk, now=now, prequeue=prequeue)
+                result = backend.join(room=room, user_id=user.pk, now=now, prequeue=prequeue, sale=tag)
             except ArrivalFloorNeeded:
                 result = backend.join(
                     room=room,
@@ -312,12 +345,13 @@ def _join_once(
                     now=now,
                     prequeue=prequeue,
                     arrival_floor=highest_arrival(concert),
+                    sale=tag,
                 )
             if result.replaced is not None:
                 record_exits([result.replaced], now=now, reason=EXIT_EXPIRED)
                 forget_when_committed(backend, concert.pk, exited=[result.replaced])
             if result.created:
-                record_entry(user=user, concert=concert, ticket=result.ticket, client_ip=client_ip)
+                record_entry(user=user, concert=concert, ticket=result.ticket, client_ip=client_ip, presale_id=sale.key)
     except Exception:
         # Redis keeps its change when the history write fails: take the new place back (best effort; the
         # ends this join made are noted, and the next admission run writes them).
@@ -348,6 +382,10 @@ def poll_place(
     room = room if room is not None else _room_if_any(concert)
     if room is None:
         return None
+    sale = sales.current(concert, now)
+    if room.serving_presale != sale.key:  # a presale has closed: its places end as the room moves on
+        sales.move_on(concert=concert, sale=sale, now=now)
+        room = WaitingRoom.objects.get(pk=concert.pk)
     backend = get_backend()
     ticket = backend.status(room=room, user_id=user.pk, now=now)
     if ticket is None:

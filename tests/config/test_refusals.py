@@ -35,10 +35,16 @@ pytestmark = pytest.mark.django_db
 
 
 def refusal_classes():
-    """Every Refusal subclass, after importing each installed app's `exceptions` module (if it has one)."""
+    """Every Refusal subclass, after importing each installed app's `exceptions` module and its API's (if it has
+    them), so the answer does not depend on which tests ran before."""
     for app in apps.get_app_configs():
-        if importlib.util.find_spec(f"{app.name}.exceptions") is not None:
-            importlib.import_module(f"{app.name}.exceptions")
+        for module in (f"{app.name}.exceptions", f"{app.name}.api.exceptions"):
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except ModuleNotFoundError:  # the app has no `api` package (or `api` is a module)
+                found = False
+            if found:
+                importlib.import_module(module)
     found, todo = [], [Refusal]
     while todo:
         for subclass in todo.pop().__subclasses__():
@@ -393,6 +399,18 @@ def insufficient_balance(scene):
 def queue_not_open(scene):
     concert = ConcertFactory(sale_opens_at=scene.now + datetime.timedelta(days=1))
     refusal = refusal_of(lambda: queue_services.join(user=scene.fan, concert=concert, now=scene.now))
+    page = scene.client.post(reverse("queueing:room", kwargs={"concert_id": concert.pk}))
+    return Refused(refusal, page)
+
+
+@provokes(RefusalCode.QUEUE_PRESALE_ONLY, status=403)
+def queue_presale_only(scene):
+    from tests.factories import PresaleFactory
+
+    concert = PresaleFactory().concert  # open now: the room serves it, to the fans on its list
+    refusal = refusal_of(
+        lambda: queue_services.enter(user=scene.fan, concert=concert, challenge_solution=None, now=scene.now)
+    )
     page = scene.client.post(reverse("queueing:room", kwargs={"concert_id": concert.pk}))
     return Refused(refusal, page)
 
