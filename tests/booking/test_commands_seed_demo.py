@@ -81,3 +81,18 @@ def test_seed_demo_has_a_sold_out_date_with_a_waiting_list_that_the_demo_fan_may
 
     client.force_login(fan)
     assert "/waitlist/" in client.get(f"/concerts/{sold_out.concert_id}/").content.decode()
+
+
+def test_seed_demo_has_a_presale_whose_room_the_demo_fan_may_enter(client):
+    from concerts.models import Presale
+    from queueing import services as queue_services
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+    presale = Presale.objects.get()
+    concert = presale.concert
+    now = timezone.now()
+    assert now < presale.opens_at < presale.closes_at <= concert.prequeue_starts_at
+    fan = User.objects.get(email="fan@frontrow.local")
+    status = queue_services.join(user=fan, concert=concert, now=now)  # the presale's pre-queue is open
+    assert status.prequeued and status.draw_at == presale.opens_at

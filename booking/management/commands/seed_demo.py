@@ -17,9 +17,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import two_factor
 from accounts.models import User
 from booking import services as booking_services
-from concerts.models import Concert, ConcertDate
+from concerts.models import Concert, ConcertDate, Presale
 from concerts.pricing import PriceTier
-from concerts.services import create_concert
+from concerts.services import add_presale_emails, check_presale, create_concert
 from wallet import services as wallet_services
 from wallet.models import ChargeHistory
 
@@ -80,6 +80,11 @@ SOLD_OUT = (
 )
 WAITING_FANS = 2
 
+# The concert whose sale opens soon has a fan-club presale before it, the demo fan on its list: its waiting room
+# (a pre-queue now, the draw when the window opens) serves the presale first. (name, minutes from the seeding until
+# it opens, and until it closes: before the general sale's waiting room opens, PREQUEUE_MINUTES before its sale.)
+PRESALE = ("Aurora Skies World Tour", "Aurora Fan Club", 10, 70, 20)
+
 
 def demo_tiers(seats: int | None = None) -> list[PriceTier]:
     """VIP / R / S over the first 20% / next 40% / rest of the seats (VIP 1-10, R 11-30, S 31-50 for 50)."""
@@ -111,7 +116,8 @@ class Command(BaseCommand):
             self._staff_authenticator(staff)
             fan = self._user(FAN_EMAIL, FAN_PASSWORD, "Demo Fan", superuser=False)
             for spec in CONCERTS:
-                self._concert(*spec, now=now, staff=staff)
+                if self._concert(*spec, now=now, staff=staff) and spec[0] == PRESALE[0]:
+                    self._fan_club_presale(Concert.objects.get(title=PRESALE[0]), fan, now=now)
             if self._concert(*SOLD_OUT, now=now, staff=staff):
                 self._sell_out_with_a_waiting_list(Concert.objects.get(title=SOLD_OUT[0]), now=now)
         self._top_up(fan, now=now)
@@ -183,6 +189,23 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Created concert {title}")
         return True
+
+    def _fan_club_presale(self, concert: Concert, fan: User, *, now: datetime.datetime) -> None:
+        """The concert's fan-club presale by e-mail list, the demo fan on it (runs once, with the concert)."""
+        _title, name, opens_in, closes_in, quota = PRESALE
+        opens_at = (now + datetime.timedelta(minutes=opens_in)).replace(second=0, microsecond=0)
+        closes_at = (now + datetime.timedelta(minutes=closes_in)).replace(second=0, microsecond=0)
+        check_presale(concert=concert, opens_at=opens_at, closes_at=closes_at, quota=quota)
+        presale = Presale.objects.create(
+            concert=concert,
+            name=name,
+            opens_at=opens_at,
+            closes_at=closes_at,
+            quota=quota,
+            access=Presale.Access.EMAILS,
+        )
+        add_presale_emails(presale=presale, emails=[fan.email])
+        self.stdout.write(f"Created the fan-club presale {name} of {concert.title}, {fan.email} on its list")
 
     def _sell_out_with_a_waiting_list(self, concert: Concert, *, now: datetime.datetime) -> None:
         """Sell every seat of the concert's first date through the booking services (held, topped up and paid by
