@@ -81,3 +81,16 @@ def test_the_place_says_when_to_ask_again_at_the_waiting_pages_pace(fan, api, co
     soon = ConcertFactory(sale_opens_at=timezone.now() + datetime.timedelta(minutes=10))  # the pre-queue is open
     entrant = _enter(api, soon).json()
     assert entrant["prequeue"] is True and entrant["poll_seconds"] == MAX_POLL_SECONDS  # the opening is far off
+
+
+def test_a_presale_room_refuses_a_fan_not_on_its_list_and_lets_a_listed_one_in(fan, api):
+    from concerts.models import PresaleEmail
+    from tests.factories import PresaleFactory
+
+    presale = PresaleFactory(access="EMAILS")  # open now: the concert's room serves it
+    outsider = bearer_client(make_token(UserFactory())[1], language="en")
+    body = assert_problem(_enter(outsider, presale.concert), status=403, code="queue_presale_only")
+    assert presale.name in body["detail"] and "general sale" in body["detail"]
+    PresaleEmail.objects.create(presale=presale, email=fan.email.lower())
+    entered = _enter(api, presale.concert)
+    assert entered.status_code == 200 and entered.json()["joined"] is True

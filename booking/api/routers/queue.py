@@ -87,8 +87,9 @@ def _place(current: queue_services.QueueStatus | None) -> dict[str, object]:
 @router.post("/{concert_id}/queue", response={200: PlaceOut, **REFUSED}, summary="Enter the waiting room")
 def enter(request: AuthenticatedRequest, concert_id: uuid.UUID, payload: EnterIn) -> dict[str, object]:
     """Enter the concert's waiting room, or get the place already held (a retry costs no new challenge). Refusals:
-    email_not_verified (403), queue_not_open / queue_closed (409), challenge_failed (403), queue_address_limit and
-    rate_limited (429), queue_unavailable (503)."""
+    email_not_verified (403), queue_not_open / queue_closed (409), queue_presale_only (403: the room serves a
+    fan-club presale whose list the fan is not on), challenge_failed (403), queue_address_limit and rate_limited
+    (429), queue_unavailable (503)."""
     rate_limit(request, "queue_join")
     concert = _concert_or_404(concert_id)
     if must_verify_email(request.user):
