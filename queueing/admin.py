@@ -398,7 +398,9 @@ class QueueEntryHistoryAdmin(ReadOnlyAdmin):
         "duration_seconds",
     ]
     list_filter = [LiveFilter, ExitReasonFilter, "was_admitted", "concert", ClientAddressFilter]
-    list_select_related = ["user", "concert", "removed_by"]
+    # The presale joined outer: a visit keeps its presale's id when staff delete the presale (no constraint), and
+    # shows none then.
+    list_select_related = ["user", "concert", "removed_by", "presale"]
     search_fields = ["user__email", "=token", "=receipt"]
     date_hierarchy = "entered_at"
     show_full_result_count = False

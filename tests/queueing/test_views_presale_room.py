@@ -122,3 +122,22 @@ def test_a_listed_fan_admitted_from_the_presale_room_books_through_the_seat_map(
     assert seats.status_code == 200
     assert held.status_code == 302 and held["Location"] == reverse("booking:checkout", kwargs={"date_id": date.pk})
     assert fan.reservations.get().presale_id == presale.pk
+
+
+def test_the_admin_shows_the_room_s_sale_its_visits_and_kept_draws_even_once_the_presale_is_deleted(
+    staff_client, presale
+):
+    concert = presale.concert
+    fan = listed_fan(presale)
+    services.join(user=fan, concert=concert, now=presale.opens_at - 10 * MINUTE)
+    room_page = staff_client.get(reverse("admin:queueing_waitingroom_change", args=[concert.pk]))
+    assert room_page.status_code == 200 and "Blue Moon Club" in room_page.content.decode()
+    after = concert.prequeue_starts_at + MINUTE
+    services.move_on(concert=concert, sale=services.current_sale(concert, after), now=after)
+    presale.delete()  # staff delete the presale afterwards: its visits and draw record stay
+    visits = staff_client.get(reverse("admin:queueing_queueentryhistory_changelist"))
+    draws = staff_client.get(reverse("admin:queueing_saledraw_changelist"))
+    assert visits.status_code == 200 and fan.email in visits.content.decode()
+    assert draws.status_code == 200 and "Blue Moon Club" in draws.content.decode()
+    kept = SaleDraw.objects.get()
+    assert staff_client.get(reverse("admin:queueing_saledraw_change", args=[kept.pk])).status_code == 200
