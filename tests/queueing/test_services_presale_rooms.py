@@ -212,3 +212,28 @@ def test_after_the_close_a_join_is_closed_until_the_general_prequeue(queue_backe
     with pytest.raises((QueueNotOpen, QueueClosed)):
         services.join(user=fan, concert=concert, now=concert.prequeue_starts_at - SECOND)
     assert services.join(user=fan, concert=concert, now=concert.prequeue_starts_at).prequeued
+
+
+@pytest.mark.django_db
+def test_a_join_whose_row_commits_after_the_room_moved_on_gets_its_exit_written(
+    redis_backend, presale, django_capture_on_commit_callbacks
+):
+    """Redis: the join's script ran for the presale, the room moved on (ending that place, noted), and only then the
+    join's history row committed: the note is kept until the row exists, and the next run writes the exit."""
+    from queueing.services._history import record_entry
+
+    concert = presale.concert
+    fan = listed(presale, 1)[0]
+    services.join(user=listed(presale, 1)[0], concert=concert, now=presale.opens_at - 10 * MINUTE)  # the room is made
+    room = room_of(concert)
+    result = redis_backend.join(
+        room=room, user_id=fan.pk, now=presale.opens_at - 9 * MINUTE, prequeue=True, sale=sale_tag(presale.pk)
+    )
+    after = concert.prequeue_starts_at + SECOND
+    services.move_on(concert=concert, sale=services.current_sale(concert, after), now=after)
+    record_entry(user=fan, concert=concert, ticket=result.ticket, presale_id=presale.pk)  # the join commits late
+    with django_capture_on_commit_callbacks(execute=True):
+        services.admit_all_due(now=after + SECOND)
+    row = QueueEntryHistory.objects.get(user=fan)
+    assert row.exited_at is not None and row.exit_reason == ExitReason.SALE_CLOSED
+    assert redis_backend.unwritten_history(concert_id=concert.pk) == []
