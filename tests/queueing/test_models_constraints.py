@@ -131,3 +131,14 @@ def test_history_receipt_unique_per_concert(refused):
         "queue_history_receipt_unique",
         lambda: QueueEntryHistoryFactory(concert=visit.concert, receipt="P000001", queue_position=None),
     )
+
+
+def test_a_presale_draw_is_kept_once(refused):
+    import uuid
+
+    from queueing.models import SaleDraw
+
+    concert, presale = ConcertFactory(), uuid.uuid4()
+    kept = {"presale_name": "Club", "seed": "0" * 64, "commitment": "1" * 64, "closed_at": timezone.now()}
+    SaleDraw.objects.create(concert=concert, presale=presale, **kept)
+    refused("sale_draw_one_per_presale", lambda: SaleDraw.objects.create(concert=concert, presale=presale, **kept))
