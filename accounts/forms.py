@@ -140,6 +140,9 @@ class ApiTokenForm(forms.Form):
         choices=ApiToken.Scope.choices,
         initial=ApiToken.Scope.READ,
         widget=forms.RadioSelect,
+        help_text=_(
+            "A read-only token sees your bookings but never your tickets' codes, which let their holder in at the door."
+        ),
     )
     lifetime_days = forms.TypedChoiceField(label=_("Expires after"), coerce=int, initial=30)
 

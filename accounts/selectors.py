@@ -38,3 +38,10 @@ def api_token_allows(token: ApiToken, *, writes: bool) -> bool:
     """What a scope allows: a read token only requests that change nothing (GET, HEAD); a book token everything a
     fan may do with the pages."""
     return token.scope == ApiToken.Scope.BOOK or not writes
+
+
+def api_token_sees_ticket_codes(token: ApiToken) -> bool:
+    """Whether reads with this token carry e-ticket codes: a code lets its holder in at the door, so only a book
+    token gets them (as the site's own session does); a read token (a calendar, a report) sees the bookings
+    without them."""
+    return token.scope == ApiToken.Scope.BOOK

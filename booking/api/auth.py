@@ -5,7 +5,8 @@ A bearer token that is not valid is refused (401 token_invalid) rather than fall
 token on a request that changes something is refused (403 token_scope_insufficient). A session request that
 changes something needs the CSRF token (X-CSRFToken), as a form post does; a bearer request needs none (a browser
 never sends one by itself). Either way request.user is the fan, so the rate limits and services see them as the
-pages do.
+pages do. A read token's answers never carry e-ticket codes (shows_ticket_codes): a code lets its holder in at the
+door.
 """
 
 from typing import Any
@@ -58,3 +59,10 @@ class SiteSession(APIKeyCookie):
 
 
 FAN = [BearerToken(), SiteSession()]
+
+
+def shows_ticket_codes(request: HttpRequest) -> bool:
+    """Whether this request's answers may carry e-ticket codes: the site's session, or a token whose scope allows
+    them (accounts.selectors.api_token_sees_ticket_codes: not a read token)."""
+    token = getattr(request, "api_token", None)
+    return token is None or account_selectors.api_token_sees_ticket_codes(token)

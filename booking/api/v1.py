@@ -18,8 +18,10 @@ from .routers import booking, concerts, me, queue, reservations, wallet
 DESCRIPTION = """Book concert seats on Frontrow from a program: the same rules, waiting room and refusals as the site.
 
 **Authentication**: a personal access token (create one on your account page, *API access tokens*) sent as
-`Authorization: Bearer frt_…`; a *read* token may only read, a *book* token may also hold, pay and cancel. The site's
-own pages may call the API with their session cookie (and `X-CSRFToken` on a POST or DELETE).
+`Authorization: Bearer frt_…`; a *read* token may only read, and never gets an e-ticket's `ticket_code` (the code
+lets its holder in at the door: a calendar or a report has no use for it); a *book* token may also hold, release, pay
+and cancel, and sees the codes. The site's own pages may call the API with their session cookie (and `X-CSRFToken` on
+a POST or DELETE).
 
 **Refusals** are RFC 9457 problems (`application/problem+json`): `code` is stable (for programs), `detail` is in the
 language of `Accept-Language` (Korean or English). A request that does not match the schema answers **400** with

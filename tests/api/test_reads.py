@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from booking import services as booking_services
+from booking.selectors.tickets import e_ticket
 from concerts.pricing import PriceTier
 from tests.api.conftest import assert_problem, bearer_client, make_token
 from tests.factories import ConcertDateFactory, ConcertFactory, UserFactory
@@ -145,3 +146,20 @@ def test_a_refused_top_up_is_a_400_recorded_and_a_missing_key_a_400_naming_it(fa
     )
     assert body["errors"][0]["field"] == "Idempotency-Key"
     assert_problem(_top_up(bearer_client(read_token[1]), 10_000), status=403, code="token_scope_insufficient")
+
+
+def test_a_read_token_never_gets_the_ticket_code_that_admits_at_the_door(
+    fan, read_token, book_token, fan_client, paid_reservation
+):
+    """A read token (a calendar, a report) sees the booking but not the e-ticket's code, which lets its holder in at
+    the door: only a book token or the site's own session gets it."""
+    code = e_ticket(paid_reservation).code
+    assert code
+    read = bearer_client(read_token[1]).get("/api/v1/reservations")
+    assert read.status_code == 200
+    [item] = read.json()["items"]
+    assert (item["id"], item["status"], item["ticket_code"]) == (str(paid_reservation.pk), "CONFIRMED", None)
+    assert code not in read.content.decode()
+    for client in (bearer_client(book_token[1]), fan_client):
+        [item] = client.get("/api/v1/reservations").json()["items"]
+        assert item["ticket_code"] == code

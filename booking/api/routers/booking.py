@@ -21,6 +21,7 @@ from queueing.exceptions import NotAdmitted
 from queueing.gate import admission
 from wallet import selectors as wallet_selectors
 
+from ..auth import shows_ticket_codes
 from ..exceptions import NotFound
 from ..gates import concert_date_or_404, require_admission
 from ..problems import Problem
@@ -66,7 +67,7 @@ def _holds(request: AuthenticatedRequest, concert_date: ConcertDate) -> dict[str
         hold.seat.concert_date = concert_date  # joined already: no query per hold
     return {
         "date_id": concert_date.pk,
-        "holds": [reservation_out(hold) for hold in holds],
+        "holds": [reservation_out(hold, ticket_code=False) for hold in holds],  # a hold has no ticket
         "total": sum(hold.price for hold in holds),
         "balance": wallet_selectors.balance(user=request.user),
         "expires_at": min((h.hold_expire_at for h in holds if h.hold_expire_at is not None), default=None),
@@ -127,7 +128,9 @@ def pay(
     for reservation in result.reservations:
         reservation.seat.concert_date = concert_date
     body = {
-        "reservations": [reservation_out(reservation) for reservation in result.reservations],
+        "reservations": [
+            reservation_out(reservation, ticket_code=shows_ticket_codes(request)) for reservation in result.reservations
+        ],
         "total": result.total,
         "balance_after": result.balance_after,
         "replayed": result.replayed,
@@ -219,4 +222,8 @@ def cancel(
     accepted_fee = payload.accepted_fee if payload is not None else 0
     cancelled = booking_services.cancel(user=request.user, reservation=reservation, accepted_fee=accepted_fee)
     cancelled.seat = reservation.seat
-    return {**reservation_out(cancelled), "fee": cancelled.fee_charged, "refund": cancelled.refunded}
+    return {
+        **reservation_out(cancelled, ticket_code=shows_ticket_codes(request)),
+        "fee": cancelled.fee_charged,
+        "refund": cancelled.refunded,
+    }
