@@ -274,6 +274,28 @@ class DateCancelledByOrganiser(BookingError):
     )
 
 
+# --- the fan releasing one of their holds (booking.services.release_own_hold) --------------------------
+
+
+class HoldNotFound(BookingError):
+    """The fan would release a reservation that is not theirs: answered as if there were none, so it tells nothing
+    (the pages and the API look the fan's own up first, and answer their usual 404)."""
+
+    status = 404
+    code = RefusalCode.HOLD_NOT_FOUND
+    default_message = _("You have no such seat on hold.")
+
+
+class HoldAlreadyPaid(BookingError):
+    """The fan would release a seat they paid for: it is a booking, not a hold, and only cancelling ends it (with
+    its refund and fee)."""
+
+    code = RefusalCode.HOLD_ALREADY_PAID
+    default_message = _(
+        "This seat is already paid for, so it is no longer a hold to release. To give it up, cancel it on My tickets."
+    )
+
+
 # --- the waiting list of a sold-out date (booking.services.waitlist) ----------------------------------
 
 

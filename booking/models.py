@@ -27,6 +27,7 @@ class Reservation(models.Model):
         STAFF_RELEASED = "STAFF_RELEASED", _("Hold released by staff")
         DATE_CANCELLED = "DATE_CANCELLED", _("Date cancelled by the organiser")
         OFFER_DECLINED = "OFFER_DECLINED", _("Waiting-list offer declined")
+        FAN_RELEASED = "FAN_RELEASED", _("Hold released by the fan")
 
     LIVE_STATUSES = (Status.HOLD, Status.CONFIRMED)
 

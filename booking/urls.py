@@ -10,6 +10,7 @@ urlpatterns = [
     path("dates/<uuid:date_id>/hold/", views.hold, name="hold"),
     path("dates/<uuid:date_id>/pick/", views.pick, name="pick"),
     path("checkout/<uuid:date_id>/", views.checkout, name="checkout"),
+    path("holds/<uuid:reservation_id>/release/", views.release, name="release"),
     path("dates/<uuid:date_id>/waitlist/", views.waitlist, name="waitlist"),
     path("waitlist/offers/<str:token>/", views.offer, name="offer"),
     path("reservations/", views.reservations, name="reservations"),

@@ -1,5 +1,5 @@
-"""Fans' booking pages: seat map, hold, checkout, my reservations, the printable e-ticket and cancel, and a
-sold-out date's waiting list with the offer page of a returned seat.
+"""Fans' booking pages: seat map, hold, checkout (with each hold's Release button), my reservations, the printable
+e-ticket and cancel, and a sold-out date's waiting list with the offer page of a returned seat.
 
 Thin views: parse the request, call one booking service or selector, render. A refusal from a service
 (a BookingError or WalletError) is shown as a message on the page it came from, with the refusal's own
@@ -306,6 +306,31 @@ def checkout(request: AdmittedRequest, date_id: uuid.UUID) -> HttpResponseBase:
         % {"count": len(result.reservations)},
     )
     return redirect("booking:reservations")
+
+
+@require_POST
+@login_required(form_page="booking:reservations")
+def release(request: AuthenticatedRequest, reservation_id: uuid.UUID) -> HttpResponseBase:
+    """Checkout's Release button on one of the fan's holds: the seat is let go (services.release_own_hold, as the
+    JSON API's DELETE /holds/{id}), then a 303 back to checkout with a message (POST/redirect/GET: a reload sends
+    nothing again, and no JavaScript is needed). A hold that had already ended says so and changes nothing; a paid
+    seat is refused with its message; another fan's hold is a 404. Needs no admission: giving a seat back is
+    always allowed."""
+    reservation = get_object_or_404(
+        Reservation.objects.select_related("seat"), pk=reservation_id, user_id=request.user.pk
+    )
+    back = _see_other(reverse("booking:checkout", args=[reservation.seat.concert_date_id]))
+    seat, was_held = reservation.seat.seat_number, reservation.status == Reservation.Status.HOLD
+    try:
+        released = services.release_own_hold(user=request.user, reservation=reservation)
+    except exceptions.BookingError as error:
+        messages.error(request, error.message)
+        return back
+    if was_held and released.end_reason == Reservation.EndReason.FAN_RELEASED:
+        messages.success(request, _("Seat %(seat)s is released: other fans can choose it now.") % {"seat": seat})
+    else:
+        messages.info(request, _("Your hold on seat %(seat)s had already ended; nothing changed.") % {"seat": seat})
+    return back
 
 
 def _render_reservations(request: AuthenticatedRequest, *, status: int = 200) -> HttpResponse:

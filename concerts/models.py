@@ -263,6 +263,7 @@ class SeatStatusHistory(models.Model):
         DATE_CANCELLED = "date_cancelled", _("Date cancelled by the organiser")
         WAITLIST_OFFERED = "waitlist_offered", _("Offered from the waiting list")
         OFFER_DECLINED = "offer_declined", _("Waiting-list offer declined")
+        FAN_RELEASED = "fan_released", _("Hold released by the fan")
         OTHER = "other", _("Other")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

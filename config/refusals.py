@@ -41,6 +41,9 @@ class RefusalCode(StrEnum):
     TICKET_USED = "ticket_used"
     CANCELLATION_ON_SHOW_DAY = "cancellation_on_show_day"
     CANCELLATION_FEE_CHANGED = "cancellation_fee_changed"
+    # booking: the fan releasing a hold
+    HOLD_NOT_FOUND = "hold_not_found"
+    HOLD_ALREADY_PAID = "hold_already_paid"
     # booking: the waiting list of a sold-out date
     WAITLIST_NOT_NEEDED = "waitlist_not_needed"
     SEATS_KEPT_FOR_WAITLIST = "seats_kept_for_waitlist"

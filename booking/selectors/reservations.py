@@ -262,12 +262,14 @@ def reservations_for(
 
 
 def _my_tickets(user: User) -> "QuerySet[Reservation]":
-    """The fan's paid and cancelled reservations, newest first, seat, date and concert joined, in a total order."""
+    """The fan's paid and cancelled reservations, newest first, seat, date and concert joined, in a total order.
+    A hold the fan released themselves is left out: it was never a booking, and the fan knows why it ended (one
+    staff released is kept, with its reason)."""
     return (
         with_check_in_time(
             Reservation.objects.filter(
                 user_id=user.pk, status__in=[Reservation.Status.CONFIRMED, Reservation.Status.CANCELLED]
-            )
+            ).exclude(end_reason=Reservation.EndReason.FAN_RELEASED)
         )
         .select_related("seat__concert_date__concert")
         .prefetch_related("seat__concert_date__concert__cancellation_fee_rules")  # each cancellable one's fee

@@ -11,7 +11,7 @@ writes a SeatStatusHistory row in the same transaction. Callers use the names re
 """
 
 from . import confirmations, waitlist
-from .cancellations import cancel, refund_and_cancel, release_hold
+from .cancellations import cancel, refund_and_cancel, release_hold, release_own_hold
 from .checkins import check_in_ticket
 from .date_cancellations import cancel_concert_date, end_reservations_of_cancelled_date, mark_date_cancelled
 from .expiry import expire_holds
@@ -34,6 +34,7 @@ __all__ = [
     "pay",
     "refund_and_cancel",
     "release_hold",
+    "release_own_hold",
     "request_export",
     "waitlist",
     "write_export",

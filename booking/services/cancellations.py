@@ -1,6 +1,6 @@
 """Ending one reservation early: the fan's cancellation (refunded less the concert's cancellation fee, until the
-cutoff), staff's refund of a paid reservation (in full, no fee) and staff's release of a hold. Each is idempotent
-or refuses a second time."""
+cutoff), the fan's release of their own hold, staff's refund of a paid reservation (in full, no fee) and staff's
+release of a hold. Each is idempotent or refuses a second time."""
 
 import datetime
 
@@ -14,16 +14,17 @@ from concerts.models import SeatStatusHistory
 from wallet import services as wallet_services
 
 from .. import selectors
-from ..exceptions import CancellationFeeChanged, ReservationNotCancellable
+from ..exceptions import CancellationFeeChanged, HoldAlreadyPaid, HoldNotFound, ReservationNotCancellable
 from ..models import Reservation
 from . import waitlist
-from ._seats import History, free_seats, lock_reservation, share_lock_date_row
+from ._seats import History, expire_seats, free_seats, lock_reservation, share_lock_date_row
 
 # The seat history's code for each way a reservation ends here.
 HISTORY_REASON: dict[str, SeatStatusHistory.Reason] = {
     Reservation.EndReason.FAN_CANCELLED: SeatStatusHistory.Reason.FAN_CANCELLED,
     Reservation.EndReason.STAFF_REFUNDED: SeatStatusHistory.Reason.STAFF_REFUNDED,
     Reservation.EndReason.STAFF_RELEASED: SeatStatusHistory.Reason.STAFF_RELEASED,
+    Reservation.EndReason.FAN_RELEASED: SeatStatusHistory.Reason.FAN_RELEASED,
     Reservation.EndReason.DATE_CANCELLED: SeatStatusHistory.Reason.DATE_CANCELLED,
 }
 
@@ -174,4 +175,43 @@ def release_hold(
             _audit_staff_end(
                 "reservation.release", reservation, live_status=Reservation.Status.HOLD, by=by, reason=reason
             )
+        return reservation
+
+
+def release_own_hold(*, user: User, reservation: Reservation, now: datetime.datetime | None = None) -> Reservation:
+    """The fan lets one of their holds go (checkout's Release button, DELETE /api/v1/holds/{id}): the reservation
+    CANCELLED (FAN_RELEASED), the seat AVAILABLE to anyone, as every release frees it (_cancel_and_free: the seat's
+    history, a new seat version so seat maps refresh, the date's waiting list offered the seat once this commits).
+    One transaction. Not audited: a fan's own action, recorded by its history rows (accounts.audit).
+
+    Idempotent: a hold that has already ended (released before, run out, released by staff, an offer declined) is
+    returned unchanged, and so is a hold whose time ran out before the fan let it go but that no sweep has ended
+    yet, which ends here as the expiry sweep would end it (EXPIRED, HOLD_EXPIRED: a hold past its time is expired,
+    swept or not). So the fan releasing while the sweep runs ends it once: the sweep skips a seat this holds
+    locked, and this finds the hold ended once the sweep's lock is gone. Raises HoldNotFound for another fan's
+    reservation, HoldAlreadyPaid for a paid one (even one cancelled since: only cancelling ends a booking).
+
+    Locks the fan's user row, then the seat (accounts.locking), so a payment of the same hold either comes first
+    (this refuses) or finds the hold gone.
+    """
+    now = now or timezone.now()
+    if reservation.user_id != user.pk:
+        raise HoldNotFound()
+    with transaction.atomic():
+        lock_user(user.pk)
+        reservation = lock_reservation(reservation)  # re-reads it under the seat's lock
+        if reservation.confirmed_at is not None:
+            raise HoldAlreadyPaid()
+        if reservation.status != Reservation.Status.HOLD:
+            return reservation
+        if reservation.hold_expire_at is not None and reservation.hold_expire_at > now:
+            return _cancel_and_free(
+                reservation, end_reason=Reservation.EndReason.FAN_RELEASED, by=user, reason="", now=now
+            )
+        history = History(now)  # run out, not swept yet: ended as the sweep ends it (services.expiry)
+        expire_seats([reservation.seat], history=history, now=now)
+        history.save()
+        waitlist.seats_returned(history.dates)
+        reservation.status, reservation.ended_at = Reservation.Status.EXPIRED, now
+        reservation.end_reason = Reservation.EndReason.HOLD_EXPIRED
         return reservation

@@ -6,8 +6,8 @@ An offer is itself a hold: making it holds the seat for the fan (the seat HELD b
 expiring when the offer does), so the double-booking constraints, the hold expiry and checkout work on it
 unchanged, and nobody else can take the seat meanwhile. Accepting it only records that the fan took it up and
 sends them to checkout, without the waiting room (checkout lets a fan's live holds through); the hold keeps the
-offer's expiry. Outcomes that happen elsewhere (paid at checkout, the hold expired, staff released it) are
-recorded by settle_offers, which every offer run does first.
+offer's expiry. Outcomes that happen elsewhere (paid at checkout, the hold expired, released by the fan at
+checkout or by staff) are recorded by settle_offers, which every offer run does first.
 
 Offers on a date are made one at a time under a transaction-scoped advisory lock on the date (taken with no
 other lock held, see accounts.locking), so two workers never offer one seat twice or skip a fan: each offer
@@ -229,7 +229,8 @@ def _settle(
     """Record the outcome of an open offer (its seat locked) if it has one; return whether it ended.
 
     Paid → PAID (entry BOOKED); its hold ran out → EXPIRED (entry PASSED), a hold not swept yet is expired here so
-    the seat can go to the next fan; ended otherwise (staff released it, the date was cancelled) → WITHDRAWN.
+    the seat can go to the next fan; the fan let it go (declined, or released the hold at checkout) → DECLINED
+    (entry LEFT); ended otherwise (staff released it, the date was cancelled) → WITHDRAWN.
     """
     if reservation.confirmed_at is not None:
         _end_offer(offer, Offer.PAID, entry_status=Entry.BOOKED, now=reservation.confirmed_at)
@@ -246,7 +247,7 @@ def _settle(
         return True
     if reservation.status == Reservation.Status.EXPIRED:
         _end_offer(offer, Offer.EXPIRED, entry_status=Entry.PASSED, now=reservation.ended_at or now)
-    elif reservation.end_reason == Reservation.EndReason.OFFER_DECLINED:
+    elif reservation.end_reason in (Reservation.EndReason.OFFER_DECLINED, Reservation.EndReason.FAN_RELEASED):
         _end_offer(offer, Offer.DECLINED, entry_status=Entry.LEFT, now=reservation.ended_at or now)
     else:
         _end_offer(offer, Offer.WITHDRAWN, entry_status=Entry.CLOSED, now=reservation.ended_at or now)

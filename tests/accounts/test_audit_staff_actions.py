@@ -244,9 +244,11 @@ def test_admit_queue_for_one_concert_is_audited_and_the_beat_run_is_not():
 # --- fans ---------------------------------------------------------------------------------------------------
 
 
-def test_fans_booking_paying_cancelling_and_queueing_write_no_entry(fan, concert_date, top_up):
+def test_fans_booking_paying_cancelling_releasing_and_queueing_write_no_entry(fan, concert_date, top_up):
     top_up(fan, 300_000)
     queue_services.join(user=fan, concert=concert_date.concert)
+    [released] = booking_services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[3])
+    booking_services.release_own_hold(user=fan, reservation=released)  # unlike staff's release_hold
     booking_services.hold_seats(user=fan, concert_date=concert_date, seat_numbers=[1, 2])
     paid = booking_services.pay(user=fan, concert_date=concert_date, idempotency_key="fan-pays")
     ConcertDate.objects.filter(pk=concert_date.pk).update(

@@ -279,3 +279,47 @@ def test_a_fan_cancelling_while_staff_cancel_the_date_ends_the_ticket_once_for_w
         assert UsageHistory.objects.filter(reservation=ticket, action_type="CANCELLATION").count() == 1
         assert balance(user=fan) == 100_000
     assert_consistent()
+
+
+def test_fans_releasing_their_holds_while_the_sweep_expires_them_end_each_once(make_fan, concert_date, settings):
+    """Eight fans let their holds go while the expiry sweep, its clock a moment later, finds them run out: each
+    hold ends exactly once (released by its fan, or expired by the sweep, whichever locked its seat first), nobody
+    gets an error, and every seat is free once, for the next fan."""
+    deadline = timezone.now()
+    fans = [make_fan() for _ in range(8)]
+    holds = [
+        services.hold_seats(
+            user=fan,
+            concert_date=concert_date,
+            seat_numbers=[number],
+            now=deadline - datetime.timedelta(seconds=settings.HOLD_SECONDS),
+        )[0]
+        for number, fan in enumerate(fans, start=1)
+    ]
+    fan_clock, sweep_clock = deadline - datetime.timedelta(seconds=1), deadline + datetime.timedelta(seconds=1)
+
+    outcomes = run_at_once(
+        lambda hold: (
+            services.expire_holds(now=sweep_clock)
+            if hold is None
+            else services.release_own_hold(user=hold.user, reservation=hold, now=fan_clock)
+        ),
+        [(None,)] + [(hold,) for hold in holds],
+    )
+
+    assert [error for _result, error in outcomes] == [None] * 9
+    swept, answers = outcomes[0][0], [result for result, _error in outcomes[1:]]
+    released = [answer for answer in answers if answer.end_reason == Reservation.EndReason.FAN_RELEASED]
+    assert swept + len(released) == 8
+    for hold, answer in zip(holds, answers, strict=True):
+        stored = Reservation.objects.get(pk=hold.pk)
+        assert (stored.status, stored.end_reason) == (answer.status, answer.end_reason)
+        assert stored.end_reason in (Reservation.EndReason.FAN_RELEASED, Reservation.EndReason.HOLD_EXPIRED)
+        freed = SeatStatusHistory.objects.filter(seat_id=hold.seat_id, from_status="HELD", to_status="AVAILABLE")
+        assert freed.count() == 1
+    assert set(Seat.objects.filter(pk__in=[h.seat_id for h in holds]).values_list("status", flat=True)) == {"AVAILABLE"}
+    assert services.expire_holds(now=sweep_clock) == 0
+    taker = make_fan()
+    settings.MAX_SEATS_PER_USER = 8
+    assert len(services.hold_seats(user=taker, concert_date=concert_date, seat_numbers=range(1, 9))) == 8
+    assert_consistent()

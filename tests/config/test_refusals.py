@@ -270,6 +270,24 @@ def reservation_not_cancellable(scene):
     return Refused(refusal, page)
 
 
+@provokes(RefusalCode.HOLD_NOT_FOUND, status=404)
+def hold_not_found(scene):
+    [hold] = _hold(scene, [1])()
+    intruder = UserFactory()
+    refusal = refusal_of(lambda: booking_services.release_own_hold(user=intruder, reservation=hold, now=scene.now))
+    client = Client()
+    client.force_login(intruder)
+    return Refused(refusal, client.post(reverse("booking:release", args=[hold.pk])))  # the page's 404 too
+
+
+@provokes(RefusalCode.HOLD_ALREADY_PAID, status=409)
+def hold_already_paid(scene):
+    fan, result = paid_fan(concert_date=scene.date, seats=[1])
+    reservation = result.reservations[0]
+    refusal = refusal_of(lambda: booking_services.release_own_hold(user=fan, reservation=reservation, now=scene.now))
+    return Refused(refusal)
+
+
 @provokes(RefusalCode.DATE_CANCELLED, status=409)
 def date_cancelled(scene):
     fan, result = paid_fan(concert_date=scene.date, seats=[1])

@@ -51,6 +51,7 @@ def test_every_fan_page_sends_an_anonymous_visitor_to_log_in(concert_date, alice
         reverse("booking:pick", args=[date.pk]),
         reverse("booking:checkout", args=[date.pk]),
         reverse("booking:cancel", args=[alice_paid.pk]),
+        reverse("booking:release", args=[alice_paid.pk]),
         reverse("wallet:charge"),
     ]
     before = state_snapshot()
@@ -111,6 +112,13 @@ def test_a_fan_cannot_pay_another_fan_s_holds(alice, mallory, mallory_client, co
     # Her checkout page does not show Alice's holds either.
     page = mallory_client.get(reverse("booking:checkout", args=[concert_date.pk]))
     assert all(str(r.pk) not in page.content.decode() for r in alice_holds)
+
+
+def test_a_fan_cannot_release_another_fan_s_hold(alice, mallory_client, alice_holds):
+    before = state_snapshot()
+    response = mallory_client.post(reverse("booking:release", args=[alice_holds[0].pk]))
+    assert response.status_code == 404
+    assert state_snapshot() == before
 
 
 def test_a_fan_cannot_take_over_seats_another_fan_holds(alice, mallory, mallory_client, concert_date, alice_holds):

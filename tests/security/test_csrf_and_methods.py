@@ -55,6 +55,7 @@ URL_CLASSES = {
     "booking:hold": "post",
     "booking:pick": "post",
     "booking:checkout": "fan+post",
+    "booking:release": "post",
     "booking:reservations": "fan",
     "booking:ticket": "fan",
     "booking:cancel": "fan+post",
@@ -105,7 +106,7 @@ def scene(alice, concert_date):
     hold(alice, concert_date, 7)
     paid = pay(alice, concert_date).reservations[0]
     admit(alice, concert_date.concert)  # paying ended her admission; she comes back for more
-    hold(alice, concert_date, 3)
+    [held] = hold(alice, concert_date, 3)
     presale = PresaleFactory()  # another concert's fan-club presale, open now, with one unused code
     [code] = concert_services.generate_presale_codes(presale=presale, count=1)
     token = account_services.create_api_token(user=alice, name="script", scope="book", lifetime_days=30).token
@@ -113,6 +114,7 @@ def scene(alice, concert_date):
         "date": concert_date,
         "concert": concert_date.concert,
         "paid": paid,
+        "hold": held,
         "presale": presale,
         "code": code,
         "token": token,
@@ -143,6 +145,7 @@ def _posts(scene):
         (reverse("booking:pick", args=[date.pk]), {"count": "1"}),
         (reverse("booking:checkout", args=[date.pk]), {"idempotency_key": "0b4a2d3c-2f64-4cf8-8d3d-2f5c3e4b5a61"}),
         (reverse("booking:cancel", args=[scene["paid"].pk]), {}),
+        (reverse("booking:release", args=[scene["hold"].pk]), {}),
         (reverse("booking:waitlist", args=[date.pk]), {"action": "join"}),
         (reverse("booking:offer", args=["not-an-offer"]), {"action": "accept"}),
         (reverse("wallet:charge"), {"amount": "10000"}),
@@ -214,7 +217,9 @@ def test_the_csrf_failure_page_is_the_site_s_page():
     assert b"Traceback" not in response.content
 
 
-@pytest.mark.parametrize("name", ["queueing:leave", "accounts:logout", "booking:hold", "booking:pick", "wallet:charge"])
+@pytest.mark.parametrize(
+    "name", ["queueing:leave", "accounts:logout", "booking:hold", "booking:pick", "booking:release", "wallet:charge"]
+)
 def test_a_state_changing_url_refuses_get(alice, scene, name):
     client = login_client(alice)
     args = {
@@ -222,6 +227,7 @@ def test_a_state_changing_url_refuses_get(alice, scene, name):
         "booking:hold": [scene["date"].pk],
         "booking:pick": [scene["date"].pk],
         "booking:cancel": [scene["paid"].pk],
+        "booking:release": [scene["hold"].pk],
     }.get(name, [])
     url = reverse(name, args=args)
     before = state_snapshot()
@@ -313,12 +319,15 @@ def test_head_answers_like_get_on_every_page_and_changes_nothing(alice, scene, w
             assert head["Location"] == get["Location"], name
 
 
-@pytest.mark.parametrize("name", ["queueing:leave", "accounts:logout", "booking:hold", "booking:pick", "wallet:charge"])
+@pytest.mark.parametrize(
+    "name", ["queueing:leave", "accounts:logout", "booking:hold", "booking:pick", "booking:release", "wallet:charge"]
+)
 def test_a_state_changing_url_refuses_head(alice, scene, name):
     args = {
         "queueing:leave": [scene["concert"].pk],
         "booking:hold": [scene["date"].pk],
         "booking:pick": [scene["date"].pk],
         "booking:cancel": [scene["paid"].pk],
+        "booking:release": [scene["hold"].pk],
     }.get(name, [])
     assert login_client(alice).head(reverse(name, args=args)).status_code == 405
