@@ -243,3 +243,69 @@ def test_a_read_token_cannot_cancel(fan, read_token, soon_paid):
 def test_a_negative_accepted_fee_is_a_400(fan, api, soon_paid):
     body = assert_problem(_cancel(api, soon_paid, {"accepted_fee": -1}), status=400, code="invalid_request")
     assert body["errors"][0]["field"] == "accepted_fee"
+
+
+# --- the fan releases a hold: DELETE /holds/{id}, as checkout's Release button -----------------------------------
+
+
+def _release(client, reservation_id):
+    return client.delete(f"/api/v1/holds/{reservation_id}")
+
+
+def test_releasing_a_hold_answers_204_and_the_seat_is_anyones_again(fan, api, concert_date, admitted, admit, top_up):
+    holds = _hold(api, concert_date, 3, 4).json()["holds"]
+
+    answer = _release(api, holds[0]["id"])
+
+    assert answer.status_code == 204 and answer.content == b""
+    assert [h["seat_number"] for h in api.get(f"/api/v1/dates/{concert_date.pk}/holds").json()["holds"]] == [4]
+    assert Reservation.objects.get(pk=holds[0]["id"]).end_reason == Reservation.EndReason.FAN_RELEASED
+    other_user = top_up(UserFactory(), 200_000)
+    admit(other_user, concert_date.concert)
+    other = bearer_client(make_token(other_user)[1])
+    assert _hold(other, concert_date, 3).status_code == 201
+    assert _pay(other, concert_date).status_code == 201
+    assert Seat.objects.get(concert_date=concert_date, seat_number=3).status == Seat.Status.RESERVED
+
+
+def test_releasing_again_is_204_and_changes_nothing(fan, api, concert_date, admitted):
+    [held] = _hold(api, concert_date, 3).json()["holds"]
+    assert _release(api, held["id"]).status_code == 204
+    ended_at = Reservation.objects.get(pk=held["id"]).ended_at
+
+    again = _release(api, held["id"])
+
+    assert again.status_code == 204
+    assert Reservation.objects.get(pk=held["id"]).ended_at == ended_at
+
+
+def test_releasing_needs_no_admission(fan, api, concert_date, admitted):
+    [held] = _hold(api, concert_date, 3).json()["holds"]
+    queue_services.leave(user=fan, concert=concert_date.concert)
+    assert _release(api, held["id"]).status_code == 204
+
+
+def test_another_fans_hold_is_a_404_and_stays_held(fan, api, concert_date, admitted):
+    [held] = _hold(api, concert_date, 3).json()["holds"]
+    other = bearer_client(make_token(UserFactory())[1])
+    assert_problem(_release(other, held["id"]), status=404, code="not_found")
+    assert_problem(_release(api, uuid.uuid4()), status=404, code="not_found")  # the same answer as none
+    assert Reservation.objects.get(pk=held["id"]).status == Reservation.Status.HOLD
+
+
+def test_a_paid_seat_is_a_409_hold_already_paid(fan, book_token, paid_reservation):
+    english = bearer_client(book_token[1], language="en")
+    body = assert_problem(_release(english, paid_reservation.pk), status=409, code="hold_already_paid")
+    assert "cancel it on My tickets" in body["detail"]
+    assert Seat.objects.get(pk=paid_reservation.seat_id).status == Seat.Status.RESERVED
+
+
+def test_a_read_token_cannot_release(fan, read_token, api, concert_date, admitted):
+    [held] = _hold(api, concert_date, 3).json()["holds"]
+    assert_problem(_release(bearer_client(read_token[1]), held["id"]), status=403, code="token_scope_insufficient")
+    assert Reservation.objects.get(pk=held["id"]).status == Reservation.Status.HOLD
+
+
+def test_a_malformed_hold_id_is_a_400_naming_it(fan, api):
+    body = assert_problem(_release(api, "not-a-uuid"), status=400, code="invalid_request")
+    assert body["errors"][0]["field"] == "reservation_id"

@@ -1,7 +1,8 @@
-"""The booking flow, gated like the pages: hold seats (all or nothing), see and pay my holds of a date (once per
-Idempotency-Key), cancel a paid reservation. Holding needs an admission from the concert's waiting room, as the
+"""The booking flow, gated like the pages: hold seats (all or nothing), see, release and pay my holds of a date (once
+per Idempotency-Key), cancel a paid reservation. Holding needs an admission from the concert's waiting room, as the
 seat map does; paying and reading my holds are also open to a fan whose admission ended while they hold seats
-(booking.selectors.may_pay_without_admission, the checkout page's exception). Another fan's reservation is a 404."""
+(booking.selectors.may_pay_without_admission, the checkout page's exception), and releasing one needs no admission
+at all (like checkout's Release button). Another fan's reservation is a 404."""
 
 import datetime
 import uuid
@@ -29,6 +30,7 @@ from ..ratelimits import rate_limit
 from .reservations import ReservationOut, reservation_out
 
 router = Router()
+holds_router = Router()
 reservations_router = Router()
 
 REFUSED: dict[int, Any] = dict.fromkeys((400, 401, 402, 403, 404, 409, 422, 429, 503), Problem)
@@ -179,6 +181,19 @@ def _my_reservation(request: AuthenticatedRequest, reservation_id: uuid.UUID) ->
     if reservation is None:
         raise NotFound()
     return reservation
+
+
+@holds_router.delete("/{reservation_id}", response={204: None, **REFUSED}, summary="Release my hold")
+def release(request: AuthenticatedRequest, reservation_id: uuid.UUID) -> Status[None]:
+    """Let one of my holds go before paying, as checkout's Release button does: the seat is free again at once (or
+    offered to the date's waiting list first, if fans wait on it). `reservation_id` is the hold's `id` in POST or GET
+    /dates/{id}/holds. Answers 204, no body, also when the hold had already ended (released before, run out, or
+    released by staff): the seat is not mine any more either way, so a retry is safe. Needs no admission. Refusals:
+    a seat I paid for is 409 hold_already_paid (cancel it with POST /reservations/{id}/cancel instead); another
+    fan's hold is 404 not_found, like one that does not exist."""
+    reservation = _my_reservation(request, reservation_id)
+    booking_services.release_own_hold(user=request.user, reservation=reservation)
+    return Status(204, None)
 
 
 @reservations_router.get(
