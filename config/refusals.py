@@ -87,6 +87,7 @@ class RefusalCode(StrEnum):
     INVALID_REQUEST = "invalid_request"
     NOT_FOUND = "not_found"
     CSRF_FAILED = "csrf_failed"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
     # accounts: staff two-factor (accounts.two_factor)
     SECOND_FACTOR_REQUIRED = "second_factor_required"
     SECOND_FACTOR_INVALID = "second_factor_invalid"

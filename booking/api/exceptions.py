@@ -1,5 +1,6 @@
-"""Refusals of the JSON API itself, before any service is asked: a request whose shape is wrong, an object that is
-not there (or is another fan's), a session request without its CSRF token. Each is a config.refusals.Refusal, so it
+"""Refusals of the JSON API itself, before any service is asked: a request whose shape is wrong, an object or a path
+that is not there (or is another fan's), a method the operation does not take, a session request without its CSRF
+token. Each is a config.refusals.Refusal, so it
 is answered like every service refusal (api.problems)."""
 
 from django.utils.functional import lazy
@@ -58,3 +59,16 @@ class CsrfFailed(ApiError):
         "The CSRF check failed: send the page's CSRF token as X-CSRFToken, or use an access token instead of the "
         "session."
     )
+
+
+class MethodNotAllowed(ApiError):
+    """A method the path's operations do not take (PUT on a hold, POST on /me): `allow` lists those they take, sent
+    as the Allow header."""
+
+    status = 405
+    code = RefusalCode.METHOD_NOT_ALLOWED
+    default_message = _("This address does not take that method: the Allow header lists the ones it takes.")
+
+    def __init__(self, *, allow: str) -> None:
+        self.allow = allow
+        super().__init__()

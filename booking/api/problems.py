@@ -4,13 +4,22 @@ A body has `type` (urn:frontrow:problem:<code>, stable), `title` (the HTTP statu
 refusal's message, in the request's language: LocaleMiddleware read Accept-Language or the language cookie) and
 `code` (config.refusals.RefusalCode, what a program reads). An invalid request adds `errors`, one per field
 ({"field", "message"}); a cancellation_fee_changed adds the current `fee` and `refund` and the `accepted_fee`. A 429
-carries Retry-After, a 401 WWW-Authenticate.
+carries Retry-After, a 401 WWW-Authenticate, a 405 Allow.
+
+Beyond the operations, every answer under the API's root is a problem too (api.urls): a path no operation has is a
+404 not_found (no_such_path), a method the path's operations do not take a 405 method_not_allowed (answering_405).
 """
 
+import functools
+import inspect
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.response import HttpResponseBase
+from django.urls import URLPattern
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -19,7 +28,7 @@ from booking.exceptions import CancellationFeeChanged
 from config.ratelimit import RateLimited
 from config.refusals import Refusal
 
-from .exceptions import CsrfFailed, InvalidRequest, NotFound
+from .exceptions import CsrfFailed, InvalidRequest, MethodNotAllowed, NotFound
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:frontrow:problem:"
@@ -66,6 +75,8 @@ def problem_response(request: HttpRequest, refusal: Refusal) -> HttpResponse:
         response["Retry-After"] = "10"
     if refusal.status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="frontrow"'
+    if isinstance(refusal, MethodNotAllowed):
+        response["Allow"] = refusal.allow
     return response
 
 
@@ -117,3 +128,26 @@ def install(api: NinjaAPI) -> None:
     api.add_exception_handler(ValidationError, _on_invalid)
     api.add_exception_handler(HttpError, _on_http_error)
     api.add_exception_handler(Http404, _on_404)
+
+
+@csrf_exempt  # as ninja's own views: it changes nothing, and a POST to a wrong path is told so, not refused CSRF
+def no_such_path(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Any path under the API's root that no operation has (a typo, an id with a slash in it): 404 not_found."""
+    return problem_response(request, NotFound())
+
+
+def answering_405(pattern: URLPattern) -> URLPattern:
+    """`pattern` (one of ninja's) with its 405, a plain-text "Method not allowed", answered as a problem with the
+    same Allow header. ninja's views here are all synchronous; an asynchronous one is left as it is."""
+    view: Callable[..., HttpResponseBase] = pattern.callback
+    if inspect.iscoroutinefunction(view):
+        return pattern
+
+    @functools.wraps(view)  # keeps ninja's csrf_exempt and operation attributes
+    def problems_for_405(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            return problem_response(request, MethodNotAllowed(allow=response["Allow"]))
+        return response
+
+    return URLPattern(pattern.pattern, problems_for_405, pattern.default_args, pattern.name)

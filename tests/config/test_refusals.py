@@ -648,6 +648,14 @@ def not_found(scene):
     return Refused(NotFound(), _api_problem(response, RefusalCode.NOT_FOUND))
 
 
+@provokes(RefusalCode.METHOD_NOT_ALLOWED, status=405)
+def method_not_allowed(scene):
+    from booking.api.exceptions import MethodNotAllowed
+
+    response = scene.client.put(f"/api/v1/holds/{uuid.uuid4()}")
+    return Refused(MethodNotAllowed(allow="DELETE"), _api_problem(response, RefusalCode.METHOD_NOT_ALLOWED))
+
+
 @provokes(RefusalCode.CSRF_FAILED, status=403)
 def csrf_failed(scene):
     from booking.api.auth import SiteSession
