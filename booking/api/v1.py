@@ -11,7 +11,7 @@ from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 from ninja.openapi.schema import OpenAPISchema
 
-from . import problems
+from . import links, problems
 from .auth import FAN
 from .routers import booking, concerts, me, queue, reservations, wallet
 
@@ -25,14 +25,20 @@ a POST or DELETE).
 
 **Refusals** are RFC 9457 problems (`application/problem+json`): `code` is stable (for programs), `detail` is in the
 language of `Accept-Language` (Korean or English). A request that does not match the schema answers **400** with
-code `invalid_request` and `errors`, one per field. Too many requests answer **429** with `Retry-After`.
+code `invalid_request` and `errors`, one per field. Too many requests answer **429** with `Retry-After`. A path no
+operation has answers **404** `not_found`, a method the path does not take **405** `method_not_allowed` (with `Allow`).
+
+**Links**: the booking flow's responses link to the next step (a hold to its release and to paying, a payment to the
+cancellation quote, the quote to cancelling) with the values it takes.
 """
 
 
 class FrontrowAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
-        """ninja's schema, with the problems' media type said as it is sent (application/problem+json)."""
+        """ninja's schema, with the problems' media type said as it is sent (application/problem+json) and the
+        booking flow's links (api.links: a hold leads to its release and payment, a payment to the quote, ...)."""
         schema = super().get_openapi_schema(**kwargs)
+        links.add_links(schema)
         problem_ref = "#/components/schemas/Problem"
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
