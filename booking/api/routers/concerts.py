@@ -83,7 +83,10 @@ def concert_list(request: HttpRequest) -> list[dict[str, object]]:
 
 
 @router.get(
-    "/{concert_id}", auth=None, response={200: ConcertDetailOut, 404: Problem, 429: Problem}, summary="One concert"
+    "/{concert_id}",
+    auth=None,
+    response={200: ConcertDetailOut, 400: Problem, 404: Problem, 429: Problem},
+    summary="One concert",
 )
 def concert_detail(request: HttpRequest, concert_id: uuid.UUID) -> dict[str, object]:
     """The concert with its bookable dates and the seats left on each."""
@@ -105,7 +108,7 @@ dates_router = Router()
 @dates_router.get(
     "/{date_id}/seats",
     auth=FAN,
-    response={200: DateSeatsOut, 401: Problem, 403: Problem, 404: Problem, 429: Problem, 503: Problem},
+    response={200: DateSeatsOut, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem, 503: Problem},
     summary="A date's seats (admitted fans)",
 )
 def date_seats(request: AuthenticatedRequest, date_id: uuid.UUID) -> dict[str, object]:
