@@ -20,19 +20,26 @@ def lock_seats(queryset: QuerySet[Seat], *, skip_locked: bool = False, limit: in
     """Lock the seats in the queryset's order; each gets `last_history_at`, the time of its last history row."""
     queryset = queryset.select_for_update(no_key=True, of=("self",), skip_locked=skip_locked)
     seats = list(queryset if limit is None else queryset[:limit])
-    if seats:
-        # Read only once the locks are held: the locking statement's own snapshot predates a change we may
-        # have waited for, and reusing that change's timestamp would make "the last row" ambiguous.
-        last = dict(
-            SeatStatusHistory.objects.filter(seat_id__in=[seat.pk for seat in seats])
-            .order_by()
-            .values("seat_id")
-            .annotate(at=Max("changed_at"))
-            .values_list("seat_id", "at")
-        )
-        for seat in seats:
-            seat.last_history_at = last.get(seat.pk)
+    read_last_history(seats)
     return seats
+
+
+def read_last_history(seats: list[Seat]) -> None:
+    """Give each locked seat `last_history_at`, the time of its last history row (History needs it).
+
+    Read only once the seats' locks are held: the locking statement's own snapshot predates a change it may have
+    waited for, and reusing that change's timestamp would make "the last row" ambiguous."""
+    if not seats:
+        return
+    last = dict(
+        SeatStatusHistory.objects.filter(seat_id__in=[seat.pk for seat in seats])
+        .order_by()
+        .values("seat_id")
+        .annotate(at=Max("changed_at"))
+        .values_list("seat_id", "at")
+    )
+    for seat in seats:
+        seat.last_history_at = last.get(seat.pk)
 
 
 class History:

@@ -101,16 +101,7 @@ def hold_seats(
     numbers = _seat_numbers(seat_numbers)
     presale = check_bookable(concert_date, now, user=user)
     with transaction.atomic():
-        lock_user(user.pk)
-        if share_lock_date_for_hold(concert_date) <= now:  # moved earlier by staff since the caller read it
-            raise DateNotBookable()
-        already = selectors.live_seat_count(user=user, concert_date=concert_date, now=now)
-        if already + len(numbers) > settings.MAX_SEATS_PER_USER:
-            raise SeatLimitReached(limit=settings.MAX_SEATS_PER_USER, already=already, requested=len(numbers))
-        if presale is not None:
-            left = lock_presale_quota(presale, now=now)
-            if len(numbers) > left:
-                raise PresaleQuotaReached(left=left)
+        take_hold_locks(user=user, concert_date=concert_date, presale=presale, count=len(numbers), now=now)
         seats = lock_seats(
             Seat.objects.filter(concert_date=concert_date, seat_number__in=numbers).order_by("seat_number")
         )
@@ -119,35 +110,66 @@ def hold_seats(
         taken = [seat.seat_number for seat in seats if not seat.is_free_at(now)]
         if taken:
             raise SeatTaken(seat_numbers=taken)
+        return hold_locked_seats(user=user, seats=seats, presale=presale, now=now)
 
-        history = History(now)
-        expired = [seat for seat in seats if seat.status == Seat.Status.HELD]
-        if expired:
-            expire_seats(expired, history=history, now=now)
-        expire_at = now + datetime.timedelta(seconds=settings.HOLD_SECONDS)
-        Seat.objects.filter(pk__in=[seat.pk for seat in seats]).update(
-            status=Seat.Status.HELD, held_by=user.pk, hold_expire_at=expire_at
+
+def take_hold_locks(
+    *, user: User, concert_date: ConcertDate, presale: Presale | None, count: int, now: datetime.datetime
+) -> None:
+    """The first half of a hold of `count` seats, inside its transaction and before any seat is locked (hold_seats
+    and hold_best_seats take it once each): lock the fan's row, share-lock the date, then the presale's row when
+    check_bookable returned one (the project's lock order).
+
+    Raises DateNotBookable (cancelled, or moved earlier by staff since the caller read it), SeatsKeptForWaitlist,
+    SeatLimitReached (more than MAX_SEATS_PER_USER live seats on the date) or PresaleQuotaReached."""
+    lock_user(user.pk)
+    if share_lock_date_for_hold(concert_date) <= now:  # moved earlier by staff since the caller read it
+        raise DateNotBookable()
+    already = selectors.live_seat_count(user=user, concert_date=concert_date, now=now)
+    if already + count > settings.MAX_SEATS_PER_USER:
+        raise SeatLimitReached(limit=settings.MAX_SEATS_PER_USER, already=already, requested=count)
+    if presale is not None:
+        left = lock_presale_quota(presale, now=now)
+        if count > left:
+            raise PresaleQuotaReached(left=left)
+
+
+def hold_locked_seats(
+    *, user: User, seats: list[Seat], presale: Presale | None, now: datetime.datetime
+) -> list[Reservation]:
+    """The second half of a hold, after take_hold_locks in the same transaction: hold these seats for the fan for
+    HOLD_SECONDS and return the HOLD reservations (with the presale, if any), writing the history.
+
+    The seats must be locked in seat order, free at `now` and carry last_history_at (_seats.lock_seats or
+    read_last_history); a seat still HELD (its hold expired) has its old reservation made EXPIRED first."""
+    history = History(now)
+    expired = [seat for seat in seats if seat.status == Seat.Status.HELD]
+    if expired:
+        expire_seats(expired, history=history, now=now)
+    expire_at = now + datetime.timedelta(seconds=settings.HOLD_SECONDS)
+    Seat.objects.filter(pk__in=[seat.pk for seat in seats]).update(
+        status=Seat.Status.HELD, held_by=user.pk, hold_expire_at=expire_at
+    )
+    reservations = Reservation.objects.bulk_create(
+        Reservation(
+            user_id=user.pk,
+            seat=seat,
+            status=Reservation.Status.HOLD,
+            price=seat.price,
+            created_at=now,
+            hold_expire_at=expire_at,
+            presale=presale,
         )
-        reservations = Reservation.objects.bulk_create(
-            Reservation(
-                user_id=user.pk,
-                seat=seat,
-                status=Reservation.Status.HOLD,
-                price=seat.price,
-                created_at=now,
-                hold_expire_at=expire_at,
-                presale=presale,
-            )
-            for seat in seats
+        for seat in seats
+    )
+    for seat in seats:
+        history.add(
+            seat,
+            from_status=Seat.Status.AVAILABLE,
+            to_status=Seat.Status.HELD,
+            by=user,
+            reason=SeatStatusHistory.Reason.HELD,
         )
-        for seat in seats:
-            history.add(
-                seat,
-                from_status=Seat.Status.AVAILABLE,
-                to_status=Seat.Status.HELD,
-                by=user,
-                reason=SeatStatusHistory.Reason.HELD,
-            )
-            seat.status, seat.held_by_id, seat.hold_expire_at = Seat.Status.HELD, user.pk, expire_at
-        history.save()
+        seat.status, seat.held_by_id, seat.hold_expire_at = Seat.Status.HELD, user.pk, expire_at
+    history.save()
     return reservations

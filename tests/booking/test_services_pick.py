@@ -5,6 +5,8 @@ any hold, and that fans picking at once never get the same seat (real threads on
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from booking import seat_rows, services
@@ -150,6 +152,20 @@ def test_a_hold_that_ran_out_counts_as_free(make_fan, concert_date):
         Reservation.Status.HOLD,
     }
     assert_consistent()
+
+
+def test_a_pick_costs_the_queries_of_a_hold_of_the_same_seats_each_check_and_lock_once(make_fan, concert_date):
+    # The pick's read of the free seats takes the place of the hold's read of the seats asked for: the fan's row,
+    # the date's share lock and the fan's seat count are taken once, not again by a second hold inside the pick.
+    with CaptureQueriesContext(connection) as held:
+        services.hold_seats(user=make_fan(), concert_date=concert_date, seat_numbers=[20, 21])
+    with CaptureQueriesContext(connection) as picked:
+        assert pick(make_fan(), concert_date, 2) == [4, 5]
+    assert len(picked) == len(held)
+    sql = [query["sql"] for query in picked.captured_queries]
+    assert sum('FROM "accounts_user"' in s and "FOR NO KEY UPDATE" in s for s in sql) == 1
+    assert sum("FOR SHARE OF d" in s for s in sql) == 1
+    assert sum('COUNT(*) AS "__count" FROM "booking_reservation"' in s for s in sql) == 1
 
 
 @pytest.mark.parametrize("count", [0, -1, 5, True, "2"])

@@ -6,6 +6,8 @@ import datetime
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from booking import services
@@ -92,6 +94,15 @@ def test_a_pick_in_the_presale_counts_against_the_quota():
     assert [r.presale_id for r in picked] == [presale.pk, presale.pk]
     with pytest.raises(PresaleQuotaReached):
         _hold(listed_fan(presale), presale, [40])
+
+
+def test_a_pick_in_the_presale_checks_the_list_and_locks_the_quota_once():
+    presale = open_presale(quota=4)
+    with CaptureQueriesContext(connection) as picked:
+        services.hold_best_seats(user=listed_fan(presale), concert_date=_date(presale), count=2)
+    sql = [query["sql"] for query in picked.captured_queries]
+    assert sum('FROM "concerts_presale"' in s and "FOR NO KEY UPDATE" in s for s in sql) == 1
+    assert sum("FOR SHARE OF d" in s for s in sql) == 1
 
 
 def test_once_the_general_sale_opens_holds_are_no_longer_the_presales():
