@@ -19,6 +19,11 @@ def free_seat_count(*, concert_date: ConcertDate, now: datetime.datetime) -> int
     SeatsKeptForWaitlist), so the date stays sold out and joinable until their offers are made."""
     if WaitlistEntry.objects.filter(concert_date=concert_date, status=WaitlistEntry.Status.WAITING).exists():
         return 0
+    return _unheld_seat_count(concert_date=concert_date, now=now)
+
+
+def _unheld_seat_count(*, concert_date: ConcertDate, now: datetime.datetime) -> int:
+    """The date's seats nobody holds now (AVAILABLE, or HELD by a hold that has run out), waiting list or not."""
     return Seat.objects.filter(
         Q(status=Seat.Status.AVAILABLE) | Q(status=Seat.Status.HELD, hold_expire_at__lte=now),
         concert_date=concert_date,
@@ -67,11 +72,13 @@ def waitlist_place(*, user: User, concert_date: ConcertDate, now: datetime.datet
         offer = open_offers_for(user=user, now=now).filter(entry=entry).first()
         if offer is None:  # rare: one query more
             ran_out = WaitlistOffer.objects.filter(entry=entry).select_related("seat").first()
+    fans_waiting = waiting.count()
     return WaitlistPlace(
         entry=entry,
         ahead=ahead,
-        waiting=waiting.count(),
-        free_seats=free_seat_count(concert_date=concert_date, now=now),
+        waiting=fans_waiting,
+        # free_seat_count, whose probe for fans waiting the count above has answered
+        free_seats=0 if fans_waiting else _unheld_seat_count(concert_date=concert_date, now=now),
         offer=offer,
         ran_out=ran_out,
     )

@@ -96,6 +96,23 @@ def test_leaving_ends_the_entry_and_a_fan_who_comes_back_joins_at_the_end(make_f
     assert selectors.waitlist_place(user=second, concert_date=concert_date, now=_later(now, 3)).position == 1
 
 
+def test_a_fans_place_counts_the_fans_waiting_once_and_that_count_keeps_the_returned_seats_for_them(
+    make_fan, concert_date, sold_out, now, django_assert_num_queries
+):
+    from booking import selectors
+
+    first, second = waiting_fans(concert_date, 2, now=now)
+    return_seats(sold_out, 9, now=now)  # its offer not made yet: kept for the list, so no seat is free
+    with django_assert_num_queries(3):  # the fan's entry, the fans ahead, the fans waiting: no second probe
+        place = selectors.waitlist_place(user=second, concert_date=concert_date, now=now)
+    assert (place.position, place.waiting, place.free_seats) == (2, 2, 0)
+    for fan in (first, second):
+        waitlist.leave_waitlist(user=fan, concert_date=concert_date, now=now)
+    with django_assert_num_queries(3):  # the fan's entry (none), the fans waiting (none), the free seats
+        place = selectors.waitlist_place(user=first, concert_date=concert_date, now=now)
+    assert (place.position, place.waiting, place.free_seats) == (None, 0, 1)
+
+
 # --- offers -------------------------------------------------------------------------------------------------------
 
 
