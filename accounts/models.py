@@ -67,12 +67,15 @@ class User(ServiceFieldsMixin, AbstractBaseUser, PermissionsMixin):
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Save; a new password (set_password: the reset link, the account page, the admin, a command) also revokes
         the account's live API tokens, in the same transaction, as it ends its other sessions: a token made by
-        whoever had the account before the change must stop working with them."""
+        whoever had the account before the change must stop working with them. Any other save (a log-in's
+        last_login, a new account, a change of name) is a plain save, with no transaction of its own."""
         password_changed = getattr(self, "_password", None) is not None and not self._state.adding  # set_password
+        if not password_changed:
+            super().save(*args, **kwargs)
+            return
         with transaction.atomic():
             super().save(*args, **kwargs)
-            if password_changed:
-                ApiToken.objects.filter(user_id=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+            ApiToken.objects.filter(user_id=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
     def get_full_name(self) -> str:
         return self.name
