@@ -10,7 +10,7 @@ never rest on this copy: holding and paying lock and re-read the date row (statu
 CONCERT_PAGE_CACHE_SECONDS=0 reads the database every time.
 
 The concert page's rendered body (concerts.detail_page) is kept under page_key() for as long, and forgotten with
-its concert.
+its concert, or alone (forget_pages) when booking's waiting list of one of its dates stops keeping the free seats.
 """
 
 import uuid
@@ -101,6 +101,15 @@ def concert_date_with(
     if row is not None and seconds > 0:
         cache.set(key, row, seconds)
     return row, found
+
+
+def forget_pages(*, concert_ids: Iterable[uuid.UUID]) -> None:
+    """Forget the concert pages' shared bodies (concerts.detail_page) of these concerts once the current transaction
+    commits (at once outside one), keeping the concerts' own copies: their seats left changed in a way a fan must
+    not wait the body's life to see (booking's waiting list stopped keeping a date's free seats)."""
+    keys = [key for pk in concert_ids for key in _page_keys(pk)]
+    if keys:
+        transaction.on_commit(lambda: cache.delete_many(keys), robust=True)
 
 
 def forget(*, concert_ids: Iterable[uuid.UUID] = (), concert_date_ids: Iterable[uuid.UUID] = ()) -> None:

@@ -3,13 +3,13 @@ the seats fans have taken forbid staff to do with a date (move it, delete it).""
 
 import datetime
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -28,6 +28,12 @@ class SeatCounts(TypedDict):
     seats_reserved: int
 
 
+class BookableDateCounts(SeatCounts):
+    """What bookable_dates adds to each date."""
+
+    seats_left: int  # seats a fan could hold now: seats_available, or 0 while they are kept off sale
+
+
 class ConcertCounts(TypedDict):
     """What concerts_with_counts adds to each concert."""
 
@@ -39,6 +45,7 @@ if TYPE_CHECKING:  # WithAnnotations takes its arguments only in annotations (Py
     from django_stubs_ext import WithAnnotations
 
     DateWithSeatCounts = WithAnnotations[ConcertDate, SeatCounts]
+    BookableDate = WithAnnotations[ConcertDate, BookableDateCounts]
     ConcertWithCounts = WithAnnotations[Concert, "ConcertCounts"]
 
 
@@ -102,22 +109,42 @@ def dates_with_seat_counts(
     return cast("QuerySet[DateWithSeatCounts]", counted)  # the checker cannot read the names out of **
 
 
-def bookable_dates(*, concert: Concert, now: datetime.datetime | None = None) -> "list[DateWithSeatCounts]":
+# When an app above concerts keeps a date's free seats off sale: booking keeps every seat that comes back on a sold-out
+# date for the fans on its waiting list (their offers come first), so nobody else may hold one. concerts knows
+# nothing of waiting lists: booking registers its rule here (booking.apps), as booking.admin registers its pages.
+_SEATS_KEPT_WHILE: list[Callable[[], Exists]] = []
+
+
+def keep_free_seats_while(condition: Callable[[], Exists]) -> None:
+    """Register a rule that keeps a date's free seats off sale while `condition()` holds: an Exists() on a
+    ConcertDate row (OuterRef("pk")). bookable_dates counts no seat left on such a date. Call it from an app's
+    AppConfig.ready(); registering the same function again changes nothing."""
+    if condition not in _SEATS_KEPT_WHILE:
+        _SEATS_KEPT_WHILE.append(condition)
+
+
+def bookable_dates(*, concert: Concert, now: datetime.datetime | None = None) -> "list[BookableDate]":
     """The concert's dates not cancelled and whose show has not started, each with `seats_left`, in one query.
 
-    seats_left counts AVAILABLE seats and seats whose hold has expired. Dates are listed even before the
-    sale opens (the concert page shows them with a countdown); hold_seats refuses them until it does.
+    seats_left counts AVAILABLE seats and seats whose hold has expired, and is 0 while a registered rule keeps the
+    date's free seats off sale (keep_free_seats_while: booking's waiting list), as holds and the seat map treat
+    them. Dates are listed even before the sale opens (the concert page shows them with a countdown); hold_seats
+    refuses them until it does.
     """
     now = now or timezone.now()
-    dates = list(
-        dates_with_seat_counts(
-            ConcertDate.objects.filter(concert=concert, starts_at__gt=now).exclude(status=ConcertDate.Status.CANCELLED),
-            now=now,
-        ).order_by("starts_at")
+    dates_of = ConcertDate.objects.filter(concert=concert, starts_at__gt=now).exclude(
+        status=ConcertDate.Status.CANCELLED
     )
+    kept = [condition() for condition in _SEATS_KEPT_WHILE]
+    if kept:
+        dates_of = dates_of.annotate(
+            seats_kept=ExpressionWrapper(Q(*kept, _connector=Q.OR), output_field=BooleanField())
+        )
+    dates = list(dates_with_seat_counts(dates_of, now=now).order_by("starts_at"))
     for date in dates:
-        date.seats_left = date.seats_available  # type: ignore[attr-defined]  # the name the concert page reads
-    return dates
+        kept_now = getattr(date, "seats_kept", False)
+        date.seats_left = 0 if kept_now else date.seats_available  # type: ignore[attr-defined]  # the page reads it
+    return cast("list[BookableDate]", dates)
 
 
 def price_tiers_of(concert_date: ConcertDate) -> list[PriceTier]:

@@ -66,6 +66,7 @@ from .seat_maps import GridSeat, SeatGrid, SeatMapEntry, SeatState, StaffSeat, s
 from .tickets import ETicket, e_ticket, ticket_for, with_check_in_time
 from .waitlist import (
     WaitlistPlace,
+    fans_waiting_on_date,
     free_seat_count,
     live_waitlist_entry,
     open_offers_for,
@@ -115,6 +116,7 @@ __all__ = [
     "export_rows",
     "fee_for",
     "fee_schedule_of",
+    "fans_waiting_on_date",
     "free_seat_count",
     "holds_seats_on_concert",
     "last_hold_ran_out",

@@ -4,7 +4,7 @@ fan's open offers (the banner), an offer by its link, and the staff's view of a 
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -28,6 +28,13 @@ def _unheld_seat_count(*, concert_date: ConcertDate, now: datetime.datetime) -> 
         Q(status=Seat.Status.AVAILABLE) | Q(status=Seat.Status.HELD, hold_expire_at__lte=now),
         concert_date=concert_date,
     ).count()
+
+
+def fans_waiting_on_date() -> Exists:
+    """Whether fans wait on the date's list, as an expression on a ConcertDate row: while they do, its free seats
+    are kept for them (free_seat_count). Registered with concerts (booking.apps), so the concert page counts no
+    seat left then, as the seat map and holds do."""
+    return Exists(WaitlistEntry.objects.filter(concert_date=OuterRef("pk"), status=WaitlistEntry.Status.WAITING))
 
 
 def live_waitlist_entry(*, user: User, concert_date: ConcertDate) -> WaitlistEntry | None:

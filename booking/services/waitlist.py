@@ -32,6 +32,7 @@ from django.utils import timezone, translation
 from accounts import audit
 from accounts.locking import lock_user
 from accounts.models import User
+from concerts import page_cache
 from concerts.models import ConcertDate, Seat, SeatStatusHistory
 
 from .. import seat_versions, selectors
@@ -116,7 +117,7 @@ def leave_waitlist(
             _decline(offer, user=user, now=now)
             seats_returned([concert_date.pk])
         else:
-            _end_entry(entry, Entry.LEFT, now=now)
+            _end_entry(entry, Entry.LEFT, concert_date=concert_date, now=now)
         entry.refresh_from_db()
         return entry
 
@@ -199,17 +200,20 @@ def accept_offer(*, user: User, offer: WaitlistOffer, now: datetime.datetime | N
 # --- making offers --------------------------------------------------------------------------------------------
 
 
-def _stopped_waiting(concert_date_id: uuid.UUID) -> None:
-    """Fans stopped waiting on the date's list: free seats it kept for them may be anyone's now, so the seat map's
-    cached grid (which shows them as taken while fans wait, selectors.seat_grid) is read again."""
-    seat_versions.seats_changed([concert_date_id])
+def _stopped_waiting(concert_date: ConcertDate) -> None:
+    """A fan stopped waiting on the date's list (left, closed, offered a seat): once nobody waits, the free seats
+    the list kept are anyone's, so what shows them as taken while fans wait is read again: the seat map's cached
+    grid (selectors.seat_grid, by a new seat version) and, once this commits, the concert page's shared body, whose
+    seats left count none while fans wait (concerts.selectors.bookable_dates)."""
+    seat_versions.seats_changed([concert_date.pk])
+    page_cache.forget_pages(concert_ids=[concert_date.concert_id])
 
 
-def _end_entry(entry: WaitlistEntry, status: str, *, now: datetime.datetime) -> None:
-    """End a WAITING entry (LEFT, CLOSED)."""
+def _end_entry(entry: WaitlistEntry, status: str, *, concert_date: ConcertDate, now: datetime.datetime) -> None:
+    """End a WAITING entry of the date (LEFT, CLOSED)."""
     WaitlistEntry.objects.filter(pk=entry.pk).update(status=status, ended_at=now)
     entry.status, entry.ended_at = status, now
-    _stopped_waiting(entry.concert_date_id)
+    _stopped_waiting(concert_date)
 
 
 def _end_offer(offer: WaitlistOffer, status: str, *, entry_status: str, now: datetime.datetime) -> None:
@@ -291,7 +295,7 @@ def _close_list(concert_date: ConcertDate, *, now: datetime.datetime) -> None:
     WaitlistEntry.objects.filter(concert_date=concert_date, status=Entry.WAITING).update(
         status=Entry.CLOSED, ended_at=now
     )
-    _stopped_waiting(concert_date.pk)
+    _stopped_waiting(concert_date)
 
 
 _SKIPPED = object()  # an entry passed over: try the next one
@@ -316,7 +320,7 @@ def _offer_one(concert_date: ConcertDate, *, now: datetime.datetime) -> Waitlist
     if entry.status != Entry.WAITING:
         return _SKIPPED
     if selectors.live_seat_count(user=user, concert_date=concert_date, now=now) >= settings.MAX_SEATS_PER_USER:
-        _end_entry(entry, Entry.CLOSED, now=now)
+        _end_entry(entry, Entry.CLOSED, concert_date=concert_date, now=now)
         return _SKIPPED
     free = Q(status=Seat.Status.AVAILABLE) | Q(status=Seat.Status.HELD, hold_expire_at__lte=now)
     # SKIP LOCKED: a free seat locked right now is being held or paid by someone; the next free one is offered.
@@ -356,6 +360,7 @@ def _offer_one(concert_date: ConcertDate, *, now: datetime.datetime) -> Waitlist
     history.save()
     seat.status, seat.held_by_id, seat.hold_expire_at = Seat.Status.HELD, user.pk, expire_at
     WaitlistEntry.objects.filter(pk=entry.pk).update(status=Entry.OFFERED)
+    _stopped_waiting(concert_date)
     return WaitlistOffer.objects.create(
         entry=entry, seat=seat, reservation=reservation, offered_at=now, expires_at=expire_at
     )

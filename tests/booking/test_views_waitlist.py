@@ -7,12 +7,13 @@ import datetime
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from pytest_django.asserts import assertContains, assertNotContains
 
-from booking import services
+from booking import selectors, services
 from booking.models import Reservation, WaitlistEntry, WaitlistOffer
 from booking.offer_links import offer_path, offer_token
 from tests.factories import UserFactory
@@ -129,6 +130,33 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client, concert_date):
 def test_the_sold_out_date_on_the_concert_page_links_to_its_list(fan_client, concert_date, sold):
     page = fan_client.get(reverse("concerts:detail", args=[concert_date.concert.pk]))
     assertContains(page, f'href="{_page(concert_date)}"')
+
+
+def test_the_concert_page_counts_no_seat_left_while_a_returned_seat_is_kept_for_the_list_and_it_shows_at_once_after(
+    fan_client, fan, concert_date, sold, settings, django_capture_on_commit_callbacks
+):
+    """Fans wait, a seat came back and its offer is not made yet (the offer job runs after the commit, the sweep
+    later still): no other fan can hold it and the seat map shows it taken, so the concert page and the API say
+    sold out too, not one seat left. Once nobody waits, the seat is anyone's: the shared page says so at once."""
+    settings.CONCERT_PAGE_CACHE_SECONDS = 60
+    cache.clear()
+    concert_page = reverse("concerts:detail", args=[concert_date.concert_id])
+    services.waitlist.join_waitlist(user=fan, concert_date=concert_date)
+    return_seats(sold, 17)
+    assert selectors.free_seat_count(concert_date=concert_date, now=timezone.now()) == 0
+    page = fan_client.get(concert_page)
+    assertContains(page, "매진")
+    assertNotContains(page, 'name="date"')
+    assert [
+        date["seats_left"] for date in fan_client.get(f"/api/v1/concerts/{concert_date.concert_id}").json()["dates"]
+    ] == [0]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.waitlist.leave_waitlist(user=fan, concert_date=concert_date)
+    page = fan_client.get(concert_page)
+    assertContains(page, "잔여 <b>1</b>석", html=False)
+    assertContains(page, 'name="date"')
+    cache.clear()
 
 
 def test_the_fan_with_an_offer_sees_the_banner_and_other_fans_do_not(fan_client, client, offered):

@@ -37,7 +37,7 @@ class ConcertOut(Schema):
 class DateOut(Schema):
     id: uuid.UUID
     starts_at: datetime.datetime
-    seats_left: int  # free seats now (a hold that ran out counts as free)
+    seats_left: int  # seats a fan could hold now (a hold that ran out counts as free; none while fans wait on the list)
 
 
 class ConcertDetailOut(ConcertOut):
@@ -98,7 +98,7 @@ def concert_detail(request: HttpRequest, concert_id: uuid.UUID) -> dict[str, obj
     dates = concert_selectors.bookable_dates(concert=concert, now=now)
     return {
         **_concert(concert, now=now),
-        "dates": [{"id": d.pk, "starts_at": d.starts_at, "seats_left": d.seats_available} for d in dates],
+        "dates": [{"id": d.pk, "starts_at": d.starts_at, "seats_left": d.seats_left} for d in dates],
     }
 
 
