@@ -12,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from config.admin import ReadOnlyAdmin, SavesChangedFieldsAdmin
 
@@ -87,7 +88,8 @@ class PresaleForm(forms.ModelForm[Presale]):
         label=_("Upload codes (CSV)"),
         required=False,
         help_text=_(
-            "One code per row, in the first column (a header row 'code' is skipped). "
+            "One code per row, in the first column (a header row 'code' is skipped), each at least 8 characters "
+            "mixing letters and digits (or 9 letters, or 13 digits) so that it cannot be guessed. "
             "Codes already on the list are skipped."
         ),
     )
@@ -125,17 +127,31 @@ class PresaleForm(forms.ModelForm[Presale]):
             self.add_error("access", _("E-mail addresses are for a presale by e-mail list: choose that first."))
         if upload:
             try:
-                codes, bad_rows = parse_code_csv(upload.read())
+                parsed = parse_code_csv(upload.read())
             except CodeFileError as error:
                 self.add_error("code_file", str(error))
             else:
-                if bad_rows:
+                if parsed.bad_rows:
                     self.add_error(
                         "code_file",
                         _("Rows %(rows)s are not codes (6 to 64 letters and digits). Nothing was added.")
-                        % {"rows": ", ".join(map(str, bad_rows[:20]))},
+                        % {"rows": ", ".join(map(str, parsed.bad_rows[:20]))},
                     )
-                cleaned["codes"] = codes
+                elif parsed.weak_rows:  # add_presale_codes refuses them too; this names the row
+                    weak = len(parsed.weak_rows)
+                    self.add_error(
+                        "code_file",
+                        ngettext(
+                            "The code in row %(row)s is too easy to guess: uploaded codes need at least 8 characters "
+                            "mixing letters and digits, 9 letters or 13 digits. Nothing was added.",
+                            "The code in row %(row)s is too easy to guess (%(count)s rows in all): uploaded codes "
+                            "need at least 8 characters mixing letters and digits, 9 letters or 13 digits. Nothing "
+                            "was added.",
+                            weak,
+                        )
+                        % {"row": parsed.weak_rows[0], "count": weak},
+                    )
+                cleaned["codes"] = parsed.codes
         entries = [entry for line in cleaned.get("new_emails", "").splitlines() for entry in line.split(",")]
         try:
             cleaned["emails"] = clean_presale_emails(entries)

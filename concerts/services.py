@@ -21,7 +21,7 @@ from accounts.models import User
 
 from .exceptions import PresaleClosed, PresaleCodeInvalid
 from .models import Concert, ConcertDate, Presale, PresaleCode, PresaleEmail, Seat, SeatStatusHistory, local_day
-from .presale_codes import code_hash, new_code, normalize_code
+from .presale_codes import code_hash, is_too_easy_to_guess, new_code, normalize_code
 from .pricing import PriceTier, default_tiers, seat_prices
 from .selectors import concert_delete_refusal, date_delete_refusal, date_move_refusal, presale_capacity
 
@@ -297,6 +297,10 @@ def check_date_move(*, concert_date: ConcertDate, day: datetime.date, now: datet
 
 # At most this many codes are generated in one go (the admin shows them once, on one page and as a CSV).
 MAX_GENERATED_CODES = 10_000
+WEAK_CODES_REFUSED = _(
+    "Some codes are too easy to guess: uploaded codes need at least 8 characters mixing letters and digits, "
+    "9 letters or 13 digits. Nothing was added."
+)
 _HASH_CHUNK = 5_000
 
 
@@ -359,7 +363,13 @@ def check_presale(
 
 def add_presale_codes(*, presale: Presale, codes: Iterable[str]) -> tuple[int, int]:
     """Add normalised codes (concerts.presale_codes.normalize_code) to the presale, kept as keyed hashes: returns
-    (added, already there). Codes it has already, or twice in `codes`, are added once. One transaction."""
+    (added, already there). Codes it has already, or twice in `codes`, are added once. One transaction.
+
+    Raises ValidationError (code presale_weak_code), adding none, if any code is too easy to guess
+    (presale_codes.is_too_easy_to_guess): fans could find it by trying codes across accounts."""
+    codes = list(codes)
+    if any(is_too_easy_to_guess(code) for code in codes):
+        raise ValidationError(WEAK_CODES_REFUSED, code="presale_weak_code")
     hashes = list(dict.fromkeys(code_hash(presale.pk, code) for code in codes))
     added = 0
     with transaction.atomic():

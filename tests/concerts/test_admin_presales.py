@@ -138,6 +138,21 @@ def test_a_csv_with_a_row_that_is_no_code_adds_nothing_and_names_the_row(staff_c
     assert not PresaleCode.objects.exists()
 
 
+def test_a_csv_with_codes_too_easy_to_guess_adds_nothing_names_the_first_and_saves_nothing_else(staff_client):
+    # Six digits are a million guesses: across accounts within the rate limit, a fan could find one of the codes.
+    presale = PresaleFactory(name="Fan club")
+    upload = SimpleUploadedFile("codes.csv", b"code\nGOODCODE1\n123456\nABCDEFGH\n", content_type="text/csv")
+    response = _presale_page(staff_client, presale, code_file=upload, name="Renamed")
+    assert response.status_code == 200
+    assert (
+        "The code in row 3 is too easy to guess (2 rows in all): uploaded codes need at least 8 characters mixing "
+        "letters and digits, 9 letters or 13 digits. Nothing was added." in html.unescape(response.content.decode())
+    )
+    assert not PresaleCode.objects.exists()
+    presale.refresh_from_db()
+    assert presale.name == "Fan club"
+
+
 def test_generated_codes_are_shown_once_and_downloaded_as_csv(staff_client):
     presale = PresaleFactory()
     response = _presale_page(staff_client, presale, generate="3")

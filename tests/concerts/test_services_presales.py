@@ -2,6 +2,7 @@
 code used once and bound to its fan, the e-mail list, and who may enter."""
 
 import datetime
+import math
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -10,7 +11,14 @@ from django.utils import timezone, translation
 from concerts import selectors, services
 from concerts.exceptions import PresaleClosed, PresaleCodeInvalid
 from concerts.models import Presale, PresaleCode, PresaleEmail
-from concerts.presale_codes import ALPHABET, GENERATED_LENGTH, display_code, normalize_code, parse_code_csv
+from concerts.presale_codes import (
+    ALPHABET,
+    GENERATED_LENGTH,
+    MIN_UPLOADED_CODE_BITS,
+    display_code,
+    normalize_code,
+    parse_code_csv,
+)
 from tests.factories import ConcertDateFactory, ConcertFactory, PresaleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -132,10 +140,41 @@ def test_uploaded_codes_are_added_once():
 
 
 def test_a_code_file_is_read_from_its_first_column_and_bad_rows_are_named():
-    codes, bad = parse_code_csv(b"code,note\nabcd-efgh-jkmn,vip\n\n  zz99 zz99 ,\nno!,x\nab\n")
-    assert codes == ["ABCDEFGHJKMN", "ZZ99ZZ99"]
-    assert bad == [5, 6]
+    parsed = parse_code_csv(b"code,note\nabcd-efgh-jkmn,vip\n\n  zz99 zz99 ,\nno!,x\nab\n")
+    assert parsed.codes == ["ABCDEFGHJKMN", "ZZ99ZZ99"]
+    assert parsed.bad_rows == [5, 6]
     assert normalize_code(display_code("ABCDEFGHJKMN")) == "ABCDEFGHJKMN"
+
+
+@pytest.mark.parametrize(
+    ("code", "strong"),
+    [
+        ("123456", False),  # a million guesses
+        ("123456789012", False),
+        ("1234567890123", True),  # 13 digits: 43 bits
+        ("ABCDEFGH", False),
+        ("ABCDEFGHJ", True),  # 9 letters: 42 bits
+        ("ABC1234", False),
+        ("ABCD1234", True),  # 8 letters and digits: 41 bits
+    ],
+)
+def test_an_uploaded_code_must_be_hard_to_guess_and_a_file_names_the_rows_that_are_not(code, strong):
+    parsed = parse_code_csv(f"code\nGOODCODE1\n{code}\n".encode())
+    assert parsed.codes == ["GOODCODE1", code]
+    assert parsed.bad_rows == []
+    assert parsed.weak_rows == ([] if strong else [3])
+
+
+def test_codes_too_easy_to_guess_are_refused_by_the_service_and_none_is_added():
+    presale = PresaleFactory()
+    with pytest.raises(ValidationError) as refused:
+        services.add_presale_codes(presale=presale, codes=["ABCD1234", "123456"])
+    assert refused.value.code == "presale_weak_code"
+    assert not PresaleCode.objects.exists()
+
+
+def test_generated_codes_are_far_harder_to_guess_than_the_floor_for_uploaded_ones():
+    assert GENERATED_LENGTH * math.log2(len(ALPHABET)) >= MIN_UPLOADED_CODE_BITS + 16  # 59 bits
 
 
 def test_a_fan_uses_a_code_once_and_it_is_bound_to_them():
