@@ -447,6 +447,8 @@ def _see_other(url: str) -> HttpResponseRedirect:
 
 def _render_waitlist(request: AuthenticatedRequest, date: ConcertDate, *, status: int = 200) -> HttpResponse:
     place = selectors.waitlist_place(user=request.user, concert_date=date)
+    if place.waiting:  # seats whose holds ran out unswept go to the list now, not at the next sweep
+        services.waitlist.offer_expired_holds_soon(concert_date=date)
     return render(
         request,
         "booking/waitlist.html",

@@ -1,7 +1,8 @@
 """Holding seats: a fan's all-or-nothing hold of some seats of a date, for HOLD_SECONDS."""
 
+import contextlib
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.conf import settings
 from django.db import transaction
@@ -20,9 +21,11 @@ from ..exceptions import (
     PresaleQuotaReached,
     SaleNotOpen,
     SeatLimitReached,
+    SeatsKeptForWaitlist,
     SeatTaken,
 )
 from ..models import Reservation
+from . import waitlist
 from ._seats import History, expire_seats, lock_seats, share_lock_date_for_hold
 
 
@@ -92,7 +95,8 @@ def hold_seats(
     Locks the user row, share-locks the date, then the seats in seat order. A seat whose hold has expired counts
     as available: its old reservation becomes EXPIRED in the same transaction. Raises InvalidSeatSelection,
     DateNotBookable, SaleNotOpen, SeatsKeptForWaitlist (fans wait on the date's waiting list: a seat that comes
-    back is theirs first), SeatLimitReached (more than MAX_SEATS_PER_USER live seats on the date), SeatTaken, or
+    back is theirs first; holds of the date that ran out unswept are then offered to them at once,
+    offers_nudged_when_kept), SeatLimitReached (more than MAX_SEATS_PER_USER live seats on the date), SeatTaken, or
     PresaleQuotaReached: before the general sale, a fan on the list of the presale open now holds within its quota
     (the presale's row is locked after the date, before the seats: lock_presale_quota), and the reservations
     record the presale.
@@ -100,7 +104,7 @@ def hold_seats(
     now = now or timezone.now()
     numbers = _seat_numbers(seat_numbers)
     presale = check_bookable(concert_date, now, user=user)
-    with transaction.atomic():
+    with offers_nudged_when_kept(concert_date, now=now), transaction.atomic():
         take_hold_locks(user=user, concert_date=concert_date, presale=presale, count=len(numbers), now=now)
         seats = lock_seats(
             Seat.objects.filter(concert_date=concert_date, seat_number__in=numbers).order_by("seat_number")
@@ -111,6 +115,18 @@ def hold_seats(
         if taken:
             raise SeatTaken(seat_numbers=taken)
         return hold_locked_seats(user=user, seats=seats, presale=presale, now=now)
+
+
+@contextlib.contextmanager
+def offers_nudged_when_kept(concert_date: ConcertDate, *, now: datetime.datetime) -> Iterator[None]:
+    """Around a hold's transaction: when the waiting list refuses it (SeatsKeptForWaitlist), the date's holds that
+    ran out unswept are offered to the list now (waitlist.offer_expired_holds_soon), not at the next sweep, so the
+    fans refused for them do not wait on a late beat. Outside the transaction, which the refusal rolls back."""
+    try:
+        yield
+    except SeatsKeptForWaitlist:
+        waitlist.offer_expired_holds_soon(concert_date=concert_date, now=now)
+        raise
 
 
 def take_hold_locks(

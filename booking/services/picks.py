@@ -15,7 +15,7 @@ from .. import seat_rows
 from ..exceptions import InvalidSeatSelection, NoSeatsTogether
 from ..models import Reservation
 from ._seats import read_last_history
-from .holds import check_bookable, hold_locked_seats, take_hold_locks
+from .holds import check_bookable, hold_locked_seats, offers_nudged_when_kept, take_hold_locks
 
 
 def hold_best_seats(
@@ -39,7 +39,7 @@ def hold_best_seats(
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= most:
         raise InvalidSeatSelection.pick_count(most)
     presale = check_bookable(concert_date, now, user=user)
-    with transaction.atomic():
+    with offers_nudged_when_kept(concert_date, now=now), transaction.atomic():
         take_hold_locks(user=user, concert_date=concert_date, presale=presale, count=count, now=now)
         free_now = Q(status=Seat.Status.AVAILABLE) | Q(status=Seat.Status.HELD, hold_expire_at__lte=now)
         seats = Seat.objects.filter(free_now, concert_date=concert_date)

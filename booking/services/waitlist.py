@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import Q
@@ -462,6 +463,37 @@ def seats_returned(concert_date_ids: Iterable[uuid.UUID]) -> None:
             jobs.enqueue(jobs.offer_returned_seats, concert_date_id=str(date_id))
 
         transaction.on_commit(enqueue_offers, robust=True)
+
+
+# A rush of fans refused while holds of the date run out unswept queues the date's offer job once this often.
+OFFER_NUDGE_SECONDS = 5
+
+
+def offer_expired_holds_soon(*, concert_date: ConcertDate, now: datetime.datetime | None = None) -> bool:
+    """A fan met the date's waiting list (a hold refused with SeatsKeptForWaitlist, the list's page read while fans
+    wait): if holds of the date have run out and the expiry sweep has not freed them yet (beat late or down), queue
+    the date's offer job (booking.jobs.offer_returned_seats, as seats_returned does) once the current transaction
+    commits, at once outside one, instead of leaving the seats to the next sweep. Returns whether it queued it.
+
+    At most once per date every OFFER_NUDGE_SECONDS: a lease in the cache (cache.add), asked only once a query has
+    found such a hold, and read first, so a rush of refusals costs one cache read each while the lease stands. The
+    job is safe to run twice; a failed enqueue is logged and left to the beat sweep.
+    """
+    now = now or timezone.now()
+    key = f"booking:offer-nudge:{concert_date.pk}"
+    if cache.get(key) is not None:
+        return False
+    ran_out = Seat.objects.filter(concert_date=concert_date, status=Seat.Status.HELD, hold_expire_at__lte=now)
+    if not ran_out.exists() or not cache.add(key, 1, timeout=OFFER_NUDGE_SECONDS):
+        return False
+
+    def enqueue_offers(date_id: uuid.UUID = concert_date.pk) -> None:
+        from .. import jobs
+
+        jobs.enqueue(jobs.offer_returned_seats, concert_date_id=str(date_id))
+
+    transaction.on_commit(enqueue_offers, robust=True)
+    return True
 
 
 # --- the offer e-mail -----------------------------------------------------------------------------------------

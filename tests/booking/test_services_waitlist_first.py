@@ -15,7 +15,7 @@ from concerts.models import Seat
 from tests.factories import ConcertDateFactory, UserFactory
 from tests.support.checks import assert_consistent
 from tests.support.concurrency import run_at_once
-from tests.support.waitlist import return_seats, sell_out, waiting_fans
+from tests.support.waitlist import hold_out, return_seats, sell_out, waiting_fans
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -158,3 +158,63 @@ def test_fans_racing_the_offer_job_for_a_returned_seat_never_take_it_from_the_wa
     assert WaitlistEntry.objects.get(user=second).status == WaitlistEntry.Status.WAITING
     assert WaitlistOffer.objects.filter(seat=seat).count() == 1
     assert_consistent()
+
+
+# --- holds that ran out while the beat sweep is late --------------------------------------------------------------
+
+
+def _held_out_and_run_out(waiting=1):
+    """A date whose every seat was held (none paid) HOLD_SECONDS and a second ago, with fans who joined its list
+    then: every hold has run out, and no sweep has freed one."""
+    date = ConcertDateFactory()
+    then = timezone.now() - datetime.timedelta(seconds=settings.HOLD_SECONDS + 1)
+    hold_out(date, now=then)
+    return date, waiting_fans(date, waiting, now=then)
+
+
+def test_a_hold_refused_for_the_list_has_the_holds_that_ran_out_offered_at_once_not_at_the_next_sweep():
+    date, [waiting] = _held_out_and_run_out()
+
+    with pytest.raises(SeatsKeptForWaitlist):
+        services.hold_seats(user=UserFactory(), concert_date=date, seat_numbers=[30])
+
+    # The refusal queued the date's offer job (RQ runs it at once in the tests): the first fan on the list has the
+    # lowest-numbered seat whose hold ran out, e-mailed, and the other seats are anyone's again.
+    [offer] = WaitlistOffer.objects.all()
+    assert (offer.entry.user_id, offer.seat.seat_number, offer.emailed_at is not None) == (waiting.pk, 1, True)
+    [held] = services.hold_best_seats(user=UserFactory(), concert_date=date, count=1)
+    assert held.seat.seat_number != 1
+    assert_consistent()
+
+
+def test_a_pick_refused_for_the_list_has_the_holds_that_ran_out_offered_too():
+    date, [waiting] = _held_out_and_run_out()
+    with pytest.raises(SeatsKeptForWaitlist):
+        services.hold_best_seats(user=UserFactory(), concert_date=date, count=2)
+    assert [offer.entry.user_id for offer in WaitlistOffer.objects.all()] == [waiting.pk]
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_rush_of_refused_holds_queues_the_offer_job_once(django_capture_on_commit_callbacks):
+    date, [waiting] = _held_out_and_run_out()
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        for number in (30, 31, 32, 33, 34):
+            with pytest.raises(SeatsKeptForWaitlist):
+                services.hold_seats(user=UserFactory(), concert_date=date, seat_numbers=[number])
+    jobs = [callback for callback in queued if callback.__name__ == "enqueue_offers"]
+    assert len(jobs) == 1
+    jobs[0]()  # the commit: RQ runs the job at once in the tests
+    assert [offer.entry.user_id for offer in WaitlistOffer.objects.all()] == [waiting.pk]
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_refusal_with_no_hold_run_out_queues_nothing_of_its_own(
+    offers_left_to_the_workers, django_capture_on_commit_callbacks
+):
+    date = ConcertDateFactory()
+    sold = sell_out(date)
+    waiting_fans(date, 1)
+    return_seats(sold, 12)  # its own offer job is the refund's (left to the workers here), not the refusal's
+    with django_capture_on_commit_callbacks(execute=False) as queued, pytest.raises(SeatsKeptForWaitlist):
+        services.hold_seats(user=UserFactory(), concert_date=date, seat_numbers=[12])
+    assert "enqueue_offers" not in [callback.__name__ for callback in queued]

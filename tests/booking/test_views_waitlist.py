@@ -20,7 +20,7 @@ from tests.factories import UserFactory
 from tests.support.checkout import form_data
 from tests.support.checks import assert_consistent
 from tests.support.ratelimits import set_limit
-from tests.support.waitlist import return_seats, sell_out
+from tests.support.waitlist import hold_out, return_seats, sell_out
 
 pytestmark = pytest.mark.django_db
 
@@ -250,6 +250,22 @@ def test_the_waitlist_page_of_an_offered_fan_links_to_the_offer(fan_client, conc
     page = fan_client.get(_page(concert_date))
     assertContains(page, f'href="{offer_path(offered)}"')
     assertContains(page, "좌석(17번)이 취소표로 나와")
+
+
+def test_reading_the_list_while_holds_ran_out_unswept_has_them_offered_at_once(
+    fan_client, fan, concert_date, django_capture_on_commit_callbacks
+):
+    """The beat sweep is late: every seat's hold ran out a second ago and none was freed. A fan reading the list
+    queues the date's offer job (RQ runs it at once in the tests), so the seats go to the list now."""
+    then = timezone.now() - datetime.timedelta(seconds=settings.HOLD_SECONDS + 1)
+    hold_out(concert_date, now=then)
+    services.waitlist.join_waitlist(user=fan, concert_date=concert_date, now=then)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert fan_client.get(_page(concert_date)).status_code == 200
+    offer = WaitlistOffer.objects.get(entry__user=fan)
+    page = fan_client.get(_page(concert_date))
+    assertContains(page, f'href="{offer_path(offer)}"')
+    assertContains(page, "좌석(1번)이 취소표로 나와")
 
 
 def test_the_offer_page_needs_the_fan_logged_in(client, offered):

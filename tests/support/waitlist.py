@@ -30,6 +30,16 @@ def sell_out(concert_date, *, now=None):
     return sold
 
 
+def hold_out(concert_date, *, now=None):
+    """Hold every seat of the date, MAX_SEATS_PER_USER a fan, none paid: sold out until the holds run out."""
+    numbers = list(range(1, settings.SEATS_PER_DATE + 1))
+    step = settings.MAX_SEATS_PER_USER
+    for start in range(0, len(numbers), step):
+        booking_services.hold_seats(
+            user=UserFactory(), concert_date=concert_date, seat_numbers=numbers[start : start + step], now=now
+        )
+
+
 def return_seats(sold, *numbers, now=None):
     """Staff refund these seats: they come back (and the date's offer job is queued when each refund commits)."""
     for number in numbers:
