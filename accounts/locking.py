@@ -26,8 +26,8 @@ transactions never wait on each other in a cycle:
 
 The waiting-list lock of a date (booking.services.waitlist, a transaction-scoped advisory lock) comes before all
 of the above: an offer run takes it with nothing else held, then the next fan's user row, the date's row (FOR
-SHARE) and one free seat (SKIP LOCKED), so offers on a date are made one at a time, in list order. Nothing takes
-it while holding any row lock above.
+SHARE) and the lowest-numbered free seat (waiting for one locked right now, which may be let go), so offers on
+a date are made one at a time, in list order. Nothing takes it while holding any row lock above.
 
 Outside that chain, each taken with none of the above held:
 - A join from a client address first takes a transaction-scoped advisory lock on (concert, address)

@@ -324,10 +324,12 @@ def _offer_one(concert_date: ConcertDate, *, now: datetime.datetime) -> Waitlist
         _end_entry(entry, Entry.CLOSED, concert_date=concert_date, now=now)
         return _SKIPPED
     free = Q(status=Seat.Status.AVAILABLE) | Q(status=Seat.Status.HELD, hold_expire_at__lte=now)
-    # SKIP LOCKED: a free seat locked right now is being held or paid by someone; the next free one is offered.
-    seats = lock_seats(
-        Seat.objects.filter(free, concert_date=concert_date).order_by("seat_number"), skip_locked=True, limit=1
-    )
+    # Waits for a free seat whose row is locked right now, then reads it again: a hold that took it leaves it out
+    # and the next free seat is offered. Not SKIP LOCKED: the locker may take nothing (a fan accepting an offer or
+    # paying a hold that ran out locks the seat, then rolls back), and a seat skipped then would wait for the beat
+    # sweep, since nothing queues this run again. The wait is short (holds and payments lock seats last, for
+    # milliseconds) and cannot deadlock: every other transaction takes a seat after the rows held here.
+    seats = lock_seats(Seat.objects.filter(free, concert_date=concert_date).order_by("seat_number"), limit=1)
     if not seats:
         return None
     [seat] = seats

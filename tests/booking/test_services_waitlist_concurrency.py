@@ -2,8 +2,11 @@
 two workers run the offer job at once and when several seats come back at once."""
 
 import datetime
+import threading
+import time
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from booking import services
@@ -125,6 +128,57 @@ def test_a_fan_accepting_while_a_worker_sweeps_after_expiry_gets_a_clear_answer_
     assert offer.status == WaitlistOffer.Status.EXPIRED
     [passed_on] = made
     assert passed_on.entry.user_id == second.pk and passed_on.seat_id == offer.seat_id
+    assert_consistent()
+
+
+def _lock_until_someone_waits(seat, *, locked, seconds=15):
+    """On another connection: lock the seat's row as a transaction that then takes nothing does (a fan accepting
+    an offer that ran out or paying a hold that ran out locks the seat, finds it is not theirs and rolls back),
+    and keep it until another session waits for a lock (or `seconds`), then roll back."""
+
+    def hold():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                list(Seat.objects.filter(pk=seat.pk).order_by().select_for_update(no_key=True, of=("self",)))
+                locked.set()
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline:
+                    cursor.execute("SELECT pg_stat_clear_snapshot()")  # the view is a snapshot per transaction
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock'"
+                    )
+                    if cursor.fetchone()[0]:
+                        break
+                    time.sleep(0.02)
+                transaction.set_rollback(True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    return thread
+
+
+def test_a_returned_seat_locked_a_moment_by_a_transaction_that_takes_nothing_is_still_offered(
+    offers_left_to_the_workers,
+):
+    """The offer run must not skip a free seat because its row is locked right now: the locker may take nothing
+    (here it rolls back), and nothing would run the offers again before the beat sweep. It waits for the lock and
+    offers the seat (had the locker held it, the next free seat would be offered once the lock is let go)."""
+    date = ConcertDateFactory()
+    now = timezone.now()
+    sold = sell_out(date, now=now)
+    [waiting] = waiting_fans(date, 1, now=now)
+    return_seats(sold, 10, now=now)
+    locked = threading.Event()
+    locker = _lock_until_someone_waits(Seat.objects.get(concert_date=date, seat_number=10), locked=locked)
+    assert locked.wait(timeout=30)
+
+    made = waitlist.make_offers(concert_date=date, now=now)
+
+    locker.join(timeout=60)
+    assert [(offer.entry.user_id, offer.seat.seat_number) for offer in made] == [(waiting.pk, 10)]
     assert_consistent()
 
 
