@@ -567,8 +567,10 @@ def test_cancelling_twice_is_409_and_refunds_once(fan_client, fan, paid_reservat
 
 
 def test_cancelling_after_the_cutoff_is_409(fan_client, fan, paid_reservation):
+    from tests.support.sales import after_the_cutoff_before_the_day
+
     show = paid_reservation.seat.concert_date.starts_at
-    with time_machine.travel(show - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS - 1)):
+    with time_machine.travel(after_the_cutoff_before_the_day(show)):
         fan_client.force_login(fan)  # a month later: a fresh session
         page = fan_client.get("/reservations/")
         assertNotContains(page, f'href="/reservations/{paid_reservation.pk}/cancel/"')

@@ -228,8 +228,9 @@ def test_the_confirmation_page_after_the_cutoff_says_cancellation_closed(fan_cli
     top_up(fan, 100_000)
     hold(fan, concert_date, 9)
     reservation = booking_services.pay(user=fan, concert_date=concert_date, idempotency_key="late").reservations[0]
-    show = concert_date.starts_at
-    with time_machine.travel(show - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS - 1)):
+    from tests.support.sales import after_the_cutoff_before_the_day
+
+    with time_machine.travel(after_the_cutoff_before_the_day(concert_date.starts_at)):
         fan_client.force_login(fan)
         response = fan_client.get(cancel_url(reservation))
     assertContains(response, "취소 마감 일시가 지나", status_code=409)

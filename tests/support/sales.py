@@ -1,6 +1,10 @@
 """Test helpers for staff features: fans who really paid (through wallet and booking services)."""
 
+import datetime
 import uuid
+
+from django.conf import settings
+from django.utils import timezone
 
 from booking import services as booking_services
 from tests.factories import UserFactory
@@ -21,3 +25,17 @@ def holding_fan(*, concert_date, seats, user=None):
     user = user or UserFactory()
     reservations = booking_services.hold_seats(user=user, concert_date=concert_date, seat_numbers=seats)
     return user, reservations
+
+
+def after_the_cutoff_before_the_day(show: datetime.datetime) -> datetime.datetime:
+    """A moment past the cancellation cutoff (CANCEL_CUTOFF_HOURS before the show) but still the day before the show
+    in Seoul: the cutoff's refusal, not the show day's own (no cancelling on the day), whatever time the test runs.
+    A show in its day's first minutes has no such moment (the caller's fixture starts shows later)."""
+    midnight = timezone.localtime(show).replace(hour=0, minute=0, second=0, microsecond=0)
+    moment = min(
+        midnight - datetime.timedelta(minutes=1), show - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS - 1)
+    )
+    assert moment > show - datetime.timedelta(hours=settings.CANCEL_CUTOFF_HOURS), (
+        "the show starts right after midnight"
+    )
+    return moment
