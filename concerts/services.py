@@ -337,9 +337,24 @@ def check_presale(
         if presale is not None:
             others = others.exclude(pk=presale.pk)
         other_windows = others.values_list("opens_at", "closes_at")
-    if any(opens_at < other_closes and other_opens < closes_at for other_opens, other_closes in other_windows):
+    # Each window has its own waiting room, whose pre-queue opens PREQUEUE_MINUTES before it: windows that close
+    # closer than that to the next would give the next a short pre-queue (or none: first come, first served).
+    gap = datetime.timedelta(minutes=settings.PREQUEUE_MINUTES)
+    windows = list(other_windows)
+    if any(opens_at < other_closes and other_opens < closes_at for other_opens, other_closes in windows):
         errors.setdefault("opens_at", []).append(
             ValidationError(_("Presale windows of one concert may not overlap."), code="presale_overlap")
+        )
+    elif any(opens_at - gap < other_closes and other_opens - gap < closes_at for other_opens, other_closes in windows):
+        errors.setdefault("opens_at", []).append(
+            ValidationError(
+                _(
+                    "Presale windows of one concert must be at least %(minutes)s minutes apart: each has its own "
+                    "waiting room, whose pre-queue opens that long before the window."
+                ),
+                code="presale_overlap",
+                params={"minutes": settings.PREQUEUE_MINUTES},
+            )
         )
     capacity = presale_capacity(concert)
     if capacity == 0:

@@ -171,12 +171,15 @@ def draw_record(concert: Concert, *, now: datetime.datetime | None = None) -> Dr
         sale = general_sale(concert)  # the general sale's draw has run: the room's last sale, nothing to read
     else:
         sale = current_sale(concert=concert, now=now)
+    state = draw_state(room=room, concert=concert, now=now)
     return DrawRecord(
         concert=concert,
-        state=draw_state(room=room, concert=concert, now=now),
+        state=state,
         prequeue_opens_at=sale.prequeue_starts_at,
         draw_at=sale.sale_opens_at,
-        commitment=room.draw_commitment if room is not None else "",
+        # Public from the sale's pre-queue opening, not before: until then the room may still move on to a presale
+        # (choosing another seed), and a commitment once shown never changes.
+        commitment=room.draw_commitment if room is not None and state != DrawState.NOT_OPEN else "",
         seed=room.draw_seed if room is not None and drawn_at is not None else None,
         drawn_at=drawn_at,
         draw_size=room.draw_size if room is not None and drawn_at is not None else 0,

@@ -585,12 +585,16 @@ def draw_json(request: HttpRequest, concert_id: uuid.UUID) -> HttpResponseBase:
     concert = get_object_or_404(Concert, pk=concert_id)
     record = _draw_record(request, concert)
     etag = _drawn_etag(record, "json") if record.is_drawn else None
+    # A drawn record that never changes may be kept by any cache: the general sale's (the room's last sale), or a
+    # kept presale's (?presale=). A presale's own, read at the concert's address, becomes the next sale's record
+    # when the room moves on: clients ask again each time (a 304 while current).
+    lasting = record.presale_id is None or "presale" in request.GET
     if etag is not None and (not_modified := get_conditional_response(request, etag=etag)) is not None:
-        return _cache_draw_answer(not_modified, etag, public=True)
+        return _cache_draw_answer(not_modified, etag, public=lasting)
     response: HttpResponseBase
     if request.method == "HEAD":
         response = HttpResponse(content_type="application/json")
     else:
         response = StreamingHttpResponse(_draw_json_chunks(record), content_type="application/json")
     response["Content-Disposition"] = f'inline; filename="draw-{concert.pk}.json"'
-    return _cache_draw_answer(response, etag, public=True)
+    return _cache_draw_answer(response, etag, public=lasting)

@@ -173,15 +173,14 @@ class QueueBackend(abc.ABC):
         """
 
     @abc.abstractmethod
-    def close_sale(self, *, room: WaitingRoom, now: datetime.datetime, reason: str, next_sale: str) -> list[Ticket]:
-        """End every live place of the sale the room served (pre-queue entries, waiting, admitted) and clear its
-        queue and draw, so the room's next sale (`next_sale`, a sale_tag) starts empty, places from 1, with a draw of
-        its own; arrival numbers go on, so receipts stay unique in the concert. From then on only joins for
-        `next_sale` are taken.
+    def close_sale(self, *, room: WaitingRoom, now: datetime.datetime, next_sale: str) -> None:
+        """Drop every live place of the sale the room served (pre-queue entries, waiting, admitted) and its draw,
+        so the room's next sale (`next_sale`, a sale_tag) starts empty, places from 1, with a draw of its own;
+        arrival numbers go on, so receipts stay unique in the concert. From then on only joins for `next_sale` are
+        taken.
 
-        The caller holds the WaitingRoom row lock and resets the row. Returns the ended tickets for the history
-        (a transactional backend); a backend that keeps the queue elsewhere notes the ends instead (see
-        unwritten_history) and returns none."""
+        The caller holds the WaitingRoom row lock, ends the sale's visits in the history (one UPDATE: nothing is
+        noted here) and resets the row."""
 
     @abc.abstractmethod
     def prequeue_count(self, *, concert_id: uuid.UUID) -> int:

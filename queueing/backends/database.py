@@ -156,17 +156,10 @@ class DatabaseQueueBackend(QueueBackend):
         room.save(update_fields=["next_position"])
         return JoinResult(ticket=_ticket(token, ahead=self._ahead(room, place)), created=True, replaced=replaced)
 
-    def close_sale(self, *, room: WaitingRoom, now: datetime.datetime, reason: str, next_sale: str) -> list[Ticket]:
+    def close_sale(self, *, room: WaitingRoom, now: datetime.datetime, next_sale: str) -> None:
         # Joins lock the room's row, which the caller holds: none runs until the room serves `next_sale`. The rows
         # go (the history keeps every visit), so the next sale's places start from 1 on the place index.
-        live = list(
-            QueueToken.objects.select_for_update()
-            .filter(concert_id=room.pk, state__in=QueueToken.LIVE_STATES)
-            .order_by("queue_position")
-        )
-        ended = [_ticket(token) for token in live]  # the caller writes their history's exits with `reason`
         QueueToken.objects.filter(concert_id=room.pk).delete()
-        return ended
 
     def _highest_place(self, concert_id: uuid.UUID) -> int:
         place: int | None = QueueToken.objects.filter(concert_id=concert_id).aggregate(top=Max("queue_position"))["top"]

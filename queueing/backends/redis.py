@@ -189,28 +189,17 @@ return {1, data, '', replaced, replaced_end, rank, ''}
 """
 )
 
-# KEYS: seq, waiting, admitted, tokens, unwritten, pre, receipts, draw, the room's mirror, sale, stage:id,
-# stage:waiting, stage:tokens, stage:draw. ARGV: now µs, reason, the next sale's tag.
-# Ends every live place (placed ones and pre-queue entries, noted for the history), drops the sale's queue, draw
-# and place counter, and makes the room serve the next sale; the arrival counter (preseq) goes on. Returns the
-# number of places ended.
-CLOSE_SALE = (
-    NOTES
-    + """
-local ended = 0
-for _, hash in ipairs({KEYS[4], KEYS[6]}) do
-  local entries = redis.call('HGETALL', hash)
-  for i = 1, #entries, 2 do
-    note_ended(KEYS[5], entries[i], entries[i + 1], ARGV[1], ARGV[2])
-    ended = ended + 1
-  end
-end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[11], KEYS[12],
-  KEYS[13], KEYS[14])
-redis.call('SET', KEYS[10], ARGV[3])
-return ended
+# KEYS: seq, waiting, admitted, tokens, pre, receipts, draw, the room's mirror, sale, stage:id, stage:waiting,
+# stage:tokens, stage:draw. ARGV: the next sale's tag.
+# Drops the sale's live places (placed ones and pre-queue entries), draw and place counter, and makes the room serve
+# the next sale; the arrival counter (preseq) goes on, and nothing is noted (the caller ends the sale's visits in
+# the history in one UPDATE). UNLINK frees a big queue's memory off Redis's main thread.
+CLOSE_SALE = """
+redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[10], KEYS[11],
+  KEYS[12], KEYS[13])
+redis.call('SET', KEYS[9], ARGV[1])
+return 1
 """
-)
 
 # The draw, in three kinds of script so that no single call holds Redis for long, and the client parses
 # few replies: a read, chunks of staging, and a commit.
@@ -623,7 +612,7 @@ class RedisQueueBackend(QueueBackend):
         )
 
     @_unavailable_on_error
-    def close_sale(self, *, room: WaitingRoom, now: datetime.datetime, reason: str, next_sale: str) -> list[Ticket]:
+    def close_sale(self, *, room: WaitingRoom, now: datetime.datetime, next_sale: str) -> None:
         self._close_sale(
             keys=self._keys(
                 room.pk,
@@ -631,7 +620,6 @@ class RedisQueueBackend(QueueBackend):
                 "waiting",
                 "admitted",
                 "tokens",
-                "unwritten",
                 "pre",
                 "receipts",
                 "draw",
@@ -642,9 +630,8 @@ class RedisQueueBackend(QueueBackend):
                 "stage:tokens",
                 "stage:draw",
             ),
-            args=[_us(now), reason, next_sale],
+            args=[next_sale],
         )
-        return []  # noted in `unwritten`: the caller's catch_up_history writes them
 
     @_unavailable_on_error
     def status(self, *, room: WaitingRoom, user_id: uuid.UUID, now: datetime.datetime) -> Ticket | None:

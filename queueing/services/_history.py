@@ -201,10 +201,6 @@ def catch_up_history(room: WaitingRoom, backend: QueueBackend) -> int:
             token__in=[ticket.token for ticket in admissions], admitted_at__isnull=False
         ).values_list("token", flat=True)
     )
-    # An end's note likewise, once its row exists: a join whose place ended (a presale closing, queueing.services.sales)
-    # between its backend step and its row's commit finds its row written here by a later run, not left live.
-    recorded = set(QueueEntryHistory.objects.filter(token__in=ends).values_list("token", flat=True)) if ends else set()
-    settled = [ticket for ticket in admissions if ticket.token in shown or ticket.token in recorded]
-    exited = [note.ticket for token, note in ends.items() if token in recorded]
-    forget_when_committed(backend, room.pk, admitted=settled, exited=exited)
+    settled = [ticket for ticket in admissions if ticket.token in shown or ticket.token in ends]
+    forget_when_committed(backend, room.pk, admitted=settled, exited=[note.ticket for note in ends.values()])
     return written

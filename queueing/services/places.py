@@ -216,6 +216,21 @@ def check_entry_window(concert: Concert, now: datetime.datetime, *, user: User |
     return sale
 
 
+def _hold_room_shared(concert: Concert) -> None:
+    """A presale's join (Redis) holds the room's row in share mode until its history row commits, so the room's move
+    to the next sale (sales.move_on, which locks the row for update) waits for joins in flight and then finds their
+    visits committed: it ends them all in one UPDATE, none is left live. Joins do not wait for one another; the
+    general sale's joins (the concert's last sale, from which the room never moves) skip it. SQLite has one writer
+    at a time anyway."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {WaitingRoom._meta.db_table} WHERE concert_id = %s FOR SHARE",  # noqa: S608 -- our table
+            [concert.pk],
+        )
+
+
 def _check_address_cap(*, user: User, concert: Concert, client_ip: str) -> None:
     """Refuse a new place when this address already holds QUEUE_MAX_PLACES_PER_IP live ones in the concert.
 
@@ -281,6 +296,8 @@ def join(
     if room.serving_presale != sale.key:  # the room's first join of this sale: it moves on from the last one
         sales.move_on(concert=concert, sale=sale, now=now)
         room = room_for(concert)
+        if room.serving_presale != sale.key:  # it serves a later sale: this join's time is behind the close
+            raise QueueClosed(_("This presale has closed: its waiting room takes no more fans."))
     if is_draw_due(room, concert, now):
         run_draw(concert=concert, now=now)
     joining = functools.partial(
@@ -334,6 +351,8 @@ def _join_once(
     tag = sale_tag(sale.key)
     try:
         with transaction.atomic():
+            if sale.presale is not None and not backend.transactional:
+                _hold_room_shared(concert)
             if client_ip:
                 _check_address_cap(user=user, concert=concert, client_ip=client_ip)
             try:
@@ -383,8 +402,8 @@ def poll_place(
     if room is None:
         return None
     sale = sales.current(concert, now)
-    if room.serving_presale != sale.key:  # a presale has closed: its places end as the room moves on
-        sales.move_on(concert=concert, sale=sale, now=now)
+    if room.serving_presale != sale.key:  # a presale has closed: its places end as the room moves on (forward only:
+        sales.move_on(concert=concert, sale=sale, now=now)  # a poll whose time is behind reads the later sale's)
         room = WaitingRoom.objects.get(pk=concert.pk)
     backend = get_backend()
     ticket = backend.status(room=room, user_id=user.pk, now=now)

@@ -19,6 +19,7 @@ import logging
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
@@ -29,8 +30,8 @@ from concerts.selectors import Sale
 from ..backends import get_backend, sale_tag
 from ..draw import commitment
 from ..exceptions import PresaleOnly
-from ..models import ExitReason, SaleDraw, WaitingRoom, new_draw_seed
-from ._history import catch_up_history, record_exits
+from ..models import ExitReason, QueueEntryHistory, SaleDraw, WaitingRoom, new_draw_seed
+from ._history import SecondsSince, catch_up_history
 
 logger = logging.getLogger(__name__)
 
@@ -65,21 +66,44 @@ def serve(concert: Concert, *, now: datetime.datetime, room: WaitingRoom | None 
     return sale
 
 
+def _comes_after(concert: Concert, room: WaitingRoom, sale: Sale) -> bool:
+    """Is `sale` after the sale the room serves? The room only ever moves forward: presales in the order of their
+    windows, the general sale last. A request whose clock lags (or that read the time before a close) never takes
+    the room back, and a window staff move or add behind the one served is not served."""
+    if sale.presale is not None and SaleDraw.objects.filter(presale=sale.presale.pk).exists():
+        return False  # served once already (staff reopened or moved its window): a draw is run once
+    if room.serving_presale is None:
+        # The general sale, or a new room: it gives way to a presale only while the general sale has not used it
+        # (no draw, no visit yet; its commitment is not shown before its pre-queue opens).
+        if sale.presale is None or room.drawn_at is not None:
+            return False
+        return not QueueEntryHistory.objects.filter(concert=concert, presale=None).exists()
+    if sale.presale is None:
+        return True
+    served = Presale.objects.filter(pk=room.serving_presale).values_list("opens_at", flat=True).first()
+    return served is None or sale.presale.opens_at > served  # (a deleted presale is behind any other)
+
+
 def move_on(*, concert: Concert, sale: Sale, now: datetime.datetime | None = None) -> bool:
-    """Make the concert's room serve `sale`: end every live place of the sale it served (history exit "sale_closed"),
-    keep that sale's draw as a SaleDraw (a presale's), and start `sale` with an empty queue and a new seed. One
-    transaction under the room's lock; False when the room served `sale` already (another process moved it on).
-    Raises QueueUnavailable when the backend cannot be reached (nothing changes then)."""
+    """Make the concert's room serve `sale`, if it comes after the sale the room serves: end every live place of that
+    sale (history exit "sale_closed"), keep its draw as a SaleDraw (a presale's), and start `sale` with an empty queue
+    and a new seed. One transaction under the room's lock; False when the room serves `sale` already (another
+    process moved it on) or a later sale (the caller's time is behind). Raises QueueUnavailable when the backend
+    cannot be reached (nothing changes then).
+
+    A presale's joins hold the room's row in share mode until their history row commits (places.join), so every
+    visit of the old sale is committed when this runs: one UPDATE ends them all, whatever the backend still holds."""
     now = now or timezone.now()
     backend = get_backend()
     with transaction.atomic():
         room = WaitingRoom.objects.select_for_update().filter(pk=concert.pk).first()
-        if room is None or room.serving_presale == sale.key:
+        if room is None or room.serving_presale == sale.key or not _comes_after(concert, room, sale):
             return False
-        catch_up_history(room, backend)  # the old sale's admissions and ends the history may not show yet
-        ended = backend.close_sale(room=room, now=now, reason=ExitReason.SALE_CLOSED, next_sale=sale_tag(sale.key))
-        record_exits(ended, now=now, reason=ExitReason.SALE_CLOSED)
-        catch_up_history(room, backend)  # the ends a backend noted instead of returning them (Redis)
+        catch_up_history(room, backend)  # the old sale's admissions the history may not show yet (Redis)
+        backend.close_sale(room=room, now=now, next_sale=sale_tag(sale.key))
+        QueueEntryHistory.objects.filter(concert=concert, presale=room.serving_presale, exited_at__isnull=True).update(
+            exited_at=now, exit_reason=ExitReason.SALE_CLOSED, duration_seconds=SecondsSince(F("entered_at"), now)
+        )
         if room.serving_presale is not None:
             name = Presale.objects.filter(pk=room.serving_presale).values_list("name", flat=True).first()
             SaleDraw.objects.get_or_create(

@@ -84,7 +84,10 @@ def test_windows_of_one_concert_do_not_overlap(concert):
     with pytest.raises(ValidationError) as error:
         _window(concert, opens_at=first.closes_at - datetime.timedelta(minutes=1))
     assert "overlap" in _messages(error)["opens_at"][0]
-    _window(concert, opens_at=first.closes_at)  # back to back is fine
+    with pytest.raises(ValidationError) as error:  # back to back: the second's pre-queue would overlap the first
+        _window(concert, opens_at=first.closes_at)
+    assert "30 minutes apart" in _messages(error)["opens_at"][0]
+    _window(concert, opens_at=first.closes_at + datetime.timedelta(minutes=30))  # its pre-queue opens at the close
     # The window itself is no overlap of its own.
     services.check_presale(concert=concert, opens_at=first.opens_at, closes_at=first.closes_at, quota=5, presale=first)
 

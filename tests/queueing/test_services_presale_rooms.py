@@ -215,25 +215,59 @@ def test_after_the_close_a_join_is_closed_until_the_general_prequeue(queue_backe
 
 
 @pytest.mark.django_db
-def test_a_join_whose_row_commits_after_the_room_moved_on_gets_its_exit_written(
-    redis_backend, presale, django_capture_on_commit_callbacks
-):
-    """Redis: the join's script ran for the presale, the room moved on (ending that place, noted), and only then the
-    join's history row committed: the note is kept until the row exists, and the next run writes the exit."""
-    from queueing.services._history import record_entry
+def test_the_room_never_moves_back_to_a_closed_presale_for_a_request_whose_clock_is_behind(queue_backend, presale):
+    concert = presale.concert
+    presale_fan, late_fan = listed(presale, 2)
+    services.join(user=presale_fan, concert=concert, now=presale.opens_at + MINUTE)
+    general_fan = UserFactory()
+    assert services.join(user=general_fan, concert=concert, now=concert.prequeue_starts_at + SECOND).prequeued
+    published = room_of(concert).draw_commitment
+    behind = presale.closes_at - SECOND  # stamped before the close: another instance's clock, or an early read
+    services.poll_place(user=presale_fan, concert=concert, now=behind)
+    with pytest.raises(QueueClosed):
+        services.join(user=late_fan, concert=concert, now=behind)
+    room = room_of(concert)
+    assert room.serving_presale is None and room.draw_commitment == published
+    assert history(concert, None).get(user=general_fan).exited_at is None
+    assert not QueueEntryHistory.objects.filter(user=late_fan).exists()
+
+
+@pytest.mark.django_db
+def test_a_presale_served_once_is_not_served_again_when_staff_reopen_it(queue_backend, presale):
+    concert = presale.concert
+    fans = listed(presale, 2)
+    for i, fan in enumerate(fans):
+        services.join(user=fan, concert=concert, now=presale.opens_at - 10 * MINUTE + i * SECOND)
+    services.admit_all_due(now=presale.opens_at + SECOND)
+    services.admit_all_due(now=presale.closes_at + SECOND)  # the room moves on
+    kept = SaleDraw.objects.get()
+    presale.closes_at += HOUR  # staff extend the window after it closed
+    presale.save()
+    with pytest.raises(QueueClosed):
+        services.join(user=listed(presale, 1)[0], concert=concert, now=presale.closes_at - MINUTE)
+    services.admit_all_due(now=presale.closes_at - MINUTE)
+    assert room_of(concert).serving_presale is None and SaleDraw.objects.get().seed == kept.seed
+    assert selectors.verify_draw(concert, presale_id=presale.pk) == []
+
+
+@pytest.mark.django_db
+def test_no_commitment_is_shown_before_the_sales_prequeue_opens(queue_backend, start):
+    concert = ConcertDateFactory(concert=ConcertFactory(sale_opens_at=start + 48 * HOUR)).concert
+    services.set_paused(concert=concert, paused=False)  # staff set the room up early: it exists, with a seed
+    assert selectors.draw_record(concert, now=start).commitment == ""  # the room may still move on to a presale
+    assert selectors.draw_record(concert, now=concert.prequeue_starts_at).commitment == room_of(concert).draw_commitment
+
+
+@pytest.mark.django_db
+def test_the_presale_visits_end_at_the_move_even_when_redis_lost_its_queue(redis_backend, presale):
+    from tests.support.redis_keys import delete_prefixed_keys
 
     concert = presale.concert
-    fan = listed(presale, 1)[0]
-    services.join(user=listed(presale, 1)[0], concert=concert, now=presale.opens_at - 10 * MINUTE)  # the room is made
-    room = room_of(concert)
-    result = redis_backend.join(
-        room=room, user_id=fan.pk, now=presale.opens_at - 9 * MINUTE, prequeue=True, sale=sale_tag(presale.pk)
-    )
-    after = concert.prequeue_starts_at + SECOND
-    services.move_on(concert=concert, sale=services.current_sale(concert, after), now=after)
-    record_entry(user=fan, concert=concert, ticket=result.ticket, presale_id=presale.pk)  # the join commits late
-    with django_capture_on_commit_callbacks(execute=True):
-        services.admit_all_due(now=after + SECOND)
-    row = QueueEntryHistory.objects.get(user=fan)
-    assert row.exited_at is not None and row.exit_reason == ExitReason.SALE_CLOSED
-    assert redis_backend.unwritten_history(concert_id=concert.pk) == []
+    fans = listed(presale, 3)
+    for i, fan in enumerate(fans):
+        services.join(user=fan, concert=concert, now=presale.opens_at - 10 * MINUTE + i * SECOND)
+    settings_prefix = redis_backend.prefix
+    delete_prefixed_keys(redis_backend.url, settings_prefix)  # Redis restarted empty
+    services.admit_all_due(now=presale.closes_at + SECOND)
+    assert not history(concert, presale.pk).filter(exited_at__isnull=True).exists()
+    assert set(history(concert, presale.pk).values_list("exit_reason", flat=True)) == {ExitReason.SALE_CLOSED}

@@ -55,7 +55,8 @@ def test_before_the_prequeue_opens_the_page_says_what_will_happen(client):
     body = response.content.decode()
     assert response.status_code == 200
     assert 'data-draw-state="not_open"' in body
-    assert room.draw_commitment in body
+    # Not shown before the pre-queue opens: until then the room may still serve a presale first (another seed).
+    assert room.draw_commitment not in body
     assert room.draw_seed not in body
     assert "Kept secret until the draw" in body
     assert 'data-testid="draw-table"' not in body
@@ -177,7 +178,8 @@ def test_a_big_download_comes_in_chunks(client, queue_backend):
     assert len(entries) == 12_000 and entries[0] == ["P000001", 1] and entries[-1] == ["P012000", 12_000]
 
 
-def test_before_the_draw_the_download_has_the_commitment_and_no_seed(client, queue_backend):
+def test_before_the_draw_the_download_has_the_commitment_and_no_seed(client, queue_backend, settings):
+    settings.PREQUEUE_MINUTES = 90  # the pre-queue of a sale opening in an hour is open now
     concert = sale_opening_soon()
     services.join(user=UserFactory(), concert=concert, now=concert.sale_opens_at - datetime.timedelta(minutes=1))
     draw = download(client, concert)
