@@ -26,7 +26,8 @@ def ticket():
     """A fan's ticket at 80,000 won for a 19:00 show 40 days away (paid now: its free week is long over by the
     fee's days)."""
     show_day = (datetime.datetime.now(SEOUL) + datetime.timedelta(days=40)).date()
-    date = ConcertDateFactory(concert_date=show_day, tiers=[PriceTier("R", 1, 50, 80_000)])
+    show = datetime.datetime.combine(show_day, datetime.time(19), tzinfo=SEOUL)  # 19:00 whatever the time now
+    date = ConcertDateFactory(starts_at=show, tiers=[PriceTier("R", 1, 50, 80_000)])
     fan, result = paid_fan(concert_date=date, seats=[7])
     return fan, result.reservations[0], date
 

@@ -2,6 +2,7 @@
 and a second run that changes nothing."""
 
 import csv
+import datetime
 import io
 
 import pytest
@@ -112,7 +113,7 @@ def test_create_concert_refuses_bad_input_with_exit_1_and_creates_nothing(bad):
 @pytest.fixture
 def two_dates():
     first = ConcertDateFactory()
-    second = ConcertDateFactory(concert=first.concert, concert_date=first.concert_date.replace(day=1))
+    second = ConcertDateFactory(concert=first.concert, concert_date=first.concert_date + datetime.timedelta(days=1))
     paid_fan(concert_date=first, seats=[1, 2])
     holding_fan(concert_date=first, seats=[3])
     return first, second
