@@ -16,8 +16,8 @@ from wallet import services as wallet_services
 from .. import selectors
 from ..exceptions import CancellationFeeChanged, HoldAlreadyPaid, HoldNotFound, ReservationNotCancellable
 from ..models import Reservation
-from . import waitlist
-from ._seats import History, expire_seats, free_seats, lock_reservation, share_lock_date_row
+from . import expiry, waitlist
+from ._seats import History, free_seats, lock_reservation, share_lock_date_row
 
 # The seat history's code for each way a reservation ends here.
 HISTORY_REASON: dict[str, SeatStatusHistory.Reason] = {
@@ -208,10 +208,7 @@ def release_own_hold(*, user: User, reservation: Reservation, now: datetime.date
             return _cancel_and_free(
                 reservation, end_reason=Reservation.EndReason.FAN_RELEASED, by=user, reason="", now=now
             )
-        history = History(now)  # run out, not swept yet: ended as the sweep ends it (services.expiry)
-        expire_seats([reservation.seat], history=history, now=now)
-        history.save()
-        waitlist.seats_returned(history.dates)
+        expiry.expire_locked([reservation.seat], now=now)  # run out, not swept yet: ended as the sweep ends it
         reservation.status, reservation.ended_at = Reservation.Status.EXPIRED, now
         reservation.end_reason = Reservation.EndReason.HOLD_EXPIRED
         return reservation

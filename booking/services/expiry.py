@@ -13,6 +13,15 @@ from ._seats import History, expire_seats, lock_seats
 EXPIRE_BATCH_SIZE = 500
 
 
+def expire_locked(seats: list[Seat], *, now: datetime.datetime) -> None:
+    """Expire these locked seats' run-out holds (seats AVAILABLE, reservations EXPIRED, history written) and have a
+    sold-out date's waiting list offered the seats once the caller's transaction commits."""
+    history = History(now)
+    expire_seats(seats, history=history, now=now)
+    history.save()
+    waitlist.seats_returned(history.dates)
+
+
 def expire_holds(*, now: datetime.datetime | None = None, batch_size: int = EXPIRE_BATCH_SIZE) -> int:
     """Turn every hold past its expiry back into an AVAILABLE seat; return how many were expired.
 
@@ -34,10 +43,7 @@ def expire_holds(*, now: datetime.datetime | None = None, batch_size: int = EXPI
                 limit=batch_size,
             )
             if seats:
-                history = History(now)
-                expire_seats(seats, history=history, now=now)
-                history.save()
-                waitlist.seats_returned(history.dates)  # a sold-out date's list gets the seats offered
+                expire_locked(seats, now=now)
         total += len(seats)
         if len(seats) < batch_size:
             return total
